@@ -1,0 +1,91 @@
+/**
+ * The `service` section of the config (SPEC §7): pipelines and the settings every component
+ * shares — windows, series, the attribute mapping of the span model, telemetry, limits.
+ */
+import { z } from 'zod';
+import { zDuration } from './duration.js';
+
+export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
+
+export const windowsSchema = z
+  .strictObject({
+    /** pane width of the fine panes, and the period at which detectors judge */
+    slide: zDuration.default(10_000),
+    /** sliding windows built from fine panes */
+    sizes: z.array(zDuration).min(1).default([60_000, 300_000, 900_000]),
+    /** pane width of the coarse panes (a multiple of slide) */
+    coarse_slide: zDuration.default(300_000),
+    /** sliding windows built from coarse panes, for sparse series */
+    coarse_sizes: z.array(zDuration).default([3_600_000, 21_600_000, 86_400_000]),
+    /** watermark = max end time seen − allowed_lateness */
+    allowed_lateness: zDuration.default(10_000),
+    /** how often the wall clock is checked to advance an idle watermark */
+    tick: zDuration.default(1_000),
+  })
+  .refine((w) => w.coarse_slide % w.slide === 0, { message: 'coarse_slide must be a multiple of slide', path: ['coarse_slide'] })
+  .refine((w) => w.sizes.every((s) => s % w.slide === 0), { message: 'every size must be a multiple of slide', path: ['sizes'] })
+  .refine((w) => w.coarse_sizes.every((s) => s % w.coarse_slide === 0), {
+    message: 'every coarse size must be a multiple of coarse_slide',
+    path: ['coarse_sizes'],
+  });
+export type WindowsSettings = z.output<typeof windowsSchema>;
+
+export const seriesSchema = z.strictObject({
+  /** group-by dimensions: a span also counts in the series service + span name + each value it carries */
+  dimensions: z.array(z.enum(DIMENSIONS)).default([...DIMENSIONS]),
+  /** per-processor cap on tracked series; spans of further series go to `__overflow__` */
+  max_series: z.number().int().positive().default(5_000),
+});
+export type SeriesSettings = z.output<typeof seriesSchema>;
+
+const keys = (defaults: string[]) => z.array(z.string().min(1)).default(defaults);
+
+/** SPEC §2: for each meaning, the attribute keys to look at (first present wins). */
+export const attributesSchema = z.strictObject({
+  run_id: keys(['kc.run.id', 'session.id']),
+  task_id: keys(['kc.task.id']),
+  task_type: keys(['kc.task.type']),
+  /** 1-based attempt keys; http.request.resend_count is listed in attempt_zero_based */
+  attempt: keys(['kc.task.attempt', 'retry.attempt']),
+  /** counts of resends (0 = first try): attempt = value + 1 */
+  attempt_zero_based: keys(['http.request.resend_count']),
+  agent: keys(['gen_ai.agent.name']),
+  operation_name: keys(['gen_ai.operation.name']),
+  tool: keys(['gen_ai.tool.name']),
+  model: keys(['gen_ai.request.model', 'gen_ai.response.model']),
+  provider: keys(['gen_ai.provider.name', 'gen_ai.system']),
+  input_tokens: keys(['gen_ai.usage.input_tokens']),
+  output_tokens: keys(['gen_ai.usage.output_tokens']),
+  error_type: keys(['error.type']),
+  http_status: keys(['http.response.status_code']),
+  /** count a span as failed when it carries an error type attribute, even with status UNSET */
+  failed_on_error_type: z.boolean().default(true),
+});
+export type AttributeMapping = z.output<typeof attributesSchema>;
+
+export const pipelineSchema = z.strictObject({
+  receivers: z.array(z.string()).min(1),
+  processors: z.array(z.string()).default([]),
+  exporters: z.array(z.string()).min(1),
+});
+export type PipelineSettings = z.output<typeof pipelineSchema>;
+
+export const telemetrySchema = z.strictObject({
+  /** host:port for /metrics, /healthz, /readyz; unset = served on the OTLP/HTTP receiver's port */
+  endpoint: z.string().optional(),
+  logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
+});
+
+export const serviceSchema = z.strictObject({
+  pipelines: z.record(z.string(), pipelineSchema).optional(),
+  telemetry: telemetrySchema.prefault({}),
+  windows: windowsSchema.prefault({}),
+  series: seriesSchema.prefault({}),
+  attributes: attributesSchema.prefault({}),
+  /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
+  data_dir: z.string().default('./sidelight-data'),
+  /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */
+  queue_size: z.number().int().positive().default(200_000),
+});
+export type ServiceSettings = z.output<typeof serviceSchema>;

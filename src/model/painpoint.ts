@@ -1,0 +1,98 @@
+/** Pain points and detector observations (SPEC §3). JSON field names are snake_case as in the spec. */
+
+export const PAIN_POINT_KINDS = [
+  'failure_rate',
+  'failure_spike',
+  'error_cluster',
+  'retry_storm',
+  'retry_exhaustion',
+  'retry_non_retryable',
+  'retry_no_backoff',
+  'latency_regression',
+  'latency_bottleneck',
+  'slow_tail',
+  'repeated_calls',
+  'sequential_fanout',
+  'provider_fallback',
+  'anomaly',
+] as const;
+export type PainPointKind = (typeof PAIN_POINT_KINDS)[number];
+
+export type Severity = 'high' | 'medium' | 'low';
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = { high: 3, medium: 2, low: 1 };
+
+export type Category = 'reliability' | 'performance' | 'cost' | 'efficiency';
+export type PainPointState = 'open' | 'updated' | 'resolved';
+
+/**
+ * Names a series with plain fields (SPEC §2): service, operation (span name), and the
+ * group-by value as provider / model / tool / agent / task_type, plus error_class where
+ * the problem is one class of error.
+ */
+export interface Subject {
+  readonly service: string;
+  readonly operation?: string;
+  readonly provider?: string;
+  readonly model?: string;
+  readonly tool?: string;
+  readonly agent?: string;
+  readonly task_type?: string;
+  readonly error_class?: string;
+}
+
+/** Figures of the evidence: numbers, or small breakdown tables of numbers by label. */
+export type EvidenceValue = number | string | boolean | null | Readonly<Record<string, number>> | readonly number[];
+
+export interface Evidence {
+  /** window the judgement was made on: '1m', '5m', … or 'all' (whole input, offline) */
+  readonly window: string;
+  readonly metrics: Readonly<Record<string, EvidenceValue>>;
+  /** up to 5 trace ids (32 hex) of real traces showing the problem */
+  readonly exemplar_trace_ids: readonly string[];
+  /** optional span ids matching exemplar_trace_ids position by position (for span links) */
+  readonly exemplar_span_ids?: readonly string[];
+}
+
+/** What a detector emits each time it judges a series and the condition holds. */
+export interface Observation {
+  readonly kind: PainPointKind;
+  readonly subject: Subject;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly title: string;
+  readonly description: string;
+  readonly evidence: Evidence;
+  /** the metric whose relative move by more than update_delta makes an `updated` change */
+  readonly keyMetric: number;
+  /** event time (epoch ms) of the window end the judgement was made at */
+  readonly time: number;
+  readonly runIds: readonly string[];
+  /** filled by the categorize processor (SPEC §4 impact): affected runs/traces, wasted time and tokens */
+  readonly impact?: Impact;
+}
+
+export interface Impact {
+  readonly score: number;
+  readonly affected_runs: number;
+  readonly affected_traces: number;
+  readonly wasted_ms: number;
+  readonly wasted_tokens: number;
+}
+
+/** The pain-point record of SPEC §3: the JSONL line format. */
+export interface PainPointRecord {
+  readonly id: string;
+  readonly kind: PainPointKind;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly state: PainPointState;
+  readonly subject: Subject;
+  readonly title: string;
+  readonly description: string;
+  readonly evidence: Evidence;
+  readonly impact?: Impact;
+  /** ISO-8601 event times */
+  readonly first_seen: string;
+  readonly last_seen: string;
+  readonly run_ids: readonly string[];
+}

@@ -1,0 +1,60 @@
+/**
+ * Series of SPEC §2: a span counts in the series of its operation key and, for each configured
+ * group-by dimension it carries, in the series service + span name + that value.
+ */
+import type { SpanRecord } from './span.js';
+import type { Subject } from './painpoint.js';
+import type { Dimension } from '../config/service-schema.js';
+
+const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
+  provider: 'provider',
+  model: 'model',
+  tool: 'tool',
+  agent: 'agent',
+  task_type: 'taskType',
+};
+
+/** The subject of the operation-key series: service, span name, and the first of tool / model / task type. */
+export function operationSubject(span: SpanRecord): Subject {
+  if (span.tool !== undefined) return { service: span.service, operation: span.name, tool: span.tool };
+  if (span.model !== undefined) return { service: span.service, operation: span.name, model: span.model };
+  if (span.taskType !== undefined) return { service: span.service, operation: span.name, task_type: span.taskType };
+  return { service: span.service, operation: span.name };
+}
+
+/** Every series a span counts in, each once (a group-by series equal to the operation series is not repeated). */
+export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
+  const out: Subject[] = [operationSubject(span)];
+  const seen = new Set([subjectKey(out[0] as Subject)]);
+  for (const dim of dimensions) {
+    const value = span[DIMENSION_FIELD[dim]];
+    if (typeof value !== 'string' || value === '') continue;
+    const subject: Subject = { service: span.service, operation: span.name, [dim]: value };
+    const key = subjectKey(subject);
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(subject);
+    }
+  }
+  return out;
+}
+
+const SUBJECT_FIELDS = ['service', 'operation', 'provider', 'model', 'tool', 'agent', 'task_type', 'error_class'] as const;
+
+/** Canonical text of a subject: fields in a fixed order, absent ones left out. Used for series maps and ids. */
+export function subjectKey(subject: Subject): string {
+  const parts: string[] = [];
+  for (const field of SUBJECT_FIELDS) {
+    const v = subject[field];
+    if (v !== undefined) parts.push(`${field}=${JSON.stringify(v)}`);
+  }
+  return parts.join(',');
+}
+
+/** A short human label for a subject, used in titles: the group-by value, else the operation. */
+export function subjectLabel(subject: Subject): string {
+  return subject.tool ?? subject.model ?? subject.provider ?? subject.agent ?? subject.task_type ?? subject.operation ?? subject.service;
+}
+
+/** The series spans go to once `max_series` is reached (as the Collector's spanmetrics connector does). */
+export const OVERFLOW_SUBJECT: Subject = { service: '__overflow__', operation: '__overflow__' };

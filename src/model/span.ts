@@ -1,0 +1,101 @@
+/**
+ * The span record: one flat, read-only value per received span (SPEC §2).
+ * Everything downstream of decoding sees only this type.
+ */
+
+/** An OTLP AnyValue as plain data. int64 values outside the safe range stay exact as bigint. */
+export type AttrValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | Uint8Array
+  | null
+  | readonly AttrValue[]
+  | { readonly [key: string]: AttrValue };
+
+/**
+ * Attribute maps are created with a null prototype (Object.create(null)), so a key such as
+ * `__proto__` is stored as data and never reaches Object.prototype.
+ */
+export type Attributes = Readonly<Record<string, AttrValue>>;
+
+export enum SpanKind {
+  UNSPECIFIED = 0,
+  INTERNAL = 1,
+  SERVER = 2,
+  CLIENT = 3,
+  PRODUCER = 4,
+  CONSUMER = 5,
+}
+
+export enum StatusCode {
+  UNSET = 0,
+  OK = 1,
+  ERROR = 2,
+}
+
+export interface SpanEvent {
+  readonly name: string;
+  /** epoch milliseconds, fractional (nanosecond precision kept as far as a double allows) */
+  readonly timeMs: number;
+  readonly attributes: Attributes;
+}
+
+export interface SpanLink {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly attributes: Attributes;
+}
+
+/** Fields derived from attributes by the configurable mapping of SPEC §2 (src/model/derive.ts). */
+export interface DerivedFields {
+  readonly service: string;
+  /** `service.name` + span name + first present of tool / model / task type, space separated */
+  readonly operationKey: string;
+  /** run id: `kc.run.id`, `session.id`, else the trace id */
+  readonly runId: string;
+  readonly taskId?: string;
+  readonly taskType?: string;
+  /** 1-based attempt number when an attempt attribute is present */
+  readonly attempt?: number;
+  readonly agent?: string;
+  /** gen_ai.operation.name (invoke_agent, execute_tool, chat, …) */
+  readonly operationName?: string;
+  readonly tool?: string;
+  readonly model?: string;
+  readonly provider?: string;
+  readonly inputTokens?: number;
+  readonly outputTokens?: number;
+  readonly httpStatus?: number;
+  /** status ERROR, or (config) an `error.type` attribute present */
+  readonly failed: boolean;
+  /** normalized error class (SPEC §2): error.type, exception.type, HTTP status, or message template */
+  readonly errorClass?: string;
+}
+
+export interface SpanRecord extends DerivedFields {
+  /** 32 lowercase hex chars */
+  readonly traceId: string;
+  /** 16 lowercase hex chars */
+  readonly spanId: string;
+  /** 16 lowercase hex chars, or undefined for a root span */
+  readonly parentSpanId?: string;
+  readonly name: string;
+  readonly kind: SpanKind;
+  /** epoch milliseconds, fractional */
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly durationMs: number;
+  readonly statusCode: StatusCode;
+  readonly statusMessage: string;
+  readonly attributes: Attributes;
+  readonly events: readonly SpanEvent[];
+  readonly links: readonly SpanLink[];
+  readonly resource: Attributes;
+  readonly scopeName: string;
+  readonly scopeVersion?: string;
+}
+
+/** The raw part of a span as decoded from the wire, before derivation. */
+export type RawSpan = Omit<SpanRecord, keyof DerivedFields>;
