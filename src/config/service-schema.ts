@@ -64,6 +64,17 @@ export const attributesSchema = z.strictObject({
 });
 export type AttributeMapping = z.output<typeof attributesSchema>;
 
+/** The pain-point lifecycle shared by every detector (SPEC §3). */
+export const painpointsSchema = z.strictObject({
+  /** an `updated` change when the key metric moves by more than this fraction (at most once per slide) */
+  update_delta: z.number().positive().default(0.25),
+  /** `resolved` when no detector has seen the condition for this long (event time) */
+  resolve_after: zDuration.default(120_000),
+  /** cap on pain points tracked at once; further new ones are dropped and counted */
+  max_active: z.number().int().positive().default(10_000),
+});
+export type PainPointSettings = z.output<typeof painpointsSchema>;
+
 export const pipelineSchema = z.strictObject({
   receivers: z.array(z.string()).min(1),
   processors: z.array(z.string()).default([]),
@@ -83,6 +94,7 @@ export const serviceSchema = z.strictObject({
   windows: windowsSchema.prefault({}),
   series: seriesSchema.prefault({}),
   attributes: attributesSchema.prefault({}),
+  painpoints: painpointsSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

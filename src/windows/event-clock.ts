@@ -44,8 +44,14 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
       const emitBoundariesUpTo = (watermark: number) => {
         const target = paneStart(watermark, slide);
         if (!(target > closedUpTo)) return;
+        if (closedUpTo === Number.NEGATIVE_INFINITY) {
+          // Nothing lies before the first span: start the boundary sequence without closing anything.
+          closedUpTo = target;
+          state.watermark = target;
+          return;
+        }
         // After a long gap (or on the first span), skip straight past windows that can hold no data.
-        let next = closedUpTo === Number.NEGATIVE_INFINITY || target - closedUpTo > largest + slide ? target : closedUpTo + slide;
+        let next = target - closedUpTo > largest + slide ? target : closedUpTo + slide;
         for (; next <= target; next += slide) {
           closedUpTo = next;
           state.watermark = next;

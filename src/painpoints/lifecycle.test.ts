@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { Subject } from 'rxjs';
+import { Registry } from 'prom-client';
+import type { Observation, Severity } from '../model/painpoint.js';
+import type { PainPointChange } from '../model/events.js';
+import { painPointLifecycle, type LifecycleInput } from './lifecycle.js';
+import { painPointId } from './ids.js';
+import { serviceSchema } from '../config/service-schema.js';
+
+const T0 = 1_700_000_000_000;
+const settings = serviceSchema.parse({}).painpoints;
+const subject = { service: 'kc', operation: 'execute_tool', tool: 'web_search' };
+
+function obs(time: number, rate: number, severity: Severity = 'medium', runIds: string[] = ['r1']): Observation {
+  return {
+    kind: 'failure_rate',
+    subject,
+    severity,
+    category: 'reliability',
+    title: `web_search fails ${Math.round(rate * 100)} % of calls`,
+    description: 'd',
+    evidence: { window: '5m', metrics: { failure_rate: rate }, exemplar_trace_ids: [] },
+    keyMetric: rate,
+    time,
+    runIds,
+  };
+}
+
+function harness(s = settings) {
+  const input = new Subject<LifecycleInput>();
+  const out: PainPointChange[] = [];
+  const registry = new Registry();
+  input.pipe(painPointLifecycle(s, registry)).subscribe((c) => out.push(c));
+  return {
+    observe: (o: Observation) => input.next({ type: 'observation', observation: o }),
+    watermark: (time: number) => input.next({ type: 'watermark', time }),
+    states: () => out.map((c) => `${c.painpoint.state}:${c.painpoint.severity}`),
+    out,
+    registry,
+  };
+}
+
+describe('painPointLifecycle', () => {
+  it('opens a pain point once with its deterministic id and the observation time', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4));
+    h.observe(obs(T0 + 10_000, 0.41));
+    expect(h.states()).toEqual(['open:medium']);
+    const pp = h.out[0]!.painpoint;
+    expect(pp.id).toBe(painPointId('failure_rate', subject));
+    expect(pp.id).toMatch(/^pp-[0-9a-f]{16}$/);
+    expect(pp.first_seen).toBe(new Date(T0).toISOString());
+  });
+
+  it('emits updated when the severity changes', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4));
+    h.observe(obs(T0 + 10_000, 0.42, 'high'));
+    expect(h.states()).toEqual(['open:medium', 'updated:high']);
+  });
+
+  it('emits updated when the key metric moves by more than update_delta, at most once per boundary', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4));
+    h.observe(obs(T0, 0.6)); // same boundary as the open: no second change
+    h.observe(obs(T0 + 10_000, 0.45)); // +12.5 % from the emitted 0.4: below the delta
+    h.observe(obs(T0 + 20_000, 0.55)); // +37.5 %
+    expect(h.states()).toEqual(['open:medium', 'updated:medium']);
+    expect(h.out[1]!.painpoint.last_seen).toBe(new Date(T0 + 20_000).toISOString());
+  });
+
+  it('resolves after resolve_after of event time without observations, once', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4));
+    h.watermark(T0 + 110_000);
+    expect(h.states()).toEqual(['open:medium']);
+    h.watermark(T0 + 120_000);
+    h.watermark(T0 + 130_000);
+    expect(h.states()).toEqual(['open:medium', 'resolved:medium']);
+  });
+
+  it('opens again when the problem returns after being resolved', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4));
+    h.watermark(T0 + 200_000);
+    h.observe(obs(T0 + 300_000, 0.5));
+    expect(h.out.map((c) => c.painpoint.state)).toEqual(['open', 'resolved', 'open']);
+    expect(h.out[2]!.painpoint.first_seen).toBe(new Date(T0 + 300_000).toISOString());
+  });
+
+  it('collects run ids across observations, sorted and capped', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4, 'medium', ['r2']));
+    h.observe(obs(T0 + 10_000, 0.4, 'high', ['r1', 'r2']));
+    expect(h.out[1]!.painpoint.run_ids).toEqual(['r1', 'r2']);
+  });
+
+  it('drops new pain points past max_active and counts them', async () => {
+    const h = harness({ ...settings, max_active: 1 });
+    h.observe(obs(T0, 0.4));
+    h.observe({ ...obs(T0, 0.4), subject: { ...subject, tool: 'other' } });
+    expect(h.out).toHaveLength(1);
+    expect(await h.registry.getSingleMetricAsString('sidelight_painpoints_dropped_total')).toContain('sidelight_painpoints_dropped_total 1');
+  });
+});

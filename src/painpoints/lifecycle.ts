@@ -1,0 +1,157 @@
+/**
+ * The pain-point lifecycle (SPEC §3), shared by every detector: observations become pain points
+ * that are `open`ed once, `updated` when severity changes or the key metric moves by more than
+ * `update_delta` (at most once per slide), and `resolved` when no observation has come for
+ * `resolve_after` of event time. Each state change is emitted exactly once.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Observation, PainPointRecord, PainPointState } from '../model/painpoint.js';
+import type { PainPointChange } from '../model/events.js';
+import type { PainPointSettings } from '../config/service-schema.js';
+import { painPointId } from './ids.js';
+
+export type LifecycleInput =
+  | { readonly type: 'observation'; readonly observation: Observation }
+  | { readonly type: 'watermark'; readonly time: number }
+  | { readonly type: 'end' };
+
+const MAX_RUN_IDS = 20;
+
+interface Active {
+  record: PainPointRecord;
+  /** event time of the latest observation */
+  lastObserved: number;
+  /** event time of the latest emitted change, so an update is emitted at most once per boundary */
+  lastEmitted: number;
+  /** key metric at the latest emitted change */
+  emittedKey: number;
+  runIds: Set<string>;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function relativeMove(from: number, to: number): number {
+  if (from === to) return 0;
+  const base = Math.max(Math.abs(from), 1e-9);
+  return Math.abs(to - from) / base;
+}
+
+export interface LifecycleMetrics {
+  readonly changes: Counter<'state' | 'kind'>;
+  readonly active: Gauge<'severity'>;
+  readonly dropped: Counter;
+}
+
+const metricsCache = new WeakMap<Registry, LifecycleMetrics>();
+export function lifecycleMetrics(registry: Registry): LifecycleMetrics {
+  let m = metricsCache.get(registry);
+  if (!m) {
+    m = {
+      changes: new Counter({ name: 'sidelight_painpoint_changes_total', help: 'Pain-point state changes emitted', labelNames: ['state', 'kind'], registers: [registry] }),
+      active: new Gauge({ name: 'sidelight_painpoints_open', help: 'Open pain points by severity', labelNames: ['severity'], registers: [registry] }),
+      dropped: new Counter({ name: 'sidelight_painpoints_dropped_total', help: 'New pain points dropped because max_active was reached', registers: [registry] }),
+    };
+    metricsCache.set(registry, m);
+  }
+  return m;
+}
+
+export function painPointLifecycle(settings: PainPointSettings, registry?: Registry): OperatorFunction<LifecycleInput, PainPointChange> {
+  const metrics = registry ? lifecycleMetrics(registry) : undefined;
+  return (source) =>
+    new Observable<PainPointChange>((subscriber) => {
+      const active = new Map<string, Active>();
+
+      const emit = (a: Active, state: PainPointState, time: number) => {
+        a.record = { ...a.record, state, run_ids: [...a.runIds].sort() };
+        a.lastEmitted = time;
+        metrics?.changes.inc({ state, kind: a.record.kind });
+        subscriber.next({ painpoint: a.record, recommendations: [] });
+      };
+
+      const refreshGauge = () => {
+        if (!metrics) return;
+        const counts = { high: 0, medium: 0, low: 0 };
+        for (const a of active.values()) counts[a.record.severity]++;
+        for (const [severity, n] of Object.entries(counts)) metrics.active.set({ severity }, n);
+      };
+
+      const observe = (o: Observation) => {
+        const id = painPointId(o.kind, o.subject);
+        const existing = active.get(id);
+        if (!existing) {
+          if (active.size >= settings.max_active) {
+            metrics?.dropped.inc();
+            return;
+          }
+          const a: Active = {
+            record: {
+              id,
+              kind: o.kind,
+              severity: o.severity,
+              category: o.category,
+              state: 'open',
+              subject: o.subject,
+              title: o.title,
+              description: o.description,
+              evidence: o.evidence,
+              ...(o.impact ? { impact: o.impact } : {}),
+              first_seen: iso(o.time),
+              last_seen: iso(o.time),
+              run_ids: [],
+            },
+            lastObserved: o.time,
+            lastEmitted: o.time,
+            emittedKey: o.keyMetric,
+            runIds: new Set(o.runIds.slice(0, MAX_RUN_IDS)),
+          };
+          active.set(id, a);
+          emit(a, 'open', o.time);
+          refreshGauge();
+          return;
+        }
+        for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
+        const severityChanged = o.severity !== existing.record.severity;
+        const moved = relativeMove(existing.emittedKey, o.keyMetric) > settings.update_delta;
+        existing.lastObserved = Math.max(existing.lastObserved, o.time);
+        existing.record = {
+          ...existing.record,
+          severity: o.severity,
+          category: o.category,
+          title: o.title,
+          description: o.description,
+          evidence: o.evidence,
+          ...(o.impact ? { impact: o.impact } : {}),
+          last_seen: iso(existing.lastObserved),
+        };
+        if ((severityChanged || moved) && o.time > existing.lastEmitted) {
+          existing.emittedKey = o.keyMetric;
+          emit(existing, 'updated', o.time);
+          if (severityChanged) refreshGauge();
+        }
+      };
+
+      const resolveQuiet = (time: number) => {
+        let resolved = false;
+        // Map iteration order is insertion order: resolutions come out in the order pain points opened.
+        for (const [id, a] of active) {
+          if (time - a.lastObserved >= settings.resolve_after) {
+            active.delete(id);
+            emit(a, 'resolved', time);
+            resolved = true;
+          }
+        }
+        if (resolved) refreshGauge();
+      };
+
+      return source.subscribe({
+        next(input) {
+          if (input.type === 'observation') observe(input.observation);
+          else if (input.type === 'watermark') resolveQuiet(input.time);
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { SeriesWindows, shortestWindowWith, type PaneAggregator } from './series-windows.js';
+import { serviceSchema } from '../config/service-schema.js';
+import { windowSpecs } from './window-spec.js';
+
+const T0 = 1_700_000_000_000;
+const windows = serviceSchema.parse({}).windows;
+const counting: PaneAggregator<{ n: number }, number> = {
+  create: () => ({ n: 0 }),
+  add: (acc, x) => void (acc.n += x),
+  merge: (into, from) => void (into.n += from.n),
+};
+const subject = (tool: string) => ({ service: 'svc', operation: 'execute_tool', tool });
+const specs = windowSpecs(windows);
+const spec = (name: string) => specs.find((s) => s.name === name)!;
+
+describe('SeriesWindows', () => {
+  it('names the default windows shortest first', () => {
+    expect(specs.map((s) => s.name)).toEqual(['1m', '5m', '15m', '1h', '6h', '24h']);
+  });
+
+  it('merges the panes a window covers and nothing outside it', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    w.add([subject('a')], T0 + 5_000, 1); // pane [0, 10 s)
+    w.add([subject('a')], T0 + 59_999, 10); // pane [50 s, 60 s)
+    w.add([subject('a')], T0 + 60_000, 100); // pane [60 s, 70 s): not closed at boundary 60 s
+    const [view] = [...w.all()];
+    expect(view!.window(spec('1m'), T0 + 60_000).n).toBe(11);
+    expect(view!.window(spec('1m'), T0 + 70_000).n).toBe(110); // [10 s, 70 s)
+    expect(view!.window(spec('5m'), T0 + 70_000).n).toBe(111);
+  });
+
+  it('builds coarse windows from closed coarse panes only', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    const base = 1_699_999_800_000; // a multiple of 5 m
+    w.add([subject('a')], base + 1_000, 1); // coarse pane [0, 5 m)
+    w.add([subject('a')], base + 301_000, 2); // coarse pane [5 m, 10 m)
+    const [view] = [...w.all()];
+    // At a boundary inside the second coarse pane, the 1 h window holds only the first (closed) one.
+    expect(view!.window(spec('1h'), base + 310_000).n).toBe(1);
+    expect(view!.window(spec('1h'), base + 600_000).n).toBe(3);
+    expect(view!.window(spec('1h'), base + 3_600_000 + 300_000).n).toBe(2);
+  });
+
+  it('sends spans of series past max_series to one __overflow__ series and counts them', async () => {
+    const registry = new Registry();
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 2, name: 'fr', metrics: registry });
+    for (const tool of ['a', 'b', 'c', 'd']) w.add([subject(tool)], T0, 1);
+    const keys = [...w.all()].map((v) => v.subject.service);
+    expect(keys).toEqual(['svc', 'svc', '__overflow__']);
+    expect(w.overflowed).toBe(2);
+    const overflow = [...w.all()].find((v) => v.subject.service === '__overflow__')!;
+    expect(overflow.window(spec('1m'), T0 + 10_000).n).toBe(2);
+    expect(await registry.getSingleMetricAsString('sidelight_series_overflow_spans_total')).toContain('sidelight_series_overflow_spans_total{processor="fr"} 2');
+  });
+
+  it('forgets panes and series that no window can reach any more', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    w.add([subject('a')], T0, 1);
+    w.advance(T0 + 3_600_000);
+    expect(w.size).toBe(1); // still inside the 24 h coarse window
+    w.advance(T0 + 86_400_000 + 600_000);
+    expect(w.size).toBe(0);
+  });
+
+  it('keeps the whole input per series when asked (offline)', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't', keepAll: true });
+    w.add([subject('a')], T0, 5);
+    w.add([subject('a')], T0 + 2 * 86_400_000, 7);
+    w.advance(T0 + 3 * 86_400_000);
+    expect([...w.all()][0]!.all()!.n).toBe(12);
+  });
+
+  it('judges a series on the shortest window holding min_samples', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    for (let i = 0; i < 30; i++) w.add([subject('sparse')], T0 + i * 60_000, 1); // one call a minute
+    const [view] = [...w.all()];
+    const boundary = T0 + 30 * 60_000;
+    expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 20)?.spec.name).toBe('1h');
+    expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 5)?.spec.name).toBe('5m');
+    expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 31)).toBeUndefined();
+  });
+});
