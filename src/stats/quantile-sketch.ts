@@ -1,0 +1,130 @@
+/**
+ * A mergeable quantile sketch of durations in milliseconds (SPEC §1: percentiles come from a
+ * mergeable sketch with a relative-error bound, so window panes merge).
+ *
+ * Wraps `@datadog/sketches-js` DDSketch (relative accuracy 1 %) with three additions:
+ * - small sketches hold their values exactly (up to EXACT_LIMIT values): most panes of a sparse
+ *   series hold a handful of calls, and an exact array of them is smaller than a DDSketch's
+ *   128-bin store; past the limit the values move into the DDSketch, so a merge of panes and a
+ *   sketch of their union always hold the same bins (identical quantiles);
+ * - zeros are counted here, never in the library's zeroCount (some versions' merge() dropped it);
+ *   durations under MIN_POSITIVE_MS count as zero, negative ones (clock skew) too;
+ * - values are clamped to MAX_MS so one bogus timestamp cannot grow the dense store without bound.
+ */
+import { DDSketch } from '@datadog/sketches-js';
+
+export const RELATIVE_ACCURACY = 0.01;
+/** values kept exactly before switching to the DDSketch store */
+export const EXACT_LIMIT = 32;
+/** durations below 1 µs are zero for latency purposes (and keep the store's key range bounded below) */
+export const MIN_POSITIVE_MS = 1e-3;
+/** about 31 years: bounds the store's key range above */
+export const MAX_MS = 1e12;
+
+export class QuantileSketch {
+  /** exact values while small; undefined once the DDSketch holds them */
+  private exact: number[] | undefined = [];
+  private sketch: DDSketch | undefined;
+  /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
+  private zeros = 0;
+  count = 0;
+  sum = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+
+  /** Adds one duration (ms). Non-finite values are ignored; the return value says whether it counted. */
+  add(ms: number): boolean {
+    if (!Number.isFinite(ms)) return false;
+    const v = normalize(ms);
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+    if (this.exact !== undefined) {
+      this.exact.push(v);
+      if (this.exact.length > EXACT_LIMIT) this.toSketch();
+    } else {
+      this.acceptIntoSketch(v);
+    }
+    return true;
+  }
+
+  /** Merges `other` into this sketch; `other` is not modified. */
+  merge(other: QuantileSketch): void {
+    if (other.count === 0) return;
+    this.count += other.count;
+    this.sum += other.sum;
+    if (other.min < this.min) this.min = other.min;
+    if (other.max > this.max) this.max = other.max;
+    if (this.exact !== undefined && other.exact !== undefined && this.exact.length + other.exact.length <= EXACT_LIMIT) {
+      for (const v of other.exact) this.exact.push(v);
+      return;
+    }
+    if (this.exact !== undefined) this.toSketch();
+    if (other.exact !== undefined) {
+      for (const v of other.exact) this.acceptIntoSketch(v);
+    } else {
+      this.zeros += other.zeros;
+      if (other.sketch !== undefined && other.sketch.count > 0) (this.sketch as DDSketch).merge(other.sketch);
+    }
+  }
+
+  /**
+   * The value at quantile q ∈ [0, 1], with DDSketch's lower-rank convention: the value of rank
+   * ⌊q·(count − 1)⌋ (0-based) in sorted order. Exact while small; within 1 % relative error after.
+   * NaN when empty.
+   */
+  quantile(q: number): number {
+    if (this.count === 0 || !(q >= 0 && q <= 1)) return Number.NaN;
+    const rank = Math.floor(q * (this.count - 1));
+    if (this.exact !== undefined) {
+      return [...this.exact].sort((a, b) => a - b)[rank] as number;
+    }
+    if (rank < this.zeros) return 0;
+    const sketch = this.sketch as DDSketch;
+    const key = sketch.store.keyAtRank(rank - this.zeros);
+    // The true value lies in [min, max]; clamping only moves the estimate closer to it.
+    return Math.min(this.max, Math.max(this.min, sketch.mapping.value(key)));
+  }
+
+  /**
+   * How many values are certainly greater than `x`. Exact while small; in sketch mode the bin
+   * holding `x` is left out (its values are within 2 % of x either side), so this is a lower bound.
+   */
+  countAbove(x: number): number {
+    if (this.exact !== undefined) {
+      let n = 0;
+      for (const v of this.exact) if (v > x) n++;
+      return n;
+    }
+    if (x < 0) return this.count;
+    const store = (this.sketch as DDSketch).store;
+    if (store.count === 0) return 0;
+    const firstKey = x < MIN_POSITIVE_MS ? store.minKey : (this.sketch as DDSketch).mapping.key(x) + 1;
+    let n = 0;
+    for (let key = Math.max(firstKey, store.minKey); key <= store.maxKey; key++) n += store.bins[key - store.offset] ?? 0;
+    return n;
+  }
+
+  /** true while the values are held exactly */
+  get isExact(): boolean {
+    return this.exact !== undefined;
+  }
+
+  private toSketch(): void {
+    const values = this.exact ?? [];
+    this.exact = undefined;
+    this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+    for (const v of values) this.acceptIntoSketch(v);
+  }
+
+  private acceptIntoSketch(v: number): void {
+    if (v === 0) this.zeros++;
+    else (this.sketch as DDSketch).accept(v);
+  }
+}
+
+function normalize(ms: number): number {
+  if (ms < MIN_POSITIVE_MS) return 0;
+  return ms > MAX_MS ? MAX_MS : ms;
+}
