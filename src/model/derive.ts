@@ -1,0 +1,152 @@
+/**
+ * Derivation of the span record's meaning fields from attributes (SPEC §2): each meaning is read
+ * from the first present of its configured attribute keys (span attributes first, then resource).
+ */
+import { attributesSchema, type AttributeMapping } from '../config/service-schema.js';
+import { StatusCode, type AttrValue, type Attributes, type DerivedFields, type RawSpan, type SpanRecord } from './span.js';
+import { messageTemplate } from './error-class.js';
+
+/** The mapping of SPEC §2 with every default. */
+export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = attributesSchema.parse({});
+
+export const DEFAULT_SERVICE_NAME = 'unknown_service';
+/** kc tasks have a title but no type attribute (SPEC §2). */
+export const TASK_TITLE_KEY = 'kc.task.title';
+
+function firstPresent(keys: readonly string[], attributes: Attributes, resource: Attributes): AttrValue | undefined {
+  for (const key of keys) {
+    const v = attributes[key];
+    if (v !== undefined && v !== null && v !== '') return v;
+  }
+  for (const key of keys) {
+    const v = resource[key];
+    if (v !== undefined && v !== null && v !== '') return v;
+  }
+  return undefined;
+}
+
+/** A scalar attribute as text; arrays, maps and bytes are not names. */
+function asText(v: AttrValue | undefined): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return v;
+    case 'number':
+    case 'bigint':
+    case 'boolean':
+      return String(v);
+    default:
+      return undefined;
+  }
+}
+
+/** An integer attribute given as a number, a bigint or a decimal string. */
+export function attrAsInteger(v: AttrValue | undefined): number | undefined {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? Math.trunc(v) : undefined;
+    case 'bigint':
+      return Number(v);
+    case 'string': {
+      const s = v.trim();
+      if (!/^[+-]?\d+(?:\.\d+)?$/.test(s)) return undefined;
+      return Math.trunc(Number(s));
+    }
+    default:
+      return undefined;
+  }
+}
+
+function text(keys: readonly string[], a: Attributes, r: Attributes): string | undefined {
+  return asText(firstPresent(keys, a, r));
+}
+
+function integer(keys: readonly string[], a: Attributes, r: Attributes): number | undefined {
+  for (const key of keys) {
+    const n = attrAsInteger(a[key] ?? r[key]);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+/**
+ * The task type of a kc task: the first word of its title (`Refactor payment service` →
+ * `Refactor`), with surrounding punctuation removed (`Fix: login` → `Fix`). Undefined when the
+ * title has no word.
+ */
+export function taskTypeFromTitle(title: string): string | undefined {
+  const first = /\S+/.exec(title)?.[0];
+  if (first === undefined) return undefined;
+  const word = first.replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, '');
+  return word === '' ? undefined : word;
+}
+
+/**
+ * The error class of a failed span (SPEC §2): `error.type`, else the first exception event's
+ * `exception.type`, else `http_<status>` for HTTP status ≥ 400, else the status message template.
+ */
+function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: number | undefined): string | undefined {
+  const errorType = text(mapping.error_type, raw.attributes, raw.resource);
+  if (errorType !== undefined) return errorType;
+  for (const event of raw.events) {
+    if (event.name !== 'exception') continue;
+    const t = asText(event.attributes['exception.type']);
+    if (t !== undefined && t !== '') return t;
+    break;
+  }
+  if (httpStatus !== undefined && httpStatus >= 400) return `http_${httpStatus}`;
+  if (raw.statusMessage !== '') {
+    const template = messageTemplate(raw.statusMessage);
+    if (template !== '') return template;
+  }
+  return undefined;
+}
+
+/** Computes the derived fields of SPEC §2 and returns the full span record. */
+export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATTRIBUTE_MAPPING): SpanRecord {
+  const a = raw.attributes;
+  const r = raw.resource;
+  const service = asText(r['service.name']) || DEFAULT_SERVICE_NAME;
+  const runId = text(mapping.run_id, a, r) ?? raw.traceId;
+
+  let attempt = integer(mapping.attempt, a, r);
+  if (attempt === undefined) {
+    const resends = integer(mapping.attempt_zero_based, a, r);
+    if (resends !== undefined) attempt = resends + 1;
+  }
+
+  let taskType = text(mapping.task_type, a, r);
+  if (taskType === undefined) {
+    const title = asText(a[TASK_TITLE_KEY] ?? r[TASK_TITLE_KEY]);
+    if (title !== undefined) taskType = taskTypeFromTitle(title);
+  }
+
+  const tool = text(mapping.tool, a, r);
+  const model = text(mapping.model, a, r);
+  const httpStatus = integer(mapping.http_status, a, r);
+  const hasErrorType = mapping.failed_on_error_type && firstPresent(mapping.error_type, a, r) !== undefined;
+  const failed = raw.statusCode === StatusCode.ERROR || hasErrorType;
+
+  const qualifier = tool ?? model ?? taskType;
+  const derived: DerivedFields = {
+    service,
+    operationKey: qualifier === undefined ? `${service} ${raw.name}` : `${service} ${raw.name} ${qualifier}`,
+    runId,
+    taskId: text(mapping.task_id, a, r),
+    taskType,
+    attempt,
+    agent: text(mapping.agent, a, r),
+    operationName: text(mapping.operation_name, a, r),
+    tool,
+    model,
+    provider: text(mapping.provider, a, r),
+    inputTokens: integer(mapping.input_tokens, a, r),
+    outputTokens: integer(mapping.output_tokens, a, r),
+    httpStatus,
+    failed,
+    errorClass: failed ? errorClassOf(raw, mapping, httpStatus) : undefined,
+  };
+  // Absent optional fields are left out rather than set to undefined, so records compare and serialize cleanly.
+  const record: Record<string, unknown> = { ...raw };
+  for (const [key, value] of Object.entries(derived)) if (value !== undefined) record[key] = value;
+  return record as unknown as SpanRecord;
+}
