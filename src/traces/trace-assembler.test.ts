@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
+import type { SpanRecord } from '../model/span.js';
+import type { Trace, TraceNode } from '../model/trace.js';
+import { testContext } from '../../test/support/detector-harness.js';
+import { recordTraces } from '../../test/support/readable-to-record.js';
+import { makeSpan } from '../../test/support/span-factory.js';
+import { newTraceAssemblerStats, traceAssembler, traceAssemblerSchema, type TraceAssemblerConfig } from './trace-assembler.js';
+
+const T0 = 1_700_000_000_000;
+
+
+async function run(events: PipelineEvent[], overrides: Partial<TraceAssemblerConfig> = {}) {
+  const ctx = testContext();
+  const stats = newTraceAssemblerStats();
+  const config = { ...traceAssemblerSchema.parse({}), ...overrides };
+  const out = await lastValueFrom(from(events).pipe(traceAssembler(config, ctx, stats), toArray()));
+  return { out, stats, ctx };
+}
+
+const spans = (records: SpanRecord[]): PipelineEvent[] => records.map((span) => ({ type: 'span', span }));
+const wm = (time: number): PipelineEvent => ({ type: 'watermark', time });
+const kinds = (out: TraceStreamEvent[]) => out.map((e) => (e.type === 'trace' ? `trace:${e.trace.root.span.name}` : e.type === 'watermark' ? `wm:${e.time - T0}` : e.type));
+
+/** A tree as nested names, with `~` marking re-parented nodes: compact to assert on. */
+function shape(node: TraceNode): unknown {
+  const name = `${node.reparented ? '~' : ''}${node.span.name}`;
+  return node.children.length === 0 ? name : { [name]: node.children.map(shape) };
+}
+
+function traceOf(out: TraceStreamEvent[], i = 0): Trace {
+  const traces = out.filter((e): e is Extract<TraceStreamEvent, { type: 'trace' }> => e.type === 'trace');
+  return (traces[i] as { trace: Trace }).trace;
+}
+
+const simpleRun = () =>
+  recordTraces([
+    {
+      name: 'run',
+      start: T0,
+      end: T0 + 10_000,
+      children: [
+        { name: 'task', start: T0 + 1_000, end: T0 + 9_000, children: [{ name: 'chat', start: T0 + 2_000, end: T0 + 3_000 }] },
+        { name: 'tool', start: T0 + 500, end: T0 + 800 },
+      ],
+    },
+  ]);
+
+describe('traceAssembler', () => {
+  it('emits a trace whose root ended once trace_idle of event time passed without a new span, before the watermark', async () => {
+    const records = simpleRun();
+    // last span ends at T0+10s; now = wm + 10 s: wm T0-10s → idle 0 s, wm T0 → idle 0… wm T0+5s → idle 5 s
+    const { out } = await run([...spans(records), wm(T0 - 10_000), wm(T0 - 5_000), wm(T0), wm(T0 + 5_000)]);
+    expect(kinds(out)).toEqual(['wm:-10000', 'wm:-5000', 'wm:0', 'trace:run', 'wm:5000']);
+    const t = traceOf(out);
+    expect(t.spanCount).toBe(4);
+    expect(t.startMs).toBe(T0);
+    expect(t.endMs).toBe(T0 + 10_000);
+    // children in start order
+    expect(shape(t.root)).toEqual({ run: ['tool', { task: ['chat'] }] });
+  });
+
+  it('waits while a new span keeps arriving within trace_idle', async () => {
+    const [root, ...rest] = simpleRun().sort((a, b) => (a.name === 'run' ? -1 : b.name === 'run' ? 1 : 0));
+    const late = makeSpan({ traceId: root!.traceId, parentSpanId: root!.spanId, name: 'late', startMs: T0 + 9_000, endMs: T0 + 13_000 });
+    const { out } = await run([...spans([root!, ...rest]), wm(T0 - 10_000), ...spans([late]), wm(T0 - 5_000), wm(T0), wm(T0 + 5_000), wm(T0 + 10_000)]);
+    // root idle from T0+10 s, but `late` ended at T0+13 s: complete at now ≥ T0+18 s, i.e. wm T0+10 s
+    expect(kinds(out)).toEqual(['wm:-10000', 'wm:-5000', 'wm:0', 'wm:5000', 'trace:run', 'wm:10000']);
+    expect(traceOf(out).spanCount).toBe(5);
+  });
+
+  it('emits a trace without a root decision_wait after its first span, re-parenting the orphans', async () => {
+    const traceId = 'a'.repeat(32);
+    const a = makeSpan({ traceId, spanId: '1'.repeat(16), parentSpanId: 'f'.repeat(16), name: 'task', startMs: T0, endMs: T0 + 8_000 });
+    const b = makeSpan({ traceId, spanId: '2'.repeat(16), parentSpanId: 'e'.repeat(16), name: 'chat', startMs: T0 + 1_000, endMs: T0 + 2_000 });
+    // first span seen at T0+2 s (earliest end); decision at now ≥ T0+32 s ⇒ wm T0+22 s
+    const { out, stats } = await run([...spans([a, b]), wm(T0 + 10_000), wm(T0 + 20_000), wm(T0 + 22_000)]);
+    expect(kinds(out)).toEqual(['wm:10000', 'wm:20000', 'trace:task', 'wm:22000']);
+    // no parentless span: the earliest-starting span whose parent is missing is the root; b is inside it
+    expect(shape(traceOf(out).root)).toEqual({ task: ['~chat'] });
+    expect(stats.spansReparented).toBe(1);
+  });
+
+  it('re-parents an orphan under the deepest span containing it in time', async () => {
+    const traceId = 'b'.repeat(32);
+    const run_ = makeSpan({ traceId, spanId: 'a000000000000001', name: 'run', startMs: T0, endMs: T0 + 100 });
+    const task = makeSpan({ traceId, spanId: 'a000000000000002', parentSpanId: run_.spanId, name: 'task', startMs: T0 + 10, endMs: T0 + 90 });
+    const agent = makeSpan({ traceId, spanId: 'a000000000000003', parentSpanId: task.spanId, name: 'agent', startMs: T0 + 20, endMs: T0 + 60 });
+    const other = makeSpan({ traceId, spanId: 'a000000000000004', parentSpanId: task.spanId, name: 'other', startMs: T0 + 61, endMs: T0 + 89 });
+    // its parent (a tool span) was never received; it lies inside agent (and task, and run)
+    const orphan = makeSpan({ traceId, spanId: 'a000000000000005', parentSpanId: 'dead00000000beef', name: 'http', startMs: T0 + 30, endMs: T0 + 40 });
+    // outside every span but the root's own range: goes under the root
+    const outside = makeSpan({ traceId, spanId: 'a000000000000006', parentSpanId: 'dead00000000bee2', name: 'late', startMs: T0 + 95, endMs: T0 + 120 });
+    const { out, stats, ctx } = await run([...spans([orphan, outside, other, agent, task, run_]), { type: 'drain' }]);
+    expect(shape(traceOf(out).root)).toEqual({ run: [{ task: [{ agent: ['~http'] }, 'other'] }, '~late'] });
+    expect(stats.spansReparented).toBe(2);
+    expect(await ctx.metrics.getSingleMetricAsString('sidelight_spans_reparented_total')).toContain('sidelight_spans_reparented_total 2');
+  });
+
+  it('chooses the earliest-starting parentless span as root when there are several', async () => {
+    const traceId = 'c'.repeat(32);
+    const r1 = makeSpan({ traceId, spanId: 'c000000000000001', name: 'second-root', startMs: T0 + 10, endMs: T0 + 50 });
+    const r0 = makeSpan({ traceId, spanId: 'c000000000000002', name: 'first-root', startMs: T0, endMs: T0 + 100 });
+    const child = makeSpan({ traceId, spanId: 'c000000000000003', parentSpanId: r1.spanId, name: 'child', startMs: T0 + 20, endMs: T0 + 30 });
+    const { out } = await run([...spans([child, r1, r0]), { type: 'drain' }]);
+    expect(shape(traceOf(out).root)).toEqual({ 'first-root': [{ '~second-root': ['child'] }] });
+  });
+
+  it('builds the same tree whatever order the spans arrive in', async () => {
+    const records = recordTraces([
+      {
+        name: 'run',
+        start: T0,
+        end: T0 + 1_000,
+        children: [
+          { name: 'a', start: T0 + 100, end: T0 + 200, children: [{ name: 'a1', start: T0 + 110, end: T0 + 150 }] },
+          { name: 'b', start: T0 + 100, end: T0 + 300 },
+          { name: 'c', start: T0 + 50, end: T0 + 900, children: [{ name: 'c1', start: T0 + 60, end: T0 + 70 }] },
+        ],
+      },
+    ]);
+    // drop `c` so c1 is an orphan too
+    const partial = records.filter((s) => s.name !== 'c');
+    const trees = new Set<string>();
+    let seed = 7;
+    for (let i = 0; i < 20; i++) {
+      const shuffled = [...partial];
+      for (let j = shuffled.length - 1; j > 0; j--) {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        const k = seed % (j + 1);
+        [shuffled[j], shuffled[k]] = [shuffled[k] as SpanRecord, shuffled[j] as SpanRecord];
+      }
+      const { out } = await run([...spans(shuffled), { type: 'drain' }]);
+      trees.add(JSON.stringify(shape(traceOf(out).root)));
+    }
+    expect(trees.size).toBe(1);
+    // a and b start together: span id breaks the tie, so their order is fixed, whichever it is
+    const [only] = [...trees];
+    expect(JSON.parse(only as string).run).toHaveLength(3);
+  });
+
+  it('evicts the oldest trace early at max_traces, counted', async () => {
+    const mk = (id: string, t: number) => makeSpan({ traceId: id.repeat(32), spanId: id.repeat(16), name: `root-${id}`, startMs: t, endMs: t + 10 });
+    const { out, stats, ctx } = await run([...spans([mk('1', T0), mk('2', T0 + 1), mk('3', T0 + 2)]), { type: 'drain' }, { type: 'end' }], {
+      max_traces: 2,
+    });
+    expect(kinds(out)).toEqual(['trace:root-1', 'trace:root-2', 'trace:root-3', 'drain', 'end']);
+    expect(stats.tracesEvicted).toBe(1);
+    expect(await ctx.metrics.getSingleMetricAsString('sidelight_traces_evicted_total')).toContain('sidelight_traces_evicted_total 1');
+  });
+
+  it('drops spans beyond max_spans_per_trace, counted', async () => {
+    const traceId = 'd'.repeat(32);
+    const list = [0, 1, 2, 3].map((i) => makeSpan({ traceId, spanId: `d00000000000000${i}`, name: `s${i}`, startMs: T0 + i, endMs: T0 + 10 }));
+    const { out, stats } = await run([...spans(list), { type: 'drain' }], { max_spans_per_trace: 3 });
+    expect(traceOf(out).spanCount).toBe(3);
+    expect(stats.spansDropped).toBe(1);
+  });
+
+  it('on drain emits every buffered trace ordered by root end time then trace id, then passes drain', async () => {
+    const mk = (id: string, end: number) => makeSpan({ traceId: id.repeat(32), spanId: id.repeat(16), name: `root-${id}`, startMs: T0, endMs: T0 + end });
+    const { out, stats } = await run([...spans([mk('9', 50), mk('2', 80), mk('5', 50)]), wm(T0 - 60_000), { type: 'drain' }, wm(T0), { type: 'end' }]);
+    expect(kinds(out)).toEqual(['wm:-60000', 'trace:root-5', 'trace:root-9', 'trace:root-2', 'drain', 'wm:0', 'end']);
+    expect(stats.buffered).toBe(0);
+    expect(stats.tracesCompleted).toBe(3);
+  });
+
+  it('reads durations in config', () => {
+    expect(traceAssemblerSchema.parse({ trace_idle: '2s', decision_wait: '1m' })).toEqual({
+      trace_idle: 2_000,
+      decision_wait: 60_000,
+      max_traces: 50_000,
+      max_spans_per_trace: 10_000,
+    });
+    expect(() => traceAssemblerSchema.parse({ idle: '2s' })).toThrow();
+  });
+});
+
+

@@ -1,0 +1,325 @@
+/**
+ * The trace assembler: buffers spans per trace and emits each trace as a tree once it is complete,
+ * in the way of the Collector's tail_sampling processor, but on event time (SPEC §1).
+ *
+ * - Event time "now" = the watermark boundary + allowed_lateness (the clock's max event time).
+ * - A trace completes when its root has arrived and no span of it ended within `trace_idle` of
+ *   now, or when `decision_wait` has passed since its first span (earliest end time).
+ * - On each `watermark`, completed traces are emitted before the watermark is passed on, ordered
+ *   by root end time, then trace id; on `drain` every buffered trace is emitted, then drain.
+ * - Bounded: at `max_traces` buffered traces the oldest (by arrival) is emitted early, counted;
+ *   spans beyond `max_spans_per_trace` (and duplicate span ids) are dropped, counted.
+ * - Trees are a function of the set of spans only, never of their arrival order.
+ */
+import { z } from 'zod';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { SpanRecord } from '../model/span.js';
+import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
+import type { Trace, TraceNode } from '../model/trace.js';
+import type { ComponentContext } from '../pipeline/component.js';
+import { zDuration } from '../config/duration.js';
+
+export const traceAssemblerSchema = z.strictObject({
+  /** a trace whose root has ended completes after this much event time without a new span */
+  trace_idle: zDuration.default(5_000),
+  /** a trace completes at the latest this long after its first span, root or not */
+  decision_wait: zDuration.default(30_000),
+  /** traces buffered at once; beyond it the oldest is emitted early (sidelight_traces_evicted_total) */
+  max_traces: z.number().int().positive().default(50_000),
+  /** spans kept per trace; further spans are dropped (sidelight_trace_spans_dropped_total) */
+  max_spans_per_trace: z.number().int().positive().default(10_000),
+});
+export type TraceAssemblerConfig = z.output<typeof traceAssemblerSchema>;
+
+/** Counters a caller (tests, analyze statistics) can read; the same figures go to Prometheus. */
+export interface TraceAssemblerStats {
+  tracesCompleted: number;
+  tracesEvicted: number;
+  spansDropped: number;
+  spansReparented: number;
+  buffered: number;
+}
+
+export function newTraceAssemblerStats(): TraceAssemblerStats {
+  return { tracesCompleted: 0, tracesEvicted: 0, spansDropped: 0, spansReparented: 0, buffered: 0 };
+}
+
+interface AssemblerMetrics {
+  readonly completed: Counter;
+  readonly evicted: Counter;
+  readonly dropped: Counter<'reason'>;
+  readonly reparented: Counter;
+  readonly buffered: Gauge;
+}
+
+const metricsCache = new WeakMap<Registry, AssemblerMetrics>();
+
+/** One set per registry, so several assemblers on one registry (tests) do not register twice. */
+function assemblerMetrics(registry: Registry): AssemblerMetrics {
+  let m = metricsCache.get(registry);
+  if (!m) {
+    m = {
+      completed: new Counter({ name: 'sidelight_traces_completed_total', help: 'Traces emitted by the trace assembler', registers: [registry] }),
+      evicted: new Counter({
+        name: 'sidelight_traces_evicted_total',
+        help: 'Traces emitted early because max_traces traces were buffered',
+        registers: [registry],
+      }),
+      dropped: new Counter({
+        name: 'sidelight_trace_spans_dropped_total',
+        help: 'Spans the trace assembler dropped (over max_spans_per_trace, or a duplicate span id)',
+        labelNames: ['reason'],
+        registers: [registry],
+      }),
+      reparented: new Counter({
+        name: 'sidelight_spans_reparented_total',
+        help: 'Spans whose parent never arrived, attached under the closest ancestor containing them in time',
+        registers: [registry],
+      }),
+      buffered: new Gauge({ name: 'sidelight_traces_buffered', help: 'Traces buffered by the trace assembler', registers: [registry] }),
+    };
+    metricsCache.set(registry, m);
+  }
+  return m;
+}
+
+interface PendingTrace {
+  readonly traceId: string;
+  readonly spans: Map<string, SpanRecord>;
+  /** earliest end time of its spans: when the trace was first seen, in event time */
+  firstSeenMs: number;
+  /** latest end time of its spans: when it last got a span, in event time */
+  lastSeenMs: number;
+  hasRoot: boolean;
+}
+
+export function traceAssembler(
+  config: TraceAssemblerConfig,
+  ctx: Pick<ComponentContext, 'metrics' | 'settings'>,
+  stats: TraceAssemblerStats = newTraceAssemblerStats(),
+): OperatorFunction<PipelineEvent, TraceStreamEvent> {
+  const metrics = assemblerMetrics(ctx.metrics);
+  const lateness = ctx.settings.windows.allowed_lateness;
+
+  return (source) =>
+    new Observable<TraceStreamEvent>((subscriber) => {
+      // Map order is arrival order: the first entry is the oldest trace, the one evicted at the cap.
+      const pending = new Map<string, PendingTrace>();
+
+      const setBuffered = () => {
+        stats.buffered = pending.size;
+        metrics.buffered.set(pending.size);
+      };
+
+      const emit = (traces: PendingTrace[]) => {
+        const built = traces.map((p) => buildTrace(p.traceId, [...p.spans.values()], stats, metrics));
+        built.sort((a, b) => a.root.span.endMs - b.root.span.endMs || compareText(a.traceId, b.traceId));
+        for (const trace of built) {
+          stats.tracesCompleted++;
+          metrics.completed.inc();
+          subscriber.next({ type: 'trace', trace });
+        }
+      };
+
+      const addSpan = (span: SpanRecord) => {
+        let p = pending.get(span.traceId);
+        if (p === undefined) {
+          if (pending.size >= config.max_traces) {
+            const oldest = pending.values().next().value as PendingTrace;
+            pending.delete(oldest.traceId);
+            stats.tracesEvicted++;
+            metrics.evicted.inc();
+            emit([oldest]);
+          }
+          p = { traceId: span.traceId, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false };
+          pending.set(span.traceId, p);
+          setBuffered();
+        }
+        if (p.spans.has(span.spanId)) {
+          stats.spansDropped++;
+          metrics.dropped.inc({ reason: 'duplicate' });
+          return;
+        }
+        if (p.spans.size >= config.max_spans_per_trace) {
+          stats.spansDropped++;
+          metrics.dropped.inc({ reason: 'max_spans_per_trace' });
+          return;
+        }
+        p.spans.set(span.spanId, span);
+        if (span.endMs < p.firstSeenMs) p.firstSeenMs = span.endMs;
+        if (span.endMs > p.lastSeenMs) p.lastSeenMs = span.endMs;
+        if (isParentless(span)) p.hasRoot = true;
+      };
+
+      const completeAt = (boundary: number) => {
+        const now = boundary + lateness;
+        const done: PendingTrace[] = [];
+        for (const p of pending.values()) {
+          const idle = p.hasRoot && now - p.lastSeenMs >= config.trace_idle;
+          const waited = now - p.firstSeenMs >= config.decision_wait;
+          if (idle || waited) done.push(p);
+        }
+        for (const p of done) pending.delete(p.traceId);
+        if (done.length > 0) setBuffered();
+        emit(done);
+      };
+
+      const sub = source.subscribe({
+        next(event) {
+          switch (event.type) {
+            case 'span':
+              addSpan(event.span);
+              return;
+            case 'watermark':
+              completeAt(event.time);
+              subscriber.next(event);
+              return;
+            case 'drain': {
+              const all = [...pending.values()];
+              pending.clear();
+              setBuffered();
+              emit(all);
+              subscriber.next(event);
+              return;
+            }
+            case 'end':
+              subscriber.next(event);
+              return;
+          }
+        },
+        error(err) {
+          subscriber.error(err);
+        },
+        complete() {
+          subscriber.complete();
+        },
+      });
+      return () => sub.unsubscribe();
+    });
+}
+
+function isParentless(span: SpanRecord): boolean {
+  return span.parentSpanId === undefined || span.parentSpanId === '' || /^0+$/.test(span.parentSpanId);
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Start time, then span id: the order of children, and of orphans' placement. */
+function byStart(a: SpanRecord, b: SpanRecord): number {
+  return a.startMs - b.startMs || compareText(a.spanId, b.spanId);
+}
+
+interface BuildNode {
+  readonly span: SpanRecord;
+  readonly children: BuildNode[];
+  reparented?: boolean;
+}
+
+function contains(outer: SpanRecord, inner: SpanRecord): boolean {
+  return outer.startMs <= inner.startMs && inner.endMs <= outer.endMs;
+}
+
+/**
+ * Builds the tree of one trace. Root: the earliest-starting parentless span (else the
+ * earliest-starting span whose parent is absent, else the earliest span). Every span not reachable
+ * from the root (parent missing, another parentless span, a parent cycle) is attached, with its
+ * own subtree, under the deepest placed span containing it in time, else under the root.
+ */
+export function buildTrace(
+  traceId: string,
+  spans: readonly SpanRecord[],
+  stats?: TraceAssemblerStats,
+  metrics?: Pick<AssemblerMetrics, 'reparented'>,
+): Trace {
+  const sorted = [...spans].sort(byStart);
+  if (sorted.length === 0) throw new Error(`trace ${traceId} has no spans`);
+  const nodes = new Map<string, BuildNode>();
+  for (const span of sorted) nodes.set(span.spanId, { span, children: [] });
+
+  const rootSpan =
+    sorted.find(isParentless) ?? sorted.find((s) => !nodes.has(s.parentSpanId as string)) ?? (sorted[0] as SpanRecord);
+  const root = nodes.get(rootSpan.spanId) as BuildNode;
+
+  // Children by parent id, in start order (sorted is already in that order).
+  for (const span of sorted) {
+    if (span === rootSpan || isParentless(span)) continue;
+    const parent = nodes.get(span.parentSpanId as string);
+    if (parent !== undefined && parent !== nodes.get(span.spanId)) parent.children.push(nodes.get(span.spanId) as BuildNode);
+  }
+
+  // Mark what hangs from the root; whatever is left is detached (orphans, extra roots, cycles).
+  const placed = new Set<string>();
+  const markPlaced = (start: BuildNode) => {
+    const stack = [start];
+    while (stack.length > 0) {
+      const n = stack.pop() as BuildNode;
+      if (placed.has(n.span.spanId)) continue;
+      placed.add(n.span.spanId);
+      for (const c of n.children) stack.push(c);
+    }
+  };
+  markPlaced(root);
+
+  // Containers first: earlier start, then longer, so an orphan inside another orphan lands in it.
+  const detached = sorted
+    .filter((s) => !placed.has(s.spanId))
+    .sort((a, b) => a.startMs - b.startMs || b.endMs - a.endMs || compareText(a.spanId, b.spanId));
+  for (const span of detached) {
+    if (placed.has(span.spanId)) continue; // placed with an earlier orphan's subtree
+    const node = nodes.get(span.spanId) as BuildNode;
+    // Cut it from a detached parent (a cycle) so it hangs in one place only.
+    const parent = span.parentSpanId !== undefined ? nodes.get(span.parentSpanId) : undefined;
+    if (parent !== undefined) {
+      const i = parent.children.indexOf(node);
+      if (i >= 0) parent.children.splice(i, 1);
+    }
+    const host = deepestContaining(root, span);
+    host.children.push(node);
+    node.reparented = true;
+    if (stats) stats.spansReparented++;
+    metrics?.reparented.inc();
+    markPlaced(node);
+  }
+
+  let startMs = Number.POSITIVE_INFINITY;
+  let endMs = Number.NEGATIVE_INFINITY;
+  for (const n of nodes.values()) {
+    if (n.children.length > 1) n.children.sort((a, b) => byStart(a.span, b.span));
+    if (n.span.startMs < startMs) startMs = n.span.startMs;
+    if (n.span.endMs > endMs) endMs = n.span.endMs;
+  }
+  return { traceId, root: root as TraceNode, spanCount: nodes.size, startMs, endMs };
+}
+
+/**
+ * The closest ancestor for an orphan: descend from the root into a child that contains the
+ * orphan in time (the latest-starting such child, the tightest), as deep as it goes.
+ */
+function deepestContaining(root: BuildNode, orphan: SpanRecord): BuildNode {
+  let host = root;
+  for (;;) {
+    let next: BuildNode | undefined;
+    for (const c of host.children) {
+      if (c.span === orphan || !contains(c.span, orphan)) continue;
+      if (next === undefined || c.span.startMs > next.span.startMs || (c.span.startMs === next.span.startMs && c.span.endMs < next.span.endMs))
+        next = c;
+    }
+    if (next === undefined) return host;
+    host = next;
+  }
+}
+
+/** Every node of a trace, depth first, parents before children. */
+export function* walkTrace(trace: Trace): Generator<{ node: TraceNode; parent: TraceNode | undefined; depth: number }> {
+  const stack: { node: TraceNode; parent: TraceNode | undefined; depth: number }[] = [{ node: trace.root, parent: undefined, depth: 0 }];
+  while (stack.length > 0) {
+    const item = stack.pop() as { node: TraceNode; parent: TraceNode | undefined; depth: number };
+    yield item;
+    for (let i = item.node.children.length - 1; i >= 0; i--) {
+      stack.push({ node: item.node.children[i] as TraceNode, parent: item.node, depth: item.depth + 1 });
+    }
+  }
+}
