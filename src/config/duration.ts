@@ -10,7 +10,10 @@ export function parseDuration(input: string | number): number | undefined {
   return Number(m[1]) * (UNIT_MS[m[2] as string] as number);
 }
 
-/** A duration in config: a number of milliseconds or a string such as `10s`; parsed to milliseconds. */
+/**
+ * A duration in config: a number of milliseconds or a string such as `10s`; parsed to milliseconds.
+ * Give defaults as `.prefault('5s')` or `.default(5_000)`: zod's `.default` skips the transform.
+ */
 export const zDuration = z.union([z.number(), z.string()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === undefined) {

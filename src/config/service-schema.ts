@@ -75,6 +75,18 @@ export const painpointsSchema = z.strictObject({
 });
 export type PainPointSettings = z.output<typeof painpointsSchema>;
 
+/** The trace assembler shared by trace-based detectors (as the Collector's tail_sampling buffers traces). */
+export const tracesSchema = z.strictObject({
+  /** a trace is complete when its root has ended and no span arrived for this long (event time) */
+  trace_idle: zDuration.default(5_000),
+  /** …or this long after its first span, whatever happens */
+  decision_wait: zDuration.default(30_000),
+  /** traces buffered at once; past it the oldest is completed early and counted */
+  max_traces: z.number().int().positive().default(50_000),
+  max_spans_per_trace: z.number().int().positive().default(10_000),
+});
+export type TracesSettings = z.output<typeof tracesSchema>;
+
 export const pipelineSchema = z.strictObject({
   receivers: z.array(z.string()).min(1),
   processors: z.array(z.string()).default([]),
@@ -95,6 +107,7 @@ export const serviceSchema = z.strictObject({
   series: seriesSchema.prefault({}),
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
+  traces: tracesSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

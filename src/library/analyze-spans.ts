@@ -1,0 +1,89 @@
+/**
+ * Offline analysis (SPEC §1, §6): the same engine as the sidecar, run in event time as fast as it
+ * can over spans already in memory. Every detector also judges the whole input at the end.
+ */
+import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
+import { Registry } from 'prom-client';
+import type { SpanRecord } from '../model/span.js';
+import type { PainPointRecord } from '../model/painpoint.js';
+import { SEVERITY_RANK } from '../model/painpoint.js';
+import type { Recommendation } from '../model/recommendation.js';
+import type { PainPointChange } from '../model/events.js';
+import type { AnalysisResult } from '../model/analysis.js';
+import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
+import { buildEngineParts } from '../pipeline/engine-parts.js';
+import { runEngine } from '../pipeline/engine.js';
+import { newClockState } from '../windows/event-clock.js';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
+import { operationStatistics } from './operation-statistics.js';
+
+export interface AnalyzeOptions {
+  /** a config object shaped like the YAML (validated); its processors and service settings apply */
+  readonly config?: unknown;
+  /** an already validated config (the CLI's --config) */
+  readonly resolvedConfig?: SidelightConfig;
+  readonly logger?: Logger;
+}
+
+export interface AnalyzeOutput extends AnalysisResult {
+  /** every pain-point state change, in order */
+  readonly changes: readonly PainPointChange[];
+}
+
+/** Deterministic order for spans: end time, then trace and span id. */
+function byEndTime(a: SpanRecord, b: SpanRecord): number {
+  return a.endMs - b.endMs || (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0) || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
+}
+
+const PRIORITY_RANK: Readonly<Record<string, number>> = { high: 3, medium: 2, low: 1 };
+
+export async function analyzeSpans(spans: Iterable<SpanRecord>, options: AnalyzeOptions = {}): Promise<AnalyzeOutput> {
+  const config = options.resolvedConfig ?? parseConfigObject(options.config ?? {}, components, DEFAULT_CONFIG);
+  const sorted = [...spans].sort(byEndTime);
+  const metrics = new Registry();
+  const logger = options.logger ?? silentLogger;
+  const ctx = { scheduler: asyncScheduler, metrics, logger, settings: config.service, mode: 'offline' as const, id: 'analyze' };
+  const pipeline = Object.values(config.pipelines)[0];
+  const processorIds = pipeline ? pipeline.processors : [...config.processors.keys()];
+  const parts = buildEngineParts(config, processorIds, ctx);
+  const clockState = newClockState();
+  const changes = await lastValueFrom(
+    runEngine(from(sorted), parts, { settings: config.service, scheduler: asyncScheduler, metrics, logger, idleAdvance: false, clockState }).pipe(toArray()),
+  );
+
+  // The last state of each pain point, and the recommendations attached to the live ones.
+  const last = new Map<string, PainPointRecord>();
+  const recs = new Map<string, Recommendation>();
+  for (const c of changes) {
+    last.set(c.painpoint.id, c.painpoint);
+    for (const r of c.recommendations) recs.set(r.id, r);
+  }
+  const painpoints = [...last.values()].sort(
+    (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.id < b.id ? -1 : 1),
+  );
+  const liveIds = new Set(painpoints.filter((p) => p.state !== 'resolved').map((p) => p.id));
+  const recommendations = [...recs.values()]
+    .filter((r) => r.pain_point_ids.some((id) => liveIds.has(id)))
+    .sort((a, b) => (PRIORITY_RANK[b.priority] ?? 0) - (PRIORITY_RANK[a.priority] ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+  const stats = operationStatistics(sorted);
+  const bySeverity = { high: 0, medium: 0, low: 0 };
+  for (const p of painpoints) bySeverity[p.severity]++;
+  return {
+    painpoints,
+    recommendations,
+    statistics: {
+      spans: sorted.length,
+      traces: stats.traces,
+      runs: stats.runs,
+      failed_spans: stats.failed,
+      late_spans_dropped: clockState.lateSpansDropped,
+      start: stats.start === null ? null : new Date(stats.start).toISOString(),
+      end: stats.end === null ? null : new Date(stats.end).toISOString(),
+      painpoints: bySeverity,
+      operations: stats.operations,
+    },
+    changes,
+  };
+}

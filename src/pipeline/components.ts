@@ -1,0 +1,35 @@
+/**
+ * The component registry (as the Collector's components.go): every receiver, processor and
+ * exporter type Sidelight knows, and the built-in default config (SPEC §6, §7).
+ */
+import type { ComponentRegistry } from '../config/load.js';
+import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from './component.js';
+import { exporterFactories } from '../../exporters/index.js';
+import { categorizeProcessorFactory } from '../../processors/categorize.js';
+import { recommendProcessorFactory } from '../../processors/recommend.js';
+
+const receiverFactories: readonly ReceiverFactory<unknown>[] = [];
+
+const processorFactories = [
+  categorizeProcessorFactory,
+  recommendProcessorFactory,
+] as unknown as readonly ProcessorFactory<unknown>[];
+
+const byType = <F extends { readonly type: string }>(list: readonly F[]) => new Map(list.map((f) => [f.type, f] as const));
+
+export const components: ComponentRegistry = {
+  receivers: byType(receiverFactories),
+  processors: byType(processorFactories),
+  exporters: byType(exporterFactories as readonly ExporterFactory<unknown>[]),
+};
+
+/**
+ * The built-in defaults: OTLP on 127.0.0.1:4318 (HTTP) and :4317 (gRPC), every processor with its
+ * default settings, pain points to ./sidelight-out/painpoints.jsonl and stdout.
+ */
+export const DEFAULT_CONFIG = {
+  receivers: { otlp: { protocols: { http: {}, grpc: {} } } },
+  processors: Object.fromEntries(processorFactories.map((f) => [f.type, {}])),
+  exporters: { jsonl: { path: './sidelight-out/painpoints.jsonl' }, stdout: {} },
+  service: {},
+} as const;
