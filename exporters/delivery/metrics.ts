@@ -1,0 +1,42 @@
+/** Exporter metrics, created once per registry and shared by every exporter of a Sidelight instance. */
+import { Counter, Gauge, type Registry } from 'prom-client';
+
+export type DropReason = 'queue_full' | 'spool_full' | 'rejected' | 'retries_exhausted' | 'shutdown' | 'closed' | 'write_error' | 'buffer_full';
+
+export interface ExporterMetrics {
+  queueDepth: Gauge<'exporter'>;
+  spoolItems: Gauge<'exporter'>;
+  spoolBytes: Gauge<'exporter'>;
+  sent: Counter<'exporter'>;
+  dropped: Counter<'exporter' | 'reason'>;
+  retries: Counter<'exporter'>;
+  spooled: Counter<'exporter'>;
+  errors: Counter<'exporter'>;
+  pruned: Counter<'exporter'>;
+}
+
+function gauge(registry: Registry, name: string, help: string): Gauge<'exporter'> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Gauge<'exporter'>;
+  return new Gauge({ name, help, labelNames: ['exporter'], registers: [registry] });
+}
+
+function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
+  const existing = registry.getSingleMetric(name);
+  if (existing) return existing as Counter<L>;
+  return new Counter({ name, help, labelNames, registers: [registry] });
+}
+
+export function exporterMetrics(registry: Registry): ExporterMetrics {
+  return {
+    queueDepth: gauge(registry, 'sidelight_exporter_queue_depth', 'Pain-point changes waiting in the in-memory queue of an exporter.'),
+    spoolItems: gauge(registry, 'sidelight_exporter_spool_items', 'Pain-point changes waiting in the disk spool of an exporter.'),
+    spoolBytes: gauge(registry, 'sidelight_exporter_spool_bytes', 'Bytes of pending changes in the disk spool of an exporter.'),
+    sent: counter(registry, 'sidelight_exporter_sent_total', 'Pain-point changes an exporter delivered.', ['exporter']),
+    dropped: counter(registry, 'sidelight_exporter_dropped_total', 'Pain-point changes an exporter dropped, by reason.', ['exporter', 'reason']),
+    retries: counter(registry, 'sidelight_exporter_retries_total', 'Failed send attempts that were retried.', ['exporter']),
+    spooled: counter(registry, 'sidelight_exporter_spooled_total', 'Pain-point changes written to the disk spool.', ['exporter']),
+    errors: counter(registry, 'sidelight_exporter_errors_total', 'Errors an exporter caught (write, send, storage).', ['exporter']),
+    pruned: counter(registry, 'sidelight_exporter_pruned_total', 'Oldest history rows a store exporter deleted to stay under its cap.', ['exporter']),
+  };
+}

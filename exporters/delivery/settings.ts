@@ -1,0 +1,54 @@
+/**
+ * Delivery settings every queued exporter shares, named as the Collector's exporterhelper names
+ * them (`sending_queue.queue_size`, `retry_on_failure`), flattened into each exporter's config.
+ */
+import { z } from 'zod';
+import { zDuration } from '../../src/config/duration.js';
+
+export const retryOnFailureSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** first backoff delay */
+  initial_interval: zDuration.default(1_000),
+  /** cap of one backoff delay (a Retry-After the backend asks for is honoured as given, within max_elapsed_time) */
+  max_interval: zDuration.default(30_000),
+  /** give up on a batch after this long (then spool it, or drop it counted when no spool) */
+  max_elapsed_time: zDuration.default(300_000),
+  /** growth factor of the delay per attempt (Collector default 1.5) */
+  multiplier: z.number().min(1).default(1.5),
+  /** each delay is drawn from interval × [1 − f, 1 + f] so senders do not retry in lockstep */
+  randomization_factor: z.number().min(0).max(1).default(0.5),
+});
+export type RetryOnFailure = z.output<typeof retryOnFailureSchema>;
+
+/** Spread into an exporter's `z.strictObject({...})`. */
+export const deliveryShape = {
+  /** bounded in-memory queue, in pain-point changes; beyond it: spool, or drop (counted) */
+  queue_size: z.number().int().positive().default(1_000),
+  /** changes per request */
+  max_batch_size: z.number().int().positive().default(100),
+  retry_on_failure: retryOnFailureSchema.prefault({}),
+  /** folder of the disk spool (SPEC §8); unset = memory only */
+  spool_dir: z.string().min(1).optional(),
+  /** cap of the spool file; appends beyond it are dropped (counted) */
+  spool_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
+  /** when the backend has failed continuously this long, queued changes move to the spool */
+  spool_after_down: zDuration.default(30_000),
+  /** how long shutdown() keeps sending before it spools (or drops, counted) what is left */
+  shutdown_timeout: zDuration.default(5_000),
+};
+
+export const deliverySchema = z.strictObject(deliveryShape);
+export type DeliverySettings = z.output<typeof deliverySchema>;
+
+/** Picks the delivery settings out of an exporter config that spread `deliveryShape`. */
+export function deliverySettingsOf(config: DeliverySettings): DeliverySettings {
+  return {
+    queue_size: config.queue_size,
+    max_batch_size: config.max_batch_size,
+    retry_on_failure: config.retry_on_failure,
+    spool_dir: config.spool_dir,
+    spool_max_bytes: config.spool_max_bytes,
+    spool_after_down: config.spool_after_down,
+    shutdown_timeout: config.shutdown_timeout,
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * jsonl: one pain-point record per line (SPEC §3 JSON) appended to `path`; optionally a second
+ * file with one recommendation per line, each recommendation id written once (ids already in the
+ * file from an earlier run count as written).
+ */
+import fs from 'node:fs';
+import { z } from 'zod';
+import type { PainPointChange } from '../src/model/events.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import { LineFile } from './delivery/line-file.js';
+import { exporterMetrics } from './delivery/metrics.js';
+import { painPointJson } from './painpoint-json.js';
+
+export const jsonlConfigSchema = z.strictObject({
+  path: z.string().min(1).default('./sidelight-out/painpoints.jsonl'),
+  /** add the change's recommendations to each line as `recommendations` */
+  include_recommendations: z.boolean().default(false),
+  /** a second file, one recommendation per line, each id once; unset = none */
+  recommendations_path: z.string().min(1).optional(),
+  /** cap of lines waiting to be written, in bytes; beyond it lines are dropped (counted) */
+  max_buffered_bytes: z.number().int().positive().default(16 * 1024 * 1024),
+  /** recommendation ids remembered to write each once (oldest forgotten beyond it) */
+  max_remembered_recommendations: z.number().int().positive().default(100_000),
+});
+export type JsonlConfig = z.output<typeof jsonlConfigSchema>;
+
+export interface JsonlExporter extends Exporter {
+  /** resolves once every change exported so far is on disk */
+  flush(): Promise<void>;
+}
+
+export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext): JsonlExporter {
+  const metrics = exporterMetrics(ctx.metrics);
+  const labels = { exporter: ctx.id };
+  const lineFile = (p: string) =>
+    new LineFile({ path: p, exporterId: ctx.id, maxBufferedBytes: config.max_buffered_bytes, metrics, logger: ctx.logger });
+  const records = lineFile(config.path);
+  const recsPath = config.recommendations_path;
+  const recs = recsPath !== undefined ? lineFile(recsPath) : undefined;
+  const writtenRecIds = recsPath !== undefined ? loadWrittenIds(recsPath, config.max_remembered_recommendations) : new Set<string>();
+
+  return {
+    export(change: PainPointChange) {
+      try {
+        const line = config.include_recommendations
+          ? { ...painPointJson(change.painpoint), recommendations: change.recommendations }
+          : painPointJson(change.painpoint);
+        if (records.write(JSON.stringify(line))) metrics.sent.inc(labels);
+        if (recs) {
+          for (const r of change.recommendations) {
+            if (writtenRecIds.has(r.id)) continue;
+            if (!recs.write(JSON.stringify(r))) continue;
+            writtenRecIds.add(r.id);
+            if (writtenRecIds.size > config.max_remembered_recommendations) {
+              const oldest = writtenRecIds.values().next().value;
+              if (oldest !== undefined) writtenRecIds.delete(oldest);
+            }
+          }
+        }
+      } catch (err) {
+        metrics.errors.inc(labels);
+        ctx.logger.error(`exporter ${ctx.id}: cannot write ${change.painpoint.id}: ${String(err)}`);
+      }
+    },
+    async flush() {
+      await Promise.all([records.flush(), recs?.flush()]);
+    },
+    async shutdown() {
+      await Promise.all([records.close(), recs?.close()]);
+    },
+  };
+}
+
+/** Ids of recommendations an earlier run already wrote (the file is ours: one JSON object per line). */
+function loadWrittenIds(file: string, max: number): Set<string> {
+  const ids = new Set<string>();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return ids;
+  }
+  for (const line of text.split('\n')) {
+    const m = /"id":"((?:[^"\\]|\\.)*)"/.exec(line);
+    if (m?.[1] === undefined) continue;
+    ids.add(m[1]);
+    if (ids.size > max) {
+      const oldest = ids.values().next().value;
+      if (oldest !== undefined) ids.delete(oldest);
+    }
+  }
+  return ids;
+}
+
+export const jsonlExporterFactory: ExporterFactory<JsonlConfig> = {
+  type: 'jsonl',
+  configSchema: jsonlConfigSchema,
+  create: createJsonlExporter,
+};
