@@ -1,0 +1,272 @@
+/**
+ * The categorize processor (SPEC §3, §4): sets each observation's category, computes its impact,
+ * and applies severity rules on top of the detector's severity, in this order:
+ *
+ * 1. category: `categories[kind]` from config, else the default mapping (DEFAULT_CATEGORIES;
+ *    `anomaly` is `cost` when its series is tokens, else `performance`).
+ * 2. impact: affected runs / traces, wasted ms / tokens and a log-scaled score
+ *    (src/recommendations/impact.ts documents the formula; weights in `impact_weights`).
+ * 3. escalation (SPEC §3: high = critical failures):
+ *    - `retry_exhaustion` on an operation seen as a `latency_bottleneck` within
+ *      `escalation.critical_path_memory` of event time → high (exhaustion on a critical path);
+ *    - `failure_rate` whose Wilson lower bound (evidence `wilson_lower`) ≥
+ *      `escalation.failing_lower_bound` → high (an operation failing ≥ 50 %).
+ * 4. de-escalation (SPEC §3: few calls are noise; low = minor improvements):
+ *    - failure_rate / failure_spike / latency_regression / slow_tail with evidence `calls` below
+ *      `deescalation.min_samples` → at most low;
+ *    - the `__overflow__` series (a mix of series nobody can act on) → low.
+ * 5. `severity_overrides[kind]` replaces the result (an explicit operator choice wins).
+ * 6. observations below `min_severity` are dropped (counted).
+ *
+ * A severity that differs from the previous observation of the same pain point becomes an
+ * `updated` change in the lifecycle, which runs after this processor.
+ */
+import { defer, filter, map, type OperatorFunction } from 'rxjs';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { z } from 'zod';
+import {
+  PAIN_POINT_KINDS,
+  SEVERITY_RANK,
+  type Category,
+  type Observation,
+  type PainPointKind,
+  type Severity,
+} from '../src/model/painpoint.js';
+import { OVERFLOW_SUBJECT } from '../src/model/series.js';
+import type { ProcessorFactory } from '../src/pipeline/component.js';
+import { zDuration } from '../src/config/duration.js';
+import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
+import { isTokenAnomaly } from '../src/recommendations/advice.js';
+import { firstMetric } from '../src/recommendations/format.js';
+
+const severitySchema = z.enum(['high', 'medium', 'low']);
+const categorySchema = z.enum(['reliability', 'performance', 'cost', 'efficiency']);
+const kindSchema = z.enum(PAIN_POINT_KINDS);
+
+export const categorizeConfigSchema = z.strictObject({
+  /** per-kind category replacing the default mapping */
+  categories: z.partialRecord(kindSchema, categorySchema).default({}),
+  /** per-kind severity replacing the computed one (applied after escalation rules) */
+  severity_overrides: z.partialRecord(kindSchema, severitySchema).default({}),
+  /** observations below this severity are dropped */
+  min_severity: severitySchema.default('low'),
+  impact_weights: z
+    .strictObject({
+      runs: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.runs),
+      traces: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.traces),
+      wasted_seconds: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_seconds),
+      wasted_ktokens: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_ktokens),
+    })
+    .prefault({}),
+  escalation: z
+    .strictObject({
+      /** retry_exhaustion on an operation that is a latency bottleneck → high */
+      exhaustion_on_critical_path: z.boolean().default(true),
+      /** how long (event time) a latency_bottleneck sighting marks its operation as on the critical path */
+      critical_path_memory: zDuration.default(900_000),
+      /** failure_rate with Wilson lower bound at or above this → high; 1.01 disables */
+      failing_lower_bound: z.number().min(0).max(1.01).default(0.5),
+    })
+    .prefault({}),
+  deescalation: z
+    .strictObject({
+      /** evidence `calls` below this caps severity at low (SPEC §3 min_samples); 0 disables */
+      min_samples: z.number().int().nonnegative().default(20),
+      /** pain points on the __overflow__ series are low */
+      overflow_is_low: z.boolean().default(true),
+    })
+    .prefault({}),
+  /** operations remembered as latency bottlenecks; the oldest is forgotten beyond this (counted) */
+  max_tracked_operations: z.number().int().positive().default(5_000),
+});
+export type CategorizeConfig = z.output<typeof categorizeConfigSchema>;
+
+/** SPEC §3 category per kind; anomaly is decided per observation (tokens → cost). */
+export const DEFAULT_CATEGORIES: Readonly<Record<Exclude<PainPointKind, 'anomaly'>, Category>> = {
+  failure_rate: 'reliability',
+  failure_spike: 'reliability',
+  error_cluster: 'reliability',
+  retry_storm: 'reliability',
+  retry_exhaustion: 'reliability',
+  retry_non_retryable: 'reliability',
+  retry_no_backoff: 'reliability',
+  provider_fallback: 'reliability',
+  latency_regression: 'performance',
+  latency_bottleneck: 'performance',
+  slow_tail: 'performance',
+  sequential_fanout: 'performance',
+  repeated_calls: 'efficiency',
+};
+
+export function defaultCategory(o: Pick<Observation, 'kind' | 'evidence' | 'title'>): Category {
+  if (o.kind === 'anomaly') return isTokenAnomaly(o) ? 'cost' : 'performance';
+  return DEFAULT_CATEGORIES[o.kind];
+}
+
+/** Kinds judged on the rate or percentiles of an operation's calls, where few calls are noise (min_samples). */
+const RATE_KINDS: ReadonlySet<PainPointKind> = new Set(['failure_rate', 'failure_spike', 'latency_regression', 'slow_tail']);
+
+interface CategorizeMetrics {
+  readonly dropped: Counter<'processor'>;
+  readonly severityChanged: Counter<'processor' | 'rule'>;
+  readonly trackedEvictions: Counter<'processor'>;
+  readonly tracked: Gauge<'processor'>;
+}
+
+const metricsCache = new WeakMap<Registry, CategorizeMetrics>();
+function categorizeMetrics(registry: Registry): CategorizeMetrics {
+  let m = metricsCache.get(registry);
+  if (!m) {
+    m = {
+      dropped: new Counter({
+        name: 'sidelight_categorize_dropped_total',
+        help: 'Observations dropped because their severity is below min_severity',
+        labelNames: ['processor'],
+        registers: [registry],
+      }),
+      severityChanged: new Counter({
+        name: 'sidelight_categorize_severity_changed_total',
+        help: "Observations whose severity a categorize rule changed from the detector's",
+        labelNames: ['processor', 'rule'],
+        registers: [registry],
+      }),
+      trackedEvictions: new Counter({
+        name: 'sidelight_categorize_tracked_evictions_total',
+        help: 'Critical-path operations forgotten because max_tracked_operations was reached',
+        labelNames: ['processor'],
+        registers: [registry],
+      }),
+      tracked: new Gauge({
+        name: 'sidelight_categorize_tracked_operations',
+        help: 'Operations remembered as latency bottlenecks',
+        labelNames: ['processor'],
+        registers: [registry],
+      }),
+    };
+    metricsCache.set(registry, m);
+  }
+  return m;
+}
+
+/** Bottlenecks are judged per operation key, exhaustion per any series of it: match on service + span name. */
+function operationKey(o: Observation): string | undefined {
+  return o.subject.operation === undefined ? undefined : `${o.subject.service}\u0000${o.subject.operation}`;
+}
+
+const isOverflow = (o: Observation): boolean =>
+  o.subject.service === OVERFLOW_SUBJECT.service || o.subject.operation === OVERFLOW_SUBJECT.operation;
+
+export interface CategorizeHooks {
+  onDropped?(): void;
+  onSeverityChanged?(rule: string): void;
+  onTrackedEvicted?(): void;
+  onTrackedSize?(size: number): void;
+}
+
+/** The stateful rules of one subscription. `categorize` returns undefined for a dropped observation. */
+export class Categorizer {
+  /** operation → event time it was last seen as a latency bottleneck; Map order = least recently seen first */
+  private readonly criticalPath = new Map<string, number>();
+
+  constructor(
+    private readonly config: CategorizeConfig,
+    private readonly hooks: CategorizeHooks = {},
+  ) {}
+
+  get trackedOperations(): number {
+    return this.criticalPath.size;
+  }
+
+  categorize(o: Observation): Observation | undefined {
+    const config = this.config;
+    if (o.kind === 'latency_bottleneck') this.rememberCriticalPath(o);
+
+    const category = config.categories[o.kind] ?? defaultCategory(o);
+    const impact = computeImpact(o.evidence, o.runIds, config.impact_weights);
+
+    let severity: Severity = o.severity;
+    const apply = (rule: string, next: Severity) => {
+      if (next !== severity) {
+        severity = next;
+        this.hooks.onSeverityChanged?.(rule);
+      }
+    };
+
+    if (o.kind === 'retry_exhaustion' && config.escalation.exhaustion_on_critical_path && this.onCriticalPath(o)) {
+      apply('exhaustion_on_critical_path', 'high');
+    }
+    if (o.kind === 'failure_rate') {
+      // A confidence bound, never the raw ratio: 1 failure out of 2 calls is not a critical failure.
+      const bound = firstMetric(o.evidence, 'wilson_lower');
+      if (bound !== undefined && bound >= config.escalation.failing_lower_bound) apply('failing_lower_bound', 'high');
+    }
+    const calls = firstMetric(o.evidence, 'calls');
+    if (RATE_KINDS.has(o.kind) && calls !== undefined && calls < config.deescalation.min_samples && SEVERITY_RANK[severity] > SEVERITY_RANK.low) {
+      apply('min_samples', 'low');
+    }
+    if (config.deescalation.overflow_is_low && isOverflow(o)) apply('overflow_series', 'low');
+
+    const override = config.severity_overrides[o.kind];
+    if (override !== undefined) apply('severity_override', override);
+
+    if (SEVERITY_RANK[severity] < SEVERITY_RANK[config.min_severity]) {
+      this.hooks.onDropped?.();
+      return undefined;
+    }
+    return { ...o, category, severity, impact };
+  }
+
+  private rememberCriticalPath(o: Observation): void {
+    const key = operationKey(o);
+    if (key === undefined) return;
+    this.criticalPath.delete(key);
+    this.criticalPath.set(key, o.time);
+    while (this.criticalPath.size > this.config.max_tracked_operations) {
+      const oldest = this.criticalPath.keys().next().value as string;
+      this.criticalPath.delete(oldest);
+      this.hooks.onTrackedEvicted?.();
+    }
+    this.hooks.onTrackedSize?.(this.criticalPath.size);
+  }
+
+  private onCriticalPath(o: Observation): boolean {
+    const key = operationKey(o);
+    if (key === undefined) return false;
+    const seen = this.criticalPath.get(key);
+    if (seen === undefined) return false;
+    if (o.time - seen > this.config.escalation.critical_path_memory) {
+      this.criticalPath.delete(key);
+      this.hooks.onTrackedSize?.(this.criticalPath.size);
+      return false;
+    }
+    return true;
+  }
+}
+
+/** The operator; each subscription has its own rule state. */
+export function categorize(config: CategorizeConfig, hooks: CategorizeHooks = {}): OperatorFunction<Observation, Observation> {
+  return (source) =>
+    defer(() => {
+      const categorizer = new Categorizer(config, hooks);
+      return source.pipe(
+        map((o) => categorizer.categorize(o)),
+        filter((o): o is Observation => o !== undefined),
+      );
+    });
+}
+
+export const categorizeProcessorFactory: ProcessorFactory<CategorizeConfig> = {
+  type: 'categorize',
+  stage: 'categorize',
+  configSchema: categorizeConfigSchema,
+  create(config, ctx) {
+    const metrics = categorizeMetrics(ctx.metrics);
+    const processor = ctx.id;
+    return categorize(config, {
+      onDropped: () => metrics.dropped.inc({ processor }),
+      onSeverityChanged: (rule) => metrics.severityChanged.inc({ processor, rule }),
+      onTrackedEvicted: () => metrics.trackedEvictions.inc({ processor }),
+      onTrackedSize: (size) => metrics.tracked.set({ processor }, size),
+    });
+  },
+};

@@ -1,0 +1,103 @@
+/**
+ * Locale-free number formatting and evidence accessors shared by the recommendation templates and
+ * the reports. Output must be byte-identical across machines, so nothing here uses Intl or the clock.
+ */
+import type { Evidence } from '../model/painpoint.js';
+import { parseDuration } from '../config/duration.js';
+
+/** Rounds to `digits` decimals and drops trailing zeros: 12.50 → "12.5", 3.0 → "3". */
+export function formatNumber(value: number, digits = 1): string {
+  if (!Number.isFinite(value)) return String(value);
+  const fixed = value.toFixed(digits);
+  const trimmed = fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
+  return trimmed === '-0' ? '0' : trimmed;
+}
+
+/** A ratio as a percentage with a space before the sign, as in the spec: 0.421 → "42.1 %". */
+export function formatPercent(ratio: number, digits = 1): string {
+  return `${formatNumber(ratio * 100, digits)} %`;
+}
+
+/** Milliseconds for humans: below 10 s in ms, below 10 min in s, else in min. */
+export function formatMs(ms: number): string {
+  if (ms < 10_000) return `${formatNumber(ms, 0)} ms`;
+  if (ms < 600_000) return `${formatNumber(ms / 1_000, 1)} s`;
+  return `${formatNumber(ms / 60_000, 1)} min`;
+}
+
+/** Big counts stay exact; no thousands separators so output is locale-free. */
+export function formatCount(n: number): string {
+  return formatNumber(n, 0);
+}
+
+/** A numeric evidence metric, or undefined when absent or not a finite number. */
+export function metricNumber(evidence: Evidence, name: string): number | undefined {
+  const v = evidence.metrics[name];
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
+
+/** The first present numeric metric among `names` (detectors name some figures differently). */
+export function firstMetric(evidence: Evidence, ...names: string[]): number | undefined {
+  for (const name of names) {
+    const v = metricNumber(evidence, name);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** A string evidence metric, or undefined. */
+export function metricString(evidence: Evidence, name: string): string | undefined {
+  const v = evidence.metrics[name];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** A breakdown map such as `by_error_class: {rate_limit: 12}`, or undefined. */
+export function metricBreakdown(evidence: Evidence, name: string): Readonly<Record<string, number>> | undefined {
+  const v = evidence.metrics[name];
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
+  return v as Readonly<Record<string, number>>;
+}
+
+/** Entries of a breakdown sorted by count descending, then label, so ties render the same everywhere. */
+export function sortedBreakdown(breakdown: Readonly<Record<string, number>>): [string, number][] {
+  return Object.entries(breakdown)
+    .filter((e): e is [string, number] => typeof e[1] === 'number' && Number.isFinite(e[1]))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** "rate_limit 12, timeout 3" */
+export function formatBreakdown(breakdown: Readonly<Record<string, number>>, limit = 5): string {
+  return sortedBreakdown(breakdown)
+    .slice(0, limit)
+    .map(([k, v]) => `${k} ${formatNumber(v, 2)}`)
+    .join(', ');
+}
+
+/** Length of the evidence window in minutes ('5m' → 5); undefined for 'all' or unparsable windows. */
+export function windowMinutes(window: string): number | undefined {
+  const ms = parseDuration(window);
+  return ms === undefined || ms <= 0 ? undefined : ms / 60_000;
+}
+
+/** Compares strings by code unit, never by locale, so sort order is the same on every machine. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** One evidence value as text: numbers to 3 decimals, breakdowns as "a 3, b 1", lists comma separated. */
+export function formatEvidenceValue(value: unknown): string {
+  if (typeof value === 'number') return formatNumber(value, 3);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean') return String(value);
+  if (value === null || value === undefined) return '—';
+  if (Array.isArray(value)) return value.map((v) => formatEvidenceValue(v)).join(', ');
+  if (typeof value === 'object') return formatBreakdown(value as Record<string, number>, 10);
+  return String(value);
+}
+
+/** Evidence metrics in a stable order (by name) for tables and task descriptions. */
+export function evidenceEntries(metrics: Readonly<Record<string, unknown>>): [string, string][] {
+  return Object.keys(metrics)
+    .sort(compareText)
+    .map((k) => [k, formatEvidenceValue(metrics[k])]);
+}
