@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { asyncScheduler, filter, from, lastValueFrom, map, toArray, type OperatorFunction } from 'rxjs';
+import { Registry } from 'prom-client';
+import type { PipelineEvent } from '../model/events.js';
+import type { Observation } from '../model/painpoint.js';
+import { runEngine } from './engine.js';
+import { newClockState } from '../windows/event-clock.js';
+import { serviceSchema } from '../config/service-schema.js';
+import { silentLogger } from '../telemetry/logger.js';
+import { makeSpan } from '../../test/support/span-factory.js';
+
+const T0 = 1_700_000_000_000;
+const settings = serviceSchema.parse({});
+
+/** Observes "failing" at every boundary while the last span it saw before the boundary failed. */
+const lastSpanFailing: OperatorFunction<PipelineEvent, Observation> = (events$) => {
+  let lastFailed = false;
+  return events$.pipe(
+    map((e) => {
+      if (e.type === 'span') lastFailed = e.span.failed;
+      return e.type === 'watermark' && lastFailed ? e.time : undefined;
+    }),
+    filter((t): t is number => t !== undefined),
+    map(
+      (time): Observation => ({
+        kind: 'failure_rate',
+        subject: { service: 's', operation: 'op' },
+        severity: 'medium',
+        category: 'reliability',
+        title: 't',
+        description: 'd',
+        evidence: { window: '1m', metrics: {}, exemplar_trace_ids: [] },
+        keyMetric: 1,
+        time,
+        runIds: [],
+      }),
+    ),
+  );
+};
+
+async function run(throwing = false) {
+  const spans = [
+    makeSpan({ endMs: T0 + 1_000, failed: true }),
+    ...Array.from({ length: 20 }, (_, i) => makeSpan({ endMs: T0 + 20_000 + i * 10_000, failed: i < 2 })),
+  ];
+  const registry = new Registry();
+  const boom: OperatorFunction<PipelineEvent, Observation> = map(() => {
+    throw new Error('boom');
+  });
+  const changes = await lastValueFrom(
+    runEngine(
+      from(spans),
+      {
+        detectors: [
+          { id: 'last_failing', detector: { input: 'spans', operator: lastSpanFailing } },
+          ...(throwing ? [{ id: 'broken', detector: { input: 'spans' as const, operator: (e$: import('rxjs').Observable<PipelineEvent>) => e$.pipe(boom) } }] : []),
+        ],
+        categorize: [],
+        recommend: [],
+      },
+      { settings, scheduler: asyncScheduler, metrics: registry, logger: silentLogger, idleAdvance: false, clockState: newClockState() },
+    ).pipe(toArray()),
+  );
+  return { changes, registry };
+}
+
+describe('runEngine', () => {
+  it('turns detector observations into open and resolved changes on event time', async () => {
+    const { changes } = await run();
+    expect(changes.map((c) => c.painpoint.state)).toEqual(['open', 'resolved']);
+    // The span at 20 s moves the watermark to 10 s (boundaries 0 s, 10 s), the one at 30 s to 20 s;
+    // the last span seen is failing at those three boundaries, healthy from 30 s on.
+    const opened = Date.parse(changes[0]!.painpoint.first_seen) - T0;
+    const lastSeen = Date.parse(changes[1]!.painpoint.last_seen) - T0;
+    expect(opened).toBe(0);
+    expect(lastSeen).toBe(20_000);
+  });
+
+  it('keeps running the other detectors when one throws, and counts the failure', async () => {
+    const { changes, registry } = await run(true);
+    expect(changes.map((c) => c.painpoint.state)).toEqual(['open', 'resolved']);
+    expect(await registry.getSingleMetricAsString('sidelight_processor_failures_total')).toContain('{processor="broken"} 1');
+  });
+});
