@@ -146,6 +146,33 @@ describe('delivery with retries', () => {
   });
 });
 
+describe('shutdown', () => {
+  it('flushes what is queued before it resolves (real timers, tiny backoff)', async () => {
+    const r = await receiver();
+    r.respond = (_q, i) => (i % 2 === 0 ? { status: 503 } : { status: 200 });
+    const config = webhookConfigSchema.parse({ url: r.url, retry_on_failure: { initial_interval: '1ms', max_interval: '2ms' } });
+    const exporter = createWebhookExporter(config, testContext('webhook'));
+    for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
+    await exporter.shutdown();
+    expect(r.accepted().map((q) => bodyId(q.body))).toEqual([0, 1, 2, 3, 4].map((n) => nthChange(n).painpoint.id));
+    expect(exporter.delivery.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 5, dropped: {} });
+  });
+
+  it('stops at shutdown_timeout, then drops what is left (no spool), counted', async () => {
+    const r = await receiver();
+    r.respond = () => ({ status: 503, headers: { 'retry-after': '0' } });
+    const ctx = testContext('webhook');
+    const config = webhookConfigSchema.parse({ url: r.url, shutdown_timeout: '30ms' });
+    const exporter = createWebhookExporter(config, ctx);
+    for (let n = 0; n < 3; n++) exporter.export(nthChange(n));
+    await exporter.shutdown();
+    expect(exporter.delivery.stats()).toMatchObject({ queued: 0, inFlight: 0, sent: 0, dropped: { shutdown: 3 } });
+    exporter.export(nthChange(4));
+    expect(exporter.delivery.stats().dropped).toEqual({ shutdown: 3, closed: 1 });
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_dropped_total', { exporter: 'webhook' })).toBe(4);
+  });
+});
+
 describe('a dead endpoint', () => {
   it('never blocks: 1000 exports return at once, the queue caps at queue_size, drops are counted and jsonl still writes every record', async () => {
     const port = await closedPort();
