@@ -1,0 +1,304 @@
+/**
+ * Retry chains of a trace (SPEC §2, §3): pure functions over an assembled Trace.
+ *
+ * Siblings under one parent with the same operation key (and the same task id, when they carry
+ * one) form a chain when, in start order:
+ * - explicit: the next one carries a higher attempt number (`kc.task.attempt`, `retry.attempt`,
+ *   `http.request.resend_count` + 1) than the previous, or the previous had none, failed, and the
+ *   next says it is attempt ≥ 2 (instrumentations often mark only the retries);
+ * - structural: neither carries an attempt number, the previous failed, and the next starts after
+ *   it ended. Only the **next** same-key sibling can continue a chain: a successful sibling ends
+ *   it, and an overlapping one (a parallel call) is not a retry.
+ * A span with kc's retry count (`kc.task.retry_count` / `retryCount`) > 0 and no attempt children
+ * is a chain of its own with retry count + 1 attempts ("counted": no per-attempt detail).
+ * Chains nest (a retried task whose tool calls are retried); amplification multiplies attempts
+ * along the nesting.
+ */
+import type { SpanRecord } from '../model/span.js';
+import type { Subject } from '../model/painpoint.js';
+import type { Trace, TraceNode } from '../model/trace.js';
+import { attrAsInteger } from '../model/derive.js';
+import { isNonRetryable } from '../model/error-class.js';
+import { operationSubject } from '../model/series.js';
+
+/** kc's retry count on a task span (SPEC §2 kc mapping); `retryCount` as kc names it in its events. */
+export const RETRY_COUNT_KEYS = ['kc.task.retry_count', 'retryCount'] as const;
+/** kc run mapping: attempt spans whose times are apportioned, not measured (no gap statistics). */
+export const SYNTHETIC_KEY = 'sidelight.synthetic';
+
+export interface RetryAttempt {
+  readonly span: SpanRecord;
+  /** 1-based attempt number: the explicit one when present, else the position in the chain */
+  readonly attempt: number;
+  readonly failed: boolean;
+  readonly errorClass?: string;
+  readonly httpStatus?: number;
+  readonly provider?: string;
+  /** failed with an error a retry cannot fix (4xx other than 408/429, validation, auth, not found) */
+  readonly nonRetryable: boolean;
+  /** input + output tokens of the attempt and everything under it */
+  readonly tokens: number;
+}
+
+export interface ProviderChange {
+  readonly from: string;
+  readonly to: string;
+  /** error class of the attempt that was abandoned */
+  readonly reason?: string;
+}
+
+export interface RetryChain {
+  readonly traceId: string;
+  readonly runId: string;
+  /** the span the attempts hang under (for a counted chain: the span that carries the retry count) */
+  readonly parentSpanId: string | undefined;
+  readonly operationKey: string;
+  /** the operation series of the first attempt */
+  readonly subject: Subject;
+  readonly source: 'explicit' | 'structural' | 'counted';
+  /** attempts made: observed spans, or more when the attempt numbers or retry count say so */
+  attempts: number;
+  /** the attempt spans observed, in start order */
+  readonly spans: readonly RetryAttempt[];
+  readonly outcome: 'succeeded' | 'exhausted';
+  /** next start − previous end, ms, per consecutive observed pair (empty when times are synthetic) */
+  readonly gapsMs: readonly number[];
+  /** false when attempt times are apportioned (kc synthetic attempts) or unknown (counted) */
+  readonly timed: boolean;
+  /** time spent in failed attempts, ms */
+  readonly wastedMs: number;
+  /** tokens spent in failed attempts */
+  readonly wastedTokens: number;
+  /** retries that followed a non-retryable failure */
+  readonly nonRetryableRetries: number;
+  readonly providerChanges: readonly ProviderChange[];
+  readonly startMs: number;
+  readonly endMs: number;
+  /** chains inside this chain's attempts, one nesting level down */
+  readonly nested: RetryChain[];
+  /** the chain whose attempt this chain runs inside, if any */
+  outer?: RetryChain;
+  /** product of attempts along the deepest nesting path from this chain (itself included) */
+  amplification: number;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isSynthetic(span: SpanRecord): boolean {
+  const v = span.attributes[SYNTHETIC_KEY];
+  return v === true || v === 'true';
+}
+
+function retryCountOf(span: SpanRecord): number | undefined {
+  for (const key of RETRY_COUNT_KEYS) {
+    const n = attrAsInteger(span.attributes[key]);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+function subtreeTokens(node: TraceNode): number {
+  let total = 0;
+  const stack = [node];
+  while (stack.length > 0) {
+    const n = stack.pop() as TraceNode;
+    total += (n.span.inputTokens ?? 0) + (n.span.outputTokens ?? 0);
+    for (const c of n.children) stack.push(c);
+  }
+  return total;
+}
+
+/** Whether `next` continues the chain whose last attempt is `prev` (see the file comment). */
+function continues(prev: SpanRecord, next: SpanRecord): boolean {
+  if (next.attempt !== undefined && prev.attempt !== undefined) return next.attempt > prev.attempt;
+  if (next.attempt !== undefined) return prev.failed && next.attempt >= 2 && next.startMs >= prev.startMs;
+  if (prev.attempt !== undefined) return false; // an explicit chain is not continued by an unnumbered call
+  return prev.failed && next.startMs >= prev.endMs;
+}
+
+function groupKey(span: SpanRecord): string {
+  return `${span.operationKey}\u0000${span.taskId ?? ''}`;
+}
+
+function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[], source: RetryChain['source'], countedAttempts?: number): RetryChain {
+  const first = (nodes[0] as TraceNode).span;
+  const last = (nodes[nodes.length - 1] as TraceNode).span;
+  const spans: RetryAttempt[] = nodes.map((n, i) => ({
+    span: n.span,
+    attempt: n.span.attempt ?? i + 1,
+    failed: n.span.failed,
+    errorClass: n.span.errorClass,
+    httpStatus: n.span.httpStatus,
+    provider: n.span.provider,
+    nonRetryable: n.span.failed && isNonRetryable(n.span.errorClass, n.span.httpStatus),
+    tokens: subtreeTokens(n),
+  }));
+  const timed = source !== 'counted' && !nodes.some((n) => isSynthetic(n.span));
+  const gapsMs: number[] = [];
+  const providerChanges: ProviderChange[] = [];
+  let wastedMs = 0;
+  let wastedTokens = 0;
+  let nonRetryableRetries = 0;
+  for (let i = 0; i < spans.length; i++) {
+    const a = spans[i] as RetryAttempt;
+    if (a.failed) {
+      wastedMs += a.span.durationMs;
+      wastedTokens += a.tokens;
+    }
+    const b = spans[i + 1];
+    if (b === undefined) continue;
+    if (timed) gapsMs.push(Math.max(0, b.span.startMs - a.span.endMs));
+    if (a.nonRetryable) nonRetryableRetries++;
+    if (a.provider !== undefined && b.provider !== undefined && a.provider !== b.provider)
+      providerChanges.push({ from: a.provider, to: b.provider, ...(a.errorClass !== undefined ? { reason: a.errorClass } : {}) });
+  }
+  const maxExplicit = Math.max(0, ...spans.map((s) => (s.span.attempt ?? 0)));
+  const attempts = Math.max(spans.length, maxExplicit, countedAttempts ?? 0);
+  return {
+    traceId: trace.traceId,
+    runId: first.runId,
+    parentSpanId: parent.span.spanId,
+    operationKey: first.operationKey,
+    subject: operationSubject(first),
+    source,
+    attempts,
+    spans,
+    outcome: last.failed ? 'exhausted' : 'succeeded',
+    gapsMs,
+    timed,
+    wastedMs,
+    wastedTokens,
+    nonRetryableRetries,
+    providerChanges,
+    startMs: first.startMs,
+    endMs: Math.max(...nodes.map((n) => n.span.endMs)),
+    nested: [],
+    amplification: attempts,
+  };
+}
+
+/** The chains among one parent's children (children are in start order). */
+function chainsUnder(trace: Trace, parent: TraceNode): RetryChain[] {
+  const groups = new Map<string, TraceNode[]>();
+  for (const c of parent.children) {
+    const key = groupKey(c.span);
+    let g = groups.get(key);
+    if (g === undefined) groups.set(key, (g = []));
+    g.push(c);
+  }
+  const out: RetryChain[] = [];
+  for (const group of groups.values()) {
+    let run: TraceNode[] = [];
+    const close = () => {
+      const only = run[0];
+      // A single observed span is a chain only when it says it is a retry (earlier attempts not received).
+      if (run.length >= 2 || (only !== undefined && (only.span.attempt ?? 1) >= 2)) {
+        const explicit = run.some((n) => n.span.attempt !== undefined);
+        out.push(makeChain(trace, parent, run, explicit ? 'explicit' : 'structural'));
+      }
+      run = [];
+    };
+    for (const node of group) {
+      const prev = run[run.length - 1];
+      if (prev !== undefined && !continues(prev.span, node.span)) close();
+      run.push(node);
+    }
+    close();
+  }
+  return out;
+}
+
+/**
+ * Every retry chain of a trace, nested chains linked (`outer`, `nested`, `amplification`), in a
+ * deterministic order: depth-first over the tree, chains under one parent by first attempt start.
+ */
+export function findRetryChains(trace: Trace): RetryChain[] {
+  const chains: RetryChain[] = [];
+  /** attempt span id → its chain, to link nesting */
+  const chainOfAttempt = new Map<string, RetryChain>();
+  // Depth first, carrying the innermost chain whose attempt encloses the node.
+  const stack: { node: TraceNode; enclosing: RetryChain | undefined }[] = [{ node: trace.root, enclosing: undefined }];
+  while (stack.length > 0) {
+    const { node, enclosing } = stack.pop() as { node: TraceNode; enclosing: RetryChain | undefined };
+    const here = chainsUnder(trace, node).sort((a, b) => a.startMs - b.startMs || compareText(a.spans[0]?.span.spanId ?? '', b.spans[0]?.span.spanId ?? ''));
+    const retryCount = retryCountOf(node.span);
+    let counted: RetryChain | undefined;
+    if (retryCount !== undefined && retryCount > 0) {
+      const attemptChain = here.find((c) => c.spans.some((a) => a.span.attempt !== undefined));
+      if (attemptChain !== undefined) {
+        // kc: the task's retry count and its attempt children describe the same attempts.
+        attemptChain.attempts = Math.max(attemptChain.attempts, retryCount + 1);
+      } else {
+        counted = countedChain(trace, node, retryCount);
+        here.push(counted);
+      }
+    }
+    for (const c of here) {
+      if (enclosing !== undefined) {
+        c.outer = enclosing;
+        enclosing.nested.push(c);
+      }
+      chains.push(c);
+      if (c !== counted) for (const a of c.spans) chainOfAttempt.set(a.span.spanId, c);
+    }
+    // Under a counted chain's span, everything ran inside its (unseen) attempts.
+    const below = counted ?? enclosing;
+    for (let i = node.children.length - 1; i >= 0; i--) {
+      const child = node.children[i] as TraceNode;
+      stack.push({ node: child, enclosing: chainOfAttempt.get(child.span.spanId) ?? below });
+    }
+  }
+  // Amplification bottom-up: inner chains were found after their outer chain.
+  for (let i = chains.length - 1; i >= 0; i--) {
+    const c = chains[i] as RetryChain;
+    const inner = Math.max(1, ...c.nested.map((n) => n.amplification));
+    c.amplification = c.attempts * inner;
+  }
+  return chains;
+}
+
+/** A span that says it was retried (kc retry count) but whose attempts are not spans of the trace. */
+function countedChain(trace: Trace, node: TraceNode, retryCount: number): RetryChain {
+  const chain = makeChain(trace, node, [node], 'counted', retryCount + 1);
+  const span = node.span;
+  // Only the final attempt's outcome is known; the earlier ones failed (that is why it was retried).
+  const changes: ProviderChange[] = [];
+  for (const e of span.events) {
+    if (e.name !== 'provider_fallback') continue;
+    const from = e.attributes['from'];
+    const to = e.attributes['to'];
+    if (typeof from === 'string' && typeof to === 'string') changes.push({ from, to });
+  }
+  return {
+    ...chain,
+    parentSpanId: span.spanId,
+    wastedMs: 0,
+    wastedTokens: 0,
+    nonRetryableRetries: 0,
+    providerChanges: changes,
+    nested: [],
+  };
+}
+
+/** Retries in a chain: attempts after the first. */
+export function retriesOf(chain: RetryChain): number {
+  return chain.attempts - 1;
+}
+
+/** Coefficient of variation (population σ / mean) of a chain's gaps; undefined with < 2 gaps. */
+export function gapCv(gaps: readonly number[]): number | undefined {
+  if (gaps.length < 2) return undefined;
+  const mean = gaps.reduce((s, g) => s + g, 0) / gaps.length;
+  if (mean === 0) return 0;
+  const variance = gaps.reduce((s, g) => s + (g - mean) ** 2, 0) / gaps.length;
+  return Math.sqrt(variance) / mean;
+}
+
+/** Successive gap ratios gap[i+1] / gap[i]; gaps under 1 ms count as 1 ms so zero gaps give ratio 1. */
+export function gapRatios(gaps: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i < gaps.length; i++) out.push(Math.max(1, gaps[i] as number) / Math.max(1, gaps[i - 1] as number));
+  return out;
+}
