@@ -94,7 +94,7 @@ export function encodeStatus(format: OtlpFormat, code: number, message: string, 
       : [
           {
             typeUrl: RETRY_INFO_TYPE_URL,
-            value: RetryInfoType.encode(RetryInfoType.fromObject({ retryDelay: { seconds: retryDelaySeconds, nanos: 0 } })).finish(),
+            value: RetryInfoType.encode(RetryInfoType.fromObject({ retryDelay: { seconds: retryDelaySeconds } })).finish(),
           },
         ];
   return RpcStatusType.encode(RpcStatusType.fromObject({ code, message, details })).finish();
