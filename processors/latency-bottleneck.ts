@@ -1,0 +1,149 @@
+/**
+ * latency_bottleneck (SPEC §3), part of the `latency` processor: an operation that dominates the
+ * critical path of the traces it is in.
+ *
+ * For each completed trace, the critical path (src/traces/critical-path.ts) gives every span's
+ * self time on the path; it is summed per operation key. Each operation key present in the trace
+ * gets share = its self time on the path / the path's length (0 when it is in the trace but off
+ * the path). Per window and operation key: mean share over the traces containing it; fires at
+ * mean share ≥ bottleneck_share over ≥ bottleneck_min_traces traces (medium), high at
+ * ≥ bottleneck_high_share. Self time belongs to whichever span owns it, so a pure container
+ * (run, task) scores only its own gaps; the trace root's operation key is skipped in that trace
+ * (a root is always 100 % of its own trace, the finding would say nothing).
+ */
+import type { OperatorFunction } from 'rxjs';
+import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Observation, Subject } from '../src/model/painpoint.js';
+import type { SpanRecord } from '../src/model/span.js';
+import type { Trace } from '../src/model/trace.js';
+import { operationSubject, subjectLabel } from '../src/model/series.js';
+import type { ComponentContext } from '../src/pipeline/component.js';
+import type { PaneAggregator } from '../src/windows/series-windows.js';
+import { criticalPath, criticalPathByOperation } from '../src/traces/critical-path.js';
+import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, mergeTop, round3, roundMs, MAX_RUN_IDS } from './latency-evidence.js';
+import { type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
+
+export interface BottleneckConfig {
+  readonly bottleneck_share: number;
+  readonly bottleneck_high_share: number;
+  readonly bottleneck_min_traces: number;
+  readonly max_series: number;
+}
+
+/** One trace's figures for one operation key. */
+export interface BottleneckInput {
+  readonly share: number;
+  readonly pathMs: number;
+  readonly traceMs: number;
+  readonly exemplar: Exemplar;
+}
+
+export interface BottleneckAcc {
+  traces: number;
+  shareSum: number;
+  pathMsSum: number;
+  traceMsSum: number;
+  /** the traces where the operation spent the most time on the path */
+  readonly top: Exemplar[];
+}
+
+/** exemplars kept per pane: 5 traces and enough run ids */
+const TOP_KEPT = MAX_RUN_IDS;
+
+export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput> = {
+  create: () => ({ traces: 0, shareSum: 0, pathMsSum: 0, traceMsSum: 0, top: [] }),
+  add(acc, input) {
+    acc.traces++;
+    acc.shareSum += input.share;
+    acc.pathMsSum += input.pathMs;
+    acc.traceMsSum += input.traceMs;
+    if (input.pathMs > 0) keepTop(acc.top, input.exemplar, TOP_KEPT);
+  },
+  merge(into, from) {
+    into.traces += from.traces;
+    into.shareSum += from.shareSum;
+    into.pathMsSum += from.pathMsSum;
+    into.traceMsSum += from.traceMsSum;
+    mergeTop(into.top, from.top, TOP_KEPT);
+  },
+};
+
+/** Per operation key of a trace (root's excepted): its share of the critical path. */
+export function bottleneckInputs(trace: Trace): TraceInput<BottleneckInput>[] {
+  const path = criticalPath(trace);
+  if (!(path.totalMs > 0)) return [];
+  const byOp = criticalPathByOperation(path);
+  const rootKey = trace.root.span.operationKey;
+  const present = new Map<string, SpanRecord>();
+  for (const node of traceNodes(trace)) {
+    const key = node.span.operationKey;
+    if (key !== rootKey && !present.has(key)) present.set(key, node.span);
+  }
+  const out: TraceInput<BottleneckInput>[] = [];
+  for (const [key, firstSpan] of present) {
+    const onPath = byOp.get(key);
+    const pathMs = onPath?.selfMs ?? 0;
+    const span = onPath?.span ?? firstSpan;
+    out.push({
+      subject: operationSubject(span),
+      input: {
+        share: pathMs / path.totalMs,
+        pathMs,
+        traceMs: path.totalMs,
+        exemplar: { traceId: span.traceId, spanId: span.spanId, runId: span.runId, weight: pathMs },
+      },
+    });
+  }
+  return out;
+}
+
+export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number): Observation | undefined {
+  if (acc.traces < config.bottleneck_min_traces) return undefined;
+  const share = acc.shareSum / acc.traces;
+  if (share < config.bottleneck_share) return undefined;
+  const label = subjectLabel(subject);
+  const meanPath = acc.pathMsSum / acc.traces;
+  const meanTrace = acc.traceMsSum / acc.traces;
+  const ids = exemplarIds(acc.top);
+  return {
+    kind: 'latency_bottleneck',
+    subject,
+    severity: share >= config.bottleneck_high_share ? 'high' : 'medium',
+    category: 'performance',
+    title: `${label} takes ${formatShare(share)} of the critical path of the traces it is in`,
+    description:
+      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${acc.traces} traces contained ${label}; on average it held the critical path ` +
+      `for ${formatMs(meanPath)} of ${formatMs(meanTrace)} end to end (${formatShare(share)}), so the traces cannot finish faster than it does.`,
+    evidence: {
+      window,
+      metrics: {
+        share: round3(share),
+        critical_path_ms: roundMs(meanPath),
+        trace_ms: roundMs(meanTrace),
+        traces: acc.traces,
+        affected_traces: acc.traces,
+      },
+      exemplar_trace_ids: ids.traceIds,
+      exemplar_span_ids: ids.spanIds,
+    },
+    keyMetric: share,
+    time,
+    runIds: exemplarRunIds(acc.top),
+  };
+}
+
+export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+  return traceWindowOperator<BottleneckAcc, BottleneckInput>(
+    {
+      name: 'latency_bottleneck',
+      aggregator: bottleneckAggregator,
+      maxSeries: config.max_series,
+      inputs: bottleneckInputs,
+      traces: (acc) => acc.traces,
+      minTraces: config.bottleneck_min_traces,
+      minTracesAll: config.bottleneck_min_traces,
+      judge: (subject, window, acc, time) => judgeBottleneck(config, subject, window, acc, time),
+    },
+    ctx,
+  );
+}

@@ -1,0 +1,258 @@
+import { describe, expect, it } from 'vitest';
+import type { SpanRecord } from '../src/model/span.js';
+import type { Observation } from '../src/model/painpoint.js';
+import { makeSpan } from '../test/support/span-factory.js';
+import { runOnSpans, testContext } from '../test/support/detector-harness.js';
+import { lognormal, seeded } from '../test/support/latency-traces.js';
+import { latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, type LatencyConfig } from './latency.js';
+
+const T0 = 1_800_000_000_000; // a multiple of 10 s
+const MIN = 60_000;
+
+interface Traffic {
+  /** calls per minute */
+  readonly rate: number;
+  readonly fromMin: number;
+  readonly toMin: number;
+  readonly median: number;
+  readonly sigma?: number;
+  readonly failed?: boolean;
+  readonly tool?: string;
+  readonly seed: number;
+}
+
+/** Evenly spaced calls of one tool with seeded lognormal durations, ending at their slot time. */
+function traffic(t: Traffic): SpanRecord[] {
+  const rand = seeded(t.seed);
+  const spacing = MIN / t.rate;
+  const out: SpanRecord[] = [];
+  for (let end = T0 + t.fromMin * MIN; end < T0 + t.toMin * MIN; end += spacing) {
+    const d = lognormal(rand, t.median, t.sigma ?? 0.3);
+    const traceNo = out.length + t.seed * 1_000_000;
+    out.push(
+      makeSpan({
+        name: 'execute_tool',
+        tool: t.tool ?? 'web_search',
+        startMs: end - d,
+        endMs: end,
+        failed: t.failed ?? false,
+        traceId: traceNo.toString(16).padStart(32, '0'),
+        runId: `run-${traceNo % 7}`,
+      }),
+    );
+  }
+  return out;
+}
+
+function config(overrides: Partial<Record<keyof LatencyConfig, unknown>> = {}): LatencyConfig {
+  return latencyConfigSchema.parse(overrides);
+}
+
+async function run(spans: SpanRecord[], cfg = config(), mode: 'live' | 'offline' = 'live'): Promise<Observation[]> {
+  return runOnSpans(spans, latencySpanOperator(cfg, testContext(mode)));
+}
+
+const ofKind = (obs: Observation[], kind: Observation['kind']) => obs.filter((o) => o.kind === kind);
+
+describe('latency processor config', () => {
+  it('has the SPEC §3 defaults', () => {
+    const c = config();
+    expect(c).toMatchObject({ min_samples: 20, regression_ratio: 2, high_ratio: 5, high_min_calls: 50, min_slow: 5, confirm_window: 300_000 });
+    expect(c).toMatchObject({ tail_ratio: 10, tail_high_ratio: 30, tail_min_calls: 100, bottleneck_share: 0.5, bottleneck_high_share: 0.8 });
+  });
+
+  it('rejects unknown keys', () => {
+    expect(() => latencyConfigSchema.parse({ min_sample: 3 })).toThrow();
+  });
+
+  it('creates a span detector and a trace detector', () => {
+    const factory = latencyProcessorFactory;
+    if (factory.stage !== 'detector') throw new Error('latency is a detector');
+    const detectors = factory.create(config(), testContext());
+    expect(detectors.map((d) => d.input)).toEqual(['spans', 'traces']);
+  });
+});
+
+describe('latency_regression', () => {
+  // 2 calls/s, p95 triples from minute 20 to 23, data until minute 32
+  const onset = T0 + 20 * MIN;
+  const recovery = T0 + 23 * MIN;
+  const stream = [
+    ...traffic({ rate: 120, fromMin: 0, toMin: 20, median: 200, seed: 1 }),
+    ...traffic({ rate: 120, fromMin: 20, toMin: 23, median: 600, seed: 2 }),
+    ...traffic({ rate: 120, fromMin: 23, toMin: 32, median: 200, seed: 3 }),
+  ];
+
+  it('fires when p95 triples for 3 minutes, and stops once it recovers', async () => {
+    const found = ofKind(await run(stream), 'latency_regression');
+    expect(found.length).toBeGreaterThan(5);
+    const times = found.map((o) => o.time);
+    expect(Math.min(...times)).toBeGreaterThan(onset);
+    expect(Math.min(...times)).toBeLessThanOrEqual(onset + 90_000);
+    // the last judgement that still sees slow calls in its 1 m window
+    expect(Math.max(...times)).toBeLessThanOrEqual(recovery + MIN);
+    const first = found[0] as Observation;
+    expect(first.subject).toEqual({ service: 'kc-orchestrator', operation: 'execute_tool', tool: 'web_search' });
+    expect(first.severity).toBe('medium');
+    expect(first.category).toBe('performance');
+    expect(first.evidence.window).toBe('1m');
+    expect(first.evidence.metrics.baseline_window).toBe('15m');
+    const m = first.evidence.metrics as Record<string, number>;
+    expect(m.ratio).toBeGreaterThanOrEqual(2);
+    expect(m.slow_calls).toBeGreaterThanOrEqual(5);
+    expect(m.baseline_p95_ms).toBeGreaterThan(250);
+    expect(m.baseline_p95_ms).toBeLessThan(400);
+    expect(first.evidence.exemplar_trace_ids.length).toBe(5);
+    expect(first.evidence.exemplar_span_ids?.length).toBe(5);
+    expect(first.runIds.length).toBeGreaterThan(0);
+    // p99 (≥ 100 calls in both windows) may confirm a few seconds before p95 does
+    expect(first.title).toMatch(/^p9[59] of web_search rose to .+, .+× its 15m baseline of \d+ ms$/);
+    // at the peak (well inside the regression) p95 is about 3× the baseline
+    const peak = found.find((o) => o.time === onset + 2 * MIN) as Observation;
+    expect(peak.title).toMatch(/^p95 of web_search rose to/);
+    expect(peak.evidence.metrics.percentile).toBe('p95');
+    expect((peak.evidence.metrics as Record<string, number>).ratio).toBeGreaterThan(2.5);
+    expect((peak.evidence.metrics as Record<string, number>).ratio).toBeLessThan(3.6);
+  });
+
+  it('never fires on steady traffic', async () => {
+    const steady = traffic({ rate: 120, fromMin: 0, toMin: 40, median: 200, sigma: 0.6, seed: 4 });
+    expect(ofKind(await run(steady), 'latency_regression')).toEqual([]);
+  });
+
+  it('rates a 6× regression over ≥ 50 calls high', async () => {
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 20, median: 200, seed: 5 }),
+      ...traffic({ rate: 120, fromMin: 20, toMin: 24, median: 1_200, seed: 6 }),
+    ];
+    const found = ofKind(await run(spans), 'latency_regression');
+    expect(found.some((o) => o.severity === 'high')).toBe(true);
+  });
+
+  it('never fires on two isolated timeouts in a minute', async () => {
+    // sparse traffic (12 calls/min) judged on 1 m windows, where two timeouts are p95
+    const cfg = config({ min_samples: 10 });
+    const base = traffic({ rate: 12, fromMin: 0, toMin: 30, median: 200, seed: 7 });
+    const timeouts = [20.2, 20.6].map((m) => makeSpan({ name: 'execute_tool', tool: 'web_search', startMs: T0 + m * MIN - 30_000, endMs: T0 + m * MIN }));
+    expect(ofKind(await run([...base, ...timeouts], cfg), 'latency_regression')).toEqual([]);
+    // what makes the difference: without min_slow and the confirm window the same data would fire
+    const loose = config({ min_samples: 10, min_slow: 0, confirm_window: '1m' });
+    expect(ofKind(await run([...base, ...timeouts], loose), 'latency_regression').length).toBeGreaterThan(0);
+  });
+
+  it('fires on five slow calls in a minute that hold on the 5 m window', async () => {
+    const cfg = config({ min_samples: 10 });
+    const base = traffic({ rate: 12, fromMin: 0, toMin: 30, median: 200, seed: 7 });
+    const slow = [20.1, 20.2, 20.3, 20.4, 20.5, 20.6].map((m) =>
+      makeSpan({ name: 'execute_tool', tool: 'web_search', startMs: T0 + m * MIN - 30_000, endMs: T0 + m * MIN }),
+    );
+    const found = ofKind(await run([...base, ...slow], cfg), 'latency_regression');
+    expect(found.length).toBeGreaterThan(0);
+    expect((found[0]?.evidence.metrics as Record<string, number>).slow_calls).toBe(6);
+  });
+
+  it('ignores failed calls: slow timeouts that fail do not make a regression', async () => {
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 30, median: 200, seed: 8 }),
+      ...traffic({ rate: 60, fromMin: 20, toMin: 24, median: 30_000, failed: true, seed: 9 }),
+    ];
+    expect(ofKind(await run(spans), 'latency_regression')).toEqual([]);
+  });
+
+  it('ignores failed calls: a flood of fast failures in the baseline does not lower it', async () => {
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 30, median: 200, seed: 10 }),
+      ...traffic({ rate: 1_200, fromMin: 5, toMin: 20, median: 1, sigma: 0.1, failed: true, seed: 11 }),
+    ];
+    const obs = await run(spans);
+    expect(ofKind(obs, 'latency_regression')).toEqual([]);
+  });
+
+  it('counts failed calls in evidence calls but not in the percentiles', async () => {
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 20, median: 200, seed: 12 }),
+      ...traffic({ rate: 120, fromMin: 20, toMin: 23, median: 600, seed: 13 }),
+      ...traffic({ rate: 30, fromMin: 20, toMin: 23, median: 5, failed: true, seed: 14 }),
+    ];
+    const peak = ofKind(await run(spans), 'latency_regression').find((o) => o.time === T0 + 22 * MIN) as Observation;
+    const m = peak.evidence.metrics as Record<string, number>;
+    expect(m.failed_calls).toBeGreaterThan(0);
+    expect(m.calls).toBe((m.successful_calls as number) + (m.failed_calls as number));
+    expect(m.p50_ms).toBeGreaterThan(400);
+  });
+
+  it('judges the later half of the input against the earlier half offline (window all)', async () => {
+    // 3 calls/min for 2 h; the second hour is 3× slower
+    const spans = [
+      ...traffic({ rate: 3, fromMin: 0, toMin: 60, median: 200, seed: 15 }),
+      ...traffic({ rate: 3, fromMin: 60, toMin: 120, median: 600, seed: 16 }),
+    ];
+    const all = ofKind(await run(spans, config(), 'offline'), 'latency_regression').filter((o) => o.evidence.window === 'all');
+    expect(all).toHaveLength(1);
+    const m = all[0]?.evidence.metrics as Record<string, number | string>;
+    expect(m.baseline_window).toBe('earlier half');
+    // split on the time bucket nearest the midpoint: exact to 1/64 of the input's duration
+    expect(Math.abs((m.successful_calls as number) - 180)).toBeLessThanOrEqual(360 / 64);
+    expect((m.successful_calls as number) + (m.baseline_calls as number)).toBe(360);
+    expect(m.ratio as number).toBeGreaterThan(2.5);
+    expect(all[0]?.title).toMatch(/its earlier baseline/);
+  });
+
+  it('does not judge the whole input in live mode', async () => {
+    const obs = await run(stream);
+    expect(obs.filter((o) => o.evidence.window === 'all')).toEqual([]);
+  });
+});
+
+describe('slow_tail', () => {
+  /** 1 call per second; `slowEvery`-th call is `factor` × slower */
+  function tailed(calls: number, slowEvery: number, factor: number, seed: number): SpanRecord[] {
+    const rand = seeded(seed);
+    return Array.from({ length: calls }, (_, i) => {
+      const d = lognormal(rand, 100, 0.2) * (i % slowEvery === slowEvery - 1 ? factor : 1);
+      const end = T0 + (i + 1) * 1_000;
+      return makeSpan({ name: 'chat', model: 'gpt-x', startMs: end - d, endMs: end });
+    });
+  }
+
+  it('fires low when p99 / p50 ≥ 10 over ≥ 100 calls, with p99 from at least 100 calls', async () => {
+    const found = ofKind(await run(tailed(400, 40, 20, 17)), 'slow_tail');
+    expect(found.length).toBeGreaterThan(0);
+    for (const o of found) {
+      expect(o.severity).toBe('low');
+      const m = o.evidence.metrics as Record<string, number>;
+      expect(m.successful_calls).toBeGreaterThanOrEqual(100);
+      expect(m.ratio).toBeGreaterThanOrEqual(10);
+      expect(m.p99_ms).toBeGreaterThan(1_000);
+    }
+    expect(found[0]?.evidence.window).toBe('5m');
+  });
+
+  it('rates a tail ≥ 30× medium', async () => {
+    const found = ofKind(await run(tailed(400, 40, 60, 18)), 'slow_tail');
+    expect(found.some((o) => o.severity === 'medium')).toBe(true);
+  });
+
+  it('never fires under 100 calls, even offline on the whole input', async () => {
+    const obs = await run(tailed(99, 10, 50, 19), config(), 'offline');
+    expect(ofKind(obs, 'slow_tail')).toEqual([]);
+  });
+
+  it('never fires on a tight distribution', async () => {
+    expect(ofKind(await run(tailed(600, 1_000, 1, 20), config(), 'offline'), 'slow_tail')).toEqual([]);
+  });
+
+  it('reports p99 only over ≥ 100 calls in regression evidence', async () => {
+    const spans = [
+      ...traffic({ rate: 30, fromMin: 0, toMin: 20, median: 200, seed: 21 }),
+      ...traffic({ rate: 30, fromMin: 20, toMin: 24, median: 800, seed: 22 }),
+    ];
+    const found = ofKind(await run(spans), 'latency_regression');
+    expect(found.length).toBeGreaterThan(0);
+    for (const o of found) {
+      const m = o.evidence.metrics as Record<string, number>;
+      if ((m.successful_calls as number) < 100) expect(m.p99_ms).toBeUndefined();
+      else expect(m.p99_ms).toBeGreaterThan(0);
+    }
+  });
+});

@@ -1,0 +1,473 @@
+/**
+ * The `latency` processor (SPEC §3): `latency_regression` and `slow_tail` over the span stream,
+ * plus `latency_bottleneck` over assembled traces (processors/latency-bottleneck.ts).
+ *
+ * Per series and pane it keeps a mergeable quantile sketch of the durations of **successful**
+ * calls (failed calls only count as calls: a flood of fast 401s is a failure problem, not a
+ * speed-up), and the slowest successful calls as exemplars.
+ *
+ * latency_regression, judged at each watermark T on the shortest window W holding ≥ min_samples
+ * successful calls:
+ * - baseline = the shortest window longer than max(W, confirm_window) that holds ≥ min_samples
+ *   calls, taken over the time *before* the judged part (ending at T − max(W, confirm_window)),
+ *   so a regression does not inflate its own baseline; a regression that lasts longer than the
+ *   baseline becomes the baseline, and the pain point resolves;
+ * - fires when p_W ≥ regression_ratio × p_base, ≥ min_slow calls in W are slower than
+ *   regression_ratio × p_base, p_W ≥ min_latency, and (when W is shorter than confirm_window)
+ *   the confirm_window ending at T still has p ≥ regression_ratio × p_base; p is p95, or p99
+ *   when both windows hold ≥ tail_min_calls (below that p99 is just the maximum);
+ * - medium; high when the ratio ≥ high_ratio over ≥ high_min_calls successful calls.
+ *
+ * slow_tail: on the shortest window holding ≥ max(min_samples, tail_min_calls) successful calls,
+ * p99 / p50 ≥ tail_ratio and p99 ≥ min_latency → low; ≥ tail_high_ratio → medium.
+ *
+ * Offline (`end`), the whole input is judged too (window `all`): slow_tail over every call;
+ * latency_regression compares the later half of the input (by event time, split at the midpoint
+ * between the first and last span end seen) with its earlier half, with the same ratio, min_slow
+ * and min_latency rules; no confirm window (the later half is itself sustained). The halves come
+ * from per-series time buckets (at most 64, their width doubling as the input grows); a bucket
+ * goes to the half its middle lies in, so the split is exact to 1/64 of the series' time span.
+ */
+import { concatMap, defer, type OperatorFunction } from 'rxjs';
+import { z } from 'zod';
+import type { SpanRecord } from '../src/model/span.js';
+import type { PipelineEvent } from '../src/model/events.js';
+import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
+import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
+import { zDuration } from '../src/config/duration.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import { QuantileSketch } from '../src/stats/quantile-sketch.js';
+import { type PaneAggregator, type SeriesView, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
+import type { WindowSpec } from '../src/windows/window-spec.js';
+import {
+  distinctCount,
+  droppedCounter,
+  type Exemplar,
+  exemplarIds,
+  exemplarRunIds,
+  formatMs,
+  formatRatio,
+  keepTop,
+  mergeTop,
+  round3,
+  roundMs,
+} from './latency-evidence.js';
+import { latencyBottleneckOperator } from './latency-bottleneck.js';
+
+export const latencyConfigSchema = z.strictObject({
+  /** no judgement on fewer successful calls in a window */
+  min_samples: z.number().int().positive().default(20),
+  /** regression: judged percentile ≥ this × baseline percentile */
+  regression_ratio: z.number().gt(1).default(2),
+  /** regression is high at this ratio … */
+  high_ratio: z.number().gt(1).default(5),
+  /** … over at least this many successful calls */
+  high_min_calls: z.number().int().positive().default(50),
+  /** regression needs this many calls slower than regression_ratio × baseline (isolated slow calls are noise) */
+  min_slow: z.number().int().nonnegative().default(5),
+  /** a regression seen on a shorter window must still hold on this window */
+  confirm_window: zDuration.default(300_000),
+  /** slow_tail: p99 / p50 at least this → low */
+  tail_ratio: z.number().gt(1).default(10),
+  /** slow_tail: p99 / p50 at least this → medium */
+  tail_high_ratio: z.number().gt(1).default(30),
+  /** p99 is judged only over this many calls (below that p99 is just the maximum) */
+  tail_min_calls: z.number().int().positive().default(100),
+  /** percentiles below this are not a latency problem (1 ms → 3 ms is not worth a pain point) */
+  min_latency: zDuration.default(50),
+  /** latency_bottleneck: mean share of the critical path → medium */
+  bottleneck_share: z.number().gt(0).max(1).default(0.5),
+  /** latency_bottleneck: mean share of the critical path → high */
+  bottleneck_high_share: z.number().gt(0).max(1).default(0.8),
+  /** latency_bottleneck: traces containing the operation needed in the window */
+  bottleneck_min_traces: z.number().int().positive().default(20),
+  /** series cap of this processor (service.series.max_series applies too: the smaller wins) */
+  max_series: z.number().int().positive().default(5_000),
+});
+export type LatencyConfig = z.output<typeof latencyConfigSchema>;
+
+/** slowest successful calls kept per pane: enough for 5 exemplar traces and 20 run ids */
+const SLOWEST_KEPT = 20;
+/** time buckets per series for the offline later-vs-earlier split */
+const HISTORY_BUCKETS = 64;
+
+/** Per series and pane: a sketch of successful durations, call counts and the slowest calls. */
+export interface LatencyAcc {
+  readonly sketch: QuantileSketch;
+  calls: number;
+  failed: number;
+  readonly slowest: Exemplar[];
+}
+
+export const latencyAggregator: PaneAggregator<LatencyAcc, SpanRecord> = {
+  create: () => ({ sketch: new QuantileSketch(), calls: 0, failed: 0, slowest: [] }),
+  add(acc, span) {
+    acc.calls++;
+    if (span.failed) {
+      acc.failed++;
+      return;
+    }
+    if (!acc.sketch.add(span.durationMs)) return;
+    keepTop(acc.slowest, { traceId: span.traceId, spanId: span.spanId, runId: span.runId, weight: span.durationMs }, SLOWEST_KEPT);
+  },
+  merge(into, from) {
+    into.calls += from.calls;
+    into.failed += from.failed;
+    into.sketch.merge(from.sketch);
+    mergeTop(into.slowest, from.slowest, SLOWEST_KEPT);
+  },
+};
+
+const successes = (acc: LatencyAcc): number => acc.sketch.count;
+
+interface RegressionFinding {
+  readonly percentile: 'p95' | 'p99';
+  readonly current: number;
+  readonly baseline: number;
+  readonly ratio: number;
+  readonly threshold: number;
+  readonly slowCalls: number;
+  readonly confirm?: { readonly window: string; readonly value: number };
+}
+
+/**
+ * The regression rule on a judged accumulator against a baseline (and optionally a confirm
+ * window). Returns the finding for p95, else for p99 when both sides hold enough calls for it.
+ */
+export function judgeRegression(
+  config: LatencyConfig,
+  judged: LatencyAcc,
+  baseline: LatencyAcc,
+  confirm?: { window: string; acc: LatencyAcc },
+): RegressionFinding | undefined {
+  const quantiles: Array<['p95' | 'p99', number]> = [['p95', 0.95]];
+  if (successes(judged) >= config.tail_min_calls && successes(baseline) >= config.tail_min_calls) quantiles.push(['p99', 0.99]);
+  for (const [percentile, q] of quantiles) {
+    const current = judged.sketch.quantile(q);
+    const base = baseline.sketch.quantile(q);
+    if (!(base > 0) || current < config.min_latency) continue;
+    const ratio = current / base;
+    if (ratio < config.regression_ratio) continue;
+    const threshold = config.regression_ratio * base;
+    const slowCalls = judged.sketch.countAbove(threshold);
+    if (slowCalls < config.min_slow) continue;
+    let confirmed: RegressionFinding['confirm'];
+    if (confirm !== undefined) {
+      const value = confirm.acc.sketch.quantile(q);
+      if (!(value >= threshold)) continue;
+      confirmed = { window: confirm.window, value };
+    }
+    return { percentile, current, baseline: base, ratio, threshold, slowCalls, confirm: confirmed };
+  }
+  return undefined;
+}
+
+function describeRegression(
+  subject: Subject,
+  window: string,
+  baselineWindow: string,
+  judged: LatencyAcc,
+  baseline: LatencyAcc,
+  f: RegressionFinding,
+  config: LatencyConfig,
+  time: number,
+): Observation {
+  const label = subjectLabel(subject);
+  const n = successes(judged);
+  const severity: Severity = f.ratio >= config.high_ratio && n >= config.high_min_calls ? 'high' : 'medium';
+  const slow = judged.slowest.filter((e) => e.weight > f.threshold);
+  const ids = exemplarIds(slow.length > 0 ? slow : judged.slowest);
+  const meanNow = judged.sketch.sum / n;
+  const meanBase = baseline.sketch.sum / successes(baseline);
+  const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
+  const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
+  const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
+  return {
+    kind: 'latency_regression',
+    subject,
+    severity,
+    category: 'performance',
+    title: `${f.percentile} of ${label} rose to ${formatMs(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatMs(f.baseline)}`,
+    description:
+      `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatMs(f.current)} against ${formatMs(f.baseline)} over ${baseWhere} ` +
+      `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatMs(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
+      (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatMs(f.confirm.value)}).` : ''),
+    evidence: {
+      window,
+      metrics: {
+        calls: judged.calls,
+        successful_calls: n,
+        failed_calls: judged.failed,
+        percentile: f.percentile,
+        p50_ms: roundMs(judged.sketch.quantile(0.5)),
+        p95_ms: roundMs(judged.sketch.quantile(0.95)),
+        ...(p99 !== undefined ? { p99_ms: roundMs(p99) } : {}),
+        baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
+        baseline_calls: successes(baseline),
+        baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
+        ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
+        ratio: round3(f.ratio),
+        slow_calls: f.slowCalls,
+        slow_threshold_ms: roundMs(f.threshold),
+        ...(f.confirm ? { confirm_window: f.confirm.window, confirm_ms: roundMs(f.confirm.value) } : {}),
+        // lower bounds: counted over the slowest calls kept as exemplars
+        affected_traces: distinctCount(slow, 'traceId'),
+        affected_runs: distinctCount(slow, 'runId'),
+        wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
+      },
+      exemplar_trace_ids: ids.traceIds,
+      exemplar_span_ids: ids.spanIds,
+    },
+    keyMetric: f.ratio,
+    time,
+    runIds: exemplarRunIds(slow.length > 0 ? slow : judged.slowest),
+  };
+}
+
+/** slow_tail on one accumulator; undefined when the rule does not hold. */
+export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number): Observation | undefined {
+  const n = successes(acc);
+  if (n < Math.max(config.min_samples, config.tail_min_calls)) return undefined;
+  const p50 = acc.sketch.quantile(0.5);
+  const p99 = acc.sketch.quantile(0.99);
+  if (!(p50 > 0) || p99 < config.min_latency) return undefined;
+  const ratio = p99 / p50;
+  if (ratio < config.tail_ratio) return undefined;
+  const label = subjectLabel(subject);
+  const p95 = acc.sketch.quantile(0.95);
+  const tail = acc.slowest.filter((e) => e.weight >= p99);
+  const ids = exemplarIds(acc.slowest);
+  return {
+    kind: 'slow_tail',
+    subject,
+    severity: ratio >= config.tail_high_ratio ? 'medium' : 'low',
+    category: 'performance',
+    title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatMs(p99)} vs ${formatMs(p50)})`,
+    description:
+      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatMs(p50)}, ` +
+      `p95 ${formatMs(p95)} and p99 ${formatMs(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatMs(acc.sketch.max)}.`,
+    evidence: {
+      window,
+      metrics: {
+        calls: acc.calls,
+        successful_calls: n,
+        p50_ms: roundMs(p50),
+        p95_ms: roundMs(p95),
+        p99_ms: roundMs(p99),
+        max_ms: roundMs(acc.sketch.max),
+        ratio: round3(ratio),
+        slow_calls: acc.sketch.countAbove(p99),
+        affected_traces: distinctCount(tail, 'traceId'),
+        affected_runs: distinctCount(tail, 'runId'),
+      },
+      exemplar_trace_ids: ids.traceIds,
+      exemplar_span_ids: ids.spanIds,
+    },
+    keyMetric: ratio,
+    time,
+    runIds: exemplarRunIds(acc.slowest),
+  };
+}
+
+/** Per-series time buckets of the whole input (offline only), for the later-vs-earlier split. */
+class SplitHistory {
+  bucketMs: number;
+  readonly buckets = new Map<number, LatencyAcc>();
+
+  constructor(initialBucketMs: number) {
+    this.bucketMs = initialBucketMs;
+  }
+
+  add(span: SpanRecord): void {
+    let index = Math.floor(span.endMs / this.bucketMs);
+    if (!this.buckets.has(index) && this.buckets.size >= HISTORY_BUCKETS) {
+      this.coarsen(span.endMs);
+      index = Math.floor(span.endMs / this.bucketMs);
+    }
+    let acc = this.buckets.get(index);
+    if (acc === undefined) {
+      acc = latencyAggregator.create();
+      this.buckets.set(index, acc);
+    }
+    latencyAggregator.add(acc, span);
+  }
+
+  /** Doubles the bucket width (merging pairs) until `t` fits within HISTORY_BUCKETS buckets. */
+  private coarsen(t: number): void {
+    for (;;) {
+      this.bucketMs *= 2;
+      const merged = new Map<number, LatencyAcc>();
+      for (const [index, acc] of this.buckets) {
+        const to = Math.floor(index / 2);
+        const into = merged.get(to);
+        if (into === undefined) merged.set(to, acc);
+        else latencyAggregator.merge(into, acc);
+      }
+      this.buckets.clear();
+      for (const [k, v] of merged) this.buckets.set(k, v);
+      const index = Math.floor(t / this.bucketMs);
+      if (this.buckets.has(index) || this.buckets.size < HISTORY_BUCKETS) return;
+    }
+  }
+
+  /** The earlier and later parts, split at `midMs` (a bucket goes where its middle lies). */
+  split(midMs: number): { earlier: LatencyAcc; later: LatencyAcc } {
+    const earlier = latencyAggregator.create();
+    const later = latencyAggregator.create();
+    for (const [index, acc] of this.buckets) {
+      const middle = (index + 0.5) * this.bucketMs;
+      latencyAggregator.merge(middle < midMs ? earlier : later, acc);
+    }
+    return { earlier, later };
+  }
+}
+
+/** The span operator of the latency processor: latency_regression and slow_tail. */
+export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+  return (source) =>
+    defer(() => {
+      const settings = ctx.settings;
+      const offline = ctx.mode === 'offline';
+      const windows = new SeriesWindows<LatencyAcc, SpanRecord>({
+        aggregator: latencyAggregator,
+        windows: settings.windows,
+        maxSeries: Math.min(config.max_series, settings.series.max_series),
+        name: 'latency',
+        metrics: ctx.metrics,
+        keepAll: offline,
+      });
+      const specs = windows.specs;
+      const overflowKey = subjectKey(OVERFLOW_SUBJECT);
+      const history = new Map<string, SplitHistory>();
+      const historyDropped = droppedCounter(
+        ctx.metrics,
+        'sidelight_latency_history_spans_dropped_total',
+        'Spans left out of the offline later-vs-earlier latency split because max_series was reached',
+      );
+      let firstEnd = Number.POSITIVE_INFINITY;
+      let lastEnd = Number.NEGATIVE_INFINITY;
+      let lastWatermark = Number.NEGATIVE_INFINITY;
+
+      const onSpan = (span: SpanRecord): void => {
+        const subjects = seriesSubjects(span, settings.series.dimensions);
+        windows.add(subjects, span.endMs, span);
+        if (!offline) return;
+        if (span.endMs < firstEnd) firstEnd = span.endMs;
+        if (span.endMs > lastEnd) lastEnd = span.endMs;
+        for (const subject of subjects) {
+          const key = subjectKey(subject);
+          let h = history.get(key);
+          if (h === undefined) {
+            if (history.size >= Math.min(config.max_series, settings.series.max_series)) {
+              historyDropped.inc();
+              continue;
+            }
+            h = new SplitHistory(settings.windows.slide);
+            history.set(key, h);
+          }
+          h.add(span);
+        }
+      };
+
+      const judgeWindows = (view: SeriesView<LatencyAcc>, time: number): Observation[] => {
+        const out: Observation[] = [];
+        const judged = shortestWindowWith(view, specs, time, successes, config.min_samples);
+        if (judged === undefined) return out;
+        const regression = judgeWindowRegression(view, judged, time);
+        if (regression) out.push(regression);
+        const tailMin = Math.max(config.min_samples, config.tail_min_calls);
+        const tailJudged = successes(judged.acc) >= tailMin ? judged : shortestWindowWith(view, specs, time, successes, tailMin);
+        if (tailJudged) {
+          const tail = judgeSlowTail(config, view.subject, tailJudged.spec.name, tailJudged.acc, time);
+          if (tail) out.push(tail);
+        }
+        return out;
+      };
+
+      const judgeWindowRegression = (view: SeriesView<LatencyAcc>, judged: { spec: WindowSpec; acc: LatencyAcc }, time: number): Observation | undefined => {
+        const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
+        let baseline: { spec: WindowSpec; acc: LatencyAcc } | undefined;
+        for (const spec of specs) {
+          if (spec.sizeMs <= excluded) continue;
+          const acc = view.window(spec, time - excluded);
+          if (successes(acc) >= config.min_samples) {
+            baseline = { spec, acc };
+            break;
+          }
+        }
+        if (baseline === undefined) return undefined;
+        let confirm: { window: string; acc: LatencyAcc } | undefined;
+        if (judged.spec.sizeMs < config.confirm_window) {
+          const confirmSpec = specs.find((s) => s.sizeMs >= config.confirm_window);
+          if (confirmSpec === undefined) return undefined;
+          confirm = { window: confirmSpec.name, acc: view.window(confirmSpec, time) };
+        }
+        const finding = judgeRegression(config, judged.acc, baseline.acc, confirm);
+        if (finding === undefined) return undefined;
+        return describeRegression(view.subject, judged.spec.name, baseline.spec.name, judged.acc, baseline.acc, finding, config, time);
+      };
+
+      const onWatermark = (time: number): Observation[] => {
+        lastWatermark = time;
+        const out: Observation[] = [];
+        for (const view of windows.all()) {
+          if (view.key === overflowKey) continue;
+          out.push(...judgeWindows(view, time));
+        }
+        windows.advance(time);
+        return out;
+      };
+
+      const onEnd = (): Observation[] => {
+        if (!offline || !(lastEnd >= firstEnd)) return [];
+        const out: Observation[] = [];
+        // the whole-input judgement is made at the final watermark (every pane closed)
+        const time = Number.isFinite(lastWatermark) ? lastWatermark : lastEnd;
+        const mid = (firstEnd + lastEnd) / 2;
+        for (const view of windows.all()) {
+          if (view.key === overflowKey) continue;
+          const whole = view.all();
+          if (whole === undefined) continue;
+          const h = history.get(view.key);
+          if (h !== undefined) {
+            const { earlier, later } = h.split(mid);
+            if (successes(earlier) >= config.min_samples && successes(later) >= config.min_samples) {
+              const finding = judgeRegression(config, later, earlier);
+              if (finding) out.push(describeRegression(view.subject, 'all', 'all', later, earlier, finding, config, time));
+            }
+          }
+          const tail = judgeSlowTail(config, view.subject, 'all', whole, time);
+          if (tail) out.push(tail);
+        }
+        return out;
+      };
+
+      return source.pipe(
+        concatMap((event): Observation[] => {
+          switch (event.type) {
+            case 'span':
+              onSpan(event.span);
+              return [];
+            case 'watermark':
+              return onWatermark(event.time);
+            case 'drain':
+              return [];
+            case 'end':
+              return onEnd();
+          }
+        }),
+      );
+    });
+}
+
+export const latencyProcessorFactory: ProcessorFactory<LatencyConfig> = {
+  type: 'latency',
+  stage: 'detector',
+  configSchema: latencyConfigSchema,
+  create(config, ctx): Detector[] {
+    return [
+      { input: 'spans', operator: latencySpanOperator(config, ctx) },
+      { input: 'traces', operator: latencyBottleneckOperator(config, ctx) },
+    ];
+  },
+};
