@@ -32,11 +32,11 @@ export interface JsonlExporter extends Exporter {
 export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext): JsonlExporter {
   const metrics = exporterMetrics(ctx.metrics);
   const labels = { exporter: ctx.id };
-  const lineFile = (p: string) =>
-    new LineFile({ path: p, exporterId: ctx.id, maxBufferedBytes: config.max_buffered_bytes, metrics, logger: ctx.logger });
-  const records = lineFile(config.path);
+  const lineFile = (p: string, countsAsSent: boolean) =>
+    new LineFile({ path: p, exporterId: ctx.id, maxBufferedBytes: config.max_buffered_bytes, metrics, logger: ctx.logger, countsAsSent });
+  const records = lineFile(config.path, true);
   const recsPath = config.recommendations_path;
-  const recs = recsPath !== undefined ? lineFile(recsPath) : undefined;
+  const recs = recsPath !== undefined ? lineFile(recsPath, false) : undefined;
   const writtenRecIds = recsPath !== undefined ? loadWrittenIds(recsPath, config.max_remembered_recommendations) : new Set<string>();
 
   return {
@@ -45,7 +45,7 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
         const line = config.include_recommendations
           ? { ...painPointJson(change.painpoint), recommendations: change.recommendations }
           : painPointJson(change.painpoint);
-        if (records.write(JSON.stringify(line))) metrics.sent.inc(labels);
+        records.write(JSON.stringify(line));
         if (recs) {
           for (const r of change.recommendations) {
             if (writtenRecIds.has(r.id)) continue;

@@ -22,6 +22,7 @@ export interface LineStream {
   write(chunk: string): unknown;
   readonly writableLength?: number;
   on?(event: 'error', listener: (err: Error) => void): unknown;
+  off?(event: 'error', listener: (err: Error) => void): unknown;
 }
 
 export function formatPainPointLine(p: PainPointRecord): string {
@@ -33,10 +34,11 @@ export function createStdoutExporter(config: StdoutConfig, ctx: ComponentContext
   const metrics = exporterMetrics(ctx.metrics);
   const labels = { exporter: ctx.id };
   // a closed pipe (EPIPE) surfaces as an 'error' event: count it instead of crashing
-  stream.on?.('error', (err) => {
+  const onError = (err: Error) => {
     metrics.errors.inc(labels);
     ctx.logger.warn(`exporter ${ctx.id}: output stream error: ${err.message}`);
-  });
+  };
+  stream.on?.('error', onError);
   return {
     export(change: PainPointChange) {
       try {
@@ -54,6 +56,7 @@ export function createStdoutExporter(config: StdoutConfig, ctx: ComponentContext
     },
     async shutdown() {
       // process.stdout is never closed by an exporter; writes already handed to the stream flush on their own
+      stream.off?.('error', onError);
     },
   };
 }

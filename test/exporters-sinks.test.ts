@@ -31,7 +31,8 @@ describe('the exporter registry list', () => {
 describe('jsonl', () => {
   it('creates folders and appends one SPEC §3 record per change, flushed on shutdown', async () => {
     const file = path.join(dir, 'a', 'b', 'painpoints.jsonl');
-    const exporter = jsonlExporterFactory.create(jsonlConfigSchema.parse({ path: file }), testContext('jsonl'));
+    const ctx = testContext('jsonl');
+    const exporter = jsonlExporterFactory.create(jsonlConfigSchema.parse({ path: file }), ctx);
     const changes: PainPointChange[] = [
       { painpoint: painPoint(), recommendations: [rec1] },
       { painpoint: painPoint({ state: 'updated', severity: 'medium', impact: { score: 3, affected_runs: 1, affected_traces: 2, wasted_ms: 10, wasted_tokens: 0 } }), recommendations: [] },
@@ -47,6 +48,7 @@ describe('jsonl', () => {
       'id', 'kind', 'severity', 'category', 'state', 'subject', 'title', 'description', 'evidence', 'first_seen', 'last_seen', 'run_ids',
     ]);
     expect(Object.keys(JSON.parse(lines[1] as string) as object)).toContain('impact');
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_sent_total', { exporter: 'jsonl' })).toBe(3);
   });
 
   it('adds recommendations when include_recommendations is true, and writes each recommendation id once to recommendations_path', async () => {
@@ -158,10 +160,12 @@ describe('sqlite', () => {
     let now = Date.parse('2026-11-27T00:00:00.000Z');
     const exporter = createSqliteExporter(sqliteConfigSchema.parse({ path: file }), testContext('sqlite'), { now: () => now });
     exporter.export({ painpoint: painPoint(), recommendations: [rec1] });
+    await exporter.flush();
     now += 1_000;
     const updated = painPoint({ state: 'updated', severity: 'medium', last_seen: '2026-11-26T10:10:00.000Z' });
     exporter.export({ painpoint: updated, recommendations: [rec1, rec2] });
     exporter.export({ painpoint: painPoint({ id: 'pp-00000000000000ff', state: 'resolved' }), recommendations: [] });
+    await exporter.flush();
 
     const store = openPainPointStore(file);
     expect(store.listPainPoints().map((p) => [p.id, p.state])).toEqual([

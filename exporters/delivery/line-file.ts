@@ -15,6 +15,8 @@ export interface LineFileOptions {
   readonly maxBufferedBytes: number;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
+  /** count written lines in sidelight_exporter_sent_total (the main file of an exporter) */
+  readonly countsAsSent: boolean;
 }
 
 export class LineFile {
@@ -79,6 +81,7 @@ export class LineFile {
         }
         await this.handle.appendFile(lines.join('\n') + '\n');
         this.written += lines.length;
+        if (this.opts.countsAsSent) this.opts.metrics.sent.inc({ exporter: this.opts.exporterId }, lines.length);
       } catch (err) {
         this.opts.metrics.errors.inc({ exporter: this.opts.exporterId });
         this.opts.metrics.dropped.inc({ exporter: this.opts.exporterId, reason: 'write_error' }, lines.length);
