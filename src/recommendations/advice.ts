@@ -66,7 +66,7 @@ function facts(pp: PainPointRecord, options: AdviceOptions): Facts {
   const ev = pp.evidence;
   const byClass = metricBreakdown(ev, 'by_error_class');
   const dominant = byClass ? sortedBreakdown(byClass)[0]?.[0] : undefined;
-  const errorClass = pp.subject.error_class ?? dominant;
+  const errorClass = pp.subject.error_class ?? metricString(ev, 'dominant_error_class') ?? dominant;
   return {
     pp,
     label: subjectLabel(pp.subject),
@@ -397,24 +397,26 @@ function retryNoBackoffAdvice(f: Facts): Advice {
 
 function latencyRegressionAdvice(f: Facts): Advice {
   const ev = f.pp.evidence;
-  const p95 = firstMetric(ev, 'p95_ms');
-  const baseline = firstMetric(ev, 'baseline_p95_ms');
-  const ratio = firstMetric(ev, 'ratio') ?? (p95 !== undefined && baseline ? p95 / baseline : undefined);
+  // The detector judges p95, or p99 when configured so; it names the one it used.
+  const pct = metricString(ev, 'percentile') === 'p99' ? 'p99' : 'p95';
+  const current = firstMetric(ev, `${pct}_ms`);
+  const baseline = firstMetric(ev, `baseline_${pct}_ms`);
+  const ratio = firstMetric(ev, 'ratio') ?? (current !== undefined && baseline ? current / baseline : undefined);
   const target = baseline !== undefined ? Math.ceil(baseline * 1.2) : undefined;
   const timeout = baseline !== undefined ? Math.ceil(baseline * 2) : undefined;
   return {
     title: `Investigate the ${f.label} latency regression since ${f.pp.first_seen}`,
     summary:
-      `p95 of ${f.label} rose${baseline !== undefined ? ` from ${formatMs(baseline)}` : ''}${p95 !== undefined ? ` to ${formatMs(p95)}` : ''}` +
+      `${pct} of ${f.label} rose${baseline !== undefined ? ` from ${formatMs(baseline)}` : ''}${current !== undefined ? ` to ${formatMs(current)}` : ''}` +
       `${ratio !== undefined ? ` (×${formatNumber(ratio)})` : ''} in ${f.window}.`,
     steps: [
       `Look at what changed at ${f.pp.first_seen}: deploys, model version, prompt or context size, provider status.`,
       `Compare the exemplar traces (${f.exemplars}) with traces from before the onset.`,
-      `Set a timeout of ${timeout !== undefined ? `${formatCount(timeout)} ms (2 × the baseline p95)` : '2 × the baseline p95'} so slow calls fail over instead of stalling the run.`,
-      'For idempotent calls, hedge: send a second request after the baseline p95 and keep the first answer.',
+      `Set a timeout of ${timeout !== undefined ? `${formatCount(timeout)} ms (2 × the baseline ${pct})` : `2 × the baseline ${pct}`} so slow calls fail over instead of stalling the run.`,
+      `For idempotent calls, hedge: send a second request after the baseline ${pct} and keep the first answer.`,
     ],
     acceptance: [
-      target !== undefined ? `p95 of ${f.label} below ${formatCount(target)} ms ${f.over}` : `p95 of ${f.label} back within 1.2 × its baseline ${f.over}`,
+      target !== undefined ? `${pct} of ${f.label} below ${formatCount(target)} ms ${f.over}` : `${pct} of ${f.label} back within 1.2 × its baseline ${f.over}`,
     ],
     do: [...COMMON_DO, 'Name the cause in the task result'],
     dont: COMMON_DONT,

@@ -89,6 +89,17 @@ describe('buildRecommendations', () => {
     expect(regression?.implementation).toContain('timeout of 6200 ms');
   });
 
+  it('uses the percentile the latency detector judged, and its dominant error class', () => {
+    const pp = byKind('latency_regression');
+    const p99 = { ...pp, evidence: { ...pp.evidence, metrics: { percentile: 'p99', p99_ms: 20_000, baseline_p99_ms: 5_000, ratio: 4 } } };
+    const [rec] = buildRecommendations([p99]);
+    expect(rec?.acceptanceCriteria).toEqual(['p99 of gpt-4.1 below 6000 ms over 15 m']);
+    expect(rec?.description).toBe('p99 of gpt-4.1 rose from 5000 ms to 20 s (×4) in the 5m window.');
+    const failure = byKind('failure_rate');
+    const dominant = { ...failure, subject: { ...failure.subject, error_class: undefined }, evidence: { ...failure.evidence, metrics: { calls: 100, failures: 40, dominant_error_class: 'authentication' } } };
+    expect(buildRecommendations([dominant])[0]?.title).toBe('Fix web_search credentials and fail fast on authentication errors');
+  });
+
   it('estimates the saving of running sequential tool calls concurrently', () => {
     const [rec] = buildRecommendations([byKind('sequential_fanout')]);
     expect(rec?.implementation).toContain('Promise.all');
