@@ -25,7 +25,8 @@ export function addValue(h: LogHistogram, value: number): void {
     h.zeros++;
     return;
   }
-  const i = Math.ceil(Math.log(value) / LOG_GAMMA);
+  // Bucket i holds [γ^(i−½), γ^(i+½)) and reads back as γ^i: exact for 1 (a ratio of equal gaps).
+  const i = Math.round(Math.log(value) / LOG_GAMMA);
   h.buckets.set(i, (h.buckets.get(i) ?? 0) + 1);
 }
 
@@ -35,7 +36,7 @@ export function mergeHistogram(into: LogHistogram, from: LogHistogram): void {
   for (const [i, n] of from.buckets) into.buckets.set(i, (into.buckets.get(i) ?? 0) + n);
 }
 
-/** The q-quantile (0..1) by rank, as the bucket's midpoint in log space; undefined when empty. */
+/** The q-quantile (0..1) by rank, as its bucket's centre γ^i; undefined when empty. */
 export function quantile(h: LogHistogram, q: number): number | undefined {
   if (h.count === 0) return undefined;
   const rank = Math.min(h.count - 1, Math.max(0, Math.floor(q * (h.count - 1))));
@@ -43,7 +44,7 @@ export function quantile(h: LogHistogram, q: number): number | undefined {
   let seen = h.zeros;
   for (const i of [...h.buckets.keys()].sort((a, b) => a - b)) {
     seen += h.buckets.get(i) as number;
-    if (rank < seen) return (2 * GAMMA ** i) / (1 + GAMMA);
+    if (rank < seen) return GAMMA ** i;
   }
   return undefined;
 }

@@ -1,0 +1,596 @@
+/**
+ * Retry-pattern detectors (SPEC §3): retry_storm, retry_exhaustion, retry_non_retryable and
+ * retry_no_backoff over the retry chains of assembled traces, windowed per series (the operation
+ * series of the chain's first attempt + its group-by series), keyed on chain end time. The same
+ * factory also contributes the provider_fallback detector (processors/provider-fallback.ts).
+ *
+ * Rules, judged at each watermark on the shortest window holding `min_samples` calls of the
+ * operation and the rule's own minimum (offline also on the whole input):
+ * - retry_storm (high): retries/min ≥ storm_min_per_minute and ≥ storm_factor × the baseline rate
+ *   (the longer window minus the short one, which must itself hold min_samples calls); or
+ *   ≥ amplification_min_chains outermost chains whose nested attempts multiply to ≥ amplification_min.
+ * - retry_exhaustion: ≥ exhaustion_ratio of ≥ exhaustion_min_chains retried chains end in failure
+ *   (medium; high at ≥ exhaustion_high_ratio).
+ * - retry_non_retryable: ≥ non_retryable_min_retries retries after non-retryable errors (medium;
+ *   high when they are ≥ non_retryable_high_share of the operation's calls).
+ * - retry_no_backoff (medium): over ≥ no_backoff_min_chains chains with ≥ 2 measured gaps: median
+ *   per-chain gap CV < no_backoff_max_cv and median successive gap ratio within
+ *   [no_backoff_ratio_min, no_backoff_ratio_max]; or median gap < no_backoff_min_gap.
+ */
+import { z } from 'zod';
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { ProcessorFactory, ComponentContext, Detector } from '../src/pipeline/component.js';
+import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Observation, Severity, Subject, PainPointKind, EvidenceValue } from '../src/model/painpoint.js';
+import type { SpanRecord } from '../src/model/span.js';
+import type { Dimension } from '../src/config/service-schema.js';
+import { zDuration } from '../src/config/duration.js';
+import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
+import { SeriesWindows, shortestWindowWith, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import type { WindowSpec } from '../src/windows/window-spec.js';
+import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../src/traces/retry-chains.js';
+import { walkTrace } from '../src/traces/trace-assembler.js';
+import { addValue, mergeHistogram, newLogHistogram, quantile, type LogHistogram } from '../src/traces/log-histogram.js';
+import { providerFallbackDetector } from './provider-fallback.js';
+
+export const retryPatternsConfigSchema = z.strictObject({
+  /** calls of the operation a window must hold before any retry rule judges it (SPEC §3) */
+  min_samples: z.number().int().positive().default(20),
+  /** retry_storm: retries per minute in the short window, at least */
+  storm_min_per_minute: z.number().positive().default(10),
+  /** retry_storm: … and at least this many times the baseline rate */
+  storm_factor: z.number().positive().default(3),
+  /** baseline window: the first window at least this many times longer than the short one (else the longest) */
+  baseline_window_factor: z.number().positive().default(10),
+  /** retry_storm by amplification: nested attempts multiply to at least this … */
+  amplification_min: z.number().positive().default(6),
+  /** … in at least this many outermost chains */
+  amplification_min_chains: z.number().int().positive().default(5),
+  exhaustion_min_chains: z.number().int().positive().default(10),
+  exhaustion_ratio: z.number().min(0).max(1).default(0.2),
+  exhaustion_high_ratio: z.number().min(0).max(1).default(0.5),
+  non_retryable_min_retries: z.number().int().positive().default(5),
+  /** retry_non_retryable is high when such retries are at least this share of the operation's calls */
+  non_retryable_high_share: z.number().min(0).max(1).default(0.2),
+  no_backoff_min_chains: z.number().int().positive().default(5),
+  no_backoff_max_cv: z.number().positive().default(0.2),
+  no_backoff_ratio_min: z.number().positive().default(0.8),
+  no_backoff_ratio_max: z.number().positive().default(1.25),
+  /** a median gap below this is no backoff whatever the ratios */
+  no_backoff_min_gap: zDuration.default(100),
+  /** provider_fallback: tasks (of the operation that tried the provider) a window must hold */
+  fallback_min_tasks: z.number().int().positive().default(10),
+  /** provider_fallback: fallbacks per task for medium … */
+  fallback_per_task: z.number().positive().default(0.5),
+  /** … and for low */
+  fallback_per_task_low: z.number().positive().default(0.2),
+});
+export type RetryPatternsConfig = z.output<typeof retryPatternsConfigSchema>;
+
+/** Caps on the per-pane tables (bounded memory). */
+const MAX_LABELS = 32;
+const OTHER_LABEL = '_other';
+const MAX_RUNS = 100;
+const MAX_EXEMPLARS = 5;
+const MAX_RUN_IDS_OUT = 20;
+/** attempts above this go into one histogram bucket */
+const MAX_ATTEMPTS_BUCKET = 10;
+
+export interface Exemplar {
+  readonly traceId: string;
+  readonly spanId: string;
+}
+
+/** Windowed retry statistics of one series (one pane, or a merged window). */
+export interface RetryStats {
+  calls: number;
+  failures: number;
+  chains: number;
+  retries: number;
+  exhausted: number;
+  attemptsHist: Map<string, number>;
+  maxAttempts: number;
+  wastedMs: number;
+  wastedTokens: number;
+  exhaustedWastedMs: number;
+  errorClasses: Map<string, number>;
+  nonRetryableRetries: number;
+  nonRetryableByClass: Map<string, number>;
+  nonRetryableWastedMs: number;
+  timedChains: number;
+  gaps: LogHistogram;
+  cvs: LogHistogram;
+  ratios: LogHistogram;
+  amplifiedChains: number;
+  maxAmplification: number;
+  nestedOperations: Map<string, number>;
+  traces: number;
+  runs: Set<string>;
+  exemplars: { any: Exemplar[]; exhausted: Exemplar[]; nonRetryable: Exemplar[]; noBackoff: Exemplar[]; amplified: Exemplar[] };
+}
+
+export type RetryInput =
+  | { readonly kind: 'call'; readonly span: SpanRecord }
+  | { readonly kind: 'chain'; readonly chain: RetryChain; readonly firstInTrace: boolean; readonly config: RetryPatternsConfig };
+
+function newStats(): RetryStats {
+  return {
+    calls: 0,
+    failures: 0,
+    chains: 0,
+    retries: 0,
+    exhausted: 0,
+    attemptsHist: new Map(),
+    maxAttempts: 0,
+    wastedMs: 0,
+    wastedTokens: 0,
+    exhaustedWastedMs: 0,
+    errorClasses: new Map(),
+    nonRetryableRetries: 0,
+    nonRetryableByClass: new Map(),
+    nonRetryableWastedMs: 0,
+    timedChains: 0,
+    gaps: newLogHistogram(),
+    cvs: newLogHistogram(),
+    ratios: newLogHistogram(),
+    amplifiedChains: 0,
+    maxAmplification: 0,
+    nestedOperations: new Map(),
+    traces: 0,
+    runs: new Set(),
+    exemplars: { any: [], exhausted: [], nonRetryable: [], noBackoff: [], amplified: [] },
+  };
+}
+
+/** Adds to a label table; past MAX_LABELS labels, new ones count under `_other`. */
+export function countLabel(table: Map<string, number>, label: string, n = 1): void {
+  const key = table.has(label) || table.size < MAX_LABELS ? label : OTHER_LABEL;
+  table.set(key, (table.get(key) ?? 0) + n);
+}
+
+function pushExemplar(list: Exemplar[], e: Exemplar): void {
+  if (list.length < MAX_EXEMPLARS && !list.some((x) => x.traceId === e.traceId)) list.push(e);
+}
+
+function addRun(runs: Set<string>, runId: string): void {
+  if (runs.size < MAX_RUNS) runs.add(runId);
+}
+
+function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, config: RetryPatternsConfig): void {
+  const exemplar = { traceId: chain.traceId, spanId: chain.spans[0]?.span.spanId ?? '' };
+  if (firstInTrace) s.traces++;
+  addRun(s.runs, chain.runId);
+  s.chains++;
+  s.retries += retriesOf(chain);
+  const bucket = chain.attempts > MAX_ATTEMPTS_BUCKET ? `${MAX_ATTEMPTS_BUCKET}+` : String(chain.attempts);
+  s.attemptsHist.set(bucket, (s.attemptsHist.get(bucket) ?? 0) + 1);
+  s.maxAttempts = Math.max(s.maxAttempts, chain.attempts);
+  s.wastedMs += chain.wastedMs;
+  s.wastedTokens += chain.wastedTokens;
+  pushExemplar(s.exemplars.any, exemplar);
+  for (const a of chain.spans) if (a.failed) countLabel(s.errorClasses, a.errorClass ?? 'unknown');
+  if (chain.outcome === 'exhausted') {
+    s.exhausted++;
+    s.exhaustedWastedMs += chain.spans.reduce((sum, a) => sum + a.span.durationMs, 0);
+    pushExemplar(s.exemplars.exhausted, exemplar);
+  }
+  if (chain.nonRetryableRetries > 0) {
+    s.nonRetryableRetries += chain.nonRetryableRetries;
+    for (let i = 0; i + 1 < chain.spans.length; i++) {
+      const a = chain.spans[i];
+      const next = chain.spans[i + 1];
+      if (a === undefined || next === undefined || !a.nonRetryable) continue;
+      countLabel(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
+      s.nonRetryableWastedMs += next.span.durationMs;
+    }
+    pushExemplar(s.exemplars.nonRetryable, exemplar);
+  }
+  if (chain.timed && chain.gapsMs.length >= 2) {
+    s.timedChains++;
+    for (const g of chain.gapsMs) addValue(s.gaps, g);
+    addValue(s.cvs, gapCv(chain.gapsMs) as number);
+    for (const r of gapRatios(chain.gapsMs)) addValue(s.ratios, r);
+    pushExemplar(s.exemplars.noBackoff, exemplar);
+  }
+  if (chain.outer === undefined && chain.nested.length > 0 && chain.amplification >= config.amplification_min) {
+    s.amplifiedChains++;
+    s.maxAmplification = Math.max(s.maxAmplification, chain.amplification);
+    for (const n of innermost(chain)) countLabel(s.nestedOperations, n.operationKey);
+    pushExemplar(s.exemplars.amplified, exemplar);
+  }
+}
+
+/** The innermost chains below a chain (those with no nested chain of their own). */
+function innermost(chain: RetryChain): RetryChain[] {
+  const out: RetryChain[] = [];
+  const stack = [...chain.nested];
+  while (stack.length > 0) {
+    const c = stack.pop() as RetryChain;
+    if (c.nested.length === 0) {
+      if (!out.some((o) => o.operationKey === c.operationKey)) out.push(c);
+    } else stack.push(...c.nested);
+  }
+  return out;
+}
+
+function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
+  for (const [k, n] of from) countLabel(into, k, n);
+}
+
+export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput> = {
+  create: newStats,
+  add(s, input) {
+    if (input.kind === 'call') {
+      s.calls++;
+      if (input.span.failed) s.failures++;
+      return;
+    }
+    addChain(s, input.chain, input.firstInTrace, input.config);
+  },
+  merge(into, from) {
+    into.calls += from.calls;
+    into.failures += from.failures;
+    into.chains += from.chains;
+    into.retries += from.retries;
+    into.exhausted += from.exhausted;
+    for (const [k, n] of from.attemptsHist) into.attemptsHist.set(k, (into.attemptsHist.get(k) ?? 0) + n);
+    into.maxAttempts = Math.max(into.maxAttempts, from.maxAttempts);
+    into.wastedMs += from.wastedMs;
+    into.wastedTokens += from.wastedTokens;
+    into.exhaustedWastedMs += from.exhaustedWastedMs;
+    mergeMap(into.errorClasses, from.errorClasses);
+    into.nonRetryableRetries += from.nonRetryableRetries;
+    mergeMap(into.nonRetryableByClass, from.nonRetryableByClass);
+    into.nonRetryableWastedMs += from.nonRetryableWastedMs;
+    into.timedChains += from.timedChains;
+    mergeHistogram(into.gaps, from.gaps);
+    mergeHistogram(into.cvs, from.cvs);
+    mergeHistogram(into.ratios, from.ratios);
+    into.amplifiedChains += from.amplifiedChains;
+    into.maxAmplification = Math.max(into.maxAmplification, from.maxAmplification);
+    mergeMap(into.nestedOperations, from.nestedOperations);
+    into.traces += from.traces;
+    for (const r of from.runs) addRun(into.runs, r);
+    for (const key of ['any', 'exhausted', 'nonRetryable', 'noBackoff', 'amplified'] as const) {
+      for (const e of from.exemplars[key]) pushExemplar(into.exemplars[key], e);
+    }
+  },
+};
+
+/** What a rule found on one window. */
+interface Finding {
+  readonly kind: PainPointKind;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly description: string;
+  readonly metrics: Record<string, EvidenceValue>;
+  readonly exemplars: readonly Exemplar[];
+  readonly keyMetric: number;
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+const pct = (x: number) => `${Math.round(x * 100)} %`;
+
+function seconds(ms: number): string {
+  // 950 ms and up read as seconds: the gap median is ±1 % (log buckets), "~1.0 s" not "~993 ms".
+  return ms >= 950 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.round(ms)} ms`;
+}
+
+function topLabels(table: Map<string, number>, n = 3): string {
+  return [...table]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function table(m: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+/** Figures every retry finding carries (names the categorize and recommend stages read). */
+function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
+  return {
+    calls: s.calls,
+    failures: s.failures,
+    chains: s.chains,
+    retries: s.retries,
+    attempts_hist: table(s.attemptsHist),
+    max_attempts: s.maxAttempts,
+    exhausted_chains: s.exhausted,
+    error_classes: table(s.errorClasses),
+    wasted_ms: Math.round(s.wastedMs),
+    wasted_tokens: s.wastedTokens,
+    affected_traces: s.traces,
+    affected_runs: s.runs.size,
+  };
+}
+
+function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: number } {
+  return { medianGap: quantile(s.gaps, 0.5), ratio: quantile(s.ratios, 0.5), cv: quantile(s.cvs, 0.5) };
+}
+
+function gapMetrics(s: RetryStats): Record<string, EvidenceValue> {
+  const g = gapFigures(s);
+  return {
+    timed_chains: s.timedChains,
+    median_gap_ms: g.medianGap === undefined ? null : Math.round(g.medianGap),
+    gap_ratio: g.ratio === undefined ? null : round(g.ratio),
+    gap_cv: g.cv === undefined ? null : round(g.cv, 3),
+  };
+}
+
+export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.chains < config.exhaustion_min_chains) return undefined;
+  const share = s.exhausted / s.chains;
+  if (share < config.exhaustion_ratio) return undefined;
+  return {
+    kind: 'retry_exhaustion',
+    severity: share >= config.exhaustion_high_ratio ? 'high' : 'medium',
+    title: `${pct(share)} of retried ${label} chains end in failure after all attempts`,
+    description:
+      `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts), ` +
+      `wasting ${seconds(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
+    metrics: { ...commonMetrics(s), share: round(share, 3), wasted_ms: Math.round(s.exhaustedWastedMs) },
+    exemplars: s.exemplars.exhausted,
+    keyMetric: share,
+  };
+}
+
+export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
+  const share = s.nonRetryableRetries / s.calls;
+  return {
+    kind: 'retry_non_retryable',
+    severity: share >= config.non_retryable_high_share ? 'high' : 'medium',
+    title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
+    description:
+      `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
+      `${pct(share)} of its ${s.calls} calls, wasting ${seconds(s.nonRetryableWastedMs)}.`,
+    metrics: {
+      ...commonMetrics(s),
+      retries: s.nonRetryableRetries,
+      all_retries: s.retries,
+      share: round(share, 3),
+      by_error_class: table(s.nonRetryableByClass),
+      wasted_ms: Math.round(s.nonRetryableWastedMs),
+    },
+    exemplars: s.exemplars.nonRetryable,
+    keyMetric: s.nonRetryableRetries,
+  };
+}
+
+export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.timedChains < config.no_backoff_min_chains) return undefined;
+  const { medianGap, ratio, cv } = gapFigures(s);
+  if (medianGap === undefined || ratio === undefined || cv === undefined) return undefined;
+  const fixed = cv < config.no_backoff_max_cv && ratio >= config.no_backoff_ratio_min && ratio <= config.no_backoff_ratio_max;
+  const immediate = medianGap < config.no_backoff_min_gap;
+  if (!fixed && !immediate) return undefined;
+  const how = immediate ? `immediately (median gap ${seconds(medianGap)})` : `every ~${seconds(medianGap)} without backoff`;
+  return {
+    kind: 'retry_no_backoff',
+    severity: 'medium',
+    title: `${label} is retried ${how}`,
+    description:
+      `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, gap CV ${round(cv, 2)}, ` +
+      `successive gap ratio ${round(ratio, 2)}; exponential backoff would give a ratio near 2).`,
+    metrics: { ...commonMetrics(s), ...gapMetrics(s) },
+    exemplars: s.exemplars.noBackoff,
+    keyMetric: medianGap,
+  };
+}
+
+export function judgeAmplification(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.amplifiedChains < config.amplification_min_chains) return undefined;
+  return {
+    kind: 'retry_storm',
+    severity: 'high',
+    title: `${label} retries multiply across nested layers (×${s.maxAmplification})`,
+    description:
+      `${s.amplifiedChains} retried ${label} chains contain retried calls of their own (${topLabels(s.nestedOperations)}), ` +
+      `so attempts multiply up to ×${s.maxAmplification}.`,
+    metrics: { ...commonMetrics(s), amplification: s.maxAmplification, amplified_chains: s.amplifiedChains, nested_operations: table(s.nestedOperations) },
+    exemplars: s.exemplars.amplified,
+    keyMetric: s.maxAmplification,
+  };
+}
+
+/** retries/min in `short` against the baseline: the longer window's part before the short one. */
+export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, long: { spec: WindowSpec; acc: RetryStats }, label: string, config: RetryPatternsConfig): Finding | undefined {
+  const minutes = short.spec.sizeMs / 60_000;
+  const perMin = short.acc.retries / minutes;
+  if (perMin < config.storm_min_per_minute) return undefined;
+  const baseMinutes = (long.spec.sizeMs - short.spec.sizeMs) / 60_000;
+  const baseCalls = long.acc.calls - short.acc.calls;
+  // No normal to compare with: a series that just appeared is not "far above normal" yet.
+  if (baseMinutes <= 0 || baseCalls < config.min_samples) return undefined;
+  const basePerMin = Math.max(0, long.acc.retries - short.acc.retries) / baseMinutes;
+  if (perMin < config.storm_factor * basePerMin) return undefined;
+  const s = short.acc;
+  return {
+    kind: 'retry_storm',
+    severity: 'high',
+    title: `${label} retries surged to ${round(perMin, 1)}/min (baseline ${round(basePerMin, 1)}/min)`,
+    description:
+      `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min) against ${round(basePerMin, 1)}/min over the ` +
+      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${seconds(s.wastedMs)}.`,
+    metrics: {
+      ...commonMetrics(s),
+      retries_per_min: round(perMin),
+      baseline_retries_per_min: round(basePerMin),
+      baseline_window: long.spec.name,
+      ...(s.amplifiedChains > 0 ? { amplification: s.maxAmplification } : {}),
+    },
+    exemplars: s.exemplars.any,
+    keyMetric: perMin,
+  };
+}
+
+function observation(f: Finding, subject: Subject, window: string, time: number, runs: Set<string>): Observation {
+  return {
+    kind: f.kind,
+    subject,
+    severity: f.severity,
+    category: f.kind === 'retry_non_retryable' ? 'efficiency' : 'reliability',
+    title: f.title,
+    description: f.description,
+    evidence: {
+      window,
+      metrics: f.metrics,
+      exemplar_trace_ids: f.exemplars.map((e) => e.traceId),
+      exemplar_span_ids: f.exemplars.map((e) => e.spanId),
+    },
+    keyMetric: f.keyMetric,
+    time,
+    runIds: [...runs].sort().slice(0, MAX_RUN_IDS_OUT),
+  };
+}
+
+/** The baseline for a short window: the first at least `factor` × longer, else the longest longer one. */
+export function baselineSpec(specs: readonly WindowSpec[], short: WindowSpec, factor: number): WindowSpec | undefined {
+  const longer = specs.filter((s) => s.sizeMs > short.sizeMs);
+  return longer.find((s) => s.sizeMs >= factor * short.sizeMs) ?? longer[longer.length - 1];
+}
+
+/** Judges one series at a boundary on its windows; every rule picks its own shortest sufficient window. */
+function judgeSeries(view: SeriesView<RetryStats>, specs: readonly WindowSpec[], boundary: number, config: RetryPatternsConfig): Observation[] {
+  const cache = new Map<WindowSpec, RetryStats>();
+  const cached: SeriesView<RetryStats> = {
+    subject: view.subject,
+    key: view.key,
+    lastTimeMs: view.lastTimeMs,
+    all: () => view.all(),
+    window(spec, b) {
+      let acc = cache.get(spec);
+      if (acc === undefined) cache.set(spec, (acc = view.window(spec, b)));
+      return acc;
+    },
+  };
+  const label = subjectLabel(view.subject);
+  const pick = (enough: (s: RetryStats) => boolean) => shortestWindowWith(cached, specs, boundary, (s) => (enough(s) ? 1 : 0), 1);
+  const out: Observation[] = [];
+  const emit = (f: Finding | undefined, w: { spec: WindowSpec; acc: RetryStats } | undefined) => {
+    if (f !== undefined && w !== undefined) out.push(observation(f, view.subject, w.spec.name, boundary, w.acc.runs));
+  };
+
+  // retry_storm: the rate rule first (it says more), else amplification.
+  let storm: Finding | undefined;
+  let stormWindow: { spec: WindowSpec; acc: RetryStats } | undefined;
+  const short = pick((s) => s.calls >= config.min_samples);
+  if (short !== undefined) {
+    const longSpec = baselineSpec(specs, short.spec, config.baseline_window_factor);
+    if (longSpec !== undefined) {
+      storm = judgeStormRate(short, { spec: longSpec, acc: cached.window(longSpec, boundary) }, label, config);
+      stormWindow = short;
+    }
+  }
+  if (storm === undefined) {
+    stormWindow = pick((s) => s.amplifiedChains >= config.amplification_min_chains);
+    storm = stormWindow && judgeAmplification(stormWindow.acc, label, config);
+  }
+  emit(storm, stormWindow);
+
+  const ex = pick((s) => s.calls >= config.min_samples && s.chains >= config.exhaustion_min_chains);
+  emit(ex && judgeExhaustion(ex.acc, label, config), ex);
+  const nr = pick((s) => s.calls >= config.min_samples && s.nonRetryableRetries >= config.non_retryable_min_retries);
+  emit(nr && judgeNonRetryable(nr.acc, label, config), nr);
+  const nb = pick((s) => s.calls >= config.min_samples && s.timedChains >= config.no_backoff_min_chains);
+  emit(nb && judgeNoBackoff(nb.acc, label, config), nb);
+  return out;
+}
+
+/** Offline: the whole input, judged once at the end (no rate baseline there: amplification only for storms). */
+function judgeWhole(view: SeriesView<RetryStats>, time: number, config: RetryPatternsConfig): Observation[] {
+  const s = view.all();
+  if (s === undefined) return [];
+  const label = subjectLabel(view.subject);
+  const out: Observation[] = [];
+  for (const f of [
+    judgeAmplification(s, label, config),
+    judgeExhaustion(s, label, config),
+    judgeNonRetryable(s, label, config),
+    judgeNoBackoff(s, label, config),
+  ]) {
+    if (f !== undefined) out.push(observation(f, view.subject, 'all', time, s.runs));
+  }
+  return out;
+}
+
+/** Adds one trace's calls and chains to the series windows. */
+export function addTrace(
+  windows: SeriesWindows<RetryStats, RetryInput>,
+  trace: import('../src/model/trace.js').Trace,
+  dimensions: readonly Dimension[],
+  config: RetryPatternsConfig,
+): void {
+  for (const { node } of walkTrace(trace)) windows.add(seriesSubjects(node.span, dimensions), node.span.endMs, { kind: 'call', span: node.span });
+  const seen = new Set<string>();
+  for (const chain of findRetryChains(trace)) {
+    const first = chain.spans[0]?.span;
+    if (first === undefined) continue;
+    const subjects = seriesSubjects(first, dimensions);
+    for (const subject of subjects) {
+      const key = subjectKey(subject);
+      const firstInTrace = !seen.has(key);
+      seen.add(key);
+      windows.add([subject], chain.endMs, { kind: 'chain', chain, firstInTrace, config });
+    }
+  }
+}
+
+function isOverflow(subject: Subject): boolean {
+  return subject.service === OVERFLOW_SUBJECT.service;
+}
+
+export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+  const dimensions = ctx.settings.series.dimensions;
+  return (source) =>
+    new Observable<Observation>((subscriber) => {
+      const windows = new SeriesWindows<RetryStats, RetryInput>({
+        aggregator: retryStatsAggregator,
+        windows: ctx.settings.windows,
+        maxSeries: ctx.settings.series.max_series,
+        name: 'retry_patterns',
+        metrics: ctx.metrics,
+        keepAll: ctx.mode === 'offline',
+      });
+      let lastBoundary = Number.NEGATIVE_INFINITY;
+      const sorted = () => [...windows.all()].filter((v) => !isOverflow(v.subject)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      return source.subscribe({
+        next(event) {
+          switch (event.type) {
+            case 'trace':
+              addTrace(windows, event.trace, dimensions, config);
+              return;
+            case 'watermark':
+              lastBoundary = event.time;
+              for (const view of sorted()) for (const o of judgeSeries(view, windows.specs, event.time, config)) subscriber.next(o);
+              windows.advance(event.time);
+              return;
+            case 'end':
+              if (ctx.mode === 'offline' && lastBoundary !== Number.NEGATIVE_INFINITY) {
+                for (const view of sorted()) for (const o of judgeWhole(view, lastBoundary, config)) subscriber.next(o);
+              }
+              return;
+            case 'drain':
+              return;
+          }
+        },
+        error: (err) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
+
+export const retryPatternsProcessorFactory: ProcessorFactory<RetryPatternsConfig> = {
+  type: 'retry_patterns',
+  stage: 'detector',
+  configSchema: retryPatternsConfigSchema,
+  create(config, ctx): Detector[] {
+    return [
+      { input: 'traces', operator: retryPatterns(config, ctx) },
+      { input: 'traces', operator: providerFallbackDetector(config, ctx) },
+    ];
+  },
+};
