@@ -1,0 +1,310 @@
+/**
+ * error_cluster (SPEC §3): many failures share one error class and normalized message template
+ * across operations. A series here is (error class, message template) over failed spans; it fires
+ * on the shortest window where it holds ≥ min_failures failures on ≥ min_operations operation keys
+ * or ≥ min_services services: low, medium when it is ≥ medium_share of all failures in that window.
+ *
+ * The message is the span's status message, else its first exception event's `exception.message`.
+ * Failed spans with neither an error class nor a message share nothing to cluster on: they count
+ * only in the total failures the share is taken of. The subject is {service, error_class}, service
+ * being the only service or '*' across several; when two templates of one class map to the same
+ * subject at a boundary, the one with more failures is reported (one pain point per subject).
+ */
+import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { z } from 'zod';
+import type { SpanRecord } from '../src/model/span.js';
+import type { Observation, Subject } from '../src/model/painpoint.js';
+import type { PipelineEvent } from '../src/model/events.js';
+import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
+import { messageTemplate } from '../src/model/error-class.js';
+import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
+import { AffectedSet, ExemplarList, LabelCounts, formatDurationMs, formatPercent, spanDuration, spanTokens, windowPhrase } from './failure-evidence.js';
+
+export const errorClusterConfigSchema = z.strictObject({
+  /** failures of one class + template needed in the window */
+  min_failures: z.number().int().positive().default(10),
+  /** … on at least this many operation keys */
+  min_operations: z.number().int().positive().default(3),
+  /** … or in at least this many services */
+  min_services: z.number().int().positive().default(2),
+  /** medium (else low) when the cluster is at least this share of all failures in the window */
+  medium_share: z.number().min(0).max(1).default(0.3),
+  /** cap on tracked clusters; further ones go to `__overflow__`, which is never reported */
+  max_series: z.number().int().positive().default(5_000),
+  /** exemplar trace ids per observation */
+  max_exemplars: z.number().int().min(0).max(50).default(5),
+});
+export type ErrorClusterConfig = z.output<typeof errorClusterConfigSchema>;
+
+/** Operation and service labels kept per pane: the rule needs only a few, the evidence the top 10. */
+const MAX_OPERATION_LABELS = 50;
+const MAX_SERVICE_LABELS = 20;
+
+interface ClusterEvidence {
+  readonly affected: AffectedSet;
+  readonly exemplars: ExemplarList;
+}
+
+export interface ClusterAcc {
+  failures: number;
+  wastedMs: number;
+  wastedTokens: number;
+  /** merged at once: the rule reads them at every boundary */
+  readonly byOperation: LabelCounts;
+  readonly byService: LabelCounts;
+  /** evidence of spans added here; merged parts' evidence is collected only when the cluster fires */
+  own: ClusterEvidence | undefined;
+  parts: ClusterAcc[] | undefined;
+}
+
+function clusterAggregator(maxExemplars: number): PaneAggregator<ClusterAcc, SpanRecord> {
+  return {
+    create: () => ({
+      failures: 0,
+      wastedMs: 0,
+      wastedTokens: 0,
+      byOperation: new LabelCounts(MAX_OPERATION_LABELS),
+      byService: new LabelCounts(MAX_SERVICE_LABELS),
+      own: undefined,
+      parts: undefined,
+    }),
+    add(acc, span) {
+      acc.failures++;
+      acc.wastedMs += spanDuration(span);
+      acc.wastedTokens += spanTokens(span);
+      acc.byOperation.add(span.operationKey);
+      acc.byService.add(span.service);
+      const own = (acc.own ??= { affected: new AffectedSet(), exemplars: new ExemplarList(maxExemplars) });
+      own.affected.add(span);
+      own.exemplars.add(span);
+    },
+    merge(into, from) {
+      into.failures += from.failures;
+      into.wastedMs += from.wastedMs;
+      into.wastedTokens += from.wastedTokens;
+      into.byOperation.merge(from.byOperation);
+      into.byService.merge(from.byService);
+      if (from.failures > 0) (into.parts ??= []).push(from);
+    },
+  };
+}
+
+function clusterEvidence(acc: ClusterAcc, maxExemplars: number): ClusterEvidence {
+  const out: ClusterEvidence = { affected: new AffectedSet(), exemplars: new ExemplarList(maxExemplars) };
+  const visit = (a: ClusterAcc) => {
+    if (a.own) {
+      out.affected.merge(a.own.affected);
+      out.exemplars.merge(a.own.exemplars);
+    }
+    for (const p of a.parts ?? []) visit(p);
+  };
+  visit(acc);
+  return out;
+}
+
+interface TotalAcc {
+  failures: number;
+}
+
+const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
+  create: () => ({ failures: 0 }),
+  add(acc) {
+    acc.failures++;
+  },
+  merge(into, from) {
+    into.failures += from.failures;
+  },
+};
+
+/** The message a failed span carries: its status message, else its first exception's message. */
+export function errorMessageOf(span: SpanRecord): string {
+  if (span.statusMessage !== '') return span.statusMessage;
+  for (const event of span.events) {
+    if (event.name !== 'exception') continue;
+    const m = event.attributes['exception.message'];
+    if (typeof m === 'string') return m;
+    break;
+  }
+  return '';
+}
+
+/** The internal series of a cluster: keyed by class and template, named at emission from its services. */
+function clusterSeriesSubject(errorClass: string, template: string): Subject {
+  return { service: '__cluster__', error_class: errorClass, operation: template };
+}
+
+const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
+const TOTAL_SUBJECT: Subject = { service: '__all_failures__' };
+
+class ErrorClusterDetector {
+  private readonly clusters: SeriesWindows<ClusterAcc, SpanRecord>;
+  private readonly total: SeriesWindows<TotalAcc, SpanRecord>;
+  private readonly specs: readonly WindowSpec[];
+  private readonly longestMs: number;
+  private readonly offline: boolean;
+  private lastBoundary = Number.NEGATIVE_INFINITY;
+  private lastMs = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly config: ErrorClusterConfig,
+    ctx: ComponentContext,
+  ) {
+    this.offline = ctx.mode === 'offline';
+    const common = { windows: ctx.settings.windows, name: ctx.id, metrics: ctx.metrics, keepAll: this.offline };
+    this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars), maxSeries: config.max_series });
+    this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
+    this.specs = this.clusters.specs;
+    this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
+  }
+
+  handle(event: PipelineEvent): Observation[] {
+    switch (event.type) {
+      case 'span':
+        this.add(event.span);
+        return [];
+      case 'watermark': {
+        const out = this.judgeAt(event.time);
+        this.lastBoundary = event.time;
+        this.clusters.advance(event.time);
+        this.total.advance(event.time);
+        return out;
+      }
+      case 'end':
+        return this.offline ? this.judgeWholeInput() : [];
+      default:
+        return [];
+    }
+  }
+
+  private add(span: SpanRecord): void {
+    if (!span.failed) return;
+    const t = span.endMs;
+    if (t > this.lastMs) this.lastMs = t;
+    this.total.add([TOTAL_SUBJECT], t, span);
+    const template = messageTemplate(errorMessageOf(span));
+    const errorClass = span.errorClass || template;
+    if (errorClass === '') return;
+    this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
+  }
+
+  /** true when a window's cluster meets the SPEC §3 rule */
+  private holds(acc: ClusterAcc): boolean {
+    return (
+      acc.failures >= this.config.min_failures &&
+      (acc.byOperation.distinct >= this.config.min_operations || acc.byService.distinct >= this.config.min_services)
+    );
+  }
+
+  private totalFailures(spec: WindowSpec, boundary: number): number {
+    let n = 0;
+    for (const view of this.total.all()) n += spec === ALL_WINDOW ? (view.all()?.failures ?? 0) : view.window(spec, boundary).failures;
+    return n;
+  }
+
+  private judgeAt(boundary: number): Observation[] {
+    const found: Observation[] = [];
+    for (const view of this.clusters.all()) {
+      if (view.key === OVERFLOW_KEY || view.lastTimeMs < boundary - this.longestMs) continue;
+      for (const spec of this.specs) {
+        const acc = view.window(spec, boundary);
+        if (!this.holds(acc)) continue;
+        found.push(this.observation(view, spec.name, acc, this.totalFailures(spec, boundary), boundary));
+        break;
+      }
+    }
+    return onePerSubject(found);
+  }
+
+  private judgeWholeInput(): Observation[] {
+    const found: Observation[] = [];
+    const time = Number.isFinite(this.lastBoundary) ? this.lastBoundary : this.lastMs;
+    const total = this.totalFailures(ALL_WINDOW, time);
+    for (const view of this.clusters.all()) {
+      if (view.key === OVERFLOW_KEY) continue;
+      const acc = view.all();
+      if (acc && this.holds(acc)) found.push(this.observation(view, 'all', acc, total, time));
+    }
+    return onePerSubject(found);
+  }
+
+  private observation(view: SeriesView<ClusterAcc>, window: string, acc: ClusterAcc, totalFailures: number, time: number): Observation {
+    const errorClass = view.subject.error_class ?? '';
+    const template = view.subject.operation ?? '';
+    const services = acc.byService.distinct;
+    const operations = acc.byOperation.distinct;
+    const service = services >= 2 ? '*' : (acc.byService.top()?.[0] ?? '*');
+    const share = totalFailures > 0 ? acc.failures / totalFailures : 1;
+    const ev = clusterEvidence(acc, this.config.max_exemplars);
+    const traces = ev.affected.traces.estimate();
+    const runs = ev.affected.runs.estimate();
+    const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
+    const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
+    const topOps = Object.entries(acc.byOperation.record(3))
+      .map(([op, n]) => `${op} (${n})`)
+      .join(', ');
+    const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
+    return {
+      kind: 'error_cluster',
+      subject: { service, error_class: errorClass },
+      severity: share >= this.config.medium_share ? 'medium' : 'low',
+      category: 'reliability',
+      title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
+      description:
+        `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
+        `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
+        `They took ${formatDurationMs(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+      evidence: {
+        window,
+        metrics: {
+          failures: acc.failures,
+          operations,
+          services,
+          share: Math.round(share * 10_000) / 10_000,
+          total_failures: totalFailures,
+          error_class: errorClass,
+          template,
+          wasted_ms: Math.round(acc.wastedMs * 10) / 10,
+          wasted_tokens: acc.wastedTokens,
+          affected_traces: traces,
+          affected_runs: runs,
+          by_operation: acc.byOperation.record(10),
+          by_service: acc.byService.record(10),
+        },
+        exemplar_trace_ids: ev.exemplars.traceIds,
+        exemplar_span_ids: ev.exemplars.spanIds,
+      },
+      keyMetric: share,
+      time,
+      runIds: [...ev.affected.runIds],
+    };
+  }
+}
+
+/** Templates of one class in one service name the same subject (and pain point id): keep the largest. */
+function onePerSubject(observations: Observation[]): Observation[] {
+  const best = new Map<string, Observation>();
+  for (const o of observations) {
+    const key = subjectKey(o.subject);
+    const known = best.get(key);
+    if (!known || (o.evidence.metrics.failures as number) > (known.evidence.metrics.failures as number)) best.set(key, o);
+  }
+  return [...best.values()];
+}
+
+/** The error_cluster operator over the event-time stream. */
+export function errorCluster(config: ErrorClusterConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+  return (source) =>
+    defer(() => {
+      const detector = new ErrorClusterDetector(config, ctx);
+      return source.pipe(mergeMap((event) => detector.handle(event)));
+    });
+}
+
+export const errorClusterProcessorFactory: ProcessorFactory<ErrorClusterConfig> = {
+  type: 'error_cluster',
+  stage: 'detector',
+  configSchema: errorClusterConfigSchema,
+  create: (config, ctx) => [{ input: 'spans', operator: errorCluster(config, ctx) }],
+};
