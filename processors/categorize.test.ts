@@ -1,9 +1,11 @@
-import { asapScheduler, Subject } from 'rxjs';
+import { asapScheduler, map, Subject } from 'rxjs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../src/model/painpoint.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import { serviceSchema } from '../src/config/service-schema.js';
+import { painpointsSchema, serviceSchema } from '../src/config/service-schema.js';
+import { painPointLifecycle, type LifecycleInput } from '../src/painpoints/lifecycle.js';
+import type { PainPointChange } from '../src/model/events.js';
 import type { ComponentContext } from '../src/pipeline/component.js';
 import { Categorizer, categorize, categorizeConfigSchema, categorizeProcessorFactory } from './categorize.js';
 import { impactScore } from '../src/recommendations/impact.js';
@@ -153,3 +155,25 @@ describe('categorize', () => {
 function ctx(registry: Registry): ComponentContext {
   return { scheduler: asapScheduler, metrics: registry, logger: silentLogger, settings: serviceSchema.parse({}), mode: 'live', id: 'categorize' };
 }
+
+describe('categorize → lifecycle', () => {
+  it('turns a severity raised by categorize into an updated change of the same pain point', () => {
+    const observations = new Subject<Observation>();
+    const changes: PainPointChange[] = [];
+    observations
+      .pipe(
+        categorize(config()),
+        map((observation): LifecycleInput => ({ type: 'observation', observation })),
+        painPointLifecycle(painpointsSchema.parse({})),
+      )
+      .subscribe((c) => changes.push(c));
+    observations.next(obs('retry_exhaustion', { time: T0 }));
+    observations.next(obs('latency_bottleneck', { time: T0 + 10_000 }));
+    observations.next(obs('retry_exhaustion', { time: T0 + 20_000 }));
+    const exhaustion = changes.filter((c) => c.painpoint.kind === 'retry_exhaustion').map((c) => [c.painpoint.state, c.painpoint.severity]);
+    expect(exhaustion).toEqual([
+      ['open', 'medium'],
+      ['updated', 'high'],
+    ]);
+  });
+});
