@@ -1,0 +1,125 @@
+import { chmod, copyFile, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NativeAgentLightning, legacyResultSchema, legacyResponseSchema, type LegacyResult } from '../src/library/native-agent-lightning.js';
+import { generateKcRuns } from './fixtures/kc/generate-runs.js';
+
+const FAKE_AGL = fileURLToPath(new URL('./fixtures/kc/fake-agl.mjs', import.meta.url));
+const NOW = () => new Date('2026-02-01T12:00:00.000Z');
+const RUNS = generateKcRuns({ runs: 12, tasksPerRun: 20, seed: 7 });
+
+let binDir: string;
+beforeAll(async () => {
+  // a PATH folder holding the fake CLI under the legacy name
+  binDir = await mkdtemp(join(tmpdir(), 'sidelight-agl-bin-'));
+  await copyFile(FAKE_AGL, join(binDir, 'agl'));
+  await chmod(join(binDir, 'agl'), 0o755);
+});
+afterAll(async () => {
+  await rm(binDir, { recursive: true, force: true });
+});
+
+function ok(r: unknown): LegacyResult {
+  const parsed = legacyResultSchema.safeParse(r);
+  if (!parsed.success) throw new Error(`not a legacy result: ${JSON.stringify(r).slice(0, 300)}`);
+  return parsed.data;
+}
+
+describe('NativeAgentLightning input validation', () => {
+  it('answers {success:false} naming the zod path of a bad event instead of throwing', async () => {
+    const bad = structuredClone(RUNS.slice(0, 1));
+    (bad[0]?.events[2] as Record<string, unknown>)['executionTime'] = 'slow';
+    const r = await new NativeAgentLightning().invokeAgentLightning('# s', bad);
+    expect(legacyResponseSchema.parse(r)).toEqual({ success: false, error: expect.stringMatching(/^invalid input: runData\[0\]\.events\[2\]\.executionTime: /) as unknown });
+  });
+
+  it('answers {success:false} for runData that is not a list, and for a missing runId', async () => {
+    const agl = new NativeAgentLightning();
+    expect(await agl.invokeAgentLightning('# s', { runs: [] })).toEqual({ success: false, error: 'invalid input: runData: Invalid input: expected array, received object' });
+    expect(await agl.invokeAgentLightning('# s', [{ events: [] }])).toEqual({ success: false, error: expect.stringContaining('runData[0].runId') as unknown });
+    expect(await agl.invokeAgentLightning(42 as unknown as string, [])).toEqual({ success: false, error: expect.stringContaining('summaryReport') as unknown });
+  });
+
+  it('answers {success:false} for an invalid config and reports it in validateConfiguration', async () => {
+    const agl = new NativeAgentLightning({ config: { processors: { no_such_processor: {} } } });
+    const r = await agl.invokeAgentLightning('# s', RUNS.slice(0, 1));
+    expect(r.success).toBe(false);
+    expect(agl.validateConfiguration()).toEqual({ valid: false, mode: 'native', errors: [expect.stringContaining('processors.no_such_processor') as unknown] });
+  });
+});
+
+describe('NativeAgentLightning external mode', () => {
+  const env = (extra: Record<string, string> = {}) => ({ ...process.env, PATH: `${binDir}:${process.env['PATH'] ?? ''}`, ...extra });
+
+  it('spawns the CLI found on PATH with the prepared files and reads its JSON', async () => {
+    const agl = new NativeAgentLightning({ mode: 'external', env: env(), now: NOW });
+    expect(agl.validateConfiguration()).toEqual({ valid: true, errors: [], mode: 'external', cli: { command: 'agl', resolvedPath: join(binDir, 'agl') } });
+    const r = ok(await agl.invokeAgentLightning('# kc summary report', RUNS.slice(0, 2)));
+    expect(r.recommendations).toHaveLength(1);
+    expect(r.recommendations[0]).toMatchObject({
+      id: 'AL-1',
+      description: 'summary had 19 chars',
+      effort: 'M',
+      constraints: { do: ['backoff'], dont: ['hammer'] },
+      metadata: { source: 'agent-lightning', generatedAt: '2026-02-01T12:00:00.000Z' },
+    });
+    expect(r.patterns[0]?.frequency).toBe(RUNS[0]!.events.length + RUNS[1]!.events.length);
+    expect(r.statistics.totalRuns).toBe(2);
+    expect(r.metadata).toMatchObject({ mode: 'external', model: 'fake' });
+  });
+
+  it('honours AGENT_LIGHTNING_CLI and skips log lines before the JSON', async () => {
+    const agl = new NativeAgentLightning({ mode: 'external', env: env({ AGENT_LIGHTNING_CLI: FAKE_AGL, FAKE_AGL_MODE: 'noisy', PATH: '' }) });
+    expect(agl.cliPath).toBe(FAKE_AGL);
+    expect(ok(await agl.invokeAgentLightning('#', RUNS.slice(0, 1))).recommendations[0]?.id).toBe('AL-1');
+  });
+
+  it('reads markdown output into recommendations', async () => {
+    const agl = new NativeAgentLightning({ mode: 'external', cliPath: FAKE_AGL, env: env({ FAKE_AGL_MODE: 'markdown' }), now: NOW });
+    const r = ok(await agl.invokeAgentLightning('#', RUNS.slice(0, 3)));
+    expect(r.recommendations.map((x) => [x.title, x.priority, x.effort, x.category])).toEqual([
+      ['Add exponential backoff to codex calls', 'high', 'S', 'reliability'],
+      ['Split long migration tasks', 'low', 'L', 'general'],
+    ]);
+    expect(r.recommendations[0]).toMatchObject({
+      description: 'Codex is rate limited in 3 run(s); retries happen immediately.',
+      impact: 'major',
+      implementation: 'Wrap provider calls in a retry helper with jittered exponential backoff.',
+      acceptanceCriteria: ['no retry within 1 s of a 429', 'retry gaps grow at least 1.5x per attempt'],
+      constraints: { do: ['honour Retry-After'], dont: ['retry invalid requests'] },
+    });
+    expect(r.recommendations[1]?.description).toBe('Migration tasks take over five minutes and time out.');
+  });
+
+  it('answers {success:false} when the CLI is missing or fails', async () => {
+    const missing = new NativeAgentLightning({ mode: 'external', cliPath: 'agl-not-installed', env: env() });
+    expect(missing.validateConfiguration().valid).toBe(false);
+    expect(await missing.invokeAgentLightning('#', RUNS.slice(0, 1))).toEqual({
+      success: false,
+      error: 'Agent Lightning CLI "agl-not-installed" not found or not executable (set AGENT_LIGHTNING_CLI, or use mode: native)',
+    });
+    const failing = new NativeAgentLightning({ mode: 'external', env: env({ FAKE_AGL_MODE: 'fail' }) });
+    expect(await failing.invokeAgentLightning('#', RUNS.slice(0, 1))).toEqual({ success: false, error: 'Agent Lightning CLI agl exited with 3: ValueError: model not loaded' });
+  });
+
+  it('prepares summary.md and runs.json as the old external path did', async () => {
+    const agl = new NativeAgentLightning();
+    const files = await agl.prepareInputFiles(RUNS.slice(0, 2), '# report');
+    expect(await readFile(files.summaryPath, 'utf8')).toBe('# report');
+    expect(JSON.parse(await readFile(files.runsPath, 'utf8'))).toEqual(RUNS.slice(0, 2));
+    const generated = await agl.prepareInputFiles(RUNS.slice(0, 1));
+    expect(await readFile(generated.summaryPath, 'utf8')).toContain('## Run run-0001');
+    await files.cleanup();
+    await generated.cleanup();
+    await expect(stat(files.dir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('parses output that is neither JSON nor markdown recommendations as a failure', () => {
+    const agl = new NativeAgentLightning();
+    expect(agl.parseAgentLightningOutput('')).toEqual({ success: false, error: 'empty output from Agent Lightning' });
+    expect(agl.parseAgentLightningOutput('hello')).toEqual({ success: false, error: 'output is neither JSON nor markdown with recommendation sections' });
+    expect(agl.parseAgentLightningOutput('{"success": false, "error": "boom"}')).toEqual({ success: false, error: 'boom' });
+  });
+});
