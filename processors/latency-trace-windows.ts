@@ -2,13 +2,15 @@
  * The windowed scaffold shared by the trace-based latency-family detectors (latency_bottleneck,
  * repeated_calls, sequential_fanout): each completed trace contributes inputs to series keyed on
  * the trace's end time; at each watermark every series is judged on the shortest window holding
- * enough traces; offline, `end` judges the whole input too (window `all`).
+ * enough traces; offline, `end` judges the whole input too (window `all`). Also the span roles
+ * (model call, tool call) and parent naming these detectors share.
  */
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
 import type { TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
+import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
-import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
+import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
 import type { ComponentContext } from '../src/pipeline/component.js';
 import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
 
@@ -106,4 +108,44 @@ export function* traceNodes(trace: Trace): Generator<Trace['root']> {
     yield node;
     for (let i = node.children.length - 1; i >= 0; i--) stack.push(node.children[i] as Trace['root']);
   }
+}
+
+/** gen_ai operation names of model calls (an agent loop's chats are not N+1, and they separate tool turns) */
+export const LLM_OPERATION_NAMES: readonly string[] = ['chat', 'text_completion', 'generate_content'];
+
+/** A model call: an LLM operation name, or a span with a model and no tool. */
+export function isLlmCall(span: SpanRecord, llmOperations: readonly string[] = LLM_OPERATION_NAMES): boolean {
+  if (span.operationName !== undefined && llmOperations.includes(span.operationName)) return true;
+  return span.model !== undefined && span.tool === undefined;
+}
+
+/** A tool call: gen_ai execute_tool, or a span naming a tool (and not a model call). */
+export function isToolCall(span: SpanRecord, llmOperations: readonly string[] = LLM_OPERATION_NAMES): boolean {
+  if (isLlmCall(span, llmOperations)) return false;
+  return span.operationName === 'execute_tool' || span.tool !== undefined;
+}
+
+/** Subject of a parent span that runs calls: its agent when it has one, else its operation subject. */
+export function parentSubject(span: SpanRecord): Subject {
+  if (span.agent !== undefined) return { service: span.service, operation: span.name, agent: span.agent };
+  return operationSubject(span);
+}
+
+/** `invoke_agent researcher`: span name and its most telling qualifier. */
+export function parentLabel(span: SpanRecord): string {
+  const qualifier = span.agent ?? span.tool ?? span.model ?? span.taskType;
+  return qualifier === undefined ? span.name : `${span.name} ${qualifier}`;
+}
+
+/** Adds `n` to `label` in a small breakdown table, keeping at most `cap` labels (the rest go to `other`). */
+export function countLabel(table: Record<string, number>, label: string, n: number, cap: number): void {
+  if (table[label] === undefined && Object.keys(table).length >= cap) label = 'other';
+  table[label] = (table[label] ?? 0) + n;
+}
+
+/** The most frequent label of a breakdown table. */
+export function topLabel(table: Readonly<Record<string, number>>): string | undefined {
+  let best: string | undefined;
+  for (const [label, n] of Object.entries(table)) if (best === undefined || n > (table[best] as number)) best = label;
+  return best;
 }

@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import type { Observation } from '../src/model/painpoint.js';
+import type { Trace } from '../src/model/trace.js';
+import { testContext } from '../test/support/detector-harness.js';
+import { buildTrace, runOnTraces, type NodeSpec } from '../test/support/latency-traces.js';
+import { findSequences, sequentialFanoutConfigSchema, sequentialFanoutOperator } from './sequential-fanout.js';
+
+const T0 = 1_800_000_000_000;
+const config = sequentialFanoutConfigSchema.parse({});
+
+const tool = (name: string, start: number, end: number): NodeSpec => ({ name: 'execute_tool', tool: name, operationName: 'execute_tool', start, end });
+const chat = (start: number, end: number): NodeSpec => ({ name: 'chat', model: 'gpt-x', operationName: 'chat', start, end });
+
+function agent(children: NodeSpec[], end = 6_000): NodeSpec {
+  return { name: 'invoke_agent', agent: 'researcher', start: 0, end, children };
+}
+
+/** chat, then three tools one by one (1 s, 1.5 s, 0.5 s, gaps 20 ms), then chat: 6 s parent */
+const fanout = () => agent([chat(0, 1_000), tool('web_search', 1_010, 2_010), tool('fetch_page', 2_030, 3_530), tool('read_file', 3_550, 4_050), chat(4_060, 6_000)]);
+
+function traces(count: number, spec: () => NodeSpec): Trace[] {
+  return Array.from({ length: count }, (_, i) => buildTrace(spec(), T0 + i * 5_000));
+}
+
+async function run(input: Trace[], mode: 'live' | 'offline' = 'live'): Promise<Observation[]> {
+  return runOnTraces(input, sequentialFanoutOperator(config, testContext(mode)));
+}
+
+describe('sequential fan-out in one trace', () => {
+  it('finds three tool calls run one by one between two model calls', () => {
+    const found = findSequences(buildTrace(fanout(), T0), config);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.calls.map((c) => c.tool)).toEqual(['web_search', 'fetch_page', 'read_file']);
+    expect(found[0]?.sumMs).toBe(3_000);
+    expect(found[0]?.savingMs).toBe(1_500);
+    expect(found[0]?.share).toBe(0.25);
+  });
+
+  it('does not count tools run in parallel', () => {
+    const parallel = agent([chat(0, 1_000), tool('web_search', 1_010, 2_010), tool('fetch_page', 1_010, 2_510), tool('read_file', 1_020, 1_520), chat(2_520, 4_000)]);
+    expect(findSequences(buildTrace(parallel, T0), config)).toEqual([]);
+  });
+
+  it('does not count tools separated by model calls (each depends on the answer)', () => {
+    const loop = agent([tool('a', 0, 1_000), chat(1_010, 1_500), tool('b', 1_510, 2_500), chat(2_510, 3_000), tool('c', 3_010, 4_000)]);
+    expect(findSequences(buildTrace(loop, T0), config)).toEqual([]);
+  });
+
+  it('does not count calls with gaps over 100 ms', () => {
+    const gappy = agent([tool('a', 0, 1_000), tool('b', 1_200, 2_200), tool('c', 2_400, 3_400)]);
+    expect(findSequences(buildTrace(gappy, T0), config)).toEqual([]);
+  });
+
+  it('does not count short sequences under 2 s in all', () => {
+    const quick = agent([tool('a', 0, 500), tool('b', 510, 1_000), tool('c', 1_010, 1_500)]);
+    expect(findSequences(buildTrace(quick, T0), config)).toEqual([]);
+  });
+
+  it('does not count two calls', () => {
+    expect(findSequences(buildTrace(agent([tool('a', 0, 1_500), tool('b', 1_510, 3_000)]), T0), config)).toEqual([]);
+  });
+});
+
+describe('sequential_fanout', () => {
+  it('fires medium once the pattern recurs in 3 traces, with the saving', async () => {
+    const found = await run(traces(3, fanout));
+    expect(found.length).toBeGreaterThan(0);
+    const o = found[0] as Observation;
+    expect(o.kind).toBe('sequential_fanout');
+    expect(o.subject).toEqual({ service: 'kc-orchestrator', operation: 'invoke_agent', agent: 'researcher' });
+    expect(o.severity).toBe('medium');
+    expect(o.evidence.metrics).toMatchObject({ sequence_length: 3, traces: 3, saving_ms: 1_500, wasted_ms: 4_500, share: 0.25 });
+    expect(o.evidence.metrics.tools).toEqual({ web_search: 3, fetch_page: 3, read_file: 3 });
+    expect(o.title).toBe('researcher runs 3 tool calls one after another; in parallel they would save 1.5 s');
+  });
+
+  it('rates it low when the saving is under 20 % of the parent', async () => {
+    const found = await run(traces(3, () => ({ ...fanout(), end: 20_000 })));
+    expect(found[0]?.severity).toBe('low');
+  });
+
+  it('needs recurrence live, and reports one recorded trace offline', async () => {
+    expect(await run(traces(1, fanout))).toEqual([]);
+    const offline = await run(traces(1, fanout), 'offline');
+    expect(offline).toHaveLength(1);
+    expect(offline[0]?.evidence.window).toBe('all');
+  });
+});

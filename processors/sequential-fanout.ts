@@ -1,0 +1,284 @@
+/**
+ * The `sequential_fanout` processor (SPEC §3): independent tool calls run one after another that
+ * could run in parallel (tools the model asked for in one turn, executed one by one).
+ *
+ * Per completed trace and parent span, children in start order: a sequence is ≥ min_calls tool
+ * calls (gen_ai `execute_tool` or a tool name, never a model call) with no model call between
+ * them (a model call means the next tool depended on its answer), each starting after the
+ * previous one ended (overlapping calls are already parallel) within max_gap, taking ≥ min_total
+ * in all. Other spans between them (logging, internal steps) neither join nor break a sequence;
+ * the gap rule still applies. The saving of running a sequence in parallel is sum − max of its
+ * durations, as Sentry's consecutive-HTTP detector estimates it.
+ *
+ * A pain point needs recurrence: per window and parent (its agent, else its operation key) it
+ * fires when sequences occur in ≥ min_traces traces (default 3); offline, the whole input fires
+ * from min_traces_all (default 1). Low; medium when the saving is ≥ medium_share of the parent's
+ * duration on average.
+ */
+import type { OperatorFunction } from 'rxjs';
+import { z } from 'zod';
+import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Observation, Subject } from '../src/model/painpoint.js';
+import type { SpanRecord } from '../src/model/span.js';
+import type { Trace } from '../src/model/trace.js';
+import { subjectKey, subjectLabel } from '../src/model/series.js';
+import { zDuration } from '../src/config/duration.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { PaneAggregator } from '../src/windows/series-windows.js';
+import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, MAX_RUN_IDS, mergeTop, round3 } from './latency-evidence.js';
+import {
+  countLabel,
+  isLlmCall,
+  isToolCall,
+  LLM_OPERATION_NAMES,
+  parentSubject,
+  type TraceInput,
+  traceNodes,
+  traceWindowOperator,
+} from './latency-trace-windows.js';
+
+export const sequentialFanoutConfigSchema = z.strictObject({
+  /** consecutive tool calls that make a sequence */
+  min_calls: z.number().int().min(2).default(3),
+  /** largest gap between one call's end and the next one's start */
+  max_gap: zDuration.default(100),
+  /** a sequence must take at least this long in all */
+  min_total: zDuration.default(2_000),
+  /** medium when running the calls in parallel saves at least this share of the parent */
+  medium_share: z.number().gt(0).max(1).default(0.2),
+  /** traces showing the pattern needed in a sliding window */
+  min_traces: z.number().int().positive().default(3),
+  /** traces showing the pattern needed in the whole input (offline) */
+  min_traces_all: z.number().int().positive().default(1),
+  /** gen_ai operation names of model calls: a model call between tools ends a sequence */
+  llm_operations: z.array(z.string().min(1)).default([...LLM_OPERATION_NAMES]),
+  max_series: z.number().int().positive().default(5_000),
+});
+export type SequentialFanoutConfig = z.output<typeof sequentialFanoutConfigSchema>;
+
+export interface FanoutSequence {
+  readonly parent: SpanRecord;
+  readonly calls: readonly SpanRecord[];
+  readonly sumMs: number;
+  readonly maxMs: number;
+  /** sum − max: the time a parallel run would save */
+  readonly savingMs: number;
+  /** savingMs / the parent's duration */
+  readonly share: number;
+}
+
+export interface FanoutInput {
+  readonly occurrences: number;
+  readonly calls: number;
+  readonly maxLength: number;
+  readonly sumMs: number;
+  readonly savingMs: number;
+  readonly shareSum: number;
+  readonly tools: Readonly<Record<string, number>>;
+  readonly exemplar: Exemplar;
+}
+
+export interface FanoutAcc {
+  traces: number;
+  occurrences: number;
+  calls: number;
+  maxLength: number;
+  sumMs: number;
+  savingMs: number;
+  shareSum: number;
+  readonly tools: Record<string, number>;
+  readonly top: Exemplar[];
+}
+
+/** tool labels kept per breakdown table */
+const TOOL_LABELS_KEPT = 10;
+
+export const fanoutAggregator: PaneAggregator<FanoutAcc, FanoutInput> = {
+  create: () => ({ traces: 0, occurrences: 0, calls: 0, maxLength: 0, sumMs: 0, savingMs: 0, shareSum: 0, tools: Object.create(null), top: [] }),
+  add(acc, input) {
+    acc.traces++;
+    acc.occurrences += input.occurrences;
+    acc.calls += input.calls;
+    acc.maxLength = Math.max(acc.maxLength, input.maxLength);
+    acc.sumMs += input.sumMs;
+    acc.savingMs += input.savingMs;
+    acc.shareSum += input.shareSum;
+    for (const [label, n] of Object.entries(input.tools)) countLabel(acc.tools, label, n, TOOL_LABELS_KEPT);
+    keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
+  },
+  merge(into, from) {
+    into.traces += from.traces;
+    into.occurrences += from.occurrences;
+    into.calls += from.calls;
+    into.maxLength = Math.max(into.maxLength, from.maxLength);
+    into.sumMs += from.sumMs;
+    into.savingMs += from.savingMs;
+    into.shareSum += from.shareSum;
+    for (const [label, n] of Object.entries(from.tools)) countLabel(into.tools, label, n, TOOL_LABELS_KEPT);
+    mergeTop(into.top, from.top, MAX_RUN_IDS);
+  },
+};
+
+type SequenceConfig = Pick<SequentialFanoutConfig, 'min_calls' | 'max_gap' | 'min_total' | 'llm_operations'>;
+
+/** Every parent's sequences of tool calls in a trace. */
+export function findSequences(trace: Trace, config: SequenceConfig): FanoutSequence[] {
+  const out: FanoutSequence[] = [];
+  for (const node of traceNodes(trace)) {
+    if (node.children.length < config.min_calls) continue;
+    const parent = node.span;
+    const parentMs = Math.max(0, parent.endMs - parent.startMs);
+    const children = node.children.map((c) => c.span).sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
+    let run: SpanRecord[] = [];
+    const close = () => {
+      if (run.length >= config.min_calls) {
+        let sumMs = 0;
+        let maxMs = 0;
+        for (const c of run) {
+          sumMs += c.durationMs;
+          maxMs = Math.max(maxMs, c.durationMs);
+        }
+        if (sumMs >= config.min_total) {
+          const savingMs = sumMs - maxMs;
+          out.push({ parent, calls: run, sumMs, maxMs, savingMs, share: parentMs > 0 ? Math.min(1, savingMs / parentMs) : 0 });
+        }
+      }
+      run = [];
+    };
+    for (const child of children) {
+      if (isLlmCall(child, config.llm_operations)) {
+        close();
+        continue;
+      }
+      if (!isToolCall(child, config.llm_operations)) continue;
+      const prev = run[run.length - 1];
+      if (prev !== undefined) {
+        const gap = child.startMs - prev.endMs;
+        // overlapping (already parallel) or too far apart: the sequence ends here
+        if (gap < 0 || gap > config.max_gap) close();
+      }
+      run.push(child);
+    }
+    close();
+  }
+  return out;
+}
+
+/** One input per (trace, parent subject). */
+export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): TraceInput<FanoutInput>[] {
+  const bySubject = new Map<string, { subject: Subject; sequences: FanoutSequence[] }>();
+  for (const seq of findSequences(trace, config)) {
+    const subject = parentSubject(seq.parent);
+    const key = subjectKey(subject);
+    const entry = bySubject.get(key);
+    if (entry === undefined) bySubject.set(key, { subject, sequences: [seq] });
+    else entry.sequences.push(seq);
+  }
+  const out: TraceInput<FanoutInput>[] = [];
+  for (const { subject, sequences } of bySubject.values()) {
+    const tools: Record<string, number> = Object.create(null);
+    let calls = 0;
+    let maxLength = 0;
+    let sumMs = 0;
+    let savingMs = 0;
+    let shareSum = 0;
+    let biggest = sequences[0] as FanoutSequence;
+    for (const seq of sequences) {
+      calls += seq.calls.length;
+      maxLength = Math.max(maxLength, seq.calls.length);
+      sumMs += seq.sumMs;
+      savingMs += seq.savingMs;
+      shareSum += seq.share;
+      for (const c of seq.calls) countLabel(tools, c.tool ?? c.name, 1, TOOL_LABELS_KEPT);
+      if (seq.savingMs > biggest.savingMs) biggest = seq;
+    }
+    out.push({
+      subject,
+      input: {
+        occurrences: sequences.length,
+        calls,
+        maxLength,
+        sumMs,
+        savingMs,
+        shareSum,
+        tools,
+        // the parent span: that is where the tool calls would be started together
+        exemplar: { traceId: trace.traceId, spanId: biggest.parent.spanId, runId: biggest.parent.runId, weight: biggest.savingMs },
+      },
+    });
+  }
+  return out;
+}
+
+export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: Subject, window: string, acc: FanoutAcc, time: number): Observation | undefined {
+  if (acc.occurrences === 0) return undefined;
+  const label = subjectLabel(subject);
+  const share = acc.shareSum / acc.occurrences;
+  const length = acc.calls / acc.occurrences;
+  const saving = acc.savingMs / acc.occurrences;
+  const toolList = Object.entries(acc.tools)
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .map(([t]) => t)
+    .slice(0, 3)
+    .join(', ');
+  const ids = exemplarIds(acc.top);
+  const where = window === 'all' ? 'the whole input' : `the last ${window}`;
+  return {
+    kind: 'sequential_fanout',
+    subject,
+    severity: share >= config.medium_share ? 'medium' : 'low',
+    category: 'performance',
+    title: `${label} runs ${Math.round(length)} tool calls one after another; in parallel they would save ${formatMs(saving)}`,
+    description:
+      `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'sequence' : 'sequences'} ` +
+      `of ≥ ${config.min_calls} tool calls (${toolList}) under ${label} with no model call between them and gaps ≤ ${formatMs(config.max_gap)} ` +
+      `(mean ${Math.round(length * 10) / 10} calls, ${formatMs(acc.sumMs / acc.occurrences)} in all); running each sequence in parallel would save about ` +
+      `${formatMs(saving)}, ${formatShare(share)} of the parent's time.`,
+    evidence: {
+      window,
+      metrics: {
+        calls: acc.calls,
+        sequence_length: Math.round(length * 10) / 10,
+        max_sequence_length: acc.maxLength,
+        occurrences: acc.occurrences,
+        traces: acc.traces,
+        affected_traces: acc.traces,
+        sequential_ms: Math.round(acc.sumMs / acc.occurrences),
+        saving_ms: Math.round(saving),
+        wasted_ms: Math.round(acc.savingMs),
+        share: round3(share),
+        tools: { ...acc.tools },
+      },
+      exemplar_trace_ids: ids.traceIds,
+      exemplar_span_ids: ids.spanIds,
+    },
+    keyMetric: share,
+    time,
+    runIds: exemplarRunIds(acc.top),
+  };
+}
+
+export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+  return traceWindowOperator<FanoutAcc, FanoutInput>(
+    {
+      name: 'sequential_fanout',
+      aggregator: fanoutAggregator,
+      maxSeries: config.max_series,
+      inputs: (trace) => fanoutInputs(trace, config),
+      traces: (acc) => acc.traces,
+      minTraces: config.min_traces,
+      minTracesAll: config.min_traces_all,
+      judge: (subject, window, acc, time) => judgeSequentialFanout(config, subject, window, acc, time),
+    },
+    ctx,
+  );
+}
+
+export const sequentialFanoutProcessorFactory: ProcessorFactory<SequentialFanoutConfig> = {
+  type: 'sequential_fanout',
+  stage: 'detector',
+  configSchema: sequentialFanoutConfigSchema,
+  create(config, ctx): Detector[] {
+    return [{ input: 'traces', operator: sequentialFanoutOperator(config, ctx) }];
+  },
+};
