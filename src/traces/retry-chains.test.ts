@@ -153,6 +153,38 @@ describe('findRetryChains', () => {
     expect(tasks.map((t) => [t.operation, t.providers, t.fallbacks.length])).toEqual([['kc.task', ['claude', 'codex'], 1]]);
   });
 
+  it('ignores attempts whose parent has not arrived in a fragment (a trace without its root), so a part of a chain is no false outcome', () => {
+    const records = recordTraces([
+      {
+        name: 'kc.task',
+        start: T0,
+        end: T0 + 9_000,
+        children: [1, 2, 3].map((n) => ({
+          name: 'kc.task.attempt',
+          start: T0 + (n - 1) * 3_000,
+          end: T0 + n * 3_000 - 100,
+          error: n < 3 ? 'timeout' : undefined,
+          attributes: { 'kc.task.attempt': n },
+        })),
+      },
+    ]);
+    // decision_wait emitted the first two attempts before their task span (and the run root) arrived
+    const early = records.filter((r) => r.name === 'kc.task.attempt' && r.attempt !== 3).map((r) => ({ ...r, parentSpanId: r.parentSpanId }));
+    const fragment = buildTrace((early[0] as SpanRecord).traceId, early);
+    expect(findRetryChains(fragment)).toEqual([]);
+    // the rest arrives with the task span: attempt 3 says 3 attempts, and the outcome is right
+    const rest = records.filter((r) => !early.includes(r) && (r.name === 'kc.task' || r.attempt === 3));
+    const later = buildTrace((rest[0] as SpanRecord).traceId, rest.map((r) => (r.name === 'kc.task' ? { ...r, parentSpanId: 'ab'.repeat(8) } : r)));
+    expect(findRetryChains(later).map((c) => [c.attempts, c.outcome])).toEqual([[3, 'succeeded']]);
+  });
+
+  it('still chains orphans of one lost parent in a whole trace', () => {
+    const records = recordTraces([root([{ name: 'agent', start: T0 + 10, end: T0 + 5_000, children: [tool('web_search', 100, 200, { error: 'x' }), tool('web_search', 300, 400)] }])]);
+    const withoutAgent = records.filter((r) => r.name !== 'agent');
+    const trace = buildTrace((records[0] as SpanRecord).traceId, withoutAgent);
+    expect(findRetryChains(trace).map((c) => [c.attempts, c.outcome])).toEqual([[2, 'succeeded']]);
+  });
+
   it('makes a counted chain from a retry count when no attempt spans exist', () => {
     const trace = traceFrom(root([{ name: 'kc.task', start: T0, end: T0 + 5_000, error: 'quota', attributes: { 'kc.task.retry_count': 2 } }]));
     expect(findRetryChains(trace).map(shapeOf)).toEqual([{ key: 'kc-orchestrator kc.task', attempts: 3, outcome: 'exhausted', source: 'counted', gaps: [] }]);

@@ -179,11 +179,19 @@ function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[],
   };
 }
 
-/** The chains among one parent's children (children are in start order). */
-function chainsUnder(trace: Trace, parent: TraceNode): RetryChain[] {
+/**
+ * The chains among one parent's children (children are in start order). Re-parented children
+ * (their real parent is absent) form chains only with siblings of the same real parent, and only
+ * in a whole trace (rooted at a parentless span): a fragment emitted at decision_wait before its
+ * root arrived may hold some attempts of a chain and not the rest, and a part of a chain would
+ * read as a false outcome (two failed attempts of a chain that later succeeded look exhausted).
+ */
+function chainsUnder(trace: Trace, parent: TraceNode, whole: boolean): RetryChain[] {
   const groups = new Map<string, TraceNode[]>();
   for (const c of parent.children) {
-    const key = groupKey(c.span);
+    const ownParent = c.span.parentSpanId === parent.span.spanId;
+    if (!ownParent && !whole) continue;
+    const key = `${groupKey(c.span)}\u0000${ownParent ? '' : (c.span.parentSpanId ?? '')}`;
     let g = groups.get(key);
     if (g === undefined) groups.set(key, (g = []));
     g.push(c);
@@ -216,13 +224,15 @@ function chainsUnder(trace: Trace, parent: TraceNode): RetryChain[] {
  */
 export function findRetryChains(trace: Trace): RetryChain[] {
   const chains: RetryChain[] = [];
+  const rootParent = trace.root.span.parentSpanId;
+  const whole = rootParent === undefined || rootParent === '' || /^0+$/.test(rootParent);
   /** attempt span id → its chain, to link nesting */
   const chainOfAttempt = new Map<string, RetryChain>();
   // Depth first, carrying the innermost chain whose attempt encloses the node.
   const stack: { node: TraceNode; enclosing: RetryChain | undefined }[] = [{ node: trace.root, enclosing: undefined }];
   while (stack.length > 0) {
     const { node, enclosing } = stack.pop() as { node: TraceNode; enclosing: RetryChain | undefined };
-    const here = chainsUnder(trace, node).sort((a, b) => a.startMs - b.startMs || compareText(a.spans[0]?.span.spanId ?? '', b.spans[0]?.span.spanId ?? ''));
+    const here = chainsUnder(trace, node, whole).sort((a, b) => a.startMs - b.startMs || compareText(a.spans[0]?.span.spanId ?? '', b.spans[0]?.span.spanId ?? ''));
     const retryCount = retryCountOf(node.span);
     let counted: RetryChain | undefined;
     if (retryCount !== undefined && retryCount > 0) {
