@@ -17,6 +17,7 @@ import { runEngine } from '../pipeline/engine.js';
 import { newClockState } from '../windows/event-clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { operationStatistics } from './operation-statistics.js';
+import { buildRecommendations } from '../recommendations/build.js';
 
 export interface AnalyzeOptions {
   /** a config object shaped like the YAML (validated); its processors and service settings apply */
@@ -36,8 +37,6 @@ function byEndTime(a: SpanRecord, b: SpanRecord): number {
   return a.endMs - b.endMs || (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : 0) || (a.spanId < b.spanId ? -1 : a.spanId > b.spanId ? 1 : 0);
 }
 
-const PRIORITY_RANK: Readonly<Record<string, number>> = { high: 3, medium: 2, low: 1 };
-
 export async function analyzeSpans(spans: Iterable<SpanRecord>, options: AnalyzeOptions = {}): Promise<AnalyzeOutput> {
   const config = options.resolvedConfig ?? parseConfigObject(options.config ?? {}, components, DEFAULT_CONFIG);
   const sorted = [...spans].sort(byEndTime);
@@ -52,20 +51,14 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
     runEngine(from(sorted), parts, { settings: config.service, scheduler: asyncScheduler, metrics, logger, idleAdvance: false, clockState }).pipe(toArray()),
   );
 
-  // The last state of each pain point, and the recommendations attached to the live ones.
+  // The last state of each pain point; recommendations are made once over the final set, so
+  // groups are whole (the streaming ones may have been made while a group was still growing).
   const last = new Map<string, PainPointRecord>();
-  const recs = new Map<string, Recommendation>();
-  for (const c of changes) {
-    last.set(c.painpoint.id, c.painpoint);
-    for (const r of c.recommendations) recs.set(r.id, r);
-  }
+  for (const c of changes) last.set(c.painpoint.id, c.painpoint);
   const painpoints = [...last.values()].sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.id < b.id ? -1 : 1),
   );
-  const liveIds = new Set(painpoints.filter((p) => p.state !== 'resolved').map((p) => p.id));
-  const recommendations = [...recs.values()]
-    .filter((r) => r.pain_point_ids.some((id) => liveIds.has(id)))
-    .sort((a, b) => (PRIORITY_RANK[b.priority] ?? 0) - (PRIORITY_RANK[a.priority] ?? 0) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const recommendations: Recommendation[] = processorIds.some((id) => config.processors.get(id)?.type === 'recommend') ? buildRecommendations(painpoints) : [];
 
   const stats = operationStatistics(sorted);
   const bySeverity = { high: 0, medium: 0, low: 0 };
