@@ -32,6 +32,7 @@ const EMPTY_LIST: readonly never[] = Object.freeze([]);
 
 function hexOf(bytes: Uint8Array | undefined): string | undefined {
   if (bytes === undefined || bytes.length === 0) return undefined;
+  if (Buffer.isBuffer(bytes)) return bytes.toString('hex');
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 

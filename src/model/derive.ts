@@ -3,7 +3,7 @@
  * from the first present of its configured attribute keys (span attributes first, then resource).
  */
 import { attributesSchema, type AttributeMapping } from '../config/service-schema.js';
-import { StatusCode, type AttrValue, type Attributes, type DerivedFields, type RawSpan, type SpanRecord } from './span.js';
+import { StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanRecord } from './span.js';
 import { messageTemplate } from './error-class.js';
 
 /** The mapping of SPEC §2 with every default. */
@@ -127,26 +127,50 @@ export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATT
   const failed = raw.statusCode === StatusCode.ERROR || hasErrorType;
 
   const qualifier = tool ?? model ?? taskType;
-  const derived: DerivedFields = {
+  // One literal with the raw fields in a fixed order, then only the present optional fields:
+  // absent ones stay absent (records compare and serialize cleanly) and objects share shapes.
+  const record: { -readonly [K in keyof SpanRecord]: SpanRecord[K] } = {
+    traceId: raw.traceId,
+    spanId: raw.spanId,
+    name: raw.name,
+    kind: raw.kind,
+    startMs: raw.startMs,
+    endMs: raw.endMs,
+    durationMs: raw.durationMs,
+    statusCode: raw.statusCode,
+    statusMessage: raw.statusMessage,
+    attributes: raw.attributes,
+    events: raw.events,
+    links: raw.links,
+    resource: raw.resource,
+    scopeName: raw.scopeName,
     service,
     operationKey: qualifier === undefined ? `${service} ${raw.name}` : `${service} ${raw.name} ${qualifier}`,
     runId,
-    taskId: text(mapping.task_id, a, r),
-    taskType,
-    attempt,
-    agent: text(mapping.agent, a, r),
-    operationName: text(mapping.operation_name, a, r),
-    tool,
-    model,
-    provider: text(mapping.provider, a, r),
-    inputTokens: integer(mapping.input_tokens, a, r),
-    outputTokens: integer(mapping.output_tokens, a, r),
-    httpStatus,
     failed,
-    errorClass: failed ? errorClassOf(raw, mapping, httpStatus) : undefined,
   };
-  // Absent optional fields are left out rather than set to undefined, so records compare and serialize cleanly.
-  const record: Record<string, unknown> = { ...raw };
-  for (const [key, value] of Object.entries(derived)) if (value !== undefined) record[key] = value;
-  return record as unknown as SpanRecord;
+  if (raw.parentSpanId !== undefined) record.parentSpanId = raw.parentSpanId;
+  if (raw.scopeVersion !== undefined) record.scopeVersion = raw.scopeVersion;
+  const taskId = text(mapping.task_id, a, r);
+  if (taskId !== undefined) record.taskId = taskId;
+  if (taskType !== undefined) record.taskType = taskType;
+  if (attempt !== undefined) record.attempt = attempt;
+  const agent = text(mapping.agent, a, r);
+  if (agent !== undefined) record.agent = agent;
+  const operationName = text(mapping.operation_name, a, r);
+  if (operationName !== undefined) record.operationName = operationName;
+  if (tool !== undefined) record.tool = tool;
+  if (model !== undefined) record.model = model;
+  const provider = text(mapping.provider, a, r);
+  if (provider !== undefined) record.provider = provider;
+  const inputTokens = integer(mapping.input_tokens, a, r);
+  if (inputTokens !== undefined) record.inputTokens = inputTokens;
+  const outputTokens = integer(mapping.output_tokens, a, r);
+  if (outputTokens !== undefined) record.outputTokens = outputTokens;
+  if (httpStatus !== undefined) record.httpStatus = httpStatus;
+  if (failed) {
+    const errorClass = errorClassOf(raw, mapping, httpStatus);
+    if (errorClass !== undefined) record.errorClass = errorClass;
+  }
+  return record;
 }
