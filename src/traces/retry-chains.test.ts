@@ -169,7 +169,7 @@ describe('findRetryChains', () => {
       },
     ]);
     // decision_wait emitted the first two attempts before their task span (and the run root) arrived
-    const early = records.filter((r) => r.name === 'kc.task.attempt' && r.attempt !== 3).map((r) => ({ ...r, parentSpanId: r.parentSpanId }));
+    const early = records.filter((r) => r.name === 'kc.task.attempt' && r.attempt !== 3);
     const fragment = buildTrace((early[0] as SpanRecord).traceId, early);
     expect(findRetryChains(fragment)).toEqual([]);
     // the rest arrives with the task span: attempt 3 says 3 attempts, and the outcome is right
