@@ -98,10 +98,10 @@ export class DeliveryQueue<T> {
     this.worker = Promise.resolve()
       .then(() => this.run())
       .catch((err: unknown) => {
-      // a bug in the worker must not crash the process; what it held is accounted at shutdown
-      opts.metrics.errors.inc(this.labels);
-      opts.logger.error(`exporter ${opts.exporterId}: delivery worker stopped: ${String(err)}`);
-    });
+        // a bug in the worker must not crash the process; what it held is accounted at shutdown
+        opts.metrics.errors.inc(this.labels);
+        opts.logger.error(`exporter ${opts.exporterId}: delivery worker stopped: ${String(err)}`);
+      });
   }
 
   /** Never blocks, never throws. */
@@ -196,10 +196,10 @@ export class DeliveryQueue<T> {
       if (result === 'sent') {
         this.sentCount += batch.items.length;
         this.opts.metrics.sent.inc(this.labels, batch.items.length);
-        if (batch.fromSpool) this.spool?.commit(batch.fromSpool);
+        if (batch.fromSpool) await this.commitOrPause(batch.fromSpool);
       } else if (result === 'rejected') {
         this.drop(batch.items, 'rejected');
-        if (batch.fromSpool) this.spool?.commit(batch.fromSpool);
+        if (batch.fromSpool) await this.commitOrPause(batch.fromSpool);
       } else if (this.spool) {
         // retries expired while the backend is down: keep everything on disk, probe again later
         if (!batch.fromSpool) this.spoolPrepend([...batch.items, ...this.memory.splice(0)]);
@@ -220,7 +220,7 @@ export class DeliveryQueue<T> {
         const peeked = this.spool.peek(max);
         if (peeked.items.length > 0) return { items: peeked.items, fromSpool: peeked };
         if (peeked.lines === 0) return undefined;
-        this.spool.commit(peeked); // only corrupt lines: skip them
+        if (!this.commitSpool(peeked)) return undefined; // only corrupt lines: skip them
       }
     } catch (err) {
       this.opts.metrics.errors.inc(this.labels);
@@ -269,6 +269,23 @@ export class DeliveryQueue<T> {
       this.opts.logger.debug(`exporter ${this.opts.exporterId}: ${outcome.reason}; retrying in ${Math.round(delay)} ms`);
       await this.clock.sleep(delay, this.stop.signal);
     }
+  }
+
+  private commitSpool(batch: SpoolBatch<T>): boolean {
+    try {
+      this.spool?.commit(batch);
+      return true;
+    } catch (err) {
+      // the batch stays at the spool's head and is sent again: at least once, never lost
+      this.opts.metrics.errors.inc(this.labels);
+      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot commit the spool: ${String(err)}`);
+      return false;
+    }
+  }
+
+  /** A spool that cannot be committed would resend its head at once, again and again: pace it. */
+  private async commitOrPause(batch: SpoolBatch<T>): Promise<void> {
+    if (!this.commitSpool(batch)) await this.clock.sleep(this.opts.settings.retry_on_failure.max_interval, this.stop.signal);
   }
 
   private isDownLong(): boolean {
