@@ -117,7 +117,13 @@ export async function runAnalyze(paths: readonly string[], opts: AnalyzeOptions,
     io.stderr.write(`analyze: ${read.errors.length} input(s) skipped, ${read.files.length} read\n`);
   }
 
-  const result: AnalysisResult = await analyzeSpans(sortByEndTime(read.spans), config ? { resolvedConfig: config } : {});
+  let result: AnalysisResult;
+  try {
+    result = await analyzeSpans(sortByEndTime(read.spans), config ? { resolvedConfig: config } : {});
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(`invalid config: ${err.issues.join('; ')}`, EXIT_INPUT);
+    return fail(`analysis failed: ${err instanceof Error ? err.message : String(err)}`, EXIT_INPUT);
+  }
 
   const report =
     opts.format === 'json' ? analysisJson(result) : opts.format === 'html' ? renderHtmlReport(result) : renderMarkdownReport(result);

@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
-import { basename, dirname, relative, isAbsolute } from 'node:path';
+import { basename, dirname, relative, isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { AttributeMapping } from '../config/service-schema.js';
 import { DEFAULT_ATTRIBUTE_MAPPING } from '../model/derive.js';
@@ -71,7 +71,8 @@ function labelOf(path: string, cwd: string): string {
  * events.jsonl files of the kc runs under it. Throws InputError for a path that does not exist
  * or a folder without kc runs.
  */
-export async function expandInputPath(path: string, cwd = process.cwd()): Promise<InputFile[]> {
+export async function expandInputPath(given: string, cwd = process.cwd()): Promise<InputFile[]> {
+  const path = resolve(cwd, given);
   const label = labelOf(path, cwd);
   let info;
   try {
