@@ -23,6 +23,8 @@ export interface OtlpHttpReceiverOptions {
   readonly sink: SpanSink;
   readonly metrics: ReceiverMetrics;
   readonly logger: Logger;
+  /** export requests read at once (each may buffer up to maxRequestBodySize); more are answered 503 */
+  readonly maxConcurrentRequests?: number;
   /** when set, /healthz, /readyz and /metrics are answered on this port too */
   readonly telemetry?: { readonly metrics: Registry; readonly ready: () => boolean };
 }
@@ -37,13 +39,22 @@ export function formatOfContentType(header: string | undefined): OtlpFormat | un
   return undefined;
 }
 
+/** Bounds the memory of bodies being read: 64 × 8 MiB at most with the defaults. */
+export const DEFAULT_MAX_CONCURRENT_REQUESTS = 64;
+
 /** Grace period for in-flight requests on shutdown before connections are cut. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
 export class OtlpHttpReceiver {
   private server: Server | undefined;
+  private inFlight = 0;
 
   constructor(private readonly opts: OtlpHttpReceiverOptions) {}
+
+  /** export requests whose body is being read right now */
+  get inFlightRequests(): number {
+    return this.inFlight;
+  }
 
   /** Listens; resolves to `http://host:port` with the bound port. */
   start(): Promise<string> {
@@ -120,7 +131,17 @@ export class OtlpHttpReceiver {
       return this.reject(req, res, 413, format, RpcCode.RESOURCE_EXHAUSTED, `request body of ${declared} bytes exceeds the limit of ${limit} bytes`);
     }
 
-    const result = await readRequestBody(req, limit, encoding);
+    if (this.inFlight >= (this.opts.maxConcurrentRequests ?? DEFAULT_MAX_CONCURRENT_REQUESTS)) {
+      res.setHeader('Retry-After', '1');
+      return this.reject(req, res, 503, format, RpcCode.UNAVAILABLE, 'too many concurrent requests; retry later', TRACES_PATH, 1);
+    }
+    this.inFlight++;
+    let result;
+    try {
+      result = await readRequestBody(req, limit, encoding);
+    } finally {
+      this.inFlight--;
+    }
     this.opts.metrics.bytesReceived.inc(result.wireBytes);
     if (!result.ok) {
       switch (result.reason) {
