@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InputError, readInputs } from '../src/analyze/inputs.js';
 import { spanRecordFromJson, spanRecordToJson } from '../src/analyze/span-json.js';
 import { stableStringify } from '../src/analyze/stable-json.js';
+import { createInputProgress, PROGRESS_MIN_BYTES } from '../src/analyze/progress.js';
 import { kcRunToSpans } from '../src/kc/run-to-spans.js';
 import { readKcEventsFile } from '../src/kc/run-files.js';
 import { deriveSpan } from '../src/model/derive.js';
@@ -190,5 +191,22 @@ describe('analyze input readers', () => {
   it('prints stable JSON whatever the key insertion order', () => {
     expect(stableStringify({ z: 1, id: 'x', a: { c: 1, b: 2 } })).toBe(stableStringify({ a: { b: 2, c: 1 }, id: 'x', z: 1 }));
     expect(stableStringify({ z: 1, id: 'x', a: 1 })).toBe('{"id":"x","a":1,"z":1}');
+  });
+
+  it('draws a progress bar on stderr only for a terminal and a long input', () => {
+    const written: string[] = [];
+    const stderr = { write: (c: string) => written.push(c) > 0 };
+    const quiet = createInputProgress(stderr, false, 10 * PROGRESS_MIN_BYTES);
+    quiet.add(PROGRESS_MIN_BYTES);
+    quiet.stop();
+    const short = createInputProgress(stderr, true, PROGRESS_MIN_BYTES - 1);
+    short.add(10);
+    short.stop();
+    expect(written).toEqual([]);
+    const bar = createInputProgress(stderr, true, 2 * PROGRESS_MIN_BYTES);
+    bar.add(2 * PROGRESS_MIN_BYTES);
+    bar.stop();
+    expect(written.join('')).toContain('reading [');
+    expect(written.join('')).toContain('16.0/16.0 MB');
   });
 });

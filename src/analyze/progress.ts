@@ -28,6 +28,8 @@ export function createInputProgress(
       clearOnComplete: true,
       hideCursor: true,
       fps: 5,
+      // the caller already decided stderr is a terminal (io.isTTY); do not second-guess a wrapped stream
+      noTTYOutput: true,
     },
     cliProgress.Presets.shades_classic,
   );
