@@ -5,12 +5,29 @@
 import type { ComponentRegistry } from '../config/load.js';
 import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from './component.js';
 import { exporterFactories } from '../../exporters/index.js';
+import { otlpReceiverFactory } from '../receivers/otlp.js';
+import { kcRunsReceiverFactory } from '../receivers/kc-runs.js';
+import { failureRateProcessorFactory } from '../../processors/failure-rate.js';
+import { errorClusterProcessorFactory } from '../../processors/error-cluster.js';
+import { retryPatternsProcessorFactory } from '../../processors/retry-patterns.js';
+import { latencyProcessorFactory } from '../../processors/latency.js';
+import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.js';
+import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
+import { anomalyProcessorFactory } from '../../processors/anomaly.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
-const receiverFactories: readonly ReceiverFactory<unknown>[] = [];
+// Each factory checks its own config type; the registry only needs the common shape.
+const receiverFactories = [otlpReceiverFactory, kcRunsReceiverFactory] as unknown as readonly ReceiverFactory<unknown>[];
 
 const processorFactories = [
+  failureRateProcessorFactory,
+  errorClusterProcessorFactory,
+  retryPatternsProcessorFactory,
+  latencyProcessorFactory,
+  repeatedCallsProcessorFactory,
+  sequentialFanoutProcessorFactory,
+  anomalyProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];
