@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan } from '../test/support/span-factory.js';
-import { runOnSpans, testContext } from '../test/support/detector-harness.js';
+import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
 import { latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, type LatencyConfig } from './latency.js';
 
@@ -196,6 +196,29 @@ describe('latency_regression', () => {
     expect((m.successful_calls as number) + (m.baseline_calls as number)).toBe(360);
     expect(m.ratio as number).toBeGreaterThan(2.5);
     expect(all[0]?.title).toMatch(/its earlier baseline/);
+  });
+
+  it('resolves once a lasting regression has become the baseline', async () => {
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 20, median: 200, seed: 23 }),
+      ...traffic({ rate: 120, fromMin: 20, toMin: 50, median: 600, seed: 24 }),
+    ];
+    const found = ofKind(await run(spans), 'latency_regression');
+    expect(found.length).toBeGreaterThan(0);
+    // the baseline (the 10 min before the last 5 min) is mostly slow well before the regression ends
+    expect(Math.max(...found.map((o) => o.time))).toBeLessThan(T0 + 30 * MIN);
+  });
+
+  it('never reports on the __overflow__ series', async () => {
+    const settings = testSettings({ series: { max_series: 1, dimensions: [] } });
+    const spans = [
+      ...traffic({ rate: 120, fromMin: 0, toMin: 30, median: 200, tool: 'first', seed: 25 }),
+      ...traffic({ rate: 120, fromMin: 0, toMin: 20, median: 200, tool: 'second', seed: 26 }),
+      ...traffic({ rate: 120, fromMin: 20, toMin: 24, median: 2_000, tool: 'second', seed: 27 }),
+    ];
+    const obs = await runOnSpans(spans, latencySpanOperator(config(), testContext('offline', settings)), settings);
+    expect(obs.filter((o) => o.subject.service === '__overflow__')).toEqual([]);
+    expect(obs.filter((o) => o.subject.tool === 'second')).toEqual([]);
   });
 
   it('does not judge the whole input in live mode', async () => {

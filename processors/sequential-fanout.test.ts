@@ -3,6 +3,11 @@ import type { Observation } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';
 import { testContext } from '../test/support/detector-harness.js';
 import { buildTrace, runOnTraces, type NodeSpec } from '../test/support/latency-traces.js';
+import { pipe } from 'rxjs';
+import type { SpanRecord } from '../src/model/span.js';
+import { traceAssembler, traceAssemblerSchema } from '../src/traces/trace-assembler.js';
+import { runOnSpans } from '../test/support/detector-harness.js';
+import { traceNodes } from './latency-trace-windows.js';
 import { findSequences, sequentialFanoutConfigSchema, sequentialFanoutOperator } from './sequential-fanout.js';
 
 const T0 = 1_800_000_000_000;
@@ -84,5 +89,16 @@ describe('sequential_fanout', () => {
     const offline = await run(traces(1, fanout), 'offline');
     expect(offline).toHaveLength(1);
     expect(offline[0]?.evidence.window).toBe('all');
+  });
+});
+
+describe('sequential_fanout behind the trace assembler', () => {
+  it('finds the pattern in spans assembled into traces, as the pipeline runs it', async () => {
+    const spans: SpanRecord[] = traces(4, fanout).flatMap((t) => [...traceNodes(t)].map((n) => n.span));
+    const ctx = testContext('live');
+    const found = await runOnSpans(spans, pipe(traceAssembler(traceAssemblerSchema.parse({}), ctx), sequentialFanoutOperator(config, ctx)));
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]?.evidence.metrics).toMatchObject({ sequence_length: 3, saving_ms: 1_500 });
+    expect(found[0]?.evidence.metrics.traces).toBeGreaterThanOrEqual(3);
   });
 });
