@@ -104,6 +104,20 @@ describe('delivery with retries', () => {
     expect(await metricValue(ctx.metrics, 'sidelight_exporter_retries_total', { exporter: 'webhook' })).toBe(3);
   });
 
+  it('retries a request that timed out and a connection that was reset', async () => {
+    const r = await receiver();
+    r.respond = (_q, i) => (i === 0 ? { status: 'hang' } : i === 1 ? { status: 'reset' } : { status: 200 });
+    const log = captureLog();
+    const config = webhookConfigSchema.parse({ url: r.url, timeout: '50ms' });
+    const exporter = createWebhookExporter(config, testContext('webhook', log.logger), { clock: virtualClock() });
+    exporter.export(nthChange(1));
+    await exporter.delivery.idle();
+    await exporter.shutdown();
+    expect(r.requests).toHaveLength(3);
+    expect(log.lines.filter((l) => l.includes('retrying')).map((l) => l.split(': ')[1])).toEqual(['request timed out; retrying in 1000 ms', 'UND_ERR_SOCKET']);
+    expect(exporter.delivery.stats()).toMatchObject({ sent: 1, dropped: {} });
+  });
+
   it('backs off exponentially when the backend gives no Retry-After', async () => {
     const r = await receiver();
     r.respond = (_req, i) => (i < 4 ? { status: 502 } : { status: 200 });

@@ -111,7 +111,8 @@ export interface CapturedRequest {
 }
 
 export interface Answer {
-  readonly status: number;
+  /** an HTTP status; 'hang' never answers, 'reset' destroys the connection */
+  readonly status: number | 'hang' | 'reset';
   readonly headers?: Record<string, string>;
   readonly body?: string | Uint8Array;
 }
@@ -158,6 +159,11 @@ export async function startReceiver(port = 0): Promise<TestReceiver> {
       const captured: CapturedRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body };
       requests.push(captured);
       const answer = receiver.respond(captured, requests.length - 1);
+      if (answer.status === 'hang') return;
+      if (answer.status === 'reset') {
+        req.socket.destroy();
+        return;
+      }
       res.writeHead(answer.status, answer.headers ?? {});
       res.end(answer.body ?? '');
       if (answer.status >= 200 && answer.status < 300) {
