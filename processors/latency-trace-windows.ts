@@ -113,10 +113,14 @@ export function* traceNodes(trace: Trace): Generator<Trace['root']> {
 /** gen_ai operation names of model calls (an agent loop's chats are not N+1, and they separate tool turns) */
 export const LLM_OPERATION_NAMES: readonly string[] = ['chat', 'text_completion', 'generate_content'];
 
-/** A model call: an LLM operation name, or a span with a model and no tool. */
+/**
+ * A model call: an LLM operation name, or a span with a model (or, with no gen_ai operation name,
+ * a provider: an LLM SDK's own client span) and no tool.
+ */
 export function isLlmCall(span: SpanRecord, llmOperations: readonly string[] = LLM_OPERATION_NAMES): boolean {
   if (span.operationName !== undefined && llmOperations.includes(span.operationName)) return true;
-  return span.model !== undefined && span.tool === undefined;
+  if (span.tool !== undefined) return false;
+  return span.model !== undefined || (span.provider !== undefined && span.operationName === undefined);
 }
 
 /** A tool call: gen_ai execute_tool, or a span naming a tool (and not a model call). */

@@ -385,6 +385,8 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       };
 
       const judgeWindowRegression = (view: SeriesView<LatencyAcc>, judged: { spec: WindowSpec; acc: LatencyAcc }, time: number): Observation | undefined => {
+        // cheap exit before the baseline merges: nothing under min_latency can fire
+        if (judged.acc.sketch.quantile(0.99) < config.min_latency) return undefined;
         const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
         let baseline: { spec: WindowSpec; acc: LatencyAcc } | undefined;
         for (const spec of specs) {

@@ -48,7 +48,8 @@ describe('repeated_calls detection in one trace', () => {
   it('does not count the chat calls of an agent loop', () => {
     const loop = serial(15, 400, { name: 'chat', model: 'gpt-x', operationName: 'chat' });
     const modelNoOpName = serial(15, 400, { name: 'llm call', model: 'gpt-x' }, 7_000);
-    expect(findRepeatedRuns(buildTrace(agent([...loop, ...modelNoOpName], 20_000), T0), config)).toEqual([]);
+    const sdkClient = serial(15, 400, { name: 'POST /v1/chat/completions', kind: SpanKind.CLIENT, provider: 'openai' }, 14_000);
+    expect(findRepeatedRuns(buildTrace(agent([...loop, ...modelNoOpName, ...sdkClient], 21_000), T0), config)).toEqual([]);
   });
 
   it('does not count calls running concurrently', () => {
