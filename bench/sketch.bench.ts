@@ -83,6 +83,10 @@ for (const paneSize of [5, 20, 200, 2_000]) {
       spans.push(makeSpan({ name: 'execute_tool', tool: `tool_${s}`, provider: `p${s % 4}`, startMs: t0 + t - d, endMs: t0 + t }));
     }
   }
+  const clockStart = process.hrtime.bigint();
+  await lastValueFrom(from(spans).pipe(eventClock({ windows: settings.windows, scheduler: asyncScheduler, idleAdvance: false }), count()));
+  const clockNs = Number(process.hrtime.bigint() - clockStart);
+  console.log(`event clock alone (for comparison): ${(clockNs / spans.length).toFixed(0)} ns/span`);
   const ctx = { scheduler: asyncScheduler, metrics: new Registry(), logger: silentLogger, settings, mode: 'live' as const, id: 'bench' };
   const operator = latencySpanOperator(latencyConfigSchema.parse({}), ctx);
   const start = process.hrtime.bigint();

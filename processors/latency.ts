@@ -10,8 +10,8 @@
  * successful calls:
  * - baseline = the shortest window longer than max(W, confirm_window) that holds ≥ min_samples
  *   calls, taken over the time *before* the judged part (ending at T − max(W, confirm_window)),
- *   so a regression does not inflate its own baseline; a regression that lasts longer than the
- *   baseline becomes the baseline, and the pain point resolves;
+ *   so a regression does not inflate its own baseline (merged again once a minute); a regression
+ *   that lasts longer than the baseline becomes the baseline, and the pain point resolves;
  * - fires when p_W ≥ regression_ratio × p_base, ≥ min_slow calls in W are slower than
  *   regression_ratio × p_base, p_W ≥ min_latency, and (when W is shorter than confirm_window)
  *   the confirm_window ending at T still has p ≥ regression_ratio × p_base; p is p95, or p99
@@ -90,6 +90,20 @@ export type LatencyConfig = z.output<typeof latencyConfigSchema>;
 const SLOWEST_KEPT = 20;
 /** time buckets per series for the offline later-vs-earlier split */
 const HISTORY_BUCKETS = 64;
+/**
+ * A series' baseline is merged again at most this often: it ends before the judged part, so
+ * moving its end by under a minute changes nothing that matters, and the merge of its ~60 panes
+ * is most of the judging cost.
+ */
+const BASELINE_REFRESH_MS = 60_000;
+
+interface CachedBaseline {
+  /** the judged part it was taken before (max of judged window and confirm_window) */
+  readonly excluded: number;
+  /** watermark time it was merged at */
+  readonly at: number;
+  readonly baseline: { readonly spec: WindowSpec; readonly acc: LatencyAcc } | undefined;
+}
 
 /** Per series and pane: a sketch of successful durations, call counts and the slowest calls. */
 export interface LatencyAcc {
@@ -138,7 +152,7 @@ export function judgeRegression(
   config: LatencyConfig,
   judged: LatencyAcc,
   baseline: LatencyAcc,
-  confirm?: { window: string; acc: LatencyAcc },
+  confirm?: { readonly window: string; acc(): LatencyAcc },
 ): RegressionFinding | undefined {
   const quantiles: Array<['p95' | 'p99', number]> = [['p95', 0.95]];
   if (successes(judged) >= config.tail_min_calls && successes(baseline) >= config.tail_min_calls) quantiles.push(['p99', 0.99]);
@@ -153,7 +167,7 @@ export function judgeRegression(
     if (slowCalls < config.min_slow) continue;
     let confirmed: RegressionFinding['confirm'];
     if (confirm !== undefined) {
-      const value = confirm.acc.sketch.quantile(q);
+      const value = confirm.acc().sketch.quantile(q);
       if (!(value >= threshold)) continue;
       confirmed = { window: confirm.window, value };
     }
@@ -347,6 +361,9 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       let firstEnd = Number.POSITIVE_INFINITY;
       let lastEnd = Number.NEGATIVE_INFINITY;
       let lastWatermark = Number.NEGATIVE_INFINITY;
+      // Rebuilt at every watermark with the series judged, so it never outgrows the series map.
+      let baselines = new Map<string, CachedBaseline>();
+      let nextBaselines = new Map<string, CachedBaseline>();
 
       const onSpan = (span: SpanRecord): void => {
         const subjects = seriesSubjects(span, settings.series.dimensions);
@@ -388,21 +405,30 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         // cheap exit before the baseline merges: nothing under min_latency can fire
         if (judged.acc.sketch.quantile(0.99) < config.min_latency) return undefined;
         const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
-        let baseline: { spec: WindowSpec; acc: LatencyAcc } | undefined;
-        for (const spec of specs) {
-          if (spec.sizeMs <= excluded) continue;
-          const acc = view.window(spec, time - excluded);
-          if (successes(acc) >= config.min_samples) {
-            baseline = { spec, acc };
-            break;
+        let cached = baselines.get(view.key);
+        if (cached === undefined || cached.excluded !== excluded || time - cached.at >= BASELINE_REFRESH_MS) {
+          let baseline: CachedBaseline['baseline'];
+          for (const spec of specs) {
+            if (spec.sizeMs <= excluded) continue;
+            // the fine panes before the judged part that are still held (they reach back longest fine window)
+            const acc = view.window(spec, time - excluded);
+            if (successes(acc) >= config.min_samples) {
+              baseline = { spec, acc };
+              break;
+            }
           }
+          cached = { excluded, at: time, baseline };
         }
+        nextBaselines.set(view.key, cached);
+        const baseline = cached.baseline;
         if (baseline === undefined) return undefined;
-        let confirm: { window: string; acc: LatencyAcc } | undefined;
+        let confirm: { window: string; acc(): LatencyAcc } | undefined;
         if (judged.spec.sizeMs < config.confirm_window) {
           const confirmSpec = specs.find((s) => s.sizeMs >= config.confirm_window);
           if (confirmSpec === undefined) return undefined;
-          confirm = { window: confirmSpec.name, acc: view.window(confirmSpec, time) };
+          let merged: LatencyAcc | undefined;
+          // merged only when the judged window already shows a regression
+          confirm = { window: confirmSpec.name, acc: () => (merged ??= view.window(confirmSpec, time)) };
         }
         const finding = judgeRegression(config, judged.acc, baseline.acc, confirm);
         if (finding === undefined) return undefined;
@@ -416,6 +442,8 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
           if (view.key === overflowKey) continue;
           out.push(...judgeWindows(view, time));
         }
+        [baselines, nextBaselines] = [nextBaselines, baselines];
+        nextBaselines.clear();
         windows.advance(time);
         return out;
       };
