@@ -61,6 +61,14 @@ describe('sequential fan-out in one trace', () => {
     expect(findSequences(buildTrace(quick, T0), config)).toEqual([]);
   });
 
+  it('leaves a loop of ≥ 10 calls of one tool to repeated_calls, but counts three of one tool', () => {
+    const loop = agent(Array.from({ length: 12 }, (_, i) => tool('get_doc', i * 210, i * 210 + 200)), 3_000);
+    expect(findSequences(buildTrace(loop, T0), config)).toEqual([]);
+    expect(findSequences(buildTrace(loop, T0), { ...config, repeated_min_calls: 0 })).toHaveLength(1);
+    const sameTool = agent([tool('web_search', 0, 1_000), tool('web_search', 1_010, 2_010), tool('web_search', 2_020, 3_020)]);
+    expect(findSequences(buildTrace(sameTool, T0), config)).toHaveLength(1);
+  });
+
   it('does not count two calls', () => {
     expect(findSequences(buildTrace(agent([tool('a', 0, 1_500), tool('b', 1_510, 3_000)]), T0), config)).toEqual([]);
   });

@@ -8,7 +8,9 @@
  * previous one ended (overlapping calls are already parallel) within max_gap, taking ≥ min_total
  * in all. Other spans between them (logging, internal steps) neither join nor break a sequence;
  * the gap rule still applies. The saving of running a sequence in parallel is sum − max of its
- * durations, as Sentry's consecutive-HTTP detector estimates it.
+ * durations, as Sentry's consecutive-HTTP detector estimates it. A sequence of ≥
+ * repeated_min_calls calls all of one operation is an N+1 loop, left to repeated_calls, so the
+ * same calls are not reported twice with two different fixes.
  *
  * A pain point needs recurrence: per window and parent (its agent, else its operation key) it
  * fires when sequences occur in ≥ min_traces traces (default 3); offline, the whole input fires
@@ -46,6 +48,11 @@ export const sequentialFanoutConfigSchema = z.strictObject({
   min_total: zDuration.default(2_000),
   /** medium when running the calls in parallel saves at least this share of the parent */
   medium_share: z.number().gt(0).max(1).default(0.2),
+  /**
+   * a sequence of this many calls or more, all of one operation, is the N+1 pattern: repeated_calls
+   * reports it (batch it), this detector does not (0: report it here too)
+   */
+  repeated_min_calls: z.number().int().nonnegative().default(10),
   /** traces showing the pattern needed in a sliding window */
   min_traces: z.number().int().positive().default(3),
   /** traces showing the pattern needed in the whole input (offline) */
@@ -119,7 +126,14 @@ export const fanoutAggregator: PaneAggregator<FanoutAcc, FanoutInput> = {
   },
 };
 
-type SequenceConfig = Pick<SequentialFanoutConfig, 'min_calls' | 'max_gap' | 'min_total' | 'llm_operations'>;
+type SequenceConfig = Pick<SequentialFanoutConfig, 'min_calls' | 'max_gap' | 'min_total' | 'llm_operations' | 'repeated_min_calls'>;
+
+/** ≥ repeated_min_calls calls of one operation key: an N+1 loop, not a turn's independent tools */
+function isRepeatedLoop(run: readonly SpanRecord[], repeatedMinCalls: number): boolean {
+  if (repeatedMinCalls === 0 || run.length < repeatedMinCalls) return false;
+  const key = (run[0] as SpanRecord).operationKey;
+  return run.every((c) => c.operationKey === key);
+}
 
 /** Every parent's sequences of tool calls in a trace. */
 export function findSequences(trace: Trace, config: SequenceConfig): FanoutSequence[] {
@@ -131,7 +145,7 @@ export function findSequences(trace: Trace, config: SequenceConfig): FanoutSeque
     const children = node.children.map((c) => c.span).sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
     let run: SpanRecord[] = [];
     const close = () => {
-      if (run.length >= config.min_calls) {
+      if (run.length >= config.min_calls && !isRepeatedLoop(run, config.repeated_min_calls)) {
         let sumMs = 0;
         let maxMs = 0;
         for (const c of run) {
