@@ -211,6 +211,50 @@ export class TimeHistogram {
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 
+/**
+ * A series view whose coarse windows are merged once per coarse pane: a coarse window ends at the
+ * last closed coarse pane, and closed panes take no more spans (the clock drops late ones), so it
+ * only changes when that pane boundary moves — every coarse_slide, not every slide.
+ */
+class CoarseCachedView implements SeriesView<FailureAcc> {
+  private cachedEnd = Number.NaN;
+  private readonly cache = new Map<string, FailureAcc>();
+
+  constructor(
+    private readonly inner: SeriesView<FailureAcc>,
+    private readonly slide: number,
+  ) {}
+
+  get subject(): Subject {
+    return this.inner.subject;
+  }
+  get key(): string {
+    return this.inner.key;
+  }
+  get lastTimeMs(): number {
+    return this.inner.lastTimeMs;
+  }
+  all(): FailureAcc | undefined {
+    return this.inner.all();
+  }
+
+  window(spec: WindowSpec, boundary: number): FailureAcc {
+    if (spec.paneMs === this.slide) return this.inner.window(spec, boundary);
+    const end = paneStart(boundary, spec.paneMs);
+    if (end !== this.cachedEnd) {
+      this.cache.clear();
+      this.cachedEnd = end;
+    }
+    const id = `${spec.sizeMs}/${spec.paneMs}`;
+    let acc = this.cache.get(id);
+    if (!acc) {
+      acc = this.inner.window(spec, boundary);
+      this.cache.set(id, acc);
+    }
+    return acc;
+  }
+}
+
 /** The judged numbers of one window (or the whole input). */
 interface Judged {
   readonly window: string;
@@ -262,6 +306,8 @@ class FailureRateDetector {
   private firstMs = Number.POSITIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
   private lastBoundary = Number.NEGATIVE_INFINITY;
+  /** one cached view per live series object; freed with the series */
+  private readonly views = new WeakMap<SeriesView<FailureAcc>, CoarseCachedView>();
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -323,10 +369,15 @@ class FailureRateDetector {
 
   private judgeAt(boundary: number): Observation[] {
     const out: Observation[] = [];
-    for (const view of this.windows.all()) {
-      if (view.key === OVERFLOW_KEY) continue;
+    for (const series of this.windows.all()) {
+      if (series.key === OVERFLOW_KEY) continue;
       // Nothing of this series is left in any window (offline keeps series after their panes expire).
-      if (view.lastTimeMs < boundary - this.longestMs) continue;
+      if (series.lastTimeMs < boundary - this.longestMs) continue;
+      let view = this.views.get(series);
+      if (!view) {
+        view = new CoarseCachedView(series, this.ctx.settings.windows.slide);
+        this.views.set(series, view);
+      }
       const calls = (a: FailureAcc) => a.calls;
       const found = shortestWindowWith(view, this.specs, boundary, calls, this.config.min_samples);
       if (found) {
