@@ -8,7 +8,7 @@ import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
 const FAKE_AGL = fileURLToPath(new URL('./fixtures/kc/fake-agl.mjs', import.meta.url));
 const NOW = () => new Date('2026-02-01T12:00:00.000Z');
-const RUNS = generateKcRuns({ runs: 12, tasksPerRun: 20, seed: 7 });
+const RUNS = generateKcRuns({ runs: 12, tasksPerRun: 20, seed: 7, timeScale: 0.01 });
 
 let binDir: string;
 beforeAll(async () => {
@@ -47,6 +47,54 @@ describe('NativeAgentLightning input validation', () => {
     const r = await agl.invokeAgentLightning('# s', RUNS.slice(0, 1));
     expect(r.success).toBe(false);
     expect(agl.validateConfiguration()).toEqual({ valid: false, mode: 'native', errors: [expect.stringContaining('processors.no_such_processor') as unknown] });
+  });
+});
+
+describe('NativeAgentLightning native mode', () => {
+  it('analyzes kc runData in process into the legacy shape kc consumes', async () => {
+    // no CLI anywhere: native mode must not need one
+    const agl = new NativeAgentLightning({ now: NOW, cliPath: 'agl-not-installed', env: { PATH: '' } });
+    expect(agl.validateConfiguration()).toEqual({ valid: true, errors: [], mode: 'native' });
+    const r = ok(await agl.invokeAgentLightning('# kc summary', RUNS));
+
+    const tasks = RUNS.flatMap((run) => run.events.filter((e) => e['eventType'] === 'task_execution'));
+    const fallbacks = RUNS.flatMap((run) => run.events.filter((e) => e['eventType'] === 'provider_fallback'));
+    expect(r.statistics).toMatchObject({
+      totalRuns: 12,
+      totalTasks: tasks.length,
+      successfulTasks: tasks.filter((e) => e['success'] === true).length,
+      failedTasks: tasks.filter((e) => e['success'] === false).length,
+      totalRetries: tasks.reduce((n, e) => n + (e['retryCount'] as number), 0),
+      totalFallbacks: fallbacks.length,
+      totalEvents: RUNS.reduce((n, run) => n + run.events.length, 0),
+    });
+    expect(r.patterns.find((p) => p['type'] === 'provider_fallback')).toMatchObject({ fromProvider: 'codex', toProvider: 'claude', frequency: fallbacks.length, reasons: { rate_limit: fallbacks.length } });
+    expect(r.patterns.find((p) => p['type'] === 'recurring_error' && p['errorClass'] === 'rate_limit')?.['providers']).toEqual({ codex: 2 * fallbacks.length });
+
+    // codex attempts are rate limited: a failure_rate pain point on the attempt series of codex
+    expect(r.painPoints).toContainEqual(
+      expect.objectContaining({ type: 'failure_rate', subject: { service: 'kc-orchestrator', operation: 'kc.task.attempt', provider: 'codex' } }),
+    );
+    expect(r.painPoints.every((p) => p.frequency === p.affectedRuns.length && p.frequency > 0)).toBe(true);
+    expect(r.recommendations.length).toBeGreaterThan(0);
+    for (const rec of r.recommendations) {
+      const task = rec['task'] as { contentHash: string; constraints: { do: string[]; dont: string[] } };
+      expect(rec.metadata).toEqual({ source: 'sidelight', generatedAt: '2026-02-01T12:00:00.000Z', contentHash: task.contentHash });
+      expect(rec.constraints).toEqual(task.constraints);
+      expect(rec.id).toMatch(/^REC-/);
+    }
+    expect(r.metadata).toMatchObject({ source: 'sidelight', mode: 'native', runsAnalyzed: 12, generatedAt: '2026-02-01T12:00:00.000Z' });
+  });
+
+  it('gives the same answer for the same runs', async () => {
+    const agl = new NativeAgentLightning({ now: NOW });
+    const strip = (r: unknown) => ({ ...ok(r), metadata: { ...ok(r).metadata, durationMs: 0 } });
+    expect(strip(await agl.invokeAgentLightning('#', RUNS.slice(0, 4)))).toEqual(strip(await new NativeAgentLightning({ now: NOW }).invokeAgentLightning('#', RUNS.slice(0, 4))));
+  });
+
+  it('never counts run_start or task_selection as failures', async () => {
+    const r = ok(await new NativeAgentLightning().invokeAgentLightning('#', RUNS));
+    expect(r.painPoints.some((p) => (p['subject'] as { operation?: string }).operation === 'kc.run')).toBe(false);
   });
 });
 
