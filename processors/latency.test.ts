@@ -221,6 +221,11 @@ describe('latency_regression', () => {
     expect(obs.filter((o) => o.subject.tool === 'second')).toEqual([]);
   });
 
+  it('leaves synthetic spans (kc attempts with apportioned times) out', async () => {
+    const synthetic = stream.map((s) => ({ ...s, attributes: { 'sidelight.synthetic': true } }));
+    expect(await run(synthetic, config(), 'offline')).toEqual([]);
+  });
+
   it('does not judge the whole input in live mode', async () => {
     const obs = await run(stream);
     expect(obs.filter((o) => o.evidence.window === 'all')).toEqual([]);

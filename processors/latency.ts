@@ -4,7 +4,8 @@
  *
  * Per series and pane it keeps a mergeable quantile sketch of the durations of **successful**
  * calls (failed calls only count as calls: a flood of fast 401s is a failure problem, not a
- * speed-up), and the slowest successful calls as exemplars.
+ * speed-up), and the slowest successful calls as exemplars. Synthetic spans (kc attempts, whose
+ * times are apportioned within their task) are left out: their durations measure nothing.
  *
  * latency_regression, judged at each watermark T on the shortest window W holding ≥ min_samples
  * successful calls:
@@ -37,6 +38,7 @@ import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../s
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
+import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
 import { type PaneAggregator, type SeriesView, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import {
@@ -366,6 +368,8 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       let nextBaselines = new Map<string, CachedBaseline>();
 
       const onSpan = (span: SpanRecord): void => {
+        // kc attempt spans have apportioned times (SPEC §2): their durations measure nothing
+        if (span.attributes[SYNTHETIC_KEY] === true) return;
         const subjects = seriesSubjects(span, settings.series.dimensions);
         windows.add(subjects, span.endMs, span);
         if (!offline) return;
