@@ -15,7 +15,9 @@
  * with MAD = 0 a constant series would fire on any change. Only rises count: fewer tokens or
  * calls cost nothing, and a run that ends is not a pain point. The anomaly fires on `consecutive`
  * outlying windows in a row (low; medium at z ≥ z_medium) and keeps firing while they continue.
- * Outlying values join the history, so a lasting new level becomes the baseline.
+ * Outlying values join the history, so a lasting new level becomes the baseline. Windows with no
+ * token-reporting calls add no tokens_per_call value (sparse LLM series are judged call by call
+ * window); call_rate counts every step from the series' first call, empty ones as 0.
  *
  * Offline there is nothing more to judge at the end: one whole-input value has no history.
  */

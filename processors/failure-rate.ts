@@ -46,7 +46,10 @@ export const failureRateConfigSchema = z
     spike_margin: z.number().min(0).max(1).default(0.15),
     /** calls needed in the short window and in the baseline to judge a spike; 0 = min_samples */
     spike_min_samples: z.number().int().min(0).default(0),
-    /** 'longest' (the longest window with a baseline of spike_min_samples calls) or a window name such as '1h' */
+    /**
+     * 'longest' (the longest window with a baseline of spike_min_samples calls) or a window name
+     * such as '1h'; a named window judges spikes only on windows shorter than itself
+     */
     baseline_window: z.string().min(1).default('longest'),
     /** cap on tracked series; further series go to `__overflow__`, which is never reported */
     max_series: z.number().int().positive().default(5_000),
