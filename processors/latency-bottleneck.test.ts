@@ -97,6 +97,23 @@ describe('latency_bottleneck', () => {
     expect(chat.evidence.metrics.share).toBeCloseTo(0.575, 2);
   });
 
+  it('gives the time of synthetic kc attempts to their task', () => {
+    const attempt = (start: number, end: number): NodeSpec => ({ name: 'kc.attempt', taskType: 'Refactor', start, end, attributes: { 'sidelight.synthetic': true } });
+    const run: NodeSpec = {
+      name: 'kc.run',
+      start: 0,
+      end: 10_000,
+      children: [
+        { name: 'kc.task', taskType: 'Refactor', start: 0, end: 8_000, children: [attempt(0, 3_000), attempt(3_000, 8_000)] },
+        { name: 'kc.task', taskType: 'Docs', start: 8_000, end: 10_000 },
+      ],
+    };
+    const inputs = bottleneckInputs(buildTrace(run, T0));
+    const byType = Object.fromEntries(inputs.map((i) => [i.subject.task_type ?? i.subject.operation, i.input.share]));
+    expect(byType).toEqual({ Refactor: 0.8, Docs: 0.2 });
+    expect(inputs.every((i) => i.subject.operation === 'kc.task')).toBe(true);
+  });
+
   it('judges the whole input offline', async () => {
     const found = await run(traces(25, () => agentRun(7_000)), 'offline');
     const all = found.filter((o) => o.evidence.window === 'all');

@@ -9,7 +9,9 @@
  * mean share ≥ bottleneck_share over ≥ bottleneck_min_traces traces (medium), high at
  * ≥ bottleneck_high_share. Self time belongs to whichever span owns it, so a pure container
  * (run, task) scores only its own gaps; the trace root's operation key is skipped in that trace
- * (a root is always 100 % of its own trace, the finding would say nothing).
+ * (a root is always 100 % of its own trace, the finding would say nothing). Synthetic spans (kc
+ * attempts, whose times are apportioned within their task) are transparent: their time on the
+ * path belongs to their nearest real ancestor, so a kc run names the task type, not its attempts.
  */
 import type { OperatorFunction } from 'rxjs';
 import type { TraceStreamEvent } from '../src/model/events.js';
@@ -19,7 +21,8 @@ import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectLabel } from '../src/model/series.js';
 import type { ComponentContext } from '../src/pipeline/component.js';
 import type { PaneAggregator } from '../src/windows/series-windows.js';
-import { criticalPath, criticalPathByOperation } from '../src/traces/critical-path.js';
+import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js';
+import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
 import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, mergeTop, round3, roundMs, MAX_RUN_IDS } from './latency-evidence.js';
 import { type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
 
@@ -68,17 +71,50 @@ export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput
   },
 };
 
+const isSynthetic = (span: SpanRecord): boolean => span.attributes[SYNTHETIC_KEY] === true;
+
+/**
+ * Self time on the path per operation key, with the span holding the most as exemplar; a
+ * synthetic span's time goes to its nearest real ancestor.
+ */
+function pathTimeByOperation(path: CriticalPath, realAncestor: ReadonlyMap<string, SpanRecord>): Map<string, { selfMs: number; span: SpanRecord; best: number }> {
+  const byKey = new Map<string, { selfMs: number; span: SpanRecord; best: number }>();
+  for (const entry of path.entries) {
+    const span = realAncestor.get(entry.span.spanId) ?? entry.span;
+    const acc = byKey.get(span.operationKey);
+    if (acc === undefined) byKey.set(span.operationKey, { selfMs: entry.selfMs, span, best: entry.selfMs });
+    else {
+      acc.selfMs += entry.selfMs;
+      if (entry.selfMs > acc.best) {
+        acc.best = entry.selfMs;
+        acc.span = span;
+      }
+    }
+  }
+  return byKey;
+}
+
 /** Per operation key of a trace (root's excepted): its share of the critical path. */
 export function bottleneckInputs(trace: Trace): TraceInput<BottleneckInput>[] {
   const path = criticalPath(trace);
   if (!(path.totalMs > 0)) return [];
-  const byOp = criticalPathByOperation(path);
   const rootKey = trace.root.span.operationKey;
   const present = new Map<string, SpanRecord>();
+  // synthetic span id → nearest real ancestor (parents come before children in traceNodes order)
+  const realAncestor = new Map<string, SpanRecord>();
+  const nodeParent = new Map<string, SpanRecord>();
   for (const node of traceNodes(trace)) {
+    for (const child of node.children) nodeParent.set(child.span.spanId, node.span);
+    if (isSynthetic(node.span)) {
+      const parent = nodeParent.get(node.span.spanId);
+      const real = parent === undefined ? undefined : (realAncestor.get(parent.spanId) ?? parent);
+      if (real !== undefined) realAncestor.set(node.span.spanId, real);
+      continue;
+    }
     const key = node.span.operationKey;
     if (key !== rootKey && !present.has(key)) present.set(key, node.span);
   }
+  const byOp = pathTimeByOperation(path, realAncestor);
   const out: TraceInput<BottleneckInput>[] = [];
   for (const [key, firstSpan] of present) {
     const onPath = byOp.get(key);
