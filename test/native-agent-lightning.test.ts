@@ -152,6 +152,11 @@ describe('NativeAgentLightning external mode', () => {
     expect(await failing.invokeAgentLightning('#', RUNS.slice(0, 1))).toEqual({ success: false, error: 'Agent Lightning CLI agl exited with 3: ValueError: model not loaded' });
   });
 
+  it('kills a CLI that does not answer within timeoutMs', async () => {
+    const agl = new NativeAgentLightning({ mode: 'external', cliPath: FAKE_AGL, env: env({ FAKE_AGL_MODE: 'hang' }), timeoutMs: 300 });
+    expect(await agl.invokeAgentLightning('#', RUNS.slice(0, 1))).toEqual({ success: false, error: `Agent Lightning CLI ${FAKE_AGL}: timed out after 300 ms` });
+  });
+
   it('prepares summary.md and runs.json as the old external path did', async () => {
     const agl = new NativeAgentLightning();
     const files = await agl.prepareInputFiles(RUNS.slice(0, 2), '# report');
