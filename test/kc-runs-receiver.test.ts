@@ -104,6 +104,16 @@ describe('kc_runs receiver', () => {
     expect(new Set(sink.spans.map((s) => `${s.service} ${s.runId}`))).toEqual(new Set(['kc-ci run-2026-01-10-b']));
   });
 
+  it('pushes the older run first whatever the folder names', async () => {
+    await mkdir(join(dir, 'runs'), { recursive: true });
+    // b ran an hour after a; give b the name that sorts first
+    await cp(join(RUNS, 'run-2026-01-10-b'), join(dir, 'runs', 'aaa-later'), { recursive: true });
+    await cp(join(RUNS, 'run-2026-01-10-a'), join(dir, 'runs', 'zzz-earlier'), { recursive: true });
+    const sink = new RecordingSink();
+    expect((await receiver(sink).scan()).ingested).toEqual(['zzz-earlier', 'aaa-later']);
+    expect(sink.batches.map((b) => b[0]?.runId)).toEqual(['run-2026-01-10-a', 'run-2026-01-10-b']);
+  });
+
   it('waits for a run without run_completion or summary.json until its file settles', async () => {
     const run = join(dir, 'runs', 'r-open');
     await mkdir(run, { recursive: true });

@@ -74,6 +74,8 @@ export interface ScanResult {
 const STATE_VERSION = 1;
 const stateSchema = z.object({ version: z.literal(STATE_VERSION), runs: z.array(z.tuple([z.string(), z.string()])) });
 
+const firstEnd = (run: ReadyRun): number => run.spans[0]?.endMs ?? 0;
+
 function fingerprintOf(size: number, mtimeMs: number): string {
   return createHash('sha256').update(`${size}:${mtimeMs}`).digest('hex').slice(0, 16);
 }
@@ -206,6 +208,9 @@ export class KcRunsReceiver implements Receiver {
       await this.consider(runId, now);
     }
 
+    // Oldest run first, so event time moves forward (run folder names need not sort by time);
+    // a run already partly pushed keeps its place at the head.
+    this.ready.sort((a, b) => Number(b.pushed > 0) - Number(a.pushed > 0) || firstEnd(a) - firstEnd(b));
     const ingested = this.pushReady();
     this.metrics.pending.set(this.label(), this.ready.length);
     if (this.stateDirty) await this.saveState();
