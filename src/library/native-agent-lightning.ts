@@ -179,7 +179,8 @@ export class NativeAgentLightning {
       const input = invokeInputSchema.safeParse({ summaryReport, runData });
       if (!input.success) return failure(`invalid input: ${formatZodIssues(input.error)}`);
       const mode = options.mode ?? this.mode;
-      if (mode === 'external') return await this.invokeExternal(input.data.summaryReport, input.data.runData, options.timeoutMs ?? this.timeoutMs);
+      // external mode hands the CLI kc's runData as given (validated, not rewritten), as the old path did
+      if (mode === 'external') return await this.invokeExternal(input.data.summaryReport, runData, options.timeoutMs ?? this.timeoutMs);
       return await this.invokeNative(input.data.runData);
     } catch (err) {
       // the promise of SPEC §6: kc gets an answer, never an exception
@@ -233,15 +234,12 @@ export class NativeAgentLightning {
     });
   }
 
-  private async invokeExternal(summaryReport: string, runs: KcRunData, timeoutMs: number): Promise<LegacyResponse> {
+  private async invokeExternal(summaryReport: string, runData: unknown, timeoutMs: number): Promise<LegacyResponse> {
     const executable = resolveExecutable(this.cliPath, this.env);
     if (executable === undefined) {
       return failure(`Agent Lightning CLI "${this.cliPath}" not found or not executable (set AGENT_LIGHTNING_CLI, or use mode: native)`);
     }
-    const files = await this.prepareInputFiles(
-      runs.map((r) => ({ runId: r.runId, summary: r.summary, events: r.events.map((e) => ({ ...e, timestamp: new Date(e.timestamp).toISOString() })) })),
-      summaryReport,
-    );
+    const files = await this.prepareInputFiles(runData, summaryReport);
     try {
       const args = ['analyze', '--summary', files.summaryPath, '--runs', files.runsPath, '--format', 'json'];
       const [cmd, argv] = /\.[cm]?js$/.test(executable) ? [process.execPath, [executable, ...args]] : [executable, args];
