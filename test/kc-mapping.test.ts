@@ -43,6 +43,19 @@ describe('kc run mapping', () => {
     expect(root.attributes['kc.run.tasks_failed']).toBe(1);
   });
 
+  it('keeps run_start, task_selection and run_completion out of failures even when they carry error-like fields', () => {
+    const text = [
+      { eventType: 'run_start', timestamp: '2026-01-10T10:00:00Z', runId: 'r', success: false, error: 'previous run crashed' },
+      { eventType: 'task_selection', timestamp: '2026-01-10T10:00:01Z', runId: 'r', taskId: 't', taskTitle: 'Fix it', provider: 'codex', success: false, error: 'ETIMEDOUT' },
+      { eventType: 'run_completion', timestamp: '2026-01-10T10:00:02Z', runId: 'r', tasksCompleted: 0, tasksFailed: 3, error: 'run failed' },
+    ]
+      .map((e) => JSON.stringify(e))
+      .join('\n');
+    const spans = kcRunToSpans(parseKcEventsText(text));
+    expect(spans.map((s) => [s.name, s.failed, s.statusCode])).toEqual([[KC_RUN_SPAN, false, StatusCode.UNSET]]);
+    expect(spans[0]?.attributes['error.type']).toBeUndefined();
+  });
+
   it('ends a task span at its event with executionTime as duration and the kc attributes', async () => {
     const spans = await runSpans('run-2026-01-10-a');
     const [t1] = tasks(spans, 'T-1');
