@@ -169,6 +169,28 @@ describe('NativeAgentLightning external mode', () => {
     await expect(stat(files.dir)).rejects.toThrow(/ENOENT/);
   });
 
+  it('reads "Recommendation N:" sections without a Recommendations parent heading', () => {
+    const md = [
+      '# Analysis',
+      'Some intro.',
+      '## Recommendation 1: Cache provider health checks',
+      '- **Priority**: critical',
+      '- **Effort**: XL',
+      'Health checks run before every task.',
+      '#### Acceptance Criteria',
+      '- one check per minute',
+      '## Recommendation 2 - Trim prompts',
+      'Prompts repeat the whole history.',
+      '## Appendix',
+      'not a recommendation',
+    ].join('\n');
+    const r = ok(new NativeAgentLightning({ now: NOW }).parseAgentLightningOutput(md));
+    expect(r.recommendations.map((x) => [x.title, x.priority, x.effort, x.description, x.acceptanceCriteria])).toEqual([
+      ['Cache provider health checks', 'critical', 'XL', 'Health checks run before every task.', ['one check per minute']],
+      ['Trim prompts', 'medium', 'M', 'Prompts repeat the whole history.', []],
+    ]);
+  });
+
   it('parses output that is neither JSON nor markdown recommendations as a failure', () => {
     const agl = new NativeAgentLightning();
     expect(agl.parseAgentLightningOutput('')).toEqual({ success: false, error: 'empty output from Agent Lightning' });

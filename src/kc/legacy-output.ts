@@ -119,6 +119,12 @@ function fieldsOf(line: string): [string, string][] | undefined {
   return out;
 }
 
+/** "## Recommendations" (also "Top recommendations:", "3. Recommendations"): the sections under it are recommendations. */
+const RECOMMENDATIONS_CONTAINER = /^(?:\d+[.)]\s*)?(?:top |key |prioriti[sz]ed |suggested )?recommendations\s*:?$/i;
+/** "### Recommendation 2: Add backoff": a recommendation section wherever it stands. */
+const RECOMMENDATION_HEADING = /^(?:\d+[.)]\s*)?recommendation\s*#?\d*\s*[:.—–-]/i;
+const RECOMMENDATION_PREFIX = /^(?:\d+[.)]\s*)?(?:recommendation\s*#?\d*\s*[:.—–-]\s*)?/i;
+
 /** Recommendation sections of a markdown report, in order. */
 export function parseMarkdownRecommendations(markdown: string, generatedAt: string, source: string): LegacyRecommendation[] {
   const lines = markdown.split(/\r?\n/);
@@ -127,6 +133,7 @@ export function parseMarkdownRecommendations(markdown: string, generatedAt: stri
   let recLevel = 0;
   let current: { title: string; fields: Record<string, string>; lists: Record<string, string[]>; text: string[] } | undefined;
   let listKey: string | undefined;
+  let currentLevel = 0;
 
   const flush = () => {
     if (!current) return;
@@ -154,8 +161,8 @@ export function parseMarkdownRecommendations(markdown: string, generatedAt: stri
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
       const level = (heading[1] as string).length;
-      const text = heading[2] as string;
-      if (/^recommendations?\b/i.test(text)) {
+      const text = (heading[2] as string).replace(/^\*\*|\*\*$/g, '');
+      if (RECOMMENDATIONS_CONTAINER.test(text)) {
         flush();
         inRecommendations = true;
         recLevel = level;
@@ -166,19 +173,17 @@ export function parseMarkdownRecommendations(markdown: string, generatedAt: stri
         inRecommendations = false;
       }
       const label = FIELD_ALIASES[text.replace(/:$/, '').trim().toLowerCase()];
-      if (current && label !== undefined && inRecommendations && level > recLevel + 1) {
+      if (current && label !== undefined && level > currentLevel) {
         listKey = label; // a sub-heading such as "#### Acceptance Criteria"
         continue;
       }
-      if (inRecommendations) {
+      if (inRecommendations || RECOMMENDATION_HEADING.test(text)) {
         flush();
-        current = {
-          title: text.replace(/^(?:\d+[.)]\s*|recommendation\s*\d*\s*[:.-]\s*)/i, '').replace(/^\*\*|\*\*$/g, '').trim(),
-          fields: {},
-          lists: {},
-          text: [],
-        };
+        current = { title: text.replace(RECOMMENDATION_PREFIX, '').trim() || text, fields: {}, lists: {}, text: [] };
+        currentLevel = level;
         listKey = undefined;
+      } else {
+        flush(); // any other heading ends the section
       }
       continue;
     }
