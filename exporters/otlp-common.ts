@@ -290,7 +290,7 @@ export function createOtlpHttpExporter(
   const headers = { ...target.headers, 'content-type': contentTypeOf(target.protocol) };
   const delivery = new DeliveryQueue<PainPointChange>({
     exporterId: ctx.id,
-    settings: deliverySettingsOf(config),
+    settings: deliverySettingsOf(config, ctx),
     metrics,
     logger: ctx.logger,
     clock,

@@ -48,7 +48,7 @@ export function createWebhookExporter(
   const states = new Set<string>(config.states);
   const delivery = new DeliveryQueue<PainPointChange>({
     exporterId: ctx.id,
-    settings: deliverySettingsOf(config),
+    settings: deliverySettingsOf(config, ctx),
     metrics: exporterMetrics(ctx.metrics),
     logger: ctx.logger,
     clock,

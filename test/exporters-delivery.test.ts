@@ -149,7 +149,7 @@ describe('delivery with retries', () => {
     const port = await closedPort();
     const log = captureLog();
     const ctx = testContext('webhook', log.logger);
-    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' } });
+    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' }, spool: false });
     const exporter = createWebhookExporter(config, ctx, { clock: virtualClock() });
     exporter.export(nthChange(9));
     await exporter.delivery.idle();
@@ -176,7 +176,7 @@ describe('shutdown', () => {
     const r = await receiver();
     r.respond = () => ({ status: 503, headers: { 'retry-after': '0' } });
     const ctx = testContext('webhook');
-    const config = webhookConfigSchema.parse({ url: r.url, shutdown_timeout: '30ms' });
+    const config = webhookConfigSchema.parse({ url: r.url, shutdown_timeout: '30ms', spool: false });
     const exporter = createWebhookExporter(config, ctx);
     for (let n = 0; n < 3; n++) exporter.export(nthChange(n));
     await exporter.shutdown();
@@ -192,7 +192,7 @@ describe('a dead endpoint', () => {
     const port = await closedPort();
     const registry = new Registry();
     const webhook = createWebhookExporter(
-      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms' }),
+      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms', spool: false }),
       testContext('webhook', captureLog().logger, registry),
       { clock: virtualClock() },
     );

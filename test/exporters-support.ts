@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 /** Fixtures and real test servers shared by the exporter tests. */
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
@@ -88,7 +91,9 @@ export function captureLog(): CapturedLog {
 }
 
 export function testContext(id: string, logger: Logger = captureLog().logger, metrics = new Registry()): ComponentContext {
-  return { scheduler: asyncScheduler, metrics, logger, settings: serviceSchema.parse({}), mode: 'live', id };
+  // A data directory of its own, so the default spool of one test never leaks into another.
+  const data_dir = mkdtempSync(join(tmpdir(), 'sidelight-exporter-data-'));
+  return { scheduler: asyncScheduler, metrics, logger, settings: serviceSchema.parse({ data_dir }), mode: 'live', id };
 }
 
 export async function metricValue(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {

@@ -2,7 +2,9 @@
  * Delivery settings every queued exporter shares, named as the Collector's exporterhelper names
  * them (`sending_queue.queue_size`, `retry_on_failure`), flattened into each exporter's config.
  */
+import { join } from 'node:path';
 import { z } from 'zod';
+import type { ComponentContext } from '../../src/pipeline/component.js';
 import { zDuration } from '../../src/config/duration.js';
 
 export const retryOnFailureSchema = z.strictObject({
@@ -27,7 +29,9 @@ export const deliveryShape = {
   /** changes per request */
   max_batch_size: z.number().int().positive().default(100),
   retry_on_failure: retryOnFailureSchema.prefault({}),
-  /** folder of the disk spool (SPEC §8); unset = memory only */
+  /** spool to disk what waits for a down backend (SPEC §8: none lost); false = memory only */
+  spool: z.boolean().default(true),
+  /** folder of the disk spool; unset = `<service.data_dir>/spool/<exporter id>` in the sidecar */
   spool_dir: z.string().min(1).optional(),
   /** cap of the spool file; appends beyond it are dropped (counted) */
   spool_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
@@ -40,13 +44,19 @@ export const deliveryShape = {
 export const deliverySchema = z.strictObject(deliveryShape);
 export type DeliverySettings = z.output<typeof deliverySchema>;
 
-/** Picks the delivery settings out of an exporter config that spread `deliveryShape`. */
-export function deliverySettingsOf(config: DeliverySettings): DeliverySettings {
+/**
+ * Picks the delivery settings out of an exporter config that spread `deliveryShape`. The live
+ * sidecar spools under its data directory unless told otherwise; offline runs keep memory only.
+ */
+export function deliverySettingsOf(config: DeliverySettings, ctx?: Pick<ComponentContext, 'mode' | 'id' | 'settings'>): DeliverySettings {
+  const defaultDir = ctx?.mode === 'live' ? join(ctx.settings.data_dir, 'spool', ctx.id.replace(/[^A-Za-z0-9_.-]/g, '_')) : undefined;
+  const spoolDir = config.spool ? (config.spool_dir ?? defaultDir) : undefined;
   return {
     queue_size: config.queue_size,
     max_batch_size: config.max_batch_size,
     retry_on_failure: config.retry_on_failure,
-    spool_dir: config.spool_dir,
+    spool: config.spool,
+    ...(spoolDir !== undefined ? { spool_dir: spoolDir } : {}),
     spool_max_bytes: config.spool_max_bytes,
     spool_after_down: config.spool_after_down,
     shutdown_timeout: config.shutdown_timeout,

@@ -70,6 +70,11 @@ export const painpointsSchema = z.strictObject({
   update_delta: z.number().positive().default(0.25),
   /** `resolved` when no detector has seen the condition for this long (event time) */
   resolve_after: zDuration.default(120_000),
+  /**
+   * severity rises at once but falls only after this many consecutive judgements at the lower
+   * severity, so a metric hovering at a threshold does not flap between medium and high
+   */
+  severity_down_after: z.number().int().positive().default(3),
   /** cap on pain points tracked at once; further new ones are dropped and counted */
   max_active: z.number().int().positive().default(10_000),
 });

@@ -59,6 +59,18 @@ describe('painPointLifecycle', () => {
     expect(h.states()).toEqual(['open:medium', 'updated:high']);
   });
 
+  it('lowers the severity only after severity_down_after consecutive lower judgements', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4, 'high'));
+    h.observe(obs(T0 + 10_000, 0.4, 'medium'));
+    h.observe(obs(T0 + 20_000, 0.4, 'high')); // back up: the streak starts again
+    h.observe(obs(T0 + 30_000, 0.4, 'medium'));
+    h.observe(obs(T0 + 40_000, 0.4, 'medium'));
+    expect(h.states()).toEqual(['open:high']);
+    h.observe(obs(T0 + 50_000, 0.4, 'medium'));
+    expect(h.states()).toEqual(['open:high', 'updated:medium']);
+  });
+
   it('emits updated when the key metric moves by more than update_delta, at most once per boundary', () => {
     const h = harness();
     h.observe(obs(T0, 0.4));

@@ -6,7 +6,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Observation, PainPointRecord, PainPointState } from '../model/painpoint.js';
+import { SEVERITY_RANK, type Observation, type PainPointRecord, type PainPointState } from '../model/painpoint.js';
 import type { PainPointChange } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
@@ -27,6 +27,8 @@ interface Active {
   /** key metric at the latest emitted change */
   emittedKey: number;
   runIds: Set<string>;
+  /** consecutive observations below the current severity (hysteresis on the way down) */
+  lowerStreak: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -105,6 +107,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
             lastEmitted: o.time,
             emittedKey: o.keyMetric,
             runIds: new Set(o.runIds.slice(0, MAX_RUN_IDS)),
+            lowerStreak: 0,
           };
           active.set(id, a);
           emit(a, 'open', o.time);
@@ -112,12 +115,18 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           return;
         }
         for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
-        const severityChanged = o.severity !== existing.record.severity;
+        let severity = o.severity;
+        if (SEVERITY_RANK[o.severity] < SEVERITY_RANK[existing.record.severity]) {
+          existing.lowerStreak++;
+          if (existing.lowerStreak < settings.severity_down_after) severity = existing.record.severity;
+        } else existing.lowerStreak = 0;
+        if (severity === o.severity) existing.lowerStreak = 0;
+        const severityChanged = severity !== existing.record.severity;
         const moved = relativeMove(existing.emittedKey, o.keyMetric) > settings.update_delta;
         existing.lastObserved = Math.max(existing.lastObserved, o.time);
         existing.record = {
           ...existing.record,
-          severity: o.severity,
+          severity,
           category: o.category,
           title: o.title,
           description: o.description,

@@ -23,6 +23,8 @@ export interface ComponentContext {
   readonly mode: 'live' | 'offline';
   /** component id from the config (`jsonl`, `jsonl/debug`, …), for metric labels and log lines */
   readonly id: string;
+  /** the service's readiness, for /readyz (live only) */
+  readonly ready?: () => boolean;
 }
 
 /** Where receivers put decoded spans. Returns false when the queue is full (answer 503 / UNAVAILABLE). */

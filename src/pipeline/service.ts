@@ -16,6 +16,7 @@ import { newClockState, type EventClockState } from '../windows/event-clock.js';
 import { IngestQueue } from './ingest-queue.js';
 import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
+import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
@@ -47,7 +48,7 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'sidelight_process_' });
   let isReady = false;
 
-  const ctxFor = (id: string): ComponentContext => ({ scheduler, metrics, logger, settings: config.service, mode: 'live', id });
+  const ctxFor = (id: string): ComponentContext => ({ scheduler, metrics, logger, settings: config.service, mode: 'live', id, ready: () => isReady });
 
   // Exporters are shared by every pipeline that names them, as in the Collector.
   const exporters = new Map<string, Exporter>();
@@ -114,8 +115,14 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   }
 
   const endpoints: string[] = [];
+  let telemetry: TelemetryServer | undefined;
   try {
     for (const r of receivers) endpoints.push(...(await r.start()));
+    const telemetryEndpoint = config.service.telemetry.endpoint;
+    if (telemetryEndpoint) {
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady });
+      endpoints.push(`telemetry ${telemetry.url}`);
+    }
   } catch (err) {
     await Promise.allSettled(receivers.map((r) => r.shutdown()));
     throw err;
@@ -132,6 +139,7 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
       await Promise.all(finished);
       for (const s of subscriptions) s.unsubscribe();
       await Promise.allSettled([...exporters.values()].map((e) => e.shutdown()));
+      await telemetry?.close();
     })());
 
   return { endpoints, metrics, pipelines, ready: () => isReady, shutdown };

@@ -119,5 +119,5 @@ export function createOtlpReceiver(config: OtlpReceiverConfig, ctx: ComponentCon
 export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   type: 'otlp',
   configSchema: otlpReceiverConfigSchema,
-  create: (config, ctx, sink) => createOtlpReceiver(config, ctx, sink),
+  create: (config, ctx, sink) => createOtlpReceiver(config, ctx, sink, ctx.ready ? { ready: ctx.ready } : {}),
 };

@@ -43,6 +43,19 @@ describe('SeriesWindows', () => {
     expect(view!.window(spec('1h'), base + 3_600_000 + 300_000).n).toBe(2);
   });
 
+  it('reuses a merged window while its panes are unchanged and rebuilds it when a pane in it changes', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    w.add([subject('a')], T0 + 5_000, 1);
+    const [view] = [...w.all()];
+    const first = view!.window(spec('5m'), T0 + 60_000);
+    expect(view!.window(spec('5m'), T0 + 70_000)).toBe(first); // same panes: the cached merge
+    w.add([subject('a')], T0 + 6_000, 2); // a late trace into the same pane
+    const rebuilt = view!.window(spec('5m'), T0 + 70_000);
+    expect(rebuilt).not.toBe(first);
+    expect(rebuilt.n).toBe(3);
+    expect(view!.window(spec('5m'), T0 + 5_000 + 300_000).n).toBe(0); // the pane aged out
+  });
+
   it('sends spans of series past max_series to one __overflow__ series and counts them', async () => {
     const registry = new Registry();
     const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 2, name: 'fr', metrics: registry });

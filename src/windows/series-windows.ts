@@ -34,7 +34,7 @@ export interface SeriesWindowsOptions<A, I> {
 export interface SeriesView<A> {
   readonly subject: Subject;
   readonly key: string;
-  /** merge of the closed panes of `spec` in the window ending at `boundary` (exclusive) */
+  /** merge of the closed panes of `spec` in the window ending at `boundary` (exclusive); shared and cached: never modify it */
   window(spec: WindowSpec, boundary: number): A;
   /** the whole input since start; undefined unless keepAll */
   all(): A | undefined;
@@ -42,9 +42,28 @@ export interface SeriesView<A> {
   readonly lastTimeMs: number;
 }
 
+/** A pane's accumulator and the add count at its last change, so cached merges know when they are stale. */
+interface Pane<A> {
+  readonly acc: A;
+  version: number;
+}
+
+/** A merged window, valid while the same panes (by first, last, count and newest version) fall in its range. */
+interface CachedWindow<A> {
+  first: number;
+  last: number;
+  count: number;
+  version: number;
+  acc: A;
+}
+
+/** cached merges kept per series (one per window size in use, and a few ad-hoc sizes) */
+const MAX_CACHED_WINDOWS = 16;
+
 class Series<A, I> implements SeriesView<A> {
-  readonly fine = new Map<number, A>();
-  readonly coarse = new Map<number, A>();
+  readonly fine = new Map<number, Pane<A>>();
+  readonly coarse = new Map<number, Pane<A>>();
+  readonly cache = new Map<string, CachedWindow<A>>();
   whole: A | undefined;
   lastTimeMs = Number.NEGATIVE_INFINITY;
 
@@ -74,6 +93,8 @@ export class SeriesWindows<A, I> {
   readonly specs: readonly WindowSpec[];
   /** spans that went to the overflow series */
   overflowed = 0;
+  /** inputs added so far: the version stamp of pane changes */
+  private adds = 0;
 
   constructor(private readonly options: SeriesWindowsOptions<A, I>) {
     this.agg = options.aggregator;
@@ -120,13 +141,14 @@ export class SeriesWindows<A, I> {
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
   }
 
-  private addToPane(panes: Map<number, A>, start: number, input: I): void {
-    let acc = panes.get(start);
-    if (acc === undefined) {
-      acc = this.agg.create();
-      panes.set(start, acc);
+  private addToPane(panes: Map<number, Pane<A>>, start: number, input: I): void {
+    let pane = panes.get(start);
+    if (pane === undefined) {
+      pane = { acc: this.agg.create(), version: 0 };
+      panes.set(start, pane);
     }
-    this.agg.add(acc, input);
+    this.agg.add(pane.acc, input);
+    pane.version = ++this.adds;
   }
 
   /** Every tracked series. */
@@ -152,16 +174,39 @@ export class SeriesWindows<A, I> {
     this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
   }
 
-  /** @internal merge of the panes a window covers; coarse windows end at the last closed coarse pane. */
+  /**
+   * @internal merge of the panes a window covers; coarse windows end at the last closed coarse pane.
+   * Detectors judge every series at every boundary while most windows hold the same panes as at
+   * the previous one, so the merge is cached and rebuilt only when its panes change. The result
+   * is shared: callers must not modify it.
+   */
   mergeWindow(s: Series<A, I>, spec: WindowSpec, boundary: number): A {
-    const out = this.agg.create();
     const coarse = spec.paneMs !== this.slide;
     const panes = coarse ? s.coarse : s.fine;
     const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
     const start = end - spec.sizeMs;
-    for (const [paneStartMs, acc] of panes) {
-      if (paneStartMs >= start && paneStartMs < end) this.agg.merge(out, acc);
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    let count = 0;
+    let version = 0;
+    for (const [paneStartMs, pane] of panes) {
+      if (paneStartMs < start || paneStartMs >= end) continue;
+      count++;
+      if (paneStartMs < first) first = paneStartMs;
+      if (paneStartMs > last) last = paneStartMs;
+      if (pane.version > version) version = pane.version;
     }
+    const key = `${spec.paneMs}:${spec.sizeMs}`;
+    const cached = s.cache.get(key);
+    if (cached && cached.count === count && cached.first === first && cached.last === last && cached.version === version) return cached.acc;
+    const out = this.agg.create();
+    if (count > 0) {
+      for (const [paneStartMs, pane] of panes) {
+        if (paneStartMs >= start && paneStartMs < end) this.agg.merge(out, pane.acc);
+      }
+    }
+    if (!cached && s.cache.size >= MAX_CACHED_WINDOWS) s.cache.clear();
+    s.cache.set(key, { first, last, count, version, acc: out });
     return out;
   }
 }
