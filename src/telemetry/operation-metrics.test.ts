@@ -1,0 +1,202 @@
+import { describe, expect, it } from 'vitest';
+import { asyncScheduler, from, Subject } from 'rxjs';
+import { Registry } from 'prom-client';
+import type { PipelineEvent } from '../model/events.js';
+import type { SpanRecord } from '../model/span.js';
+import { serviceSchema } from '../config/service-schema.js';
+import { eventClock } from '../windows/event-clock.js';
+import { SYNTHETIC_KEY } from '../traces/retry-chains.js';
+import { makeSpan, type SpanInit } from '../../test/support/span-factory.js';
+import { operationMetrics } from './operation-metrics.js';
+
+const T0 = 1_700_000_000_000; // a multiple of 10 s
+const settings = serviceSchema.parse({});
+const WEB_SEARCH = 'kc execute_tool web_search';
+const CHAT = 'kc chat gpt-4o';
+
+interface Sample {
+  readonly labels: Record<string, string | number>;
+  readonly value: number;
+}
+
+/** Every sample of `name` whose labels include `match`. */
+async function samples(registry: Registry, name: string, match: Record<string, string> = {}): Promise<Sample[]> {
+  const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const values = (metric?.values ?? []) as Sample[];
+  return values.filter((s) => Object.entries(match).every(([k, v]) => s.labels[k] === v));
+}
+
+async function value(registry: Registry, name: string, match: Record<string, string>): Promise<number | undefined> {
+  const found = await samples(registry, name, match);
+  if (found.length > 1) throw new Error(`${name}: ${found.length} samples match ${JSON.stringify(match)}`);
+  return found[0]?.value;
+}
+
+/** Feeds events by hand into a fresh operator; returns the input and what the operator emitted. */
+function harness(registry: Registry, maxOperations?: number) {
+  const input = new Subject<PipelineEvent>();
+  const emitted: unknown[] = [];
+  input.pipe(operationMetrics({ settings, registry, maxOperations })).subscribe((e) => emitted.push(e));
+  return {
+    emitted,
+    span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }),
+    watermark: (time: number) => input.next({ type: 'watermark', time }),
+  };
+}
+
+const webSearch = (endMs: number, durationMs: number, extra: SpanInit = {}): SpanInit => ({
+  name: 'execute_tool',
+  tool: 'web_search',
+  startMs: endMs - durationMs,
+  endMs,
+  ...extra,
+});
+const chat = (endMs: number, durationMs: number, extra: SpanInit = {}): SpanInit => ({
+  name: 'chat',
+  model: 'gpt-4o',
+  provider: 'openai',
+  startMs: endMs - durationMs,
+  endMs,
+  ...extra,
+});
+
+/** web_search: 8 successes of 100…800 ms, 2 slow failures, 3 retries; chat: 4 successes, no failures or retries. */
+function feedTwoOperations(h: ReturnType<typeof harness>): void {
+  for (let i = 1; i <= 8; i++) h.span(webSearch(T0 + i * 5_000, i * 100, { attempt: i <= 3 ? 2 : 1 }));
+  h.span(webSearch(T0 + 41_000, 50_000, { failed: true }));
+  h.span(webSearch(T0 + 42_000, 50_000, { failed: true }));
+  [200, 400, 600, 800].forEach((d, i) => h.span(chat(T0 + 1_000 + i * 10_000, d, { attempt: 1 })));
+}
+
+describe('operationMetrics', () => {
+  it('reports calls, failure rate, retries per minute and latency percentiles per operation and window', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    feedTwoOperations(h);
+    h.watermark(T0 + 60_000);
+
+    const ws = { service: 'kc', operation: 'execute_tool', key: WEB_SEARCH };
+    const ch = { service: 'kc', operation: 'chat', key: CHAT };
+    for (const window of ['1m', '5m', '15m']) {
+      expect(await value(registry, 'sidelight_operation_calls', { ...ws, window })).toBe(10);
+      expect(await value(registry, 'sidelight_operation_failure_rate', { ...ws, window })).toBe(0.2);
+      expect(await value(registry, 'sidelight_operation_calls', { ...ch, window })).toBe(4);
+      expect(await value(registry, 'sidelight_operation_failure_rate', { ...ch, window })).toBe(0);
+      expect(await value(registry, 'sidelight_operation_retry_rate', { ...ch, window })).toBe(0);
+    }
+    // 3 retries: 3 per minute over 1 m, 0.6 over 5 m, 0.2 over 15 m
+    expect(await value(registry, 'sidelight_operation_retry_rate', { ...ws, window: '1m' })).toBe(3);
+    expect(await value(registry, 'sidelight_operation_retry_rate', { ...ws, window: '5m' })).toBe(0.6);
+    expect(await value(registry, 'sidelight_operation_retry_rate', { ...ws, window: '15m' })).toBe(0.2);
+    // lower-rank quantiles of 100…800 ms: ranks 3 and 6 of 8; of 200…800 ms: ranks 1 and 2 of 4
+    const latency = async (labels: Record<string, string>, quantile: string) =>
+      value(registry, 'sidelight_operation_latency_ms', { ...labels, window: '1m', quantile });
+    expect([await latency(ws, '0.5'), await latency(ws, '0.95'), await latency(ws, '0.99')]).toEqual([400, 700, 700]);
+    expect([await latency(ch, '0.5'), await latency(ch, '0.95'), await latency(ch, '0.99')]).toEqual([400, 600, 600]);
+    expect(h.emitted).toEqual([]);
+  });
+
+  it('labels operation series only, never the group-by dimensions', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    feedTwoOperations(h);
+    h.watermark(T0 + 60_000);
+    const keys = new Set((await samples(registry, 'sidelight_operation_calls')).map((s) => s.labels.key));
+    expect([...keys].sort()).toEqual([CHAT, WEB_SEARCH]);
+    expect(await samples(registry, 'sidelight_operation_calls')).toHaveLength(6); // 2 operations × 3 fine windows
+  });
+
+  it('leaves failed calls out of latency and sets no latency without a successful call', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    h.span(webSearch(T0 + 1_000, 10, { failed: true }));
+    h.span(webSearch(T0 + 2_000, 20, { failed: true }));
+    h.span(chat(T0 + 3_000, 300));
+    h.span(chat(T0 + 4_000, 9_000, { failed: true }));
+    h.watermark(T0 + 10_000);
+    expect(await value(registry, 'sidelight_operation_calls', { key: WEB_SEARCH, window: '1m' })).toBe(2);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { key: WEB_SEARCH, window: '1m' })).toBe(1);
+    expect(await samples(registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH })).toEqual([]);
+    expect(await value(registry, 'sidelight_operation_latency_ms', { key: CHAT, window: '1m', quantile: '0.99' })).toBe(300);
+  });
+
+  it('counts kc synthetic attempt spans as calls and retries but not in latency', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    const synthetic = Object.assign(Object.create(null) as Record<string, unknown>, { [SYNTHETIC_KEY]: true });
+    h.span(webSearch(T0 + 1_000, 5_000, { attempt: 2, attributes: synthetic as SpanRecord['attributes'] }));
+    h.span(webSearch(T0 + 2_000, 100, { attempt: 1 }));
+    h.watermark(T0 + 10_000);
+    expect(await value(registry, 'sidelight_operation_calls', { key: WEB_SEARCH, window: '1m' })).toBe(2);
+    expect(await value(registry, 'sidelight_operation_retry_rate', { key: WEB_SEARCH, window: '1m' })).toBe(1);
+    expect(await value(registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH, window: '1m', quantile: '0.99' })).toBe(100);
+  });
+
+  it('reports 0 calls and no failure rate or latency on a window the calls have left', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    feedTwoOperations(h);
+    h.watermark(T0 + 60_000);
+    h.watermark(T0 + 120_000); // 1m = [60 s, 120 s): empty; 5m and 15m still hold every call
+    const oneMinute = { key: WEB_SEARCH, window: '1m' };
+    expect(await value(registry, 'sidelight_operation_calls', oneMinute)).toBe(0);
+    expect(await value(registry, 'sidelight_operation_retry_rate', oneMinute)).toBe(0);
+    expect(await value(registry, 'sidelight_operation_failure_rate', oneMinute)).toBeUndefined();
+    expect(await samples(registry, 'sidelight_operation_latency_ms', oneMinute)).toEqual([]);
+    expect(await value(registry, 'sidelight_operation_calls', { key: WEB_SEARCH, window: '5m' })).toBe(10);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { key: WEB_SEARCH, window: '5m' })).toBe(0.2);
+  });
+
+  it('removes every label set of an operation that has aged out of every window', async () => {
+    const registry = new Registry();
+    const h = harness(registry);
+    h.span(webSearch(T0 + 5_000, 100)); // pane [0 s, 10 s)
+    h.span(chat(T0 + 600_000, 200)); // pane [600 s, 610 s)
+    h.watermark(T0 + 610_000);
+    expect(await samples(registry, 'sidelight_operation_calls', { key: WEB_SEARCH })).toHaveLength(3);
+    expect(await samples(registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH })).toHaveLength(3); // 3 quantiles, 15m only
+    h.watermark(T0 + 910_000); // 15m = [10 s, 910 s): web_search's only pane is gone
+    for (const name of ['sidelight_operation_calls', 'sidelight_operation_failure_rate', 'sidelight_operation_retry_rate', 'sidelight_operation_latency_ms']) {
+      expect(await samples(registry, name, { key: WEB_SEARCH })).toEqual([]);
+      expect((await samples(registry, name, { key: CHAT })).length).toBeGreaterThan(0);
+    }
+    expect(await value(registry, 'sidelight_series_tracked', { processor: 'operation_metrics' })).toBe(1);
+  });
+
+  it('caps the operations at maxOperations and exports the rest as __overflow__, counted', async () => {
+    const registry = new Registry();
+    const h = harness(registry, 2);
+    for (const [i, tool] of ['a', 'b', 'c', 'd', 'c'].entries()) h.span({ name: 'execute_tool', tool, endMs: T0 + 1_000 + i, startMs: T0 + i });
+    h.watermark(T0 + 10_000);
+    const calls = await samples(registry, 'sidelight_operation_calls', { window: '1m' });
+    expect(calls.map((s) => [s.labels.service, s.labels.operation, s.labels.key, s.value]).sort()).toEqual([
+      ['__overflow__', '__overflow__', '__overflow__', 3],
+      ['kc', 'execute_tool', 'kc execute_tool a', 1],
+      ['kc', 'execute_tool', 'kc execute_tool b', 1],
+    ]);
+    expect(await value(registry, 'sidelight_operation_metrics_overflow_spans_total', {})).toBe(3);
+  });
+
+  it('completes with its input behind the event clock, emitting nothing, with every pane closed', async () => {
+    const registry = new Registry();
+    const spans = [makeSpan(webSearch(T0 + 1_000, 100)), makeSpan(webSearch(T0 + 2_000, 300, { failed: true }))];
+    const emitted: unknown[] = [];
+    let completed = false;
+    from(spans)
+      .pipe(eventClock({ windows: settings.windows, scheduler: asyncScheduler, idleAdvance: false }), operationMetrics({ settings, registry }))
+      .subscribe({ next: (e) => emitted.push(e), complete: () => (completed = true) });
+    expect(completed).toBe(true);
+    expect(emitted).toEqual([]);
+    expect(await value(registry, 'sidelight_operation_calls', { key: 'kc-orchestrator execute_tool web_search', window: '1m' })).toBe(2);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { key: 'kc-orchestrator execute_tool web_search', window: '1m' })).toBe(0.5);
+  });
+
+  it('shares one set of metrics between operators on one registry', () => {
+    const registry = new Registry();
+    expect(() => {
+      harness(registry);
+      harness(registry);
+    }).not.toThrow();
+    expect(registry.getSingleMetric('sidelight_operation_calls')).toBeDefined();
+  });
+});
