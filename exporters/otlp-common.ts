@@ -8,6 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+
+/** `${env:TENANT}` reads back as a number when the variable is digits: a header is text either way. */
+const headerValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { zDuration } from '../src/config/duration.js';
@@ -40,7 +43,7 @@ export const otlpHttpShape = {
     .refine((e) => URL.canParse(withScheme(e)), { message: 'expected a URL such as http://127.0.0.1:4318' })
     .optional(),
   protocol: z.enum(OTLP_PROTOCOLS).optional(),
-  headers: z.record(z.string(), z.string()).optional(),
+  headers: z.record(z.string(), headerValue).optional(),
   compression: z.enum(['gzip', 'none']).optional(),
   timeout: zDuration.optional(),
   /** extra resource attributes next to service.name = sidelight and service.version */

@@ -5,6 +5,9 @@
  * or in a state not listed in `states` are not sent.
  */
 import { z } from 'zod';
+
+/** `${env:TENANT}` reads back as a number when the variable is digits: a header is text either way. */
+const headerValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 import { zDuration } from '../src/config/duration.js';
 import type { PainPointChange } from '../src/model/events.js';
 import { SEVERITY_RANK } from '../src/model/painpoint.js';
@@ -20,7 +23,7 @@ import type { QueuedExporter } from './otlp-common.js';
 
 export const webhookConfigSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/ }),
-  headers: z.record(z.string(), z.string()).default({}),
+  headers: z.record(z.string(), headerValue).default({}),
   timeout: zDuration.default(10_000),
   compression: z.enum(['gzip', 'none']).default('none'),
   min_severity: z.enum(['low', 'medium', 'high']).default('low'),

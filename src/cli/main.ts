@@ -89,8 +89,8 @@ export async function main(argv: readonly string[], io = { stdout: process.stdou
       io.stderr.write(`sidelight: ${err.message}\n`);
       return EXIT_USAGE;
     }
-    const e = err as NodeJS.ErrnoException;
-    io.stderr.write(`sidelight: ${e.code === 'EADDRINUSE' ? `address already in use (${e.message})` : (e.message ?? String(err))}\n`);
+    const e = err as Error;
+    io.stderr.write(`sidelight: ${e.message ?? String(err)}\n`);
     return 1;
   }
 }

@@ -141,8 +141,10 @@ export function parseConfigObject(raw: unknown, registry: ComponentRegistry, def
     } else {
       const ordered = [...processors.values()].sort((a, b) => stageRank(a.factory) - stageRank(b.factory)).map((p) => p.id);
       pipelines = { traces: { receivers: [...receivers.keys()], processors: ordered, exporters: [...exporters.keys()] } };
-      if (receivers.size === 0) issues.push('receivers: at least one receiver is needed for the default pipeline');
-      if (exporters.size === 0) issues.push('exporters: at least one exporter is needed for the default pipeline');
+      // Only when the section is empty: a component that failed validation has its own error already.
+      const empty = (raw: unknown) => !isPlainObject(raw) || Object.keys(raw).length === 0;
+      if (empty(pick('receivers'))) issues.push('receivers: at least one receiver is needed for the default pipeline');
+      if (empty(pick('exporters'))) issues.push('exporters: at least one exporter is needed for the default pipeline');
     }
   }
   if (issues.length > 0) throw new ConfigError(issues.flatMap((i) => i.split('\n')));
@@ -156,7 +158,7 @@ export function parseConfigText(text: string, source: string): unknown {
   } catch (err) {
     if (err instanceof YAMLParseError) {
       const where = err.linePos?.[0] ? `${source}:${err.linePos[0].line}:${err.linePos[0].col}` : source;
-      throw new ConfigError([`${where}: ${err.message.split('\n')[0]}`]);
+      throw new ConfigError([`${where}: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`]);
     }
     throw err;
   }

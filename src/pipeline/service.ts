@@ -52,7 +52,8 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
 
   // Exporters are shared by every pipeline that names them, as in the Collector.
   const exporters = new Map<string, Exporter>();
-  for (const [id, c] of config.exporters) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
+  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
+  for (const [id, c] of config.exporters) if (used.has(id)) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
 
   const pipelines: RunningPipeline[] = [];
   const inputs: Subject<SpanRecord>[] = [];
@@ -126,6 +127,8 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
     }
   } catch (err) {
     await Promise.allSettled(receivers.map((r) => r.shutdown()));
+    for (const s of subscriptions) s.unsubscribe();
+    await Promise.allSettled([...exporters.values()].map((e) => e.shutdown()));
     throw err;
   }
   isReady = true;

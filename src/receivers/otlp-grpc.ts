@@ -4,6 +4,9 @@
  * message is answered INVALID_ARGUMENT (a throwing deserializer would give INTERNAL).
  */
 import * as grpc from '@grpc/grpc-js';
+
+// grpc-js writes its own lines to stderr (e.g. on a busy port); Sidelight reports those errors itself, once.
+grpc.setLogVerbosity(grpc.logVerbosity.NONE);
 import type { AttributeMapping } from '../config/service-schema.js';
 import type { SpanSink } from '../pipeline/component.js';
 import type { Logger } from '../telemetry/logger.js';
