@@ -1,0 +1,23 @@
+/**
+ * Sidelight as a library (SPEC §6): offline analysis, the in-process pipeline, the
+ * NativeAgentLightning drop-in for kc-orchestrator, the reports, and the types of what comes out.
+ */
+export { analyzeSpans, type AnalyzeOptions, type AnalyzeOutput } from './library/analyze-spans.js';
+export { createPipeline, type CreatePipelineOptions, type InProcessPipeline } from './library/create-pipeline.js';
+export * from './library/native-agent-lightning.js';
+export { startService, type Service, type ServiceOptions } from './pipeline/service.js';
+export { components, DEFAULT_CONFIG } from './pipeline/components.js';
+export { parseConfigObject, loadConfigFile, ConfigError, type SidelightConfig } from './config/load.js';
+export { kcRunToSpans } from './kc/run-to-spans.js';
+export { decodeTraceRequest, DecodeError } from './decode/index.js';
+export { deriveSpan, DEFAULT_ATTRIBUTE_MAPPING } from './model/derive.js';
+export { classifyErrorMessage } from './model/error-class.js';
+export { renderMarkdownReport } from './report/markdown.js';
+export { renderHtmlReport } from './report/html.js';
+export { buildRecommendations } from './recommendations/build.js';
+export { kcTaskSchema, recommendationSchema } from './recommendations/schema.js';
+export type { SpanRecord, RawSpan, AttrValue, Attributes } from './model/span.js';
+export type { PainPointRecord, PainPointKind, Severity, Category, Subject, Evidence, Observation } from './model/painpoint.js';
+export type { Recommendation, KcTask } from './model/recommendation.js';
+export type { PainPointChange } from './model/events.js';
+export type { AnalysisResult, AnalysisStatistics } from './model/analysis.js';
