@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { SeriesWindows, shortestWindowWith, type PaneAggregator } from './series-windows.js';
+import { PaneList, SeriesWindows, shortestWindowWith, type PaneAggregator } from './series-windows.js';
 import { serviceSchema } from '../config/service-schema.js';
 import { windowSpecs } from './window-spec.js';
 
@@ -93,5 +93,67 @@ describe('SeriesWindows', () => {
     expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 20)?.spec.name).toBe('1h');
     expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 5)?.spec.name).toBe('5m');
     expect(shortestWindowWith(view!, specs, boundary, (a) => a.n, 31)).toBeUndefined();
+  });
+
+  it('invalidates a cached merge when a late input lands in an already merged pane, and only then', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    w.add([subject('a')], T0 + 5_000, 1); // pane [0, 10 s)
+    w.add([subject('a')], T0 + 25_000, 2); // pane [20 s, 30 s)
+    const [view] = [...w.all()];
+    const first = view!.window(spec('1m'), T0 + 60_000);
+    expect(first.n).toBe(3);
+    w.add([subject('a')], T0 + 65_000, 4); // the open pane, outside the window: the merge stays valid
+    expect(view!.window(spec('1m'), T0 + 60_000)).toBe(first);
+    w.add([subject('a')], T0 + 15_000, 8); // a new pane between the merged ones (a trace closing late)
+    const second = view!.window(spec('1m'), T0 + 60_000);
+    expect(second).not.toBe(first);
+    expect(second.n).toBe(11);
+    w.add([subject('a')], T0 + 26_000, 16); // an existing pane inside the range changes
+    expect(view!.window(spec('1m'), T0 + 60_000).n).toBe(27);
+  });
+});
+
+describe('PaneList', () => {
+  type Acc = { seen: number[] };
+  const order: PaneAggregator<Acc, number> = {
+    create: () => ({ seen: [] }),
+    add: (acc, x) => void acc.seen.push(x),
+    merge: (into, from) => void into.seen.push(...from.seen),
+  };
+
+  it('keeps panes sorted by start when one arrives out of order, and merges them in creation order', () => {
+    const list = new PaneList<Acc>();
+    for (const start of [10, 30, 20, 40]) order.add(list.pane(start, order.create), start);
+    order.add(list.pane(30, order.create), 31); // an existing pane is found, not duplicated
+    expect(list.starts).toEqual([10, 20, 30, 40]);
+    expect(list.size).toBe(4);
+    // creation order, as a Map of panes iterated: 10, 30, 20 (the out-of-order one), not start order
+    expect(list.merge(order, 100, 0, 40).seen).toEqual([10, 30, 31, 20]);
+    expect(list.merge(order, 200, 15, 35).seen).toEqual([30, 31, 20]);
+    expect(list.merge(order, 300, 50, 60).seen).toEqual([]);
+  });
+
+  it('finds a window range by start, end exclusive, and drops expired panes from the front', () => {
+    const list = new PaneList<Acc>();
+    for (const start of [0, 10, 20, 30, 40]) order.add(list.pane(start, order.create), start);
+    expect(list.merge(order, 1, 10, 40).seen).toEqual([10, 20, 30]);
+    list.dropBefore(25);
+    expect(list.starts).toEqual([30, 40]);
+    expect(list.merge(order, 1, 10, 40).seen).toEqual([30]); // the cached merge no longer holds the same panes
+    list.dropBefore(0);
+    expect(list.size).toBe(2);
+  });
+
+  it('drops only the cached merges whose pane range holds a changed pane', () => {
+    const list = new PaneList<Acc>();
+    for (const start of [0, 10, 20]) order.add(list.pane(start, order.create), start);
+    const early = list.merge(order, 1, 0, 10);
+    const late = list.merge(order, 2, 10, 30);
+    order.add(list.pane(20, order.create), 21);
+    list.changed(20);
+    expect(list.merge(order, 1, 0, 10)).toBe(early);
+    const rebuilt = list.merge(order, 2, 10, 30);
+    expect(rebuilt).not.toBe(late);
+    expect(rebuilt.seen).toEqual([10, 20, 21]);
   });
 });
