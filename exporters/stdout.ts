@@ -27,7 +27,9 @@ export interface LineStream {
 
 export function formatPainPointLine(p: PainPointRecord): string {
   const window = p.evidence.window === 'all' ? 'whole input' : `${p.evidence.window} window`;
-  return `[${p.state.toUpperCase()}] ${p.severity} ${p.kind} ${p.id} ${p.title} — ${window}`;
+  // most titles already say their window ("… over the last 5m"); say it only when they do not
+  const saysWindow = p.evidence.window === 'all' ? p.title.includes('whole input') : new RegExp(`\\b${p.evidence.window}\\b`).test(p.title);
+  return `[${p.state.toUpperCase()}] ${p.severity} ${p.kind} ${p.id} ${p.title}${saysWindow ? '' : ` — ${window}`}`;
 }
 
 export function createStdoutExporter(config: StdoutConfig, ctx: ComponentContext, stream: LineStream = process.stdout): Exporter {

@@ -95,6 +95,14 @@ describe('stdout', () => {
     ]);
   });
 
+  it('does not repeat the window when the title already names it', async () => {
+    const out: string[] = [];
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({}), testContext('stdout'), { write: (s: string) => out.push(s) });
+    exporter.export({ painpoint: painPoint({ title: 'web_search fails 42 % of calls over the last 5m' }), recommendations: [] });
+    await exporter.shutdown();
+    expect(out).toEqual(['[OPEN] high failure_rate pp-3f9c0a1b2c3d4e5f web_search fails 42 % of calls over the last 5m\n']);
+  });
+
   it('writes the record as one JSON line with format json', () => {
     const out: string[] = [];
     const exporter = createStdoutExporter(stdoutConfigSchema.parse({ format: 'json' }), testContext('stdout'), { write: (s: string) => out.push(s) });
