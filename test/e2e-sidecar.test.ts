@@ -75,6 +75,20 @@ describe('the sidecar end to end', () => {
     expect(new Set(records.map((r) => r.subject.tool))).toEqual(new Set(['web_search']));
   });
 
+  it('drops a span stamped far in the future, counted, so it cannot make every later span late', async () => {
+    const { http, changes } = await startSidecar();
+    client = createOtelClient(http, 'http/protobuf');
+    const future = Date.now() + 86_400_000;
+    client.span({ name: 'execute_tool clock_skewed', start: future, end: future + 10 });
+    await client.flush();
+    client.sendTrees(agentWorkload({ start: T0, tasks: 200, every: 1_500, failEveryFive: 2 }));
+    await client.flush();
+    const metrics = await service!.metrics.getSingleMetricAsString('sidelight_future_spans_dropped_total');
+    await service!.shutdown();
+    expect(metrics).toContain('sidelight_future_spans_dropped_total 1');
+    expect(changes.map((c) => `${c.painpoint.state} ${c.painpoint.kind}`)).toContain('open failure_rate');
+  });
+
   it('finds the same pain points live over OTLP as offline over the same spans', async () => {
     const { http, changes } = await startSidecar();
     client = createOtelClient(http, 'http/json');

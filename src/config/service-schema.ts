@@ -22,6 +22,11 @@ export const windowsSchema = z
     allowed_lateness: zDuration.default(10_000),
     /** how often the wall clock is checked to advance an idle watermark */
     tick: zDuration.default(1_000),
+    /**
+     * live only: spans ending further than this ahead of the wall clock are dropped and counted,
+     * since one span from a client with a wrong clock would otherwise make every later span late
+     */
+    max_future_skew: zDuration.default(300_000),
   })
   .refine((w) => w.coarse_slide % w.slide === 0, { message: 'coarse_slide must be a multiple of slide', path: ['coarse_slide'] })
   .refine((w) => w.sizes.every((s) => s % w.slide === 0), { message: 'every size must be a multiple of slide', path: ['sizes'] })

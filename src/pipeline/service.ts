@@ -6,7 +6,7 @@
  * then flush the exporters.
  */
 import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from 'rxjs';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
 import type { SidelightConfig } from '../config/load.js';
@@ -98,13 +98,24 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
     for (const r of p.receivers) sinksByReceiver.set(r, [...(sinksByReceiver.get(r) ?? []), queue]);
   }
 
+  const futureSpans =
+    (metrics.getSingleMetric('sidelight_future_spans_dropped_total') as Counter | undefined) ??
+    new Counter({ name: 'sidelight_future_spans_dropped_total', help: 'Spans dropped for ending too far ahead of the wall clock', registers: [metrics] });
   const receivers: Receiver[] = [];
   for (const [id, c] of config.receivers) {
     const queues = sinksByReceiver.get(id) ?? [];
     if (queues.length === 0) continue;
     // All or nothing across pipelines, so a refused batch is never half-delivered and then retried.
+    const maxFuture = config.service.windows.max_future_skew;
     const sink: SpanSink = {
-      push(spans) {
+      push(received) {
+        const limit = Date.now() + maxFuture;
+        let spans = received;
+        if (spans.some((s) => s.endMs > limit)) {
+          spans = spans.filter((s) => s.endMs <= limit);
+          futureSpans.inc(received.length - spans.length);
+          logger.warn(`dropped ${received.length - spans.length} span(s) ending more than ${maxFuture} ms in the future (client clock skew?)`);
+        }
         if (!queues.every((q) => q.canAccept(spans.length))) {
           for (const q of queues) q.refuse(spans.length);
           return false;
