@@ -157,6 +157,7 @@ describe('config/sidelight.yaml is the built-in defaults written out', () => {
       coarse_sizes: [3_600_000, 21_600_000, 86_400_000],
       allowed_lateness: 10_000,
       tick: 1_000,
+      max_future_skew: 300_000,
     });
   });
 
