@@ -144,6 +144,19 @@ describe('PaneList', () => {
     expect(list.size).toBe(2);
   });
 
+  it('keeps two merges of one size (a baseline ending earlier and the judged window), each until its panes change', () => {
+    const list = new PaneList<Acc>();
+    for (const start of [0, 10, 20, 30]) order.add(list.pane(start, order.create), start);
+    const judged = list.merge(order, 20, 20, 40);
+    const baseline = list.merge(order, 20, 0, 20);
+    expect(list.merge(order, 20, 20, 40)).toBe(judged);
+    expect(list.merge(order, 20, 0, 20)).toBe(baseline);
+    order.add(list.pane(10, order.create), 11);
+    list.changed(10);
+    expect(list.merge(order, 20, 20, 40)).toBe(judged);
+    expect(list.merge(order, 20, 0, 20).seen).toEqual([0, 10, 11]);
+  });
+
   it('drops only the cached merges whose pane range holds a changed pane', () => {
     const list = new PaneList<Acc>();
     for (const start of [0, 10, 20]) order.add(list.pane(start, order.create), start);

@@ -87,6 +87,11 @@ export class PaneList<A> {
   readonly panes: Pane<A>[] = [];
   /** merged windows by window size; an entry is dropped as soon as a pane in its range changes */
   readonly cache = new Map<number, CachedWindow<A>>();
+  /**
+   * the merge a size held before its latest one: a detector that merges a size at two ends (a
+   * baseline ending before the judged part, the judged window itself) keeps both
+   */
+  private readonly older = new Map<number, CachedWindow<A>>();
   private created = 0;
 
   /** The pane starting at `start`, created (in start order) when missing. */
@@ -113,6 +118,7 @@ export class PaneList<A> {
   /** A pane at `start` changed: cached merges whose pane range holds it are stale. */
   changed(start: number): void {
     for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
+    for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
   }
 
   /** Drops panes starting before `floor`. */
@@ -137,6 +143,13 @@ export class PaneList<A> {
     const last = count > 0 ? (starts[hi - 1] as number) : Number.NEGATIVE_INFINITY;
     const cached = this.cache.get(size);
     if (cached && cached.count === count && cached.first === first && cached.last === last) return cached.acc;
+    const older = this.older.get(size);
+    if (older && older.count === count && older.first === first && older.last === last) {
+      this.older.delete(size);
+      if (cached) this.older.set(size, cached);
+      this.cache.set(size, older);
+      return older.acc;
+    }
     const out = agg.create();
     let inOrder = true;
     for (let i = lo + 1; i < hi; i++) {
@@ -152,7 +165,11 @@ export class PaneList<A> {
       // (order matters to capped label counts and exemplar lists)
       for (const pane of this.panes.slice(lo, hi).sort((a, b) => a.seq - b.seq)) agg.merge(out, pane.acc);
     }
-    if (!cached && this.cache.size >= MAX_CACHED_WINDOWS) this.cache.clear();
+    if (cached) this.older.set(size, cached);
+    else if (this.cache.size >= MAX_CACHED_WINDOWS) {
+      this.cache.clear();
+      this.older.clear();
+    }
     this.cache.set(size, { first, last, count, acc: out });
     return out;
   }
