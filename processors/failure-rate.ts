@@ -311,6 +311,14 @@ class FailureRateDetector {
   private lastBoundary = Number.NEGATIVE_INFINITY;
   /** one cached view per live series object; freed with the series */
   private readonly views = new WeakMap<SeriesView<FailureAcc>, CoarseCachedView>();
+  /**
+   * The failure_rate observation last made from a window merge, by the merge (a merge is never
+   * modified, and its closed panes take no more spans). A series that keeps failing is observed
+   * at every boundary on the same merge for as long as its window holds the same panes (a coarse
+   * window: 5 min at a time); profiling an 80 h kc replay showed the evidence merge and text of
+   * those repeats as a top cost. The observation is the same but for its time.
+   */
+  private readonly rateMemo = new WeakMap<FailureAcc, { readonly window: string; readonly subject: Subject; readonly observation: Observation }>();
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -385,7 +393,7 @@ class FailureRateDetector {
       const found = shortestWindowWith(view, this.specs, boundary, calls, this.config.min_samples);
       if (found) {
         const j = judged(found.spec.name, found.acc);
-        if (j.wilson.lower >= this.config.lower_bound_threshold) out.push(this.rateObservation(view.subject, j, boundary));
+        if (j.wilson.lower >= this.config.lower_bound_threshold) out.push(this.windowRateObservation(view.subject, j, boundary));
       }
       const short =
         this.config.spike_min_samples === this.config.min_samples
@@ -476,6 +484,14 @@ class FailureRateDetector {
   private exemplars(d: FailureDetail | undefined): Pick<Observation['evidence'], 'exemplar_trace_ids' | 'exemplar_span_ids'> {
     const e = d?.exemplars;
     return { exemplar_trace_ids: e ? e.traceIds : [], exemplar_span_ids: e ? e.spanIds : [] };
+  }
+
+  private windowRateObservation(subject: Subject, j: Judged, time: number): Observation {
+    const memo = this.rateMemo.get(j.acc);
+    if (memo !== undefined && memo.window === j.window && memo.subject === subject) return { ...memo.observation, time };
+    const observation = this.rateObservation(subject, j, time);
+    this.rateMemo.set(j.acc, { window: j.window, subject, observation });
+    return observation;
   }
 
   private rateObservation(subject: Subject, j: Judged, time: number): Observation {
