@@ -114,4 +114,26 @@ describe('painPointLifecycle', () => {
     expect(h.out).toHaveLength(1);
     expect(await h.registry.getSingleMetricAsString('sidelight_painpoints_dropped_total')).toContain('sidelight_painpoints_dropped_total 1');
   });
+
+  it('emits the record the observations since the last change add up to: latest text, last impact seen, last_seen of the latest', () => {
+    const h = harness();
+    h.observe(obs(T0, 0.4)); // open, no impact
+    const impact = { score: 12, affected_runs: 1, affected_traces: 2, wasted_ms: 3, wasted_tokens: 0 };
+    h.observe({ ...obs(T0 + 10_000, 0.41), impact }); // not emitted: a small move
+    h.observe({ ...obs(T0 + 20_000, 0.42), title: 'latest title' }); // no impact of its own
+    h.observe(obs(T0 + 30_000, 0.9)); // a large move: updated
+    expect(h.states()).toEqual(['open:medium', 'updated:medium']);
+    const pp = h.out[1]!.painpoint;
+    expect(pp.title).toBe('web_search fails 90 % of calls');
+    expect(pp.impact).toEqual(impact);
+    expect(pp.last_seen).toBe(new Date(T0 + 30_000).toISOString());
+    // key order as when each observation was copied into the record in turn: impact joined last
+    expect(Object.keys(pp)).toEqual([
+      'id', 'kind', 'severity', 'category', 'state', 'subject', 'title', 'description', 'evidence', 'first_seen', 'last_seen', 'run_ids', 'impact',
+    ]);
+    expect(h.out[0]!.painpoint.impact).toBeUndefined(); // an emitted record is never changed afterwards
+    h.watermark(T0 + 30_000 + settings.resolve_after);
+    expect(h.out[2]!.painpoint.state).toBe('resolved');
+    expect(h.out[2]!.painpoint.impact).toEqual(impact);
+  });
 });
