@@ -20,6 +20,11 @@ export const windowsSchema = z
     coarse_sizes: z.array(zDuration).default([3_600_000, 21_600_000, 86_400_000]),
     /** watermark = max end time seen − allowed_lateness */
     allowed_lateness: zDuration.default(10_000),
+    /**
+     * detectors judge at every boundary of this width (a multiple of slide); unset = every slide.
+     * Coarser judging is cheaper on long sparse inputs but can miss a spike shorter than it.
+     */
+    judge_every: zDuration.optional(),
     /** how often the wall clock is checked to advance an idle watermark */
     tick: zDuration.default(1_000),
     /**
@@ -29,6 +34,7 @@ export const windowsSchema = z
     max_future_skew: zDuration.default(300_000),
   })
   .refine((w) => w.coarse_slide % w.slide === 0, { message: 'coarse_slide must be a multiple of slide', path: ['coarse_slide'] })
+  .refine((w) => w.judge_every === undefined || w.judge_every % w.slide === 0, { message: 'judge_every must be a multiple of slide', path: ['judge_every'] })
   .refine((w) => w.sizes.every((s) => s % w.slide === 0), { message: 'every size must be a multiple of slide', path: ['sizes'] })
   .refine((w) => w.coarse_sizes.every((s) => s % w.coarse_slide === 0), {
     message: 'every coarse size must be a multiple of coarse_slide',

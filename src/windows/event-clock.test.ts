@@ -42,6 +42,15 @@ describe('eventClock', () => {
     expect(state.lateSpansDropped).toBe(1);
   });
 
+  it('emits watermarks only at judge_every boundaries when asked to judge less often', async () => {
+    const coarse = serviceSchema.parse({ windows: { judge_every: '1m' } }).windows;
+    const M0 = Math.floor(T0 / 60_000) * 60_000; // a whole minute
+    const spans = [spanEndingAt(M0 + 1_000), spanEndingAt(M0 + 85_000), spanEndingAt(M0 + 190_000)];
+    const out = await lastValueFrom(from(spans).pipe(eventClock({ windows: coarse, scheduler: asyncScheduler, idleAdvance: false }), toArray()));
+    // watermark 75 s → boundaries 0 and 1 min; 180 s → 2 and 3 min; the drain closes the minute of the last span
+    expect(out.flatMap((e) => (e.type === 'watermark' ? [e.time - M0] : []))).toEqual([0, 60_000, 120_000, 180_000, 240_000]);
+  });
+
   it('jumps over long gaps instead of emitting every empty boundary', async () => {
     const day = 86_400_000;
     const events = await runOffline([spanEndingAt(T0 + 1_000), spanEndingAt(T0 + 3 * day)]);

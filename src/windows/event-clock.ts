@@ -32,6 +32,8 @@ export interface EventClockState {
 export function eventClock(options: EventClockOptions, state: EventClockState = newClockState()): OperatorFunction<SpanRecord, PipelineEvent> {
   const { windows, scheduler } = options;
   const slide = windows.slide;
+  // Detectors judge at every `step` boundary: every slide by default (exact), coarser when asked.
+  const step = Math.max(slide, windows.judge_every ?? slide);
   const largest = Math.max(...windows.sizes, ...windows.coarse_sizes);
   const metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
 
@@ -42,7 +44,7 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
       let lastArrivalWall = scheduler.now();
 
       const emitBoundariesUpTo = (watermark: number) => {
-        const target = paneStart(watermark, slide);
+        const target = paneStart(watermark, step);
         if (!(target > closedUpTo)) return;
         if (closedUpTo === Number.NEGATIVE_INFINITY) {
           // Nothing lies before the first span: start the boundary sequence without closing anything.
@@ -51,8 +53,8 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
           return;
         }
         // After a long gap (or on the first span), skip straight past windows that can hold no data.
-        let next = target - closedUpTo > largest + slide ? target : closedUpTo + slide;
-        for (; next <= target; next += slide) {
+        let next = target - closedUpTo > largest + step ? target : closedUpTo + step;
+        for (; next <= target; next += step) {
           closedUpTo = next;
           state.watermark = next;
           subscriber.next({ type: 'watermark', time: next });
@@ -102,7 +104,7 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
           // Drain: buffered traces flush first, then the watermark jumps past every pane with data.
           subscriber.next({ type: 'drain' });
           if (state.maxEventTime !== Number.NEGATIVE_INFINITY) {
-            emitBoundariesUpTo(paneStart(state.maxEventTime, slide) + slide);
+            emitBoundariesUpTo(paneStart(state.maxEventTime, step) + step);
           }
           subscriber.next({ type: 'end' });
           subscriber.complete();
