@@ -105,11 +105,22 @@ function invokedAsScript(): boolean {
 }
 
 if (invokedAsScript()) {
+  // `sidelight analyze … | head`: a reader that goes away ends the command quietly, as in other CLIs.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;
-      // A finished command must not wait for stray handles (e.g. sockets of a failed start).
-      if (code !== 0 || process.argv[2] !== 'run') setImmediate(() => process.exit(code));
+      // A finished command must not wait for stray handles (e.g. sockets of a failed start), but it
+      // must not cut off its own output either: a pipe is written asynchronously, so exit only once
+      // stdout and stderr have flushed.
+      if (code !== 0 || process.argv[2] !== 'run') {
+        process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+      }
     },
     (err: unknown) => {
       process.stderr.write(`sidelight: ${String(err)}\n`);
