@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { PaneList, SeriesWindows, shortestWindowWith, type PaneAggregator } from './series-windows.js';
+import { PaneList, SeriesWindows, shortestSummaryWith, shortestWindowWith, type PaneAggregator } from './series-windows.js';
 import { serviceSchema } from '../config/service-schema.js';
 import { windowSpecs } from './window-spec.js';
 
@@ -168,5 +168,57 @@ describe('PaneList', () => {
     const rebuilt = list.merge(order, 2, 10, 30);
     expect(rebuilt).not.toBe(late);
     expect(rebuilt.seen).toEqual([10, 20, 21]);
+  });
+
+  it('summarizes a window without merging it, sharing the entry (and its staleness) with the merge', () => {
+    type Sum = { panes: number; values: number };
+    let merges = 0;
+    const summed: PaneAggregator<Acc, number, Sum> = {
+      ...order,
+      merge: (into, from) => {
+        merges++;
+        order.merge(into, from);
+      },
+      summary: { create: () => ({ panes: 0, values: 0 }), add: (into, pane) => void ((into.panes += 1), (into.values += pane.seen.length)) },
+    };
+    const list = new PaneList<Acc, Sum>();
+    for (const start of [0, 10, 20]) summed.add(list.pane(start, summed.create), start);
+    const first = list.summary(summed, 30, 0, 30);
+    expect(first).toEqual({ panes: 3, values: 3 });
+    expect(merges).toBe(0);
+    expect(list.summary(summed, 30, 0, 30)).toBe(first); // cached while the panes are unchanged
+    const merged = list.merge(summed, 30, 0, 30);
+    expect(merges).toBe(3);
+    expect(list.summary(summed, 30, 0, 30)).toBe(first); // the merge joined the same entry
+    summed.add(list.pane(10, summed.create), 11);
+    list.changed(10);
+    const second = list.summary(summed, 30, 0, 30);
+    expect(second).not.toBe(first);
+    expect(second).toEqual({ panes: 3, values: 4 });
+    expect(list.merge(summed, 30, 0, 30)).not.toBe(merged);
+    expect(() => new PaneList<Acc, Sum>().summary(order as PaneAggregator<Acc, number, Sum>, 1, 0, 1)).toThrow(/no window summary/);
+  });
+});
+
+describe('shortestSummaryWith', () => {
+  it('picks the shortest window whose summary is enough, merging none', () => {
+    let merges = 0;
+    const agg: PaneAggregator<{ n: number }, number, { n: number }> = {
+      ...counting,
+      merge: (into, from) => {
+        merges++;
+        counting.merge(into, from);
+      },
+      summary: { create: () => ({ n: 0 }), add: (into, pane) => void (into.n += pane.n) },
+    };
+    const w = new SeriesWindows({ aggregator: agg, windows, maxSeries: 10, name: 'test' });
+    for (let i = 0; i < 30; i++) w.add([subject('a')], T0 + i * 60_000, 1);
+    const view = [...w.all()][0]!;
+    const boundary = T0 + 30 * 60_000;
+    expect(shortestSummaryWith(view, specs, boundary, (s) => s.n >= 5)?.name).toBe('5m');
+    expect(shortestSummaryWith(view, specs, boundary, (s) => s.n >= 20)?.name).toBe('1h');
+    expect(shortestSummaryWith(view, specs, boundary, (s) => s.n >= 31)).toBeUndefined();
+    expect(merges).toBe(0);
+    expect(view.summary(spec('1h'), boundary).n).toBe(view.window(spec('1h'), boundary).n);
   });
 });
