@@ -26,7 +26,7 @@ import type { SpanRecord } from '../src/model/span.js';
 import type { Dimension } from '../src/config/service-schema.js';
 import { zDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
-import { SeriesWindows, shortestWindowWith, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import { SeriesWindows, type PaneAggregator, type SeriesView, type SummarizedView } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../src/traces/retry-chains.js';
 import { walkTrace } from '../src/traces/trace-assembler.js';
@@ -107,6 +107,21 @@ export interface RetryStats {
   traces: number;
   runs: Set<string>;
   exemplars: { any: Exemplar[]; exhausted: Exemplar[]; nonRetryable: Exemplar[]; noBackoff: Exemplar[]; amplified: Exemplar[] };
+}
+
+/**
+ * The counts the retry rules pick their windows by, and test before anything else: summed from
+ * the panes without merging them (SeriesView.summary), so only a window a rule actually judges
+ * is merged.
+ */
+export interface RetryCounts {
+  calls: number;
+  chains: number;
+  retries: number;
+  exhausted: number;
+  nonRetryableRetries: number;
+  timedChains: number;
+  amplifiedChains: number;
 }
 
 export type RetryInput =
@@ -217,8 +232,20 @@ function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
   for (const [k, n] of from) countLabel(into, k, n);
 }
 
-export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput> = {
+export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryCounts> = {
   create: newStats,
+  summary: {
+    create: () => ({ calls: 0, chains: 0, retries: 0, exhausted: 0, nonRetryableRetries: 0, timedChains: 0, amplifiedChains: 0 }),
+    add(into, s) {
+      into.calls += s.calls;
+      into.chains += s.chains;
+      into.retries += s.retries;
+      into.exhausted += s.exhausted;
+      into.nonRetryableRetries += s.nonRetryableRetries;
+      into.timedChains += s.timedChains;
+      into.amplifiedChains += s.amplifiedChains;
+    },
+  },
   add(s, input) {
     if (input.kind === 'call') {
       s.calls++;
@@ -396,8 +423,14 @@ export function judgeAmplification(s: RetryStats, label: string, config: RetryPa
   };
 }
 
-/** retries/min in `short` against the baseline: the longer window's part before the short one. */
-export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, long: { spec: WindowSpec; acc: RetryStats }, label: string, config: RetryPatternsConfig): Finding | undefined {
+type CallsAndRetries = Pick<RetryStats, 'calls' | 'retries'>;
+
+/** The storm rate rule on counts alone: the rates when it fires, else undefined. */
+export function stormRate(
+  short: { spec: WindowSpec; acc: CallsAndRetries },
+  long: { spec: WindowSpec; acc: CallsAndRetries },
+  config: RetryPatternsConfig,
+): { perMin: number; basePerMin: number; baseMinutes: number } | undefined {
   const minutes = short.spec.sizeMs / 60_000;
   const perMin = short.acc.retries / minutes;
   if (perMin < config.storm_min_per_minute) return undefined;
@@ -407,6 +440,14 @@ export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, lon
   if (baseMinutes <= 0 || baseCalls < config.min_samples) return undefined;
   const basePerMin = Math.max(0, long.acc.retries - short.acc.retries) / baseMinutes;
   if (perMin < config.storm_factor * basePerMin) return undefined;
+  return { perMin, basePerMin, baseMinutes };
+}
+
+/** retries/min in `short` against the baseline: the longer window's part before the short one (only its counts are read). */
+export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, long: { spec: WindowSpec; acc: CallsAndRetries }, label: string, config: RetryPatternsConfig): Finding | undefined {
+  const rate = stormRate(short, long, config);
+  if (rate === undefined) return undefined;
+  const { perMin, basePerMin, baseMinutes } = rate;
   const s = short.acc;
   return {
     kind: 'retry_storm',
@@ -453,27 +494,36 @@ export function baselineSpec(specs: readonly WindowSpec[], short: WindowSpec, fa
   return longer.find((s) => s.sizeMs >= factor * short.sizeMs) ?? longer[longer.length - 1];
 }
 
-/** Judges one series at a boundary on its windows; every rule picks its own shortest sufficient window. */
+/**
+ * Judges one series at a boundary on its windows; every rule picks its own shortest sufficient
+ * window. Windows are probed by their counts (RetryCounts, summed from the panes) and a window is
+ * merged only when a rule's counts say it fires or the rule needs more than counts: profiling
+ * NativeAgentLightning on an 80 h kc replay showed the merges of windows that were only counted
+ * (retryStatsAggregator.merge, its Maps and histograms) at ~40 % of retry_patterns' time.
+ * `reads` receives the summary of every window read (a window's summary is the same object while
+ * its merge is the same, so they stand for the merges too).
+ */
 function judgeSeries(
-  view: SeriesView<RetryStats>,
+  view: SummarizedView<RetryStats, RetryCounts>,
   specs: readonly WindowSpec[],
   boundary: number,
   config: RetryPatternsConfig,
-  cache = new Map<WindowSpec, RetryStats>(),
+  reads = new Map<WindowSpec, RetryCounts>(),
 ): Observation[] {
-  const cached: SeriesView<RetryStats> = {
-    subject: view.subject,
-    key: view.key,
-    lastTimeMs: view.lastTimeMs,
-    all: () => view.all(),
-    window(spec, b) {
-      let acc = cache.get(spec);
-      if (acc === undefined) cache.set(spec, (acc = view.window(spec, b)));
-      return acc;
-    },
+  const counts = (spec: WindowSpec): RetryCounts => {
+    let c = reads.get(spec);
+    if (c === undefined) reads.set(spec, (c = view.summary(spec, boundary)));
+    return c;
+  };
+  const full = (spec: WindowSpec): { spec: WindowSpec; acc: RetryStats } => {
+    counts(spec);
+    return { spec, acc: view.window(spec, boundary) };
+  };
+  const pick = (enough: (c: RetryCounts) => boolean): WindowSpec | undefined => {
+    for (const spec of specs) if (enough(counts(spec))) return spec;
+    return undefined;
   };
   const label = subjectLabel(view.subject);
-  const pick = (enough: (s: RetryStats) => boolean) => shortestWindowWith(cached, specs, boundary, (s) => (enough(s) ? 1 : 0), 1);
   const out: Observation[] = [];
   const emit = (f: Finding | undefined, w: { spec: WindowSpec; acc: RetryStats } | undefined) => {
     if (f !== undefined && w !== undefined) out.push(observation(f, view.subject, w.spec.name, boundary, w.acc.runs));
@@ -482,32 +532,46 @@ function judgeSeries(
   // retry_storm: the rate rule first (it says more), else amplification.
   let storm: Finding | undefined;
   let stormWindow: { spec: WindowSpec; acc: RetryStats } | undefined;
-  const short = pick((s) => s.calls >= config.min_samples);
-  if (short !== undefined) {
-    const longSpec = baselineSpec(specs, short.spec, config.baseline_window_factor);
+  const shortSpec = pick((c) => c.calls >= config.min_samples);
+  if (shortSpec !== undefined) {
+    const longSpec = baselineSpec(specs, shortSpec, config.baseline_window_factor);
     if (longSpec !== undefined) {
-      storm = judgeStormRate(short, { spec: longSpec, acc: cached.window(longSpec, boundary) }, label, config);
-      stormWindow = short;
+      const long = { spec: longSpec, acc: counts(longSpec) };
+      if (stormRate({ spec: shortSpec, acc: counts(shortSpec) }, long, config) !== undefined) {
+        stormWindow = full(shortSpec);
+        storm = judgeStormRate(stormWindow, long, label, config);
+      }
     }
   }
   if (storm === undefined) {
-    stormWindow = pick((s) => s.amplifiedChains >= config.amplification_min_chains);
+    const spec = pick((c) => c.amplifiedChains >= config.amplification_min_chains);
+    stormWindow = spec && full(spec);
     storm = stormWindow && judgeAmplification(stormWindow.acc, label, config);
   }
   emit(storm, stormWindow);
 
-  const ex = pick((s) => s.calls >= config.min_samples && s.chains >= config.exhaustion_min_chains);
-  emit(ex && judgeExhaustion(ex.acc, label, config), ex);
-  const nr = pick((s) => s.calls >= config.min_samples && s.nonRetryableRetries >= config.non_retryable_min_retries);
-  emit(nr && judgeNonRetryable(nr.acc, label, config), nr);
-  const nb = pick((s) => s.calls >= config.min_samples && s.timedChains >= config.no_backoff_min_chains);
-  emit(nb && judgeNoBackoff(nb.acc, label, config), nb);
+  const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains);
+  // judgeExhaustion's share test on counts first
+  if (exSpec !== undefined && counts(exSpec).exhausted / counts(exSpec).chains >= config.exhaustion_ratio) {
+    const ex = full(exSpec);
+    emit(judgeExhaustion(ex.acc, label, config), ex);
+  }
+  const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries);
+  if (nrSpec !== undefined) {
+    const nr = full(nrSpec);
+    emit(judgeNonRetryable(nr.acc, label, config), nr);
+  }
+  const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains);
+  if (nbSpec !== undefined) {
+    const nb = full(nbSpec);
+    emit(judgeNoBackoff(nb.acc, label, config), nb);
+  }
   return out;
 }
 
-/** A series' judgement and the window merges it read, in the order it read them. */
+/** A series' judgement and the summaries of the windows it read, in the order it read them. */
 interface SeriesJudgement {
-  readonly reads: ReadonlyMap<WindowSpec, RetryStats>;
+  readonly reads: ReadonlyMap<WindowSpec, RetryCounts>;
   readonly observations: readonly Observation[];
 }
 
@@ -519,7 +583,7 @@ interface SeriesJudgement {
  */
 function judgeSeriesMemo(
   memo: WeakMap<SeriesView<RetryStats>, SeriesJudgement>,
-  view: SeriesView<RetryStats>,
+  view: SummarizedView<RetryStats, RetryCounts>,
   specs: readonly WindowSpec[],
   boundary: number,
   config: RetryPatternsConfig,
@@ -527,15 +591,15 @@ function judgeSeriesMemo(
   const previous = memo.get(view);
   if (previous !== undefined) {
     let same = true;
-    for (const [spec, acc] of previous.reads) {
-      if (view.window(spec, boundary) !== acc) {
+    for (const [spec, counts] of previous.reads) {
+      if (view.summary(spec, boundary) !== counts) {
         same = false;
         break;
       }
     }
     if (same) return previous.observations.length === 0 ? previous.observations : previous.observations.map((o) => ({ ...o, time: boundary }));
   }
-  const reads = new Map<WindowSpec, RetryStats>();
+  const reads = new Map<WindowSpec, RetryCounts>();
   const observations = judgeSeries(view, specs, boundary, config, reads);
   memo.set(view, { reads, observations });
   return observations;
@@ -560,7 +624,7 @@ function judgeWhole(view: SeriesView<RetryStats>, time: number, config: RetryPat
 
 /** Adds one trace's calls and chains to the series windows. */
 export function addTrace(
-  windows: SeriesWindows<RetryStats, RetryInput>,
+  windows: SeriesWindows<RetryStats, RetryInput, RetryCounts>,
   trace: import('../src/model/trace.js').Trace,
   dimensions: readonly Dimension[],
   config: RetryPatternsConfig,
@@ -588,7 +652,7 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
   const dimensions = ctx.settings.series.dimensions;
   return (source) =>
     new Observable<Observation>((subscriber) => {
-      const windows = new SeriesWindows<RetryStats, RetryInput>({
+      const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
         aggregator: retryStatsAggregator,
         windows: ctx.settings.windows,
         maxSeries: ctx.settings.series.max_series,

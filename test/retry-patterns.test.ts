@@ -9,7 +9,7 @@ import type { SpanRecord } from '../src/model/span.js';
 import { runOnSpans, testContext } from './support/detector-harness.js';
 import { recordTraces, type SpanTree } from './support/readable-to-record.js';
 import { traceAssembler, traceAssemblerSchema } from '../src/traces/trace-assembler.js';
-import { retryPatterns, retryPatternsConfigSchema, retryPatternsProcessorFactory } from '../processors/retry-patterns.js';
+import { retryPatterns, retryPatternsConfigSchema, retryPatternsProcessorFactory, retryStatsAggregator, stormRate } from '../processors/retry-patterns.js';
 import { providerFallbackDetector } from '../processors/provider-fallback.js';
 
 const T0 = 1_700_000_000_000;
@@ -254,5 +254,41 @@ describe('retry_patterns factory', () => {
     expect(() => retryPatternsConfigSchema.parse({ storm_min: 3 })).toThrow();
     const detectors = retryPatternsProcessorFactory.stage === 'detector' ? retryPatternsProcessorFactory.create(config, testContext()) : [];
     expect(detectors.map((d) => d.input)).toEqual(['traces', 'traces']);
+  });
+});
+
+describe('retry window counts', () => {
+  it('sums the pane counts a merge would hold, without merging', () => {
+    const agg = retryStatsAggregator;
+    const summary = agg.summary!;
+    const panes = [1, 2, 3].map((k) => {
+      const s = agg.create();
+      Object.assign(s, { calls: 10 * k, chains: 3 * k, retries: 5 * k, exhausted: k, nonRetryableRetries: k + 1, timedChains: 2 * k, amplifiedChains: k - 1 });
+      return s;
+    });
+    const merged = agg.create();
+    const counts = summary.create();
+    for (const p of panes) {
+      agg.merge(merged, p);
+      summary.add(counts, p);
+    }
+    expect(counts).toEqual({
+      calls: merged.calls,
+      chains: merged.chains,
+      retries: merged.retries,
+      exhausted: merged.exhausted,
+      nonRetryableRetries: merged.nonRetryableRetries,
+      timedChains: merged.timedChains,
+      amplifiedChains: merged.amplifiedChains,
+    });
+    expect(panes[0]!.calls).toBe(10); // panes are not modified
+  });
+
+  it('tests the storm rate on counts alone', () => {
+    const short = { spec: { name: '1m', sizeMs: 60_000, paneMs: 10_000 }, acc: { calls: 30, retries: 40 } };
+    const long = { spec: { name: '15m', sizeMs: 900_000, paneMs: 10_000 }, acc: { calls: 100, retries: 50 } };
+    expect(stormRate(short, long, config)).toEqual({ perMin: 40, basePerMin: 10 / 14, baseMinutes: 14 });
+    expect(stormRate(short, { ...long, acc: { calls: 40, retries: 50 } }, config)).toBeUndefined(); // baseline under min_samples
+    expect(stormRate({ ...short, acc: { calls: 30, retries: 5 } }, long, config)).toBeUndefined();
   });
 });
