@@ -4,7 +4,7 @@ import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, type LatencyConfig } from './latency.js';
+import { latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, type LatencyConfig } from './latency.js';
 
 const T0 = 1_800_000_000_000; // a multiple of 10 s
 const MIN = 60_000;
@@ -282,5 +282,27 @@ describe('slow_tail', () => {
       if ((m.successful_calls as number) < 100) expect(m.p99_ms).toBeUndefined();
       else expect(m.p99_ms).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('latency window summary', () => {
+  it('holds the successes and max a merge of the same panes would, and bounds its p99', () => {
+    const agg = latencyAggregator;
+    const summary = agg.summary!;
+    const panes = [[10, 20, 30], [], [5, 400], Array.from({ length: 40 }, (_, i) => 1 + i)].map((durations) => {
+      const acc = agg.create();
+      for (const d of durations) agg.add(acc, makeSpan({ durationMs: d }));
+      agg.add(acc, makeSpan({ durationMs: 999, failed: true })); // failed calls are not in the sketch
+      return acc;
+    });
+    const merged = agg.create();
+    const s = summary.create();
+    for (const p of panes) {
+      agg.merge(merged, p);
+      summary.add(s, p);
+    }
+    expect(s).toEqual({ successes: merged.sketch.count, max: merged.sketch.max });
+    expect(s).toEqual({ successes: 45, max: 400 });
+    expect(merged.sketch.quantile(0.99)).toBeLessThanOrEqual(s.max);
   });
 });

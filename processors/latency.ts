@@ -39,7 +39,7 @@ import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
 import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
-import { type PaneAggregator, type SeriesView, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
+import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import {
   distinctCount,
@@ -115,8 +115,22 @@ export interface LatencyAcc {
   readonly slowest: Exemplar[];
 }
 
-export const latencyAggregator: PaneAggregator<LatencyAcc, SpanRecord> = {
+/** What windows are probed by before one is merged: successful calls, and the slowest of them. */
+export interface LatencySummary {
+  successes: number;
+  /** the merged sketch's max: no percentile of the window is above it */
+  max: number;
+}
+
+export const latencyAggregator: PaneAggregator<LatencyAcc, SpanRecord, LatencySummary> = {
   create: () => ({ sketch: new QuantileSketch(), calls: 0, failed: 0, slowest: [] }),
+  summary: {
+    create: () => ({ successes: 0, max: Number.NEGATIVE_INFINITY }),
+    add(into, acc) {
+      into.successes += acc.sketch.count;
+      if (acc.sketch.max > into.max) into.max = acc.sketch.max;
+    },
+  },
   add(acc, span) {
     acc.calls++;
     if (span.failed) {
@@ -344,7 +358,7 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
     defer(() => {
       const settings = ctx.settings;
       const offline = ctx.mode === 'offline';
-      const windows = new SeriesWindows<LatencyAcc, SpanRecord>({
+      const windows = new SeriesWindows<LatencyAcc, SpanRecord, LatencySummary>({
         aggregator: latencyAggregator,
         windows: settings.windows,
         maxSeries: Math.min(config.max_series, settings.series.max_series),
@@ -390,23 +404,33 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         }
       };
 
-      const judgeWindows = (view: SeriesView<LatencyAcc>, time: number): Observation[] => {
+      // Windows are probed by their summary and merged only when judged: profiling
+      // NativeAgentLightning on an 80 h kc replay showed merges of windows that were only counted
+      // (sketch merges of windows short of min_samples, of judged windows all under min_latency)
+      // as most of this detector's time. No percentile is above the window's max, so a window
+      // whose max is under min_latency cannot fire either rule and is not merged.
+      type View = SummarizedView<LatencyAcc, LatencySummary>;
+      const judgeWindows = (view: View, time: number): Observation[] => {
         const out: Observation[] = [];
-        const judged = shortestWindowWith(view, specs, time, successes, config.min_samples);
-        if (judged === undefined) return out;
-        const regression = judgeWindowRegression(view, judged, time);
+        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples);
+        if (judgedSpec === undefined) return out;
+        const judgedSummary = view.summary(judgedSpec, time);
+        const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time);
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
-        const tailJudged = successes(judged.acc) >= tailMin ? judged : shortestWindowWith(view, specs, time, successes, tailMin);
-        if (tailJudged) {
-          const tail = judgeSlowTail(config, view.subject, tailJudged.spec.name, tailJudged.acc, time);
+        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin);
+        if (tailSpec !== undefined && view.summary(tailSpec, time).max >= config.min_latency) {
+          const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time);
           if (tail) out.push(tail);
         }
         return out;
       };
 
-      const judgeWindowRegression = (view: SeriesView<LatencyAcc>, judged: { spec: WindowSpec; acc: LatencyAcc }, time: number): Observation | undefined => {
-        // cheap exit before the baseline merges: nothing under min_latency can fire
+      const judgeWindowRegression = (view: View, judgedSpec: WindowSpec, judgedSummary: LatencySummary, time: number): Observation | undefined => {
+        // cheap exit before any merge: nothing under min_latency can fire (p99 ≤ max)
+        if (judgedSummary.max < config.min_latency) return undefined;
+        const judged = { spec: judgedSpec, acc: view.window(judgedSpec, time) };
+        // cheap exit before the baseline merges
         if (judged.acc.sketch.quantile(0.99) < config.min_latency) return undefined;
         const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
         let cached = baselines.get(view.key);
@@ -415,9 +439,8 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
           for (const spec of specs) {
             if (spec.sizeMs <= excluded) continue;
             // the fine panes before the judged part that are still held (they reach back longest fine window)
-            const acc = view.window(spec, time - excluded);
-            if (successes(acc) >= config.min_samples) {
-              baseline = { spec, acc };
+            if (view.summary(spec, time - excluded).successes >= config.min_samples) {
+              baseline = { spec, acc: view.window(spec, time - excluded) };
               break;
             }
           }
