@@ -22,8 +22,28 @@ export function operationSubject(span: SpanRecord): Subject {
   return { service: span.service, operation: span.name };
 }
 
-/** Every series a span counts in, each once (a group-by series equal to the operation series is not repeated). */
+/**
+ * A span's subjects per dimensions list, and a subject's key, cached per object: every span
+ * detector asks for the same span's subjects and each series map for their keys, and profiling
+ * NativeAgentLightning on an 80 h kc replay showed subjectKey (a string built from JSON per field)
+ * at 3–6 % of the time. Spans and subjects are immutable, so a cached value never goes stale.
+ */
+const subjectsCache = new WeakMap<SpanRecord, { readonly dimensions: readonly Dimension[]; readonly subjects: Subject[] }>();
+const keyCache = new WeakMap<Subject, string>();
+
+/**
+ * Every series a span counts in, each once (a group-by series equal to the operation series is
+ * not repeated). The array is shared between callers asking with the same dimensions (frozen).
+ */
 export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
+  const cached = subjectsCache.get(span);
+  if (cached !== undefined && cached.dimensions === dimensions) return cached.subjects;
+  const subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
+  subjectsCache.set(span, { dimensions, subjects });
+  return subjects;
+}
+
+function buildSeriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
   const out: Subject[] = [operationSubject(span)];
   const seen = new Set([subjectKey(out[0] as Subject)]);
   for (const dim of dimensions) {
@@ -43,12 +63,16 @@ const SUBJECT_FIELDS = ['service', 'operation', 'provider', 'model', 'tool', 'ag
 
 /** Canonical text of a subject: fields in a fixed order, absent ones left out. Used for series maps and ids. */
 export function subjectKey(subject: Subject): string {
-  const parts: string[] = [];
-  for (const field of SUBJECT_FIELDS) {
-    const v = subject[field];
-    if (v !== undefined) parts.push(`${field}=${JSON.stringify(v)}`);
+  let key = keyCache.get(subject);
+  if (key === undefined) {
+    const parts: string[] = [];
+    for (const field of SUBJECT_FIELDS) {
+      const v = subject[field];
+      if (v !== undefined) parts.push(`${field}=${JSON.stringify(v)}`);
+    }
+    keyCache.set(subject, (key = parts.join(',')));
   }
-  return parts.join(',');
+  return key;
 }
 
 /** A short human label for a subject, used in titles: the group-by value, else the operation. */

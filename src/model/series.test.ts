@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { seriesSubjects, subjectKey } from './series.js';
+import { makeSpan } from '../../test/support/span-factory.js';
+import type { Dimension } from '../config/service-schema.js';
+
+describe('seriesSubjects and subjectKey caches', () => {
+  it('shares one frozen subjects array per span and dimensions list, rebuilt for another list', () => {
+    const span = makeSpan({ tool: 'web_search', model: 'gpt-4o' });
+    const dims: Dimension[] = ['tool', 'model'];
+    const first = seriesSubjects(span, dims);
+    expect(seriesSubjects(span, dims)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(first.map(subjectKey)).toEqual([
+      'service="kc-orchestrator",operation="execute_tool",tool="web_search"',
+      'service="kc-orchestrator",operation="execute_tool",model="gpt-4o"',
+    ]);
+    const other = seriesSubjects(span, ['model']);
+    expect(other).not.toBe(first);
+    expect(other).toHaveLength(2);
+    expect(seriesSubjects(span, [])).toHaveLength(1);
+  });
+
+  it('gives equal subjects the same key whether cached or not', () => {
+    const a = { service: 's', operation: 'op', tool: 't' };
+    expect(subjectKey(a)).toBe(subjectKey({ ...a }));
+    expect(subjectKey(a)).toBe(subjectKey(a));
+  });
+});
