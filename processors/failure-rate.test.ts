@@ -1,9 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
 import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
-import { failureRate, failureRateConfigSchema, failureRateProcessorFactory, TimeHistogram } from './failure-rate.js';
+import { SeriesWindows } from '../src/windows/series-windows.js';
+import { failureAggregator, failureRate, failureRateConfigSchema, failureRateProcessorFactory, TimeHistogram } from './failure-rate.js';
 
 const T0 = 1_700_000_100_000;
 const defaults = failureRateConfigSchema.parse({});
@@ -214,6 +215,44 @@ describe('failure_spike', () => {
     const obs = await offline(calls(400, 10_000, 0.3));
     expect(ofKind(obs, 'failure_spike')).toEqual([]);
     expect(ofKind(obs, 'failure_rate').some((o) => o.evidence.window === 'all')).toBe(true);
+  });
+});
+
+describe('failure_rate window probing', () => {
+  it('summarises panes to the calls and failures their merge holds', () => {
+    const agg = failureAggregator(5);
+    const panes = [calls(30, 1_000, 0.4), calls(7, 1_000, 0), calls(12, 1_000, 1)].map((spans) => {
+      const acc = agg.create();
+      for (const s of spans) agg.add(acc, s);
+      return acc;
+    });
+    const merged = agg.create();
+    const summary = agg.summary!.create();
+    for (const p of panes) agg.merge(merged, p);
+    for (const p of [...panes].reverse()) agg.summary!.add(summary, p);
+    expect(summary).toEqual({ calls: merged.calls, failures: merged.failures });
+    expect(summary).toEqual({ calls: 49, failures: 24 });
+  });
+
+  it('merges no window of a healthy series, and only judged windows of a failing one', async () => {
+    const merges = vi.spyOn(SeriesWindows.prototype, 'mergeWindow');
+    try {
+      expect(await live(calls(600, 1_000, 0))).toEqual([]);
+      expect(merges).not.toHaveBeenCalled();
+      const obs = await live(calls(600, 1_000, 0.4));
+      expect(obs.length).toBeGreaterThan(0);
+      expect(merges).toHaveBeenCalled();
+    } finally {
+      merges.mockRestore();
+    }
+  });
+
+  it('reuses the observation of a window whose merge is unchanged (same evidence, new time)', async () => {
+    // a sparse series judged on the coarse 1h window, which holds the same panes for a few boundaries
+    const obs = ofKind(await live(calls(30, 120_000, 0.5)), 'failure_rate');
+    const reused = obs.slice(1).filter((o, i) => o.evidence === obs[i]!.evidence);
+    expect(reused.length).toBeGreaterThan(0);
+    for (const o of reused) expect(o.time).not.toBe(obs[obs.indexOf(o) - 1]!.time);
   });
 });
 
