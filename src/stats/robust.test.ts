@@ -38,4 +38,40 @@ describe('robust statistics', () => {
     expect(l.upper).toBeCloseTo(100 + 30 * Math.sqrt(0.25 / 1.75), 10);
     expect(l.lower).toBeCloseTo(100 - 30 * Math.sqrt(0.25 / 1.75), 10);
   });
+
+  it('gives robustSummary the very numbers of median() then medianAbsoluteDeviation(), from one sorted copy', () => {
+    const opts = { floorRatio: 0.1, absoluteFloor: 1 };
+    let seed = 12345;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const cases: number[][] = [[7], [1, 2], [2, 1, 2], [0, 0, 0, 5], [-3, 4, 0.1, 0.2, 1e-9, 7e12]];
+    for (let c = 0; c < 500; c++) {
+      const n = 1 + Math.floor(rand() * 70);
+      const kind = c % 4;
+      cases.push(
+        Array.from({ length: n }, () =>
+          kind === 0 ? Math.floor(rand() * 5) : kind === 1 ? rand() * 1e4 - 5e3 : kind === 2 ? Math.exp(rand() * 20) / 3 : rand() * 0.3 + 0.1,
+        ),
+      );
+    }
+    for (const values of cases) {
+      const copy = [...values];
+      const s = robustSummary(values, opts);
+      const m = median(values);
+      const mad = medianAbsoluteDeviation(values, m);
+      expect(Object.is(s.median, m)).toBe(true);
+      expect(Object.is(s.mad, mad)).toBe(true);
+      expect(s.scale).toBe(robustScale(mad, m, opts));
+      expect(values).toEqual(copy);
+    }
+  });
+
+  it('keeps robustSummary of empty, non-finite and negative-zero histories as before', () => {
+    const opts = { floorRatio: 0.1, absoluteFloor: 1 };
+    for (const values of [[], [Number.NaN, 1, 2], [1, Infinity, 3, -Infinity], [-0, 0, -0], [5, -0, 0]]) {
+      const s = robustSummary(values, opts);
+      const m = median(values);
+      expect(Object.is(s.median, m)).toBe(true);
+      expect(Object.is(s.mad, medianAbsoluteDeviation(values, m))).toBe(true);
+    }
+  });
 });
