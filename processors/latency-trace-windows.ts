@@ -13,6 +13,7 @@ import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
 import type { ComponentContext } from '../src/pipeline/component.js';
 import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
+import { type Exemplar, keepTop, MAX_RUN_IDS, mergeTop } from './latency-evidence.js';
 
 export interface TraceInput<I> {
   readonly subject: Subject;
@@ -152,4 +153,64 @@ export function topLabel(table: Readonly<Record<string, number>>): string | unde
   let best: string | undefined;
   for (const [label, n] of Object.entries(table)) if (best === undefined || n > (table[best] as number)) best = label;
   return best;
+}
+
+/**
+ * What one trace contributes to a recurring-pattern series (N+1 calls, sequential fan-out): how
+ * often the pattern occurred, its calls and time, the longest run, a label breakdown and the
+ * trace as an exemplar.
+ */
+export interface PatternInput {
+  readonly occurrences: number;
+  readonly calls: number;
+  /** the longest run of calls in one occurrence */
+  readonly longest: number;
+  /** sum over occurrences of the share of the parent's duration the calls take */
+  readonly shareSum: number;
+  readonly sumMs: number;
+  /** sum − max per occurrence: what running the calls concurrently (or as one batch) would save */
+  readonly savingMs: number;
+  readonly labels: Readonly<Record<string, number>>;
+  readonly exemplar: Exemplar;
+}
+
+/** A pane (or window) of pattern inputs: `traces` is the sample size. */
+export interface PatternAcc {
+  traces: number;
+  occurrences: number;
+  calls: number;
+  longest: number;
+  shareSum: number;
+  sumMs: number;
+  savingMs: number;
+  readonly labels: Record<string, number>;
+  readonly top: Exemplar[];
+}
+
+/** Folds the figures of `from` (one trace's input, or a pane) into `into`. */
+function foldPattern(into: PatternAcc, from: Omit<PatternInput, 'exemplar'>, labelsKept: number): void {
+  into.occurrences += from.occurrences;
+  into.calls += from.calls;
+  into.longest = Math.max(into.longest, from.longest);
+  into.shareSum += from.shareSum;
+  into.sumMs += from.sumMs;
+  into.savingMs += from.savingMs;
+  for (const [label, n] of Object.entries(from.labels)) countLabel(into.labels, label, n, labelsKept);
+}
+
+/** The pane aggregator of a recurring-pattern detector, keeping `labelsKept` labels per breakdown. */
+export function patternAggregator(labelsKept: number): PaneAggregator<PatternAcc, PatternInput> {
+  return {
+    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: Object.create(null), top: [] }),
+    add(acc, input) {
+      acc.traces++;
+      foldPattern(acc, input, labelsKept);
+      keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
+    },
+    merge(into, from) {
+      into.traces += from.traces;
+      foldPattern(into, from, labelsKept);
+      mergeTop(into.top, from.top, MAX_RUN_IDS);
+    },
+  };
 }

@@ -23,8 +23,7 @@ import { SpanKind, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
-import type { PaneAggregator } from '../src/windows/series-windows.js';
-import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, MAX_RUN_IDS, mergeTop, round3 } from './latency-evidence.js';
+import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
 import {
   countLabel,
   isLlmCall,
@@ -34,6 +33,9 @@ import {
   type TraceInput,
   traceNodes,
   traceWindowOperator,
+  patternAggregator,
+  type PatternAcc,
+  type PatternInput,
 } from './latency-trace-windows.js';
 
 export const repeatedCallsConfigSchema = z.strictObject({
@@ -61,59 +63,14 @@ export interface RepeatedRun {
   readonly share: number;
 }
 
-/** What one trace contributes to one operation's series. */
-export interface RepeatedInput {
-  readonly occurrences: number;
-  readonly calls: number;
-  readonly maxCalls: number;
-  readonly shareSum: number;
-  readonly sumMs: number;
-  /** sum − max per occurrence: what running the calls concurrently (or one batch) would save */
-  readonly savingMs: number;
-  readonly parents: Readonly<Record<string, number>>;
-  readonly exemplar: Exemplar;
-}
-
-export interface RepeatedAcc {
-  traces: number;
-  occurrences: number;
-  calls: number;
-  maxCalls: number;
-  shareSum: number;
-  sumMs: number;
-  savingMs: number;
-  readonly parents: Record<string, number>;
-  readonly top: Exemplar[];
-}
+/** What one trace contributes to one operation's series: `longest` is the most calls under one parent, labels count parents. */
+export type RepeatedInput = PatternInput;
+export type RepeatedAcc = PatternAcc;
 
 /** parent labels kept per breakdown table */
 const PARENT_LABELS_KEPT = 10;
 
-export const repeatedAggregator: PaneAggregator<RepeatedAcc, RepeatedInput> = {
-  create: () => ({ traces: 0, occurrences: 0, calls: 0, maxCalls: 0, shareSum: 0, sumMs: 0, savingMs: 0, parents: Object.create(null), top: [] }),
-  add(acc, input) {
-    acc.traces++;
-    acc.occurrences += input.occurrences;
-    acc.calls += input.calls;
-    acc.maxCalls = Math.max(acc.maxCalls, input.maxCalls);
-    acc.shareSum += input.shareSum;
-    acc.sumMs += input.sumMs;
-    acc.savingMs += input.savingMs;
-    for (const [label, n] of Object.entries(input.parents)) countLabel(acc.parents, label, n, PARENT_LABELS_KEPT);
-    keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
-  },
-  merge(into, from) {
-    into.traces += from.traces;
-    into.occurrences += from.occurrences;
-    into.calls += from.calls;
-    into.maxCalls = Math.max(into.maxCalls, from.maxCalls);
-    into.shareSum += from.shareSum;
-    into.sumMs += from.sumMs;
-    into.savingMs += from.savingMs;
-    for (const [label, n] of Object.entries(from.parents)) countLabel(into.parents, label, n, PARENT_LABELS_KEPT);
-    mergeTop(into.top, from.top, MAX_RUN_IDS);
-  },
-};
+export const repeatedAggregator = patternAggregator(PARENT_LABELS_KEPT);
 
 /** A child that can be N+1: a tool or client call, not a model call. */
 function isCandidate(span: SpanRecord, llmOperations: readonly string[]): boolean {
@@ -212,11 +169,11 @@ export function repeatedInputs(trace: Trace, config: RepeatedCallsConfig): Trace
       input: {
         occurrences: runs.length,
         calls,
-        maxCalls,
+        longest: maxCalls,
         shareSum,
         sumMs,
         savingMs,
-        parents,
+        labels: parents,
         // the parent span: that is where the loop to batch lives
         exemplar: { traceId: trace.traceId, spanId: biggest.parent.spanId, runId: biggest.parent.runId, weight: biggest.sumMs },
       },
@@ -230,7 +187,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
   const label = subjectLabel(subject);
   const share = acc.shareSum / acc.occurrences;
   const perParent = acc.calls / acc.occurrences;
-  const parent = topLabel(acc.parents) ?? 'one parent';
+  const parent = topLabel(acc.labels) ?? 'one parent';
   const ids = exemplarIds(acc.top);
   const where = window === 'all' ? 'the whole input' : `the last ${window}`;
   return {
@@ -241,14 +198,14 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
     title: `${label} is called ${Math.round(perParent)} times in a row under ${parent} (N+1)`,
     description:
       `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'parent' : 'parents'} ` +
-      `calling ${label} ≥ ${config.min_calls} times one after another (mean ${Math.round(perParent)}, max ${acc.maxCalls} per parent), ` +
+      `calling ${label} ≥ ${config.min_calls} times one after another (mean ${Math.round(perParent)}, max ${acc.longest} per parent), ` +
       `taking ${formatShare(share)} of the parent's time; one batched or concurrent call per parent would save about ${formatMs(acc.savingMs / acc.occurrences)} each.`,
     evidence: {
       window,
       metrics: {
         calls: acc.calls,
         calls_per_parent: Math.round(perParent * 10) / 10,
-        max_calls_per_parent: acc.maxCalls,
+        max_calls_per_parent: acc.longest,
         occurrences: acc.occurrences,
         traces: acc.traces,
         affected_traces: acc.traces,
@@ -257,7 +214,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
         saving_ms: Math.round(acc.savingMs / acc.occurrences),
         wasted_ms: Math.round(acc.savingMs),
         parent_operation: parent,
-        parents: { ...acc.parents },
+        parents: { ...acc.labels },
       },
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,

@@ -26,8 +26,7 @@ import type { Trace } from '../src/model/trace.js';
 import { subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
-import type { PaneAggregator } from '../src/windows/series-windows.js';
-import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, MAX_RUN_IDS, mergeTop, round3 } from './latency-evidence.js';
+import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
 import {
   countLabel,
   isLlmCall,
@@ -37,6 +36,9 @@ import {
   type TraceInput,
   traceNodes,
   traceWindowOperator,
+  patternAggregator,
+  type PatternAcc,
+  type PatternInput,
 } from './latency-trace-windows.js';
 
 export const sequentialFanoutConfigSchema = z.strictObject({
@@ -74,57 +76,14 @@ export interface FanoutSequence {
   readonly share: number;
 }
 
-export interface FanoutInput {
-  readonly occurrences: number;
-  readonly calls: number;
-  readonly maxLength: number;
-  readonly sumMs: number;
-  readonly savingMs: number;
-  readonly shareSum: number;
-  readonly tools: Readonly<Record<string, number>>;
-  readonly exemplar: Exemplar;
-}
-
-export interface FanoutAcc {
-  traces: number;
-  occurrences: number;
-  calls: number;
-  maxLength: number;
-  sumMs: number;
-  savingMs: number;
-  shareSum: number;
-  readonly tools: Record<string, number>;
-  readonly top: Exemplar[];
-}
+/** What one trace contributes to one parent's series: `longest` is the longest sequence, labels count tools. */
+export type FanoutInput = PatternInput;
+export type FanoutAcc = PatternAcc;
 
 /** tool labels kept per breakdown table */
 const TOOL_LABELS_KEPT = 10;
 
-export const fanoutAggregator: PaneAggregator<FanoutAcc, FanoutInput> = {
-  create: () => ({ traces: 0, occurrences: 0, calls: 0, maxLength: 0, sumMs: 0, savingMs: 0, shareSum: 0, tools: Object.create(null), top: [] }),
-  add(acc, input) {
-    acc.traces++;
-    acc.occurrences += input.occurrences;
-    acc.calls += input.calls;
-    acc.maxLength = Math.max(acc.maxLength, input.maxLength);
-    acc.sumMs += input.sumMs;
-    acc.savingMs += input.savingMs;
-    acc.shareSum += input.shareSum;
-    for (const [label, n] of Object.entries(input.tools)) countLabel(acc.tools, label, n, TOOL_LABELS_KEPT);
-    keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
-  },
-  merge(into, from) {
-    into.traces += from.traces;
-    into.occurrences += from.occurrences;
-    into.calls += from.calls;
-    into.maxLength = Math.max(into.maxLength, from.maxLength);
-    into.sumMs += from.sumMs;
-    into.savingMs += from.savingMs;
-    into.shareSum += from.shareSum;
-    for (const [label, n] of Object.entries(from.tools)) countLabel(into.tools, label, n, TOOL_LABELS_KEPT);
-    mergeTop(into.top, from.top, MAX_RUN_IDS);
-  },
-};
+export const fanoutAggregator = patternAggregator(TOOL_LABELS_KEPT);
 
 type SequenceConfig = Pick<SequentialFanoutConfig, 'min_calls' | 'max_gap' | 'min_total' | 'llm_operations' | 'repeated_min_calls'>;
 
@@ -211,11 +170,11 @@ export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): Trac
       input: {
         occurrences: sequences.length,
         calls,
-        maxLength,
+        longest: maxLength,
         sumMs,
         savingMs,
         shareSum,
-        tools,
+        labels: tools,
         // the parent span: that is where the tool calls would be started together
         exemplar: { traceId: trace.traceId, spanId: biggest.parent.spanId, runId: biggest.parent.runId, weight: biggest.savingMs },
       },
@@ -230,7 +189,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
   const share = acc.shareSum / acc.occurrences;
   const length = acc.calls / acc.occurrences;
   const saving = acc.savingMs / acc.occurrences;
-  const toolList = Object.entries(acc.tools)
+  const toolList = Object.entries(acc.labels)
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([t]) => t)
     .slice(0, 3)
@@ -253,7 +212,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
       metrics: {
         calls: acc.calls,
         sequence_length: Math.round(length * 10) / 10,
-        max_sequence_length: acc.maxLength,
+        max_sequence_length: acc.longest,
         occurrences: acc.occurrences,
         traces: acc.traces,
         affected_traces: acc.traces,
@@ -261,7 +220,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
         saving_ms: Math.round(saving),
         wasted_ms: Math.round(acc.savingMs),
         share: round3(share),
-        tools: { ...acc.tools },
+        tools: { ...acc.labels },
       },
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
