@@ -22,6 +22,7 @@
  * `updated` change in the lifecycle, which runs after this processor.
  */
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
+import type { TaggedJudgement } from '../src/model/events.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import {
@@ -163,23 +164,19 @@ export interface CategorizeHooks {
   onTrackedSize?(size: number): void;
 }
 
-/** The stateful rules of one subscription. `categorize` returns undefined for a dropped observation. */
+/**
+ * The rules of one subscription, each a function of one observation (detectors judge only what
+ * changed, so a rule that read other observations would see stale ones). `categorize` returns
+ * undefined for a dropped observation.
+ */
 export class Categorizer {
-  /** operation → event time it was last seen as a latency bottleneck; Map order = least recently seen first */
-  private readonly criticalPath = new Map<string, number>();
-
   constructor(
     private readonly config: CategorizeConfig,
     private readonly hooks: CategorizeHooks = {},
   ) {}
 
-  get trackedOperations(): number {
-    return this.criticalPath.size;
-  }
-
   categorize(o: Observation): Observation | undefined {
     const config = this.config;
-    if (o.kind === 'latency_bottleneck') this.rememberCriticalPath(o);
 
     const category = config.categories[o.kind] ?? defaultCategory(o);
     const impact = computeImpact(o.evidence, o.runIds, config.impact_weights);
@@ -192,9 +189,6 @@ export class Categorizer {
       }
     };
 
-    if (o.kind === 'retry_exhaustion' && config.escalation.exhaustion_on_critical_path && this.onCriticalPath(o)) {
-      apply('exhaustion_on_critical_path', 'high');
-    }
     if (o.kind === 'failure_rate') {
       // A confidence bound, never the raw ratio: 1 failure out of 2 calls is not a critical failure.
       const bound = firstMetric(o.evidence, 'wilson_lower');
@@ -215,42 +209,25 @@ export class Categorizer {
     }
     return { ...o, category, severity, impact };
   }
-
-  private rememberCriticalPath(o: Observation): void {
-    const key = operationKey(o);
-    if (key === undefined) return;
-    this.criticalPath.delete(key);
-    this.criticalPath.set(key, o.time);
-    while (this.criticalPath.size > this.config.max_tracked_operations) {
-      const oldest = this.criticalPath.keys().next().value as string;
-      this.criticalPath.delete(oldest);
-      this.hooks.onTrackedEvicted?.();
-    }
-    this.hooks.onTrackedSize?.(this.criticalPath.size);
-  }
-
-  private onCriticalPath(o: Observation): boolean {
-    const key = operationKey(o);
-    if (key === undefined) return false;
-    const seen = this.criticalPath.get(key);
-    if (seen === undefined) return false;
-    if (o.time - seen > this.config.escalation.critical_path_memory) {
-      this.criticalPath.delete(key);
-      this.hooks.onTrackedSize?.(this.criticalPath.size);
-      return false;
-    }
-    return true;
-  }
 }
 
-/** The operator; each subscription has its own rule state. */
-export function categorize(config: CategorizeConfig, hooks: CategorizeHooks = {}): OperatorFunction<Observation, Observation> {
+/**
+ * The operator over judgements: clears pass; an observation dropped below min_severity is not
+ * observed, so a standing one becomes a clear of its source.
+ */
+export function categorize(config: CategorizeConfig, hooks: CategorizeHooks = {}): OperatorFunction<TaggedJudgement, TaggedJudgement> {
   return (source) =>
     defer(() => {
       const categorizer = new Categorizer(config, hooks);
       return source.pipe(
-        map((o) => categorizer.categorize(o)),
-        filter((o): o is Observation => o !== undefined),
+        map((j): TaggedJudgement | undefined => {
+          if (j.type === 'clear') return j;
+          const o = categorizer.categorize(j.observation);
+          if (o !== undefined) return { ...j, observation: o };
+          const standing = j.standing;
+          return standing ? { type: 'clear', kind: j.observation.kind, subject: j.observation.subject, time: j.observation.time, source: standing.source, detector: j.detector } : undefined;
+        }),
+        filter((j): j is TaggedJudgement => j !== undefined),
       );
     });
 }

@@ -17,17 +17,17 @@ import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
-import type { PipelineEvent } from '../src/model/events.js';
+import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import {
   SeriesWindows,
   shortestSummaryWith,
   type PaneAggregator,
-  type SeriesView,
   type SummarizedView,
 } from '../src/windows/series-windows.js';
 import { paneStart, windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
 import {
   AffectedSet,
@@ -231,50 +231,6 @@ export class TimeHistogram {
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 
-/**
- * A series view whose coarse windows are merged once per coarse pane: a coarse window ends at the
- * last closed coarse pane, and closed panes take no more spans (the clock drops late ones), so it
- * only changes when that pane boundary moves — every coarse_slide, not every slide.
- */
-class CoarseCachedView implements SeriesView<FailureAcc> {
-  private cachedEnd = Number.NaN;
-  private readonly cache = new Map<string, FailureAcc>();
-
-  constructor(
-    private readonly inner: SeriesView<FailureAcc>,
-    private readonly slide: number,
-  ) {}
-
-  get subject(): Subject {
-    return this.inner.subject;
-  }
-  get key(): string {
-    return this.inner.key;
-  }
-  get lastTimeMs(): number {
-    return this.inner.lastTimeMs;
-  }
-  all(): FailureAcc | undefined {
-    return this.inner.all();
-  }
-
-  window(spec: WindowSpec, boundary: number): FailureAcc {
-    if (spec.paneMs === this.slide) return this.inner.window(spec, boundary);
-    const end = paneStart(boundary, spec.paneMs);
-    if (end !== this.cachedEnd) {
-      this.cache.clear();
-      this.cachedEnd = end;
-    }
-    const id = `${spec.sizeMs}/${spec.paneMs}`;
-    let acc = this.cache.get(id);
-    if (!acc) {
-      acc = this.inner.window(spec, boundary);
-      this.cache.set(id, acc);
-    }
-    return acc;
-  }
-}
-
 /** The judged numbers of one window (or the whole input). */
 interface Judged {
   readonly window: string;
@@ -326,16 +282,7 @@ class FailureRateDetector {
   private firstMs = Number.POSITIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
   private lastBoundary = Number.NEGATIVE_INFINITY;
-  /** one cached view per live series object; freed with the series */
-  private readonly views = new WeakMap<SeriesView<FailureAcc>, CoarseCachedView>();
-  /**
-   * The failure_rate observation last made from a window merge, by the merge (a merge is never
-   * modified, and its closed panes take no more spans). A series that keeps failing is observed
-   * at every boundary on the same merge for as long as its window holds the same panes (a coarse
-   * window: 5 min at a time); profiling an 80 h kc replay showed the evidence merge and text of
-   * those repeats as a top cost. The observation is the same but for its time.
-   */
-  private readonly rateMemo = new WeakMap<FailureAcc, { readonly window: string; readonly subject: Subject; readonly observation: Observation }>();
+  private readonly loop: JudgeLoop<FailureAcc, FailureCounts>;
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -349,24 +296,26 @@ class FailureRateDetector {
       name: ctx.id,
       metrics: ctx.metrics,
       keepAll: this.offline,
+      judging: ctx.judging,
     });
+    this.loop = { mode: ctx.judging ?? 'changed', judge: (view, boundary) => this.judgeSeries(view, boundary) };
     this.specs = this.windows.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
   }
 
-  handle(event: PipelineEvent): Observation[] {
+  handle(event: PipelineEvent): Judgement[] {
     switch (event.type) {
       case 'span':
         this.add(event.span);
         return [];
       case 'watermark': {
-        const out = this.judgeAt(event.time);
+        const out: Judgement[] = [];
+        judgeUpTo(this.windows, event.from, event.time, this.loop, out);
         this.lastBoundary = event.time;
-        this.windows.advance(event.time);
         return out;
       }
       case 'end':
-        return this.offline ? this.judgeWholeInput() : [];
+        return this.offline ? this.judgeWholeInput().map(oneShot) : [];
       default:
         return [];
     }
@@ -395,29 +344,23 @@ class FailureRateDetector {
     }
   }
 
-  private judgeAt(boundary: number): Observation[] {
+  /** Both rules on one series at one boundary. */
+  private judgeSeries(series: SummarizedView<FailureAcc, FailureCounts>, boundary: number): Observation[] {
     const out: Observation[] = [];
-    for (const series of this.windows.all()) {
-      if (series.key === OVERFLOW_KEY) continue;
-      // Nothing of this series is left in any window (offline keeps series after their panes expire).
-      if (series.lastTimeMs < boundary - this.longestMs) continue;
-      let view = this.views.get(series);
-      if (!view) {
-        view = new CoarseCachedView(series, this.ctx.settings.windows.slide);
-        this.views.set(series, view);
-      }
+    if (series.key === OVERFLOW_KEY) return out;
+    // Nothing of this series is left in any window (offline keeps series after their panes expire).
+    if (series.lastTimeMs < boundary - this.longestMs) return out;
+    {
       // Windows are probed and both rules tested on the panes' summed counts (window summaries); a
-      // window is merged only when a rule fires, for its observation. Profiling the in-process
-      // pipeline showed failure_rate at ~12 % of a call, mostly merging windows that were only
-      // counted. The rules read nothing but calls and failures, so the judgements are the same.
+      // window is merged only when a rule fires, for its observation. The rules read nothing but
+      // calls and failures.
       const min = this.config.min_samples;
       const found = shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= min);
       if (found) {
         const c = series.summary(found, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
         if (wilson.lower >= this.config.lower_bound_threshold) {
-          // the merge is cached while its panes are unchanged, so the observation memo still applies
-          out.push(this.windowRateObservation(view.subject, judged(found.name, view.window(found, boundary), wilson), boundary));
+          out.push(this.rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary));
         }
       }
       const spikeMin = this.config.spike_min_samples;
@@ -426,10 +369,11 @@ class FailureRateDetector {
         const c = series.summary(short, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
         // lower − upper ≥ margin needs lower ≥ margin: skip the baseline when it cannot hold.
-        if (wilson.lower < this.config.spike_margin) continue;
-        const base = this.baselineFor(series, short, boundary);
-        if (base && wilson.lower - base.wilson.upper >= this.config.spike_margin) {
-          out.push(this.spikeObservation(view.subject, judged(short.name, view.window(short, boundary), wilson), base, boundary));
+        if (wilson.lower >= this.config.spike_margin) {
+          const base = this.baselineFor(series, short, boundary);
+          if (base && wilson.lower - base.wilson.upper >= this.config.spike_margin) {
+            out.push(this.spikeObservation(series.subject, judged(short.name, series.window(short, boundary), wilson), base, boundary));
+          }
         }
       }
     }
@@ -508,14 +452,6 @@ class FailureRateDetector {
   private exemplars(d: FailureDetail | undefined): Pick<Observation['evidence'], 'exemplar_trace_ids' | 'exemplar_span_ids'> {
     const e = d?.exemplars;
     return { exemplar_trace_ids: e ? e.traceIds : [], exemplar_span_ids: e ? e.spanIds : [] };
-  }
-
-  private windowRateObservation(subject: Subject, j: Judged, time: number): Observation {
-    const memo = this.rateMemo.get(j.acc);
-    if (memo !== undefined && memo.window === j.window && memo.subject === subject) return { ...memo.observation, time };
-    const observation = this.rateObservation(subject, j, time);
-    this.rateMemo.set(j.acc, { window: j.window, subject, observation });
-    return observation;
   }
 
   private rateObservation(subject: Subject, j: Judged, time: number): Observation {
@@ -597,7 +533,7 @@ function checkBaselineWindow(config: FailureRateConfig, ctx: ComponentContext): 
 }
 
 /** The failure_rate / failure_spike operator over the event-time stream. */
-export function failureRate(config: FailureRateConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+export function failureRate(config: FailureRateConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Judgement> {
   checkBaselineWindow(config, ctx);
   return (source) =>
     defer(() => {

@@ -14,7 +14,7 @@
  * path belongs to their nearest real ancestor, so a kc run names the task type, not its attempts.
  */
 import type { OperatorFunction } from 'rxjs';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
@@ -168,7 +168,7 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
   };
 }
 
-export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<BottleneckAcc, BottleneckInput>(
     {
       name: 'latency_bottleneck',

@@ -6,7 +6,8 @@
  * (model call, tool call) and parent naming these detectors share.
  */
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
@@ -36,7 +37,7 @@ export interface TraceWindowDetector<A, I> {
   judge(subject: Subject, window: string, acc: A, time: number): Observation | undefined;
 }
 
-export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return (source) =>
     defer(() => {
       const offline = ctx.mode === 'offline';
@@ -47,22 +48,26 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
         name: detector.name,
         metrics: ctx.metrics,
         keepAll: offline,
+        judging: ctx.judging,
       });
       const overflowKey = subjectKey(OVERFLOW_SUBJECT);
       let lastWatermark = Number.NEGATIVE_INFINITY;
       let lastTraceEnd = Number.NEGATIVE_INFINITY;
 
-      const onWatermark = (time: number): Observation[] => {
-        lastWatermark = time;
-        const out: Observation[] = [];
-        for (const view of windows.all()) {
-          if (view.key === overflowKey) continue;
+      const loop: JudgeLoop<A, never> = {
+        mode: ctx.judging ?? 'changed',
+        judge(view, time) {
+          if (view.key === overflowKey) return [];
           const judged = shortestWindowWith(view, windows.specs, time, detector.traces, detector.minTraces);
-          if (judged === undefined) continue;
+          if (judged === undefined) return [];
           const obs = detector.judge(view.subject, judged.spec.name, judged.acc, time);
-          if (obs) out.push(obs);
-        }
-        windows.advance(time);
+          return obs ? [obs] : [];
+        },
+      };
+      const onWatermark = (from: number, time: number): Judgement[] => {
+        lastWatermark = time;
+        const out: Judgement[] = [];
+        judgeUpTo(windows, from, time, loop, out);
         return out;
       };
 
@@ -81,7 +86,7 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
       };
 
       return source.pipe(
-        concatMap((event): Observation[] => {
+        concatMap((event): Judgement[] => {
           switch (event.type) {
             case 'trace': {
               const trace = event.trace;
@@ -90,11 +95,11 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
               return [];
             }
             case 'watermark':
-              return onWatermark(event.time);
+              return onWatermark(event.from, event.time);
             case 'drain':
               return [];
             case 'end':
-              return onEnd();
+              return onEnd().map(oneShot);
           }
         }),
       );

@@ -7,7 +7,8 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { ComponentContext } from '../src/pipeline/component.js';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
@@ -141,9 +142,9 @@ function judgeAt(view: SeriesView<FallbackStats>, specs: readonly WindowSpec[], 
   return w && judgeFallbacks(w.acc, view.subject, w.spec.name, boundary, config);
 }
 
-export function providerFallbackDetector(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function providerFallbackDetector(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return (source) =>
-    new Observable<Observation>((subscriber) => {
+    new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<FallbackStats, FallbackInput>({
         aggregator: fallbackAggregator,
         windows: ctx.settings.windows,
@@ -151,7 +152,17 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
         name: 'provider_fallback',
         metrics: ctx.metrics,
         keepAll: ctx.mode === 'offline',
+        judging: ctx.judging,
       });
+      const loop: JudgeLoop<FallbackStats, never> = {
+        mode: ctx.judging ?? 'changed',
+        order: 'key',
+        judge(view, boundary) {
+          if (view.subject.service === OVERFLOW_SUBJECT.service) return [];
+          const o = judgeAt(view, windows.specs, boundary, config);
+          return o ? [o] : [];
+        },
+      };
       let lastBoundary = Number.NEGATIVE_INFINITY;
       const views = () =>
         [...windows.all()].filter((v) => v.subject.service !== OVERFLOW_SUBJECT.service).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -163,11 +174,9 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
               return;
             case 'watermark': {
               lastBoundary = event.time;
-              for (const view of views()) {
-                const o = judgeAt(view, windows.specs, event.time, config);
-                if (o !== undefined) subscriber.next(o);
-              }
-              windows.advance(event.time);
+              const out: Judgement[] = [];
+              judgeUpTo(windows, event.from, event.time, loop, out);
+              for (const j of out) subscriber.next(j);
               return;
             }
             case 'end':
@@ -175,7 +184,7 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
                 for (const view of views()) {
                   const all = view.all();
                   const o = all && judgeFallbacks(all, view.subject, 'all', lastBoundary, config);
-                  if (o !== undefined) subscriber.next(o);
+                  if (o !== undefined) subscriber.next(oneShot(o));
                 }
               }
               return;

@@ -17,7 +17,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import { SpanKind, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
@@ -225,7 +225,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
   };
 }
 
-export function repeatedCallsOperator(config: RepeatedCallsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function repeatedCallsOperator(config: RepeatedCallsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<RepeatedAcc, RepeatedInput>(
     {
       name: 'repeated_calls',

@@ -20,7 +20,8 @@
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { ProcessorFactory, ComponentContext, Detector } from '../src/pipeline/component.js';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Severity, Subject, PainPointKind, EvidenceValue } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Dimension } from '../src/config/service-schema.js';
@@ -569,42 +570,6 @@ function judgeSeries(
   return out;
 }
 
-/** A series' judgement and the summaries of the windows it read, in the order it read them. */
-interface SeriesJudgement {
-  readonly reads: ReadonlyMap<WindowSpec, RetryCounts>;
-  readonly observations: readonly Observation[];
-}
-
-/**
- * judgeSeries, reusing the previous boundary's judgement when every window it read is still the
- * same merge (a merge is rebuilt as soon as a pane in it changes, late traces included): the
- * judgement is a function of those merges, so it is the same but for its time. Profiling an 80 h
- * kc replay showed the re-judging of series whose windows had not moved as a top cost.
- */
-function judgeSeriesMemo(
-  memo: WeakMap<SeriesView<RetryStats>, SeriesJudgement>,
-  view: SummarizedView<RetryStats, RetryCounts>,
-  specs: readonly WindowSpec[],
-  boundary: number,
-  config: RetryPatternsConfig,
-): readonly Observation[] {
-  const previous = memo.get(view);
-  if (previous !== undefined) {
-    let same = true;
-    for (const [spec, counts] of previous.reads) {
-      if (view.summary(spec, boundary) !== counts) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return previous.observations.length === 0 ? previous.observations : previous.observations.map((o) => ({ ...o, time: boundary }));
-  }
-  const reads = new Map<WindowSpec, RetryCounts>();
-  const observations = judgeSeries(view, specs, boundary, config, reads);
-  memo.set(view, { reads, observations });
-  return observations;
-}
-
 /** Offline: the whole input, judged once at the end (no rate baseline there: amplification only for storms). */
 function judgeWhole(view: SeriesView<RetryStats>, time: number, config: RetryPatternsConfig): Observation[] {
   const s = view.all();
@@ -648,10 +613,10 @@ function isOverflow(subject: Subject): boolean {
   return subject.service === OVERFLOW_SUBJECT.service;
 }
 
-export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   const dimensions = ctx.settings.series.dimensions;
   return (source) =>
-    new Observable<Observation>((subscriber) => {
+    new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
         aggregator: retryStatsAggregator,
         windows: ctx.settings.windows,
@@ -659,9 +624,14 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
         name: 'retry_patterns',
         metrics: ctx.metrics,
         keepAll: ctx.mode === 'offline',
+        judging: ctx.judging,
       });
+      const loop: JudgeLoop<RetryStats, RetryCounts> = {
+        mode: ctx.judging ?? 'changed',
+        order: 'key',
+        judge: (view, boundary) => (isOverflow(view.subject) ? [] : judgeSeries(view, windows.specs, boundary, config)),
+      };
       let lastBoundary = Number.NEGATIVE_INFINITY;
-      const judgements = new WeakMap<SeriesView<RetryStats>, SeriesJudgement>();
       const sorted = () => [...windows.all()].filter((v) => !isOverflow(v.subject)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       return source.subscribe({
         next(event) {
@@ -669,14 +639,16 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
             case 'trace':
               addTrace(windows, event.trace, dimensions, config);
               return;
-            case 'watermark':
+            case 'watermark': {
               lastBoundary = event.time;
-              for (const view of sorted()) for (const o of judgeSeriesMemo(judgements, view, windows.specs, event.time, config)) subscriber.next(o);
-              windows.advance(event.time);
+              const out: Judgement[] = [];
+              judgeUpTo(windows, event.from, event.time, loop, out);
+              for (const j of out) subscriber.next(j);
               return;
+            }
             case 'end':
               if (ctx.mode === 'offline' && lastBoundary !== Number.NEGATIVE_INFINITY) {
-                for (const view of sorted()) for (const o of judgeWhole(view, lastBoundary, config)) subscriber.next(o);
+                for (const view of sorted()) for (const o of judgeWhole(view, lastBoundary, config)) subscriber.next(oneShot(o));
               }
               return;
             case 'drain':

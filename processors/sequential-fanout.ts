@@ -19,7 +19,7 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
@@ -231,7 +231,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
   };
 }
 
-export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<FanoutAcc, FanoutInput>(
     {
       name: 'sequential_fanout',

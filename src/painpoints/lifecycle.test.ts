@@ -32,7 +32,11 @@ function harness(s = settings) {
   const registry = new Registry();
   input.pipe(painPointLifecycle(s, registry)).subscribe((c) => out.push(c));
   return {
-    observe: (o: Observation) => input.next({ type: 'observation', observation: o }),
+    // one-shot observations (as judging every boundary makes them), each replayed at its boundary
+    observe: (o: Observation) => {
+      input.next({ type: 'observation', observation: o, detector: 0 });
+      input.next({ type: 'watermark', time: o.time });
+    },
     watermark: (time: number) => input.next({ type: 'watermark', time }),
     states: () => out.map((c) => `${c.painpoint.state}:${c.painpoint.severity}`),
     out,

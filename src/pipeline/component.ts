@@ -7,8 +7,8 @@ import type { z } from 'zod';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Observation } from '../model/painpoint.js';
-import type { PainPointChange, PipelineEvent, TraceStreamEvent } from '../model/events.js';
+import type { Judgement, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
+import type { JudgeMode } from '../windows/judging.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -25,6 +25,11 @@ export interface ComponentContext {
   readonly id: string;
   /** the service's readiness, for /readyz (live only) */
   readonly ready?: () => boolean;
+  /**
+   * `changed` (default): detectors judge a series only when what it reads changed; `every`: at
+   * every boundary, the reference the tests hold `changed` to (docs/engine.md)
+   */
+  readonly judging?: JudgeMode;
 }
 
 /** Where receivers put decoded spans. Returns false when the queue is full (answer 503 / UNAVAILABLE). */
@@ -45,10 +50,10 @@ export interface ReceiverFactory<C = unknown> {
   create(config: C, ctx: ComponentContext, sink: SpanSink): Receiver;
 }
 
-/** A detector judges spans (with the clock events) or assembled traces and emits observations. */
+/** A detector judges spans (with the clock events) or assembled traces and emits judgements. */
 export type Detector =
-  | { readonly input: 'spans'; readonly operator: OperatorFunction<PipelineEvent, Observation> }
-  | { readonly input: 'traces'; readonly operator: OperatorFunction<TraceStreamEvent, Observation> };
+  | { readonly input: 'spans'; readonly operator: OperatorFunction<PipelineEvent, Judgement> }
+  | { readonly input: 'traces'; readonly operator: OperatorFunction<TraceStreamEvent, Judgement> };
 
 export type ProcessorFactory<C = unknown> =
   | {
@@ -62,7 +67,7 @@ export type ProcessorFactory<C = unknown> =
       readonly type: string;
       readonly stage: 'categorize';
       readonly configSchema: z.ZodType<C>;
-      create(config: C, ctx: ComponentContext): OperatorFunction<Observation, Observation>;
+      create(config: C, ctx: ComponentContext): OperatorFunction<TaggedJudgement, TaggedJudgement>;
     }
   | {
       readonly type: string;

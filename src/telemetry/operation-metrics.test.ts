@@ -40,7 +40,7 @@ function harness(registry: Registry, maxOperations?: number) {
   return {
     emitted,
     span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }),
-    watermark: (time: number) => input.next({ type: 'watermark', time }),
+    watermark: (time: number) => input.next({ type: 'watermark', time, from: time - 10_000 }),
   };
 }
 

@@ -137,6 +137,7 @@ export function operationMetrics(options: OperationMetricsOptions): (events$: Ob
         windows: { ...options.settings.windows, coarse_sizes: [] },
         maxSeries: options.maxOperations ?? DEFAULT_MAX_OPERATIONS,
         name: 'operation_metrics',
+        judging: 'every', // read at each watermark, never judged: no agenda
         metrics: options.registry,
       });
       const specs = windows.specs;

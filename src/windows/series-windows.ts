@@ -3,9 +3,14 @@
  * panes (`coarse_slide` wide) of an accumulator; a window is the merge of the closed panes it
  * covers. The number of series is capped: spans of further series go to `__overflow__`, counted,
  * as the Collector's spanmetrics connector does. Memory = series × panes, never total spans.
+ *
+ * Change-driven (docs/engine.md): each series is on an agenda at the next boundary where a pane
+ * with data enters or leaves a window the detector reads; detectors judge only the series due
+ * (src/windows/judging.ts), and a series' last judgement stands in between.
  */
 import type { Registry } from 'prom-client';
-import type { Subject } from '../model/painpoint.js';
+import FlatQueue from 'flatqueue';
+import type { Observation, Subject } from '../model/painpoint.js';
 import type { WindowsSettings } from '../config/service-schema.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../model/series.js';
 import { paneStart, type WindowSpec, windowSpecs } from './window-spec.js';
@@ -39,6 +44,12 @@ export interface SeriesWindowsOptions<A, I, S = never> {
   readonly metrics?: Registry;
   /** keep a whole-input accumulator per series (offline: every detector also judges the whole input) */
   readonly keepAll?: boolean;
+  /** every window the detector reads (default: each configured window, ending at the boundary) */
+  readonly reads?: readonly WindowRead[];
+  /** the detector's judging period (default: the event clock's step) */
+  readonly gridMs?: number;
+  /** `every` (the reference mode) judges every series at every boundary: no agenda is kept */
+  readonly judging?: 'changed' | 'every';
 }
 
 /** One series' view for a detector. */
@@ -235,15 +246,33 @@ export class PaneList<A, S = never> {
   }
 }
 
+/**
+ * A window a detector reads: `spec` ending `offsetMs` before the judged boundary. Declaring every
+ * read is what lets a series be judged only when one of them changed (docs/engine.md): a pane
+ * with data enters or leaves a read window only at boundaries computed from its start.
+ */
+export interface WindowRead {
+  readonly spec: WindowSpec;
+  readonly offsetMs: number;
+}
+
 class Series<A, I, S> implements SummarizedView<A, S> {
   readonly fine = new PaneList<A, S>();
   readonly coarse = new PaneList<A, S>();
   whole: A | undefined;
   lastTimeMs = Number.NEGATIVE_INFINITY;
+  /** the next boundary at which a read window of this series changes (+∞: none known) */
+  due = Number.POSITIVE_INFINITY;
+  /** false once the series was dropped (its agenda entries are stale) */
+  alive = true;
+  /** what the last judgement of this series observed, for clears (see judging.ts) */
+  standing: readonly StandingEntry[] = [];
 
   constructor(
     readonly subject: Subject,
     readonly key: string,
+    /** creation number: the iteration order of the series map */
+    readonly seq: number,
     private readonly owner: SeriesWindows<A, I, S>,
   ) {}
 
@@ -260,27 +289,88 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   }
 }
 
+/** One kind + subject a series' last judgement observed. */
+export interface StandingEntry {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly key: string;
+}
+
+/** A series as the judging loop sees it. */
+export interface JudgedSeries<A, S> extends SummarizedView<A, S> {
+  readonly seq: number;
+  /** false once the series was dropped */
+  readonly alive: boolean;
+  standing: readonly StandingEntry[];
+}
+
+/** The smallest multiple of `unit` strictly greater than `t`. */
+function nextMultipleAfter(t: number, unit: number): number {
+  return Math.floor(t / unit) * unit + unit;
+}
+
+/** Ceiling of `t` to a multiple of `unit`. */
+function ceilTo(t: number, unit: number): number {
+  return Math.ceil(t / unit) * unit;
+}
+
+/**
+ * Where a pane crosses a read window's edge. A read of `size` at offset `o` over panes of width w
+ * holds the pane starting at p at boundary B when, for fine panes, p + o < B ≤ p + o + size, and
+ * for coarse ones (windows end at the start of B − o's coarse pane) when p + o + w ≤ B <
+ * p + o + size + w. So the pane enters at the first boundary ≥ p + edge + add with edge = o, and
+ * leaves at the first boundary ≥ p + edge + add with edge = o + size; add = 1 for fine panes (a
+ * strict bound on integer times), w for coarse ones.
+ */
+interface ReadEdge {
+  readonly edge: number;
+  readonly add: number;
+}
+
 export class SeriesWindows<A, I, S = never> {
   private readonly series = new Map<string, Series<A, I, S>>();
   private readonly agg: PaneAggregator<A, I, S>;
   private readonly create: () => A;
   private readonly slide: number;
   private readonly coarseSlide: number;
-  private readonly longestFine: number;
-  private readonly longestCoarse: number;
+  /** how far back the furthest fine / coarse read reaches (size + offset); panes older are dropped */
+  private readonly fineReach: number;
+  private readonly coarseReach: number;
+  private readonly fineEdges: readonly ReadEdge[];
+  private readonly coarseEdges: readonly ReadEdge[];
   private readonly metrics: WindowMetrics | undefined;
+  /** series by due boundary; entries whose boundary no longer matches the series' are stale */
+  private readonly agenda = new FlatQueue<Series<A, I, S>>();
+  private created = 0;
+  /** the last boundary judged (or passed) */
+  private cursor = Number.NEGATIVE_INFINITY;
   readonly specs: readonly WindowSpec[];
+  /** the judging period: boundaries are its multiples */
+  readonly gridMs: number;
+  /** the event clock's step: pane expiry follows the clock as the judge-every reference does */
+  private readonly clockStep: number;
   /** spans that went to the overflow series */
   overflowed = 0;
 
   constructor(private readonly options: SeriesWindowsOptions<A, I, S>) {
     this.agg = options.aggregator;
     this.create = () => this.agg.create();
-    this.slide = options.windows.slide;
-    this.coarseSlide = options.windows.coarse_slide;
-    this.longestFine = Math.max(...options.windows.sizes);
-    this.longestCoarse = Math.max(0, ...options.windows.coarse_sizes);
-    this.specs = windowSpecs(options.windows);
+    const w = options.windows;
+    this.slide = w.slide;
+    this.coarseSlide = w.coarse_slide;
+    this.specs = windowSpecs(w);
+    this.clockStep = Math.max(w.slide, w.judge_every ?? w.slide);
+    this.gridMs = options.gridMs ?? this.clockStep;
+    const reads = options.reads ?? this.specs.map((spec) => ({ spec, offsetMs: 0 }));
+    const fine = reads.filter((r) => r.spec.paneMs === w.slide);
+    const coarse = reads.filter((r) => r.spec.paneMs !== w.slide);
+    if (coarse.some((r) => r.spec.paneMs !== w.coarse_slide)) throw new Error('a window read must be on fine or coarse panes');
+    this.fineReach = Math.max(0, ...fine.map((r) => r.spec.sizeMs + r.offsetMs));
+    // a coarse read at an offset ends at the start of the coarse pane holding boundary − offset
+    this.coarseReach = Math.max(0, ...coarse.map((r) => r.spec.sizeMs + ceilTo(r.offsetMs, w.coarse_slide)));
+    // sorted: the first edge is the earliest a new pane can matter
+    this.fineEdges = edges(fine, 1);
+    this.coarseEdges = edges(coarse, w.coarse_slide);
     this.metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
   }
 
@@ -305,18 +395,30 @@ export class SeriesWindows<A, I, S = never> {
         s = this.series.get(key);
       }
       if (!s) {
-        s = new Series(subject, key, this);
+        s = new Series(subject, key, this.created++, this);
         this.series.set(key, s);
         this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       }
     }
-    this.addToPane(s.fine, paneStart(timeMs, this.slide), input);
-    if (this.longestCoarse > 0) this.addToPane(s.coarse, paneStart(timeMs, this.coarseSlide), input);
+    // The earliest boundary at which this input can change a read window: when its pane enters
+    // one, or at once if the pane is already in (a late trace).
+    let due = Number.POSITIVE_INFINITY;
+    if (this.fineReach > 0) {
+      const p = paneStart(timeMs, this.slide);
+      this.addToPane(s.fine, p, input);
+      due = crossingOf(p, this.fineEdges[0] as ReadEdge, this.gridMs);
+    }
+    if (this.coarseReach > 0) {
+      const p = paneStart(timeMs, this.coarseSlide);
+      this.addToPane(s.coarse, p, input);
+      due = Math.min(due, crossingOf(p, this.coarseEdges[0] as ReadEdge, this.gridMs));
+    }
     if (this.options.keepAll) {
       s.whole ??= this.agg.create();
       this.agg.add(s.whole, input);
     }
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
+    this.schedule(s, Math.max(due, nextMultipleAfter(this.cursor, this.gridMs)));
   }
 
   private addToPane(panes: PaneList<A, S>, start: number, input: I): void {
@@ -324,34 +426,113 @@ export class SeriesWindows<A, I, S = never> {
     panes.changed(start);
   }
 
-  /** Every tracked series. */
+  private schedule(s: Series<A, I, S>, due: number): void {
+    if (!(due < s.due) || this.options.judging === 'every') return;
+    s.due = due;
+    this.agenda.push(s, due);
+  }
+
+  /** Every tracked series, in creation order. */
   all(): Iterable<SummarizedView<A, S>> {
     return this.series.values();
   }
 
+  /** Every tracked series in iteration order (judge-every-boundary mode). */
+  allSeries(): Iterable<JudgedSeries<A, S>> {
+    return this.series.values();
+  }
+
+  /** The earliest boundary at which some series' read windows change, +∞ when none. */
+  nextDue(): number {
+    const agenda = this.agenda;
+    while (agenda.length > 0) {
+      const s = agenda.peek() as Series<A, I, S>;
+      if (s.alive && s.due === agenda.peekValue()) return s.due;
+      agenda.pop(); // stale: the series was rescheduled or dropped
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Takes the series due at `boundary` off the agenda, in creation order. */
+  takeDue(boundary: number): JudgedSeries<A, S>[] {
+    const out: Series<A, I, S>[] = [];
+    const agenda = this.agenda;
+    while (agenda.length > 0 && (agenda.peekValue() as number) <= boundary) {
+      const s = agenda.pop() as Series<A, I, S>;
+      if (!s.alive || s.due !== boundary) continue;
+      s.due = Number.POSITIVE_INFINITY;
+      out.push(s);
+    }
+    if (out.length > 1) out.sort((a, b) => a.seq - b.seq);
+    return out;
+  }
+
   /**
-   * Called at each watermark boundary: drops panes no window can reach any more, and series with
-   * no pane left (unless the whole input is kept).
+   * Before judging at `boundary`: drops the panes the judge-every-boundary reference would have
+   * dropped at the previous clock boundary (none of them is in a read window any more).
+   */
+  beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
+    this.dropExpired(view as Series<A, I, S>, boundary - this.clockStep);
+  }
+
+  /**
+   * After judging at `boundary`: drops expired panes, forgets a series with none left (unless the
+   * whole input is kept), else schedules it at the next boundary a read window changes.
+   */
+  afterJudging(view: JudgedSeries<A, S>, boundary: number): void {
+    const s = view as Series<A, I, S>;
+    this.dropExpired(s, boundary);
+    if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
+      s.alive = false;
+      this.series.delete(s.key);
+      this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
+      return;
+    }
+    s.due = Number.POSITIVE_INFINITY;
+    this.schedule(s, this.nextChange(s, boundary));
+  }
+
+  /**
+   * Drops every series' expired panes, and series with none left, as if each had been judged at
+   * `boundary`: for consumers that read windows without judging (per-operation metrics).
    */
   advance(boundary: number): void {
-    const fineFloor = boundary - this.longestFine;
-    const coarseFloor = paneStart(boundary, this.coarseSlide) - this.longestCoarse;
+    for (const s of [...this.series.values()]) this.afterJudging(s, boundary);
+    this.passed(boundary);
+    this.reportSize();
+  }
+
+  /** Marks every boundary up to `boundary` as passed: later inputs are due after it. */
+  passed(boundary: number): void {
+    if (boundary > this.cursor) this.cursor = boundary;
+  }
+
+  private dropExpired(s: Series<A, I, S>, clockBoundary: number): void {
+    s.fine.dropBefore(clockBoundary - this.fineReach);
+    s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
+  }
+
+  /** The first boundary after `boundary` at which a pane of `s` enters or leaves a read window. */
+  private nextChange(s: Series<A, I, S>, boundary: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const e of this.fineEdges) next = Math.min(next, nextEdgeCrossing(s.fine.starts, e, boundary, this.gridMs));
+    for (const e of this.coarseEdges) next = Math.min(next, nextEdgeCrossing(s.coarse.starts, e, boundary, this.gridMs));
+    return next;
+  }
+
+  /** Pane and series gauges (the judging loop calls it once per watermark). */
+  reportSize(): void {
+    if (!this.metrics) return;
     let panes = 0;
-    for (const [key, s] of this.series) {
-      s.fine.dropBefore(fineFloor);
-      s.coarse.dropBefore(coarseFloor);
-      if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) this.series.delete(key);
-      panes += s.fine.size + s.coarse.size;
-    }
-    this.metrics?.panesOpen.set({ processor: this.options.name }, panes);
-    this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
+    for (const s of this.series.values()) panes += s.fine.size + s.coarse.size;
+    this.metrics.panesOpen.set({ processor: this.options.name }, panes);
+    this.metrics.seriesTracked.set({ processor: this.options.name }, this.series.size);
   }
 
   /**
    * @internal merge of the panes a window covers; coarse windows end at the last closed coarse pane.
-   * Detectors judge every series at every boundary while most windows hold the same panes as at
-   * the previous one, so the merge is cached and rebuilt only when its panes change. The result
-   * is shared: callers must not modify it.
+   * The merge is cached and rebuilt only when its panes change. The result is shared: callers must
+   * not modify it.
    */
   mergeWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): A {
     const coarse = spec.paneMs !== this.slide;
@@ -365,6 +546,35 @@ export class SeriesWindows<A, I, S = never> {
     const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
     return (coarse ? s.coarse : s.fine).summary(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
   }
+}
+
+function edges(reads: readonly WindowRead[], add: number): ReadEdge[] {
+  const set = new Set<number>();
+  for (const r of reads) {
+    set.add(r.offsetMs);
+    set.add(r.offsetMs + r.spec.sizeMs);
+  }
+  return [...set].sort((a, b) => a - b).map((edge) => ({ edge, add }));
+}
+
+/** The first grid boundary at which the pane starting at p crosses `e`. */
+function crossingOf(p: number, e: ReadEdge, grid: number): number {
+  return ceilTo(p + e.edge + e.add, grid);
+}
+
+/**
+ * The first grid boundary after `boundary` at which a pane in `starts` crosses `e`; crossings grow
+ * with the pane start, so the first pane crossing after `boundary` is found by binary search.
+ */
+function nextEdgeCrossing(starts: readonly number[], e: ReadEdge, boundary: number, grid: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (crossingOf(starts[mid] as number, e, grid) > boundary) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < starts.length ? crossingOf(starts[lo] as number, e, grid) : Number.POSITIVE_INFINITY;
 }
 
 /**
