@@ -149,10 +149,6 @@ function categorizeMetrics(registry: Registry): CategorizeMetrics {
   return m;
 }
 
-/** Bottlenecks are judged per operation key, exhaustion per any series of it: match on service + span name. */
-function operationKey(o: Observation): string | undefined {
-  return o.subject.operation === undefined ? undefined : `${o.subject.service}\u0000${o.subject.operation}`;
-}
 
 const isOverflow = (o: Observation): boolean =>
   o.subject.service === OVERFLOW_SUBJECT.service || o.subject.operation === OVERFLOW_SUBJECT.operation;

@@ -156,7 +156,9 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
 
       const emit = (a: Active, state: PainPointState, time: number) => {
         apply(a);
-        a.record = { ...a.record, state, run_ids: [...a.runIds].sort() };
+        // a standing observation was seen up to lastObserved without a new observation object
+        const lastSeen = iso(a.lastObserved);
+        a.record = a.record.last_seen === lastSeen ? { ...a.record, state, run_ids: [...a.runIds].sort() } : { ...a.record, state, last_seen: lastSeen, run_ids: [...a.runIds].sort() };
         a.lastEmitted = time;
         metrics?.changes.inc({ state, kind: a.record.kind });
         subscriber.next({ painpoint: a.record, recommendations: [] });
