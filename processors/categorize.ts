@@ -29,6 +29,7 @@ import {
   PAIN_POINT_KINDS,
   SEVERITY_RANK,
   type Category,
+  reviseObservation,
   type Observation,
   type PainPointKind,
   type Severity,
@@ -175,7 +176,6 @@ export class Categorizer {
     const config = this.config;
 
     const category = config.categories[o.kind] ?? defaultCategory(o);
-    const impact = computeImpact(o.evidence, o.runIds, config.impact_weights);
 
     let severity: Severity = o.severity;
     const apply = (rule: string, next: Severity) => {
@@ -187,10 +187,10 @@ export class Categorizer {
 
     if (o.kind === 'failure_rate') {
       // A confidence bound, never the raw ratio: 1 failure out of 2 calls is not a critical failure.
-      const bound = firstMetric(o.evidence, 'wilson_lower');
+      const bound = o.figures !== undefined ? o.figures.wilson_lower : firstMetric(o.evidence, 'wilson_lower');
       if (bound !== undefined && bound >= config.escalation.failing_lower_bound) apply('failing_lower_bound', 'high');
     }
-    const calls = firstMetric(o.evidence, 'calls');
+    const calls = o.figures !== undefined ? o.figures.calls : firstMetric(o.evidence, 'calls');
     if (RATE_KINDS.has(o.kind) && calls !== undefined && calls < config.deescalation.min_samples && SEVERITY_RANK[severity] > SEVERITY_RANK.low) {
       apply('min_samples', 'low');
     }
@@ -203,7 +203,8 @@ export class Categorizer {
       this.hooks.onDropped?.();
       return undefined;
     }
-    return { ...o, category, severity, impact };
+    // impact is read from the evidence, so it is computed when a record is written
+    return reviseObservation(o, { category, severity }, () => computeImpact(o.evidence, o.runIds, config.impact_weights));
   }
 }
 

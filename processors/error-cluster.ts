@@ -213,6 +213,8 @@ class ErrorClusterDetector {
     for (const view of this.clusters.all()) {
       if (view.key === OVERFLOW_KEY || view.lastTimeMs < boundary - this.longestMs) continue;
       for (const spec of this.specs) {
+        // a cluster's panes hold only failed spans: fewer than min_failures cannot hold
+        if (!view.atLeast(spec, boundary, this.config.min_failures)) continue;
         const acc = view.window(spec, boundary);
         if (!this.holds(acc)) continue;
         found.push(this.observation(view, spec.name, acc, this.totalFailures(spec, boundary), boundary));

@@ -16,7 +16,7 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Observation, Subject } from '../src/model/painpoint.js';
+import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
@@ -33,6 +33,7 @@ import {
   AffectedSet,
   ExemplarList,
   LabelCounts,
+  MAX_RUN_IDS,
   formatDurationMs,
   formatPercent,
   spanDuration,
@@ -124,6 +125,17 @@ export function failureDetail(acc: FailureAcc, maxExemplars: number): FailureDet
     for (const p of a.parts ?? []) visit(p);
   };
   visit(acc);
+  return out;
+}
+
+/** The run ids failureDetail would list (same order, same cap), without merging the rest of the evidence. */
+export function failureRunIds(acc: FailureAcc): string[] {
+  const out: string[] = [];
+  const visit = (a: FailureAcc) => {
+    if (a.own) for (const id of a.own.affected.runIds) if (out.length < MAX_RUN_IDS && !out.includes(id)) out.push(id);
+    for (const p of a.parts ?? []) visit(p);
+  };
+  if (acc.failures > 0) visit(acc);
   return out;
 }
 
@@ -355,7 +367,7 @@ class FailureRateDetector {
       // window is merged only when a rule fires, for its observation. The rules read nothing but
       // calls and failures.
       const min = this.config.min_samples;
-      const found = shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= min);
+      const found = shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= min, min);
       if (found) {
         const c = series.summary(found, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
@@ -364,7 +376,7 @@ class FailureRateDetector {
         }
       }
       const spikeMin = this.config.spike_min_samples;
-      const short = spikeMin === min ? found : shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= spikeMin);
+      const short = spikeMin === min ? found : shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= spikeMin, spikeMin);
       if (short) {
         const c = series.summary(short, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
@@ -455,69 +467,66 @@ class FailureRateDetector {
   }
 
   private rateObservation(subject: Subject, j: Judged, time: number): Observation {
-    const label = seriesLabel(subject);
-    const d = failureDetail(j.acc, this.config.max_exemplars);
-    const top = d?.byErrorClass.top();
-    const traces = d?.affected.traces.estimate() ?? 0;
-    const runs = d?.affected.runs.estimate() ?? 0;
-    const severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium';
-    return {
-      kind: 'failure_rate',
-      subject,
-      severity,
-      category: 'reliability',
-      title: `${label} fails ${formatPercent(j.rate)} of calls (95 % lower bound ${formatPercent(j.wilson.lower)}) ${windowPhrase(j.window)}`,
-      description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)} ` +
-        `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
-        `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
-        (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
-        `. Failed calls took ${formatDurationMs(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
-      evidence: {
-        window: j.window,
-        metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },
-        ...this.exemplars(d),
-      },
-      keyMetric: j.rate,
-      time,
-      runIds: d ? [...d.affected.runIds] : [],
-    };
+    const severity: Severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium';
+    const head = { kind: 'failure_rate' as const, subject, severity, category: 'reliability' as const, keyMetric: j.rate, time, figures: this.figures(j) };
+    return lazyObservation(head, () => {
+      const label = seriesLabel(subject);
+      const d = failureDetail(j.acc, this.config.max_exemplars);
+      const top = d?.byErrorClass.top();
+      const traces = d?.affected.traces.estimate() ?? 0;
+      const runs = d?.affected.runs.estimate() ?? 0;
+      return {
+        title: `${label} fails ${formatPercent(j.rate)} of calls (95 % lower bound ${formatPercent(j.wilson.lower)}) ${windowPhrase(j.window)}`,
+        description:
+          `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)} ` +
+          `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
+          `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
+          (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
+          `. Failed calls took ${formatDurationMs(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        evidence: {
+          window: j.window,
+          metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },
+          ...this.exemplars(d),
+        },
+      };
+    }, () => failureRunIds(j.acc));
+  }
+
+  /** What the categorize rules read, as the evidence states it. */
+  private figures(j: Judged): { calls: number; wilson_lower: number } {
+    return { calls: j.acc.calls, wilson_lower: round(j.wilson.lower) };
   }
 
   private spikeObservation(subject: Subject, j: Judged, base: Baseline, time: number, where = windowPhrase(j.window)): Observation {
-    const label = seriesLabel(subject);
-    const d = failureDetail(j.acc, this.config.max_exemplars);
-    const top = d?.byErrorClass.top();
-    return {
-      kind: 'failure_spike',
-      subject,
-      severity: 'high',
-      category: 'reliability',
-      title: `${label} failures spiked to ${formatPercent(j.rate)} ${where}, from a baseline of ${formatPercent(base.rate)}`,
-      description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
-        `against ${base.counts.failures} of ${base.counts.calls} in the baseline (${base.window}: ${formatPercent(base.rate)}, 95 % upper bound ${formatPercent(base.wilson.upper)}); ` +
-        `the lower bound is ${formatPercent(j.wilson.lower - base.wilson.upper)} above the baseline's upper bound (margin ${formatPercent(this.config.spike_margin)})` +
-        (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failures}).` : '.'),
-      evidence: {
-        window: j.window,
-        metrics: {
-          ...this.evidenceMetrics(j, d),
-          ...(top ? { dominant_error_class: top[0] } : {}),
-          baseline_window: base.window,
-          baseline_calls: base.counts.calls,
-          baseline_failures: base.counts.failures,
-          baseline_failure_rate: round(base.rate),
-          baseline_wilson_lower: round(base.wilson.lower),
-          baseline_wilson_upper: round(base.wilson.upper),
-          spike_gap: round(j.wilson.lower - base.wilson.upper),
+    const head = { kind: 'failure_spike' as const, subject, severity: 'high' as const, category: 'reliability' as const, keyMetric: j.rate, time, figures: this.figures(j) };
+    return lazyObservation(head, () => {
+      const label = seriesLabel(subject);
+      const d = failureDetail(j.acc, this.config.max_exemplars);
+      const top = d?.byErrorClass.top();
+      return {
+        title: `${label} failures spiked to ${formatPercent(j.rate)} ${where}, from a baseline of ${formatPercent(base.rate)}`,
+        description:
+          `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
+          `against ${base.counts.failures} of ${base.counts.calls} in the baseline (${base.window}: ${formatPercent(base.rate)}, 95 % upper bound ${formatPercent(base.wilson.upper)}); ` +
+          `the lower bound is ${formatPercent(j.wilson.lower - base.wilson.upper)} above the baseline's upper bound (margin ${formatPercent(this.config.spike_margin)})` +
+          (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failures}).` : '.'),
+        evidence: {
+          window: j.window,
+          metrics: {
+            ...this.evidenceMetrics(j, d),
+            ...(top ? { dominant_error_class: top[0] } : {}),
+            baseline_window: base.window,
+            baseline_calls: base.counts.calls,
+            baseline_failures: base.counts.failures,
+            baseline_failure_rate: round(base.rate),
+            baseline_wilson_lower: round(base.wilson.lower),
+            baseline_wilson_upper: round(base.wilson.upper),
+            spike_gap: round(j.wilson.lower - base.wilson.upper),
+          },
+          ...this.exemplars(d),
         },
-        ...this.exemplars(d),
-      },
-      keyMetric: j.rate,
-      time,
-      runIds: d ? [...d.affected.runIds] : [],
-    };
+      };
+    }, () => failureRunIds(j.acc));
   }
 }
 

@@ -110,6 +110,8 @@ export interface LatencySummary {
 
 export const latencyAggregator: PaneAggregator<LatencyAcc, SpanRecord, LatencySummary> = {
   create: () => ({ sketch: new QuantileSketch(), calls: 0, failed: 0, slowest: [] }),
+  // samples are the successful calls the sketch takes
+  weight: (span) => (!span.failed && Number.isFinite(span.durationMs) ? 1 : 0),
   summary: {
     create: () => ({ successes: 0, max: Number.NEGATIVE_INFINITY }),
     add(into, acc) {
@@ -409,13 +411,13 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       type View = SummarizedView<LatencyAcc, LatencySummary>;
       const judgeWindows = (view: View, time: number): Observation[] => {
         const out: Observation[] = [];
-        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples);
+        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples, config.min_samples);
         if (judgedSpec === undefined) return out;
         const judgedSummary = view.summary(judgedSpec, time);
         const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time);
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
-        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin);
+        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
         if (tailSpec !== undefined && view.summary(tailSpec, time).max >= config.min_latency) {
           const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time);
           if (tail) out.push(tail);

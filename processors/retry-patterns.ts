@@ -235,6 +235,8 @@ function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
 
 export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryCounts> = {
   create: newStats,
+  // samples are calls and chains: a window with n calls, or n amplified chains, holds ≥ n of them
+  weight: () => 1,
   summary: {
     create: () => ({ calls: 0, chains: 0, retries: 0, exhausted: 0, nonRetryableRetries: 0, timedChains: 0, amplifiedChains: 0 }),
     add(into, s) {
@@ -520,8 +522,12 @@ function judgeSeries(
     counts(spec);
     return { spec, acc: view.window(spec, boundary) };
   };
-  const pick = (enough: (c: RetryCounts) => boolean): WindowSpec | undefined => {
-    for (const spec of specs) if (enough(counts(spec))) return spec;
+  /** the shortest window `enough`; with `gate`, windows short of that many calls are probed by count only */
+  const pick = (enough: (c: RetryCounts) => boolean, gate = 0): WindowSpec | undefined => {
+    for (const spec of specs) {
+      if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
+      if (enough(counts(spec))) return spec;
+    }
     return undefined;
   };
   const label = subjectLabel(view.subject);
@@ -533,7 +539,7 @@ function judgeSeries(
   // retry_storm: the rate rule first (it says more), else amplification.
   let storm: Finding | undefined;
   let stormWindow: { spec: WindowSpec; acc: RetryStats } | undefined;
-  const shortSpec = pick((c) => c.calls >= config.min_samples);
+  const shortSpec = pick((c) => c.calls >= config.min_samples, config.min_samples);
   if (shortSpec !== undefined) {
     const longSpec = baselineSpec(specs, shortSpec, config.baseline_window_factor);
     if (longSpec !== undefined) {
@@ -545,24 +551,24 @@ function judgeSeries(
     }
   }
   if (storm === undefined) {
-    const spec = pick((c) => c.amplifiedChains >= config.amplification_min_chains);
+    const spec = pick((c) => c.amplifiedChains >= config.amplification_min_chains, config.amplification_min_chains);
     stormWindow = spec && full(spec);
     storm = stormWindow && judgeAmplification(stormWindow.acc, label, config);
   }
   emit(storm, stormWindow);
 
-  const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains);
+  const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains, config.min_samples);
   // judgeExhaustion's share test on counts first
   if (exSpec !== undefined && counts(exSpec).exhausted / counts(exSpec).chains >= config.exhaustion_ratio) {
     const ex = full(exSpec);
     emit(judgeExhaustion(ex.acc, label, config), ex);
   }
-  const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries);
+  const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries, config.min_samples);
   if (nrSpec !== undefined) {
     const nr = full(nrSpec);
     emit(judgeNonRetryable(nr.acc, label, config), nr);
   }
-  const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains);
+  const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains, config.min_samples);
   if (nbSpec !== undefined) {
     const nb = full(nbSpec);
     emit(judgeNoBackoff(nb.acc, label, config), nb);

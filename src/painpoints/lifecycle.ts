@@ -16,7 +16,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import FlatQueue from 'flatqueue';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { SEVERITY_RANK, type Observation, type PainPointKind, type PainPointRecord, type PainPointState, type Severity, type Subject } from '../model/painpoint.js';
+import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind, type PainPointRecord, type PainPointState, type Severity, type Subject } from '../model/painpoint.js';
 import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
@@ -45,7 +45,8 @@ interface Active {
   severity: Severity;
   /** the latest observation not yet applied to `record` (applied when a record is emitted) */
   pending: Observation | undefined;
-  pendingImpact: Observation['impact'];
+  /** the latest observation since that carries an impact (read only when applied: it may be lazy) */
+  pendingImpact: Observation | undefined;
   /** event time of the latest observation (while sources stand: of the latest boundary seen) */
   lastObserved: number;
   /** event time of the latest emitted change, so an update is emitted at most once per boundary */
@@ -147,7 +148,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           title: o.title,
           description: o.description,
           evidence: o.evidence,
-          ...(a.pendingImpact ? { impact: a.pendingImpact } : {}),
+          ...(a.pendingImpact?.impact ? { impact: a.pendingImpact.impact } : {}),
           last_seen: iso(a.lastObserved),
         };
         a.pending = undefined;
@@ -231,7 +232,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           scheduleResolution(a);
           return true;
         }
-        for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
+        // run ids are read (and an observation's detail built) only while the record has room for more
+        if (existing.runIds.size < MAX_RUN_IDS) for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
         let severity = o.severity;
         if (SEVERITY_RANK[o.severity] < SEVERITY_RANK[existing.severity]) {
           existing.lowerStreak++;
@@ -243,7 +245,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         existing.lastObserved = Math.max(existing.lastObserved, o.time);
         existing.severity = severity;
         existing.pending = o;
-        if (o.impact) existing.pendingImpact = o.impact;
+        if ('impact' in o) existing.pendingImpact = o;
         let heldBack = false;
         if (severityChanged || moved) {
           if (o.time > existing.lastEmitted) {
@@ -344,14 +346,14 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
             a.reobserveAt = Number.NaN;
             for (const [key, src] of a.sources) {
               if (observedSources.has(`${a.id}|${key}`)) continue;
-              steps.push({ detector: src.detector, standing: src.standing, observation: { ...src.observation, time: b }, src });
+              steps.push({ detector: src.detector, standing: src.standing, observation: reviseObservation(src.observation, { time: b }), src });
             }
           }
           if (retryDroppedAt === b) {
             retryDroppedAt = Number.NaN;
             const retry = [...droppedStanding.values()];
             droppedStanding.clear();
-            for (const src of retry) steps.push({ detector: src.detector, standing: src.standing, observation: { ...src.observation, time: b }, src });
+            for (const src of retry) steps.push({ detector: src.detector, standing: src.standing, observation: reviseObservation(src.observation, { time: b }), src });
           }
           steps.sort(compareOrder);
           for (const s of steps) observe(s.observation, s.src);

@@ -27,6 +27,13 @@ export interface PaneAggregator<A, I, S = never> {
    * without merging them; the fold must not depend on the panes' order. See SeriesView.summary.
    */
   readonly summary?: WindowSummary<A, S>;
+  /**
+   * The sample count an input adds (calls, successful calls, traces…), kept as running sums per
+   * pane list so a window's count is two binary searches: `atLeast` probes windows by it, and a
+   * judgement that only learnt "fewer than min samples" is woken only when that could change.
+   * Default: 1 per input.
+   */
+  weight?(input: I): number;
 }
 
 export interface WindowSummary<A, S> {
@@ -62,6 +69,12 @@ export interface SeriesView<A> {
   all(): A | undefined;
   /** end time of the newest span added (epoch ms) */
   readonly lastTimeMs: number;
+  /**
+   * whether the window holds at least `min` samples (the aggregator's weight), without merging or
+   * summarizing it; a judgement that learns only "fewer" is not woken by the window's changes
+   * until its count could reach `min`
+   */
+  atLeast(spec: WindowSpec, boundary: number, min: number): boolean;
 }
 
 /** A series' view with window summaries (SeriesWindows' own series). */
@@ -132,26 +145,55 @@ export class PaneList<A, S = never> {
   /** index range [lo, hi) of the panes of the window `entry` returned last (scratch, saves an allocation per lookup) */
   private lo = 0;
   private hi = 0;
+  /** running sums of the panes' sample counts: sums[i] = weight of panes 0..i, plus `dropped` */
+  private readonly sums: number[] = [];
+  /** weight of the panes dropped from the front */
+  private dropped = 0;
+  /** index of the pane `pane()` returned last */
+  lastIndex = -1;
 
   /** The pane starting at `start`, created (in start order) when missing. */
   pane(start: number, create: () => A): A {
     const n = this.starts.length;
     let i: number;
     if (n === 0 || (this.starts[n - 1] as number) < start) i = n;
-    else if (this.starts[n - 1] === start) return (this.panes[n - 1] as Pane<A>).acc;
-    else {
+    else if (this.starts[n - 1] === start) {
+      this.lastIndex = n - 1;
+      return (this.panes[n - 1] as Pane<A>).acc;
+    } else {
       i = lowerBound(this.starts, start);
-      if (this.starts[i] === start) return (this.panes[i] as Pane<A>).acc;
+      if (this.starts[i] === start) {
+        this.lastIndex = i;
+        return (this.panes[i] as Pane<A>).acc;
+      }
     }
     const pane: Pane<A> = { acc: create(), seq: this.created++ };
+    const before = i > 0 ? (this.sums[i - 1] as number) : this.dropped;
     if (i === n) {
       this.starts.push(start);
       this.panes.push(pane);
+      this.sums.push(before);
     } else {
       this.starts.splice(i, 0, start);
       this.panes.splice(i, 0, pane);
+      this.sums.splice(i, 0, before);
     }
+    this.lastIndex = i;
     return pane.acc;
+  }
+
+  /** Adds `w` samples to the pane at index `i` (nearly always the last). */
+  addWeight(i: number, w: number): void {
+    if (w === 0) return;
+    for (let j = i; j < this.sums.length; j++) (this.sums as number[])[j] = (this.sums[j] as number) + w;
+  }
+
+  /** Samples in the panes starting in [start, end). */
+  count(start: number, end: number): number {
+    const lo = lowerBound(this.starts, start);
+    const hi = lowerBound(this.starts, end);
+    if (hi <= lo) return 0;
+    return (this.sums[hi - 1] as number) - (lo > 0 ? (this.sums[lo - 1] as number) : this.dropped);
   }
 
   /** A pane at `start` changed: cached windows whose pane range holds it are stale. */
@@ -164,8 +206,10 @@ export class PaneList<A, S = never> {
   dropBefore(floor: number): void {
     if (this.starts.length === 0 || (this.starts[0] as number) >= floor) return;
     const k = lowerBound(this.starts, floor);
+    this.dropped = this.sums[k - 1] as number;
     this.starts.splice(0, k);
     this.panes.splice(0, k);
+    this.sums.splice(0, k);
   }
 
   get size(): number {
@@ -256,17 +300,35 @@ export interface WindowRead {
   readonly offsetMs: number;
 }
 
+/**
+ * What a judgement read: a window (size and pane width) ending `offset` before the judged
+ * boundary; `gate` > 0 when only "fewer than `gate` samples" was learnt from it (atLeast), 0 when
+ * its contents were used.
+ */
+interface Dependency {
+  readonly paneMs: number;
+  readonly sizeMs: number;
+  readonly offset: number;
+  readonly gate: number;
+}
+
 class Series<A, I, S> implements SummarizedView<A, S> {
   readonly fine = new PaneList<A, S>();
   readonly coarse = new PaneList<A, S>();
   whole: A | undefined;
   lastTimeMs = Number.NEGATIVE_INFINITY;
-  /** the next boundary at which a read window of this series changes (+∞: none known) */
+  /** the boundary it is on the agenda for (+∞: none) */
   due = Number.POSITIVE_INFINITY;
   /** false once the series was dropped (its agenda entries are stale) */
   alive = true;
   /** what the last judgement of this series observed, for clears (see judging.ts) */
   standing: readonly StandingEntry[] = [];
+  /** what the last judgement read (undefined before the first) */
+  deps: Dependency[] | undefined;
+  /** the boundary being judged while reads are recorded, else NaN */
+  recording = Number.NaN;
+  /** a pane already inside the windows changed (a late input): judge at the next boundary */
+  touched = false;
 
   constructor(
     readonly subject: Subject,
@@ -277,15 +339,38 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   ) {}
 
   window(spec: WindowSpec, boundary: number): A {
+    this.record(spec, boundary, 0);
     return this.owner.mergeWindow(this, spec, boundary);
   }
 
   summary(spec: WindowSpec, boundary: number): S {
+    this.record(spec, boundary, 0);
     return this.owner.summarizeWindow(this, spec, boundary);
+  }
+
+  atLeast(spec: WindowSpec, boundary: number, min: number): boolean {
+    const enough = this.owner.countWindow(this, spec, boundary) >= min;
+    this.record(spec, boundary, enough ? 0 : min);
+    return enough;
   }
 
   all(): A | undefined {
     return this.whole;
+  }
+
+  private record(spec: WindowSpec, boundary: number, gate: number): void {
+    if (this.recording !== this.recording) return;
+    const offset = this.recording - boundary;
+    const deps = this.deps as Dependency[];
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i] as Dependency;
+      if (d.sizeMs === spec.sizeMs && d.paneMs === spec.paneMs && d.offset === offset) {
+        // contents used beat a count learnt earlier
+        if (gate === 0 && d.gate !== 0) deps[i] = { ...d, gate: 0 };
+        return;
+      }
+    }
+    deps.push({ paneMs: spec.paneMs, sizeMs: spec.sizeMs, offset, gate });
   }
 }
 
@@ -314,30 +399,18 @@ function ceilTo(t: number, unit: number): number {
   return Math.ceil(t / unit) * unit;
 }
 
-/**
- * Where a pane crosses a read window's edge. A read of `size` at offset `o` over panes of width w
- * holds the pane starting at p at boundary B when, for fine panes, p + o < B ≤ p + o + size, and
- * for coarse ones (windows end at the start of B − o's coarse pane) when p + o + w ≤ B <
- * p + o + size + w. So the pane enters at the first boundary ≥ p + edge + add with edge = o, and
- * leaves at the first boundary ≥ p + edge + add with edge = o + size; add = 1 for fine panes (a
- * strict bound on integer times), w for coarse ones.
- */
-interface ReadEdge {
-  readonly edge: number;
-  readonly add: number;
-}
-
 export class SeriesWindows<A, I, S = never> {
   private readonly series = new Map<string, Series<A, I, S>>();
   private readonly agg: PaneAggregator<A, I, S>;
   private readonly create: () => A;
+  private readonly weight: (input: I) => number;
   private readonly slide: number;
   private readonly coarseSlide: number;
   /** how far back the furthest fine / coarse read reaches (size + offset); panes older are dropped */
   private readonly fineReach: number;
   private readonly coarseReach: number;
-  private readonly fineEdges: readonly ReadEdge[];
-  private readonly coarseEdges: readonly ReadEdge[];
+  private readonly keepFine: boolean;
+  private readonly keepCoarse: boolean;
   private readonly metrics: WindowMetrics | undefined;
   /** series by due boundary; entries whose boundary no longer matches the series' are stale */
   private readonly agenda = new FlatQueue<Series<A, I, S>>();
@@ -355,6 +428,7 @@ export class SeriesWindows<A, I, S = never> {
   constructor(private readonly options: SeriesWindowsOptions<A, I, S>) {
     this.agg = options.aggregator;
     this.create = () => this.agg.create();
+    this.weight = options.aggregator.weight?.bind(options.aggregator) ?? (() => 1);
     const w = options.windows;
     this.slide = w.slide;
     this.coarseSlide = w.coarse_slide;
@@ -368,9 +442,8 @@ export class SeriesWindows<A, I, S = never> {
     this.fineReach = Math.max(0, ...fine.map((r) => r.spec.sizeMs + r.offsetMs));
     // a coarse read at an offset ends at the start of the coarse pane holding boundary − offset
     this.coarseReach = Math.max(0, ...coarse.map((r) => r.spec.sizeMs + ceilTo(r.offsetMs, w.coarse_slide)));
-    // sorted: the first edge is the earliest a new pane can matter
-    this.fineEdges = edges(fine, 1);
-    this.coarseEdges = edges(coarse, w.coarse_slide);
+    this.keepFine = fine.length > 0;
+    this.keepCoarse = coarse.length > 0;
     this.metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
   }
 
@@ -400,29 +473,36 @@ export class SeriesWindows<A, I, S = never> {
         this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       }
     }
-    // The earliest boundary at which this input can change a read window: when its pane enters
-    // one, or at once if the pane is already in (a late trace).
+    const w = this.weight(input);
+    const next = nextMultipleAfter(this.cursor, this.gridMs);
+    // The earliest boundary at which the input can matter: when its pane enters a window (checked
+    // then against what the series' last judgement read), or at once if its pane is already in one.
     let due = Number.POSITIVE_INFINITY;
-    if (this.fineReach > 0) {
+    if (this.keepFine) {
       const p = paneStart(timeMs, this.slide);
-      this.addToPane(s.fine, p, input);
-      due = crossingOf(p, this.fineEdges[0] as ReadEdge, this.gridMs);
+      this.addToPane(s.fine, p, input, w);
+      const enters = ceilTo(p + 1, this.gridMs);
+      if (enters < next) s.touched = true;
+      due = Math.max(enters, next);
     }
-    if (this.coarseReach > 0) {
+    if (this.keepCoarse) {
       const p = paneStart(timeMs, this.coarseSlide);
-      this.addToPane(s.coarse, p, input);
-      due = Math.min(due, crossingOf(p, this.coarseEdges[0] as ReadEdge, this.gridMs));
+      this.addToPane(s.coarse, p, input, w);
+      const enters = ceilTo(p + this.coarseSlide, this.gridMs);
+      if (enters < next) s.touched = true;
+      due = Math.min(due, Math.max(enters, next));
     }
     if (this.options.keepAll) {
       s.whole ??= this.agg.create();
       this.agg.add(s.whole, input);
     }
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
-    this.schedule(s, Math.max(due, nextMultipleAfter(this.cursor, this.gridMs)));
+    this.schedule(s, due);
   }
 
-  private addToPane(panes: PaneList<A, S>, start: number, input: I): void {
+  private addToPane(panes: PaneList<A, S>, start: number, input: I, weight: number): void {
     this.agg.add(panes.pane(start, this.create), input);
+    panes.addWeight(panes.lastIndex, weight);
     panes.changed(start);
   }
 
@@ -442,7 +522,7 @@ export class SeriesWindows<A, I, S = never> {
     return this.series.values();
   }
 
-  /** The earliest boundary at which some series' read windows change, +∞ when none. */
+  /** The earliest boundary at which some series may need judging, +∞ when none. */
   nextDue(): number {
     const agenda = this.agenda;
     while (agenda.length > 0) {
@@ -453,7 +533,10 @@ export class SeriesWindows<A, I, S = never> {
     return Number.POSITIVE_INFINITY;
   }
 
-  /** Takes the series due at `boundary` off the agenda, in creation order. */
+  /**
+   * The series to judge at `boundary`, in creation order: those on the agenda for it whose last
+   * judgement read something that changes there (the others are put back at their next change).
+   */
   takeDue(boundary: number): JudgedSeries<A, S>[] {
     const out: Series<A, I, S>[] = [];
     const agenda = this.agenda;
@@ -461,7 +544,13 @@ export class SeriesWindows<A, I, S = never> {
       const s = agenda.pop() as Series<A, I, S>;
       if (!s.alive || s.due !== boundary) continue;
       s.due = Number.POSITIVE_INFINITY;
-      out.push(s);
+      if (s.deps === undefined || s.touched) {
+        out.push(s);
+        continue;
+      }
+      const next = this.nextChange(s, boundary - 1);
+      if (next === boundary) out.push(s);
+      else this.schedule(s, next);
     }
     if (out.length > 1) out.sort((a, b) => a.seq - b.seq);
     return out;
@@ -469,18 +558,24 @@ export class SeriesWindows<A, I, S = never> {
 
   /**
    * Before judging at `boundary`: drops the panes the judge-every-boundary reference would have
-   * dropped at the previous clock boundary (none of them is in a read window any more).
+   * dropped at the previous clock boundary (none of them is in a read window any more), and starts
+   * recording what the judgement reads.
    */
   beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
-    this.dropExpired(view as Series<A, I, S>, boundary - this.clockStep);
+    const s = view as Series<A, I, S>;
+    this.dropExpired(s, boundary - this.clockStep);
+    s.deps = [];
+    s.recording = boundary;
+    s.touched = false;
   }
 
   /**
    * After judging at `boundary`: drops expired panes, forgets a series with none left (unless the
-   * whole input is kept), else schedules it at the next boundary a read window changes.
+   * whole input is kept), else schedules it at the next boundary where what it read changes.
    */
   afterJudging(view: JudgedSeries<A, S>, boundary: number): void {
     const s = view as Series<A, I, S>;
+    s.recording = Number.NaN;
     this.dropExpired(s, boundary);
     if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
       s.alive = false;
@@ -497,7 +592,13 @@ export class SeriesWindows<A, I, S = never> {
    * `boundary`: for consumers that read windows without judging (per-operation metrics).
    */
   advance(boundary: number): void {
-    for (const s of [...this.series.values()]) this.afterJudging(s, boundary);
+    for (const s of [...this.series.values()]) {
+      this.dropExpired(s, boundary);
+      if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
+        s.alive = false;
+        this.series.delete(s.key);
+      }
+    }
     this.passed(boundary);
     this.reportSize();
   }
@@ -512,12 +613,49 @@ export class SeriesWindows<A, I, S = never> {
     s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
   }
 
-  /** The first boundary after `boundary` at which a pane of `s` enters or leaves a read window. */
+  /**
+   * The first boundary after `boundary` at which something the series' last judgement read
+   * changes: a pane entering or leaving a window whose contents it used, a window it found short
+   * of samples reaching its minimum, or the series' last pane expiring (it is dropped then).
+   */
   private nextChange(s: Series<A, I, S>, boundary: number): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const e of this.fineEdges) next = Math.min(next, nextEdgeCrossing(s.fine.starts, e, boundary, this.gridMs));
-    for (const e of this.coarseEdges) next = Math.min(next, nextEdgeCrossing(s.coarse.starts, e, boundary, this.gridMs));
+    let next = this.options.keepAll ? Number.POSITIVE_INFINITY : this.expiry(s);
+    if (!(next > boundary)) next = nextMultipleAfter(boundary, this.gridMs);
+    for (const d of s.deps ?? []) {
+      const fine = d.paneMs === this.slide;
+      const list = fine ? s.fine : s.coarse;
+      const add = fine ? 1 : this.coarseSlide;
+      if (d.gate === 0) {
+        next = Math.min(next, nextCrossing(list.starts, d.offset + add, boundary, this.gridMs), nextCrossing(list.starts, d.offset + d.sizeMs + add, boundary, this.gridMs));
+      } else {
+        next = Math.min(next, this.nextReaching(list, d, add, boundary, next));
+      }
+    }
     return next;
+  }
+
+  /** The boundary at which the reference drops the series' last pane. */
+  private expiry(s: Series<A, I, S>): number {
+    let at = Number.NEGATIVE_INFINITY;
+    const lastFine = s.fine.starts[s.fine.starts.length - 1];
+    if (lastFine !== undefined) at = ceilTo(lastFine + this.fineReach + 1, this.clockStep);
+    const lastCoarse = s.coarse.starts[s.coarse.starts.length - 1];
+    if (lastCoarse !== undefined) at = Math.max(at, ceilTo(lastCoarse + this.coarseReach + this.coarseSlide, this.clockStep));
+    return ceilTo(at, this.gridMs);
+  }
+
+  /** The first boundary after `boundary` (and before `limit`) at which a pane entering `d`'s window brings it to `d.gate` samples. */
+  private nextReaching(list: PaneList<A, S>, d: Dependency, add: number, boundary: number, limit: number): number {
+    const starts = list.starts;
+    const grid = this.gridMs;
+    let i = firstCrossingAfter(starts, d.offset + add, boundary, grid);
+    for (; i < starts.length; i++) {
+      const at = ceilTo((starts[i] as number) + d.offset + add, grid);
+      if (at >= limit) break;
+      const end = d.paneMs === this.slide ? at - d.offset : paneStart(at - d.offset, d.paneMs);
+      if (list.count(end - d.sizeMs, end) >= d.gate) return at;
+    }
+    return Number.POSITIVE_INFINITY;
   }
 
   /** Pane and series gauges (the judging loop calls it once per watermark). */
@@ -546,40 +684,48 @@ export class SeriesWindows<A, I, S = never> {
     const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
     return (coarse ? s.coarse : s.fine).summary(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
   }
-}
 
-function edges(reads: readonly WindowRead[], add: number): ReadEdge[] {
-  const set = new Set<number>();
-  for (const r of reads) {
-    set.add(r.offsetMs);
-    set.add(r.offsetMs + r.spec.sizeMs);
+  /** @internal the samples in the panes `mergeWindow` would merge. */
+  countWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): number {
+    const coarse = spec.paneMs !== this.slide;
+    const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
+    return (coarse ? s.coarse : s.fine).count(end - spec.sizeMs, end);
   }
-  return [...set].sort((a, b) => a - b).map((edge) => ({ edge, add }));
-}
-
-/** The first grid boundary at which the pane starting at p crosses `e`. */
-function crossingOf(p: number, e: ReadEdge, grid: number): number {
-  return ceilTo(p + e.edge + e.add, grid);
 }
 
 /**
- * The first grid boundary after `boundary` at which a pane in `starts` crosses `e`; crossings grow
- * with the pane start, so the first pane crossing after `boundary` is found by binary search.
+ * Index of the first pane in `starts` whose crossing of an edge (the first grid boundary ≥
+ * start + edge) is after `boundary`; crossings grow with the start, so a binary search finds it.
  */
-function nextEdgeCrossing(starts: readonly number[], e: ReadEdge, boundary: number, grid: number): number {
+function firstCrossingAfter(starts: readonly number[], edge: number, boundary: number, grid: number): number {
   let lo = 0;
   let hi = starts.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (crossingOf(starts[mid] as number, e, grid) > boundary) hi = mid;
+    if (ceilTo((starts[mid] as number) + edge, grid) > boundary) hi = mid;
     else lo = mid + 1;
   }
-  return lo < starts.length ? crossingOf(starts[lo] as number, e, grid) : Number.POSITIVE_INFINITY;
+  return lo;
+}
+
+/**
+ * The first grid boundary after `boundary` at which a pane crosses `edge`. A read of `size` at
+ * offset `o` over panes of width w holds the pane starting at p at boundary B when, for fine
+ * panes, p + o < B ≤ p + o + size, and for coarse ones (windows end at the start of B − o's
+ * coarse pane) when p + o + w ≤ B < p + o + size + w: the pane enters at the first boundary ≥
+ * p + o + add and leaves at the first ≥ p + o + size + add, add being 1 for fine panes (a strict
+ * bound on integer times) and w for coarse ones.
+ */
+function nextCrossing(starts: readonly number[], edge: number, boundary: number, grid: number): number {
+  const i = firstCrossingAfter(starts, edge, boundary, grid);
+  return i < starts.length ? ceilTo((starts[i] as number) + edge, grid) : Number.POSITIVE_INFINITY;
 }
 
 /**
  * SPEC §1: a series is judged on the shortest window holding at least `minSamples` calls.
- * Returns that window and its accumulator, or undefined when no window has enough.
+ * Returns that window and its accumulator, or undefined when no window has enough. `count` must
+ * never exceed the aggregator's weight sum (by default the number of inputs): windows are first
+ * probed with `atLeast`, so a series is not woken by windows too short to matter.
  */
 export function shortestWindowWith<A>(
   view: SeriesView<A>,
@@ -589,6 +735,7 @@ export function shortestWindowWith<A>(
   minSamples: number,
 ): { spec: WindowSpec; acc: A } | undefined {
   for (const spec of specs) {
+    if (!view.atLeast(spec, boundary, minSamples)) continue;
     const acc = view.window(spec, boundary);
     if (count(acc) >= minSamples) return { spec, acc };
   }
@@ -597,14 +744,20 @@ export function shortestWindowWith<A>(
 
 /**
  * The shortest window whose summary is `enough`, or undefined; no window is merged (see
- * PaneList.summary), so the caller merges only the window it judges.
+ * PaneList.summary), so the caller merges only the window it judges. With `gate`, a lower bound
+ * on the samples (aggregator weight) any `enough` window holds, windows short of it are probed by
+ * count only.
  */
 export function shortestSummaryWith<S>(
-  view: { summary(spec: WindowSpec, boundary: number): S },
+  view: { summary(spec: WindowSpec, boundary: number): S; atLeast(spec: WindowSpec, boundary: number, min: number): boolean },
   specs: readonly WindowSpec[],
   boundary: number,
   enough: (summary: S) => boolean,
+  gate = 0,
 ): WindowSpec | undefined {
-  for (const spec of specs) if (enough(view.summary(spec, boundary))) return spec;
+  for (const spec of specs) {
+    if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
+    if (enough(view.summary(spec, boundary))) return spec;
+  }
   return undefined;
 }
