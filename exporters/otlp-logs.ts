@@ -16,7 +16,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { ComponentContext, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import {
   createOtlpHttpExporter,
   exemplarContexts,

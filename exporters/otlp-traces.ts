@@ -18,7 +18,7 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import {
   createOtlpHttpExporter,
   exemplarContexts,

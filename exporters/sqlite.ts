@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord, PainPointState } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
-import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
 
 export const sqliteConfigSchema = z.strictObject({

@@ -6,7 +6,7 @@ import { silentLogger } from '../src/telemetry/logger.js';
 import { painpointsSchema, serviceSchema } from '../src/config/service-schema.js';
 import { painPointLifecycle, type LifecycleInput } from '../src/painpoints/lifecycle.js';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { Categorizer, categorize, categorizeConfigSchema, categorizeProcessorFactory } from './categorize.js';
 import { impactScore } from '../src/recommendations/impact.js';
 

@@ -33,7 +33,7 @@ import {
   type Severity,
 } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
-import type { ProcessorFactory } from '../src/pipeline/component.js';
+import type { ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration } from '../src/config/duration.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
 import { isTokenAnomaly } from '../src/recommendations/advice.js';

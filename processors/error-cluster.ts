@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';

@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import {
   SeriesWindows,

@@ -19,7 +19,7 @@ import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectLabel } from '../src/model/series.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import type { PaneAggregator } from '../src/windows/series-windows.js';
 import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js';
 import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';

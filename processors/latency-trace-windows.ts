@@ -11,7 +11,7 @@ import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
 import { type Exemplar, keepTop, MAX_RUN_IDS, mergeTop } from './latency-evidence.js';
 

@@ -36,7 +36,7 @@ import type { PipelineEvent } from '../src/model/events.js';
 import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
 import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
 import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView } from '../src/windows/series-windows.js';

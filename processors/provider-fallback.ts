@@ -6,7 +6,7 @@
  * Part of the retry_patterns processor (its config keys `fallback_*`).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import type { TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';

@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
-import type { ProcessorFactory } from '../src/pipeline/component.js';
+import type { ProcessorFactory } from '../src/component/contracts.js';
 import { buildGroupRecommendation, leadTitle, type RecommendationOptions } from '../src/recommendations/build.js';
 import { groupPainPoints } from '../src/recommendations/grouping.js';
 import { DEFAULT_IMPACT_LEVELS } from '../src/recommendations/impact.js';

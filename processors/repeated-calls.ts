@@ -22,7 +22,7 @@ import type { Observation, Subject } from '../src/model/painpoint.js';
 import { SpanKind, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
 import {
   countLabel,

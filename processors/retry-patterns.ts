@@ -19,11 +19,11 @@
  */
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ProcessorFactory, ComponentContext, Detector } from '../src/pipeline/component.js';
+import type { ProcessorFactory, ComponentContext, Detector } from '../src/component/contracts.js';
 import type { TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Severity, Subject, PainPointKind, EvidenceValue } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Dimension } from '../src/config/service-schema.js';
+import type { Dimension } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView, type SummarizedView } from '../src/windows/series-windows.js';

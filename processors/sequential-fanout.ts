@@ -25,7 +25,7 @@ import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
 import {
   countLabel,

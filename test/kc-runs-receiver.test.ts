@@ -7,7 +7,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kcRunsConfigSchema, kcRunsReceiverFactory, KcRunsReceiver, type KcRunsConfig } from '../src/receivers/kc-runs.js';
 import { serviceSchema } from '../src/config/service-schema.js';
-import type { ComponentContext, SpanSink } from '../src/pipeline/component.js';
+import type { ComponentContext, SpanSink } from '../src/component/contracts.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Logger } from '../src/telemetry/logger.js';
 

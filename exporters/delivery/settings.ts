@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ComponentContext } from '../../src/pipeline/component.js';
+import type { ComponentContext } from '../../src/component/contracts.js';
 import { zDuration } from '../../src/config/duration.js';
 
 export const retryOnFailureSchema = z.strictObject({

@@ -9,8 +9,7 @@
  * Ids are hashes of the run id, so the same run always maps to the same spans.
  */
 import { createHash } from 'node:crypto';
-import type { AttributeMapping } from '../config/service-schema.js';
-import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle } from '../model/derive.js';
+import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
 import { SpanKind, StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
 import {

@@ -10,7 +10,7 @@ import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { PainPointChange } from '../model/events.js';
 import type { AnalysisResult } from '../model/analysis.js';
-import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';

@@ -7,7 +7,7 @@ import { asyncScheduler, ReplaySubject, Subject, type Observable, type Scheduler
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
-import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';

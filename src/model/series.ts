@@ -4,7 +4,10 @@
  */
 import type { SpanRecord } from './span.js';
 import type { Subject } from './painpoint.js';
-import type { Dimension } from '../config/service-schema.js';
+
+/** The group-by dimensions a span can carry (config `service.series.dimensions`). */
+export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
 
 const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
   provider: 'provider',

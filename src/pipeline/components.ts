@@ -2,8 +2,7 @@
  * The component registry (as the Collector's components.go): every receiver, processor and
  * exporter type Sidelight knows, and the built-in default config (SPEC §6, §7).
  */
-import type { ComponentRegistry } from '../config/load.js';
-import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from './component.js';
+import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
 import { exporterFactories } from '../../exporters/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp.js';
 import { kcRunsReceiverFactory } from '../receivers/kc-runs.js';

@@ -11,7 +11,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { Observation } from '../model/painpoint.js';
 import type { PainPointChange, PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
-import type { Detector } from './component.js';
+import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';

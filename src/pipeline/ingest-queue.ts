@@ -5,7 +5,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { SpanSink } from './component.js';
+import type { SpanSink } from '../component/contracts.js';
 
 /** spans processed per event-loop turn before yielding to I/O */
 const SLICE = 2_000;

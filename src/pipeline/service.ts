@@ -9,8 +9,8 @@ import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from '
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
-import type { SidelightConfig } from '../config/load.js';
-import type { ComponentContext, Exporter, Receiver, SpanSink } from './component.js';
+import type { SidelightConfig } from '../config-file/load.js';
+import type { ComponentContext, Exporter, Receiver, SpanSink } from '../component/contracts.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { newClockState, type EventClockState } from '../windows/event-clock.js';
 import { IngestQueue } from './ingest-queue.js';

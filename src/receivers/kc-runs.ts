@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { zDuration } from '../config/duration.js';
-import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../pipeline/component.js';
+import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../component/contracts.js';
 import type { SpanRecord } from '../model/span.js';
 import { isRunCompletion, type KcEvent } from '../kc/events.js';
 import { KC_EVENTS_FILE, KC_SUMMARY_FILE, parseKcEventsText } from '../kc/run-files.js';

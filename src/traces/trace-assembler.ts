@@ -17,7 +17,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import type { ComponentContext } from '../pipeline/component.js';
+import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
 
 export const traceAssemblerSchema = z.strictObject({

@@ -9,7 +9,7 @@ import type { Observation } from '../../src/model/painpoint.js';
 import type { PipelineEvent } from '../../src/model/events.js';
 import { eventClock } from '../../src/windows/event-clock.js';
 import { serviceSchema, type ServiceSettings } from '../../src/config/service-schema.js';
-import type { ComponentContext } from '../../src/pipeline/component.js';
+import type { ComponentContext } from '../../src/component/contracts.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { asyncScheduler } from 'rxjs';
 

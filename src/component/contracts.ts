@@ -1,7 +1,8 @@
 /**
  * Component contracts, Collector style: each receiver, processor and exporter module exports a
  * factory with its `type`, a zod `configSchema` (defaults included) and `create(config, ctx)`.
- * src/pipeline/components.ts lists the factories; src/pipeline/build.ts wires them from config.
+ * They sit below every component, so components import them downwards; src/pipeline/components.ts
+ * lists the factories and src/pipeline/service.ts wires them from the validated config.
  */
 import type { z } from 'zod';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
@@ -82,4 +83,11 @@ export interface ExporterFactory<C = unknown> {
   readonly type: string;
   readonly configSchema: z.ZodType<C>;
   create(config: C, ctx: ComponentContext): Exporter;
+}
+
+/** Every component type Sidelight knows, by type name (src/pipeline/components.ts fills it). */
+export interface ComponentRegistry {
+  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
+  readonly processors: ReadonlyMap<string, ProcessorFactory<unknown>>;
+  readonly exporters: ReadonlyMap<string, ExporterFactory<unknown>>;
 }

@@ -6,15 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from '../pipeline/component.js';
-import { serviceSchema, type PipelineSettings, type ServiceSettings } from './service-schema.js';
+import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
+import { serviceSchema, type PipelineSettings, type ServiceSettings } from '../config/service-schema.js';
 import { substituteEnv } from './env-substitution.js';
-
-export interface ComponentRegistry {
-  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
-  readonly processors: ReadonlyMap<string, ProcessorFactory<unknown>>;
-  readonly exporters: ReadonlyMap<string, ExporterFactory<unknown>>;
-}
 
 export interface ConfiguredComponent<F> {
   /** `type` or `type/name`, as written in the config */
