@@ -24,6 +24,8 @@ export interface ComponentContext {
   readonly mode: 'live' | 'offline';
   /** component id from the config (`jsonl`, `jsonl/debug`, …), for metric labels and log lines */
   readonly id: string;
+  /** processors: the pipeline this instance runs in (each pipeline creates its own processors) */
+  readonly pipeline?: string;
   /** the service's readiness, for /readyz (live only) */
   readonly ready?: () => boolean;
 }

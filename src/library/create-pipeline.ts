@@ -41,8 +41,8 @@ export function createPipeline(config: unknown | SidelightConfig = {}, options: 
   const scheduler = options.scheduler ?? asyncScheduler;
   const metrics = options.metrics ?? new Registry();
   const logger = options.logger ?? silentLogger;
-  const ctx = { scheduler, metrics, logger, settings: resolved.service, mode, id: 'library' };
-  const pipeline = Object.values(resolved.pipelines)[0];
+  const [pipelineName, pipeline] = Object.entries(resolved.pipelines)[0] ?? [];
+  const ctx = { scheduler, metrics, logger, settings: resolved.service, mode, id: 'library', ...(pipelineName !== undefined ? { pipeline: pipelineName } : {}) };
   const parts = buildEngineParts(resolved, pipeline ? pipeline.processors : [...resolved.processors.keys()], ctx);
   const input = new Subject<SpanRecord>();
   const clock = newClockState();

@@ -13,6 +13,7 @@ import { latencyProcessorFactory } from '../../processors/latency.js';
 import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.js';
 import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
 import { anomalyProcessorFactory } from '../../processors/anomaly.js';
+import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -27,6 +28,7 @@ const processorFactories = [
   repeatedCallsProcessorFactory,
   sequentialFanoutProcessorFactory,
   anomalyProcessorFactory,
+  operationMetricsProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];

@@ -61,14 +61,13 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const finished: Promise<void>[] = [];
   const sinksByReceiver = new Map<string, IngestQueue[]>();
 
-  for (const [index, [name, p]] of Object.entries(config.pipelines).entries()) {
-    const ctx = ctxFor(name);
+  for (const [name, p] of Object.entries(config.pipelines)) {
+    const ctx = { ...ctxFor(name), pipeline: name };
     const parts = buildEngineParts(config, p.processors, ctx);
     const input = new Subject<SpanRecord>();
     const clock = newClockState();
     const targets = p.exporters.map((id) => exporters.get(id) as Exporter);
-    // Per-operation gauges come from the first pipeline only: two writers would fight over one label set.
-    const changes$ = runEngine(input, parts, { settings: config.service, scheduler, metrics, logger, idleAdvance: true, clockState: clock, operationMetrics: index === 0 });
+    const changes$ = runEngine(input, parts, { settings: config.service, scheduler, metrics, logger, idleAdvance: true, clockState: clock });
     finished.push(
       new Promise<void>((resolve) => {
         subscriptions.push(
