@@ -3,6 +3,7 @@
  * line, written when the run completes) and `summary.json` beside it.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { kcEventSchema, formatZodIssues, type KcEvent } from './events.js';
 
@@ -66,20 +67,23 @@ export interface KcRunLocation {
   readonly eventsPath: string;
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** The entry at `path`, or undefined when there is none; any other error (permissions, I/O) is thrown. */
+async function statIfPresent(path: string): Promise<Stats | undefined> {
   try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
+    return await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
   }
 }
 
+async function isFile(path: string): Promise<boolean> {
+  return (await statIfPresent(path))?.isFile() ?? false;
+}
+
 async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
+  return (await statIfPresent(path))?.isDirectory() ?? false;
 }
 
 /**
