@@ -20,7 +20,8 @@ import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
-import { AffectedSet, ExemplarList, LabelCounts, formatDurationMs, formatPercent, spanDuration, spanTokens, windowPhrase } from './failure-evidence.js';
+import { formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const errorClusterConfigSchema = z.strictObject({
   /** failures of one class + template needed in the window */
@@ -269,7 +270,7 @@ class ErrorClusterDetector {
       description:
         `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
         `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
-        `They took ${formatDurationMs(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
       evidence: {
         window,
         metrics: {

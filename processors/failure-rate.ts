@@ -29,16 +29,8 @@ import {
 } from '../src/windows/series-windows.js';
 import { paneStart, windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
-import {
-  AffectedSet,
-  ExemplarList,
-  LabelCounts,
-  formatDurationMs,
-  formatPercent,
-  spanDuration,
-  spanTokens,
-  windowPhrase,
-} from './failure-evidence.js';
+import { BY_ERROR_CLASS, formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const failureRateConfigSchema = z
   .strictObject({
@@ -500,7 +492,7 @@ class FailureRateDetector {
       wasted_tokens: j.acc.wastedTokens,
       affected_traces: d ? d.affected.traces.estimate() : 0,
       affected_runs: d ? d.affected.runs.estimate() : 0,
-      by_error_class: d ? d.byErrorClass.record(10) : {},
+      [BY_ERROR_CLASS]: d ? d.byErrorClass.record(10) : {},
       by_provider: d ? d.byProvider.record(10) : {},
     };
   }
@@ -536,7 +528,7 @@ class FailureRateDetector {
         `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
         `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
         (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
-        `. Failed calls took ${formatDurationMs(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        `. Failed calls took ${formatDuration(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
       evidence: {
         window: j.window,
         metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },

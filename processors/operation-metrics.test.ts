@@ -5,7 +5,7 @@ import type { PipelineEvent } from '../src/model/events.js';
 import type { SpanRecord } from '../src/model/span.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import { eventClock } from '../src/windows/event-clock.js';
-import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
+import { SYNTHETIC_ATTRIBUTE } from '../src/model/span.js';
 import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
 import { operationMetrics, operationMetricsProcessorFactory } from './operation-metrics.js';
 import { silentLogger } from '../src/telemetry/logger.js';
@@ -124,7 +124,7 @@ describe('operationMetrics', () => {
   it('counts kc synthetic attempt spans as calls and retries but not in latency', async () => {
     const registry = new Registry();
     const h = harness(registry);
-    const synthetic = Object.assign(Object.create(null) as Record<string, unknown>, { [SYNTHETIC_KEY]: true });
+    const synthetic = Object.assign(Object.create(null) as Record<string, unknown>, { [SYNTHETIC_ATTRIBUTE]: true });
     h.span(webSearch(T0 + 1_000, 5_000, { attempt: 2, attributes: synthetic as SpanRecord['attributes'] }));
     h.span(webSearch(T0 + 2_000, 100, { attempt: 1 }));
     h.watermark(T0 + 10_000);

@@ -21,14 +21,13 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import type { PipelineEvent } from '../src/model/events.js';
 import type { Subject } from '../src/model/painpoint.js';
-import type { SpanRecord } from '../src/model/span.js';
+import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { ServiceSettings } from '../src/config/service-schema.js';
 import type { ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator } from '../src/windows/series-windows.js';
 import { paneStart, type WindowSpec } from '../src/windows/window-spec.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
-import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
 
 export const operationMetricsConfigSchema = z.strictObject({
   /** cap on operation series exported per pipeline; spans of further operations count in `__overflow__` */
@@ -143,7 +142,7 @@ const operationAggregator: PaneAggregator<OperationAcc, SpanRecord> = {
     if (span.attempt !== undefined && span.attempt > 1) acc.retries++;
     if (span.failed) acc.failures++;
     // kc attempt spans have apportioned times: their durations measure nothing
-    else if (span.attributes[SYNTHETIC_KEY] !== true) acc.latency.add(span.durationMs);
+    else if (!isSynthetic(span)) acc.latency.add(span.durationMs);
   },
   merge(into, from) {
     into.calls += from.calls;

@@ -23,9 +23,9 @@ import { SpanKind, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
-import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
+import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
+import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
 import {
-  countLabel,
   isLlmCall,
   LLM_OPERATION_NAMES,
   parentLabel,
@@ -148,7 +148,7 @@ export function repeatedInputs(trace: Trace, config: RepeatedCallsConfig): Trace
   }
   const out: TraceInput<RepeatedInput>[] = [];
   for (const { subject, runs } of bySubject.values()) {
-    const parents: Record<string, number> = Object.create(null);
+    const parents = new Map<string, number>();
     let calls = 0;
     let maxCalls = 0;
     let shareSum = 0;
@@ -199,7 +199,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
     description:
       `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'parent' : 'parents'} ` +
       `calling ${label} ≥ ${config.min_calls} times one after another (mean ${Math.round(perParent)}, max ${acc.longest} per parent), ` +
-      `taking ${formatShare(share)} of the parent's time; one batched or concurrent call per parent would save about ${formatMs(acc.savingMs / acc.occurrences)} each.`,
+      `taking ${formatPercent(share)} of the parent's time; one batched or concurrent call per parent would save about ${formatDuration(acc.savingMs / acc.occurrences)} each.`,
     evidence: {
       window,
       metrics: {
@@ -214,7 +214,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
         saving_ms: Math.round(acc.savingMs / acc.occurrences),
         wasted_ms: Math.round(acc.savingMs),
         parent_operation: parent,
-        parents: { ...acc.labels },
+        parents: Object.fromEntries(acc.labels),
       },
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,

@@ -72,7 +72,7 @@ describe('retry_no_backoff', () => {
     expect(o.severity).toBe('medium');
     expect(o.category).toBe('reliability');
     expect(o.evidence.window).toBe('all');
-    expect(o.title).toBe('web_search is retried every ~1.0 s without backoff');
+    expect(o.title).toBe('web_search is retried every ~1 s without backoff');
     expect(o.evidence.metrics).toMatchObject({ chains: 8, retries: 24, timed_chains: 8, attempts_hist: { '4': 8 }, gap_cv: 0, gap_ratio: 1, exhausted_chains: 0, calls: 32 });
     expect(o.evidence.metrics['median_gap_ms']).toBeGreaterThanOrEqual(990);
     expect(o.evidence.metrics['median_gap_ms']).toBeLessThanOrEqual(1_010);

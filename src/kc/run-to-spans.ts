@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
-import { SpanKind, StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
+import { SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
 import {
   isProviderFallback,
   isRunCompletion,
@@ -29,7 +29,6 @@ export const KC_SCOPE_NAME = 'sidelight.kc';
 export const KC_RUN_SPAN = 'kc.run';
 export const KC_TASK_SPAN = 'kc.task';
 export const KC_ATTEMPT_SPAN = 'kc.task.attempt';
-export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
 /** status message of an earlier attempt whose error kc did not record (a retry without a fallback reason) */
 export const UNRECORDED_ATTEMPT_ERROR = 'attempt failed; kc retried the task (error not recorded)';
 

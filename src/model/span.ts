@@ -99,3 +99,12 @@ export interface SpanRecord extends DerivedFields {
 
 /** The raw part of a span as decoded from the wire, before derivation. */
 export type RawSpan = Omit<SpanRecord, keyof DerivedFields>;
+
+/** Marks spans Sidelight made up (kc attempt spans): their times are apportioned, not measured. */
+export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
+
+/** Whether a span is one Sidelight made up (SYNTHETIC_ATTRIBUTE true, or "true" from a JSON source). */
+export function isSynthetic(span: Pick<SpanRecord, 'attributes'>): boolean {
+  const v = span.attributes[SYNTHETIC_ATTRIBUTE];
+  return v === true || v === 'true';
+}

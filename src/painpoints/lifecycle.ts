@@ -10,13 +10,12 @@ import { SEVERITY_RANK, type Observation, type PainPointKind, type PainPointReco
 import type { PainPointChange } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
+import { MAX_RUN_IDS } from '../model/evidence-format.js';
 
 export type LifecycleInput =
   | { readonly type: 'observation'; readonly observation: Observation }
   | { readonly type: 'watermark'; readonly time: number }
   | { readonly type: 'end' };
-
-const MAX_RUN_IDS = 20;
 
 interface Active {
   /** the record as last built; observations since are in `pending` */
