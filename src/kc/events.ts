@@ -108,8 +108,6 @@ const KNOWN_EVENT_SCHEMAS: Readonly<Record<string, z.ZodType<KcEvent>>> = {
   run_completion: runCompletionEventSchema,
 };
 
-export const KNOWN_KC_EVENT_TYPES = Object.keys(KNOWN_EVENT_SCHEMAS);
-
 /**
  * One kc event of any type. The schema is chosen by `eventType`, so an error names the field of
  * that event type (`executionTime: expected number`) rather than a union mismatch.

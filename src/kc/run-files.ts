@@ -4,7 +4,7 @@
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { kcEventSchema, formatZodIssues, type KcEvent } from './events.js';
 
 export const KC_EVENTS_FILE = 'events.jsonl';
@@ -108,9 +108,4 @@ export async function findKcRuns(dir: string): Promise<KcRunLocation[]> {
     if (await isDirectory(join(dir, nested))) return findKcRuns(join(dir, nested));
   }
   return [];
-}
-
-/** The run id an events file path implies: its folder's name. */
-export function runIdOfEventsPath(eventsPath: string): string {
-  return basename(dirname(eventsPath));
 }

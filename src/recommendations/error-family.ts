@@ -29,8 +29,3 @@ export function errorFamily(errorClass: string | undefined): ErrorFamily {
   for (const [family, pattern] of FAMILY_RULES) if (pattern.test(errorClass)) return family;
   return 'other';
 }
-
-/** Families a retry cannot fix (SPEC §3 retry_non_retryable: 4xx other than 408/429, validation, auth). */
-export function isNonRetryableFamily(family: ErrorFamily): boolean {
-  return family === 'authentication' || family === 'invalid_request' || family === 'not_found' || family === 'quota';
-}

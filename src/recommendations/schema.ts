@@ -35,7 +35,6 @@ export const kcTaskSchema = z.strictObject({
     priority: prioritySchema,
   }),
 });
-export type KcTaskInput = z.input<typeof kcTaskSchema>;
 
 export const recommendationSchema = z
   .strictObject({

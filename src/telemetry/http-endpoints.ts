@@ -12,8 +12,6 @@ export interface TelemetryEndpointOptions {
   readonly ready: () => boolean;
 }
 
-export const TELEMETRY_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
-
 function send(res: ServerResponse, status: number, contentType: string, body: string, headOnly: boolean): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(headOnly ? undefined : body);
