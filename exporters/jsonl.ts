@@ -1,5 +1,5 @@
 /**
- * jsonl: one pain-point record per line (SPEC §3 JSON) appended to `path`; optionally a second
+ * jsonl: one pain-point record per line (docs/painpoints.md JSON) appended to `path`; optionally a second
  * file with one recommendation per line, each recommendation id written once (ids already in the
  * file from an earlier run count as written).
  */

@@ -1,5 +1,5 @@
 /**
- * otlp_logs: each pain-point state change becomes one OTLP log record (SPEC §5), sent as
+ * otlp_logs: each pain-point state change becomes one OTLP log record (docs/outputs.md), sent as
  * OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
  *
  * - event name `sidelight.painpoint.<state>`, as the record's eventName and as `event.name`;

@@ -1,5 +1,5 @@
 /**
- * otlp_traces: each pain-point state change becomes one span `sidelight.painpoint` (SPEC §5),
+ * otlp_traces: each pain-point state change becomes one span `sidelight.painpoint` (docs/outputs.md),
  * sent as OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
  *
  * - trace id: derived from the pain-point id, so every change of one pain point lands in one trace;

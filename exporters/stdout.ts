@@ -1,7 +1,7 @@
 /**
  * stdout: one readable line per pain-point state change, e.g.
  * `[OPEN] high failure_rate pp-3f9c0a1b2c3d4e5f web_search fails 42 % of calls (…) — 5m window`,
- * or the SPEC §3 record as one JSON line (`format: json`).
+ * or the docs/painpoints.md record as one JSON line (`format: json`).
  */
 import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';

@@ -1,5 +1,5 @@
 /**
- * anomaly (SPEC §3): a statistical outlier in a series no other kind covers. Per series (SPEC §2)
+ * anomaly (docs/painpoints.md): a statistical outlier in a series no other kind covers. Per series (docs/input.md)
  * and closed `step` window (default 1 m, non-overlapping), two metrics:
  * - tokens_per_call: (input + output tokens) / calls reporting tokens — category cost;
  * - call_rate: calls per step — category performance; judged only on steady traffic (history

@@ -1,5 +1,5 @@
 /**
- * error_cluster (SPEC §3): many failures share one error class and normalized message template
+ * error_cluster (docs/painpoints.md): many failures share one error class and normalized message template
  * across operations. A series here is (error class, message template) over failed spans; it fires
  * on the shortest window where it holds ≥ min_failures failures on ≥ min_operations operation keys
  * or ≥ min_services services: low, medium when it is ≥ medium_share of all failures in that window.
@@ -197,7 +197,7 @@ class ErrorClusterDetector {
     this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
   }
 
-  /** true when a window's cluster meets the SPEC §3 rule */
+  /** true when a window's cluster meets the docs/painpoints.md rule */
   private holds(acc: ClusterAcc): boolean {
     return (
       acc.failures >= this.config.min_failures &&

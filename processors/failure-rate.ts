@@ -1,8 +1,8 @@
 /**
- * failure_rate and failure_spike (SPEC §3). Per series (SPEC §2) and window: calls, failures and
+ * failure_rate and failure_spike (docs/painpoints.md). Per series (docs/input.md) and window: calls, failures and
  * the Wilson 95 % interval of the failure rate.
  *
- * - failure_rate: on the shortest window holding ≥ min_samples calls (SPEC §1), the Wilson lower
+ * - failure_rate: on the shortest window holding ≥ min_samples calls (docs/architecture.md, Event time and windows), the Wilson lower
  *   bound is ≥ lower_bound_threshold (medium; high at ≥ high_lower_bound).
  * - failure_spike: on the shortest window holding ≥ spike_min_samples calls, the lower bound is
  *   above the baseline's upper bound by ≥ spike_margin (high). The baseline is a longer window
@@ -34,7 +34,7 @@ import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from
 
 export const failureRateConfigSchema = z
   .strictObject({
-    /** no judgement on fewer calls than this in the window (SPEC §3) */
+    /** no judgement on fewer calls than this in the window (docs/painpoints.md) */
     min_samples: z.number().int().positive().default(20),
     /** failure_rate fires when the Wilson 95 % lower bound reaches this */
     lower_bound_threshold: z.number().min(0).max(1).default(0.1),

@@ -1,5 +1,5 @@
 /**
- * latency_bottleneck (SPEC §3), part of the `latency` processor: an operation that dominates the
+ * latency_bottleneck (docs/painpoints.md), part of the `latency` processor: an operation that dominates the
  * critical path of the traces it is in.
  *
  * For each completed trace, the critical path (src/traces/critical-path.ts) gives every span's

@@ -28,7 +28,7 @@ export interface TraceWindowDetector<A, I> {
   readonly maxSeries: number;
   /** what one completed trace contributes */
   inputs(trace: Trace): readonly TraceInput<I>[];
-  /** how many traces an accumulator holds (the sample size of SPEC §3) */
+  /** how many traces an accumulator holds (the sample size of docs/painpoints.md) */
   traces(acc: A): number;
   /** traces needed in a sliding window */
   readonly minTraces: number;

@@ -1,5 +1,5 @@
 /**
- * The `latency` processor (SPEC §3): `latency_regression` and `slow_tail` over the span stream,
+ * The `latency` processor (docs/painpoints.md): `latency_regression` and `slow_tail` over the span stream,
  * plus `latency_bottleneck` over assembled traces (processors/latency-bottleneck.ts).
  *
  * Per series and pane it keeps a mergeable quantile sketch of the durations of **successful**
@@ -380,7 +380,7 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       let nextBaselines = new Map<string, CachedBaseline>();
 
       const onSpan = (span: SpanRecord): void => {
-        // kc attempt spans have apportioned times (SPEC §2): their durations measure nothing
+        // kc attempt spans have apportioned times (docs/input.md): their durations measure nothing
         if (isSynthetic(span)) return;
         const subjects = seriesSubjects(span, settings.series.dimensions);
         windows.add(subjects, span.endMs, span);

@@ -1,5 +1,5 @@
 /**
- * provider_fallback (SPEC §3): a provider is abandoned for another often. Per series
+ * provider_fallback (docs/painpoints.md): a provider is abandoned for another often. Per series
  * (service, operation = the task's span name, provider), over the tasks that tried the provider
  * (src/traces/provider-fallbacks.ts): fallbacks away from it per task ≥ fallback_per_task over
  * ≥ fallback_min_tasks tasks → medium; ≥ fallback_per_task_low → low. Keyed on task end time.

@@ -1,5 +1,5 @@
 /**
- * The recommend processor (SPEC §4): attaches to each pain-point change the recommendation of the
+ * The recommend processor (docs/outputs.md, Recommendations): attaches to each pain-point change the recommendation of the
  * group of open pain points it belongs to (src/recommendations/build.ts groups by root and builds
  * the kc task), and emits each recommendation content once:
  * - a recommendation whose task contentHash was already emitted is not attached again

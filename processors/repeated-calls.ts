@@ -1,12 +1,12 @@
 /**
- * The `repeated_calls` processor (SPEC §3): the N+1 pattern, one tool / client operation called
+ * The `repeated_calls` processor (docs/painpoints.md): the N+1 pattern, one tool / client operation called
  * many times one after another under one parent, where a batch, a cache or concurrency would do.
  *
  * Per completed trace and parent span, the candidate children are tool or client calls (a tool
  * name, gen_ai `execute_tool`, or span kind CLIENT), never model calls: an agent loop's `chat`
  * calls (gen_ai operation chat / text_completion / generate_content, or a model without a tool)
  * are its work, not N+1. Candidates are grouped by operation key; retries are left out (an
- * explicit attempt > 1, or the next call after a failed one: SPEC §2's structural retry), so a
+ * explicit attempt > 1, or the next call after a failed one: docs/input.md's structural retry), so a
  * retry chain is the retry detectors' finding, not this one's. Of the rest, the largest set of
  * non-overlapping calls (calls running concurrently are already parallel) must hold ≥ min_calls.
  *

@@ -1,5 +1,5 @@
 /**
- * Retry-pattern detectors (SPEC §3): retry_storm, retry_exhaustion, retry_non_retryable and
+ * Retry-pattern detectors (docs/painpoints.md): retry_storm, retry_exhaustion, retry_non_retryable and
  * retry_no_backoff over the retry chains of assembled traces, windowed per series (the operation
  * series of the chain's first attempt + its group-by series), keyed on chain end time. The same
  * factory also contributes the provider_fallback detector (processors/provider-fallback.ts).
@@ -35,7 +35,7 @@ import { BY_ERROR_CLASS, countLabel, formatDuration, formatPercent, MAX_EXEMPLAR
 import { providerFallbackDetector } from './provider-fallback.js';
 
 export const retryPatternsConfigSchema = z.strictObject({
-  /** calls of the operation a window must hold before any retry rule judges it (SPEC §3) */
+  /** calls of the operation a window must hold before any retry rule judges it (docs/painpoints.md) */
   min_samples: z.number().int().positive().default(20),
   /** retry_storm: retries per minute in the short window, at least */
   storm_min_per_minute: z.number().positive().default(10),

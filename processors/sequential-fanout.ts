@@ -1,5 +1,5 @@
 /**
- * The `sequential_fanout` processor (SPEC §3): independent tool calls run one after another that
+ * The `sequential_fanout` processor (docs/painpoints.md): independent tool calls run one after another that
  * could run in parallel (tools the model asked for in one turn, executed one by one).
  *
  * Per completed trace and parent span, children in start order: a sequence is ≥ min_calls tool

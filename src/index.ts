@@ -1,5 +1,5 @@
 /**
- * Sidelight as a library (SPEC §6): offline analysis, the in-process pipeline, the
+ * Sidelight as a library (README.md, Offline analysis): offline analysis, the in-process pipeline, the
  * NativeAgentLightning drop-in for kc-orchestrator, the reports, and the types of what comes out.
  */
 export { analyzeSpans, type AnalyzeOptions, type AnalyzeOutput } from './library/analyze-spans.js';

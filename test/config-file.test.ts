@@ -221,7 +221,7 @@ describe('the commented-out components of config/sidelight.yaml', () => {
   });
 });
 
-describe("SPEC §7's complete config", () => {
+describe("docs/configuration.md's complete config", () => {
   const SPEC_CONFIG = ['receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:14318"}}}}', 'exporters: {jsonl: {path: ./out/painpoints.jsonl}}', ''].join('\n');
 
   it('connects the otlp receiver through every default processor to the jsonl exporter', () => {

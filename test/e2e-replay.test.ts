@@ -1,5 +1,5 @@
 /**
- * SPEC §1: a recorded run replayed as fast as possible must give the same pain points as the same
+ * docs/architecture.md, Event time and windows: a recorded run replayed as fast as possible must give the same pain points as the same
  * run received live. Live is simulated on a virtual clock: each span arrives a moment after it
  * ends and the idle watermark advances with the clock between arrivals.
  */

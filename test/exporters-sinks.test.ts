@@ -29,7 +29,7 @@ describe('the exporter registry list', () => {
 });
 
 describe('jsonl', () => {
-  it('creates folders and appends one SPEC §3 record per change, flushed on shutdown', async () => {
+  it('creates folders and appends one docs/painpoints.md record per change, flushed on shutdown', async () => {
     const file = path.join(dir, 'a', 'b', 'painpoints.jsonl');
     const ctx = testContext('jsonl');
     const exporter = jsonlExporterFactory.create(jsonlConfigSchema.parse({ path: file }), ctx);
@@ -43,7 +43,7 @@ describe('jsonl', () => {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(changes.map((c) => c.painpoint));
-    // snake_case record fields in SPEC order, nothing else (no recommendations by default)
+    // snake_case record fields in the record's order (docs/painpoints.md), nothing else (no recommendations by default)
     expect(Object.keys(JSON.parse(lines[0] as string) as object)).toEqual([
       'id', 'kind', 'severity', 'category', 'state', 'subject', 'title', 'description', 'evidence', 'first_seen', 'last_seen', 'run_ids',
     ]);

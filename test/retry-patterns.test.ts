@@ -229,7 +229,7 @@ describe('provider_fallback', () => {
 });
 
 describe('retry_patterns factory', () => {
-  it('has every threshold as config with the SPEC defaults and contributes two trace detectors', () => {
+  it('has every threshold as config with the documented defaults and contributes two trace detectors', () => {
     expect(config).toMatchObject({
       min_samples: 20,
       storm_min_per_minute: 10,

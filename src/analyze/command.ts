@@ -1,5 +1,5 @@
 /**
- * `sidelight analyze PATH…` (SPEC §6): read every input, order spans by end time, run the same
+ * `sidelight analyze PATH…` (README.md, Offline analysis): read every input, order spans by end time, run the same
  * engine as the sidecar in event time (analyzeSpans), print the report.
  *
  * Exit codes: 0 = analyzed; 1 = an input could not be read (without --keep-going), or nothing

@@ -1,5 +1,5 @@
 /**
- * Loads and validates the Collector-style config (SPEC §7): YAML, env substitution, a file states
+ * Loads and validates the Collector-style config (docs/configuration.md): YAML, env substitution, a file states
  * only what it changes (a top-level section given replaces that section of the defaults), each
  * component's settings validated by its factory's zod schema, unknown keys rejected with their path.
  */

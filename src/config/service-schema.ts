@@ -1,5 +1,5 @@
 /**
- * The `service` section of the config (SPEC §7): pipelines and the settings every component
+ * The `service` section of the config (docs/configuration.md): pipelines and the settings every component
  * shares — windows, series, the attribute mapping of the span model, telemetry, limits.
  */
 import { z } from 'zod';
@@ -74,7 +74,7 @@ export const attributesSchema = z.strictObject({
   failed_on_error_type: z.boolean().default(d.failed_on_error_type),
 }) satisfies z.ZodType<AttributeMapping>;
 
-/** The pain-point lifecycle shared by every detector (SPEC §3). */
+/** The pain-point lifecycle shared by every detector (docs/painpoints.md). */
 export const painpointsSchema = z.strictObject({
   /** an `updated` change when the key metric moves by more than this fraction (at most once per slide) */
   update_delta: z.number().positive().default(0.25),

@@ -1,5 +1,5 @@
 /**
- * kc-orchestrator run events (SPEC §2): the lines of `.kc-orchestrator/runs/<runId>/events.jsonl`.
+ * kc-orchestrator run events (docs/input.md): the lines of `.kc-orchestrator/runs/<runId>/events.jsonl`.
  * Schemas are loose (kc may add fields) but the fields Sidelight reads are checked, so a bad
  * event fails with a precise path instead of mapping to a wrong span.
  */

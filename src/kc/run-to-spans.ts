@@ -1,5 +1,5 @@
 /**
- * kc-orchestrator run events → span records (SPEC §2; the full rule set is in docs/kc-runs.md).
+ * kc-orchestrator run events → span records (docs/input.md; the full rule set is in docs/kc-runs.md).
  *
  *   run            → root span `kc.run`           (run_start … run_completion, never failed)
  *   task_execution → task span `kc.task`          (ends at the event, lasts executionTime)

@@ -1,5 +1,5 @@
 /**
- * Offline analysis (SPEC §1, §6): the same engine as the sidecar, run in event time as fast as it
+ * Offline analysis (docs/architecture.md, Event time and windows; README.md, Offline analysis): the same engine as the sidecar, run in event time as fast as it
  * can over spans already in memory. Every detector also judges the whole input at the end.
  */
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';

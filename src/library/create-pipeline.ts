@@ -1,5 +1,5 @@
 /**
- * `createPipeline(config)` (SPEC §6): the engine in-process, for a program that already has span
+ * `createPipeline(config)` (README.md, Offline analysis): the engine in-process, for a program that already has span
  * records (from its own instrumentation, or `kcRunToSpans`) and wants pain-point changes as
  * they happen, without receivers or exporters.
  */

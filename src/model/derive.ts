@@ -1,5 +1,5 @@
 /**
- * Derivation of the span record's meaning fields from attributes (SPEC §2): each meaning is read
+ * Derivation of the span record's meaning fields from attributes (docs/input.md): each meaning is read
  * from the first present of its configured attribute keys (span attributes first, then resource).
  */
 import { StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanRecord } from './span.js';
@@ -50,7 +50,7 @@ export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = {
 };
 
 export const DEFAULT_SERVICE_NAME = 'unknown_service';
-/** kc tasks have a title but no type attribute (SPEC §2). */
+/** kc tasks have a title but no type attribute (docs/input.md). */
 export const TASK_TITLE_KEY = 'kc.task.title';
 
 function firstPresent(keys: readonly string[], attributes: Attributes, resource: Attributes): AttrValue | undefined {
@@ -121,7 +121,7 @@ export function taskTypeFromTitle(title: string): string | undefined {
 }
 
 /**
- * The error class of a failed span (SPEC §2): `error.type`, else the first exception event's
+ * The error class of a failed span (docs/input.md): `error.type`, else the first exception event's
  * `exception.type`, else `http_<status>` for HTTP status ≥ 400, else the status message template.
  */
 function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: number | undefined): string | undefined {
@@ -141,7 +141,7 @@ function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: numbe
   return undefined;
 }
 
-/** Computes the derived fields of SPEC §2 and returns the full span record. */
+/** Computes the derived fields of docs/input.md and returns the full span record. */
 export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATTRIBUTE_MAPPING): SpanRecord {
   const a = raw.attributes;
   const r = raw.resource;

@@ -1,5 +1,5 @@
 /**
- * Series of SPEC §2: a span counts in the series of its operation key and, for each configured
+ * Series of docs/input.md: a span counts in the series of its operation key and, for each configured
  * group-by dimension it carries, in the series service + span name + that value.
  */
 import type { SpanRecord } from './span.js';

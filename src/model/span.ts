@@ -1,5 +1,5 @@
 /**
- * The span record: one flat, read-only value per received span (SPEC §2).
+ * The span record: one flat, read-only value per received span (docs/input.md).
  * Everything downstream of decoding sees only this type.
  */
 
@@ -48,7 +48,7 @@ export interface SpanLink {
   readonly attributes: Attributes;
 }
 
-/** Fields derived from attributes by the configurable mapping of SPEC §2 (src/model/derive.ts). */
+/** Fields derived from attributes by the configurable mapping of docs/input.md (src/model/derive.ts). */
 export interface DerivedFields {
   readonly service: string;
   /** `service.name` + span name + first present of tool / model / task type, space separated */
@@ -70,7 +70,7 @@ export interface DerivedFields {
   readonly httpStatus?: number;
   /** status ERROR, or (config) an `error.type` attribute present */
   readonly failed: boolean;
-  /** normalized error class (SPEC §2): error.type, exception.type, HTTP status, or message template */
+  /** normalized error class (docs/input.md): error.type, exception.type, HTTP status, or message template */
   readonly errorClass?: string;
 }
 

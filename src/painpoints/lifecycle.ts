@@ -1,5 +1,5 @@
 /**
- * The pain-point lifecycle (SPEC §3), shared by every detector: observations become pain points
+ * The pain-point lifecycle (docs/painpoints.md), shared by every detector: observations become pain points
  * that are `open`ed once, `updated` when severity changes or the key metric moves by more than
  * `update_delta` (at most once per slide), and `resolved` when no observation has come for
  * `resolve_after` of event time. Each state change is emitted exactly once.

@@ -1,6 +1,6 @@
 /**
  * The component registry (as the Collector's components.go): every receiver, processor and
- * exporter type Sidelight knows, and the built-in default config (SPEC §6, §7).
+ * exporter type Sidelight knows, and the built-in default config (README.md, Quick start; docs/configuration.md).
  */
 import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
 import { exporterFactories } from '../../exporters/index.js';

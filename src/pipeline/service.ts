@@ -1,7 +1,7 @@
 /**
  * The running sidecar: receivers, one engine per pipeline behind a bounded ingest queue, and
  * exporters, built from a validated config (as the Collector's service builds its graph).
- * Shutdown order (SPEC §8): stop accepting, drain queues, complete the input so every buffered
+ * Shutdown order (docs/architecture.md, Bad input and overload): stop accepting, drain queues, complete the input so every buffered
  * trace completes and every open window closes, let the last pain points reach the exporters,
  * then flush the exporters.
  */

@@ -4,7 +4,7 @@
  * telemetry, constraints for the agent that implements it, and an effort estimate.
  *
  * Templates read only the pain-point record, never the clock, so the text is byte-identical on rerun.
- * Acceptance targets are the SPEC §3 default firing thresholds (a fixed problem stops firing).
+ * Acceptance targets are the docs/painpoints.md default firing thresholds (a fixed problem stops firing).
  */
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Effort } from '../model/recommendation.js';

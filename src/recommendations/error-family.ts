@@ -1,5 +1,5 @@
 /**
- * Maps an `error_class` value to one of the SPEC §2 families (timeout, network, rate limit, quota,
+ * Maps an `error_class` value to one of the docs/input.md families (timeout, network, rate limit, quota,
  * authentication, invalid request, not found, other) so advice can be chosen per family whether the
  * class came from our classifier (`rate_limit`), an `error.type` (`RateLimitError`) or a status (`429`).
  */

@@ -1,5 +1,5 @@
 /**
- * zod schemas of the recommendation and of the kc task it carries (SPEC §4), so consumers
+ * zod schemas of the recommendation and of the kc task it carries (docs/outputs.md, Recommendations), so consumers
  * (kc-orchestrator, the webhook receiver, tests) can validate what Sidelight emits.
  */
 import { z } from 'zod';

@@ -1,5 +1,5 @@
 /**
- * Robust statistics for the anomaly detector (SPEC §3): median / MAD robust z-scores and an EWMA
+ * Robust statistics for the anomaly detector (docs/painpoints.md): median / MAD robust z-scores and an EWMA
  * control chart. Median and MAD ignore the outliers they are looking for, where mean and standard
  * deviation would be dragged towards them.
  */

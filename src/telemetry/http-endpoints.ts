@@ -1,5 +1,5 @@
 /**
- * /healthz, /readyz and /metrics (SPEC §5): served on the OTLP/HTTP receiver's port, or on a
+ * /healthz, /readyz and /metrics (docs/outputs.md): served on the OTLP/HTTP receiver's port, or on a
  * server of their own at service.telemetry.endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

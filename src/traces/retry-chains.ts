@@ -1,5 +1,5 @@
 /**
- * Retry chains of a trace (SPEC §2, §3): pure functions over an assembled Trace.
+ * Retry chains of a trace (docs/input.md; docs/painpoints.md): pure functions over an assembled Trace.
  *
  * Siblings under one parent with the same operation key (and the same task id, when they carry
  * one) form a chain when, in start order:
@@ -21,7 +21,7 @@ import { attrAsInteger } from '../model/derive.js';
 import { isNonRetryable } from '../model/error-class.js';
 import { operationSubject } from '../model/series.js';
 
-/** kc's retry count on a task span (SPEC §2 kc mapping); `retryCount` as kc names it in its events. */
+/** kc's retry count on a task span (docs/input.md kc mapping); `retryCount` as kc names it in its events. */
 export const RETRY_COUNT_KEYS = ['kc.task.retry_count', 'retryCount'] as const;
 
 export interface RetryAttempt {

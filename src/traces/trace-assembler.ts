@@ -1,6 +1,6 @@
 /**
  * The trace assembler: buffers spans per trace and emits each trace as a tree once it is complete,
- * in the way of the Collector's tail_sampling processor, but on event time (SPEC §1).
+ * in the way of the Collector's tail_sampling processor, but on event time (docs/architecture.md, Event time and windows).
  *
  * - Event time "now" = the watermark boundary + allowed_lateness (the clock's max event time).
  * - A trace completes when its root has arrived and no span of it ended within `trace_idle` of
