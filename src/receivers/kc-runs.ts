@@ -223,8 +223,19 @@ export class KcRunsReceiver implements Receiver {
     let info;
     try {
       info = await stat(eventsPath);
-    } catch {
-      this.watchRun(runId, runDir); // folder made, file not written yet
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        this.watchRun(runId, runDir); // folder made, file not written yet
+        return;
+      }
+      // Unreadable, not missing: say so once (a later change of the file is considered afresh).
+      const marker = `unreadable:${code ?? 'error'}`;
+      if (this.remembered.get(runId) === marker) return;
+      this.ctx.logger.warn(`kc_runs: skipping ${eventsPath}: cannot read it (${code ?? String(err)})`);
+      this.metrics.failed.inc(this.label());
+      this.remember(runId, marker);
+      this.forgetCandidate(runId);
       return;
     }
     if (!info.isFile()) return;
