@@ -1,5 +1,5 @@
 /**
- * anomaly (SPEC §3): a statistical outlier in a series no other kind covers. Per series (SPEC §2)
+ * anomaly (docs/painpoints.md): a statistical outlier in a series no other kind covers. Per series (docs/input.md)
  * and closed `step` window (default 1 m, non-overlapping), two metrics:
  * - tokens_per_call: (input + output tokens) / calls reporting tokens — category cost;
  * - call_rate: calls per step — category performance; judged only on steady traffic (history
@@ -27,13 +27,14 @@ import type { SpanRecord } from '../src/model/span.js';
 import type { Category, Observation, Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import { judgeUpTo, type JudgeLoop } from '../src/windows/judging.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration, formatDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { ewmaLimits, ewmaNext, robustSummary, robustZ, type ControlLimits, type RobustSummary } from '../src/stats/robust.js';
-import { ExemplarList, MAX_RUN_IDS, spanTokens } from './failure-evidence.js';
+import { formatFigure, formatRatio, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import { ExemplarList, spanTokens } from './failure-evidence.js';
 
 export const ANOMALY_METRICS = ['tokens_per_call', 'call_rate'] as const;
 export type AnomalyMetric = (typeof ANOMALY_METRICS)[number];
@@ -168,10 +169,6 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-function formatValue(x: number): string {
-  return x >= 100 ? String(Math.round(x)) : String(round(x, 1));
-}
-
 class AnomalyDetector {
   private readonly windows: SeriesWindows<AnomalyAcc, SpanRecord>;
   private readonly histories = new Map<string, SeriesHistory>();
@@ -304,8 +301,8 @@ class AnomalyDetector {
     const window = this.stepSpec.name;
     const tokens = metric === 'tokens_per_call';
     const category: Category = tokens ? 'cost' : 'performance';
-    const times = v.summary.median > 0 ? `${round(value / v.summary.median, 1)}× its median of ${formatValue(v.summary.median)}` : `against a median of 0`;
-    const what = tokens ? `${formatValue(value)} tokens per call` : `${value} calls`;
+    const times = v.summary.median > 0 ? `${formatRatio(value / v.summary.median)} its median of ${formatFigure(v.summary.median)}` : `against a median of 0`;
+    const what = tokens ? `${formatFigure(value)} tokens per call` : `${value} calls`;
     const exemplars = tokens ? acc.topTokens : acc.first.items;
     const excessTokens = tokens ? Math.max(0, Math.round((value - v.summary.median) * acc.tokenCalls)) : 0;
     return {
@@ -318,8 +315,8 @@ class AnomalyDetector {
         : `${label} is called ${value} times over the last ${window}, ${times}`,
       description:
         `${tokens ? 'Token usage' : 'Call rate'} of ${label} is ${what} in the ${window} window, ${v.streak} windows in a row above normal: ` +
-        `robust z ${round(v.z, 1)} against the median ${formatValue(v.summary.median)} (MAD ${formatValue(v.summary.mad)}) of the last ${v.history} windows, ` +
-        `EWMA ${formatValue(v.ewma)} against an upper control limit of ${formatValue(v.limits.upper)}` +
+        `robust z ${round(v.z, 1)} against the median ${formatFigure(v.summary.median)} (MAD ${formatFigure(v.summary.mad)}) of the last ${v.history} windows, ` +
+        `EWMA ${formatFigure(v.ewma)} against an upper control limit of ${formatFigure(v.limits.upper)}` +
         (tokens ? `; ${excessTokens} tokens above the median over ${acc.tokenCalls} calls.` : '.'),
       evidence: {
         window,

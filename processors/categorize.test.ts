@@ -5,7 +5,7 @@ import type { Observation } from '../src/model/painpoint.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import type { TaggedJudgement } from '../src/model/events.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { Categorizer, categorize, categorizeConfigSchema, categorizeProcessorFactory } from './categorize.js';
 import { impactScore } from '../src/recommendations/impact.js';
 

@@ -1,17 +1,17 @@
 /**
- * The categorize processor (SPEC §3, §4): sets each observation's category, computes its impact,
+ * The categorize processor (docs/painpoints.md; docs/outputs.md, Recommendations): sets each observation's category, computes its impact,
  * and applies severity rules on top of the detector's severity, in this order:
  *
  * 1. category: `categories[kind]` from config, else the default mapping (DEFAULT_CATEGORIES;
  *    `anomaly` is `cost` when its series is tokens, else `performance`).
  * 2. impact: affected runs / traces, wasted ms / tokens and a log-scaled score
  *    (src/recommendations/impact.ts documents the formula; weights in `impact_weights`).
- * 3. escalation (SPEC §3: high = critical failures):
+ * 3. escalation (docs/painpoints.md: high = critical failures):
  *    - `retry_exhaustion` on an operation seen as a `latency_bottleneck` within
  *      `escalation.critical_path_memory` of event time → high (exhaustion on a critical path);
  *    - `failure_rate` whose Wilson lower bound (evidence `wilson_lower`) ≥
  *      `escalation.failing_lower_bound` → high (an operation failing ≥ 50 %).
- * 4. de-escalation (SPEC §3: few calls are noise; low = minor improvements):
+ * 4. de-escalation (docs/painpoints.md: few calls are noise; low = minor improvements):
  *    - failure_rate / failure_spike / latency_regression / slow_tail with evidence `calls` below
  *      `deescalation.min_samples` → at most low;
  *    - the `__overflow__` series (a mix of series nobody can act on) → low.
@@ -35,7 +35,7 @@ import {
   type Severity,
 } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
-import type { ProcessorFactory } from '../src/pipeline/component.js';
+import type { ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration } from '../src/config/duration.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
 import { isTokenAnomaly } from '../src/recommendations/advice.js';
@@ -72,7 +72,7 @@ export const categorizeConfigSchema = z.strictObject({
     .prefault({}),
   deescalation: z
     .strictObject({
-      /** evidence `calls` below this caps severity at low (SPEC §3 min_samples); 0 disables */
+      /** evidence `calls` below this caps severity at low (docs/painpoints.md min_samples); 0 disables */
       min_samples: z.number().int().nonnegative().default(20),
       /** pain points on the __overflow__ series are low */
       overflow_is_low: z.boolean().default(true),
@@ -83,7 +83,7 @@ export const categorizeConfigSchema = z.strictObject({
 });
 export type CategorizeConfig = z.output<typeof categorizeConfigSchema>;
 
-/** SPEC §3 category per kind; anomaly is decided per observation (tokens → cost). */
+/** docs/painpoints.md category per kind; anomaly is decided per observation (tokens → cost). */
 export const DEFAULT_CATEGORIES: Readonly<Record<Exclude<PainPointKind, 'anomaly'>, Category>> = {
   failure_rate: 'reliability',
   failure_spike: 'reliability',

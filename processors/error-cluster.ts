@@ -1,5 +1,5 @@
 /**
- * error_cluster (SPEC §3): many failures share one error class and normalized message template
+ * error_cluster (docs/painpoints.md): many failures share one error class and normalized message template
  * across operations. A series here is (error class, message template) over failed spans; it fires
  * on the shortest window where it holds ≥ min_failures failures on ≥ min_operations operation keys
  * or ≥ min_services services: low, medium when it is ≥ medium_share of all failures in that window.
@@ -16,12 +16,13 @@ import type { SpanRecord } from '../src/model/span.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import { judgeTogether, oneShot, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
-import { AffectedSet, ExemplarList, LabelCounts, formatDurationMs, formatPercent, spanDuration, spanTokens, windowPhrase } from './failure-evidence.js';
+import { formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const errorClusterConfigSchema = z.strictObject({
   /** failures of one class + template needed in the window */
@@ -194,7 +195,7 @@ class ErrorClusterDetector {
     this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
   }
 
-  /** true when a window's cluster meets the SPEC §3 rule */
+  /** true when a window's cluster meets the docs/painpoints.md rule */
   private holds(acc: ClusterAcc): boolean {
     return (
       acc.failures >= this.config.min_failures &&
@@ -261,7 +262,7 @@ class ErrorClusterDetector {
       description:
         `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
         `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
-        `They took ${formatDurationMs(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
       evidence: {
         window,
         metrics: {

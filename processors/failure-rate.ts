@@ -1,8 +1,8 @@
 /**
- * failure_rate and failure_spike (SPEC §3). Per series (SPEC §2) and window: calls, failures and
+ * failure_rate and failure_spike (docs/painpoints.md). Per series (docs/input.md) and window: calls, failures and
  * the Wilson 95 % interval of the failure rate.
  *
- * - failure_rate: on the shortest window holding ≥ min_samples calls (SPEC §1), the Wilson lower
+ * - failure_rate: on the shortest window holding ≥ min_samples calls (docs/architecture.md, Event time and windows), the Wilson lower
  *   bound is ≥ lower_bound_threshold (medium; high at ≥ high_lower_bound).
  * - failure_spike: on the shortest window holding ≥ spike_min_samples calls, the lower bound is
  *   above the baseline's upper bound by ≥ spike_margin (high). The baseline is a longer window
@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import {
   SeriesWindows,
@@ -29,21 +29,12 @@ import {
 import { paneStart, windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
 import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
-import {
-  AffectedSet,
-  ExemplarList,
-  LabelCounts,
-  MAX_RUN_IDS,
-  formatDurationMs,
-  formatPercent,
-  spanDuration,
-  spanTokens,
-  windowPhrase,
-} from './failure-evidence.js';
+import { BY_ERROR_CLASS, MAX_RUN_IDS, formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const failureRateConfigSchema = z
   .strictObject({
-    /** no judgement on fewer calls than this in the window (SPEC §3) */
+    /** no judgement on fewer calls than this in the window (docs/painpoints.md) */
     min_samples: z.number().int().positive().default(20),
     /** failure_rate fires when the Wilson 95 % lower bound reaches this */
     lower_bound_threshold: z.number().min(0).max(1).default(0.1),
@@ -456,7 +447,7 @@ class FailureRateDetector {
       wasted_tokens: j.acc.wastedTokens,
       affected_traces: d ? d.affected.traces.estimate() : 0,
       affected_runs: d ? d.affected.runs.estimate() : 0,
-      by_error_class: d ? d.byErrorClass.record(10) : {},
+      [BY_ERROR_CLASS]: d ? d.byErrorClass.record(10) : {},
       by_provider: d ? d.byProvider.record(10) : {},
     };
   }
@@ -482,7 +473,7 @@ class FailureRateDetector {
           `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
           `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
           (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
-          `. Failed calls took ${formatDurationMs(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+          `. Failed calls took ${formatDuration(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
         evidence: {
           window: j.window,
           metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },

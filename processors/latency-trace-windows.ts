@@ -12,9 +12,10 @@ import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
-import { type Exemplar, keepTop, MAX_RUN_IDS, mergeTop } from './latency-evidence.js';
+import { countLabel, MAX_RUN_IDS, OVERFLOW_LABEL } from '../src/model/evidence-format.js';
+import { keepTop, mergeTop, type WeightedExemplar } from './latency-evidence.js';
 
 export interface TraceInput<I> {
   readonly subject: Subject;
@@ -28,7 +29,7 @@ export interface TraceWindowDetector<A, I> {
   readonly maxSeries: number;
   /** what one completed trace contributes */
   inputs(trace: Trace): readonly TraceInput<I>[];
-  /** how many traces an accumulator holds (the sample size of SPEC §3) */
+  /** how many traces an accumulator holds (the sample size of docs/painpoints.md) */
   traces(acc: A): number;
   /** traces needed in a sliding window */
   readonly minTraces: number;
@@ -147,16 +148,14 @@ export function parentLabel(span: SpanRecord): string {
   return qualifier === undefined ? span.name : `${span.name} ${qualifier}`;
 }
 
-/** Adds `n` to `label` in a small breakdown table, keeping at most `cap` labels (the rest go to `other`). */
-export function countLabel(table: Record<string, number>, label: string, n: number, cap: number): void {
-  if (table[label] === undefined && Object.keys(table).length >= cap) label = 'other';
-  table[label] = (table[label] ?? 0) + n;
-}
-
-/** The most frequent label of a breakdown table. */
-export function topLabel(table: Readonly<Record<string, number>>): string | undefined {
+/** The most frequent label of a breakdown table (the first of equals); never the overflow label. */
+export function topLabel(table: ReadonlyMap<string, number>): string | undefined {
   let best: string | undefined;
-  for (const [label, n] of Object.entries(table)) if (best === undefined || n > (table[best] as number)) best = label;
+  let bestCount = 0;
+  for (const [label, n] of table) {
+    if (label === OVERFLOW_LABEL) continue;
+    if (best === undefined || n > bestCount) [best, bestCount] = [label, n];
+  }
   return best;
 }
 
@@ -175,8 +174,8 @@ export interface PatternInput {
   readonly sumMs: number;
   /** sum − max per occurrence: what running the calls concurrently (or as one batch) would save */
   readonly savingMs: number;
-  readonly labels: Readonly<Record<string, number>>;
-  readonly exemplar: Exemplar;
+  readonly labels: ReadonlyMap<string, number>;
+  readonly exemplar: WeightedExemplar;
 }
 
 /** A pane (or window) of pattern inputs: `traces` is the sample size. */
@@ -188,8 +187,8 @@ export interface PatternAcc {
   shareSum: number;
   sumMs: number;
   savingMs: number;
-  readonly labels: Record<string, number>;
-  readonly top: Exemplar[];
+  readonly labels: Map<string, number>;
+  readonly top: WeightedExemplar[];
 }
 
 /** Folds the figures of `from` (one trace's input, or a pane) into `into`. */
@@ -200,13 +199,13 @@ function foldPattern(into: PatternAcc, from: Omit<PatternInput, 'exemplar'>, lab
   into.shareSum += from.shareSum;
   into.sumMs += from.sumMs;
   into.savingMs += from.savingMs;
-  for (const [label, n] of Object.entries(from.labels)) countLabel(into.labels, label, n, labelsKept);
+  for (const [label, n] of from.labels) countLabel(into.labels, label, n, labelsKept);
 }
 
 /** The pane aggregator of a recurring-pattern detector, keeping `labelsKept` labels per breakdown. */
 export function patternAggregator(labelsKept: number): PaneAggregator<PatternAcc, PatternInput> {
   return {
-    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: Object.create(null), top: [] }),
+    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
     add(acc, input) {
       acc.traces++;
       foldPattern(acc, input, labelsKept);

@@ -1,5 +1,5 @@
 /**
- * The `latency` processor (SPEC §3): `latency_regression` and `slow_tail` over the span stream,
+ * The `latency` processor (docs/painpoints.md): `latency_regression` and `slow_tail` over the span stream,
  * plus `latency_bottleneck` over assembled traces (processors/latency-bottleneck.ts).
  *
  * Per series and pane it keeps a mergeable quantile sketch of the durations of **successful**
@@ -31,30 +31,28 @@
  */
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { SpanRecord } from '../src/model/span.js';
+import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
-import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
 import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
 import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
 import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import {
   distinctCount,
   droppedCounter,
-  type Exemplar,
+  type WeightedExemplar,
   exemplarIds,
   exemplarRunIds,
-  formatMs,
-  formatRatio,
   keepTop,
   mergeTop,
   round3,
   roundMs,
 } from './latency-evidence.js';
+import { formatDuration, formatRatio } from '../src/model/evidence-format.js';
 import { latencyBottleneckOperator } from './latency-bottleneck.js';
 
 export const latencyConfigSchema = z.strictObject({
@@ -98,7 +96,7 @@ export interface LatencyAcc {
   readonly sketch: QuantileSketch;
   calls: number;
   failed: number;
-  readonly slowest: Exemplar[];
+  readonly slowest: WeightedExemplar[];
 }
 
 /** What windows are probed by before one is merged: successful calls, and the slowest of them. */
@@ -205,11 +203,11 @@ function describeRegression(
     subject,
     severity,
     category: 'performance',
-    title: `${f.percentile} of ${label} rose to ${formatMs(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatMs(f.baseline)}`,
+    title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
     description:
-      `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatMs(f.current)} against ${formatMs(f.baseline)} over ${baseWhere} ` +
-      `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatMs(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
-      (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatMs(f.confirm.value)}).` : ''),
+      `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
+      `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
+      (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
     evidence: {
       window,
       metrics: {
@@ -260,10 +258,10 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
     subject,
     severity: ratio >= config.tail_high_ratio ? 'medium' : 'low',
     category: 'performance',
-    title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatMs(p99)} vs ${formatMs(p50)})`,
+    title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatDuration(p99)} vs ${formatDuration(p50)})`,
     description:
-      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatMs(p50)}, ` +
-      `p95 ${formatMs(p95)} and p99 ${formatMs(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatMs(acc.sketch.max)}.`,
+      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatDuration(p50)}, ` +
+      `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}.`,
     evidence: {
       window,
       metrics: {
@@ -381,8 +379,8 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       let lastWatermark = Number.NEGATIVE_INFINITY;
 
       const onSpan = (span: SpanRecord): void => {
-        // kc attempt spans have apportioned times (SPEC §2): their durations measure nothing
-        if (span.attributes[SYNTHETIC_KEY] === true) return;
+        // kc attempt spans have apportioned times (docs/input.md): their durations measure nothing
+        if (isSynthetic(span)) return;
         const subjects = seriesSubjects(span, settings.series.dimensions);
         windows.add(subjects, span.endMs, span);
         if (!offline) return;

@@ -1,5 +1,5 @@
 /**
- * Retry-pattern detectors (SPEC §3): retry_storm, retry_exhaustion, retry_non_retryable and
+ * Retry-pattern detectors (docs/painpoints.md): retry_storm, retry_exhaustion, retry_non_retryable and
  * retry_no_backoff over the retry chains of assembled traces, windowed per series (the operation
  * series of the chain's first attempt + its group-by series), keyed on chain end time. The same
  * factory also contributes the provider_fallback detector (processors/provider-fallback.ts).
@@ -19,23 +19,24 @@
  */
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ProcessorFactory, ComponentContext, Detector } from '../src/pipeline/component.js';
+import type { ProcessorFactory, ComponentContext, Detector } from '../src/component/contracts.js';
 import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Severity, Subject, PainPointKind, EvidenceValue } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Dimension } from '../src/config/service-schema.js';
+import type { Dimension } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView, type SummarizedView } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../src/traces/retry-chains.js';
 import { walkTrace } from '../src/traces/trace-assembler.js';
-import { addValue, mergeHistogram, newLogHistogram, quantile, type LogHistogram } from '../src/traces/log-histogram.js';
+import { QuantileSketch } from '../src/stats/quantile-sketch.js';
+import { BY_ERROR_CLASS, countLabel, formatDuration, formatPercent, MAX_EXEMPLAR_TRACES, MAX_RUN_IDS, type Exemplar } from '../src/model/evidence-format.js';
 import { providerFallbackDetector } from './provider-fallback.js';
 
 export const retryPatternsConfigSchema = z.strictObject({
-  /** calls of the operation a window must hold before any retry rule judges it (SPEC §3) */
+  /** calls of the operation a window must hold before any retry rule judges it (docs/painpoints.md) */
   min_samples: z.number().int().positive().default(20),
   /** retry_storm: retries per minute in the short window, at least */
   storm_min_per_minute: z.number().positive().default(10),
@@ -70,17 +71,9 @@ export type RetryPatternsConfig = z.output<typeof retryPatternsConfigSchema>;
 
 /** Caps on the per-pane tables (bounded memory). */
 const MAX_LABELS = 32;
-const OTHER_LABEL = '_other';
 const MAX_RUNS = 100;
-const MAX_EXEMPLARS = 5;
-const MAX_RUN_IDS_OUT = 20;
 /** attempts above this go into one histogram bucket */
 const MAX_ATTEMPTS_BUCKET = 10;
-
-export interface Exemplar {
-  readonly traceId: string;
-  readonly spanId: string;
-}
 
 /** Windowed retry statistics of one series (one pane, or a merged window). */
 export interface RetryStats {
@@ -99,9 +92,10 @@ export interface RetryStats {
   nonRetryableByClass: Map<string, number>;
   nonRetryableWastedMs: number;
   timedChains: number;
-  gaps: LogHistogram;
-  cvs: LogHistogram;
-  ratios: LogHistogram;
+  /** retry gaps (ms), gap coefficients of variation and successive gap ratios of timed chains */
+  gaps: QuantileSketch;
+  cvs: QuantileSketch;
+  ratios: QuantileSketch;
   amplifiedChains: number;
   maxAmplification: number;
   nestedOperations: Map<string, number>;
@@ -146,9 +140,9 @@ function newStats(): RetryStats {
     nonRetryableByClass: new Map(),
     nonRetryableWastedMs: 0,
     timedChains: 0,
-    gaps: newLogHistogram(),
-    cvs: newLogHistogram(),
-    ratios: newLogHistogram(),
+    gaps: new QuantileSketch(),
+    cvs: new QuantileSketch(),
+    ratios: new QuantileSketch(),
     amplifiedChains: 0,
     maxAmplification: 0,
     nestedOperations: new Map(),
@@ -158,14 +152,13 @@ function newStats(): RetryStats {
   };
 }
 
-/** Adds to a label table; past MAX_LABELS labels, new ones count under `_other`. */
-export function countLabel(table: Map<string, number>, label: string, n = 1): void {
-  const key = table.has(label) || table.size < MAX_LABELS ? label : OTHER_LABEL;
-  table.set(key, (table.get(key) ?? 0) + n);
+/** Adds to a label table; past MAX_LABELS labels, new ones count under OVERFLOW_LABEL. */
+function count(table: Map<string, number>, label: string, n = 1): void {
+  countLabel(table, label, n, MAX_LABELS);
 }
 
 function pushExemplar(list: Exemplar[], e: Exemplar): void {
-  if (list.length < MAX_EXEMPLARS && !list.some((x) => x.traceId === e.traceId)) list.push(e);
+  if (list.length < MAX_EXEMPLAR_TRACES && !list.some((x) => x.traceId === e.traceId)) list.push(e);
 }
 
 function addRun(runs: Set<string>, runId: string): void {
@@ -184,7 +177,7 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
   s.wastedMs += chain.wastedMs;
   s.wastedTokens += chain.wastedTokens;
   pushExemplar(s.exemplars.any, exemplar);
-  for (const a of chain.spans) if (a.failed) countLabel(s.errorClasses, a.errorClass ?? 'unknown');
+  for (const a of chain.spans) if (a.failed) count(s.errorClasses, a.errorClass ?? 'unknown');
   if (chain.outcome === 'exhausted') {
     s.exhausted++;
     s.exhaustedWastedMs += chain.spans.reduce((sum, a) => sum + a.span.durationMs, 0);
@@ -196,22 +189,22 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
       const a = chain.spans[i];
       const next = chain.spans[i + 1];
       if (a === undefined || next === undefined || !a.nonRetryable) continue;
-      countLabel(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
+      count(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
       s.nonRetryableWastedMs += next.span.durationMs;
     }
     pushExemplar(s.exemplars.nonRetryable, exemplar);
   }
   if (chain.timed && chain.gapsMs.length >= 2) {
     s.timedChains++;
-    for (const g of chain.gapsMs) addValue(s.gaps, g);
-    addValue(s.cvs, gapCv(chain.gapsMs) as number);
-    for (const r of gapRatios(chain.gapsMs)) addValue(s.ratios, r);
+    for (const g of chain.gapsMs) s.gaps.add(g);
+    s.cvs.add(gapCv(chain.gapsMs) as number);
+    for (const r of gapRatios(chain.gapsMs)) s.ratios.add(r);
     pushExemplar(s.exemplars.noBackoff, exemplar);
   }
   if (chain.outer === undefined && chain.nested.length > 0 && chain.amplification >= config.amplification_min) {
     s.amplifiedChains++;
     s.maxAmplification = Math.max(s.maxAmplification, chain.amplification);
-    for (const n of innermost(chain)) countLabel(s.nestedOperations, n.operationKey);
+    for (const n of innermost(chain)) count(s.nestedOperations, n.operationKey);
     pushExemplar(s.exemplars.amplified, exemplar);
   }
 }
@@ -230,7 +223,7 @@ function innermost(chain: RetryChain): RetryChain[] {
 }
 
 function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
-  for (const [k, n] of from) countLabel(into, k, n);
+  for (const [k, n] of from) count(into, k, n);
 }
 
 export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryCounts> = {
@@ -273,9 +266,9 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     mergeMap(into.nonRetryableByClass, from.nonRetryableByClass);
     into.nonRetryableWastedMs += from.nonRetryableWastedMs;
     into.timedChains += from.timedChains;
-    mergeHistogram(into.gaps, from.gaps);
-    mergeHistogram(into.cvs, from.cvs);
-    mergeHistogram(into.ratios, from.ratios);
+    into.gaps.merge(from.gaps);
+    into.cvs.merge(from.cvs);
+    into.ratios.merge(from.ratios);
     into.amplifiedChains += from.amplifiedChains;
     into.maxAmplification = Math.max(into.maxAmplification, from.maxAmplification);
     mergeMap(into.nestedOperations, from.nestedOperations);
@@ -299,12 +292,6 @@ interface Finding {
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const pct = (x: number) => `${Math.round(x * 100)} %`;
-
-function seconds(ms: number): string {
-  // 950 ms and up read as seconds: the gap median is ±1 % (log buckets), "~1.0 s" not "~993 ms".
-  return ms >= 950 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
 
 function topLabels(table: Map<string, number>, n = 3): string {
   return [...table]
@@ -328,7 +315,7 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
     attempts_hist: table(s.attemptsHist),
     max_attempts: s.maxAttempts,
     exhausted_chains: s.exhausted,
-    error_classes: table(s.errorClasses),
+    [BY_ERROR_CLASS]: table(s.errorClasses),
     wasted_ms: Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
     affected_traces: s.traces,
@@ -337,7 +324,8 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
 }
 
 function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: number } {
-  return { medianGap: quantile(s.gaps, 0.5), ratio: quantile(s.ratios, 0.5), cv: quantile(s.cvs, 0.5) };
+  const median = (sketch: QuantileSketch) => (sketch.count > 0 ? sketch.quantile(0.5) : undefined);
+  return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
 }
 
 function gapMetrics(s: RetryStats): Record<string, EvidenceValue> {
@@ -357,10 +345,10 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
   return {
     kind: 'retry_exhaustion',
     severity: share >= config.exhaustion_high_ratio ? 'high' : 'medium',
-    title: `${pct(share)} of retried ${label} chains end in failure after all attempts`,
+    title: `${formatPercent(share)} of retried ${label} chains end in failure after all attempts`,
     description:
       `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts), ` +
-      `wasting ${seconds(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
+      `wasting ${formatDuration(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
     metrics: { ...commonMetrics(s), share: round(share, 3), wasted_ms: Math.round(s.exhaustedWastedMs) },
     exemplars: s.exemplars.exhausted,
     keyMetric: share,
@@ -376,7 +364,7 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
     title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
-      `${pct(share)} of its ${s.calls} calls, wasting ${seconds(s.nonRetryableWastedMs)}.`,
+      `${formatPercent(share)} of its ${s.calls} calls, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
     metrics: {
       ...commonMetrics(s),
       retries: s.nonRetryableRetries,
@@ -397,7 +385,7 @@ export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatter
   const fixed = cv < config.no_backoff_max_cv && ratio >= config.no_backoff_ratio_min && ratio <= config.no_backoff_ratio_max;
   const immediate = medianGap < config.no_backoff_min_gap;
   if (!fixed && !immediate) return undefined;
-  const how = immediate ? `immediately (median gap ${seconds(medianGap)})` : `every ~${seconds(medianGap)} without backoff`;
+  const how = immediate ? `immediately (median gap ${formatDuration(medianGap)})` : `every ~${formatDuration(medianGap)} without backoff`;
   return {
     kind: 'retry_no_backoff',
     severity: 'medium',
@@ -458,7 +446,7 @@ export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, lon
     title: `${label} retries surged to ${round(perMin, 1)}/min (baseline ${round(basePerMin, 1)}/min)`,
     description:
       `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min) against ${round(basePerMin, 1)}/min over the ` +
-      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${seconds(s.wastedMs)}.`,
+      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${formatDuration(s.wastedMs)}.`,
     metrics: {
       ...commonMetrics(s),
       retries_per_min: round(perMin),
@@ -487,7 +475,7 @@ function observation(f: Finding, subject: Subject, window: string, time: number,
     },
     keyMetric: f.keyMetric,
     time,
-    runIds: [...runs].sort().slice(0, MAX_RUN_IDS_OUT),
+    runIds: [...runs].sort().slice(0, MAX_RUN_IDS),
   };
 }
 

@@ -1,5 +1,5 @@
 /**
- * Offline analysis (SPEC §1, §6): the same engine as the sidecar, run in event time as fast as it
+ * Offline analysis (docs/architecture.md, Event time and windows; README.md, Offline analysis): the same engine as the sidecar, run in event time as fast as it
  * can over spans already in memory. Every detector also judges the whole input at the end.
  */
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
@@ -10,7 +10,7 @@ import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { PainPointChange } from '../model/events.js';
 import type { AnalysisResult } from '../model/analysis.js';
-import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';

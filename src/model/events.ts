@@ -64,3 +64,6 @@ export type Judgement =
 
 /** A judgement tagged with the index of the detector that made it (the engine's subscription order). */
 export type TaggedJudgement = Judgement & { readonly detector: number };
+
+/** How detectors judge: at the boundaries where what they read changed, or (the reference) at every boundary. */
+export type JudgeMode = 'changed' | 'every';

@@ -1,4 +1,4 @@
-/** Pain points and detector observations (SPEC §3). JSON field names are snake_case as in the spec. */
+/** Pain points and detector observations (docs/painpoints.md). JSON field names are snake_case, as the record has them. */
 
 export const PAIN_POINT_KINDS = [
   'failure_rate',
@@ -25,7 +25,7 @@ export type Category = 'reliability' | 'performance' | 'cost' | 'efficiency';
 export type PainPointState = 'open' | 'updated' | 'resolved';
 
 /**
- * Names a series with plain fields (SPEC §2): service, operation (span name), and the
+ * Names a series with plain fields (docs/input.md): service, operation (span name), and the
  * group-by value as provider / model / tool / agent / task_type, plus error_class where
  * the problem is one class of error.
  */
@@ -67,7 +67,7 @@ export interface Observation {
   /** event time (epoch ms) of the window end the judgement was made at */
   readonly time: number;
   readonly runIds: readonly string[];
-  /** filled by the categorize processor (SPEC §4 impact): affected runs/traces, wasted time and tokens */
+  /** filled by the categorize processor (docs/outputs.md, Recommendations impact): affected runs/traces, wasted time and tokens */
   readonly impact?: Impact;
   /** figures severity rules read without building the evidence: calls judged, Wilson lower bound */
   readonly figures?: { readonly calls?: number; readonly wilson_lower?: number };
@@ -81,7 +81,7 @@ export interface Impact {
   readonly wasted_tokens: number;
 }
 
-/** The pain-point record of SPEC §3: the JSONL line format. */
+/** The pain-point record of docs/painpoints.md: the JSONL line format. */
 export interface PainPointRecord {
   readonly id: string;
   readonly kind: PainPointKind;

@@ -1,5 +1,5 @@
 /**
- * The pain-point lifecycle (SPEC §3), shared by every detector: observations become pain points
+ * The pain-point lifecycle (docs/painpoints.md), shared by every detector: observations become pain points
  * that are `open`ed once, `updated` when severity changes or the key metric moves by more than
  * `update_delta` (at most once per boundary), and `resolved` when no observation has come for
  * `resolve_after` of event time. Each state change is emitted exactly once.
@@ -20,13 +20,12 @@ import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind,
 import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
+import { MAX_RUN_IDS } from '../model/evidence-format.js';
 
 export type LifecycleInput =
   | TaggedJudgement
   | { readonly type: 'watermark'; readonly time: number; readonly from?: number }
   | { readonly type: 'end' };
-
-const MAX_RUN_IDS = 20;
 
 /** A standing observation of one source (a detector's series). */
 interface Source {

@@ -10,11 +10,10 @@ import { Counter, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { Judgement, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
-import type { Detector } from './component.js';
+import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
-import { operationMetrics } from '../telemetry/operation-metrics.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
@@ -32,8 +31,6 @@ export interface EngineOptions {
   /** live: the idle watermark follows the wall clock; offline: only the data moves it */
   readonly idleAdvance: boolean;
   readonly clockState: EventClockState;
-  /** publish per-operation rolling metrics on the registry (the live sidecar's /metrics) */
-  readonly operationMetrics?: boolean;
 }
 
 const errorCounters = new WeakMap<Registry, Counter<'processor'>>();
@@ -84,19 +81,6 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
     const sub = changes$.subscribe(subscriber);
-    if (options.operationMetrics) {
-      sub.add(
-        events
-          .pipe(
-            operationMetrics({ settings: options.settings, registry: options.metrics }),
-            catchError((err: unknown) => {
-              options.logger.error(`operation metrics stopped: ${String(err)}`);
-              return EMPTY;
-            }),
-          )
-          .subscribe(),
-      );
-    }
     sub.add(
       spans$
         .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))

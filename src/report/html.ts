@@ -7,7 +7,8 @@
 import type { AnalysisResult, OperationStatistics } from '../model/analysis.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
-import { evidenceEntries, formatCount, formatMs, formatNumber, formatPercent } from '../recommendations/format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
+import { evidenceEntries } from '../recommendations/format.js';
 import type { ReportOptions } from './markdown.js';
 import { sparklineSvg } from './sparkline.js';
 import { capitalize, escapeHtml as e, painPointsOfSeverity, plural, SEVERITIES, subjectText } from './text.js';
@@ -24,7 +25,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}code{font:12px 
 pre{white-space:pre-wrap;background:#f6f8fa;padding:.5rem;border-radius:6px}
 `.trim();
 
-const ms = (v: number | null): string => (v === null ? '—' : formatMs(v));
+const ms = (v: number | null): string => (v === null ? '—' : formatDuration(v));
 const badge = (severity: string): string => `<span class="badge sev-${e(severity)}">${e(severity)}</span>`;
 const code = (text: string): string => `<code>${e(text)}</code>`;
 const ul = (items: readonly string[]): string => (items.length > 0 ? `<ul>${items.map((i) => `<li>${e(i)}</li>`).join('')}</ul>` : '<p>—</p>');
@@ -46,7 +47,7 @@ function painPointCard(pp: PainPointRecord): string {
   const metrics = evidenceEntries(pp.evidence.metrics);
   const exemplars = pp.evidence.exemplar_trace_ids;
   const impact = pp.impact
-    ? `<li>Impact: score ${formatNumber(pp.impact.score, 2)}; ${plural(pp.impact.affected_runs, 'run')}, ${plural(pp.impact.affected_traces, 'trace')}, ${e(formatMs(pp.impact.wasted_ms))} wasted, ${formatCount(pp.impact.wasted_tokens)} tokens wasted</li>`
+    ? `<li>Impact: score ${formatNumber(pp.impact.score, 2)}; ${plural(pp.impact.affected_runs, 'run')}, ${plural(pp.impact.affected_traces, 'trace')}, ${e(formatDuration(pp.impact.wasted_ms))} wasted, ${formatCount(pp.impact.wasted_tokens)} tokens wasted</li>`
     : '';
   return [
     `<article class="card" id="${e(pp.id)}">`,
@@ -118,7 +119,7 @@ function operationCharts(op: OperationStatistics): string {
   const rates = op.timeline.map((b) => b.failure_rate);
   const p95 = op.timeline.map((b) => b.p95_ms);
   const rateText = trendText('failure rate', rates, (v) => formatPercent(v));
-  const p95Text = trendText('p95', p95, formatMs);
+  const p95Text = trendText('p95', p95, formatDuration);
   return [
     sparklineSvg(rates, { label: `${op.key}: ${rateText}`, max: 1, stroke: '#cf222e' }),
     `<span class="chart-text">${e(rateText)}</span>`,

@@ -1,6 +1,6 @@
 /**
  * The trace assembler: buffers spans per trace and emits each trace as a tree once it is complete,
- * in the way of the Collector's tail_sampling processor, but on event time (SPEC §1).
+ * in the way of the Collector's tail_sampling processor, but on event time (docs/architecture.md, Event time and windows).
  *
  * - Event time "now" = the watermark boundary + allowed_lateness (the clock's max event time).
  * - A trace completes when its root has arrived and no span of it ended within `trace_idle` of
@@ -19,7 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import type { ComponentContext } from '../pipeline/component.js';
+import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
 import FlatQueue from 'flatqueue';
 import { nextMultipleAfter } from '../windows/judging.js';

@@ -1,5 +1,5 @@
 /**
- * The event clock (SPEC §1): turns the span stream into the pipeline's event-time stream.
+ * The event clock (docs/architecture.md, Event time and windows): turns the span stream into the pipeline's event-time stream.
  * watermark = max end time seen − allowed_lateness; when no span arrives, the max end time
  * advances by the wall-clock time elapsed since the last arrival, so a quiet sidecar still closes
  * windows while a fast replay of yesterday is judged on its own time. A watermark event is

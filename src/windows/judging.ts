@@ -10,11 +10,11 @@
  *   the same pain-point changes.
  */
 import type { Observation } from '../model/painpoint.js';
-import type { Judgement } from '../model/events.js';
+import type { Judgement, JudgeMode } from '../model/events.js';
 import { subjectKey } from '../model/series.js';
 import type { JudgedSeries, SeriesWindows, StandingEntry } from './series-windows.js';
 
-export type JudgeMode = 'changed' | 'every';
+export type { JudgeMode };
 
 /** How a detector orders the series it judges at one boundary: by creation, or by key. */
 export type SeriesOrder = 'created' | 'key';

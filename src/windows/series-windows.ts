@@ -1,5 +1,5 @@
 /**
- * Windowed state per series (SPEC §1, §2). Each series keeps fine panes (`slide` wide) and coarse
+ * Windowed state per series (docs/architecture.md, Event time and windows; docs/input.md). Each series keeps fine panes (`slide` wide) and coarse
  * panes (`coarse_slide` wide) of an accumulator; a window is the merge of the closed panes it
  * covers. The number of series is capped: spans of further series go to `__overflow__`, counted,
  * as the Collector's spanmetrics connector does. Memory = series × panes, never total spans.
@@ -722,7 +722,7 @@ function nextCrossing(starts: readonly number[], edge: number, boundary: number,
 }
 
 /**
- * SPEC §1: a series is judged on the shortest window holding at least `minSamples` calls.
+ * docs/architecture.md, Event time and windows: a series is judged on the shortest window holding at least `minSamples` calls.
  * Returns that window and its accumulator, or undefined when no window has enough. `count` must
  * never exceed the aggregator's weight sum (by default the number of inputs): windows are first
  * probed with `atLeast`, so a series is not woken by windows too short to matter.

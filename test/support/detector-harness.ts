@@ -15,7 +15,7 @@ import type { Judgement, PipelineEvent, Standing } from '../../src/model/events.
 import { subjectKey } from '../../src/model/series.js';
 import { eventClock } from '../../src/windows/event-clock.js';
 import { serviceSchema, type ServiceSettings } from '../../src/config/service-schema.js';
-import type { ComponentContext } from '../../src/pipeline/component.js';
+import type { ComponentContext } from '../../src/component/contracts.js';
 import { silentLogger } from '../../src/telemetry/logger.js';
 import { asyncScheduler } from 'rxjs';
 

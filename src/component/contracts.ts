@@ -1,14 +1,14 @@
 /**
  * Component contracts, Collector style: each receiver, processor and exporter module exports a
  * factory with its `type`, a zod `configSchema` (defaults included) and `create(config, ctx)`.
- * src/pipeline/components.ts lists the factories; src/pipeline/build.ts wires them from config.
+ * They sit below every component, so components import them downwards; src/pipeline/components.ts
+ * lists the factories and src/pipeline/service.ts wires them from the validated config.
  */
 import type { z } from 'zod';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Judgement, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
-import type { JudgeMode } from '../windows/judging.js';
+import type { Judgement, JudgeMode, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
 
@@ -23,6 +23,8 @@ export interface ComponentContext {
   readonly mode: 'live' | 'offline';
   /** component id from the config (`jsonl`, `jsonl/debug`, …), for metric labels and log lines */
   readonly id: string;
+  /** processors: the pipeline this instance runs in (each pipeline creates its own processors) */
+  readonly pipeline?: string;
   /** the service's readiness, for /readyz (live only) */
   readonly ready?: () => boolean;
   /**
@@ -87,4 +89,11 @@ export interface ExporterFactory<C = unknown> {
   readonly type: string;
   readonly configSchema: z.ZodType<C>;
   create(config: C, ctx: ComponentContext): Exporter;
+}
+
+/** Every component type Sidelight knows, by type name (src/pipeline/components.ts fills it). */
+export interface ComponentRegistry {
+  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
+  readonly processors: ReadonlyMap<string, ProcessorFactory<unknown>>;
+  readonly exporters: ReadonlyMap<string, ExporterFactory<unknown>>;
 }
