@@ -298,13 +298,11 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         if (droppedStanding.size > 0) retryDroppedAt = time + clockStep;
       };
 
-      /** The next boundary ≤ upTo with work: a buffered judgement, a re-observation, a resolution. */
-      const nextBoundary = (upTo: number): number => {
-        let next = Number.POSITIVE_INFINITY;
-        for (const item of buffer) {
-          const t = item.type === 'clear' ? item.time : item.observation.time;
-          if (t < next) next = t;
-        }
+      const timeOf = (item: Item) => (item.type === 'clear' ? item.time : item.observation.time);
+
+      /** The next boundary ≤ upTo with work: the next buffered judgement (`buffer[at]`), a re-observation, a resolution. */
+      const nextBoundary = (upTo: number, at: number): number => {
+        let next = at < buffer.length ? timeOf(buffer[at] as Item) : Number.POSITIVE_INFINITY;
         while (reobserve.length > 0) {
           const a = reobserve.peek() as Active;
           if (a.reobserveAt === reobserve.peekValue() && active.get(a.id) === a) break;
@@ -323,11 +321,13 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
 
       /** Replays every boundary up to `upTo`: clears, then observations in the reference order, then resolutions. */
       const replayUpTo = (upTo: number) => {
-        for (let b = nextBoundary(upTo); b === b; b = nextBoundary(upTo)) {
-          const now: Item[] = [];
-          const later: Item[] = [];
-          for (const item of buffer) ((item.type === 'clear' ? item.time : item.observation.time) === b ? now : later).push(item);
-          buffer = later;
+        // by boundary; the sort is stable, so each boundary's judgements keep their arrival order
+        if (buffer.length > 1) buffer.sort((x, y) => timeOf(x) - timeOf(y));
+        let at = 0;
+        for (let b = nextBoundary(upTo, at); b === b; b = nextBoundary(upTo, at)) {
+          const start = at;
+          while (at < buffer.length && timeOf(buffer[at] as Item) === b) at++;
+          const now = buffer.slice(start, at);
           for (const item of now) if (item.type === 'clear') clear(item);
 
           type Step = { detector: number; standing?: Standing | undefined; observation: Observation; src: Source | undefined };
@@ -358,6 +358,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           for (const s of steps) observe(s.observation, s.src);
           resolveAt(b);
         }
+        buffer = at === 0 ? buffer : buffer.slice(at);
       };
 
       return source.subscribe({
