@@ -6,6 +6,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { basename, join } from 'node:path';
 import { kcEventSchema, formatZodIssues, type KcEvent } from './events.js';
+import { fastKcEvent } from './fast-parse.js';
 
 export const KC_EVENTS_FILE = 'events.jsonl';
 export const KC_SUMMARY_FILE = 'summary.json';
@@ -35,6 +36,8 @@ export function parseKcEventLine(text: string, line: number): KcEvent {
   } catch (err) {
     throw new KcEventLineError(line, `invalid JSON (${jsonErrorReason(err)})`);
   }
+  const fast = fastKcEvent(value);
+  if (fast !== undefined) return fast;
   const parsed = kcEventSchema.safeParse(value);
   if (!parsed.success) throw new KcEventLineError(line, `invalid kc event: ${formatZodIssues(parsed.error)}`);
   return parsed.data;
