@@ -20,6 +20,10 @@ import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind,
 import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
+import { subjectKey } from '../model/series.js';
+
+/** pain-point ids remembered by subject text */
+const MAX_CACHED_IDS = 50_000;
 import { MAX_RUN_IDS } from '../model/evidence-format.js';
 
 export type LifecycleInput =
@@ -128,11 +132,22 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
       // Detectors observe with their series' own subject objects: ids are remembered per subject
       // object and kind rather than hashed per observation.
       const ids = new WeakMap<Subject, Map<PainPointKind, string>>();
+      // Some detectors build a new subject object per observation: behind the per-object cache, one
+      // by text (bounded: cleared when full, it only saves hashing).
+      const idsByText = new Map<string, string>();
       const idOf = (kind: PainPointKind, subject: Subject): string => {
         let byKind = ids.get(subject);
         if (byKind === undefined) ids.set(subject, (byKind = new Map()));
         let id = byKind.get(kind);
-        if (id === undefined) byKind.set(kind, (id = painPointId(kind, subject)));
+        if (id === undefined) {
+          const text = `${kind}|${subjectKey(subject)}`;
+          id = idsByText.get(text);
+          if (id === undefined) {
+            if (idsByText.size >= MAX_CACHED_IDS) idsByText.clear();
+            idsByText.set(text, (id = painPointId(kind, subject)));
+          }
+          byKind.set(kind, id);
+        }
         return id;
       };
 
