@@ -24,10 +24,11 @@ import {
   SeriesWindows,
   shortestSummaryWith,
   type PaneAggregator,
+  type JudgedSeries,
   type SummarizedView,
 } from '../src/windows/series-windows.js';
 import { paneStart, windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
-import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
+import { aboveWithBand, judgeUpTo, oneShot, previously, type JudgeLoop } from '../src/windows/judging.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
 import { BY_ERROR_CLASS, MAX_RUN_IDS, formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
@@ -142,6 +143,14 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
       add(into, pane) {
         into.calls += pane.calls;
         into.failures += pane.failures;
+      },
+      additive: {
+        width: 2,
+        counts(pane, out, at) {
+          out[at] = pane.calls;
+          out[at + 1] = pane.failures;
+        },
+        fromCounts: (sums) => ({ calls: sums[0] as number, failures: sums[1] as number }),
       },
     },
     add(acc, span) {
@@ -286,6 +295,7 @@ class FailureRateDetector {
   private lastMs = Number.NEGATIVE_INFINITY;
   private lastBoundary = Number.NEGATIVE_INFINITY;
   private readonly loop: JudgeLoop<FailureAcc, FailureCounts>;
+  private readonly band: number;
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -302,6 +312,7 @@ class FailureRateDetector {
       judging: ctx.judging,
     });
     this.loop = { mode: ctx.judging ?? 'changed', judge: (view, boundary) => this.judgeSeries(view, boundary) };
+    this.band = ctx.settings.painpoints.band;
     this.specs = this.windows.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
   }
@@ -348,7 +359,7 @@ class FailureRateDetector {
   }
 
   /** Both rules on one series at one boundary. */
-  private judgeSeries(series: SummarizedView<FailureAcc, FailureCounts>, boundary: number): Observation[] {
+  private judgeSeries(series: JudgedSeries<FailureAcc, FailureCounts>, boundary: number): Observation[] {
     const out: Observation[] = [];
     if (series.key === OVERFLOW_KEY) return out;
     // Nothing of this series is left in any window (offline keeps series after their panes expire).
@@ -362,8 +373,11 @@ class FailureRateDetector {
       if (found) {
         const c = series.summary(found, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
-        if (wilson.lower >= this.config.lower_bound_threshold) {
-          out.push(this.rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary));
+        // a rate that fired (or was high) keeps doing so until it drops below the band
+        const was = previously(series, 'failure_rate');
+        if (aboveWithBand(wilson.lower, this.config.lower_bound_threshold, was !== undefined, this.band)) {
+          const high = aboveWithBand(wilson.lower, this.config.high_lower_bound, was?.severity === 'high', this.band);
+          out.push(this.rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary, high ? 'high' : 'medium'));
         }
       }
       const spikeMin = this.config.spike_min_samples;
@@ -457,8 +471,7 @@ class FailureRateDetector {
     return { exemplar_trace_ids: e ? e.traceIds : [], exemplar_span_ids: e ? e.spanIds : [] };
   }
 
-  private rateObservation(subject: Subject, j: Judged, time: number): Observation {
-    const severity: Severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium';
+  private rateObservation(subject: Subject, j: Judged, time: number, severity: Severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium'): Observation {
     const head = { kind: 'failure_rate' as const, subject, severity, category: 'reliability' as const, keyMetric: j.rate, time, figures: this.figures(j) };
     return lazyObservation(head, () => {
       const label = seriesLabel(subject);

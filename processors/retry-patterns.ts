@@ -241,6 +241,27 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
       into.timedChains += s.timedChains;
       into.amplifiedChains += s.amplifiedChains;
     },
+    additive: {
+      width: 7,
+      counts(s, out, at) {
+        out[at] = s.calls;
+        out[at + 1] = s.chains;
+        out[at + 2] = s.retries;
+        out[at + 3] = s.exhausted;
+        out[at + 4] = s.nonRetryableRetries;
+        out[at + 5] = s.timedChains;
+        out[at + 6] = s.amplifiedChains;
+      },
+      fromCounts: (c) => ({
+        calls: c[0] as number,
+        chains: c[1] as number,
+        retries: c[2] as number,
+        exhausted: c[3] as number,
+        nonRetryableRetries: c[4] as number,
+        timedChains: c[5] as number,
+        amplifiedChains: c[6] as number,
+      }),
+    },
   },
   add(s, input) {
     if (input.kind === 'call') {

@@ -85,6 +85,11 @@ export const painpointsSchema = z.strictObject({
    * severity, so a metric hovering at a threshold does not flap between medium and high
    */
   severity_down_after: z.number().int().positive().default(3),
+  /**
+   * a metric that crossed a threshold (to fire, or to a higher severity) falls back only below the
+   * threshold minus this fraction of it, so a value hovering at the line does not flap
+   */
+  band: z.number().min(0).max(0.5).default(0.1),
   /** cap on pain points tracked at once; further new ones are dropped and counted */
   max_active: z.number().int().positive().default(10_000),
 });

@@ -41,8 +41,34 @@ const keyCache = new WeakMap<Subject, string>();
 export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
   const cached = subjectsCache.get(span);
   if (cached !== undefined && cached.dimensions === dimensions) return cached.subjects;
-  const subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
+  const subjects = internedSubjects(span, dimensions);
   subjectsCache.set(span, { dimensions, subjects });
+  return subjects;
+}
+
+/**
+ * Spans of one operation share their subjects: the same frozen objects for every span with the
+ * same service, name and dimension values, so a subject's key (and every map keyed by it) is
+ * computed once per series rather than per span. Bounded: cleared when full (it only saves work).
+ */
+const interned = new WeakMap<readonly Dimension[], Map<string, Subject[]>>();
+const MAX_INTERNED = 20_000;
+
+function internedSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
+  let byText = interned.get(dimensions);
+  if (byText === undefined) interned.set(dimensions, (byText = new Map()));
+  // the fields the subjects are made of; \u0001 marks an absent value (distinct from '')
+  let text = `${span.service}\u0000${span.name}\u0000${span.tool ?? '\u0001'}\u0000${span.model ?? '\u0001'}\u0000${span.taskType ?? '\u0001'}`;
+  for (const dim of dimensions) {
+    const value = span[DIMENSION_FIELD[dim]];
+    text += `\u0000${typeof value === 'string' ? value : '\u0001'}`;
+  }
+  let subjects = byText.get(text);
+  if (subjects === undefined) {
+    if (byText.size >= MAX_INTERNED) byText.clear();
+    subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
+    byText.set(text, subjects);
+  }
   return subjects;
 }
 

@@ -52,10 +52,12 @@ interface Active {
   pendingImpact: Observation | undefined;
   /** event time of the latest observation (while sources stand: of the latest boundary seen) */
   lastObserved: number;
+  /** run ids of the observations behind the emitted records (capped) */
   /** event time of the latest emitted change, so an update is emitted at most once per boundary */
   lastEmitted: number;
   /** key metric at the latest emitted change */
   emittedKey: number;
+  /** run ids of the observations behind the emitted records (capped) */
   runIds: Set<string>;
   /** consecutive observations below the current severity (hysteresis on the way down) */
   lowerStreak: number;
@@ -155,6 +157,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
       const apply = (a: Active) => {
         const o = a.pending;
         if (o === undefined) return;
+        // run ids of the observations emitted, not of every judgement: reading them builds the detail
+        for (const r of o.runIds) if (a.runIds.size < MAX_RUN_IDS) a.runIds.add(r);
         a.record = {
           ...a.record,
           severity: a.severity,
@@ -247,7 +251,6 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           return true;
         }
         // run ids are read (and an observation's detail built) only while the record has room for more
-        if (existing.runIds.size < MAX_RUN_IDS) for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
         let severity = o.severity;
         if (SEVERITY_RANK[o.severity] < SEVERITY_RANK[existing.severity]) {
           existing.lowerStreak++;
