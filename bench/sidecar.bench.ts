@@ -76,7 +76,9 @@ async function main(): Promise<void> {
   );
   const dist = join(ROOT, 'dist', 'src', 'cli', 'main.js');
   const args = existsSync(dist) ? [dist, 'run', '--config', config] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'run', '--config', config];
-  const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  // BENCH_SIDECAR_NODE_ARGS: extra node flags for the sidecar (e.g. --cpu-prof to profile it)
+  const nodeArgs = (process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const base = `http://127.0.0.1:${port}`;

@@ -17,8 +17,17 @@ const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
   task_type: 'taskType',
 };
 
-/** The subject of the operation-key series: service, span name, and the first of tool / model / task type. */
+/**
+ * The subject of the operation-key series: service, span name, and the first of tool / model /
+ * task type. The first subject of seriesSubjects, so spans of one operation share one object.
+ */
 export function operationSubject(span: SpanRecord): Subject {
+  return internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
+}
+
+const NO_DIMENSIONS: readonly Dimension[] = [];
+
+function makeOperationSubject(span: SpanRecord): Subject {
   if (span.tool !== undefined) return { service: span.service, operation: span.name, tool: span.tool };
   if (span.model !== undefined) return { service: span.service, operation: span.name, model: span.model };
   if (span.taskType !== undefined) return { service: span.service, operation: span.name, task_type: span.taskType };
@@ -73,7 +82,7 @@ function internedSubjects(span: SpanRecord, dimensions: readonly Dimension[]): S
 }
 
 function buildSeriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
-  const out: Subject[] = [operationSubject(span)];
+  const out: Subject[] = [makeOperationSubject(span)];
   const seen = new Set([subjectKey(out[0] as Subject)]);
   for (const dim of dimensions) {
     const value = span[DIMENSION_FIELD[dim]];
@@ -94,15 +103,20 @@ const SUBJECT_FIELDS = ['service', 'operation', 'provider', 'model', 'tool', 'ag
 export function subjectKey(subject: Subject): string {
   let key = keyCache.get(subject);
   if (key === undefined) {
-    const parts: string[] = [];
+    key = '';
     for (const field of SUBJECT_FIELDS) {
       const v = subject[field];
-      if (v !== undefined) parts.push(`${field}=${JSON.stringify(v)}`);
+      if (v === undefined) continue;
+      // JSON text of the value; plain text needs only the quotes (JSON.stringify is the slow part)
+      key += `${key === '' ? '' : ','}${field}=${PLAIN_TEXT.test(v) ? `"${v}"` : JSON.stringify(v)}`;
     }
-    keyCache.set(subject, (key = parts.join(',')));
+    keyCache.set(subject, key);
   }
   return key;
 }
+
+/** text JSON.stringify writes as is between quotes */
+const PLAIN_TEXT = /^[^"\\\u0000-\u001f\u2028\u2029\ud800-\udfff]*$/;
 
 /** A short human label for a subject, used in titles: the group-by value, else the operation. */
 export function subjectLabel(subject: Subject): string {

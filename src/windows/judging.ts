@@ -31,7 +31,7 @@ function standingEntries(observations: readonly Observation[]): StandingEntry[] 
 }
 
 /**
- * A threshold with a band (SPEC §3): a metric that was above it stays above until it drops below
+ * A threshold with a band (docs/painpoints.md): a metric that was above it stays above until it drops below
  * the threshold minus `band` × the threshold, so a value hovering at the line does not flap.
  */
 export function aboveWithBand(value: number, threshold: number, wasAbove: boolean, band: number): boolean {
