@@ -6,7 +6,7 @@ import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFact
 import { exporterFactories } from '../../exporters/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp.js';
 import { kcRunsReceiverFactory } from '../receivers/kc-runs.js';
-import { failureRateProcessorFactory } from '../../processors/failure-rate.js';
+import { failureRateProcessorFactory } from '../../processors/failure-rate/index.js';
 import { errorClusterProcessorFactory } from '../../processors/error-cluster.js';
 import { retryPatternsProcessorFactory } from '../../processors/retry-patterns.js';
 import { latencyProcessorFactory } from '../../processors/latency.js';
