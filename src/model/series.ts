@@ -108,15 +108,21 @@ export function subjectKey(subject: Subject): string {
       const v = subject[field];
       if (v === undefined) continue;
       // JSON text of the value; plain text needs only the quotes (JSON.stringify is the slow part)
-      key += `${key === '' ? '' : ','}${field}=${PLAIN_TEXT.test(v) ? `"${v}"` : JSON.stringify(v)}`;
+      key += `${key === '' ? '' : ','}${field}=${plainText(v) ? `"${v}"` : JSON.stringify(v)}`;
     }
     keyCache.set(subject, key);
   }
   return key;
 }
 
-/** text JSON.stringify writes as is between quotes */
-const PLAIN_TEXT = /^[^"\\\u0000-\u001f\u2028\u2029\ud800-\udfff]*$/;
+/** Whether JSON.stringify writes `v` as is between quotes (no quote, backslash, control or surrogate). */
+function plainText(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff) || c === 0x2028 || c === 0x2029) return false;
+  }
+  return true;
+}
 
 /** A short human label for a subject, used in titles: the group-by value, else the operation. */
 export function subjectLabel(subject: Subject): string {

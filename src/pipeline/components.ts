@@ -6,9 +6,10 @@ import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFact
 import { exporterFactories } from '../../exporters/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp.js';
 import { kcRunsReceiverFactory } from '../receivers/kc-runs.js';
-import { failureRateProcessorFactory } from '../../processors/failure-rate.js';
+import { failureRateProcessorFactory } from '../../processors/failure-rate/index.js';
 import { errorClusterProcessorFactory } from '../../processors/error-cluster.js';
-import { retryPatternsProcessorFactory } from '../../processors/retry-patterns.js';
+import { retryPatternsProcessorFactory } from '../../processors/retry-patterns/index.js';
+import { providerFallbackProcessorFactory } from '../../processors/provider-fallback/index.js';
 import { latencyProcessorFactory } from '../../processors/latency.js';
 import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.js';
 import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
@@ -24,6 +25,7 @@ const processorFactories = [
   failureRateProcessorFactory,
   errorClusterProcessorFactory,
   retryPatternsProcessorFactory,
+  providerFallbackProcessorFactory,
   latencyProcessorFactory,
   repeatedCallsProcessorFactory,
   sequentialFanoutProcessorFactory,
