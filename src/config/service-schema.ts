@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { zDuration } from './duration.js';
+import { uiSchema } from './ui-schema.js';
 
 export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -124,6 +125,8 @@ export const serviceSchema = z.strictObject({
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
+  /** the live page at /ui (SPEC §9) */
+  ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

@@ -15,7 +15,8 @@ import type { Detector } from './component.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
-import { operationMetrics } from '../telemetry/operation-metrics.js';
+import { operationMetrics, type OperationMetricsOptions } from '../telemetry/operation-metrics.js';
+import { criticalPathShares, type CriticalPathSharesOptions } from '../telemetry/critical-path-shares.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
@@ -35,6 +36,15 @@ export interface EngineOptions {
   readonly clockState: EventClockState;
   /** publish per-operation rolling metrics on the registry (the live sidecar's /metrics) */
   readonly operationMetrics?: boolean;
+  /** the live page's feeds (src/ui), read at each boundary */
+  readonly liveFeed?: LiveFeed;
+}
+
+export interface LiveFeed {
+  /** the per-operation figures exported to /metrics (needs operationMetrics) */
+  readonly operations?: NonNullable<OperationMetricsOptions['onBoundary']>;
+  /** critical-path shares per operation (needs a trace detector, which brings the trace assembler) */
+  readonly criticalPath?: Omit<CriticalPathSharesOptions, 'windows' | 'registry'>;
 }
 
 const errorCounters = new WeakMap<Registry, Counter<'processor'>>();
@@ -84,11 +94,22 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
     const sub = changes$.subscribe(subscriber);
+    const stopped = (what: string) =>
+      catchError((err: unknown) => {
+        options.logger.error(`${what} stopped: ${String(err)}`);
+        return EMPTY;
+      });
+    if (options.liveFeed?.criticalPath && traces$) {
+      sub.add(
+        traces$.pipe(criticalPathShares({ ...options.liveFeed.criticalPath, windows: options.settings.windows, registry: options.metrics }), stopped('critical path shares')).subscribe(),
+      );
+    }
     if (options.operationMetrics) {
+      const onBoundary = options.liveFeed?.operations;
       sub.add(
         events$
           .pipe(
-            operationMetrics({ settings: options.settings, registry: options.metrics }),
+            operationMetrics({ settings: options.settings, registry: options.metrics, ...(onBoundary ? { onBoundary } : {}) }),
             catchError((err: unknown) => {
               options.logger.error(`operation metrics stopped: ${String(err)}`);
               return EMPTY;

@@ -31,6 +31,25 @@ export interface OperationMetricsOptions {
   readonly registry: Registry;
   /** cap on operation series exported; spans of further operations go to `__overflow__` */
   readonly maxOperations?: number;
+  /** called at each boundary with what was exported (the live page's charts, src/ui) */
+  readonly onBoundary?: (time: number, operations: readonly OperationFigures[]) => void;
+}
+
+/** One operation's figures on each fine window at one boundary, as exported to the gauges. */
+export interface OperationFigures {
+  /** the operation key text (`__overflow__` for the overflow series) */
+  readonly key: string;
+  readonly service: string;
+  readonly operation: string;
+  /** one entry per fine window, shortest first */
+  readonly windows: readonly {
+    readonly window: string;
+    readonly calls: number;
+    readonly failures: number;
+    readonly retriesPerMinute: number;
+    /** p95 of successful calls, ms; null without successful calls */
+    readonly p95Ms: number | null;
+  }[];
 }
 
 type OperationLabel = 'service' | 'operation' | 'key' | 'window';
@@ -150,21 +169,28 @@ export function operationMetrics(options: OperationMetricsOptions): (events$: Ob
         for (const [quantile] of QUANTILES) metrics.latency.remove({ ...labels, quantile });
       };
 
-      const exportWindow = (labels: OperationLabels, spec: WindowSpec, acc: OperationAcc) => {
+      const exportWindow = (labels: OperationLabels, spec: WindowSpec, acc: OperationAcc): OperationFigures['windows'][number] => {
+        const retriesPerMinute = acc.retries / (spec.sizeMs / 60_000);
         metrics.calls.set(labels, acc.calls);
-        metrics.retryRate.set(labels, acc.retries / (spec.sizeMs / 60_000));
+        metrics.retryRate.set(labels, retriesPerMinute);
         if (acc.calls > 0) metrics.failureRate.set(labels, acc.failures / acc.calls);
         else metrics.failureRate.remove(labels);
+        let p95Ms: number | null = null;
         for (const [quantile, q] of QUANTILES) {
-          if (acc.latency.count > 0) metrics.latency.set({ ...labels, quantile }, acc.latency.quantile(q));
-          else metrics.latency.remove({ ...labels, quantile });
+          if (acc.latency.count > 0) {
+            const value = acc.latency.quantile(q);
+            metrics.latency.set({ ...labels, quantile }, value);
+            if (q === 0.95) p95Ms = value;
+          } else metrics.latency.remove({ ...labels, quantile });
         }
+        return { window: spec.name, calls: acc.calls, failures: acc.failures, retriesPerMinute, p95Ms };
       };
 
       const onWatermark = (boundary: number) => {
         // Panes before every window ending at `boundary` go first; series left with none are dropped.
         windows.advance(boundary);
         const next = new Map<string, Omit<OperationLabels, 'window'>>();
+        const figures: OperationFigures[] = [];
         for (const series of windows.all()) {
           // Windows are cached merges shared with SeriesWindows: read only.
           const accs = specs.map((spec) => series.window(spec, boundary));
@@ -175,7 +201,8 @@ export function operationMetrics(options: OperationMetricsOptions): (events$: Ob
             operation: overflow ? '__overflow__' : (series.subject.operation ?? ''),
             key: keyText(series.subject, series.key),
           };
-          specs.forEach((spec, i) => exportWindow({ ...base, window: spec.name }, spec, accs[i] as OperationAcc));
+          const perWindow = specs.map((spec, i) => exportWindow({ ...base, window: spec.name }, spec, accs[i] as OperationAcc));
+          if (options.onBoundary) figures.push({ ...base, windows: perWindow });
           next.set(series.key, base);
         }
         // Aged out of every window (or only data in still-open panes): no label set left behind.
@@ -184,6 +211,7 @@ export function operationMetrics(options: OperationMetricsOptions): (events$: Ob
           for (const spec of specs) removeAll({ ...base, window: spec.name });
         }
         exported = next;
+        options.onBoundary?.(boundary, figures);
       };
 
       return events$.pipe(
