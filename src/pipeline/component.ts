@@ -11,6 +11,7 @@ import type { Observation } from '../model/painpoint.js';
 import type { PainPointChange, PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { RequestRoute } from '../telemetry/http-endpoints.js';
 
 export interface ComponentContext {
   /** time source for every timer and for the idle watermark; a TestScheduler in tests */
@@ -25,6 +26,8 @@ export interface ComponentContext {
   readonly id: string;
   /** the service's readiness, for /readyz (live only) */
   readonly ready?: () => boolean;
+  /** the live page's routes, served beside /metrics (live only, when service.ui is enabled) */
+  readonly ui?: RequestRoute;
 }
 
 /** Where receivers put decoded spans. Returns false when the queue is full (answer 503 / UNAVAILABLE). */

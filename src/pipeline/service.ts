@@ -17,6 +17,9 @@ import { IngestQueue } from './ingest-queue.js';
 import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { createLivePage, type LivePage } from '../ui/live-page.js';
+import { windowSpecs } from '../windows/window-spec.js';
+import type { SqliteConfig } from '../../exporters/sqlite.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
@@ -48,11 +51,32 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'sidelight_process_' });
   let isReady = false;
 
-  const ctxFor = (id: string): ComponentContext => ({ scheduler, metrics, logger, settings: config.service, mode: 'live', id, ready: () => isReady });
+  // The live page reads the first sqlite store a pipeline writes to, for resolved items across restarts.
+  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
+  const store = [...config.exporters.values()].find((c) => c.type === 'sqlite' && used.has(c.id))?.config as SqliteConfig | undefined;
+  const ui: LivePage | undefined = config.service.ui.enabled
+    ? createLivePage({
+        settings: config.service.ui,
+        windows: windowSpecs({ ...config.service.windows, coarse_sizes: [] }).map((w) => w.name),
+        metrics,
+        logger,
+        ...(store ? { storePath: store.path } : {}),
+      })
+    : undefined;
+
+  const ctxFor = (id: string): ComponentContext => ({
+    scheduler,
+    metrics,
+    logger,
+    settings: config.service,
+    mode: 'live',
+    id,
+    ready: () => isReady,
+    ...(ui ? { ui: ui.route } : {}),
+  });
 
   // Exporters are shared by every pipeline that names them, as in the Collector.
   const exporters = new Map<string, Exporter>();
-  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
   for (const [id, c] of config.exporters) if (used.has(id)) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
 
   const pipelines: RunningPipeline[] = [];
@@ -68,13 +92,27 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
     const clock = newClockState();
     const targets = p.exporters.map((id) => exporters.get(id) as Exporter);
     // Per-operation gauges come from the first pipeline only: two writers would fight over one label set.
-    const changes$ = runEngine(input, parts, { settings: config.service, scheduler, metrics, logger, idleAdvance: true, clockState: clock, operationMetrics: index === 0 });
+    const changes$ = runEngine(input, parts, {
+      settings: config.service,
+      scheduler,
+      metrics,
+      logger,
+      idleAdvance: true,
+      clockState: clock,
+      operationMetrics: index === 0,
+      ...(ui && index === 0 ? { liveFeed: ui.feed } : {}),
+    });
     finished.push(
       new Promise<void>((resolve) => {
         subscriptions.push(
           changes$.subscribe({
             next(change) {
               options.onChange?.(change);
+              try {
+                ui?.onChange(change);
+              } catch (err) {
+                logger.error(`live page failed on ${change.painpoint.id}: ${String(err)}`);
+              }
               for (const e of targets) {
                 try {
                   e.export(change);
@@ -133,13 +171,14 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
     for (const r of receivers) endpoints.push(...(await r.start()));
     const telemetryEndpoint = config.service.telemetry.endpoint;
     if (telemetryEndpoint) {
-      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady });
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady, ...(ui ? { ui: ui.route } : {}) });
       endpoints.push(`telemetry ${telemetry.url}`);
     }
   } catch (err) {
     await Promise.allSettled(receivers.map((r) => r.shutdown()));
     for (const s of subscriptions) s.unsubscribe();
     await Promise.allSettled([...exporters.values()].map((e) => e.shutdown()));
+    ui?.close();
     throw err;
   }
   isReady = true;
@@ -148,6 +187,8 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       isReady = false;
+      // open event streams would hold the HTTP servers' close; pages reconnect to the next instance
+      ui?.close();
       await Promise.allSettled(receivers.map((r) => r.shutdown()));
       await Promise.all(pipelines.map((p) => p.queue.drained()));
       for (const input of inputs) input.complete();

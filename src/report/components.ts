@@ -16,7 +16,7 @@ import { subjectLabel } from '../model/series.js';
 export interface AlertCardOptions {
   /** URL template with {trace_id}; unset = trace ids without links */
   readonly traceUrl?: string;
-  /** a "Copy kc task" button, hidden until the live page's script enables it (the report has none) */
+  /** a "Copy kc task" button, shown once the live page's script runs (the report has none) */
   readonly copyButton?: boolean;
 }
 
@@ -64,7 +64,7 @@ function memberList(members: readonly AlertMember[]): string {
 }
 
 function spreadText(item: AlertItem): string {
-  if (item.symptoms.length === 0 && item.contributing.length === 0) return `${e(subjectText(item.root.subject))} only`;
+  if (item.symptoms.length === 0 && item.contributing.length === 0) return 'this series only';
   const parts: string[] = [];
   if (item.symptoms.length > 0) parts.push(`${plural(item.symptoms.length, 'symptom')}: ${memberList(item.symptoms)}`);
   if (item.contributing.length > 0) parts.push(`contributing: ${memberList(item.contributing)}`);
@@ -79,7 +79,7 @@ function recommendationBlock(item: AlertItem, opts: AlertCardOptions): string {
     .join('');
   const taskId = `task-${item.id}`;
   const button = opts.copyButton
-    ? `<button type="button" class="copy-task" data-copy="${e(taskId)}" hidden>Copy kc task</button><span class="copied" role="status" aria-live="polite"></span>`
+    ? `<button type="button" class="copy-task" data-copy="${e(taskId)}">Copy kc task</button><span class="copied" role="status" aria-live="polite"></span>`
     : '';
   return [
     `<section class="fix" aria-label="Fix">`,

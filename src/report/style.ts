@@ -44,6 +44,7 @@ main{padding:0 1rem 2rem;max-width:1600px;margin:0 auto}
 .task{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-start;margin-top:.35rem}.task details{flex:1 1 16rem;min-width:0}
 button{font:inherit;font-size:13px;color:var(--fg);background:var(--subtle);border:1px solid var(--border);border-radius:6px;padding:.15rem .6rem;cursor:pointer}
 button:hover{border-color:var(--accent)}
+.copy-task{display:none}.js .copy-task{display:inline-block}
 .copied{color:var(--ok);font-size:12px}
 .traces a,.traces code{margin-right:.4rem}
 details>summary{cursor:pointer;color:var(--muted)}
