@@ -28,7 +28,7 @@ describe('renderHtmlReport', () => {
     // each card carries its fix and the kc task as JSON, but no copy button (a report runs no script)
     expect(html).toContain('<h4>Fix: ');
     expect(html).toContain('<pre id="task-' + items[0]!.id + '" class="task-json">{');
-    expect(html).not.toContain('copy-task');
+    expect(html).not.toContain('<button');
   });
 
   it('renders a self-contained page with the summary, pain points, recommendations and operations', () => {
