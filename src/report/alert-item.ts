@@ -71,11 +71,12 @@ export interface AlertItem {
 
 /**
  * The operation key (SPEC §2: service + span name + the first of tool / model / task type) of a
- * subject that names an operation series or a tool / model / task-type series of it; undefined
- * for a series of another dimension (provider, agent, error class), which has no chart of its own.
+ * subject that names an operation series or a tool / model / task-type series of it (one class of
+ * its errors included); undefined for a provider or agent series, which spans several operation
+ * keys and has no chart of its own.
  */
 export function operationKeyOfSubject(subject: Subject): string | undefined {
-  if (subject.operation === undefined || subject.provider !== undefined || subject.agent !== undefined || subject.error_class !== undefined) return undefined;
+  if (subject.operation === undefined || subject.provider !== undefined || subject.agent !== undefined) return undefined;
   const qualifier = subject.tool ?? subject.model ?? subject.task_type;
   return qualifier === undefined ? `${subject.service} ${subject.operation}` : `${subject.service} ${subject.operation} ${qualifier}`;
 }

@@ -7,7 +7,7 @@ import { serviceSchema } from '../config/service-schema.js';
 import { eventClock } from '../windows/event-clock.js';
 import { SYNTHETIC_KEY } from '../traces/retry-chains.js';
 import { makeSpan, type SpanInit } from '../../test/support/span-factory.js';
-import { operationMetrics } from './operation-metrics.js';
+import { operationMetrics, type OperationFigures } from './operation-metrics.js';
 
 const T0 = 1_700_000_000_000; // a multiple of 10 s
 const settings = serviceSchema.parse({});
@@ -198,5 +198,24 @@ describe('operationMetrics', () => {
       harness(registry);
     }).not.toThrow();
     expect(registry.getSingleMetric('sidelight_operation_calls')).toBeDefined();
+  });
+});
+
+describe('operationMetrics onBoundary (the live page feed)', () => {
+  it('reports at each boundary the figures it exported, per operation and fine window', async () => {
+    const registry = new Registry();
+    const input = new Subject<PipelineEvent>();
+    const reports: { time: number; figures: readonly OperationFigures[] }[] = [];
+    input.pipe(operationMetrics({ settings, registry, onBoundary: (time, figures) => reports.push({ time, figures }) })).subscribe();
+    const h = { span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }) };
+    feedTwoOperations(h as ReturnType<typeof harness>);
+    input.next({ type: 'watermark', time: T0 + 60_000 });
+    expect(reports.map((r) => r.time)).toEqual([T0 + 60_000]);
+    const web = reports[0]?.figures.find((f) => f.key === WEB_SEARCH);
+    expect(web?.windows.map((w) => w.window)).toEqual(['1m', '5m', '15m']);
+    expect(web?.windows[0]).toMatchObject({ calls: 10, failures: 2, retriesPerMinute: 3 });
+    // the same p95 as the gauge
+    expect(web?.windows[0]?.p95Ms).toBe(await value(registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH, window: '1m', quantile: '0.95' }));
+    expect(reports[0]?.figures.map((f) => f.key).sort()).toEqual([CHAT, WEB_SEARCH]);
   });
 });
