@@ -18,6 +18,8 @@ export interface AlertCardOptions {
   readonly traceUrl?: string;
   /** a "Copy kc task" button, shown once the live page's script runs (the report has none) */
   readonly copyButton?: boolean;
+  /** event time (epoch ms) the item is seen as of: an open item is still being seen; default its last_seen */
+  readonly asOf?: number;
 }
 
 const code = (text: string): string => `<code>${e(text)}</code>`;
@@ -94,7 +96,8 @@ function recommendationBlock(item: AlertItem, opts: AlertCardOptions): string {
 
 /** One open (or resolved) alert as a card: badge, title, facts, description, the fix, traces, evidence. */
 export function alertCard(item: AlertItem, opts: AlertCardOptions = {}): string {
-  const seen = seenDurationMs(item);
+  const first = Date.parse(item.firstSeen);
+  const seen = opts.asOf !== undefined && opts.asOf > Date.parse(item.lastSeen) ? opts.asOf - first : seenDurationMs(item);
   const chart = item.operationKey !== undefined ? ` · <a href="#${operationAnchor(item.operationKey)}">chart</a>` : '';
   const traces =
     item.exemplarTraceIds.length > 0 ? `<p class="traces">Exemplar traces: ${item.exemplarTraceIds.map((t) => traceLink(t, opts.traceUrl)).join(' ')}</p>` : '';
@@ -112,7 +115,7 @@ export function alertCard(item: AlertItem, opts: AlertCardOptions = {}): string 
     `<dt>Root</dt><dd>${code(item.root.kind)} on <strong>${e(rootLabel(item))}</strong> (${e(subjectText(item.root.subject))})</dd>`,
     `<dt>Spread</dt><dd>${spreadText(item)}</dd>`,
     `<dt>Impact</dt><dd>${e(impactText(item))}</dd>`,
-    `<dt>First seen</dt><dd>${timeElement(item.firstSeen)} · seen for ${e(formatSpan(seen))}</dd>`,
+    `<dt>First seen</dt><dd>${timeElement(item.firstSeen)} · seen for <span class="since" data-first-seen="${Number.isFinite(first) ? first : ''}">${e(formatSpan(seen))}</span></dd>`,
     '</dl>',
     item.description !== '' ? `<p class="desc">${e(item.description)}</p>` : '',
     recommendationBlock(item, opts),

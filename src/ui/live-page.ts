@@ -187,7 +187,7 @@ export function createLivePage(options: LivePageOptions): LivePage {
       id: item.id,
       state: item.state,
       severity: item.severity,
-      ...(done ? { resolved_html: resolvedEntry(item) } : { html: alertCardHtml(item, settings) }),
+      ...(done ? { resolved_html: resolvedEntry(item) } : { html: alertCardHtml(item, settings, state.history.timeAxis(1)[0]) }),
       order: state.openItems().map((i) => i.id),
       counts_html: severityCounts(state.counts()),
     });

@@ -26,14 +26,16 @@ const CHARTS: readonly { metric: ChartMetric; caption: string; max?: number; for
   { metric: 'retries', caption: 'retries / min', format: (v) => `${formatNumber(v, 1)}/min`, stroke: '#8250df' },
 ];
 
-export function alertCardHtml(item: AlertItem, settings: UiSettings): string {
-  return alertCard(item, { copyButton: true, ...(settings.trace_url !== undefined ? { traceUrl: settings.trace_url } : {}) });
+/** An item's card; `asOf` is the latest boundary (event time), how long an open item has been seen. */
+export function alertCardHtml(item: AlertItem, settings: UiSettings, asOf: number | undefined): string {
+  return alertCard(item, { copyButton: true, ...(settings.trace_url !== undefined ? { traceUrl: settings.trace_url } : {}), ...(asOf !== undefined ? { asOf } : {}) });
 }
 
 export function openListHtml(state: LiveState, settings: UiSettings): string {
   const items = state.openItems();
   if (items.length === 0) return '<p class="empty" data-empty>Nothing is wrong right now.</p>';
-  return items.map((i) => alertCardHtml(i, settings)).join('\n');
+  const asOf = state.history.timeAxis(1)[0];
+  return items.map((i) => alertCardHtml(i, settings, asOf)).join('\n');
 }
 
 export function resolvedListHtml(state: LiveState): string {

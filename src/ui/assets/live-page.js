@@ -216,11 +216,24 @@
       const card = opCard(key);
       if (card) opsEl.append(card);
     }
+    updateDurations();
     for (const key of columns.keys()) {
       if (key in added || !plots.has(key)) {
         const card = opCard(key);
         if (card) drawPlots(card);
       } else redraw(key);
+    }
+  }
+
+  /** "seen for …" of the open cards, as of the newest boundary (event time) */
+  const formatSpan = (ms) =>
+    ms < 60000 ? `${Math.round(ms / 1000)} s` : ms < 3600000 ? `${Number((ms / 60000).toFixed(1))} min` : `${Number((ms / 3600000).toFixed(1))} h`;
+  function updateDurations() {
+    const latest = times.length > 0 ? times[times.length - 1] * 1000 : undefined;
+    if (latest === undefined) return;
+    for (const el of openList.querySelectorAll('.since[data-first-seen]')) {
+      const first = Number(el.dataset.firstSeen);
+      if (first > 0 && latest > first) el.textContent = formatSpan(latest - first);
     }
   }
 
@@ -282,7 +295,7 @@
         // refused (503) or not an event stream: the browser gives up, so retry with backoff
         source.close();
         setTimeout(connect, delay);
-        delay = Math.min(delay * 2, 15000);
+        delay = Math.min(delay * 2, 5000);
       }
     });
     for (const [type, handle] of Object.entries(handlers)) {
