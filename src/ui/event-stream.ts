@@ -125,8 +125,8 @@ export class EventStream {
     const leave = () => {
       if (this.clients.delete(res)) this.options.onClients?.(this.clients.size);
     };
+    // the response closes when the client goes away (or the stream is ended or cut)
     res.on('close', leave);
-    req.on('close', leave);
     this.write(res, text);
   }
 

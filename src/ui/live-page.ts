@@ -208,7 +208,8 @@ export function createLivePage(options: LivePageOptions): LivePage {
       const html = renderLivePage(state, settings, now());
       send(res, 200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Security-Policy': CSP, 'Referrer-Policy': 'same-origin' }, html, headOnly);
     } else if (path === '/ui/events') {
-      events.handle(req, res);
+      if (headOnly) send(res, 200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' }, '', true);
+      else events.handle(req, res);
     } else {
       const a: Asset | undefined = assets.get(path);
       if (!a) send(res, 404, { 'Content-Type': 'text/plain; charset=utf-8' }, 'not found\n', headOnly);
