@@ -15,7 +15,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { context, trace } from '@opentelemetry/api';
-import { parseConfigObject } from '../src/config/load.js';
+import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';

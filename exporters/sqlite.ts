@@ -1,5 +1,5 @@
 /**
- * sqlite: a local store of pain points and recommendations across runs (SPEC §5), in WAL mode.
+ * sqlite: a local store of pain points and recommendations across runs (docs/outputs.md), in WAL mode.
  * - `painpoints`: one row per pain point, upserted on each change (first_seen keeps the earliest);
  * - `painpoint_changes`: append-only history of every change, capped at `max_history_rows`
  *   (oldest rows pruned, counted in sidelight_exporter_pruned_total);
@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord, PainPointState } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
-import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
 
 export const sqliteConfigSchema = z.strictObject({

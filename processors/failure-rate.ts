@@ -1,8 +1,8 @@
 /**
- * failure_rate and failure_spike (SPEC §3). Per series (SPEC §2) and window: calls, failures and
+ * failure_rate and failure_spike (docs/painpoints.md). Per series (docs/input.md) and window: calls, failures and
  * the Wilson 95 % interval of the failure rate.
  *
- * - failure_rate: on the shortest window holding ≥ min_samples calls (SPEC §1), the Wilson lower
+ * - failure_rate: on the shortest window holding ≥ min_samples calls (docs/architecture.md, Event time and windows), the Wilson lower
  *   bound is ≥ lower_bound_threshold (medium; high at ≥ high_lower_bound).
  * - failure_spike: on the shortest window holding ≥ spike_min_samples calls, the lower bound is
  *   above the baseline's upper bound by ≥ spike_margin (high). The baseline is a longer window
@@ -16,33 +16,25 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Observation, Subject } from '../src/model/painpoint.js';
-import type { PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
+import type { Judgement, PipelineEvent } from '../src/model/events.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import {
   SeriesWindows,
   shortestSummaryWith,
   type PaneAggregator,
-  type SeriesView,
   type SummarizedView,
 } from '../src/windows/series-windows.js';
 import { paneStart, windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
-import {
-  AffectedSet,
-  ExemplarList,
-  LabelCounts,
-  formatDurationMs,
-  formatPercent,
-  spanDuration,
-  spanTokens,
-  windowPhrase,
-} from './failure-evidence.js';
+import { BY_ERROR_CLASS, MAX_RUN_IDS, formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const failureRateConfigSchema = z
   .strictObject({
-    /** no judgement on fewer calls than this in the window (SPEC §3) */
+    /** no judgement on fewer calls than this in the window (docs/painpoints.md) */
     min_samples: z.number().int().positive().default(20),
     /** failure_rate fires when the Wilson 95 % lower bound reaches this */
     lower_bound_threshold: z.number().min(0).max(1).default(0.1),
@@ -124,6 +116,17 @@ export function failureDetail(acc: FailureAcc, maxExemplars: number): FailureDet
     for (const p of a.parts ?? []) visit(p);
   };
   visit(acc);
+  return out;
+}
+
+/** The run ids failureDetail would list (same order, same cap), without merging the rest of the evidence. */
+export function failureRunIds(acc: FailureAcc): string[] {
+  const out: string[] = [];
+  const visit = (a: FailureAcc) => {
+    if (a.own) for (const id of a.own.affected.runIds) if (out.length < MAX_RUN_IDS && !out.includes(id)) out.push(id);
+    for (const p of a.parts ?? []) visit(p);
+  };
+  if (acc.failures > 0) visit(acc);
   return out;
 }
 
@@ -231,50 +234,6 @@ export class TimeHistogram {
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 
-/**
- * A series view whose coarse windows are merged once per coarse pane: a coarse window ends at the
- * last closed coarse pane, and closed panes take no more spans (the clock drops late ones), so it
- * only changes when that pane boundary moves — every coarse_slide, not every slide.
- */
-class CoarseCachedView implements SeriesView<FailureAcc> {
-  private cachedEnd = Number.NaN;
-  private readonly cache = new Map<string, FailureAcc>();
-
-  constructor(
-    private readonly inner: SeriesView<FailureAcc>,
-    private readonly slide: number,
-  ) {}
-
-  get subject(): Subject {
-    return this.inner.subject;
-  }
-  get key(): string {
-    return this.inner.key;
-  }
-  get lastTimeMs(): number {
-    return this.inner.lastTimeMs;
-  }
-  all(): FailureAcc | undefined {
-    return this.inner.all();
-  }
-
-  window(spec: WindowSpec, boundary: number): FailureAcc {
-    if (spec.paneMs === this.slide) return this.inner.window(spec, boundary);
-    const end = paneStart(boundary, spec.paneMs);
-    if (end !== this.cachedEnd) {
-      this.cache.clear();
-      this.cachedEnd = end;
-    }
-    const id = `${spec.sizeMs}/${spec.paneMs}`;
-    let acc = this.cache.get(id);
-    if (!acc) {
-      acc = this.inner.window(spec, boundary);
-      this.cache.set(id, acc);
-    }
-    return acc;
-  }
-}
-
 /** The judged numbers of one window (or the whole input). */
 interface Judged {
   readonly window: string;
@@ -326,16 +285,7 @@ class FailureRateDetector {
   private firstMs = Number.POSITIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
   private lastBoundary = Number.NEGATIVE_INFINITY;
-  /** one cached view per live series object; freed with the series */
-  private readonly views = new WeakMap<SeriesView<FailureAcc>, CoarseCachedView>();
-  /**
-   * The failure_rate observation last made from a window merge, by the merge (a merge is never
-   * modified, and its closed panes take no more spans). A series that keeps failing is observed
-   * at every boundary on the same merge for as long as its window holds the same panes (a coarse
-   * window: 5 min at a time); profiling an 80 h kc replay showed the evidence merge and text of
-   * those repeats as a top cost. The observation is the same but for its time.
-   */
-  private readonly rateMemo = new WeakMap<FailureAcc, { readonly window: string; readonly subject: Subject; readonly observation: Observation }>();
+  private readonly loop: JudgeLoop<FailureAcc, FailureCounts>;
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -349,24 +299,26 @@ class FailureRateDetector {
       name: ctx.id,
       metrics: ctx.metrics,
       keepAll: this.offline,
+      judging: ctx.judging,
     });
+    this.loop = { mode: ctx.judging ?? 'changed', judge: (view, boundary) => this.judgeSeries(view, boundary) };
     this.specs = this.windows.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
   }
 
-  handle(event: PipelineEvent): Observation[] {
+  handle(event: PipelineEvent): Judgement[] {
     switch (event.type) {
       case 'span':
         this.add(event.span);
         return [];
       case 'watermark': {
-        const out = this.judgeAt(event.time);
+        const out: Judgement[] = [];
+        judgeUpTo(this.windows, event.from, event.time, this.loop, out);
         this.lastBoundary = event.time;
-        this.windows.advance(event.time);
         return out;
       }
       case 'end':
-        return this.offline ? this.judgeWholeInput() : [];
+        return this.offline ? this.judgeWholeInput().map(oneShot) : [];
       default:
         return [];
     }
@@ -395,41 +347,36 @@ class FailureRateDetector {
     }
   }
 
-  private judgeAt(boundary: number): Observation[] {
+  /** Both rules on one series at one boundary. */
+  private judgeSeries(series: SummarizedView<FailureAcc, FailureCounts>, boundary: number): Observation[] {
     const out: Observation[] = [];
-    for (const series of this.windows.all()) {
-      if (series.key === OVERFLOW_KEY) continue;
-      // Nothing of this series is left in any window (offline keeps series after their panes expire).
-      if (series.lastTimeMs < boundary - this.longestMs) continue;
-      let view = this.views.get(series);
-      if (!view) {
-        view = new CoarseCachedView(series, this.ctx.settings.windows.slide);
-        this.views.set(series, view);
-      }
+    if (series.key === OVERFLOW_KEY) return out;
+    // Nothing of this series is left in any window (offline keeps series after their panes expire).
+    if (series.lastTimeMs < boundary - this.longestMs) return out;
+    {
       // Windows are probed and both rules tested on the panes' summed counts (window summaries); a
-      // window is merged only when a rule fires, for its observation. Profiling the in-process
-      // pipeline showed failure_rate at ~12 % of a call, mostly merging windows that were only
-      // counted. The rules read nothing but calls and failures, so the judgements are the same.
+      // window is merged only when a rule fires, for its observation. The rules read nothing but
+      // calls and failures.
       const min = this.config.min_samples;
-      const found = shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= min);
+      const found = shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= min, min);
       if (found) {
         const c = series.summary(found, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
         if (wilson.lower >= this.config.lower_bound_threshold) {
-          // the merge is cached while its panes are unchanged, so the observation memo still applies
-          out.push(this.windowRateObservation(view.subject, judged(found.name, view.window(found, boundary), wilson), boundary));
+          out.push(this.rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary));
         }
       }
       const spikeMin = this.config.spike_min_samples;
-      const short = spikeMin === min ? found : shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= spikeMin);
+      const short = spikeMin === min ? found : shortestSummaryWith(series, this.specs, boundary, (c) => c.calls >= spikeMin, spikeMin);
       if (short) {
         const c = series.summary(short, boundary);
         const wilson = wilsonInterval(c.failures, c.calls);
         // lower − upper ≥ margin needs lower ≥ margin: skip the baseline when it cannot hold.
-        if (wilson.lower < this.config.spike_margin) continue;
-        const base = this.baselineFor(series, short, boundary);
-        if (base && wilson.lower - base.wilson.upper >= this.config.spike_margin) {
-          out.push(this.spikeObservation(view.subject, judged(short.name, view.window(short, boundary), wilson), base, boundary));
+        if (wilson.lower >= this.config.spike_margin) {
+          const base = this.baselineFor(series, short, boundary);
+          if (base && wilson.lower - base.wilson.upper >= this.config.spike_margin) {
+            out.push(this.spikeObservation(series.subject, judged(short.name, series.window(short, boundary), wilson), base, boundary));
+          }
         }
       }
     }
@@ -500,7 +447,7 @@ class FailureRateDetector {
       wasted_tokens: j.acc.wastedTokens,
       affected_traces: d ? d.affected.traces.estimate() : 0,
       affected_runs: d ? d.affected.runs.estimate() : 0,
-      by_error_class: d ? d.byErrorClass.record(10) : {},
+      [BY_ERROR_CLASS]: d ? d.byErrorClass.record(10) : {},
       by_provider: d ? d.byProvider.record(10) : {},
     };
   }
@@ -510,78 +457,67 @@ class FailureRateDetector {
     return { exemplar_trace_ids: e ? e.traceIds : [], exemplar_span_ids: e ? e.spanIds : [] };
   }
 
-  private windowRateObservation(subject: Subject, j: Judged, time: number): Observation {
-    const memo = this.rateMemo.get(j.acc);
-    if (memo !== undefined && memo.window === j.window && memo.subject === subject) return { ...memo.observation, time };
-    const observation = this.rateObservation(subject, j, time);
-    this.rateMemo.set(j.acc, { window: j.window, subject, observation });
-    return observation;
+  private rateObservation(subject: Subject, j: Judged, time: number): Observation {
+    const severity: Severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium';
+    const head = { kind: 'failure_rate' as const, subject, severity, category: 'reliability' as const, keyMetric: j.rate, time, figures: this.figures(j) };
+    return lazyObservation(head, () => {
+      const label = seriesLabel(subject);
+      const d = failureDetail(j.acc, this.config.max_exemplars);
+      const top = d?.byErrorClass.top();
+      const traces = d?.affected.traces.estimate() ?? 0;
+      const runs = d?.affected.runs.estimate() ?? 0;
+      return {
+        title: `${label} fails ${formatPercent(j.rate)} of calls (95 % lower bound ${formatPercent(j.wilson.lower)}) ${windowPhrase(j.window)}`,
+        description:
+          `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)} ` +
+          `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
+          `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
+          (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
+          `. Failed calls took ${formatDuration(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        evidence: {
+          window: j.window,
+          metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },
+          ...this.exemplars(d),
+        },
+      };
+    }, () => failureRunIds(j.acc));
   }
 
-  private rateObservation(subject: Subject, j: Judged, time: number): Observation {
-    const label = seriesLabel(subject);
-    const d = failureDetail(j.acc, this.config.max_exemplars);
-    const top = d?.byErrorClass.top();
-    const traces = d?.affected.traces.estimate() ?? 0;
-    const runs = d?.affected.runs.estimate() ?? 0;
-    const severity = j.wilson.lower >= this.config.high_lower_bound ? 'high' : 'medium';
-    return {
-      kind: 'failure_rate',
-      subject,
-      severity,
-      category: 'reliability',
-      title: `${label} fails ${formatPercent(j.rate)} of calls (95 % lower bound ${formatPercent(j.wilson.lower)}) ${windowPhrase(j.window)}`,
-      description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)} ` +
-        `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
-        `threshold ${formatPercent(this.config.lower_bound_threshold)} on the lower bound)` +
-        (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
-        `. Failed calls took ${formatDurationMs(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
-      evidence: {
-        window: j.window,
-        metrics: { ...this.evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },
-        ...this.exemplars(d),
-      },
-      keyMetric: j.rate,
-      time,
-      runIds: d ? [...d.affected.runIds] : [],
-    };
+  /** What the categorize rules read, as the evidence states it. */
+  private figures(j: Judged): { calls: number; wilson_lower: number } {
+    return { calls: j.acc.calls, wilson_lower: round(j.wilson.lower) };
   }
 
   private spikeObservation(subject: Subject, j: Judged, base: Baseline, time: number, where = windowPhrase(j.window)): Observation {
-    const label = seriesLabel(subject);
-    const d = failureDetail(j.acc, this.config.max_exemplars);
-    const top = d?.byErrorClass.top();
-    return {
-      kind: 'failure_spike',
-      subject,
-      severity: 'high',
-      category: 'reliability',
-      title: `${label} failures spiked to ${formatPercent(j.rate)} ${where}, from a baseline of ${formatPercent(base.rate)}`,
-      description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
-        `against ${base.counts.failures} of ${base.counts.calls} in the baseline (${base.window}: ${formatPercent(base.rate)}, 95 % upper bound ${formatPercent(base.wilson.upper)}); ` +
-        `the lower bound is ${formatPercent(j.wilson.lower - base.wilson.upper)} above the baseline's upper bound (margin ${formatPercent(this.config.spike_margin)})` +
-        (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failures}).` : '.'),
-      evidence: {
-        window: j.window,
-        metrics: {
-          ...this.evidenceMetrics(j, d),
-          ...(top ? { dominant_error_class: top[0] } : {}),
-          baseline_window: base.window,
-          baseline_calls: base.counts.calls,
-          baseline_failures: base.counts.failures,
-          baseline_failure_rate: round(base.rate),
-          baseline_wilson_lower: round(base.wilson.lower),
-          baseline_wilson_upper: round(base.wilson.upper),
-          spike_gap: round(j.wilson.lower - base.wilson.upper),
+    const head = { kind: 'failure_spike' as const, subject, severity: 'high' as const, category: 'reliability' as const, keyMetric: j.rate, time, figures: this.figures(j) };
+    return lazyObservation(head, () => {
+      const label = seriesLabel(subject);
+      const d = failureDetail(j.acc, this.config.max_exemplars);
+      const top = d?.byErrorClass.top();
+      return {
+        title: `${label} failures spiked to ${formatPercent(j.rate)} ${where}, from a baseline of ${formatPercent(base.rate)}`,
+        description:
+          `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
+          `against ${base.counts.failures} of ${base.counts.calls} in the baseline (${base.window}: ${formatPercent(base.rate)}, 95 % upper bound ${formatPercent(base.wilson.upper)}); ` +
+          `the lower bound is ${formatPercent(j.wilson.lower - base.wilson.upper)} above the baseline's upper bound (margin ${formatPercent(this.config.spike_margin)})` +
+          (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failures}).` : '.'),
+        evidence: {
+          window: j.window,
+          metrics: {
+            ...this.evidenceMetrics(j, d),
+            ...(top ? { dominant_error_class: top[0] } : {}),
+            baseline_window: base.window,
+            baseline_calls: base.counts.calls,
+            baseline_failures: base.counts.failures,
+            baseline_failure_rate: round(base.rate),
+            baseline_wilson_lower: round(base.wilson.lower),
+            baseline_wilson_upper: round(base.wilson.upper),
+            spike_gap: round(j.wilson.lower - base.wilson.upper),
+          },
+          ...this.exemplars(d),
         },
-        ...this.exemplars(d),
-      },
-      keyMetric: j.rate,
-      time,
-      runIds: d ? [...d.affected.runIds] : [],
-    };
+      };
+    }, () => failureRunIds(j.acc));
   }
 }
 
@@ -597,7 +533,7 @@ function checkBaselineWindow(config: FailureRateConfig, ctx: ComponentContext): 
 }
 
 /** The failure_rate / failure_spike operator over the event-time stream. */
-export function failureRate(config: FailureRateConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+export function failureRate(config: FailureRateConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Judgement> {
   checkBaselineWindow(config, ctx);
   return (source) =>
     defer(() => {

@@ -1,13 +1,14 @@
 /**
- * provider_fallback (SPEC §3): a provider is abandoned for another often. Per series
+ * provider_fallback (docs/painpoints.md): a provider is abandoned for another often. Per series
  * (service, operation = the task's span name, provider), over the tasks that tried the provider
  * (src/traces/provider-fallbacks.ts): fallbacks away from it per task ≥ fallback_per_task over
  * ≥ fallback_min_tasks tasks → medium; ≥ fallback_per_task_low → low. Keyed on task end time.
  * Part of the retry_patterns processor (its config keys `fallback_*`).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ComponentContext } from '../src/pipeline/component.js';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { ComponentContext } from '../src/component/contracts.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
@@ -16,12 +17,10 @@ import type { WindowSpec } from '../src/windows/window-spec.js';
 import { findRetryChains } from '../src/traces/retry-chains.js';
 import { fallbackTasks, type FallbackTask } from '../src/traces/provider-fallbacks.js';
 import type { RetryPatternsConfig } from './retry-patterns.js';
+import { BY_ERROR_CLASS, countLabel, MAX_EXEMPLAR_TRACES, MAX_RUN_IDS, type Exemplar } from '../src/model/evidence-format.js';
 
 const MAX_LABELS = 32;
-const OTHER_LABEL = '_other';
 const MAX_RUNS = 100;
-const MAX_EXEMPLARS = 5;
-const MAX_RUN_IDS_OUT = 20;
 
 export interface FallbackStats {
   /** tasks that tried the provider */
@@ -34,7 +33,7 @@ export interface FallbackStats {
   byReason: Map<string, number>;
   runs: Set<string>;
   traceIds: Set<string>;
-  exemplars: { traceId: string; spanId: string }[];
+  exemplars: Exemplar[];
 }
 
 /** One task seen from one provider it tried. */
@@ -43,9 +42,9 @@ export interface FallbackInput {
   readonly provider: string;
 }
 
-function countLabel(table: Map<string, number>, label: string, n = 1): void {
-  const key = table.has(label) || table.size < MAX_LABELS ? label : OTHER_LABEL;
-  table.set(key, (table.get(key) ?? 0) + n);
+/** Adds to a label table; past MAX_LABELS labels, new ones count under OVERFLOW_LABEL. */
+function count(table: Map<string, number>, label: string, n = 1): void {
+  countLabel(table, label, n, MAX_LABELS);
 }
 
 export const fallbackAggregator: PaneAggregator<FallbackStats, FallbackInput> = {
@@ -57,23 +56,23 @@ export const fallbackAggregator: PaneAggregator<FallbackStats, FallbackInput> = 
     s.fallbacks += away.length;
     s.tasksWithFallback++;
     for (const f of away) {
-      countLabel(s.byProvider, f.to);
-      countLabel(s.byReason, f.reason ?? 'unknown');
+      count(s.byProvider, f.to);
+      count(s.byReason, f.reason ?? 'unknown');
     }
     if (s.runs.size < MAX_RUNS) s.runs.add(task.runId);
     if (s.traceIds.size < MAX_RUNS) s.traceIds.add(task.traceId);
-    if (s.exemplars.length < MAX_EXEMPLARS && !s.exemplars.some((e) => e.traceId === task.traceId)) s.exemplars.push({ traceId: task.traceId, spanId: task.spanId });
+    if (s.exemplars.length < MAX_EXEMPLAR_TRACES && !s.exemplars.some((e) => e.traceId === task.traceId)) s.exemplars.push({ traceId: task.traceId, spanId: task.spanId });
   },
   merge(into, from) {
     into.tasks += from.tasks;
     into.fallbacks += from.fallbacks;
     into.tasksWithFallback += from.tasksWithFallback;
-    for (const [k, n] of from.byProvider) countLabel(into.byProvider, k, n);
-    for (const [k, n] of from.byReason) countLabel(into.byReason, k, n);
+    for (const [k, n] of from.byProvider) count(into.byProvider, k, n);
+    for (const [k, n] of from.byReason) count(into.byReason, k, n);
     for (const r of from.runs) if (into.runs.size < MAX_RUNS) into.runs.add(r);
     for (const t of from.traceIds) if (into.traceIds.size < MAX_RUNS) into.traceIds.add(t);
     for (const e of from.exemplars) {
-      if (into.exemplars.length < MAX_EXEMPLARS && !into.exemplars.some((x) => x.traceId === e.traceId)) into.exemplars.push(e);
+      if (into.exemplars.length < MAX_EXEMPLAR_TRACES && !into.exemplars.some((x) => x.traceId === e.traceId)) into.exemplars.push(e);
     }
   },
 };
@@ -113,7 +112,7 @@ export function judgeFallbacks(s: FallbackStats, subject: Subject, window: strin
         fallbacks_per_task: Math.round(perTask * 1_000) / 1_000,
         tasks_with_fallback: s.tasksWithFallback,
         by_provider: table(s.byProvider),
-        by_error_class: table(s.byReason),
+        [BY_ERROR_CLASS]: table(s.byReason),
         calls: s.tasks,
         failures: s.fallbacks,
         affected_traces: s.traceIds.size,
@@ -124,7 +123,7 @@ export function judgeFallbacks(s: FallbackStats, subject: Subject, window: strin
     },
     keyMetric: perTask,
     time,
-    runIds: [...s.runs].sort().slice(0, MAX_RUN_IDS_OUT),
+    runIds: [...s.runs].sort().slice(0, MAX_RUN_IDS),
   };
 }
 
@@ -141,9 +140,9 @@ function judgeAt(view: SeriesView<FallbackStats>, specs: readonly WindowSpec[], 
   return w && judgeFallbacks(w.acc, view.subject, w.spec.name, boundary, config);
 }
 
-export function providerFallbackDetector(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function providerFallbackDetector(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return (source) =>
-    new Observable<Observation>((subscriber) => {
+    new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<FallbackStats, FallbackInput>({
         aggregator: fallbackAggregator,
         windows: ctx.settings.windows,
@@ -151,7 +150,17 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
         name: 'provider_fallback',
         metrics: ctx.metrics,
         keepAll: ctx.mode === 'offline',
+        judging: ctx.judging,
       });
+      const loop: JudgeLoop<FallbackStats, never> = {
+        mode: ctx.judging ?? 'changed',
+        order: 'key',
+        judge(view, boundary) {
+          if (view.subject.service === OVERFLOW_SUBJECT.service) return [];
+          const o = judgeAt(view, windows.specs, boundary, config);
+          return o ? [o] : [];
+        },
+      };
       let lastBoundary = Number.NEGATIVE_INFINITY;
       const views = () =>
         [...windows.all()].filter((v) => v.subject.service !== OVERFLOW_SUBJECT.service).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -163,11 +172,9 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
               return;
             case 'watermark': {
               lastBoundary = event.time;
-              for (const view of views()) {
-                const o = judgeAt(view, windows.specs, event.time, config);
-                if (o !== undefined) subscriber.next(o);
-              }
-              windows.advance(event.time);
+              const out: Judgement[] = [];
+              judgeUpTo(windows, event.from, event.time, loop, out);
+              for (const j of out) subscriber.next(j);
               return;
             }
             case 'end':
@@ -175,7 +182,7 @@ export function providerFallbackDetector(config: RetryPatternsConfig, ctx: Compo
                 for (const view of views()) {
                   const all = view.all();
                   const o = all && judgeFallbacks(all, view.subject, 'all', lastBoundary, config);
-                  if (o !== undefined) subscriber.next(o);
+                  if (o !== undefined) subscriber.next(oneShot(o));
                 }
               }
               return;

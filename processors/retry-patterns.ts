@@ -1,5 +1,5 @@
 /**
- * Retry-pattern detectors (SPEC §3): retry_storm, retry_exhaustion, retry_non_retryable and
+ * Retry-pattern detectors (docs/painpoints.md): retry_storm, retry_exhaustion, retry_non_retryable and
  * retry_no_backoff over the retry chains of assembled traces, windowed per series (the operation
  * series of the chain's first attempt + its group-by series), keyed on chain end time. The same
  * factory also contributes the provider_fallback detector (processors/provider-fallback.ts).
@@ -19,22 +19,24 @@
  */
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ProcessorFactory, ComponentContext, Detector } from '../src/pipeline/component.js';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { ProcessorFactory, ComponentContext, Detector } from '../src/component/contracts.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Severity, Subject, PainPointKind, EvidenceValue } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Dimension } from '../src/config/service-schema.js';
+import type { Dimension } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView, type SummarizedView } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../src/traces/retry-chains.js';
 import { walkTrace } from '../src/traces/trace-assembler.js';
-import { addValue, mergeHistogram, newLogHistogram, quantile, type LogHistogram } from '../src/traces/log-histogram.js';
+import { QuantileSketch } from '../src/stats/quantile-sketch.js';
+import { BY_ERROR_CLASS, countLabel, formatDuration, formatPercent, MAX_EXEMPLAR_TRACES, MAX_RUN_IDS, type Exemplar } from '../src/model/evidence-format.js';
 import { providerFallbackDetector } from './provider-fallback.js';
 
 export const retryPatternsConfigSchema = z.strictObject({
-  /** calls of the operation a window must hold before any retry rule judges it (SPEC §3) */
+  /** calls of the operation a window must hold before any retry rule judges it (docs/painpoints.md) */
   min_samples: z.number().int().positive().default(20),
   /** retry_storm: retries per minute in the short window, at least */
   storm_min_per_minute: z.number().positive().default(10),
@@ -69,17 +71,9 @@ export type RetryPatternsConfig = z.output<typeof retryPatternsConfigSchema>;
 
 /** Caps on the per-pane tables (bounded memory). */
 const MAX_LABELS = 32;
-const OTHER_LABEL = '_other';
 const MAX_RUNS = 100;
-const MAX_EXEMPLARS = 5;
-const MAX_RUN_IDS_OUT = 20;
 /** attempts above this go into one histogram bucket */
 const MAX_ATTEMPTS_BUCKET = 10;
-
-export interface Exemplar {
-  readonly traceId: string;
-  readonly spanId: string;
-}
 
 /** Windowed retry statistics of one series (one pane, or a merged window). */
 export interface RetryStats {
@@ -98,9 +92,10 @@ export interface RetryStats {
   nonRetryableByClass: Map<string, number>;
   nonRetryableWastedMs: number;
   timedChains: number;
-  gaps: LogHistogram;
-  cvs: LogHistogram;
-  ratios: LogHistogram;
+  /** retry gaps (ms), gap coefficients of variation and successive gap ratios of timed chains */
+  gaps: QuantileSketch;
+  cvs: QuantileSketch;
+  ratios: QuantileSketch;
   amplifiedChains: number;
   maxAmplification: number;
   nestedOperations: Map<string, number>;
@@ -145,9 +140,9 @@ function newStats(): RetryStats {
     nonRetryableByClass: new Map(),
     nonRetryableWastedMs: 0,
     timedChains: 0,
-    gaps: newLogHistogram(),
-    cvs: newLogHistogram(),
-    ratios: newLogHistogram(),
+    gaps: new QuantileSketch(),
+    cvs: new QuantileSketch(),
+    ratios: new QuantileSketch(),
     amplifiedChains: 0,
     maxAmplification: 0,
     nestedOperations: new Map(),
@@ -157,14 +152,13 @@ function newStats(): RetryStats {
   };
 }
 
-/** Adds to a label table; past MAX_LABELS labels, new ones count under `_other`. */
-export function countLabel(table: Map<string, number>, label: string, n = 1): void {
-  const key = table.has(label) || table.size < MAX_LABELS ? label : OTHER_LABEL;
-  table.set(key, (table.get(key) ?? 0) + n);
+/** Adds to a label table; past MAX_LABELS labels, new ones count under OVERFLOW_LABEL. */
+function count(table: Map<string, number>, label: string, n = 1): void {
+  countLabel(table, label, n, MAX_LABELS);
 }
 
 function pushExemplar(list: Exemplar[], e: Exemplar): void {
-  if (list.length < MAX_EXEMPLARS && !list.some((x) => x.traceId === e.traceId)) list.push(e);
+  if (list.length < MAX_EXEMPLAR_TRACES && !list.some((x) => x.traceId === e.traceId)) list.push(e);
 }
 
 function addRun(runs: Set<string>, runId: string): void {
@@ -183,7 +177,7 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
   s.wastedMs += chain.wastedMs;
   s.wastedTokens += chain.wastedTokens;
   pushExemplar(s.exemplars.any, exemplar);
-  for (const a of chain.spans) if (a.failed) countLabel(s.errorClasses, a.errorClass ?? 'unknown');
+  for (const a of chain.spans) if (a.failed) count(s.errorClasses, a.errorClass ?? 'unknown');
   if (chain.outcome === 'exhausted') {
     s.exhausted++;
     s.exhaustedWastedMs += chain.spans.reduce((sum, a) => sum + a.span.durationMs, 0);
@@ -195,22 +189,22 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
       const a = chain.spans[i];
       const next = chain.spans[i + 1];
       if (a === undefined || next === undefined || !a.nonRetryable) continue;
-      countLabel(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
+      count(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
       s.nonRetryableWastedMs += next.span.durationMs;
     }
     pushExemplar(s.exemplars.nonRetryable, exemplar);
   }
   if (chain.timed && chain.gapsMs.length >= 2) {
     s.timedChains++;
-    for (const g of chain.gapsMs) addValue(s.gaps, g);
-    addValue(s.cvs, gapCv(chain.gapsMs) as number);
-    for (const r of gapRatios(chain.gapsMs)) addValue(s.ratios, r);
+    for (const g of chain.gapsMs) s.gaps.add(g);
+    s.cvs.add(gapCv(chain.gapsMs) as number);
+    for (const r of gapRatios(chain.gapsMs)) s.ratios.add(r);
     pushExemplar(s.exemplars.noBackoff, exemplar);
   }
   if (chain.outer === undefined && chain.nested.length > 0 && chain.amplification >= config.amplification_min) {
     s.amplifiedChains++;
     s.maxAmplification = Math.max(s.maxAmplification, chain.amplification);
-    for (const n of innermost(chain)) countLabel(s.nestedOperations, n.operationKey);
+    for (const n of innermost(chain)) count(s.nestedOperations, n.operationKey);
     pushExemplar(s.exemplars.amplified, exemplar);
   }
 }
@@ -229,11 +223,13 @@ function innermost(chain: RetryChain): RetryChain[] {
 }
 
 function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
-  for (const [k, n] of from) countLabel(into, k, n);
+  for (const [k, n] of from) count(into, k, n);
 }
 
 export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryCounts> = {
   create: newStats,
+  // samples are calls and chains: a window with n calls, or n amplified chains, holds ≥ n of them
+  weight: () => 1,
   summary: {
     create: () => ({ calls: 0, chains: 0, retries: 0, exhausted: 0, nonRetryableRetries: 0, timedChains: 0, amplifiedChains: 0 }),
     add(into, s) {
@@ -270,9 +266,9 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     mergeMap(into.nonRetryableByClass, from.nonRetryableByClass);
     into.nonRetryableWastedMs += from.nonRetryableWastedMs;
     into.timedChains += from.timedChains;
-    mergeHistogram(into.gaps, from.gaps);
-    mergeHistogram(into.cvs, from.cvs);
-    mergeHistogram(into.ratios, from.ratios);
+    into.gaps.merge(from.gaps);
+    into.cvs.merge(from.cvs);
+    into.ratios.merge(from.ratios);
     into.amplifiedChains += from.amplifiedChains;
     into.maxAmplification = Math.max(into.maxAmplification, from.maxAmplification);
     mergeMap(into.nestedOperations, from.nestedOperations);
@@ -296,12 +292,6 @@ interface Finding {
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-const pct = (x: number) => `${Math.round(x * 100)} %`;
-
-function seconds(ms: number): string {
-  // 950 ms and up read as seconds: the gap median is ±1 % (log buckets), "~1.0 s" not "~993 ms".
-  return ms >= 950 ? `${(ms / 1_000).toFixed(1)} s` : `${Math.round(ms)} ms`;
-}
 
 function topLabels(table: Map<string, number>, n = 3): string {
   return [...table]
@@ -325,7 +315,7 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
     attempts_hist: table(s.attemptsHist),
     max_attempts: s.maxAttempts,
     exhausted_chains: s.exhausted,
-    error_classes: table(s.errorClasses),
+    [BY_ERROR_CLASS]: table(s.errorClasses),
     wasted_ms: Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
     affected_traces: s.traces,
@@ -334,7 +324,8 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
 }
 
 function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: number } {
-  return { medianGap: quantile(s.gaps, 0.5), ratio: quantile(s.ratios, 0.5), cv: quantile(s.cvs, 0.5) };
+  const median = (sketch: QuantileSketch) => (sketch.count > 0 ? sketch.quantile(0.5) : undefined);
+  return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
 }
 
 function gapMetrics(s: RetryStats): Record<string, EvidenceValue> {
@@ -354,10 +345,10 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
   return {
     kind: 'retry_exhaustion',
     severity: share >= config.exhaustion_high_ratio ? 'high' : 'medium',
-    title: `${pct(share)} of retried ${label} chains end in failure after all attempts`,
+    title: `${formatPercent(share)} of retried ${label} chains end in failure after all attempts`,
     description:
       `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts), ` +
-      `wasting ${seconds(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
+      `wasting ${formatDuration(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
     metrics: { ...commonMetrics(s), share: round(share, 3), wasted_ms: Math.round(s.exhaustedWastedMs) },
     exemplars: s.exemplars.exhausted,
     keyMetric: share,
@@ -373,7 +364,7 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
     title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
-      `${pct(share)} of its ${s.calls} calls, wasting ${seconds(s.nonRetryableWastedMs)}.`,
+      `${formatPercent(share)} of its ${s.calls} calls, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
     metrics: {
       ...commonMetrics(s),
       retries: s.nonRetryableRetries,
@@ -394,7 +385,7 @@ export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatter
   const fixed = cv < config.no_backoff_max_cv && ratio >= config.no_backoff_ratio_min && ratio <= config.no_backoff_ratio_max;
   const immediate = medianGap < config.no_backoff_min_gap;
   if (!fixed && !immediate) return undefined;
-  const how = immediate ? `immediately (median gap ${seconds(medianGap)})` : `every ~${seconds(medianGap)} without backoff`;
+  const how = immediate ? `immediately (median gap ${formatDuration(medianGap)})` : `every ~${formatDuration(medianGap)} without backoff`;
   return {
     kind: 'retry_no_backoff',
     severity: 'medium',
@@ -455,7 +446,7 @@ export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, lon
     title: `${label} retries surged to ${round(perMin, 1)}/min (baseline ${round(basePerMin, 1)}/min)`,
     description:
       `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min) against ${round(basePerMin, 1)}/min over the ` +
-      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${seconds(s.wastedMs)}.`,
+      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${formatDuration(s.wastedMs)}.`,
     metrics: {
       ...commonMetrics(s),
       retries_per_min: round(perMin),
@@ -484,7 +475,7 @@ function observation(f: Finding, subject: Subject, window: string, time: number,
     },
     keyMetric: f.keyMetric,
     time,
-    runIds: [...runs].sort().slice(0, MAX_RUN_IDS_OUT),
+    runIds: [...runs].sort().slice(0, MAX_RUN_IDS),
   };
 }
 
@@ -519,8 +510,12 @@ function judgeSeries(
     counts(spec);
     return { spec, acc: view.window(spec, boundary) };
   };
-  const pick = (enough: (c: RetryCounts) => boolean): WindowSpec | undefined => {
-    for (const spec of specs) if (enough(counts(spec))) return spec;
+  /** the shortest window `enough`; with `gate`, windows short of that many calls are probed by count only */
+  const pick = (enough: (c: RetryCounts) => boolean, gate = 0): WindowSpec | undefined => {
+    for (const spec of specs) {
+      if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
+      if (enough(counts(spec))) return spec;
+    }
     return undefined;
   };
   const label = subjectLabel(view.subject);
@@ -532,7 +527,7 @@ function judgeSeries(
   // retry_storm: the rate rule first (it says more), else amplification.
   let storm: Finding | undefined;
   let stormWindow: { spec: WindowSpec; acc: RetryStats } | undefined;
-  const shortSpec = pick((c) => c.calls >= config.min_samples);
+  const shortSpec = pick((c) => c.calls >= config.min_samples, config.min_samples);
   if (shortSpec !== undefined) {
     const longSpec = baselineSpec(specs, shortSpec, config.baseline_window_factor);
     if (longSpec !== undefined) {
@@ -544,65 +539,29 @@ function judgeSeries(
     }
   }
   if (storm === undefined) {
-    const spec = pick((c) => c.amplifiedChains >= config.amplification_min_chains);
+    const spec = pick((c) => c.amplifiedChains >= config.amplification_min_chains, config.amplification_min_chains);
     stormWindow = spec && full(spec);
     storm = stormWindow && judgeAmplification(stormWindow.acc, label, config);
   }
   emit(storm, stormWindow);
 
-  const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains);
+  const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains, config.min_samples);
   // judgeExhaustion's share test on counts first
   if (exSpec !== undefined && counts(exSpec).exhausted / counts(exSpec).chains >= config.exhaustion_ratio) {
     const ex = full(exSpec);
     emit(judgeExhaustion(ex.acc, label, config), ex);
   }
-  const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries);
+  const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries, config.min_samples);
   if (nrSpec !== undefined) {
     const nr = full(nrSpec);
     emit(judgeNonRetryable(nr.acc, label, config), nr);
   }
-  const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains);
+  const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains, config.min_samples);
   if (nbSpec !== undefined) {
     const nb = full(nbSpec);
     emit(judgeNoBackoff(nb.acc, label, config), nb);
   }
   return out;
-}
-
-/** A series' judgement and the summaries of the windows it read, in the order it read them. */
-interface SeriesJudgement {
-  readonly reads: ReadonlyMap<WindowSpec, RetryCounts>;
-  readonly observations: readonly Observation[];
-}
-
-/**
- * judgeSeries, reusing the previous boundary's judgement when every window it read is still the
- * same merge (a merge is rebuilt as soon as a pane in it changes, late traces included): the
- * judgement is a function of those merges, so it is the same but for its time. Profiling an 80 h
- * kc replay showed the re-judging of series whose windows had not moved as a top cost.
- */
-function judgeSeriesMemo(
-  memo: WeakMap<SeriesView<RetryStats>, SeriesJudgement>,
-  view: SummarizedView<RetryStats, RetryCounts>,
-  specs: readonly WindowSpec[],
-  boundary: number,
-  config: RetryPatternsConfig,
-): readonly Observation[] {
-  const previous = memo.get(view);
-  if (previous !== undefined) {
-    let same = true;
-    for (const [spec, counts] of previous.reads) {
-      if (view.summary(spec, boundary) !== counts) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return previous.observations.length === 0 ? previous.observations : previous.observations.map((o) => ({ ...o, time: boundary }));
-  }
-  const reads = new Map<WindowSpec, RetryCounts>();
-  const observations = judgeSeries(view, specs, boundary, config, reads);
-  memo.set(view, { reads, observations });
-  return observations;
 }
 
 /** Offline: the whole input, judged once at the end (no rate baseline there: amplification only for storms). */
@@ -648,10 +607,10 @@ function isOverflow(subject: Subject): boolean {
   return subject.service === OVERFLOW_SUBJECT.service;
 }
 
-export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   const dimensions = ctx.settings.series.dimensions;
   return (source) =>
-    new Observable<Observation>((subscriber) => {
+    new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
         aggregator: retryStatsAggregator,
         windows: ctx.settings.windows,
@@ -659,9 +618,14 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
         name: 'retry_patterns',
         metrics: ctx.metrics,
         keepAll: ctx.mode === 'offline',
+        judging: ctx.judging,
       });
+      const loop: JudgeLoop<RetryStats, RetryCounts> = {
+        mode: ctx.judging ?? 'changed',
+        order: 'key',
+        judge: (view, boundary) => (isOverflow(view.subject) ? [] : judgeSeries(view, windows.specs, boundary, config)),
+      };
       let lastBoundary = Number.NEGATIVE_INFINITY;
-      const judgements = new WeakMap<SeriesView<RetryStats>, SeriesJudgement>();
       const sorted = () => [...windows.all()].filter((v) => !isOverflow(v.subject)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       return source.subscribe({
         next(event) {
@@ -669,14 +633,16 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
             case 'trace':
               addTrace(windows, event.trace, dimensions, config);
               return;
-            case 'watermark':
+            case 'watermark': {
               lastBoundary = event.time;
-              for (const view of sorted()) for (const o of judgeSeriesMemo(judgements, view, windows.specs, event.time, config)) subscriber.next(o);
-              windows.advance(event.time);
+              const out: Judgement[] = [];
+              judgeUpTo(windows, event.from, event.time, loop, out);
+              for (const j of out) subscriber.next(j);
               return;
+            }
             case 'end':
               if (ctx.mode === 'offline' && lastBoundary !== Number.NEGATIVE_INFINITY) {
-                for (const view of sorted()) for (const o of judgeWhole(view, lastBoundary, config)) subscriber.next(o);
+                for (const view of sorted()) for (const o of judgeWhole(view, lastBoundary, config)) subscriber.next(oneShot(o));
               }
               return;
             case 'drain':

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { ConfigError, loadConfigFile, parseConfigObject, parseConfigText, type SidelightConfig } from '../src/config/load.js';
-import { substituteEnv } from '../src/config/env-substitution.js';
+import { ConfigError, loadConfigFile, parseConfigObject, parseConfigText, type SidelightConfig } from '../src/config-file/load.js';
+import { substituteEnv } from '../src/config-file/env-substitution.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { parseListenAddress } from '../src/telemetry/http-endpoints.js';
@@ -23,7 +23,7 @@ const NO_ENV = {};
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'categorize', 'recommend'];
+const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'operation_metrics', 'categorize', 'recommend'];
 
 function loadText(text: string, env: Readonly<Record<string, string>> = NO_ENV): SidelightConfig {
   return parseConfigObject(substituteEnv(parseConfigText(text, 'test.yaml'), env), components, DEFAULT_CONFIG);
@@ -221,7 +221,7 @@ describe('the commented-out components of config/sidelight.yaml', () => {
   });
 });
 
-describe("SPEC §7's complete config", () => {
+describe("docs/configuration.md's complete config", () => {
   const SPEC_CONFIG = ['receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:14318"}}}}', 'exporters: {jsonl: {path: ./out/painpoints.jsonl}}', ''].join('\n');
 
   it('connects the otlp receiver through every default processor to the jsonl exporter', () => {

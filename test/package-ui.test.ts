@@ -36,7 +36,7 @@ describe('the packed sidelight package', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sidelight-pack-'));
     const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], { cwd: ROOT, encoding: 'utf8' })) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
-    expect(files).toContain('src/ui/assets/live-page.js');
+    expect(files).toContain('dist/src/ui/assets/live-page.js');
     expect(files).toContain('dist/src/ui/live-page.js');
     const modules = join(dir, 'node_modules');
     mkdirSync(modules);

@@ -72,7 +72,7 @@ describe('retry_no_backoff', () => {
     expect(o.severity).toBe('medium');
     expect(o.category).toBe('reliability');
     expect(o.evidence.window).toBe('all');
-    expect(o.title).toBe('web_search is retried every ~1.0 s without backoff');
+    expect(o.title).toBe('web_search is retried every ~1 s without backoff');
     expect(o.evidence.metrics).toMatchObject({ chains: 8, retries: 24, timed_chains: 8, attempts_hist: { '4': 8 }, gap_cv: 0, gap_ratio: 1, exhausted_chains: 0, calls: 32 });
     expect(o.evidence.metrics['median_gap_ms']).toBeGreaterThanOrEqual(990);
     expect(o.evidence.metrics['median_gap_ms']).toBeLessThanOrEqual(1_010);
@@ -229,7 +229,7 @@ describe('provider_fallback', () => {
 });
 
 describe('retry_patterns factory', () => {
-  it('has every threshold as config with the SPEC defaults and contributes two trace detectors', () => {
+  it('has every threshold as config with the documented defaults and contributes two trace detectors', () => {
     expect(config).toMatchObject({
       min_samples: 20,
       storm_min_per_minute: 10,

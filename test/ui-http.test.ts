@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfigObject } from '../src/config/load.js';
+import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';
@@ -87,7 +87,7 @@ describe('GET /ui', () => {
     expect(card).toContain('<h3 class="alert-title"');
     expect(card).toMatch(/web_search fails \d+ % of calls/);
     expect(card).toContain('<dt>Root</dt><dd><code>failure_rate</code> on <strong>web_search</strong>');
-    expect(card).toMatch(/<dt>Impact<\/dt><dd>\d+ runs, \d+ traces, \d+ ms wasted · score \d/);
+    expect(card).toMatch(/<dt>Impact<\/dt><dd>\d+ runs, \d+ traces, [\d.]+ (ms|s|min) wasted · score \d/);
     expect(card).toContain('<dt>First seen</dt><dd><time datetime="2026-11-20T10:');
     expect(card).toMatch(/<h4>Fix: [^<]+<\/h4>/);
     expect(card).toMatch(/<ol><li>[^<]+<\/li>/);

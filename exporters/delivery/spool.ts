@@ -1,5 +1,5 @@
 /**
- * A bounded JSONL spool on disk (SPEC §8): changes waiting for a down backend survive a restart.
+ * A bounded JSONL spool on disk (docs/architecture.md, Bad input and overload): changes waiting for a down backend survive a restart.
  * Layout: `<dir>/<name>.jsonl` holds one item per line; `<name>.offset` holds the byte offset of
  * the first line not yet delivered. Items are read from the head, committed after delivery, and
  * the file is truncated once fully delivered (or compacted when the delivered prefix grows).

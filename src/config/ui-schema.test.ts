@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseConfigObject, parseConfigText, ConfigError } from './load.js';
-import { substituteEnv } from './env-substitution.js';
+import { parseConfigObject, parseConfigText, ConfigError } from '../config-file/load.js';
+import { substituteEnv } from '../config-file/env-substitution.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { traceLink } from '../report/components.js';
 import { uiSchema } from './ui-schema.js';

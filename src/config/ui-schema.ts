@@ -1,5 +1,5 @@
 /**
- * `service.ui`: the live page (SPEC §9) at /ui, served beside /metrics (the OTLP/HTTP port, or
+ * `service.ui`: the live page at /ui, served beside /metrics (the OTLP/HTTP port, or
  * service.telemetry.endpoint when that is set). Every list it keeps in memory has a cap here.
  */
 import { z } from 'zod';

@@ -3,7 +3,8 @@
  * line, written when the run completes) and `summary.json` beside it.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { basename, join } from 'node:path';
 import { kcEventSchema, formatZodIssues, type KcEvent } from './events.js';
 
 export const KC_EVENTS_FILE = 'events.jsonl';
@@ -66,20 +67,23 @@ export interface KcRunLocation {
   readonly eventsPath: string;
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** The entry at `path`, or undefined when there is none; any other error (permissions, I/O) is thrown. */
+async function statIfPresent(path: string): Promise<Stats | undefined> {
   try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
+    return await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
   }
 }
 
+async function isFile(path: string): Promise<boolean> {
+  return (await statIfPresent(path))?.isFile() ?? false;
+}
+
 async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
+  return (await statIfPresent(path))?.isDirectory() ?? false;
 }
 
 /**
@@ -104,9 +108,4 @@ export async function findKcRuns(dir: string): Promise<KcRunLocation[]> {
     if (await isDirectory(join(dir, nested))) return findKcRuns(join(dir, nested));
   }
   return [];
-}
-
-/** The run id an events file path implies: its folder's name. */
-export function runIdOfEventsPath(eventsPath: string): string {
-  return basename(dirname(eventsPath));
 }

@@ -1,5 +1,5 @@
 /**
- * NativeAgentLightning (SPEC §6): the drop-in for kc-orchestrator's old Agent Lightning
+ * NativeAgentLightning (README.md, Use from kc-orchestrator): the drop-in for kc-orchestrator's old Agent Lightning
  * integration, which spawned the Python CLI `agl` per call (150–450 ms each).
  *
  * - `native` (default): kc runData → span records (docs/kc-runs.md) → analyzeSpans, in process.
@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { ConfigError, parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { analyzeSpans } from './analyze-spans.js';
 import type { SpanRecord } from '../model/span.js';
@@ -199,7 +199,7 @@ export class NativeAgentLightning {
       if (mode === 'external') return await this.invokeExternal(input.data.summaryReport, runData, options.timeoutMs ?? this.timeoutMs);
       return await this.invokeNative(input.data.runData);
     } catch (err) {
-      // the promise of SPEC §6: kc gets an answer, never an exception
+      // the promise of README.md, Use from kc-orchestrator: kc gets an answer, never an exception
       return failure(`analysis failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

@@ -1,10 +1,13 @@
 /**
- * Series of SPEC §2: a span counts in the series of its operation key and, for each configured
+ * Series of docs/input.md: a span counts in the series of its operation key and, for each configured
  * group-by dimension it carries, in the series service + span name + that value.
  */
 import type { SpanRecord } from './span.js';
 import type { Subject } from './painpoint.js';
-import type { Dimension } from '../config/service-schema.js';
+
+/** The group-by dimensions a span can carry (config `service.series.dimensions`). */
+export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
+export type Dimension = (typeof DIMENSIONS)[number];
 
 const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
   provider: 'provider',

@@ -5,8 +5,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AttributeMapping } from '../config/service-schema.js';
-import type { SpanSink } from '../pipeline/component.js';
+import type { AttributeMapping } from '../model/derive.js';
+import type { SpanSink } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { DecodeError, RpcCode, decodeTraceRequest, encodeExportResponse, encodeStatus, type OtlpFormat } from '../decode/index.js';
 import { formatHostPort, handleTelemetryRequest, parseListenAddress, type TelemetryEndpointOptions } from '../telemetry/http-endpoints.js';

@@ -12,7 +12,7 @@
  * without `protocols` enables both.
  */
 import { z } from 'zod';
-import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../pipeline/component.js';
+import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../component/contracts.js';
 import { receiverMetrics } from '../telemetry/receiver-metrics.js';
 import { parseListenAddress } from '../telemetry/http-endpoints.js';
 import { OtlpHttpReceiver } from './otlp-http.js';

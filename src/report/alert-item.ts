@@ -3,7 +3,7 @@
  * wrong, its root, how far it spreads, its impact, since when, and the fix with its kc task.
  *
  * Built by an adapter per source record. `alertItemFromPainPoint` serves pain points; a problem
- * record (SPEC §3b: id pb-…, root {id, kind, subject, title}, symptoms, contributing, impact,
+ * record (the problems stage, not built yet: id pb-…, root {id, kind, subject, title}, symptoms, contributing, impact,
  * state incl. merged / merged_into, recommendation ids) maps onto the same fields with a second
  * adapter of the same shape, so the page and the report need no change when problems arrive.
  */
@@ -70,7 +70,7 @@ export interface AlertItem {
 }
 
 /**
- * The operation key (SPEC §2: service + span name + the first of tool / model / task type) of a
+ * The operation key (docs/input.md: service + span name + the first of tool / model / task type) of a
  * subject that names an operation series or a tool / model / task-type series of it (one class of
  * its errors included); undefined for a provider or agent series, which spans several operation
  * keys and has no chart of its own.

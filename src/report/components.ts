@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Severity } from '../model/painpoint.js';
 import { TRACE_ID_PLACEHOLDER } from '../config/ui-schema.js';
-import { formatCount, formatMs, formatNumber, formatPercent } from '../recommendations/format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
 import { type AlertItem, type AlertMember, rootLabel, seenDurationMs } from './alert-item.js';
 import { sparklineSvg } from './sparkline.js';
 import { escapeHtml as e, plural, subjectText } from './text.js';
@@ -56,7 +56,7 @@ function impactText(item: AlertItem): string {
   const i = item.impact;
   if (!i) return `${plural(item.runCount, 'run')}`;
   const parts = [plural(i.affected_runs, 'run'), plural(i.affected_traces, 'trace')];
-  if (i.wasted_ms > 0) parts.push(`${formatMs(i.wasted_ms)} wasted`);
+  if (i.wasted_ms > 0) parts.push(`${formatDuration(i.wasted_ms)} wasted`);
   if (i.wasted_tokens > 0) parts.push(`${formatCount(i.wasted_tokens)} tokens wasted`);
   return `${parts.join(', ')} · score ${formatNumber(i.score, 2)}`;
 }
@@ -204,8 +204,8 @@ export function criticalPathTable(rows: readonly CriticalPathRow[], window: stri
   const body = rows
     .map(
       (r) =>
-        `<tr><td>${code(r.key)}</td><td class="num"><meter min="0" max="1" value="${formatNumber(r.share, 3)}" aria-hidden="true"></meter> ${e(formatPercent(r.share, 0))}</td>` +
-        `<td class="num">${formatCount(r.traces)}</td><td class="num">${e(formatMs(r.meanPathMs))}</td></tr>`,
+        `<tr><td>${code(r.key)}</td><td class="num"><meter min="0" max="1" value="${formatNumber(r.share, 3)}" aria-hidden="true"></meter> ${e(formatPercent(r.share))}</td>` +
+        `<td class="num">${formatCount(r.traces)}</td><td class="num">${e(formatDuration(r.meanPathMs))}</td></tr>`,
     )
     .join('');
   return `<table class="cp"><caption class="meta">Mean share of each trace's critical path over the last ${e(window)}</caption><thead><tr><th>operation</th><th class="num">share</th><th class="num">traces</th><th class="num">on path / trace</th></tr></thead><tbody>${body}</tbody></table>`;

@@ -40,7 +40,7 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('<h3>High (1)</h3>');
     expect(html).toContain('<tr><td>wilson_lower</td><td class="num">0.427</td></tr>');
     expect(html).toContain('<li>failure rate of web_search below 5 % over 15 m</li>');
-    expect(html).toContain('failure rate <strong>51.7 %</strong>');
+    expect(html).toContain('failure rate <strong>52 %</strong>');
   });
 
   it('loads nothing from outside and runs no script', () => {
@@ -67,7 +67,7 @@ describe('renderHtmlReport', () => {
     const html = renderHtmlReport(smallAnalysisResult());
     expect(html).toContain('aria-label="kc-orchestrator execute_tool web_search web_search: failure rate 10 % → 80 %, max 80 % over 5 buckets"');
     expect(html).toContain('<span class="chart-text">failure rate 10 % → 80 %, max 80 % over 5 buckets</span>');
-    expect(html).toContain('<span class="chart-text">p95 900 ms → 2100 ms, max 2100 ms over 5 buckets</span>');
+    expect(html).toContain('<span class="chart-text">p95 900 ms → 2.1 s, max 2.1 s over 5 buckets</span>');
     // failure rate on a 0..1 axis: 0.1 at the left, 0.8 at the right
     expect(html).toContain('points="2,27.2 41,21.6 80,13.2 119,10.4 158,7.6"');
     // an operation without a timeline gets no chart

@@ -8,14 +8,14 @@
  */
 import type { AnalysisResult, OperationStatistics } from '../model/analysis.js';
 import type { Recommendation } from '../model/recommendation.js';
-import { formatCount, formatMs, formatPercent } from '../recommendations/format.js';
+import { formatCount, formatDuration, formatPercent } from '../model/evidence-format.js';
 import { alertItemFromPainPoint, compareAlertItems, type AlertItem } from './alert-item.js';
 import { alertCard, badge, operationCard, severityCounts } from './components.js';
 import type { ReportOptions } from './markdown.js';
 import { PAGE_CSS } from './style.js';
 import { capitalize, escapeHtml as e, SEVERITIES } from './text.js';
 
-const ms = (v: number | null): string => (v === null ? '—' : formatMs(v));
+const ms = (v: number | null): string => (v === null ? '—' : formatDuration(v));
 const code = (text: string): string => `<code>${e(text)}</code>`;
 const ul = (items: readonly string[]): string => (items.length > 0 ? `<ul>${items.map((i) => `<li>${e(i)}</li>`).join('')}</ul>` : '<p>—</p>');
 
@@ -91,7 +91,7 @@ function operationView(op: OperationStatistics, items: readonly AlertItem[]): st
         ? []
         : [
             { metric: 'failure_rate', caption: 'failure rate', values: op.timeline.map((b) => b.failure_rate), max: 1, format: (v) => formatPercent(v), stroke: '#cf222e' },
-            { metric: 'p95', caption: 'p95', values: op.timeline.map((b) => b.p95_ms), format: formatMs, stroke: '#1f6feb' },
+            { metric: 'p95', caption: 'p95', values: op.timeline.map((b) => b.p95_ms), format: formatDuration, stroke: '#1f6feb' },
           ],
     points: op.timeline.length,
     ...(worst ? { trouble: worst } : {}),

@@ -1,5 +1,5 @@
 /**
- * /healthz, /readyz and /metrics (SPEC §5): served on the OTLP/HTTP receiver's port, or on a
+ * /healthz, /readyz and /metrics (docs/outputs.md): served on the OTLP/HTTP receiver's port, or on a
  * server of their own at service.telemetry.endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,8 +16,6 @@ export interface TelemetryEndpointOptions {
   /** the live page's routes (/ui…), served wherever /metrics is */
   readonly ui?: RequestRoute;
 }
-
-export const TELEMETRY_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headOnly: boolean): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });

@@ -1,13 +1,13 @@
 /**
  * The live page's static files, read once at start from the installed package: the stylesheet
- * shared with the report, the page's script (src/ui/assets/, shipped in the package as is, no
- * build step) and uPlot's browser build, resolved from node_modules where npm installed it.
- * Nothing is fetched from the internet; each file is served with an ETag.
+ * shared with the report, the page's script (src/ui/assets/live-page.js, plain browser JavaScript
+ * with no build step of its own; the package build copies it next to this module in dist/) and
+ * uPlot's browser build, resolved from node_modules where npm installed it. Nothing is fetched
+ * from the internet; each file is served with an ETag.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PAGE_CSS } from '../report/style.js';
 import { ASSET_PATHS } from './page.js';
@@ -16,24 +16,6 @@ export interface Asset {
   readonly body: Buffer;
   readonly contentType: string;
   readonly etag: string;
-}
-
-/** The folder holding this package's package.json (src/ui/ when run from source, dist/src/ui/ when built). */
-export function packageRoot(from: string = dirname(fileURLToPath(import.meta.url))): string {
-  let dir = from;
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      try {
-        if ((JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'sidelight') return dir;
-      } catch {
-        // not ours; keep looking
-      }
-    }
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the sidelight package folder above ${from}`);
-    dir = parent;
-  }
 }
 
 function asset(body: Buffer | string, contentType: string): Asset {
@@ -46,7 +28,7 @@ export function loadAssets(onMissing: (path: string, err: unknown) => void): Map
   const out = new Map<string, Asset>([[ASSET_PATHS.css, asset(PAGE_CSS, 'text/css; charset=utf-8')]]);
   const require = createRequire(import.meta.url);
   const files: [string, () => string, string][] = [
-    [ASSET_PATHS.script, () => join(packageRoot(), 'src', 'ui', 'assets', 'live-page.js'), 'text/javascript; charset=utf-8'],
+    [ASSET_PATHS.script, () => fileURLToPath(new URL('./assets/live-page.js', import.meta.url)), 'text/javascript; charset=utf-8'],
     [ASSET_PATHS.uplot, () => require.resolve('uplot/dist/uPlot.iife.min.js'), 'text/javascript; charset=utf-8'],
     [ASSET_PATHS.uplotCss, () => require.resolve('uplot/dist/uPlot.min.css'), 'text/css; charset=utf-8'],
   ];

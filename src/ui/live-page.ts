@@ -1,8 +1,10 @@
 /**
- * The live page (SPEC §9): GET /ui (the page, complete without JavaScript), /ui/events (Server-Sent
+ * The live page: GET /ui (the page, complete without JavaScript), /ui/events (Server-Sent
  * Events: a snapshot on connect, then `alert`, `operations` and `critical_path` events) and
- * /ui/assets/* (stylesheet, script, uPlot). Fed by the service: every pain-point change, and at
- * each boundary the operation figures and critical-path shares the engine computes (LiveFeed).
+ * /ui/assets/* (stylesheet, script, uPlot). Fed by the service from the pipeline it observes:
+ * every pain-point change; each closed boundary's operation figures, which the operation_metrics
+ * processor reports through its context (`operations`); and critical-path shares, read from the
+ * trace stream beside the trace detectors (`criticalPath`).
  *
  * Chart updates of one burst of boundaries (a replay catching up) go out as one `operations` event
  * on the next turn of the event loop; alert changes go out at once.
@@ -10,14 +12,17 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { PainPointChange } from '../model/events.js';
+import type { OperatorFunction } from 'rxjs';
+import type { PainPointChange, TraceStreamEvent } from '../model/events.js';
 import type { UiSettings } from '../config/ui-schema.js';
-import type { LiveFeed } from '../pipeline/engine.js';
+import type { WindowsSettings } from '../config/service-schema.js';
+import type { OperationFiguresFeed } from '../component/contracts.js';
 import type { RequestRoute } from '../telemetry/http-endpoints.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { AlertItem } from '../report/alert-item.js';
 import { resolvedEntry, severityCounts } from '../report/components.js';
 import { loadAssets, type Asset } from './assets.js';
+import { criticalPathShares } from './critical-path-shares.js';
 import { EventStream, type StreamMessage } from './event-stream.js';
 import { LiveState, type ResolvedHistory } from './live-state.js';
 import { alertCardHtml, chartData, chartTexts, criticalPathHtml, operationCardHtml, operationFigures, openListHtml, operationsHtml, renderLivePage, resolvedListHtml } from './page.js';
@@ -27,6 +32,8 @@ export interface LivePageOptions {
   readonly settings: UiSettings;
   /** names of the fine windows (service.windows.sizes), shortest first */
   readonly windows?: readonly string[];
+  /** service.windows, for the critical-path windows */
+  readonly windowSettings: WindowsSettings;
   readonly metrics: Registry;
   readonly logger: Logger;
   /** the sqlite exporter's database, read for resolved items across restarts */
@@ -45,8 +52,10 @@ export interface LivePageOptions {
 export interface LivePage {
   /** answers /ui, /ui/events and /ui/assets/*; false for any other path */
   readonly route: RequestRoute;
-  /** what the engine reports at each boundary */
-  readonly feed: LiveFeed;
+  /** for operation_metrics' context: each closed boundary's figures become a chart point */
+  readonly operations: OperationFiguresFeed;
+  /** runs on the trace stream beside the trace detectors; emits nothing */
+  readonly criticalPath: OperatorFunction<TraceStreamEvent, never>;
   onChange(change: PainPointChange): void;
   /** publishes pending chart updates now (normally on the next turn of the event loop) */
   flush(): void;
@@ -221,23 +230,30 @@ export function createLivePage(options: LivePageOptions): LivePage {
     return true;
   };
 
-  const feed: LiveFeed = {
-    operations: (time, figures) => {
+  const operations: OperationFiguresFeed = {
+    keep: settings.history_points,
+    record: (time, figures) => {
       state.history.record(time, figures);
       scheduleOperations();
     },
-    criticalPath: {
-      maxOperations: settings.max_operations,
-      top: settings.critical_path_top,
-      onBoundary: (_time, window, rows) => {
-        state.criticalPath = { window, rows };
-      },
-    },
   };
+
+  const criticalPath = criticalPathShares({
+    windows: options.windowSettings,
+    maxOperations: settings.max_operations,
+    top: settings.critical_path_top,
+    registry: options.metrics,
+    onBoundary: (_time, window, rows) => {
+      state.criticalPath = { window, rows };
+      // published with the next chart update (coalesced), or alone when no chart is fed
+      scheduleOperations();
+    },
+  });
 
   return {
     route,
-    feed,
+    operations,
+    criticalPath,
     state,
     events,
     onChange(change) {

@@ -5,7 +5,7 @@
  *
  * Items come in as AlertItems (applyItem), so the state does not care what they were made from;
  * applyPainPointChange is the pain-point feed, which also remembers recommendations: the recommend
- * processor attaches a recommendation once per content (SPEC §4), to one change of one member of
+ * processor attaches a recommendation once per content (docs/outputs.md), to one change of one member of
  * its group, while the page shows it on every open member until the content changes.
  */
 import type { PainPointChange } from '../model/events.js';
@@ -13,7 +13,7 @@ import type { PainPointRecord, Severity } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { UiSettings } from '../config/ui-schema.js';
-import type { CriticalPathShare } from '../telemetry/critical-path-shares.js';
+import type { CriticalPathShare } from './critical-path-shares.js';
 import { alertItemFromPainPoint, compareAlertItems, type AlertItem } from '../report/alert-item.js';
 import { OperationHistory } from './operation-history.js';
 

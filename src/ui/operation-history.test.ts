@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { OperationFigures } from '../telemetry/operation-metrics.js';
+import type { OperationFigures } from '../component/contracts.js';
 import { OperationHistory } from './operation-history.js';
 
 const WINDOWS = ['1m', '5m'];

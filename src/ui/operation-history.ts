@@ -4,7 +4,7 @@
  * configuration: at most `maxOperations` operations × `points` points; an operation over the cap
  * is not charted (counted), and an operation whose last data left the ring is forgotten.
  */
-import type { OperationFigures } from '../telemetry/operation-metrics.js';
+import type { OperationFigures } from '../component/contracts.js';
 
 export const CHART_METRICS = ['failure_rate', 'p95', 'retries'] as const;
 export type ChartMetric = (typeof CHART_METRICS)[number];

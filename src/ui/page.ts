@@ -5,7 +5,7 @@
  * the server made and draws the charts.
  */
 import type { UiSettings } from '../config/ui-schema.js';
-import { formatCount, formatMs, formatNumber, formatPercent } from '../recommendations/format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
 import type { AlertItem } from '../report/alert-item.js';
 import { alertCard, criticalPathTable, operationCard, resolvedEntry, severityCounts, timeElement, trendText, type ChartView } from '../report/components.js';
 import { escapeHtml as e } from '../report/text.js';
@@ -22,7 +22,7 @@ export const ASSET_PATHS = {
 
 const CHARTS: readonly { metric: ChartMetric; caption: string; max?: number; format: (v: number) => string; stroke: string }[] = [
   { metric: 'failure_rate', caption: 'failure rate', max: 1, format: (v) => formatPercent(v), stroke: '#cf222e' },
-  { metric: 'p95', caption: 'p95 latency', format: formatMs, stroke: '#0969da' },
+  { metric: 'p95', caption: 'p95 latency', format: formatDuration, stroke: '#0969da' },
   { metric: 'retries', caption: 'retries / min', format: (v) => `${formatNumber(v, 1)}/min`, stroke: '#8250df' },
 ];
 
@@ -50,7 +50,7 @@ export function operationFigures(state: LiveState, key: string): [string, string
   if (!f) return [['calls', '0', 'calls']];
   return [
     ['failure rate', f.failureRate === null ? '—' : formatPercent(f.failureRate), 'failure_rate'],
-    ['p95', f.p95Ms === null ? '—' : formatMs(f.p95Ms), 'p95'],
+    ['p95', f.p95Ms === null ? '—' : formatDuration(f.p95Ms), 'p95'],
     ['retries', f.retriesPerMinute === null ? '—' : `${formatNumber(f.retriesPerMinute, 1)}/min`, 'retries'],
     [`calls (${f.window})`, formatCount(f.calls), 'calls'],
   ];

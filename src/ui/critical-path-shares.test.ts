@@ -37,7 +37,7 @@ describe('criticalPathShares', () => {
     const input = new Subject<TraceStreamEvent>();
     input.pipe(criticalPathShares({ windows, maxOperations: 10, top: 2, onBoundary: (time, window, shares) => reports.push({ time, window, shares }) })).subscribe();
     for (let i = 0; i < 4; i++) input.next({ type: 'trace', trace: trace(i + 1, i * 2_000) });
-    input.next({ type: 'watermark', time: T0 + 10_000 });
+    input.next({ type: 'watermark', time: T0 + 10_000, from: T0 });
     expect(reports).toEqual([
       {
         time: T0 + 10_000,
@@ -48,8 +48,11 @@ describe('criticalPathShares', () => {
         ],
       },
     ]);
+    // one watermark closing many boundaries is one report, at its last boundary
+    input.next({ type: 'watermark', time: T0 + 600_000, from: T0 + 10_000 });
+    expect(reports.slice(1).map((r) => [r.time, r.shares.map((s) => s.traces)])).toEqual([[T0 + 600_000, [4, 4]]]);
     // once the traces leave the 15 m window, nothing is listed
-    input.next({ type: 'watermark', time: T0 + 10_000 + 900_000 });
-    expect(reports[1]?.shares).toEqual([]);
+    input.next({ type: 'watermark', time: T0 + 10_000 + 900_000, from: T0 + 600_000 });
+    expect(reports[2]?.shares).toEqual([]);
   });
 });

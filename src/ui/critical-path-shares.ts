@@ -1,9 +1,13 @@
 /**
  * Per operation key, the mean share of the critical path of the traces it is in, over the longest
- * fine window, reported at each watermark boundary (the live page's "critical path" list). The
- * same measure as the latency_bottleneck detector (SPEC §3) without its thresholds: self time on
- * the path / the path's length, 0 for a trace the operation is in but off the path; a trace's
- * root operation is left out of that trace (it is always 100 % of it).
+ * fine window ending at the latest closed boundary (the live page's "critical path" list), read
+ * from the trace stream the trace detectors read. The same measure as the latency_bottleneck
+ * detector (docs/painpoints.md) without its thresholds: self time on the path / the path's length,
+ * 0 for a trace the operation is in but off the path; a trace's root operation is left out of
+ * that trace (it is always 100 % of it).
+ *
+ * The list shows the present only, so a watermark that closes many boundaries at once is reported
+ * once, at its last boundary `time`; the boundaries it skips would be overwritten at once.
  */
 import { defer, ignoreElements, tap, type Observable } from 'rxjs';
 import type { Registry } from 'prom-client';
@@ -89,7 +93,7 @@ export function traceShares(trace: Trace): { span: SpanRecord; share: number; pa
   return out;
 }
 
-/** An operator over the trace stream that reports shares at each boundary; it emits nothing. */
+/** An operator over the trace stream that reports shares at each watermark; it emits nothing. */
 export function criticalPathShares(options: CriticalPathSharesOptions): (events$: Observable<TraceStreamEvent>) => Observable<never> {
   return (events$) =>
     defer(() => {
@@ -98,6 +102,7 @@ export function criticalPathShares(options: CriticalPathSharesOptions): (events$
         windows: { ...options.windows, coarse_sizes: [] },
         maxSeries: options.maxOperations,
         name: 'ui_critical_path',
+        judging: 'every', // read, never judged: no agenda
         ...(options.registry ? { metrics: options.registry } : {}),
       });
       const longest = windows.specs[windows.specs.length - 1];

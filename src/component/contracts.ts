@@ -1,14 +1,14 @@
 /**
  * Component contracts, Collector style: each receiver, processor and exporter module exports a
  * factory with its `type`, a zod `configSchema` (defaults included) and `create(config, ctx)`.
- * src/pipeline/components.ts lists the factories; src/pipeline/build.ts wires them from config.
+ * They sit below every component, so components import them downwards; src/pipeline/components.ts
+ * lists the factories and src/pipeline/service.ts wires them from the validated config.
  */
 import type { z } from 'zod';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Observation } from '../model/painpoint.js';
-import type { PainPointChange, PipelineEvent, TraceStreamEvent } from '../model/events.js';
+import type { Judgement, JudgeMode, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RequestRoute } from '../telemetry/http-endpoints.js';
@@ -24,10 +24,51 @@ export interface ComponentContext {
   readonly mode: 'live' | 'offline';
   /** component id from the config (`jsonl`, `jsonl/debug`, …), for metric labels and log lines */
   readonly id: string;
+  /** processors: the pipeline this instance runs in (each pipeline creates its own processors) */
+  readonly pipeline?: string;
   /** the service's readiness, for /readyz (live only) */
   readonly ready?: () => boolean;
-  /** the live page's routes, served beside /metrics (live only, when service.ui is enabled) */
+  /**
+   * `changed` (default): detectors judge a series only when what it reads changed; `every`: at
+   * every boundary, the reference the tests hold `changed` to (docs/engine.md)
+   */
+  readonly judging?: JudgeMode;
+  /** receivers: the live page's routes, served beside /metrics (live only, when service.ui is enabled) */
   readonly ui?: RequestRoute;
+  /**
+   * operation_metrics: where it reports each closed boundary's figures, the live page's charts
+   * (live only, set in one pipeline's context)
+   */
+  readonly operationFigures?: OperationFiguresFeed;
+}
+
+/** One operation's figures on each fine window at one closed boundary, as operation_metrics exports them. */
+export interface OperationFigures {
+  /** the operation key text (`__overflow__` for the overflow series) */
+  readonly key: string;
+  readonly service: string;
+  readonly operation: string;
+  /** one entry per fine window, shortest first */
+  readonly windows: readonly {
+    readonly window: string;
+    readonly calls: number;
+    readonly failures: number;
+    readonly retriesPerMinute: number;
+    /** p95 of successful calls, ms; null without successful calls */
+    readonly p95Ms: number | null;
+  }[];
+}
+
+/**
+ * A listener for per-boundary operation figures. The watermark closes many boundaries at once
+ * after a quiet spell or in a replay; only the last `keep` of them are computed and recorded, so
+ * the cost is bounded by what the listener keeps, not by how far event time jumped.
+ */
+export interface OperationFiguresFeed {
+  /** how many of the latest boundaries the listener keeps (its history length) */
+  readonly keep: number;
+  /** called once per closed pane boundary, in time order; never for the same boundary twice */
+  record(boundary: number, operations: readonly OperationFigures[]): void;
 }
 
 /** Where receivers put decoded spans. Returns false when the queue is full (answer 503 / UNAVAILABLE). */
@@ -48,10 +89,10 @@ export interface ReceiverFactory<C = unknown> {
   create(config: C, ctx: ComponentContext, sink: SpanSink): Receiver;
 }
 
-/** A detector judges spans (with the clock events) or assembled traces and emits observations. */
+/** A detector judges spans (with the clock events) or assembled traces and emits judgements. */
 export type Detector =
-  | { readonly input: 'spans'; readonly operator: OperatorFunction<PipelineEvent, Observation> }
-  | { readonly input: 'traces'; readonly operator: OperatorFunction<TraceStreamEvent, Observation> };
+  | { readonly input: 'spans'; readonly operator: OperatorFunction<PipelineEvent, Judgement> }
+  | { readonly input: 'traces'; readonly operator: OperatorFunction<TraceStreamEvent, Judgement> };
 
 export type ProcessorFactory<C = unknown> =
   | {
@@ -65,7 +106,7 @@ export type ProcessorFactory<C = unknown> =
       readonly type: string;
       readonly stage: 'categorize';
       readonly configSchema: z.ZodType<C>;
-      create(config: C, ctx: ComponentContext): OperatorFunction<Observation, Observation>;
+      create(config: C, ctx: ComponentContext): OperatorFunction<TaggedJudgement, TaggedJudgement>;
     }
   | {
       readonly type: string;
@@ -85,4 +126,11 @@ export interface ExporterFactory<C = unknown> {
   readonly type: string;
   readonly configSchema: z.ZodType<C>;
   create(config: C, ctx: ComponentContext): Exporter;
+}
+
+/** Every component type Sidelight knows, by type name (src/pipeline/components.ts fills it). */
+export interface ComponentRegistry {
+  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
+  readonly processors: ReadonlyMap<string, ProcessorFactory<unknown>>;
+  readonly exporters: ReadonlyMap<string, ExporterFactory<unknown>>;
 }

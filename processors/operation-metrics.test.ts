@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { asyncScheduler, from, Subject } from 'rxjs';
 import { Registry } from 'prom-client';
-import type { PipelineEvent } from '../model/events.js';
-import type { SpanRecord } from '../model/span.js';
-import { serviceSchema } from '../config/service-schema.js';
-import { eventClock } from '../windows/event-clock.js';
-import { SYNTHETIC_KEY } from '../traces/retry-chains.js';
-import { makeSpan, type SpanInit } from '../../test/support/span-factory.js';
-import { operationMetrics, type OperationFigures } from './operation-metrics.js';
+import type { PipelineEvent } from '../src/model/events.js';
+import type { SpanRecord } from '../src/model/span.js';
+import { serviceSchema } from '../src/config/service-schema.js';
+import { eventClock } from '../src/windows/event-clock.js';
+import { SYNTHETIC_ATTRIBUTE } from '../src/model/span.js';
+import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
+import { operationMetrics, operationMetricsProcessorFactory } from './operation-metrics.js';
+import { silentLogger } from '../src/telemetry/logger.js';
 
 const T0 = 1_700_000_000_000; // a multiple of 10 s
 const settings = serviceSchema.parse({});
@@ -33,14 +34,14 @@ async function value(registry: Registry, name: string, match: Record<string, str
 }
 
 /** Feeds events by hand into a fresh operator; returns the input and what the operator emitted. */
-function harness(registry: Registry, maxOperations?: number) {
+function harness(registry: Registry, maxOperations?: number, pipeline?: string) {
   const input = new Subject<PipelineEvent>();
   const emitted: unknown[] = [];
-  input.pipe(operationMetrics({ settings, registry, maxOperations })).subscribe((e) => emitted.push(e));
+  input.pipe(operationMetrics({ settings, registry, maxOperations, pipeline })).subscribe((e) => emitted.push(e));
   return {
     emitted,
     span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }),
-    watermark: (time: number) => input.next({ type: 'watermark', time }),
+    watermark: (time: number) => input.next({ type: 'watermark', time, from: time - 10_000 }),
   };
 }
 
@@ -123,7 +124,7 @@ describe('operationMetrics', () => {
   it('counts kc synthetic attempt spans as calls and retries but not in latency', async () => {
     const registry = new Registry();
     const h = harness(registry);
-    const synthetic = Object.assign(Object.create(null) as Record<string, unknown>, { [SYNTHETIC_KEY]: true });
+    const synthetic = Object.assign(Object.create(null) as Record<string, unknown>, { [SYNTHETIC_ATTRIBUTE]: true });
     h.span(webSearch(T0 + 1_000, 5_000, { attempt: 2, attributes: synthetic as SpanRecord['attributes'] }));
     h.span(webSearch(T0 + 2_000, 100, { attempt: 1 }));
     h.watermark(T0 + 10_000);
@@ -199,23 +200,42 @@ describe('operationMetrics', () => {
     }).not.toThrow();
     expect(registry.getSingleMetric('sidelight_operation_calls')).toBeDefined();
   });
-});
 
-describe('operationMetrics onBoundary (the live page feed)', () => {
-  it('reports at each boundary the figures it exported, per operation and fine window', async () => {
+  it('follows the time the spans imply when no watermark event arrives', async () => {
     const registry = new Registry();
-    const input = new Subject<PipelineEvent>();
-    const reports: { time: number; figures: readonly OperationFigures[] }[] = [];
-    input.pipe(operationMetrics({ settings, registry, onBoundary: (time, figures) => reports.push({ time, figures }) })).subscribe();
-    const h = { span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }) };
-    feedTwoOperations(h as ReturnType<typeof harness>);
-    input.next({ type: 'watermark', time: T0 + 60_000 });
-    expect(reports.map((r) => r.time)).toEqual([T0 + 60_000]);
-    const web = reports[0]?.figures.find((f) => f.key === WEB_SEARCH);
-    expect(web?.windows.map((w) => w.window)).toEqual(['1m', '5m', '15m']);
-    expect(web?.windows[0]).toMatchObject({ calls: 10, failures: 2, retriesPerMinute: 3 });
-    // the same p95 as the gauge
-    expect(web?.windows[0]?.p95Ms).toBe(await value(registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH, window: '1m', quantile: '0.95' }));
-    expect(reports[0]?.figures.map((f) => f.key).sort()).toEqual([CHAT, WEB_SEARCH]);
+    const h = harness(registry);
+    h.span(webSearch(T0 + 1_000, 100));
+    h.span(webSearch(T0 + 2_000, 300, { failed: true }));
+    expect(await samples(registry, 'sidelight_operation_calls')).toEqual([]); // pane [0 s, 10 s) still open
+    h.span(chat(T0 + 25_000, 200)); // implies watermark 15 s: the first pane is closed, the chat's is not
+    expect(await value(registry, 'sidelight_operation_calls', { key: WEB_SEARCH, window: '1m' })).toBe(2);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { key: WEB_SEARCH, window: '1m' })).toBe(0.5);
+    expect(await samples(registry, 'sidelight_operation_calls', { key: CHAT })).toEqual([]);
+  });
+
+  it('keeps the series of two pipelines apart, each under its pipeline label', async () => {
+    const registry = new Registry();
+    const a = harness(registry, undefined, 'traces');
+    const b = harness(registry, undefined, 'audit');
+    a.span(webSearch(T0 + 1_000, 100));
+    a.span(webSearch(T0 + 2_000, 100));
+    b.span(webSearch(T0 + 3_000, 100, { failed: true }));
+    a.watermark(T0 + 10_000);
+    b.watermark(T0 + 10_000);
+    expect(await value(registry, 'sidelight_operation_calls', { pipeline: 'traces', key: WEB_SEARCH, window: '1m' })).toBe(2);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { pipeline: 'traces', key: WEB_SEARCH, window: '1m' })).toBe(0);
+    expect(await value(registry, 'sidelight_operation_calls', { pipeline: 'audit', key: WEB_SEARCH, window: '1m' })).toBe(1);
+    expect(await value(registry, 'sidelight_operation_failure_rate', { pipeline: 'audit', key: WEB_SEARCH, window: '1m' })).toBe(1);
+  });
+
+  it('is a processor: one span operator live, idle offline, max_operations validated', () => {
+    const config = operationMetricsProcessorFactory.configSchema.parse({});
+    expect(config).toEqual({ max_operations: 500 });
+    expect(operationMetricsProcessorFactory.configSchema.safeParse({ max_operations: 0 }).success).toBe(false);
+    const ctx = { scheduler: asyncScheduler, metrics: new Registry(), logger: silentLogger, settings, id: 'operation_metrics', pipeline: 'traces' };
+    if (operationMetricsProcessorFactory.stage !== 'detector') throw new Error('expected a detector-stage processor');
+    const live = operationMetricsProcessorFactory.create(config, { ...ctx, mode: 'live' });
+    expect(live.map((d) => d.input)).toEqual(['spans']);
+    expect(operationMetricsProcessorFactory.create(config, { ...ctx, mode: 'offline' })).toEqual([]);
   });
 });
