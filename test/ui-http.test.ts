@@ -131,6 +131,21 @@ describe('GET /ui', () => {
     expect(html).toContain('<p class="empty" data-empty>Nothing is wrong right now.</p>');
   });
 
+  it('charts the first pipeline that lists operation_metrics, with its critical path', async () => {
+    const started = await startSidecar({
+      pipelines: {
+        // first, but without operation_metrics (and without a trace detector): nothing to chart
+        audit: { receivers: ['otlp'], processors: ['failure_rate', 'categorize', 'recommend'], exporters: ['jsonl'] },
+        traces: { receivers: ['otlp'], processors: ['failure_rate', 'latency', 'operation_metrics', 'categorize', 'recommend'], exporters: ['jsonl'] },
+      },
+    });
+    await sendFailingTool(started);
+    const html = await (await fetch(`${started.http}/ui`)).text();
+    const ops = html.slice(html.indexOf('<div class="ops" id="ops">'));
+    expect(Number(/data-key="kc-orchestrator execute_tool web_search web_search" data-points="(\d+)"/.exec(ops)?.[1])).toBeGreaterThan(5);
+    expect(html).toMatch(/<table class="cp">.*<code>kc-orchestrator (execute_tool|chat)/);
+  });
+
   it('is served on the telemetry endpoint instead of the OTLP port when that is set', async () => {
     const started = await startSidecar({ telemetry: { endpoint: '127.0.0.1:0' } });
     expect((await fetch(`${started.telemetry}/ui`)).status).toBe(200);

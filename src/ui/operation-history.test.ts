@@ -81,4 +81,16 @@ describe('OperationHistory', () => {
     h.record(40_000, []);
     expect(h.keys()).toEqual([]);
   });
+
+  it('keeps its time axis moving forward: a boundary at or before the last one is ignored', () => {
+    const h = new OperationHistory({ windows: WINDOWS, maxOperations: 5, points: 5 });
+    h.record(10_000, [fig('a', [[1, 0, 0, 1], [1, 0, 0, 1]])]);
+    h.record(30_000, [fig('a', [[2, 1, 0, 2], [2, 1, 0, 2]])]);
+    // a second feed of the same pipeline repeating boundaries, or one going back
+    h.record(30_000, [fig('a', [[9, 9, 0, 9], [9, 9, 0, 9]])]);
+    h.record(20_000, [fig('a', [[9, 9, 0, 9], [9, 9, 0, 9]])]);
+    expect(h.timeAxis()).toEqual([10_000, 30_000]);
+    expect(h.series('a')?.calls[0]).toEqual([1, 2]);
+    expect(h.boundaries).toBe(2);
+  });
 });

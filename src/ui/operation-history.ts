@@ -87,8 +87,14 @@ export class OperationHistory {
     return this.options.points;
   }
 
-  /** Appends one point at `time` to every tracked operation (null where it had no call in a window). */
+  /**
+   * Appends one point at `time` to every tracked operation (null where it had no call in a
+   * window). The time axis only moves forward: a boundary at or before the last one is ignored
+   * (two operation_metrics processors in the observed pipeline would both report it).
+   */
   record(time: number, figures: readonly OperationFigures[]): void {
+    const lastTime = this.times.last();
+    if (lastTime !== null && time <= lastTime) return;
     if (this.windows.length === 0 && figures[0]) this.windows = figures[0].windows.map((w) => w.window);
     const n = this.windows.length;
     this.boundaries++;
