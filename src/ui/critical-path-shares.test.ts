@@ -35,7 +35,7 @@ describe('criticalPathShares', () => {
   it('reports mean shares over the longest fine window at each boundary, largest first, capped at top', () => {
     const reports: { time: number; window: string; shares: readonly CriticalPathShare[] }[] = [];
     const input = new Subject<TraceStreamEvent>();
-    input.pipe(criticalPathShares({ windows, maxOperations: 10, top: 2, onBoundary: (time, window, shares) => reports.push({ time, window, shares }) })).subscribe();
+    input.pipe(criticalPathShares({ windows, maxOperations: 10, top: 2, onWatermark: (time, window, shares) => reports.push({ time, window, shares }) })).subscribe();
     for (let i = 0; i < 4; i++) input.next({ type: 'trace', trace: trace(i + 1, i * 2_000) });
     input.next({ type: 'watermark', time: T0 + 10_000, from: T0 });
     expect(reports).toEqual([

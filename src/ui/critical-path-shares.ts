@@ -36,7 +36,8 @@ export interface CriticalPathSharesOptions {
   /** how many operations each report lists, largest share first */
   readonly top: number;
   readonly registry?: Registry;
-  readonly onBoundary: (time: number, window: string, shares: readonly CriticalPathShare[]) => void;
+  /** the shares over the longest fine window ending at each watermark's time, largest first, at most `top` */
+  readonly onWatermark: (time: number, window: string, shares: readonly CriticalPathShare[]) => void;
 }
 
 interface ShareAcc {
@@ -108,7 +109,7 @@ export function criticalPathShares(options: CriticalPathSharesOptions): (events$
       const longest = windows.specs[windows.specs.length - 1];
       const keyText = new Map<string, string>();
 
-      const onWatermark = (boundary: number) => {
+      const report = (boundary: number) => {
         windows.advance(boundary);
         if (longest === undefined) return;
         const shares: CriticalPathShare[] = [];
@@ -124,7 +125,7 @@ export function criticalPathShares(options: CriticalPathSharesOptions): (events$
         shares.sort((a, b) => b.share - a.share || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         // operations aged out of every pane leave the name table too
         for (const key of keyText.keys()) if (!live.has(key)) keyText.delete(key);
-        options.onBoundary(boundary, longest.name, shares.slice(0, options.top));
+        options.onWatermark(boundary, longest.name, shares.slice(0, options.top));
       };
 
       return events$.pipe(
@@ -137,7 +138,7 @@ export function criticalPathShares(options: CriticalPathSharesOptions): (events$
               if (key !== OVERFLOW_KEY && !keyText.has(key) && keyText.size < options.maxOperations) keyText.set(key, span.operationKey);
             }
           } else if (event.type === 'watermark') {
-            onWatermark(event.time);
+            report(event.time);
           }
         }),
         ignoreElements(),

@@ -243,7 +243,7 @@ export function createLivePage(options: LivePageOptions): LivePage {
     maxOperations: settings.max_operations,
     top: settings.critical_path_top,
     registry: options.metrics,
-    onBoundary: (_time, window, rows) => {
+    onWatermark: (_time, window, rows) => {
       state.criticalPath = { window, rows };
       // published with the next chart update (coalesced), or alone when no chart is fed
       scheduleOperations();
