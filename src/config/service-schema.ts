@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
+import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
   .strictObject({
@@ -128,6 +129,8 @@ export const serviceSchema = z.strictObject({
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
+  /** the live page at /ui (docs/configuration.md) */
+  ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */
