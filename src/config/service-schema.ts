@@ -96,6 +96,25 @@ export const painpointsSchema = z.strictObject({
 });
 export type PainPointSettings = z.output<typeof painpointsSchema>;
 
+/** The problems stage (docs/painpoints.md, Problems): one cause, one alert. */
+export const problemsSchema = z.strictObject({
+  /** pain points are linked when active within this much event time of each other; excess is measured over it */
+  correlation_window: zDuration.default(900_000),
+  /** the interval before the correlation window that excess is measured against */
+  baseline: zDuration.default(3_600_000),
+  /** share of a pain point's excess another must explain to make it a symptom */
+  explain_share: z.number().gt(0).max(1).default(0.8),
+  /** share of a behaviour's calls inside a problem's spans to list it as contributing */
+  contributing_share: z.number().gt(0).max(1).default(0.5),
+  /** pane width of the attribution index */
+  pane: zDuration.default(60_000),
+  /** distinct span tuples (service, name, dimension values, error class) the index tracks */
+  max_tuples: z.number().int().positive().default(20_000),
+  /** open problems tracked at once; further new ones are dropped and counted */
+  max_open: z.number().int().positive().default(10_000),
+});
+export type ProblemSettings = z.output<typeof problemsSchema>;
+
 /** The trace assembler shared by trace-based detectors (as the Collector's tail_sampling buffers traces). */
 export const tracesSchema = z.strictObject({
   /** a trace is complete when its root has ended and no span arrived for this long (event time) */
@@ -128,6 +147,7 @@ export const serviceSchema = z.strictObject({
   series: seriesSchema.prefault({}),
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
+  problems: problemsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
   /** the live page at /ui (docs/configuration.md) */
   ui: uiSchema.prefault({}),

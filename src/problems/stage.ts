@@ -1,0 +1,85 @@
+/**
+ * The problems stage (SPEC §3b), after the pain-point lifecycle and recommend: passes every
+ * pain-point change through and, at each watermark where pain points changed, groups the active
+ * ones by cause (linking.ts) and emits the problem changes (problem-tracker.ts). Grouping is
+ * recomputed only when a pain point changed: nothing else can change a problem.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Counter, type Registry } from 'prom-client';
+import type { OutputChange, PainPointChange } from '../model/events.js';
+import type { PainPointRecord } from '../model/painpoint.js';
+import type { Recommendation } from '../model/recommendation.js';
+import type { ProblemSettings } from '../config/service-schema.js';
+import type { AttributionIndex } from './attribution-index.js';
+import { groupPainPoints } from './linking.js';
+import { ProblemTracker } from './problem-tracker.js';
+
+export type ProblemsInput = PainPointChange | { readonly type: 'watermark'; readonly time: number } | { readonly type: 'end' };
+
+interface Metrics {
+  readonly dropped: Counter;
+  readonly tuplesDropped: Counter;
+}
+
+const metricsByRegistry = new WeakMap<Registry, Metrics>();
+function metricsOf(registry: Registry): Metrics {
+  let m = metricsByRegistry.get(registry);
+  if (m === undefined) {
+    m = {
+      dropped: new Counter({ name: 'sidelight_problems_dropped_total', help: 'New problems left out because max_open problems were open', registers: [registry] }),
+      tuplesDropped: new Counter({ name: 'sidelight_attribution_spans_dropped_total', help: 'Spans left out of the problems stage attribution index (max_tuples reached)', registers: [registry] }),
+    };
+    metricsByRegistry.set(registry, m);
+  }
+  return m;
+}
+
+export function problemsStage(settings: ProblemSettings, index: AttributionIndex, registry: Registry): OperatorFunction<ProblemsInput, OutputChange> {
+  return (source) =>
+    new Observable<OutputChange>((subscriber) => {
+      const metrics = metricsOf(registry);
+      const tracker = new ProblemTracker(settings.max_open, { onDropped: () => metrics.dropped.inc() });
+      const active = new Map<string, PainPointRecord>();
+      const records = new Map<string, PainPointRecord>();
+      const recommendations = new Map<string, readonly Recommendation[]>();
+      const changed = new Set<string>();
+      let droppedSeen = 0;
+
+      const regroup = (time: number) => {
+        if (changed.size === 0) return;
+        const current = index.interval(time - settings.correlation_window, time);
+        const baseline = index.interval(time - settings.correlation_window - settings.baseline, time - settings.correlation_window);
+        const groups = groupPainPoints({ points: [...active.values()], index, current, baseline, share: settings.explain_share, contributingShare: settings.contributing_share });
+        for (const c of tracker.reconcile(groups, changed, records, recommendations)) subscriber.next(c);
+        changed.clear();
+        for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
+        for (const id of [...recommendations.keys()]) if (!active.has(id)) recommendations.delete(id);
+        if (index.droppedSpans > droppedSeen) {
+          metrics.tuplesDropped.inc(index.droppedSpans - droppedSeen);
+          droppedSeen = index.droppedSpans;
+        }
+      };
+
+      let lastTime = Number.NEGATIVE_INFINITY;
+      return source.subscribe({
+        next(input) {
+          if ('painpoint' in input) {
+            subscriber.next(input);
+            const pp = input.painpoint;
+            records.set(pp.id, pp);
+            if (pp.state === 'resolved') active.delete(pp.id);
+            else active.set(pp.id, pp);
+            if (input.recommendations.length > 0) recommendations.set(pp.id, input.recommendations);
+            changed.add(pp.id);
+            return;
+          }
+          if (input.type === 'watermark') {
+            lastTime = input.time;
+            regroup(input.time);
+          } else regroup(lastTime);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
