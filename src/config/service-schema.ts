@@ -110,6 +110,8 @@ export const problemsSchema = z.strictObject({
   pane: zDuration.default(60_000),
   /** distinct span tuples (service, name, dimension values, error class) the index tracks */
   max_tuples: z.number().int().positive().default(20_000),
+  /** a problem with retry_exhaustion on an operation seen as a latency_bottleneck within the correlation window is high */
+  exhaustion_on_critical_path: z.boolean().default(true),
   /** open problems tracked at once; further new ones are dropped and counted */
   max_open: z.number().int().positive().default(10_000),
 });

@@ -1,5 +1,5 @@
 /**
- * What the problems stage needs to know about the spans behind pain points (SPEC §3b), kept once
+ * What the problems stage needs to know about the spans behind pain points (docs/painpoints.md, Problems), kept once
  * for every detector instead of in each detector's evidence: per pane of event time, counts by
  * span *tuple* (service, span name and every dimension value, error class included) and, from the
  * assembled traces, which tuples' spans sit below which (failed descendants of failed spans;

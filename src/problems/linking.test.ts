@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AttributionIndex } from './attribution-index.js';
 import { groupPainPoints, type Group } from './linking.js';
 import { ProblemTracker } from './problem-tracker.js';
+import { operationKeyOf } from './problem-record.js';
 import type { PainPointKind, PainPointRecord, Severity, Subject } from '../model/painpoint.js';
 import type { SpanRecord } from '../model/span.js';
 import type { TraceNode } from '../model/trace.js';
@@ -273,6 +274,15 @@ describe('problem state', () => {
     expect(fourth.map((x) => [x.problem.id, x.problem.state])).toEqual([[pa!.id, 'resolved']]);
     for (const x of [...first, ...second, ...third, ...fourth]) expect(problemRecordSchema.safeParse(x.problem).success).toBe(true);
     expect(t.openCount).toBe(0);
+  });
+
+  it('is high when retries end in failure on an operation on the critical path', () => {
+    const exhaustion = pp('retry_exhaustion', { service: 's', operation: 'execute_tool', tool: 'x' }, 'medium');
+    const t = new ProblemTracker(10);
+    const off = t.reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set(['other\u0000execute_tool']));
+    expect(off[0]!.problem.severity).toBe('medium');
+    const on = new ProblemTracker(10).reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set([operationKeyOf(exhaustion.subject)]));
+    expect(on[0]!.problem.severity).toBe('high');
   });
 
   it('counts new problems beyond max_open instead of tracking them', () => {

@@ -1,5 +1,5 @@
 /**
- * Groups the active pain points by cause (SPEC §3b). A pain point is a symptom of another when
+ * Groups the active pain points by cause (docs/painpoints.md, Problems). A pain point is a symptom of another when
  * the other explains at least `share` (default 0.8) of its excess:
  * - *another view of the same spans*: its excess (failures above its baseline rate, time above its
  *   baseline mean, tokens above theirs) comes from the other's spans; when each explains the other

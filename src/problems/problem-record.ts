@@ -1,5 +1,5 @@
 /**
- * A problem's record from its group (SPEC §3b): id from the root it was opened with, title naming
+ * A problem's record from its group (docs/painpoints.md, Problems): id from the root it was opened with, title naming
  * the root and how far it spreads, severity the highest of its members, impact with runs and
  * traces counted once.
  */
@@ -26,12 +26,20 @@ export interface RecordParts {
   readonly firstSeen: string;
   readonly recommendationIds: readonly string[];
   readonly mergedInto?: string;
+  /** operations (service + span name) on the critical path of traces (a latency_bottleneck seen lately) */
+  readonly criticalPath?: ReadonlySet<string>;
 }
+
+/** The key of an operation in `criticalPath`. */
+export const operationKeyOf = (s: Subject): string => `${s.service}\u0000${s.operation ?? ''}`;
 
 export function problemRecord(parts: RecordParts): ProblemRecord {
   const { group } = parts;
   const all = [group.root, ...group.symptoms.map((s) => s.point)];
-  const severity = all.reduce<Severity>((s, p) => (SEVERITY_RANK[p.severity] > SEVERITY_RANK[s] ? p.severity : s), 'low');
+  let severity = all.reduce<Severity>((s, p) => (SEVERITY_RANK[p.severity] > SEVERITY_RANK[s] ? p.severity : s), 'low');
+  // docs/painpoints.md: exhaustion on a critical path is high (retries that end in failure on the operation
+  // that sets the traces' end-to-end time)
+  if (parts.criticalPath !== undefined && all.some((p) => p.kind === 'retry_exhaustion' && parts.criticalPath?.has(operationKeyOf(p.subject)))) severity = 'high';
   const lastSeen = all.reduce((t, p) => (p.last_seen > t ? p.last_seen : t), group.root.last_seen);
   const exemplars: string[] = [];
   for (const p of all) for (const id of p.evidence.exemplar_trace_ids) if (exemplars.length < MAX_EXEMPLARS && !exemplars.includes(id)) exemplars.push(id);

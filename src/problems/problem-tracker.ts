@@ -1,5 +1,5 @@
 /**
- * Problem state (SPEC §3b): matches each new grouping of the active pain points to the open
+ * Problem state (docs/painpoints.md, Problems): matches each new grouping of the active pain points to the open
  * problems and emits every state change once.
  * - A group continues the open problem whose root it contains (as root or symptom); when a later
  *   pain point turns out to be the root, the problem keeps its id and its root changes (`updated`).
@@ -35,6 +35,7 @@ export interface TrackerHooks {
 export class ProblemTracker {
   private readonly open = new Map<string, OpenProblem>();
   private seq = 0;
+  private criticalPath: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly maxOpen: number,
@@ -50,7 +51,14 @@ export class ProblemTracker {
    * (a root's own update is the problem's); `records`: the latest record of every pain point seen,
    * resolved ones included; `recommendations`: the latest recommendations per pain point.
    */
-  reconcile(groups: readonly Group[], changed: ReadonlySet<string>, records: ReadonlyMap<string, PainPointRecord>, recommendations: ReadonlyMap<string, readonly Recommendation[]>): ProblemChange[] {
+  reconcile(
+    groups: readonly Group[],
+    changed: ReadonlySet<string>,
+    records: ReadonlyMap<string, PainPointRecord>,
+    recommendations: ReadonlyMap<string, readonly Recommendation[]>,
+    criticalPath: ReadonlySet<string> = new Set(),
+  ): ProblemChange[] {
+    this.criticalPath = criticalPath;
     const out: ProblemChange[] = [];
     const claimed = new Map<OpenProblem, Group>();
     const unmatched: Group[] = [];
@@ -85,7 +93,7 @@ export class ProblemTracker {
       }
     }
     for (const [p, g] of claimed) {
-      const record = problemRecord({ id: p.id, state: 'updated', group: g, firstSeen: p.firstSeen, recommendationIds: recommendationIds(g, recommendations) });
+      const record = problemRecord({ id: p.id, state: 'updated', group: g, firstSeen: p.firstSeen, recommendationIds: recommendationIds(g, recommendations), criticalPath: this.criticalPath });
       const signature = signatureOf(record);
       p.members = new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)]);
       if (signature !== p.signature || changed.has(g.root.id)) {
@@ -113,7 +121,7 @@ export class ProblemTracker {
     }
     const id = problemId(g.root.kind, g.root.subject);
     const firstSeen = [g.root, ...g.symptoms.map((s) => s.point)].reduce((t, p) => (p.first_seen < t ? p.first_seen : t), g.root.first_seen);
-    const record = problemRecord({ id, state: 'open', group: g, firstSeen, recommendationIds: recommendationIds(g, recommendations) });
+    const record = problemRecord({ id, state: 'open', group: g, firstSeen, recommendationIds: recommendationIds(g, recommendations), criticalPath: this.criticalPath });
     const p: OpenProblem = { id, seq: this.seq++, firstSeen, record, members: new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)]), signature: signatureOf(record) };
     this.open.set(id, p);
     return p;

@@ -1,5 +1,5 @@
 /**
- * What each pain-point kind is to the problems stage (SPEC §3b): a *primary* view of failures or
+ * What each pain-point kind is to the problems stage (docs/painpoints.md, Problems): a *primary* view of failures or
  * latency that can be a root or another view's symptom, a *consequence* that is a symptom of the
  * failure or latency behind it when there is one, or a *behaviour* that is always a root of its
  * own (it has its own fix) and contributes to the problem it aggravates. A typed record, so a new

@@ -1,5 +1,5 @@
 /**
- * The problems stage (SPEC §3b), after the pain-point lifecycle and recommend: passes every
+ * The problems stage (docs/painpoints.md, Problems), after the pain-point lifecycle and recommend: passes every
  * pain-point change through and, at each watermark where pain points changed, groups the active
  * ones by cause (linking.ts) and emits the problem changes (problem-tracker.ts). Grouping is
  * recomputed only when a pain point changed: nothing else can change a problem.
@@ -13,6 +13,7 @@ import type { ProblemSettings } from '../config/service-schema.js';
 import type { AttributionIndex } from './attribution-index.js';
 import { groupPainPoints } from './linking.js';
 import { ProblemTracker } from './problem-tracker.js';
+import { operationKeyOf } from './problem-record.js';
 
 export type ProblemsInput = PainPointChange | { readonly type: 'watermark'; readonly time: number } | { readonly type: 'end' };
 
@@ -43,14 +44,19 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
       const records = new Map<string, PainPointRecord>();
       const recommendations = new Map<string, readonly Recommendation[]>();
       const changed = new Set<string>();
+      /** operation → event time a latency_bottleneck was last active on it */
+      const bottlenecks = new Map<string, number>();
       let droppedSeen = 0;
 
       const regroup = (time: number) => {
         if (changed.size === 0) return;
         const current = index.interval(time - settings.correlation_window, time);
         const baseline = index.interval(time - settings.correlation_window - settings.baseline, time - settings.correlation_window);
+        for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
+        for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
+        const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
         const groups = groupPainPoints({ points: [...active.values()], index, current, baseline, share: settings.explain_share, contributingShare: settings.contributing_share });
-        for (const c of tracker.reconcile(groups, changed, records, recommendations)) subscriber.next(c);
+        for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
         changed.clear();
         for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
         for (const id of [...recommendations.keys()]) if (!active.has(id)) recommendations.delete(id);
