@@ -93,6 +93,9 @@ export class ProblemTracker {
       }
     }
     for (const [p, g] of claimed) {
+      // nothing of it changed (no member's record, not the membership): nothing to rebuild
+      const ids = [g.root.id, ...g.symptoms.map((s) => s.point.id), ...g.contributing.map((c) => c.id)];
+      if (ids.every((id) => !changed.has(id)) && g.root.id === p.record.root.id && g.symptoms.length + 1 === p.members.size && g.symptoms.every((s) => p.members.has(s.point.id)) && sameIds(g.contributing, p.record.contributing)) continue;
       const record = problemRecord({ id: p.id, state: 'updated', group: g, firstSeen: p.firstSeen, recommendationIds: recommendationIds(g, recommendations), criticalPath: this.criticalPath });
       const signature = signatureOf(record);
       p.members = new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)]);
@@ -139,6 +142,10 @@ export class ProblemTracker {
 function recommendationIds(g: Group, recommendations: ReadonlyMap<string, readonly Recommendation[]>): string[] {
   const recs = recommendations.get(g.root.id) ?? [];
   return recs.slice(0, 1).map((r) => r.id);
+}
+
+function sameIds(a: readonly { id: string }[], b: readonly { id: string }[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.id === b[i]?.id);
 }
 
 function signatureOf(r: ProblemRecord): string {
