@@ -100,7 +100,9 @@ export type PainPointSettings = z.output<typeof painpointsSchema>;
 export const problemsSchema = z.strictObject({
   /** pain points are linked when active within this much event time of each other; excess is measured over it */
   correlation_window: zDuration.default(900_000),
-  /** the interval before the correlation window that excess is measured against */
+  /** excess is counted from this long before a pain point was first seen (its detection delay), at most the correlation window back */
+  onset_lead: zDuration.default(300_000),
+  /** the interval before that which excess is measured against */
   baseline: zDuration.default(3_600_000),
   /** share of a pain point's excess another must explain to make it a symptom */
   explain_share: z.number().gt(0).max(1).default(0.8),

@@ -84,6 +84,10 @@ export class AttributionIndex {
 
   constructor(private readonly options: AttributionIndexOptions) {}
 
+  get paneMs(): number {
+    return this.options.paneMs;
+  }
+
   tuple(id: number): Tuple | undefined {
     return this.byId.get(id);
   }

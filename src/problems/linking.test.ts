@@ -52,8 +52,11 @@ class World {
     return groupPainPoints({
       points,
       index: this.index,
-      current: this.index.interval(NOW - WINDOW, NOW),
-      baseline: this.index.interval(NOW - WINDOW - BASELINE, NOW - WINDOW),
+      interval: (from, to) => this.index.interval(from, to),
+      now: NOW,
+      window: WINDOW,
+      lead: 5 * MIN,
+      baseline: BASELINE,
       share: 0.8,
       contributingShare: 0.5,
     });

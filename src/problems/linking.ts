@@ -39,8 +39,16 @@ export interface Group {
 export interface LinkInput {
   readonly points: readonly PainPointRecord[];
   readonly index: AttributionIndex;
-  readonly current: IntervalFigures;
-  readonly baseline: IntervalFigures;
+  /** the index's figures over an interval (cached by the caller: many pain points share one) */
+  readonly interval: (from: number, to: number) => IntervalFigures;
+  /** the watermark */
+  readonly now: number;
+  /** the longest stretch before now that excess is measured over (the correlation window) */
+  readonly window: number;
+  /** how long before a pain point's first sighting its excess is counted from (its detection delay) */
+  readonly lead: number;
+  /** the stretch before that which the excess is measured against */
+  readonly baseline: number;
   /** share of a pain point's excess another must explain to make it a symptom */
   readonly share: number;
   /** share of a behaviour's calls that must lie in a problem's spans to list it as contributing */
@@ -53,6 +61,9 @@ interface Node {
   readonly measure: Measure;
   readonly tuples: readonly number[];
   readonly tupleSet: ReadonlySet<number>;
+  /** its interval (from shortly before it was first seen, at most the correlation window) and the baseline before it */
+  readonly current: IntervalFigures;
+  readonly base: IntervalFigures;
   /** excess per tuple (current interval, against the baseline) */
   readonly excess: ReadonlyMap<number, number>;
   readonly total: number;
@@ -129,10 +140,17 @@ export function groupPainPoints(input: LinkInput): Group[] {
 
 function makeNode(p: PainPointRecord, input: LinkInput): Node {
   const measure = measureOf(p);
-  const tuples = input.index.matching(p.subject).filter((id) => input.current.tuples.has(id));
+  // excess is counted from shortly before the pain point was first seen, so a fault that began
+  // minutes ago is compared with the healthy time before it, not diluted by the whole window
+  const pane = input.index.paneMs;
+  const onset = Math.floor((Date.parse(p.first_seen) - input.lead) / pane) * pane;
+  const from = Math.max(input.now - input.window, Number.isFinite(onset) ? onset : input.now - input.window);
+  const current = input.interval(from, input.now);
+  const baseline = input.interval(from - input.baseline, from);
+  const tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
   const base = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
   for (const id of tuples) {
-    const f = input.baseline.tuples.get(id);
+    const f = baseline.tuples.get(id);
     if (f === undefined) continue;
     base.calls += f.calls;
     base.failures += f.failures;
@@ -142,7 +160,7 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
   }
   const cur = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
   for (const id of tuples) {
-    const f = input.current.tuples.get(id);
+    const f = current.tuples.get(id);
     if (f === undefined) continue;
     cur.calls += f.calls;
     cur.failures += f.failures;
@@ -163,13 +181,13 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
       concentration = cur.calls > 0 ? cur.failures / cur.calls : 0;
       break;
     case 'latency':
-      rate = base.ok >= MIN_BASELINE ? base.okMs / base.ok : fastestMean(tuples, input.current, (f) => [f.okMs, f.ok]);
+      rate = base.ok >= MIN_BASELINE ? base.okMs / base.ok : fastestMean(tuples, current, (f) => [f.okMs, f.ok]);
       amount = (f) => f.okMs;
       expected = (f) => f.ok * rate;
       concentration = cur.ok > 0 ? cur.okMs / cur.ok / Math.max(rate, 1e-9) : 0;
       break;
     case 'tokens':
-      rate = base.calls >= MIN_BASELINE ? base.tokens / base.calls : fastestMean(tuples, input.current, (f) => [f.tokens, f.calls]);
+      rate = base.calls >= MIN_BASELINE ? base.tokens / base.calls : fastestMean(tuples, current, (f) => [f.tokens, f.calls]);
       amount = (f) => f.tokens;
       expected = (f) => f.calls * rate;
       concentration = cur.calls > 0 ? cur.tokens / cur.calls / Math.max(rate, 1e-9) : 0;
@@ -182,7 +200,7 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
   const excess = new Map<number, number>();
   let total = 0;
   for (const id of tuples) {
-    const f = input.current.tuples.get(id);
+    const f = current.tuples.get(id);
     if (f === undefined) continue;
     const e = Math.max(0, amount(f) - expected(f));
     excess.set(id, e);
@@ -192,13 +210,13 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
     // no excess over the baseline (a standing finding): its spans' amount itself
     total = 0;
     for (const id of tuples) {
-      const f = input.current.tuples.get(id);
+      const f = current.tuples.get(id);
       const e = f === undefined ? 0 : amount(f);
       excess.set(id, e);
       total += e;
     }
   }
-  return { p, role: KIND_ROLES[p.kind].role, measure, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
+  return { p, role: KIND_ROLES[p.kind].role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
 }
 
 /** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts. */
@@ -247,9 +265,9 @@ function calleeShare(a: Node, set: ReadonlySet<number>, input: LinkInput): numbe
     let failures = 0;
     let below = 0;
     for (const p of a.tuples) {
-      failures += input.current.tuples.get(p)?.failures ?? 0;
+      failures += a.current.tuples.get(p)?.failures ?? 0;
       let most = 0;
-      for (const q of set) most = Math.max(most, input.current.failedBelow.get(pairKey(p, q)) ?? 0);
+      for (const q of set) most = Math.max(most, a.current.failedBelow.get(pairKey(p, q)) ?? 0);
       below += most;
     }
     return failures > 0 ? Math.min(1, below / failures) : 0;
@@ -269,9 +287,9 @@ function calleeShare(a: Node, set: ReadonlySet<number>, input: LinkInput): numbe
     }
     return { n, ms, inSet };
   };
-  const cur = sumOver(input.current);
+  const cur = sumOver(a.current);
   if (cur.n === 0 || cur.ms <= 0) return 0;
-  const base = sumOver(input.baseline);
+  const base = sumOver(a.base);
   if (base.n >= MIN_BASELINE) {
     const added = cur.ms - cur.n * (base.ms / base.n);
     const addedBelow = cur.inSet - cur.n * (base.inSet / base.n);

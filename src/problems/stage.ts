@@ -50,12 +50,17 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
 
       const regroup = (time: number) => {
         if (changed.size === 0) return;
-        const current = index.interval(time - settings.correlation_window, time);
-        const baseline = index.interval(time - settings.correlation_window - settings.baseline, time - settings.correlation_window);
+        const cache = new Map<string, ReturnType<AttributionIndex['interval']>>();
+        const interval = (from: number, to: number) => {
+          const key = `${from}|${to}`;
+          let f = cache.get(key);
+          if (f === undefined) cache.set(key, (f = index.interval(from, to)));
+          return f;
+        };
         for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
         for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
         const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
-        const groups = groupPainPoints({ points: [...active.values()], index, current, baseline, share: settings.explain_share, contributingShare: settings.contributing_share });
+        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, window: settings.correlation_window, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share });
         for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
         changed.clear();
         for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
