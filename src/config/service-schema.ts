@@ -106,6 +106,8 @@ export const problemsSchema = z.strictObject({
   baseline: zDuration.default(3_600_000),
   /** share of a pain point's excess another must explain to make it a symptom */
   explain_share: z.number().gt(0).max(1).default(0.8),
+  /** a link to the cause a pain point already had holds while its share stays above explain_share minus this */
+  link_band: z.number().min(0).max(0.5).default(0.1),
   /** share of a behaviour's calls inside a problem's spans to list it as contributing */
   contributing_share: z.number().gt(0).max(1).default(0.5),
   /** pane width of the attribution index */

@@ -47,10 +47,11 @@ class World {
     this.index.addTrace({ traceId, root: { span: rootSpan, children: nodes }, spanCount: spans.length, startMs: rootSpan.startMs, endMs: rootSpan.endMs });
   }
 
-  group(points: readonly PainPointRecord[]): Group[] {
+  group(points: readonly PainPointRecord[], previousRoots?: ReadonlyMap<string, string>): Group[] {
     this.index.advance(NOW);
     return groupPainPoints({
       points,
+      ...(previousRoots ? { previousRoots, band: 0.1 } : {}),
       index: this.index,
       interval: (from, to) => this.index.interval(from, to),
       now: NOW,
@@ -240,6 +241,25 @@ describe('grouping pain points by cause', () => {
     const alone = w.group([noBackoff, storm]);
     expect(alone.map((g) => g.root.id)).toEqual([noBackoff.id]);
     expect(alone[0]!.symptoms[0]!.relation).toBe('behaviour');
+  });
+
+  it('keeps a link a pain point had while its share stays within the band below the line', () => {
+    const w = new World();
+    const rnd = random(7);
+    for (let t = T0; t < NOW; t += 500) {
+      // x fails for every agent; agent a also calls y, which fails a little: about three in four
+      // of agent a's failures are on x (a share just under the 0.8 line)
+      const agentName = rnd() < 0.5 ? 'a' : 'b';
+      const tool = agentName === 'a' && rnd() < 0.5 ? 'y' : 'x';
+      const late = t >= NOW - WINDOW;
+      const fails = late && (tool === 'x' ? rnd() < 0.4 : rnd() < 0.13);
+      w.trace({ service: 's', name: 'execute_tool', tool, agent: agentName, startMs: t, durationMs: 100, failed: fails });
+    }
+    const x = pp('failure_rate', { service: 's', operation: 'execute_tool', tool: 'x' }, 'high');
+    const agent = pp('failure_rate', { service: 's', operation: 'execute_tool', agent: 'a' });
+    expect(w.group([x, agent]).map((g) => g.root.id).sort()).toEqual([x.id, agent.id].sort());
+    const held = w.group([x, agent], new Map([[agent.id, x.id], [x.id, x.id]]));
+    expect(held.map((g) => g.root.id)).toEqual([x.id]);
   });
 });
 

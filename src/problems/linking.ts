@@ -53,6 +53,13 @@ export interface LinkInput {
   readonly share: number;
   /** share of a behaviour's calls that must lie in a problem's spans to list it as contributing */
   readonly contributingShare: number;
+  /**
+   * the root each pain point had at the previous grouping: a link to the same cause holds while
+   * its share stays above `share` − `band`, so a share hovering at the line does not move a pain
+   * point between problems at every watermark
+   */
+  readonly previousRoots?: ReadonlyMap<string, string>;
+  readonly band?: number;
 }
 
 interface Node {
@@ -80,6 +87,10 @@ const MIN_BASELINE = 20;
 const TIE = 0.02;
 
 export function groupPainPoints(input: LinkInput): Group[] {
+  const prev = input.previousRoots;
+  const band = input.band ?? 0;
+  /** the share a links needs: lower when it keeps a pain point with the cause it had */
+  const need = (a: Node, b: Node) => (prev !== undefined && band > 0 && prev.get(a.p.id) !== undefined && (prev.get(a.p.id) === b.p.id || prev.get(a.p.id) === prev.get(b.p.id)) ? input.share - band : input.share);
   const nodes = input.points.map((p) => makeNode(p, input));
   const byRole = (role: Role) => nodes.filter((n) => n.role === role);
   const primaries = byRole('primary');
@@ -87,7 +98,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const behaviours = byRole('behaviour');
 
   // 1. primaries among themselves: views and callers
-  linkAmong(primaries, input, true);
+  linkAmong(primaries, input, true, need);
   // 2. consequences to the failure or latency group covering their spans
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
@@ -95,20 +106,20 @@ export function groupPainPoints(input: LinkInput): Group[] {
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
       const s = Math.max(shareInSet(c, union), calleeShare(c, union, input));
-      if (s >= input.share && (best === undefined || s > best.share)) best = { root, share: s };
+      if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     if (best) link(c, best.root, 'consequence', best.share);
   }
   // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
   //    the failure groups it explains
   const free = consequences.filter((c) => c.parent === undefined);
-  linkAmong(free, input, false);
+  linkAmong(free, input, false, need);
   for (const e of free) {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
       if (r.parent !== undefined || r.measure !== 'failures') continue;
       const s = shareIn(r, e);
-      if (s >= input.share) link(r, e, 'view', s);
+      if (s >= need(r, e)) link(r, e, 'view', s);
     }
   }
   // 4. behaviours: the consequences they cause on their own spans are theirs
@@ -118,7 +129,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     for (const b of behaviours) {
       if (!(KIND_ROLES[b.p.kind].absorbs ?? []).includes(c.p.kind)) continue;
       const s = shareIn(c, b);
-      if (s >= input.share && (best === undefined || s > best.share)) best = { b, share: s };
+      if (s >= need(c, b) && (best === undefined || s > best.share)) best = { b, share: s };
     }
     if (best) link(c, best.b, 'behaviour', best.share);
   }
@@ -323,20 +334,20 @@ function wins(b: Node, a: Node): boolean {
   return b.p.id < a.p.id;
 }
 
-function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean): void {
+function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number): void {
   for (const a of nodes) {
     let best: { b: Node; share: number; relation: Relation } | undefined;
     for (const b of nodes) {
       if (b === a || b.measure !== a.measure) continue;
       let share = shareIn(a, b);
       let relation: Relation = 'view';
-      if (share >= input.share) {
-        if (shareIn(b, a) >= input.share && !wins(b, a)) continue;
+      if (share >= need(a, b)) {
+        if (shareIn(b, a) >= need(b, a) && !wins(b, a)) continue;
       } else if (callers) {
         share = calleeShare(a, b.tupleSet, input);
         relation = 'callee';
       }
-      if (share >= input.share && (best === undefined || share > best.share)) best = { b, share, relation };
+      if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
     }
     if (best) link(a, best.b, best.relation, best.share);
   }

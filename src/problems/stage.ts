@@ -44,6 +44,8 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
       const records = new Map<string, PainPointRecord>();
       const recommendations = new Map<string, readonly Recommendation[]>();
       const changed = new Set<string>();
+      /** each pain point's root at the last grouping (links hold within a band, linking.ts) */
+      let previousRoots = new Map<string, string>();
       /** operation → event time a latency_bottleneck was last active on it */
       const bottlenecks = new Map<string, number>();
       let droppedSeen = 0;
@@ -60,7 +62,8 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
         for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
         for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
         const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
-        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, window: settings.correlation_window, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share });
+        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, window: settings.correlation_window, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share, previousRoots, band: settings.link_band });
+        previousRoots = new Map(groups.flatMap((g) => [[g.root.id, g.root.id] as const, ...g.symptoms.map((m) => [m.point.id, g.root.id] as const)]));
         for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
         changed.clear();
         for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
