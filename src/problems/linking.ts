@@ -105,7 +105,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union, input));
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union));
       if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     if (best) link(c, best.root, 'consequence', best.share);
@@ -270,7 +270,7 @@ function overlapShare(a: Node, set: ReadonlySet<number>): number {
 }
 
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
-function calleeShare(a: Node, set: ReadonlySet<number>, input: LinkInput): number {
+function calleeShare(a: Node, set: ReadonlySet<number>): number {
   for (const id of a.tuples) if (set.has(id)) return 0;
   if (a.measure === 'failures' || a.measure === 'calls') {
     let failures = 0;
@@ -344,7 +344,7 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
       if (share >= need(a, b)) {
         if (shareIn(b, a) >= need(b, a) && !wins(b, a)) continue;
       } else if (callers) {
-        share = calleeShare(a, b.tupleSet, input);
+        share = calleeShare(a, b.tupleSet);
         relation = 'callee';
       }
       if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
