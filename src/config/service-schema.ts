@@ -98,10 +98,12 @@ export type PainPointSettings = z.output<typeof painpointsSchema>;
 
 /** The problems stage (docs/painpoints.md, Problems): one cause, one alert. */
 export const problemsSchema = z.strictObject({
-  /** pain points are linked when active within this much event time of each other; excess is measured over it */
+  /** a latency_bottleneck seen within this much event time marks its operation as on the critical path */
   correlation_window: zDuration.default(900_000),
-  /** excess is counted from this long before a pain point was first seen (its detection delay), at most the correlation window back */
+  /** excess is counted over a pain point's own window, and from at least this long before it was first seen (its detection delay) */
   onset_lead: zDuration.default(300_000),
+  /** the longest stretch excess is counted over (a pain point judged over the whole input or 24 h reads this much) */
+  max_interval: zDuration.default(21_600_000),
   /** the interval before that which excess is measured against */
   baseline: zDuration.default(3_600_000),
   /** share of a pain point's excess another must explain to make it a symptom */

@@ -86,7 +86,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     // fed before the detectors judge; it regroups at a watermark after the lifecycle has emitted
     // that watermark's changes (`ticks` reaches it after the lifecycle: merge subscribes in order).
     const problems = options.settings.problems;
-    const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.correlation_window + problems.baseline, maxTuples: problems.max_tuples });
+    const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.max_interval + problems.baseline, maxTuples: problems.max_tuples });
     const indexSub = events.subscribe((e) => {
       if (e.type === 'span') index.addSpan(e.span);
       else if (e.type === 'watermark') index.advance(e.time);

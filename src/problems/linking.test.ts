@@ -55,7 +55,7 @@ class World {
       index: this.index,
       interval: (from, to) => this.index.interval(from, to),
       now: NOW,
-      window: WINDOW,
+      maxInterval: WINDOW,
       lead: 5 * MIN,
       baseline: BASELINE,
       share: 0.8,
@@ -221,25 +221,32 @@ describe('grouping pain points by cause', () => {
     expect(single[0]!.symptoms.map((s) => [s.point.id, s.relation])).toEqual([[cluster.id, 'consequence']]);
   });
 
-  it('behaviours are roots of their own and contribute to the problem they aggravate', () => {
+  it('behaviours are roots of their own: the failures on their own spans are their symptoms, and they contribute to the problem they aggravate', () => {
     const w = new World();
     const rnd = random(6);
     for (let t = T0; t < NOW; t += 1_000) {
-      const fails = t >= NOW - WINDOW && rnd() < 0.4;
-      w.trace({ service: 'a', name: 'execute_tool', tool: 'web_search', startMs: t, durationMs: 200, failed: fails });
-      w.trace({ service: 'a', name: 'execute_tool', tool: 'read_file', startMs: t + 10, durationMs: 20, failed: false });
+      const late = t >= NOW - WINDOW;
+      const agent = rnd() < 0.5 ? 'a' : 'b';
+      w.trace({ service: 's', name: 'execute_tool', tool: 'web_search', agent, startMs: t, durationMs: 200, failed: late && rnd() < 0.4 });
+      w.trace({ service: 's', name: 'execute_tool', tool: 'read_file', agent, startMs: t + 10, durationMs: 20, failed: late && agent === 'a' && rnd() < 0.2 });
     }
-    const failing = pp('failure_rate', { service: 'a', operation: 'execute_tool', tool: 'web_search' }, 'high');
-    const noBackoff = pp('retry_no_backoff', { service: 'a', operation: 'execute_tool', tool: 'web_search' });
-    const storm = pp('retry_storm', { service: 'a', operation: 'execute_tool', tool: 'web_search' }, 'high');
-    const groups = w.group([failing, noBackoff, storm]);
-    expect(groups.map((g) => g.root.id).sort()).toEqual([failing.id, noBackoff.id].sort());
+    const failing = pp('failure_rate', { service: 's', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    const storm = pp('retry_storm', { service: 's', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    // agent a retries every failed call at once: most of its failed calls are web_search's
+    const agentNoBackoff = pp('retry_no_backoff', { service: 's', operation: 'execute_tool', agent: 'a' });
+    const groups = w.group([failing, agentNoBackoff, storm]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([failing.id, agentNoBackoff.id].sort());
     const failure = groups.find((g) => g.root.id === failing.id)!;
     expect(failure.symptoms.map((s) => s.point.id)).toEqual([storm.id]);
-    expect(failure.contributing.map((c) => c.id)).toEqual([noBackoff.id]);
+    expect(failure.contributing.map((c) => c.id)).toEqual([agentNoBackoff.id]);
+    // the same behaviour on the failing tool's own spans: its failures and its storm are the behaviour's
+    const toolNoBackoff = pp('retry_no_backoff', { service: 's', operation: 'execute_tool', tool: 'web_search' });
+    const own = w.group([failing, toolNoBackoff, storm]);
+    expect(own.map((g) => g.root.id)).toEqual([toolNoBackoff.id]);
+    expect(own[0]!.symptoms.map((s) => [s.point.id, s.relation]).sort()).toEqual([[failing.id, 'behaviour'], [storm.id, 'consequence']].sort());
     // without a failure pain point, the storm is the behaviour's own consequence
-    const alone = w.group([noBackoff, storm]);
-    expect(alone.map((g) => g.root.id)).toEqual([noBackoff.id]);
+    const alone = w.group([toolNoBackoff, storm]);
+    expect(alone.map((g) => g.root.id)).toEqual([toolNoBackoff.id]);
     expect(alone[0]!.symptoms[0]!.relation).toBe('behaviour');
   });
 

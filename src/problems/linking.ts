@@ -17,6 +17,7 @@
  */
 import type { PainPointRecord } from '../model/painpoint.js';
 import { subjectKey } from '../model/series.js';
+import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
 
@@ -43,8 +44,8 @@ export interface LinkInput {
   readonly interval: (from: number, to: number) => IntervalFigures;
   /** the watermark */
   readonly now: number;
-  /** the longest stretch before now that excess is measured over (the correlation window) */
-  readonly window: number;
+  /** the longest stretch before now that excess is measured over */
+  readonly maxInterval: number;
   /** how long before a pain point's first sighting its excess is counted from (its detection delay) */
   readonly lead: number;
   /** the stretch before that which the excess is measured against */
@@ -122,11 +123,15 @@ export function groupPainPoints(input: LinkInput): Group[] {
       if (s >= need(r, e)) link(r, e, 'view', s);
     }
   }
-  // 4. behaviours: the consequences they cause on their own spans are theirs
-  for (const c of consequences) {
+  // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
+  //    causes on its own spans are its symptoms
+  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
+  const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
+  for (const c of [...primaries, ...consequences]) {
+    if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
     if (c.parent !== undefined) continue;
     let best: { b: Node; share: number } | undefined;
-    for (const b of behaviours) {
+    for (const b of freeBehaviours) {
       if (!(KIND_ROLES[b.p.kind].absorbs ?? []).includes(c.p.kind)) continue;
       const s = shareIn(c, b);
       if (s >= need(c, b) && (best === undefined || s > best.share)) best = { b, share: s };
@@ -142,7 +147,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     const contributing: PainPointRecord[] = [];
     if (root.role !== 'behaviour') {
       const union = unionOf(members);
-      for (const b of behaviours) if (overlapShare(b, union) >= input.contributingShare) contributing.push(b.p);
+      for (const b of behaviours) if (b.parent === undefined && overlapShare(b, union) >= input.contributingShare) contributing.push(b.p);
     }
     out.push({ root: root.p, symptoms, contributing });
   }
@@ -151,11 +156,16 @@ export function groupPainPoints(input: LinkInput): Group[] {
 
 function makeNode(p: PainPointRecord, input: LinkInput): Node {
   const measure = measureOf(p);
-  // excess is counted from shortly before the pain point was first seen, so a fault that began
-  // minutes ago is compared with the healthy time before it, not diluted by the whole window
+  // excess is counted over the pain point's own window, and from shortly before it was first
+  // seen: a fault that began minutes ago is compared with the healthy time before it, and one
+  // judged over hours (sparse kc runs) over those hours
   const pane = input.index.paneMs;
-  const onset = Math.floor((Date.parse(p.first_seen) - input.lead) / pane) * pane;
-  const from = Math.max(input.now - input.window, Number.isFinite(onset) ? onset : input.now - input.window);
+  const firstSeen = Date.parse(p.first_seen);
+  const windowMs = p.evidence.window === 'all' ? Number.POSITIVE_INFINITY : (parseDuration(p.evidence.window) ?? 0);
+  const start = Math.min(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now, input.now - windowMs);
+  // on a grid of 5 panes, so pain points first seen close together share one interval (cached)
+  const step = pane * 5;
+  const from = Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
   const current = input.interval(from, input.now);
   const baseline = input.interval(from - input.baseline, from);
   const tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));

@@ -30,8 +30,10 @@ export const KIND_ROLES: Readonly<Record<PainPointKind, KindRole>> = {
   provider_fallback: { role: 'consequence', measure: 'failures' },
   slow_tail: { role: 'consequence', measure: 'latency' },
   anomaly: { role: 'consequence', measure: 'tokens' },
-  retry_no_backoff: { role: 'behaviour', measure: 'calls', absorbs: ['retry_storm', 'retry_exhaustion'] },
-  retry_non_retryable: { role: 'behaviour', measure: 'calls', absorbs: ['retry_storm', 'retry_exhaustion'] },
+  // retrying behaviours are about failed calls: the failures on their own spans (more attempts,
+  // each failing again) and the storms and exhaustion they make are theirs
+  retry_no_backoff: { role: 'behaviour', measure: 'failures', absorbs: ['retry_storm', 'retry_exhaustion', 'failure_rate', 'failure_spike'] },
+  retry_non_retryable: { role: 'behaviour', measure: 'failures', absorbs: ['retry_storm', 'retry_exhaustion', 'failure_rate', 'failure_spike'] },
   repeated_calls: { role: 'behaviour', measure: 'calls', absorbs: ['anomaly'] },
   sequential_fanout: { role: 'behaviour', measure: 'calls' },
 };

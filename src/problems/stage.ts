@@ -62,7 +62,7 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
         for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
         for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
         const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
-        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, window: settings.correlation_window, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share, previousRoots, band: settings.link_band });
+        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, maxInterval: settings.max_interval, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share, previousRoots, band: settings.link_band });
         previousRoots = new Map(groups.flatMap((g) => [[g.root.id, g.root.id] as const, ...g.symptoms.map((m) => [m.point.id, g.root.id] as const)]));
         for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
         changed.clear();
