@@ -15,7 +15,7 @@
  * Excess and shares are read from the attribution index over the correlation interval, against
  * the interval before it as the baseline.
  */
-import type { PainPointRecord } from '../model/painpoint.js';
+import { SEVERITY_RANK, type PainPointRecord } from '../model/painpoint.js';
 import { subjectKey } from '../model/series.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
@@ -84,6 +84,8 @@ interface Node {
 
 /** Baselines thinner than this are not trusted: the excess is then measured against none. */
 const MIN_BASELINE = 20;
+/** Callers are fewer than calls (an agent invocation holds many): a thinner baseline of them is used. */
+const MIN_CALLER_BASELINE = 5;
 /** Concentrations within this factor are a tie, decided by the subject's kind of value. */
 const TIE = 0.02;
 
@@ -311,7 +313,7 @@ function calleeShare(a: Node, set: ReadonlySet<number>): number {
   const cur = sumOver(a.current);
   if (cur.n === 0 || cur.ms <= 0) return 0;
   const base = sumOver(a.base);
-  if (base.n >= MIN_BASELINE) {
+  if (base.n >= MIN_CALLER_BASELINE) {
     const added = cur.ms - cur.n * (base.ms / base.n);
     const addedBelow = cur.inSet - cur.n * (base.inSet / base.n);
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
@@ -334,8 +336,12 @@ function tieRank(n: Node): number {
 
 /** Whether b, not a, is the root when each explains the other. */
 function wins(b: Node, a: Node): boolean {
-  // two kinds on the same series: the older finding stays the root, so the root does not move
-  if (subjectKey(a.p.subject) === subjectKey(b.p.subject)) return b.p.first_seen < a.p.first_seen || (b.p.first_seen === a.p.first_seen && b.p.id < a.p.id);
+  // two kinds on the same series: the more severe, then the older finding is the root (a
+  // regression over a standing bottleneck; the root does not move while both hold)
+  if (subjectKey(a.p.subject) === subjectKey(b.p.subject)) {
+    if (a.p.severity !== b.p.severity) return SEVERITY_RANK[b.p.severity] > SEVERITY_RANK[a.p.severity];
+    return b.p.first_seen < a.p.first_seen || (b.p.first_seen === a.p.first_seen && b.p.id < a.p.id);
+  }
   const hi = Math.max(a.concentration, b.concentration);
   if (hi > 0 && Math.abs(a.concentration - b.concentration) > TIE * hi) return b.concentration > a.concentration;
   const ra = tieRank(a);
