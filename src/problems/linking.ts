@@ -158,19 +158,24 @@ export function groupPainPoints(input: LinkInput): Group[] {
 
 function makeNode(p: PainPointRecord, input: LinkInput): Node {
   const measure = measureOf(p);
-  // excess is counted over the pain point's own window, and from shortly before it was first
-  // seen: a fault that began minutes ago is compared with the healthy time before it, and one
-  // judged over hours (sparse kc runs) over those hours
+  // excess is counted from shortly before the pain point was first seen, so a fault that began
+  // minutes ago is compared with the healthy time before it; when that stretch holds too few of
+  // its calls (sparse kc runs judged over hours), over its own window instead
   const pane = input.index.paneMs;
+  const step = pane * 5; // starts on a grid of 5 panes: pain points first seen close together share an interval (cached)
   const firstSeen = Date.parse(p.first_seen);
   const windowMs = p.evidence.window === 'all' ? Number.POSITIVE_INFINITY : (parseDuration(p.evidence.window) ?? 0);
-  const start = Math.min(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now, input.now - windowMs);
-  // on a grid of 5 panes, so pain points first seen close together share one interval (cached)
-  const step = pane * 5;
-  const from = Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
-  const current = input.interval(from, input.now);
+  const startAt = (start: number) => Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
+  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs);
+  let current = input.interval(from, input.now);
+  let tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
+  const wider = startAt(input.now - windowMs);
+  if (wider < from && tuples.reduce((n, id) => n + (current.tuples.get(id)?.calls ?? 0), 0) < MIN_BASELINE) {
+    from = wider;
+    current = input.interval(from, input.now);
+    tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
+  }
   const baseline = input.interval(from - input.baseline, from);
-  const tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
   const base = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
   for (const id of tuples) {
     const f = baseline.tuples.get(id);
