@@ -7,8 +7,7 @@
  * 2. impact: affected runs / traces, wasted ms / tokens and a log-scaled score
  *    (src/recommendations/impact.ts documents the formula; weights in `impact_weights`).
  * 3. escalation (docs/painpoints.md: high = critical failures):
- *    - `retry_exhaustion` on an operation seen as a `latency_bottleneck` within
- *      `escalation.critical_path_memory` of event time → high (exhaustion on a critical path);
+ *    (exhaustion on a critical path is a problem's severity: `service.problems.exhaustion_on_critical_path`)
  *    - `failure_rate` whose Wilson lower bound (evidence `wilson_lower`) ≥
  *      `escalation.failing_lower_bound` → high (an operation failing ≥ 50 %).
  * 4. de-escalation (docs/painpoints.md: few calls are noise; low = minor improvements):
@@ -36,7 +35,6 @@ import {
 } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
 import type { ProcessorFactory } from '../src/component/contracts.js';
-import { zDuration } from '../src/config/duration.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
 import { isTokenAnomaly } from '../src/recommendations/advice.js';
 import { firstMetric } from '../src/recommendations/format.js';
@@ -62,10 +60,6 @@ export const categorizeConfigSchema = z.strictObject({
     .prefault({}),
   escalation: z
     .strictObject({
-      /** retry_exhaustion on an operation that is a latency bottleneck → high */
-      exhaustion_on_critical_path: z.boolean().default(true),
-      /** how long (event time) a latency_bottleneck sighting marks its operation as on the critical path */
-      critical_path_memory: zDuration.default(900_000),
       /** failure_rate with Wilson lower bound at or above this → high; 1.01 disables */
       failing_lower_bound: z.number().min(0).max(1.01).default(0.5),
     })

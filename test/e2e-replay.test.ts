@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Subject, VirtualTimeScheduler, VirtualAction, from, lastValueFrom, toArray } from 'rxjs';
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../src/model/span.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type OutputChange } from '../src/model/events.js';
 import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { buildEngineParts } from '../src/pipeline/engine-parts.js';
@@ -27,7 +27,10 @@ function engine(spans$: import('rxjs').Observable<SpanRecord>, scheduler: Virtua
   return runEngine(spans$, parts, { settings: config.service, scheduler, metrics, logger: silentLogger, idleAdvance, clockState: newClockState() });
 }
 
-const summary = (changes: readonly PainPointChange[]) => changes.map((c) => `${c.painpoint.state} ${c.painpoint.kind} ${c.painpoint.severity} ${c.painpoint.id}`);
+const summary = (changes: readonly OutputChange[]) =>
+  changes.map((c) =>
+    isProblemChange(c) ? `${c.problem.state} problem(${c.problem.root.kind}) ${c.problem.severity} ${c.problem.id} ${c.problem.symptoms.map((m) => m.kind).join(',')}` : `${c.painpoint.state} ${c.painpoint.kind} ${c.painpoint.severity} ${c.painpoint.id}`,
+  );
 
 /** A workload whose web_search failures start after 4 minutes and stop after 9: open, then resolved. */
 function spans(): SpanRecord[] {
@@ -45,7 +48,7 @@ describe('replay equivalence', () => {
 
     const paced = new VirtualTimeScheduler(VirtualAction, Number.POSITIVE_INFINITY);
     const input = new Subject<SpanRecord>();
-    const seen: PainPointChange[] = [];
+    const seen: OutputChange[] = [];
     engine(input, paced, true).subscribe((c) => seen.push(c));
     // each span arrives 2 s after it ended, as a batching exporter would deliver it
     const first = all[0]!.endMs;
@@ -56,7 +59,13 @@ describe('replay equivalence', () => {
     expect(summary(fast).length).toBeGreaterThan(0);
     expect(summary(seen)).toEqual(summary(fast));
     // the failing stretch opens a failure rate and a spike, and both resolve once it is over
-    const kinds = summary(fast).map((s) => s.split(' ').slice(0, 2).join(' '));
+    const kinds = summary(fast.filter((c) => !isProblemChange(c))).map((s) => s.split(' ').slice(0, 2).join(' '));
     expect(new Set(kinds)).toEqual(new Set(['open failure_rate', 'updated failure_rate', 'resolved failure_rate', 'open failure_spike', 'updated failure_spike', 'resolved failure_spike']));
+    // …and both are one problem: opened once, resolved once, never a second one
+    const problems = fast.filter(isProblemChange);
+    expect(new Set(problems.map((c) => c.problem.id)).size).toBe(1);
+    expect(problems.map((c) => c.problem.state)).toEqual(['open', ...problems.slice(1, -1).map(() => 'updated'), 'resolved']);
+    expect(problems.every((c) => c.problem.root.subject.tool === 'web_search')).toBe(true);
+    expect(problems.some((c) => c.problem.severity === 'high' && c.problem.symptoms.length === 1)).toBe(true);
   });
 });

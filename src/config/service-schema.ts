@@ -96,6 +96,33 @@ export const painpointsSchema = z.strictObject({
 });
 export type PainPointSettings = z.output<typeof painpointsSchema>;
 
+/** The problems stage (docs/painpoints.md, Problems): one cause, one alert. */
+export const problemsSchema = z.strictObject({
+  /** a latency_bottleneck seen within this much event time marks its operation as on the critical path */
+  correlation_window: zDuration.default(900_000),
+  /** excess is counted over a pain point's own window, and from at least this long before it was first seen (its detection delay) */
+  onset_lead: zDuration.default(300_000),
+  /** the longest stretch excess is counted over (a pain point judged over the whole input or 24 h reads this much) */
+  max_interval: zDuration.default(21_600_000),
+  /** the interval before that which excess is measured against */
+  baseline: zDuration.default(3_600_000),
+  /** share of a pain point's excess another must explain to make it a symptom */
+  explain_share: z.number().gt(0).max(1).default(0.8),
+  /** a link to the cause a pain point already had holds while its share stays above explain_share minus this */
+  link_band: z.number().min(0).max(0.5).default(0.1),
+  /** share of a behaviour's calls inside a problem's spans to list it as contributing */
+  contributing_share: z.number().gt(0).max(1).default(0.5),
+  /** pane width of the attribution index */
+  pane: zDuration.default(60_000),
+  /** distinct span tuples (service, name, dimension values, error class) the index tracks */
+  max_tuples: z.number().int().positive().default(20_000),
+  /** a problem with retry_exhaustion on an operation seen as a latency_bottleneck within the correlation window is high */
+  exhaustion_on_critical_path: z.boolean().default(true),
+  /** open problems tracked at once; further new ones are dropped and counted */
+  max_open: z.number().int().positive().default(10_000),
+});
+export type ProblemSettings = z.output<typeof problemsSchema>;
+
 /** The trace assembler shared by trace-based detectors (as the Collector's tail_sampling buffers traces). */
 export const tracesSchema = z.strictObject({
   /** a trace is complete when its root has ended and no span arrived for this long (event time) */
@@ -128,6 +155,7 @@ export const serviceSchema = z.strictObject({
   series: seriesSchema.prefault({}),
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
+  problems: problemsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
   /** the live page at /ui (docs/configuration.md) */
   ui: uiSchema.prefault({}),

@@ -8,7 +8,8 @@ import type { SpanRecord } from '../model/span.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
-import type { PainPointChange } from '../model/events.js';
+import { isProblemChange, type PainPointChange } from '../model/events.js';
+import type { ProblemChange, ProblemRecord } from '../model/problem.js';
 import type { AnalysisResult } from '../model/analysis.js';
 import { parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
 import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
@@ -36,6 +37,8 @@ export interface AnalyzeOptions {
 export interface AnalyzeOutput extends AnalysisResult {
   /** every pain-point state change, in order */
   readonly changes: readonly PainPointChange[];
+  /** every problem change, in order */
+  readonly problemChanges: readonly ProblemChange[];
 }
 
 /** Deterministic order for spans: end time, then trace and span id. */
@@ -63,16 +66,30 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   // The last state of each pain point; recommendations are made once over the final set, so
   // groups are whole (the streaming ones may have been made while a group was still growing).
   const last = new Map<string, PainPointRecord>();
-  for (const c of changes) last.set(c.painpoint.id, c.painpoint);
+  const lastProblem = new Map<string, ProblemRecord>();
+  for (const c of changes) {
+    if (isProblemChange(c)) lastProblem.set(c.problem.id, c.problem);
+    else last.set(c.painpoint.id, c.painpoint);
+  }
   const painpoints = [...last.values()].sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.id < b.id ? -1 : 1),
   );
   const recommendations: Recommendation[] = processorIds.some((id) => config.processors.get(id)?.type === 'recommend') ? buildRecommendations(painpoints) : [];
 
+  // every problem's last state (merged ones live on in the problem they joined), with the
+  // recommendation made for its root's group
+  const problems = [...lastProblem.values()]
+    .filter((p) => p.state !== 'merged')
+    .map((p) => ({ ...p, recommendation_ids: recommendations.filter((r) => r.pain_point_ids.includes(p.root.id)).map((r) => r.id).slice(0, 1) }))
+    .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.id < b.id ? -1 : 1));
+
   const stats = operationStatistics(sorted);
   const bySeverity = { high: 0, medium: 0, low: 0 };
   for (const p of painpoints) bySeverity[p.severity]++;
+  const problemsBySeverity = { high: 0, medium: 0, low: 0 };
+  for (const p of problems) problemsBySeverity[p.severity]++;
   return {
+    problems,
     painpoints,
     recommendations,
     statistics: {
@@ -84,8 +101,10 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
       start: stats.start === null ? null : new Date(stats.start).toISOString(),
       end: stats.end === null ? null : new Date(stats.end).toISOString(),
       painpoints: bySeverity,
+      problems: problemsBySeverity,
       operations: stats.operations,
     },
-    changes,
+    changes: changes.filter((c): c is PainPointChange => !isProblemChange(c)),
+    problemChanges: changes.filter(isProblemChange),
   };
 }

@@ -6,7 +6,8 @@
 import { asyncScheduler, ReplaySubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { PainPointChange } from '../model/events.js';
+import { isProblemChange, type PainPointChange } from '../model/events.js';
+import type { ProblemChange } from '../model/problem.js';
 import { parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
 import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
@@ -28,6 +29,8 @@ export interface CreatePipelineOptions {
 export interface InProcessPipeline {
   /** every pain-point state change, in order (replayed to late subscribers) */
   readonly changes$: Observable<PainPointChange>;
+  /** every problem state change (one cause, one alert), in order (replayed to late subscribers) */
+  readonly problems$: Observable<ProblemChange>;
   /** feeds spans in; they should come roughly in end-time order (late ones are dropped and counted) */
   push(spans: Iterable<SpanRecord>): void;
   /** ends the input: buffered traces complete, open windows close; resolves to every change */
@@ -48,18 +51,25 @@ export function createPipeline(config: unknown | SidelightConfig = {}, options: 
   const clock = newClockState();
   // bounded by the number of state changes, which the lifecycle caps (max_active)
   const changes$ = new ReplaySubject<PainPointChange>();
+  const problems$ = new ReplaySubject<ProblemChange>();
   const all: PainPointChange[] = [];
   const done = new Promise<PainPointChange[]>((resolve, reject) => {
     runEngine(input, parts, { settings: resolved.service, scheduler, metrics, logger, idleAdvance: mode === 'live', clockState: clock }).subscribe({
       next: (c) => {
+        if (isProblemChange(c)) {
+          problems$.next(c);
+          return;
+        }
         all.push(c);
         changes$.next(c);
       },
       error: (err: unknown) => {
+        problems$.error(err);
         changes$.error(err);
         reject(err instanceof Error ? err : new Error(String(err)));
       },
       complete: () => {
+        problems$.complete();
         changes$.complete();
         resolve(all);
       },
@@ -67,6 +77,7 @@ export function createPipeline(config: unknown | SidelightConfig = {}, options: 
   });
   return {
     changes$,
+    problems$,
     push(spans) {
       for (const s of spans) input.next(s);
     },

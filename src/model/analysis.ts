@@ -1,6 +1,7 @@
 /** The result of an offline analysis (analyze CLI, analyzeSpans, NativeAgentLightning) and of reports. */
 import type { PainPointRecord } from './painpoint.js';
 import type { Recommendation } from './recommendation.js';
+import type { ProblemRecord } from './problem.js';
 
 export interface OperationStatistics {
   readonly service: string;
@@ -29,10 +30,14 @@ export interface AnalysisStatistics {
   readonly start: string | null;
   readonly end: string | null;
   readonly painpoints: { readonly high: number; readonly medium: number; readonly low: number };
+  /** problems (one per cause) by severity */
+  readonly problems: { readonly high: number; readonly medium: number; readonly low: number };
   readonly operations: readonly OperationStatistics[];
 }
 
 export interface AnalysisResult {
+  /** the last state of every problem (one cause each; merged ones excluded), ordered by severity then id */
+  readonly problems: readonly ProblemRecord[];
   /** the last state of every pain point found, ordered by severity then id */
   readonly painpoints: readonly PainPointRecord[];
   /** deduplicated, ordered by priority */

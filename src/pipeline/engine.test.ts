@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { asyncScheduler, from, lastValueFrom, map, mergeMap, toArray, type OperatorFunction } from 'rxjs';
 import { Registry } from 'prom-client';
-import type { Judgement, PipelineEvent } from '../model/events.js';
+import { isProblemChange, type Judgement, type PainPointChange, type PipelineEvent } from '../model/events.js';
 import { runEngine } from './engine.js';
 import { newClockState } from '../windows/event-clock.js';
 import { serviceSchema } from '../config/service-schema.js';
@@ -62,7 +62,7 @@ async function run(throwing = false) {
       { settings, scheduler: asyncScheduler, metrics: registry, logger: silentLogger, idleAdvance: false, clockState: newClockState() },
     ).pipe(toArray()),
   );
-  return { changes, registry };
+  return { changes: changes.filter((c): c is PainPointChange => !isProblemChange(c)), registry };
 }
 
 describe('runEngine', () => {

@@ -8,12 +8,14 @@
 import { catchError, EMPTY, map, merge, Observable, share, Subject, type OperatorFunction } from 'rxjs';
 import { Counter, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Judgement, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
+import type { Judgement, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
+import { AttributionIndex } from '../problems/attribution-index.js';
+import { problemsStage, type ProblemsInput } from '../problems/stage.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
@@ -43,8 +45,8 @@ function processorErrors(registry: Registry): Counter<'processor'> {
   return c;
 }
 
-export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, options: EngineOptions): Observable<PainPointChange> {
-  return new Observable<PainPointChange>((subscriber) => {
+export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, options: EngineOptions): Observable<OutputChange> {
+  return new Observable<OutputChange>((subscriber) => {
     // Every part subscribes to `events` before the clock starts. A watermark (and `end`) reaches
     // the lifecycle through `ticks` only after every detector has judged it, the trace detectors
     // (behind the assembler) included, so the lifecycle replays complete boundaries.
@@ -80,7 +82,20 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
-    const sub = changes$.subscribe(subscriber);
+    // The problems stage reads the spans (and traces) behind the pain points from its own index,
+    // fed before the detectors judge; it regroups at a watermark after the lifecycle has emitted
+    // that watermark's changes (`ticks` reaches it after the lifecycle: merge subscribes in order).
+    const problems = options.settings.problems;
+    const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.max_interval + problems.baseline, maxTuples: problems.max_tuples });
+    const indexSub = events.subscribe((e) => {
+      if (e.type === 'span') index.addSpan(e.span);
+      else if (e.type === 'watermark') index.advance(e.time);
+    });
+    if (traces$) indexSub.add(traces$.subscribe((e) => e.type === 'trace' && index.addTrace(e.trace)));
+    const output$ = merge(changes$ as Observable<ProblemsInput>, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
+
+    const sub = output$.subscribe(subscriber);
+    sub.add(indexSub);
     sub.add(
       spans$
         .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))

@@ -8,7 +8,7 @@
 import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { PainPointChange } from '../model/events.js';
+import { isProblemChange, type PainPointChange } from '../model/events.js';
 import type { SidelightConfig } from '../config-file/load.js';
 import type { ComponentContext, Exporter, Receiver, SpanSink } from '../component/contracts.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -126,7 +126,11 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
       new Promise<void>((resolve) => {
         subscriptions.push(
           changes$.subscribe({
-            next(change) {
+            next(output) {
+              // the exporters and the live page take pain-point changes; problem changes reach them
+              // once they carry problems (docs/outputs.md)
+              if (isProblemChange(output)) return;
+              const change = output;
               options.onChange?.(change);
               try {
                 ui?.onChange(change);

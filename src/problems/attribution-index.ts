@@ -1,0 +1,330 @@
+/**
+ * What the problems stage needs to know about the spans behind pain points (docs/painpoints.md, Problems), kept once
+ * for every detector instead of in each detector's evidence: per pane of event time, counts by
+ * span *tuple* (service, span name and every dimension value, error class included) and, from the
+ * assembled traces, which tuples' spans sit below which (failed descendants of failed spans;
+ * descendants' time on a successful span's critical path).
+ *
+ * Any pain point's subject selects a set of tuples, so one table answers "how much of this pain
+ * point's excess comes from that one's spans" for every pair of views, and the trace edges answer
+ * "is this caller's trouble its callee's". Bounded: `max_tuples` tuples (new ones beyond it are
+ * counted and left out), at most `MAX_EDGES_PER_SPAN` descendants kept per span, panes older than
+ * the retention dropped.
+ */
+import type { SpanRecord } from '../model/span.js';
+import type { Subject } from '../model/painpoint.js';
+import type { Trace, TraceNode } from '../model/trace.js';
+
+/** Figures of one tuple over a pane or an interval. */
+export interface TupleFigures {
+  calls: number;
+  failures: number;
+  /** successful calls and their summed duration (latency is judged over successful calls) */
+  ok: number;
+  okMs: number;
+  tokens: number;
+}
+
+export interface Tuple {
+  readonly id: number;
+  readonly service: string;
+  readonly operation: string;
+  readonly tool: string | undefined;
+  readonly model: string | undefined;
+  readonly provider: string | undefined;
+  readonly agent: string | undefined;
+  readonly task_type: string | undefined;
+  readonly error_class: string | undefined;
+  /** the last pane it was counted in, to forget it once every pane has gone */
+  lastPane: number;
+}
+
+interface Pane {
+  readonly start: number;
+  readonly tuples: Map<number, TupleFigures>;
+  /** failed span tuple × failed descendant tuple → failed spans with such a descendant */
+  readonly failedBelow: Map<number, number>;
+  /** successful span tuple × descendant tuple → the descendant's ms on the span's critical path */
+  readonly pathBelow: Map<number, number>;
+  /** successful spans with children, by tuple (count and ms), the denominators of pathBelow */
+  readonly parents: Map<number, { n: number; ms: number }>;
+}
+
+/** Tuple ids stay below this, so a pair of them is one number. */
+const TUPLE_ID_SPACE = 1 << 20;
+const MAX_EDGES_PER_SPAN = 16;
+
+export interface AttributionIndexOptions {
+  /** pane width (ms) */
+  readonly paneMs: number;
+  /** panes older than this behind the latest time are dropped (ms) */
+  readonly retentionMs: number;
+  readonly maxTuples: number;
+}
+
+export interface IntervalFigures {
+  /** tuple id → figures summed over the interval */
+  readonly tuples: Map<number, TupleFigures>;
+  readonly failedBelow: Map<number, number>;
+  readonly pathBelow: Map<number, number>;
+  readonly parents: Map<number, { n: number; ms: number }>;
+}
+
+export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
+
+export class AttributionIndex {
+  private readonly panes = new Map<number, Pane>();
+  private readonly tupleIds = new Map<string, Tuple>();
+  private readonly byId = new Map<number, Tuple>();
+  private readonly tupleOfSpan = new WeakMap<SpanRecord, Tuple | null>();
+  private nextId = 1;
+  private latest = Number.NEGATIVE_INFINITY;
+  /** spans of tuples beyond `maxTuples`, left out */
+  droppedSpans = 0;
+
+  constructor(private readonly options: AttributionIndexOptions) {}
+
+  get paneMs(): number {
+    return this.options.paneMs;
+  }
+
+  tuple(id: number): Tuple | undefined {
+    return this.byId.get(id);
+  }
+
+  get tupleCount(): number {
+    return this.byId.size;
+  }
+
+  addSpan(span: SpanRecord): void {
+    const tuple = this.tupleFor(span);
+    if (tuple === null) return;
+    const pane = this.pane(span.endMs);
+    if (pane === undefined) return;
+    tuple.lastPane = Math.max(tuple.lastPane, pane.start);
+    let f = pane.tuples.get(tuple.id);
+    if (f === undefined) pane.tuples.set(tuple.id, (f = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 }));
+    f.calls++;
+    if (span.failed) f.failures++;
+    else {
+      f.ok++;
+      f.okMs += span.durationMs;
+    }
+    f.tokens += (span.inputTokens ?? 0) + (span.outputTokens ?? 0);
+  }
+
+  /** Records, for every span of the trace, its failed descendants and its critical path's descendants. */
+  addTrace(trace: Trace): void {
+    this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs);
+  }
+
+  /** Moves the retention forward to `time` (a watermark). */
+  advance(time: number): void {
+    if (time <= this.latest) return;
+    this.latest = time;
+    const oldest = time - this.options.retentionMs;
+    let dropped = false;
+    for (const start of this.panes.keys()) {
+      if (start + this.options.paneMs <= oldest) {
+        this.panes.delete(start);
+        dropped = true;
+      }
+    }
+    // forget tuples no retained pane counts, once the table is half full
+    if (dropped && this.byId.size > this.options.maxTuples / 2) {
+      for (const [key, t] of this.tupleIds) {
+        if (t.lastPane + this.options.paneMs <= oldest) {
+          this.tupleIds.delete(key);
+          this.byId.delete(t.id);
+        }
+      }
+    }
+  }
+
+  /** Everything counted in panes ending after `from` and starting before `to`. */
+  interval(from: number, to: number): IntervalFigures {
+    const tuples = new Map<number, TupleFigures>();
+    const failedBelow = new Map<number, number>();
+    const pathBelow = new Map<number, number>();
+    const parents = new Map<number, { n: number; ms: number }>();
+    for (const pane of this.panes.values()) {
+      if (pane.start + this.options.paneMs <= from || pane.start >= to) continue;
+      for (const [id, f] of pane.tuples) {
+        const acc = tuples.get(id);
+        if (acc === undefined) tuples.set(id, { ...f });
+        else {
+          acc.calls += f.calls;
+          acc.failures += f.failures;
+          acc.ok += f.ok;
+          acc.okMs += f.okMs;
+          acc.tokens += f.tokens;
+        }
+      }
+      addAll(failedBelow, pane.failedBelow);
+      addAll(pathBelow, pane.pathBelow);
+      for (const [id, p] of pane.parents) {
+        const acc = parents.get(id);
+        if (acc === undefined) parents.set(id, { ...p });
+        else {
+          acc.n += p.n;
+          acc.ms += p.ms;
+        }
+      }
+    }
+    return { tuples, failedBelow, pathBelow, parents };
+  }
+
+  /** Ids of the known tuples whose spans are in the series `subject` names. */
+  matching(subject: Subject): number[] {
+    const out: number[] = [];
+    for (const t of this.byId.values()) if (tupleMatches(t, subject)) out.push(t.id);
+    return out;
+  }
+
+  private pane(timeMs: number): Pane | undefined {
+    const start = Math.floor(timeMs / this.options.paneMs) * this.options.paneMs;
+    if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
+    let pane = this.panes.get(start);
+    if (pane === undefined) {
+      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map() };
+      this.panes.set(start, pane);
+    }
+    return pane;
+  }
+
+  private tupleFor(span: SpanRecord): Tuple | null {
+    const cached = this.tupleOfSpan.get(span);
+    if (cached !== undefined && (cached === null || this.byId.has(cached.id))) return cached;
+    const key = `${span.service}\u0000${span.name}\u0000${span.tool ?? ''}\u0000${span.model ?? ''}\u0000${span.provider ?? ''}\u0000${span.agent ?? ''}\u0000${span.taskType ?? ''}\u0000${span.errorClass ?? ''}`;
+    let tuple = this.tupleIds.get(key) ?? null;
+    if (tuple === null) {
+      if (this.byId.size >= this.options.maxTuples || this.nextId >= TUPLE_ID_SPACE) {
+        // ids are not reused; once they run out the table starts again (it only informs grouping)
+        if (this.nextId >= TUPLE_ID_SPACE && this.byId.size === 0) this.nextId = 1;
+        this.droppedSpans++;
+        this.tupleOfSpan.set(span, null);
+        return null;
+      }
+      tuple = {
+        id: this.nextId++,
+        service: span.service,
+        operation: span.name,
+        tool: span.tool,
+        model: span.model,
+        provider: span.provider,
+        agent: span.agent,
+        task_type: span.taskType,
+        error_class: span.errorClass,
+        lastPane: Number.NEGATIVE_INFINITY,
+      };
+      this.tupleIds.set(key, tuple);
+      this.byId.set(tuple.id, tuple);
+    }
+    this.tupleOfSpan.set(span, tuple);
+    return tuple;
+  }
+
+  /**
+   * Bottom-up over the trace (explicit stack: traces can be deeper than the call stack): each
+   * node's failed descendants' tuples and its critical path's descendants' time by tuple.
+   */
+  private visit(root: TraceNode, rootStart: number, rootEnd: number): void {
+    interface Frame {
+      readonly node: TraceNode;
+      readonly start: number;
+      readonly end: number;
+      expanded: boolean;
+    }
+    const results = new Map<TraceNode, { failed: Set<number>; path: Map<number, number> }>();
+    const stack: Frame[] = [{ node: root, start: rootStart, end: Math.max(rootStart, rootEnd), expanded: false }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1] as Frame;
+      if (!frame.expanded) {
+        frame.expanded = true;
+        for (const child of frame.node.children) stack.push({ node: child, start: child.span.startMs, end: Math.max(child.span.startMs, child.span.endMs), expanded: false });
+        continue;
+      }
+      stack.pop();
+      results.set(frame.node, this.summarize(frame.node, results));
+    }
+  }
+
+  private summarize(node: TraceNode, results: Map<TraceNode, { failed: Set<number>; path: Map<number, number> }>): { failed: Set<number>; path: Map<number, number> } {
+    const span = node.span;
+    const failed = new Set<number>();
+    const path = new Map<number, number>();
+    if (node.children.length > 0) {
+      // failed descendants
+      for (const child of node.children) {
+        const r = results.get(child);
+        const ct = this.tupleFor(child.span);
+        if (child.span.failed && ct !== null && failed.size < MAX_EDGES_PER_SPAN) failed.add(ct.id);
+        if (r !== undefined) for (const id of r.failed) if (failed.size < MAX_EDGES_PER_SPAN) failed.add(id);
+      }
+      // the critical path through the children, as src/traces/critical-path.ts takes it
+      const clipped = node.children
+        .map((c) => ({ c, s: Math.max(c.span.startMs, span.startMs), e: Math.min(c.span.endMs, span.endMs) }))
+        .filter((x) => x.e > x.s)
+        .sort((a, b) => b.e - a.e || a.s - b.s);
+      let cursor = span.endMs;
+      for (const x of clipped) {
+        if (cursor <= span.startMs) break;
+        if (x.e > cursor) continue;
+        cursor = x.s;
+        const ms = x.e - x.s;
+        const ct = this.tupleFor(x.c.span);
+        if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
+        const below = results.get(x.c);
+        const full = x.c.span.durationMs;
+        if (below !== undefined && full > 0) {
+          const scale = ms / full;
+          for (const [id, t] of below.path) path.set(id, (path.get(id) ?? 0) + t * scale);
+        }
+      }
+      if (path.size > MAX_EDGES_PER_SPAN) {
+        const kept = [...path].sort((a, b) => b[1] - a[1]).slice(0, MAX_EDGES_PER_SPAN);
+        path.clear();
+        for (const [id, t] of kept) path.set(id, t);
+      }
+      const tuple = this.tupleFor(span);
+      const pane = tuple === null ? undefined : this.pane(span.endMs);
+      if (tuple !== null && pane !== undefined) {
+        if (span.failed) for (const id of failed) inc(pane.failedBelow, pairKey(tuple.id, id), 1);
+        else {
+          for (const [id, t] of path) inc(pane.pathBelow, pairKey(tuple.id, id), t);
+          const p = pane.parents.get(tuple.id);
+          if (p === undefined) pane.parents.set(tuple.id, { n: 1, ms: span.durationMs });
+          else {
+            p.n++;
+            p.ms += span.durationMs;
+          }
+        }
+      }
+    }
+    // children's results are no longer needed once the parent has them
+    for (const child of node.children) results.delete(child);
+    return { failed, path };
+  }
+}
+
+function inc(map: Map<number, number>, key: number, by: number): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+function addAll(into: Map<number, number>, from: Map<number, number>): void {
+  for (const [k, v] of from) inc(into, k, v);
+}
+
+/** Whether the spans of a tuple are in the series a subject names (its fields all agree). */
+export function tupleMatches(t: Tuple, s: Subject): boolean {
+  return (
+    t.service === s.service &&
+    (s.operation === undefined || t.operation === s.operation) &&
+    (s.tool === undefined || t.tool === s.tool) &&
+    (s.model === undefined || t.model === s.model) &&
+    (s.provider === undefined || t.provider === s.provider) &&
+    (s.agent === undefined || t.agent === s.agent) &&
+    (s.task_type === undefined || t.task_type === s.task_type) &&
+    (s.error_class === undefined || t.error_class === s.error_class)
+  );
+}

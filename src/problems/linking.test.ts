@@ -1,0 +1,325 @@
+import { describe, expect, it } from 'vitest';
+import { AttributionIndex } from './attribution-index.js';
+import { groupPainPoints, type Group } from './linking.js';
+import { ProblemTracker } from './problem-tracker.js';
+import { operationKeyOf } from './problem-record.js';
+import type { PainPointKind, PainPointRecord, Severity, Subject } from '../model/painpoint.js';
+import type { SpanRecord } from '../model/span.js';
+import type { TraceNode } from '../model/trace.js';
+import { painPointId } from '../painpoints/ids.js';
+import { problemRecordSchema } from '../model/problem.js';
+import { hexId, makeSpan, type SpanInit } from '../../test/support/span-factory.js';
+
+const T0 = Date.UTC(2026, 10, 26, 9);
+const MIN = 60_000;
+const BASELINE = 60 * MIN;
+const WINDOW = 15 * MIN;
+const NOW = T0 + BASELINE + WINDOW;
+
+/** A deterministic stream of pseudo-random numbers, so the workloads are noisy but repeatable. */
+function random(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1_103_515_245 + 12_345) % 2 ** 31;
+    return s / 2 ** 31;
+  };
+}
+
+class World {
+  readonly index = new AttributionIndex({ paneMs: MIN, retentionMs: BASELINE + WINDOW, maxTuples: 10_000 });
+  private n = 0;
+
+  /** One trace: a root span and its children (each child: its own children), all ended before the root. */
+  trace(root: SpanInit, children: readonly (SpanInit & { children?: readonly SpanInit[] })[] = []): void {
+    const traceId = hexId(`t${++this.n}`, 16);
+    const make = (init: SpanInit, parent?: SpanRecord) => makeSpan({ ...init, traceId, spanId: hexId(`s${++this.n}`, 8), ...(parent ? { parentSpanId: parent.spanId } : {}) });
+    const rootSpan = make(root);
+    const nodes: TraceNode[] = [];
+    const spans: SpanRecord[] = [];
+    for (const c of children) {
+      const span = make(c, rootSpan);
+      const grand = (c.children ?? []).map((g) => make(g, span));
+      spans.push(...grand, span);
+      nodes.push({ span, children: grand.map((g) => ({ span: g, children: [] })) });
+    }
+    spans.push(rootSpan);
+    for (const s of spans) this.index.addSpan(s);
+    this.index.addTrace({ traceId, root: { span: rootSpan, children: nodes }, spanCount: spans.length, startMs: rootSpan.startMs, endMs: rootSpan.endMs });
+  }
+
+  group(points: readonly PainPointRecord[], previousRoots?: ReadonlyMap<string, string>): Group[] {
+    this.index.advance(NOW);
+    return groupPainPoints({
+      points,
+      ...(previousRoots ? { previousRoots, band: 0.1 } : {}),
+      index: this.index,
+      interval: (from, to) => this.index.interval(from, to),
+      now: NOW,
+      maxInterval: WINDOW,
+      lead: 5 * MIN,
+      baseline: BASELINE,
+      share: 0.8,
+      contributingShare: 0.5,
+    });
+  }
+}
+
+function pp(kind: PainPointKind, subject: Subject, severity: Severity = 'medium', firstSeen = NOW - 5 * MIN, metrics: Record<string, number | string> = {}): PainPointRecord {
+  return {
+    id: painPointId(kind, subject),
+    kind,
+    severity,
+    category: 'reliability',
+    state: 'open',
+    subject,
+    title: `${kind} on ${JSON.stringify(subject)}`,
+    description: '',
+    evidence: { window: '5m', metrics, exemplar_trace_ids: [] },
+    first_seen: new Date(firstSeen).toISOString(),
+    last_seen: new Date(NOW).toISOString(),
+    run_ids: [],
+  };
+}
+
+const rootOf = (groups: readonly Group[], p: PainPointRecord) => groups.find((g) => g.root.id === p.id || g.symptoms.some((s) => s.point.id === p.id))?.root;
+
+describe('grouping pain points by cause', () => {
+  it('another view of the same spans: a provider failing on every model and agent is the root', () => {
+    const w = new World();
+    const rnd = random(1);
+    const agents = ['planner', 'coder'];
+    const models = [
+      ['anthropic', 'claude-a'],
+      ['anthropic', 'claude-b'],
+      ['openai', 'gpt-x'],
+    ] as const;
+    for (let t = T0; t < NOW; t += 2_000) {
+      const [provider, model] = models[Math.floor(rnd() * 3)] as (typeof models)[number];
+      const failing = provider === 'anthropic' && t >= NOW - WINDOW && rnd() < 0.45;
+      // background noise: the odd failure everywhere
+      const noise = rnd() < 0.02;
+      w.trace({ service: 'orch', name: 'chat', provider, model, agent: agents[Math.floor(rnd() * 2)], startMs: t, durationMs: 500 + rnd() * 2_000, failed: failing || noise, ...(failing ? { errorClass: '401' } : noise ? { errorClass: 'timeout' } : {}) });
+    }
+    const provider = pp('failure_rate', { service: 'orch', operation: 'chat', provider: 'anthropic' }, 'high');
+    const m1 = pp('failure_rate', { service: 'orch', operation: 'chat', model: 'claude-a' }, 'high');
+    const m2 = pp('failure_rate', { service: 'orch', operation: 'chat', model: 'claude-b' }, 'high');
+    const agent = pp('failure_rate', { service: 'orch', operation: 'chat', agent: 'planner' });
+    const spike = pp('failure_spike', { service: 'orch', operation: 'chat', provider: 'anthropic' }, 'high');
+    const groups = w.group([m1, agent, provider, m2, spike]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.subject.provider).toBe('anthropic');
+    expect(groups[0]!.symptoms.map((s) => s.point.id).sort()).toEqual([m1.id, m2.id, agent.id, groups[0]!.root.id === provider.id ? spike.id : provider.id].sort());
+  });
+
+  it('a task type failing on every provider is the root, the providers its symptoms', () => {
+    const w = new World();
+    const rnd = random(2);
+    for (let t = T0; t < NOW; t += 2_000) {
+      const taskType = ['Refactor', 'Docs', 'Test'][Math.floor(rnd() * 3)] as string;
+      const provider = ['codex', 'claude'][Math.floor(rnd() * 2)] as string;
+      const failing = taskType === 'Refactor' && t >= NOW - WINDOW && rnd() < 0.6;
+      w.trace({ service: 'kc', name: 'task', taskType, provider, startMs: t, durationMs: 30_000, failed: failing || rnd() < 0.02 });
+    }
+    const refactor = pp('failure_rate', { service: 'kc', operation: 'task', task_type: 'Refactor' }, 'high');
+    const codex = pp('failure_rate', { service: 'kc', operation: 'task', provider: 'codex' });
+    const claude = pp('failure_rate', { service: 'kc', operation: 'task', provider: 'claude' });
+    const groups = w.group([codex, claude, refactor]);
+    expect(groups.map((g) => g.root.id)).toEqual([refactor.id]);
+  });
+
+  it('caller and callee across services: the server span of the rate-limited call is the root, its retries and error cluster symptoms', () => {
+    const w = new World();
+    const rnd = random(3);
+    for (let t = T0; t < NOW; t += 1_500) {
+      const limited = t >= NOW - WINDOW && rnd() < 0.4;
+      const other = rnd() < 0.5;
+      const tool = other ? 'read_file' : 'web_search';
+      const serverFails = !other && limited;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 900, failed: serverFails }, [
+        {
+          service: 'agents',
+          name: 'execute_tool',
+          tool,
+          startMs: t + 100,
+          durationMs: 600,
+          failed: serverFails,
+          ...(serverFails ? { errorClass: '429' } : {}),
+          children: other ? [] : [{ service: 'search-api', name: 'GET /v2/search', startMs: t + 150, durationMs: 500, failed: serverFails, ...(serverFails ? { errorClass: '429' } : {}) }],
+        },
+      ]);
+    }
+    const client = pp('failure_rate', { service: 'agents', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    const server = pp('failure_rate', { service: 'search-api', operation: 'GET /v2/search' }, 'high');
+    const agent = pp('failure_rate', { service: 'agents', operation: 'invoke_agent researcher' });
+    const storm = pp('retry_storm', { service: 'agents', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    const cluster = pp('error_cluster', { service: 'agents', error_class: '429' });
+    const groups = w.group([client, agent, storm, cluster, server]);
+    expect(groups).toHaveLength(1);
+    const g = groups[0]!;
+    expect(g.root.id).toBe(server.id);
+    const relation = (p: PainPointRecord) => g.symptoms.find((s) => s.point.id === p.id)?.relation;
+    expect(relation(client)).toBe('callee');
+    expect(relation(agent)).toBe('callee');
+    expect(relation(storm)).toBe('consequence');
+    expect(relation(cluster)).toBe('consequence');
+  });
+
+  it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
+    const w = new World();
+    const rnd = random(4);
+    for (let t = T0; t < NOW; t += 1_000) {
+      const late = t >= NOW - WINDOW;
+      if (rnd() < 0.5) {
+        const fails = late && rnd() < 0.35;
+        w.trace({ service: 'a', name: 'invoke_agent scraper', agent: 'scraper', startMs: t, durationMs: 1_500 + rnd() * 500, failed: fails }, [
+          { service: 'a', name: 'execute_tool', tool: 'fetch', agent: 'scraper', startMs: t + 50, durationMs: 800 + rnd() * 400, failed: fails },
+        ]);
+      } else {
+        // the model call is most of the agent's time; it becomes 6× slower
+        const model = 1_000 * (0.6 + rnd() * 0.8) * (late ? 6 : 1);
+        w.trace({ service: 'a', name: 'invoke_agent writer', agent: 'writer', startMs: t, durationMs: model + 300, failed: false }, [
+          { service: 'a', name: 'chat', model: 'gpt-slow', agent: 'writer', startMs: t + 100, durationMs: model },
+          { service: 'a', name: 'execute_tool', tool: 'save', agent: 'writer', startMs: t + 150 + model, durationMs: 100 },
+        ]);
+      }
+    }
+    const tool = pp('failure_rate', { service: 'a', operation: 'execute_tool', tool: 'fetch' }, 'high');
+    const toolByAgent = pp('failure_rate', { service: 'a', operation: 'execute_tool', agent: 'scraper' });
+    const scraper = pp('failure_rate', { service: 'a', operation: 'invoke_agent scraper' });
+    const model = pp('latency_regression', { service: 'a', operation: 'chat', model: 'gpt-slow' }, 'high');
+    const writer = pp('latency_regression', { service: 'a', operation: 'invoke_agent writer' });
+    const groups = w.group([scraper, writer, toolByAgent, model, tool]);
+    expect(groups).toHaveLength(2);
+    expect(rootOf(groups, scraper)?.id).toBe(tool.id);
+    expect(rootOf(groups, toolByAgent)?.id).toBe(tool.id);
+    expect(rootOf(groups, writer)?.id).toBe(model.id);
+  });
+
+  it('an error shared by several tools is its own root; one failing tool keeps the error cluster as its symptom', () => {
+    const w = new World();
+    const rnd = random(5);
+    for (let t = T0; t < NOW; t += 1_000) {
+      const tool = ['db_read', 'db_write', 'db_scan', 'http_get'][Math.floor(rnd() * 4)] as string;
+      const fails = tool !== 'http_get' && t >= NOW - WINDOW && rnd() < 0.3;
+      w.trace({ service: 'a', name: 'execute_tool', tool, startMs: t, durationMs: 100 + rnd() * 300, failed: fails, ...(fails ? { errorClass: 'ECONNREFUSED' } : {}) });
+    }
+    const tools = ['db_read', 'db_write', 'db_scan'].map((tool) => pp('failure_rate', { service: 'a', operation: 'execute_tool', tool }));
+    const cluster = pp('error_cluster', { service: 'a', error_class: 'ECONNREFUSED' });
+    const groups = w.group([...tools, cluster]);
+    expect(groups.map((g) => g.root.id)).toEqual([cluster.id]);
+    expect(groups[0]!.symptoms.map((s) => s.point.id).sort()).toEqual(tools.map((t) => t.id).sort());
+
+    // with one failing tool (the others healthy) the cluster is that tool's consequence
+    const one = new World();
+    for (let t = T0; t < NOW; t += 1_000) {
+      const tool = ['db_read', 'db_write', 'db_scan', 'http_get'][Math.floor(rnd() * 4)] as string;
+      const fails = tool === 'db_read' && t >= NOW - WINDOW && rnd() < 0.5;
+      one.trace({ service: 'a', name: 'execute_tool', tool, startMs: t, durationMs: 100 + rnd() * 300, failed: fails, ...(fails ? { errorClass: 'ECONNREFUSED' } : {}) });
+    }
+    const single = one.group([tools[0]!, cluster]);
+    expect(single.map((g) => g.root.id)).toEqual([tools[0]!.id]);
+    expect(single[0]!.symptoms.map((s) => [s.point.id, s.relation])).toEqual([[cluster.id, 'consequence']]);
+  });
+
+  it('behaviours are roots of their own: the failures on their own spans are their symptoms, and they contribute to the problem they aggravate', () => {
+    const w = new World();
+    const rnd = random(6);
+    for (let t = T0; t < NOW; t += 1_000) {
+      const late = t >= NOW - WINDOW;
+      const agent = rnd() < 0.5 ? 'a' : 'b';
+      w.trace({ service: 's', name: 'execute_tool', tool: 'web_search', agent, startMs: t, durationMs: 200, failed: late && rnd() < 0.4 });
+      w.trace({ service: 's', name: 'execute_tool', tool: 'read_file', agent, startMs: t + 10, durationMs: 20, failed: late && agent === 'a' && rnd() < 0.2 });
+    }
+    const failing = pp('failure_rate', { service: 's', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    const storm = pp('retry_storm', { service: 's', operation: 'execute_tool', tool: 'web_search' }, 'high');
+    // agent a retries every failed call at once: most of its failed calls are web_search's
+    const agentNoBackoff = pp('retry_no_backoff', { service: 's', operation: 'execute_tool', agent: 'a' });
+    const groups = w.group([failing, agentNoBackoff, storm]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([failing.id, agentNoBackoff.id].sort());
+    const failure = groups.find((g) => g.root.id === failing.id)!;
+    expect(failure.symptoms.map((s) => s.point.id)).toEqual([storm.id]);
+    expect(failure.contributing.map((c) => c.id)).toEqual([agentNoBackoff.id]);
+    // the same behaviour on the failing tool's own spans: its failures and its storm are the behaviour's
+    const toolNoBackoff = pp('retry_no_backoff', { service: 's', operation: 'execute_tool', tool: 'web_search' });
+    const own = w.group([failing, toolNoBackoff, storm]);
+    expect(own.map((g) => g.root.id)).toEqual([toolNoBackoff.id]);
+    expect(own[0]!.symptoms.map((s) => [s.point.id, s.relation]).sort()).toEqual([[failing.id, 'behaviour'], [storm.id, 'consequence']].sort());
+    // without a failure pain point, the storm is the behaviour's own consequence
+    const alone = w.group([toolNoBackoff, storm]);
+    expect(alone.map((g) => g.root.id)).toEqual([toolNoBackoff.id]);
+    expect(alone[0]!.symptoms[0]!.relation).toBe('behaviour');
+  });
+
+  it('keeps a link a pain point had while its share stays within the band below the line', () => {
+    const w = new World();
+    const rnd = random(7);
+    for (let t = T0; t < NOW; t += 500) {
+      // x fails for every agent; agent a also calls y, which fails a little: about three in four
+      // of agent a's failures are on x (a share just under the 0.8 line)
+      const agentName = rnd() < 0.5 ? 'a' : 'b';
+      const tool = agentName === 'a' && rnd() < 0.5 ? 'y' : 'x';
+      const late = t >= NOW - WINDOW;
+      const fails = late && (tool === 'x' ? rnd() < 0.4 : rnd() < 0.13);
+      w.trace({ service: 's', name: 'execute_tool', tool, agent: agentName, startMs: t, durationMs: 100, failed: fails });
+    }
+    const x = pp('failure_rate', { service: 's', operation: 'execute_tool', tool: 'x' }, 'high');
+    const agent = pp('failure_rate', { service: 's', operation: 'execute_tool', agent: 'a' });
+    expect(w.group([x, agent]).map((g) => g.root.id).sort()).toEqual([x.id, agent.id].sort());
+    const held = w.group([x, agent], new Map([[agent.id, x.id], [x.id, x.id]]));
+    expect(held.map((g) => g.root.id)).toEqual([x.id]);
+  });
+});
+
+describe('problem state', () => {
+  const records = (ps: readonly PainPointRecord[]) => new Map(ps.map((p) => [p.id, p]));
+  const a = pp('failure_rate', { service: 's', operation: 'execute_tool', tool: 'x' }, 'medium', NOW - 10 * MIN);
+  const b = pp('failure_rate', { service: 's', operation: 'invoke_agent y' }, 'high', NOW - 5 * MIN);
+  const c = pp('failure_rate', { service: 'deep', operation: 'GET /x' }, 'high', NOW - 4 * MIN);
+  const group = (root: PainPointRecord, ...symptoms: PainPointRecord[]): Group => ({ root, symptoms: symptoms.map((point) => ({ point, relation: 'callee' as const, share: 1 })), contributing: [] });
+
+  it('keeps its id when a later pain point turns out to be the root, merges two problems that prove one, resolves once', () => {
+    const t = new ProblemTracker(100);
+    const all = records([a, b, c]);
+    const none = new Map();
+    const first = t.reconcile([group(a), group(b)], new Set([a.id, b.id]), all, none);
+    expect(first.map((x) => x.problem.state)).toEqual(['open', 'open']);
+    const [pa, pb] = first.map((x) => x.problem);
+    // b turns out to be a's caller: a's problem keeps a; b's problem is merged into it
+    const second = t.reconcile([group(a, b)], new Set([b.id]), all, none);
+    expect(second.map((x) => [x.problem.id, x.problem.state, x.problem.merged_into])).toEqual([
+      [pb!.id, 'merged', pa!.id],
+      [pa!.id, 'updated', undefined],
+    ]);
+    expect(second[1]!.problem.severity).toBe('high');
+    // c is deeper still: the problem keeps its id, its root is replaced
+    const third = t.reconcile([group(c, a, b)], new Set([c.id]), all, none);
+    expect(third).toHaveLength(1);
+    expect(third[0]!.problem.id).toBe(pa!.id);
+    expect(third[0]!.problem.root.id).toBe(c.id);
+    expect(third[0]!.problem.state).toBe('updated');
+    // nothing changed: nothing emitted
+    expect(t.reconcile([group(c, a, b)], new Set(), all, none)).toEqual([]);
+    // every pain point resolved: resolved once
+    const fourth = t.reconcile([], new Set([a.id, b.id, c.id]), all, none);
+    expect(fourth.map((x) => [x.problem.id, x.problem.state])).toEqual([[pa!.id, 'resolved']]);
+    for (const x of [...first, ...second, ...third, ...fourth]) expect(problemRecordSchema.safeParse(x.problem).success).toBe(true);
+    expect(t.openCount).toBe(0);
+  });
+
+  it('is high when retries end in failure on an operation on the critical path', () => {
+    const exhaustion = pp('retry_exhaustion', { service: 's', operation: 'execute_tool', tool: 'x' }, 'medium');
+    const t = new ProblemTracker(10);
+    const off = t.reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set(['other\u0000execute_tool']));
+    expect(off[0]!.problem.severity).toBe('medium');
+    const on = new ProblemTracker(10).reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set([operationKeyOf(exhaustion.subject)]));
+    expect(on[0]!.problem.severity).toBe('high');
+  });
+
+  it('counts new problems beyond max_open instead of tracking them', () => {
+    let dropped = 0;
+    const t = new ProblemTracker(1, { onDropped: () => dropped++ });
+    const out = t.reconcile([group(a), group(c)], new Set([a.id, c.id]), records([a, c]), new Map());
+    expect(out).toHaveLength(1);
+    expect(dropped).toBe(1);
+  });
+});

@@ -1,0 +1,421 @@
+/**
+ * Groups the active pain points by cause (docs/painpoints.md, Problems). A pain point is a symptom of another when
+ * the other explains at least `share` (default 0.8) of its excess:
+ * - *another view of the same spans*: its excess (failures above its baseline rate, time above its
+ *   baseline mean, tokens above theirs) comes from the other's spans; when each explains the other
+ *   the one where the excess is most concentrated (highest failure rate, largest slowdown) is the
+ *   root;
+ * - *caller and callee*: its failed spans have failed descendants in the other's spans, or its
+ *   added time lies on its critical path through the other's spans: the deeper one is the root;
+ * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
+ *   are symptoms of the failure or latency group that covers their spans; an error cluster no
+ *   group covers is a cause of its own and adopts the failures it explains;
+ * - behaviours are roots of their own, take the consequences they cause on their own spans as
+ *   symptoms, and are *contributing* members of the problems whose spans they touch.
+ * Excess and shares are read from the attribution index over the correlation interval, against
+ * the interval before it as the baseline.
+ */
+import { SEVERITY_RANK, type PainPointRecord } from '../model/painpoint.js';
+import { subjectKey } from '../model/series.js';
+import { parseDuration } from '../config/duration.js';
+import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
+import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
+
+export type Relation = 'view' | 'callee' | 'consequence' | 'behaviour';
+
+export interface Symptom {
+  readonly point: PainPointRecord;
+  /** how it is linked to the pain point that explains it (not necessarily the root) */
+  readonly relation: Relation;
+  /** the share of its excess the link explains */
+  readonly share: number;
+}
+
+export interface Group {
+  readonly root: PainPointRecord;
+  readonly symptoms: readonly Symptom[];
+  readonly contributing: readonly PainPointRecord[];
+}
+
+export interface LinkInput {
+  readonly points: readonly PainPointRecord[];
+  readonly index: AttributionIndex;
+  /** the index's figures over an interval (cached by the caller: many pain points share one) */
+  readonly interval: (from: number, to: number) => IntervalFigures;
+  /** the watermark */
+  readonly now: number;
+  /** the longest stretch before now that excess is measured over */
+  readonly maxInterval: number;
+  /** how long before a pain point's first sighting its excess is counted from (its detection delay) */
+  readonly lead: number;
+  /** the stretch before that which the excess is measured against */
+  readonly baseline: number;
+  /** share of a pain point's excess another must explain to make it a symptom */
+  readonly share: number;
+  /** share of a behaviour's calls that must lie in a problem's spans to list it as contributing */
+  readonly contributingShare: number;
+  /**
+   * the root each pain point had at the previous grouping: a link to the same cause holds while
+   * its share stays above `share` − `band`, so a share hovering at the line does not move a pain
+   * point between problems at every watermark
+   */
+  readonly previousRoots?: ReadonlyMap<string, string>;
+  readonly band?: number;
+}
+
+interface Node {
+  readonly p: PainPointRecord;
+  readonly role: Role;
+  readonly measure: Measure;
+  readonly tuples: readonly number[];
+  readonly tupleSet: ReadonlySet<number>;
+  /** its interval (from shortly before it was first seen, at most the correlation window) and the baseline before it */
+  readonly current: IntervalFigures;
+  readonly base: IntervalFigures;
+  /** excess per tuple (current interval, against the baseline) */
+  readonly excess: ReadonlyMap<number, number>;
+  readonly total: number;
+  /** how concentrated the excess is: failure rate, or slowdown / token growth over the baseline */
+  readonly concentration: number;
+  parent: Node | undefined;
+  relation: Relation | undefined;
+  linkShare: number;
+}
+
+/** Baselines thinner than this are not trusted: the excess is then measured against none. */
+const MIN_BASELINE = 20;
+/** Callers are fewer than calls (an agent invocation holds many): a thinner baseline of them is used. */
+const MIN_CALLER_BASELINE = 5;
+/** Concentrations within this factor are a tie, decided by the subject's kind of value. */
+const TIE = 0.02;
+
+export function groupPainPoints(input: LinkInput): Group[] {
+  const prev = input.previousRoots;
+  const band = input.band ?? 0;
+  /** the share a links needs: lower when it keeps a pain point with the cause it had */
+  const need = (a: Node, b: Node) => (prev !== undefined && band > 0 && prev.get(a.p.id) !== undefined && (prev.get(a.p.id) === b.p.id || prev.get(a.p.id) === prev.get(b.p.id)) ? input.share - band : input.share);
+  const nodes = input.points.map((p) => makeNode(p, input));
+  const byRole = (role: Role) => nodes.filter((n) => n.role === role);
+  const primaries = byRole('primary');
+  const consequences = byRole('consequence');
+  const behaviours = byRole('behaviour');
+
+  // 1. primaries among themselves: views and callers
+  linkAmong(primaries, input, true, need);
+  // 2. consequences to the failure or latency group covering their spans
+  const primaryGroups = groupsOf(primaries);
+  for (const c of consequences) {
+    let best: { root: Node; share: number } | undefined;
+    for (const [root, members] of primaryGroups) {
+      const union = unionOf(members);
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union));
+      if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
+    }
+    if (best) link(c, best.root, 'consequence', best.share);
+  }
+  // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
+  //    the failure groups it explains
+  const free = consequences.filter((c) => c.parent === undefined);
+  linkAmong(free, input, false, need);
+  for (const e of free) {
+    if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
+    for (const r of primaryGroups.keys()) {
+      if (r.parent !== undefined || r.measure !== 'failures') continue;
+      const s = shareIn(r, e);
+      if (s >= need(r, e)) link(r, e, 'view', s);
+    }
+  }
+  // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
+  //    causes on its own spans are its symptoms
+  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
+  const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
+  for (const c of [...primaries, ...consequences]) {
+    if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
+    if (c.parent !== undefined) continue;
+    let best: { b: Node; share: number } | undefined;
+    for (const b of freeBehaviours) {
+      if (!(KIND_ROLES[b.p.kind].absorbs ?? []).includes(c.p.kind)) continue;
+      const s = shareIn(c, b);
+      if (s >= need(c, b) && (best === undefined || s > best.share)) best = { b, share: s };
+    }
+    if (best) link(c, best.b, 'behaviour', best.share);
+  }
+
+  // roots and their trees
+  const groups = groupsOf(nodes);
+  const out: Group[] = [];
+  for (const [root, members] of groups) {
+    const symptoms: Symptom[] = members.filter((m) => m !== root).map((m) => ({ point: m.p, relation: m.relation as Relation, share: m.linkShare }));
+    const contributing: PainPointRecord[] = [];
+    if (root.role !== 'behaviour') {
+      const union = unionOf(members);
+      for (const b of behaviours) if (b.parent === undefined && overlapShare(b, union) >= input.contributingShare) contributing.push(b.p);
+    }
+    out.push({ root: root.p, symptoms, contributing });
+  }
+  return out;
+}
+
+function makeNode(p: PainPointRecord, input: LinkInput): Node {
+  const measure = measureOf(p);
+  // excess is counted from shortly before the pain point was first seen, so a fault that began
+  // minutes ago is compared with the healthy time before it; when that stretch holds too few of
+  // its calls (sparse kc runs judged over hours), over its own window instead
+  const pane = input.index.paneMs;
+  const step = pane * 5; // starts on a grid of 5 panes: pain points first seen close together share an interval (cached)
+  const firstSeen = Date.parse(p.first_seen);
+  const windowMs = p.evidence.window === 'all' ? Number.POSITIVE_INFINITY : (parseDuration(p.evidence.window) ?? 0);
+  const startAt = (start: number) => Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
+  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs);
+  let current = input.interval(from, input.now);
+  let tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
+  const wider = startAt(input.now - windowMs);
+  if (wider < from && tuples.reduce((n, id) => n + (current.tuples.get(id)?.calls ?? 0), 0) < MIN_BASELINE) {
+    from = wider;
+    current = input.interval(from, input.now);
+    tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
+  }
+  const baseline = input.interval(from - input.baseline, from);
+  const base = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
+  for (const id of tuples) {
+    const f = baseline.tuples.get(id);
+    if (f === undefined) continue;
+    base.calls += f.calls;
+    base.failures += f.failures;
+    base.ok += f.ok;
+    base.okMs += f.okMs;
+    base.tokens += f.tokens;
+  }
+  const cur = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
+  for (const id of tuples) {
+    const f = current.tuples.get(id);
+    if (f === undefined) continue;
+    cur.calls += f.calls;
+    cur.failures += f.failures;
+    cur.ok += f.ok;
+    cur.okMs += f.okMs;
+    cur.tokens += f.tokens;
+  }
+  // per-tuple amount and expected amount, by measure
+  let rate = 0;
+  let amount: (f: { calls: number; failures: number; ok: number; okMs: number; tokens: number }) => number;
+  let expected: (f: { calls: number; failures: number; ok: number; okMs: number; tokens: number }) => number;
+  let concentration: number;
+  switch (measure) {
+    case 'failures':
+      rate = base.calls >= MIN_BASELINE ? base.failures / base.calls : 0;
+      amount = (f) => f.failures;
+      expected = (f) => f.calls * rate;
+      concentration = cur.calls > 0 ? cur.failures / cur.calls : 0;
+      break;
+    case 'latency':
+      rate = base.ok >= MIN_BASELINE ? base.okMs / base.ok : fastestMean(tuples, current, (f) => [f.okMs, f.ok]);
+      amount = (f) => f.okMs;
+      expected = (f) => f.ok * rate;
+      concentration = cur.ok > 0 ? cur.okMs / cur.ok / Math.max(rate, 1e-9) : 0;
+      break;
+    case 'tokens':
+      rate = base.calls >= MIN_BASELINE ? base.tokens / base.calls : fastestMean(tuples, current, (f) => [f.tokens, f.calls]);
+      amount = (f) => f.tokens;
+      expected = (f) => f.calls * rate;
+      concentration = cur.calls > 0 ? cur.tokens / cur.calls / Math.max(rate, 1e-9) : 0;
+      break;
+    default:
+      amount = (f) => f.calls;
+      expected = () => 0;
+      concentration = cur.calls;
+  }
+  const excess = new Map<number, number>();
+  let total = 0;
+  for (const id of tuples) {
+    const f = current.tuples.get(id);
+    if (f === undefined) continue;
+    const e = Math.max(0, amount(f) - expected(f));
+    excess.set(id, e);
+    total += e;
+  }
+  if (total <= 0) {
+    // no excess over the baseline (a standing finding): its spans' amount itself
+    total = 0;
+    for (const id of tuples) {
+      const f = current.tuples.get(id);
+      const e = f === undefined ? 0 : amount(f);
+      excess.set(id, e);
+      total += e;
+    }
+  }
+  return { p, role: KIND_ROLES[p.kind].role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
+}
+
+/** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts. */
+function fastestMean(tuples: readonly number[], current: IntervalFigures, pick: (f: { okMs: number; ok: number; tokens: number; calls: number }) => [number, number]): number {
+  let best = Number.POSITIVE_INFINITY;
+  let parts = 0;
+  for (const id of tuples) {
+    const f = current.tuples.get(id);
+    if (f === undefined) continue;
+    const [sum, n] = pick(f);
+    if (n < 5) continue;
+    parts++;
+    best = Math.min(best, sum / n);
+  }
+  return parts >= 2 && Number.isFinite(best) ? best : 0;
+}
+
+/** Share of a's excess that lies in b's spans. */
+function shareIn(a: Node, b: Node): number {
+  return shareInSet(a, b.tupleSet);
+}
+
+function shareInSet(a: Node, set: ReadonlySet<number>): number {
+  if (a.total <= 0) return 0;
+  let s = 0;
+  for (const [id, e] of a.excess) if (set.has(id)) s += e;
+  return s / a.total;
+}
+
+/** Share of a's calls in a set of spans (a behaviour's reach into a problem). */
+function overlapShare(a: Node, set: ReadonlySet<number>): number {
+  let all = 0;
+  let inside = 0;
+  for (const id of a.tuples) {
+    const n = a.excess.get(id) ?? 0;
+    all += n;
+    if (set.has(id)) inside += n;
+  }
+  return all > 0 ? inside / all : 0;
+}
+
+/** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
+function calleeShare(a: Node, set: ReadonlySet<number>): number {
+  for (const id of a.tuples) if (set.has(id)) return 0;
+  if (a.measure === 'failures' || a.measure === 'calls') {
+    let failures = 0;
+    let below = 0;
+    for (const p of a.tuples) {
+      failures += a.current.tuples.get(p)?.failures ?? 0;
+      let most = 0;
+      for (const q of set) most = Math.max(most, a.current.failedBelow.get(pairKey(p, q)) ?? 0);
+      below += most;
+    }
+    return failures > 0 ? Math.min(1, below / failures) : 0;
+  }
+  if (a.measure !== 'latency') return 0;
+  // added time of the caller against the part of it spent on its critical path in `set`
+  const sumOver = (f: IntervalFigures) => {
+    let n = 0;
+    let ms = 0;
+    let inSet = 0;
+    for (const p of a.tuples) {
+      const par = f.parents.get(p);
+      if (par === undefined) continue;
+      n += par.n;
+      ms += par.ms;
+      for (const q of set) inSet += f.pathBelow.get(pairKey(p, q)) ?? 0;
+    }
+    return { n, ms, inSet };
+  };
+  const cur = sumOver(a.current);
+  if (cur.n === 0 || cur.ms <= 0) return 0;
+  const base = sumOver(a.base);
+  if (base.n >= MIN_CALLER_BASELINE) {
+    const added = cur.ms - cur.n * (base.ms / base.n);
+    const addedBelow = cur.inSet - cur.n * (base.inSet / base.n);
+    if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
+  }
+  return Math.min(1, cur.inSet / cur.ms);
+}
+
+/** Dimension preference on a tie (identical spans seen two ways), per measure. */
+function tieRank(n: Node): number {
+  const s = n.p.subject;
+  const order: readonly (keyof typeof s)[] =
+    n.measure === 'failures'
+      ? ['error_class', 'provider', 'tool', 'task_type', 'model', 'agent']
+      : n.measure === 'tokens'
+        ? ['agent', 'model', 'tool', 'task_type', 'provider']
+        : ['model', 'tool', 'task_type', 'provider', 'agent'];
+  const i = order.findIndex((k) => s[k] !== undefined);
+  return i < 0 ? order.length : i;
+}
+
+/** Whether b, not a, is the root when each explains the other. */
+function wins(b: Node, a: Node): boolean {
+  // two kinds on the same series: the more severe, then the older finding is the root (a
+  // regression over a standing bottleneck; the root does not move while both hold)
+  if (subjectKey(a.p.subject) === subjectKey(b.p.subject)) {
+    if (a.p.severity !== b.p.severity) return SEVERITY_RANK[b.p.severity] > SEVERITY_RANK[a.p.severity];
+    return b.p.first_seen < a.p.first_seen || (b.p.first_seen === a.p.first_seen && b.p.id < a.p.id);
+  }
+  const hi = Math.max(a.concentration, b.concentration);
+  if (hi > 0 && Math.abs(a.concentration - b.concentration) > TIE * hi) return b.concentration > a.concentration;
+  const ra = tieRank(a);
+  const rb = tieRank(b);
+  if (ra !== rb) return rb < ra;
+  return b.p.id < a.p.id;
+}
+
+function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number): void {
+  for (const a of nodes) {
+    let best: { b: Node; share: number; relation: Relation } | undefined;
+    for (const b of nodes) {
+      if (b === a || b.measure !== a.measure) continue;
+      let share = shareIn(a, b);
+      let relation: Relation = 'view';
+      if (share >= need(a, b)) {
+        if (shareIn(b, a) >= need(b, a) && !wins(b, a)) continue;
+      } else if (callers) {
+        share = calleeShare(a, b.tupleSet);
+        relation = 'callee';
+      }
+      if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
+    }
+    if (best) link(a, best.b, best.relation, best.share);
+  }
+}
+
+function link(a: Node, b: Node, relation: Relation, share: number): void {
+  a.parent = b;
+  a.relation = relation;
+  a.linkShare = share;
+}
+
+/** The root of a node: its parents followed up; in a cycle, the most concentrated node of it. */
+function rootOf(n: Node): Node {
+  const seen: Node[] = [];
+  let cur = n;
+  while (cur.parent !== undefined) {
+    if (seen.includes(cur)) {
+      const cycle = seen.slice(seen.indexOf(cur));
+      const root = cycle.reduce((best, c) => (wins(c, best) ? c : best));
+      root.parent = undefined;
+      root.relation = undefined;
+      return root;
+    }
+    seen.push(cur);
+    cur = cur.parent;
+  }
+  return cur;
+}
+
+function groupsOf(nodes: readonly Node[]): Map<Node, Node[]> {
+  const groups = new Map<Node, Node[]>();
+  for (const n of nodes) {
+    const root = rootOf(n);
+    let g = groups.get(root);
+    if (g === undefined) groups.set(root, (g = []));
+    g.push(n);
+  }
+  // the root first in each group
+  for (const [root, members] of groups) {
+    members.splice(members.indexOf(root), 1);
+    members.unshift(root);
+  }
+  return groups;
+}
+
+function unionOf(members: readonly Node[]): Set<number> {
+  const set = new Set<number>();
+  for (const m of members) for (const id of m.tuples) set.add(id);
+  return set;
+}

@@ -1,0 +1,99 @@
+/**
+ * The problems stage (docs/painpoints.md, Problems), after the pain-point lifecycle and recommend: passes every
+ * pain-point change through and, at each watermark where pain points changed, groups the active
+ * ones by cause (linking.ts) and emits the problem changes (problem-tracker.ts). Grouping is
+ * recomputed only when a pain point changed: nothing else can change a problem.
+ */
+import { Observable, type OperatorFunction } from 'rxjs';
+import { Counter, type Registry } from 'prom-client';
+import type { OutputChange, PainPointChange } from '../model/events.js';
+import type { PainPointRecord } from '../model/painpoint.js';
+import type { Recommendation } from '../model/recommendation.js';
+import type { ProblemSettings } from '../config/service-schema.js';
+import type { AttributionIndex } from './attribution-index.js';
+import { groupPainPoints } from './linking.js';
+import { ProblemTracker } from './problem-tracker.js';
+import { operationKeyOf } from './problem-record.js';
+
+export type ProblemsInput = PainPointChange | { readonly type: 'watermark'; readonly time: number } | { readonly type: 'end' };
+
+interface Metrics {
+  readonly dropped: Counter;
+  readonly tuplesDropped: Counter;
+}
+
+const metricsByRegistry = new WeakMap<Registry, Metrics>();
+function metricsOf(registry: Registry): Metrics {
+  let m = metricsByRegistry.get(registry);
+  if (m === undefined) {
+    m = {
+      dropped: new Counter({ name: 'sidelight_problems_dropped_total', help: 'New problems left out because max_open problems were open', registers: [registry] }),
+      tuplesDropped: new Counter({ name: 'sidelight_attribution_spans_dropped_total', help: 'Spans left out of the problems stage attribution index (max_tuples reached)', registers: [registry] }),
+    };
+    metricsByRegistry.set(registry, m);
+  }
+  return m;
+}
+
+export function problemsStage(settings: ProblemSettings, index: AttributionIndex, registry: Registry): OperatorFunction<ProblemsInput, OutputChange> {
+  return (source) =>
+    new Observable<OutputChange>((subscriber) => {
+      const metrics = metricsOf(registry);
+      const tracker = new ProblemTracker(settings.max_open, { onDropped: () => metrics.dropped.inc() });
+      const active = new Map<string, PainPointRecord>();
+      const records = new Map<string, PainPointRecord>();
+      const recommendations = new Map<string, readonly Recommendation[]>();
+      const changed = new Set<string>();
+      /** each pain point's root at the last grouping (links hold within a band, linking.ts) */
+      let previousRoots = new Map<string, string>();
+      /** operation → event time a latency_bottleneck was last active on it */
+      const bottlenecks = new Map<string, number>();
+      let droppedSeen = 0;
+
+      const regroup = (time: number) => {
+        if (changed.size === 0) return;
+        const cache = new Map<string, ReturnType<AttributionIndex['interval']>>();
+        const interval = (from: number, to: number) => {
+          const key = `${from}|${to}`;
+          let f = cache.get(key);
+          if (f === undefined) cache.set(key, (f = index.interval(from, to)));
+          return f;
+        };
+        for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
+        for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
+        const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
+        const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, maxInterval: settings.max_interval, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share, previousRoots, band: settings.link_band });
+        previousRoots = new Map(groups.flatMap((g) => [[g.root.id, g.root.id] as const, ...g.symptoms.map((m) => [m.point.id, g.root.id] as const)]));
+        for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
+        changed.clear();
+        for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
+        for (const id of [...recommendations.keys()]) if (!active.has(id)) recommendations.delete(id);
+        if (index.droppedSpans > droppedSeen) {
+          metrics.tuplesDropped.inc(index.droppedSpans - droppedSeen);
+          droppedSeen = index.droppedSpans;
+        }
+      };
+
+      let lastTime = Number.NEGATIVE_INFINITY;
+      return source.subscribe({
+        next(input) {
+          if ('painpoint' in input) {
+            subscriber.next(input);
+            const pp = input.painpoint;
+            records.set(pp.id, pp);
+            if (pp.state === 'resolved') active.delete(pp.id);
+            else active.set(pp.id, pp);
+            if (input.recommendations.length > 0) recommendations.set(pp.id, input.recommendations);
+            changed.add(pp.id);
+            return;
+          }
+          if (input.type === 'watermark') {
+            lastTime = input.time;
+            regroup(input.time);
+          } else regroup(lastTime);
+        },
+        error: (err: unknown) => subscriber.error(err),
+        complete: () => subscriber.complete(),
+      });
+    });
+}
