@@ -1,0 +1,465 @@
+/**
+ * The write-ahead log of a network exporter (SPEC §8: none lost), as the Collector's persistent
+ * sending queue: a record is appended before it is sent and acknowledged once the backend
+ * accepted it; after a crash, what was not acknowledged is read again, in order.
+ *
+ * Layout of the folder: segment files `<base>.wal` (base = the log position of their first byte,
+ * 16 digits, so names sort in log order) holding frames (wal-frame.ts), and `ack`, the position
+ * up to which records are acknowledged. Fully acknowledged segments are deleted.
+ *
+ * - Group commit: appends are buffered and written (and fsync'd) together, one write per
+ *   event-loop turn or per `commitInterval`; only committed records are read for sending, so a
+ *   record is on disk before any backend sees it. The caller never waits on the disk.
+ * - Recovery: every segment is scanned; a torn or damaged frame ends its segment (the rest is cut,
+ *   counted and logged through `hooks.corrupt`), never the start.
+ * - Bounded: appends that would take the unacknowledged bytes past `maxBytes` are refused (the
+ *   caller drops the newest and counts it).
+ * - Errors other than a missing file are reported through the hooks, never swallowed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { FileHandle } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
+import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, type WalRecord } from './wal-frame.js';
+
+export interface WalOptions {
+  /** cap on bytes not yet acknowledged (committed or waiting for the commit) */
+  readonly maxBytes: number;
+  /** a new segment file starts once the current one holds this many bytes */
+  readonly segmentBytes: number;
+  /** fsync every commit (false: a process crash loses nothing, an OS crash or power loss may) */
+  readonly fsync: boolean;
+  /** appends gather this long (ms) before one write; 0 = the appends of one event-loop turn */
+  readonly commitInterval: number;
+}
+
+export interface WalHooks {
+  /** torn or damaged bytes were skipped (a warning, counted by the caller) */
+  corrupt(message: string): void;
+  /** an I/O error that lost nothing yet (an ack not persisted, a segment not deleted) */
+  error(message: string): void;
+  /** a commit ended: `count` records are now durable and readable (0 when it failed) */
+  committed(count: number): void;
+  /** a commit failed: these records never reached the disk */
+  writeFailed(records: readonly { readonly seq: number; readonly id: string }[], err: unknown): void;
+}
+
+export interface WalBatch {
+  readonly records: WalRecord[];
+  /** log position after the last record read: acknowledging the batch acknowledges all before it */
+  readonly end: number;
+  /** records consumed (those returned, plus any unreadable ones skipped) */
+  readonly count: number;
+}
+
+interface Segment {
+  readonly base: number;
+  readonly file: string;
+  /** committed (valid) bytes */
+  size: number;
+}
+
+interface Pending {
+  readonly seq: number;
+  readonly id: string;
+  readonly frame: Buffer;
+}
+
+const SEGMENT_NAME = /^(\d{16})\.wal$/;
+const READ_CHUNK_BYTES = 256 * 1024;
+const ACK_FILE = 'ack';
+const ACK_MAGIC = 0x5a11ac4b;
+
+const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.wal`;
+const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export class WriteAheadLog {
+  private readonly segments: Segment[] = [];
+  private ackPos = 0;
+  private readPos = 0;
+  /** committed records after ackPos / after readPos */
+  private unacked = 0;
+  private unread = 0;
+  private nextSeq = 0;
+  private group: Pending[] = [];
+  private groupBytes = 0;
+  private committingRecords = 0;
+  private committingBytes = 0;
+  private committing: Promise<void> | undefined;
+  private cancelScheduled: (() => void) | undefined;
+  private writer: FileHandle | undefined;
+  private reader: { base: number; fd: number } | undefined;
+  private ackFd: number | undefined;
+  private closed = false;
+  private commitCount = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: WalOptions,
+    private readonly hooks: WalHooks,
+  ) {}
+
+  /** Opens (creating) the log in `dir` and recovers what it holds. Throws only when the folder is unusable. */
+  static open(dir: string, opts: WalOptions, hooks: WalHooks): WriteAheadLog {
+    const wal = new WriteAheadLog(dir, opts, hooks);
+    fs.mkdirSync(dir, { recursive: true });
+    wal.recover();
+    return wal;
+  }
+
+  /** records not yet acknowledged (committed or waiting for their commit) */
+  get pendingRecords(): number {
+    return this.unacked + this.committingRecords + this.group.length;
+  }
+
+  /** bytes not yet acknowledged */
+  get pendingBytes(): number {
+    return Math.max(0, this.committedEnd - this.ackPos) + this.committingBytes + this.groupBytes;
+  }
+
+  /** committed records not yet read */
+  get unreadRecords(): number {
+    return this.unread;
+  }
+
+  /** writes (each followed by an fsync when enabled) done so far */
+  get commits(): number {
+    return this.commitCount;
+  }
+
+  /** Buffers a record for the next commit; returns its seq, or undefined when over maxBytes. */
+  append(id: string, body: Buffer): number | undefined {
+    if (this.closed) return undefined;
+    const seq = this.nextSeq;
+    const frame = encodeFrame(seq, id, body);
+    if (this.pendingBytes + frame.length > this.opts.maxBytes) return undefined;
+    this.nextSeq += 1;
+    this.group.push({ seq, id, frame });
+    this.groupBytes += frame.length;
+    this.scheduleCommit();
+    return seq;
+  }
+
+  /** Reads up to `max` committed records after the previous read, in order; undefined when none. */
+  read(max: number): WalBatch | undefined {
+    const records: WalRecord[] = [];
+    let count = 0;
+    let recounted = false;
+    while (records.length < max && this.readPos < this.committedEnd) {
+      const seg = this.segments.find((s) => s.base <= this.readPos && this.readPos < s.base + s.size);
+      if (seg === undefined) {
+        // the rest of a damaged segment was cut: go on at the next one
+        const next = this.segments.find((s) => s.base > this.readPos);
+        if (next === undefined) break;
+        this.readPos = next.base;
+        continue;
+      }
+      const offset = this.readPos - seg.base;
+      let buf = this.readAt(seg, offset, Math.min(READ_CHUNK_BYTES, seg.size - offset));
+      let pos = 0;
+      while (records.length < max && pos < buf.length) {
+        const frame = decodeFrame(buf, pos);
+        if (frame.kind === 'record') {
+          records.push(frame.record);
+          count += 1;
+          pos += frame.bytes;
+        } else if (frame.kind === 'incomplete' && pos === 0 && offset + frame.needed <= seg.size) {
+          buf = this.readAt(seg, offset, frame.needed); // one frame bigger than a chunk
+        } else if (frame.kind === 'incomplete' && pos > 0) {
+          break;
+        } else {
+          const reason = frame.kind === 'corrupt' ? frame.reason : 'record runs past the segment end';
+          this.hooks.corrupt(`${seg.file}: ${reason} at byte ${offset + pos}; skipped the rest of the segment (${seg.size - offset - pos} bytes)`);
+          pos = seg.size - offset;
+          this.recount(seg.base + seg.size);
+          recounted = true;
+          break;
+        }
+      }
+      this.readPos = seg.base + offset + pos;
+    }
+    if (!recounted) this.unread = Math.max(0, this.unread - count);
+    if (count === 0 && records.length === 0 && this.readPos === this.ackPos) return undefined;
+    return { records, end: this.readPos, count };
+  }
+
+  /** Acknowledges everything up to the end of `batch` (delivered, or dropped for good). */
+  ack(batch: WalBatch): void {
+    if (batch.end <= this.ackPos) return;
+    this.ackPos = batch.end;
+    this.unacked = Math.max(0, this.unacked - batch.count);
+    this.writeAck();
+    this.deleteAckedSegments();
+  }
+
+  /** Makes the next read start again at the oldest unacknowledged record. */
+  rewind(): void {
+    this.readPos = this.ackPos;
+    this.unread = this.unacked;
+  }
+
+  /** Resolves once everything appended so far is committed (or reported as failed). */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.committing) {
+        await this.committing;
+        continue;
+      }
+      if (this.group.length === 0) return;
+      this.cancelScheduled?.();
+      this.cancelScheduled = undefined;
+      this.committing = this.commitGroup().finally(() => (this.committing = undefined));
+    }
+  }
+
+  /** Commits what is buffered and closes the files; later appends are refused. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    await this.writer?.close().catch((err: unknown) => this.hooks.error(`cannot close ${this.dir}: ${message(err)}`));
+    this.writer = undefined;
+    this.closeReader();
+    if (this.ackFd !== undefined) fs.closeSync(this.ackFd);
+    this.ackFd = undefined;
+  }
+
+  private get committedEnd(): number {
+    const last = this.segments[this.segments.length - 1];
+    return last === undefined ? this.ackPos : last.base + last.size;
+  }
+
+  private scheduleCommit(): void {
+    if (this.cancelScheduled !== undefined || this.committing !== undefined) return;
+    const start = () => {
+      this.cancelScheduled = undefined;
+      this.committing = this.commitGroup().finally(() => {
+        this.committing = undefined;
+        if (this.group.length > 0 && !this.closed) this.scheduleCommit();
+      });
+    };
+    if (this.opts.commitInterval > 0) {
+      const timer = setTimeout(start, this.opts.commitInterval);
+      this.cancelScheduled = () => clearTimeout(timer);
+    } else {
+      const immediate = setImmediate(start);
+      this.cancelScheduled = () => clearImmediate(immediate);
+    }
+  }
+
+  private async commitGroup(): Promise<void> {
+    const group = this.group;
+    if (group.length === 0) return;
+    this.group = [];
+    this.committingRecords = group.length;
+    this.committingBytes = this.groupBytes;
+    this.groupBytes = 0;
+    const data = group.length === 1 ? (group[0] as Pending).frame : Buffer.concat(group.map((p) => p.frame));
+    let seg: Segment | undefined;
+    let committed = 0;
+    try {
+      seg = await this.writableSegment();
+      await (this.writer as FileHandle).write(data, 0, data.length, seg.size);
+      if (this.opts.fsync) await (this.writer as FileHandle).datasync();
+      seg.size += data.length;
+      this.unacked += group.length;
+      this.unread += group.length;
+      this.commitCount += 1;
+      committed = group.length;
+    } catch (err) {
+      // cut what may have reached the file, so the log stays a clean sequence of frames
+      if (seg !== undefined) await this.writer?.truncate(seg.size).catch(() => undefined);
+      await this.writer?.close().catch(() => undefined);
+      this.writer = undefined;
+      this.hooks.writeFailed(group, err);
+    } finally {
+      this.committingRecords = 0;
+      this.committingBytes = 0;
+    }
+    this.hooks.committed(committed);
+  }
+
+  /** The segment to append to: the last one, or a new one once it is full. */
+  private async writableSegment(): Promise<Segment> {
+    const last = this.segments[this.segments.length - 1];
+    if (last !== undefined && last.size < this.opts.segmentBytes) {
+      this.writer ??= await fs.promises.open(last.file, 'r+');
+      return last;
+    }
+    await this.writer?.close().catch(() => undefined);
+    this.writer = undefined;
+    const base = this.committedEnd;
+    const seg: Segment = { base, file: path.join(this.dir, segmentName(base)), size: 0 };
+    this.writer = await fs.promises.open(seg.file, 'w');
+    this.segments.push(seg);
+    // the new file's name must survive a power loss too
+    if (this.opts.fsync) this.syncDir();
+    return seg;
+  }
+
+  private readAt(seg: Segment, offset: number, length: number): Buffer {
+    if (this.reader?.base !== seg.base) {
+      this.closeReader();
+      this.reader = { base: seg.base, fd: fs.openSync(seg.file, 'r') };
+    }
+    const buf = Buffer.allocUnsafe(length);
+    const read = fs.readSync(this.reader.fd, buf, 0, length, offset);
+    return buf.subarray(0, read);
+  }
+
+  private closeReader(): void {
+    if (this.reader === undefined) return;
+    try {
+      fs.closeSync(this.reader.fd);
+    } catch {
+      // already closed or gone: nothing held
+    }
+    this.reader = undefined;
+  }
+
+  private writeAck(): void {
+    const buf = Buffer.alloc(16);
+    buf.writeDoubleLE(this.ackPos, 0);
+    buf.writeUInt32LE(crc32(buf.subarray(0, 8)), 8);
+    buf.writeUInt32LE(ACK_MAGIC, 12);
+    try {
+      this.ackFd ??= fs.openSync(path.join(this.dir, ACK_FILE), 'w');
+      // 16 bytes in place: one small write a kill cannot half-apply in practice; a torn one fails its check
+      fs.writeSync(this.ackFd, buf, 0, 16, 0);
+    } catch (err) {
+      this.hooks.error(`cannot record the acknowledged position in ${this.dir}: ${message(err)} (those records may be sent again after a restart)`);
+    }
+  }
+
+  private deleteAckedSegments(): void {
+    while (this.segments.length > 1 && (this.segments[1] as Segment).base <= this.ackPos) {
+      const done = this.segments.shift() as Segment;
+      if (this.reader?.base === done.base) this.closeReader();
+      try {
+        fs.rmSync(done.file, { force: true });
+      } catch (err) {
+        this.hooks.error(`cannot delete the delivered segment ${done.file}: ${message(err)}`);
+      }
+    }
+  }
+
+  private syncDir(): void {
+    try {
+      const fd = fs.openSync(this.dir, 'r');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      this.hooks.error(`cannot fsync ${this.dir}: ${message(err)}`);
+    }
+  }
+
+  private readAck(): number | undefined {
+    const file = path.join(this.dir, ACK_FILE);
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch (err) {
+      if (!isMissing(err)) this.hooks.error(`cannot read ${file}: ${message(err)}; sending everything in the log again`);
+      return undefined;
+    }
+    const pos = buf.length === 16 ? buf.readDoubleLE(0) : NaN;
+    if (buf.length !== 16 || buf.readUInt32LE(12) !== ACK_MAGIC || buf.readUInt32LE(8) !== crc32(buf.subarray(0, 8)) || !Number.isSafeInteger(pos) || pos < 0) {
+      this.hooks.corrupt(`${file} is damaged; sending everything in the log again`);
+      return undefined;
+    }
+    return pos;
+  }
+
+  /** Scans every segment: cuts torn or damaged tails, finds the pending records and the next seq. */
+  private recover(): void {
+    const names = fs
+      .readdirSync(this.dir)
+      .filter((n) => SEGMENT_NAME.test(n))
+      .sort();
+    const storedAck = this.readAck();
+    const starts: number[] = [];
+    const ends = new Set<number>();
+    let maxSeq = -1;
+    for (const name of names) {
+      const base = Number(SEGMENT_NAME.exec(name)?.[1]);
+      const file = path.join(this.dir, name);
+      const seg: Segment = { base, file, size: 0 };
+      let data: Buffer;
+      try {
+        data = fs.readFileSync(file);
+      } catch (err) {
+        if (isMissing(err)) continue;
+        throw err;
+      }
+      let pos = 0;
+      let problem: string | undefined;
+      while (pos < data.length) {
+        const frame = decodeFrame(data, pos);
+        if (frame.kind !== 'record') {
+          problem = frame.kind === 'corrupt' ? frame.reason : 'torn record (the process stopped mid-write)';
+          break;
+        }
+        starts.push(base + pos);
+        maxSeq = Math.max(maxSeq, frame.record.seq);
+        pos += frame.bytes;
+      }
+      seg.size = pos;
+      ends.add(base);
+      ends.add(base + pos);
+      if (problem !== undefined) {
+        this.hooks.corrupt(`${file}: ${problem} at byte ${pos}; skipped the rest of the segment (${data.length - pos} bytes)`);
+        fs.truncateSync(file, pos);
+      }
+      this.segments.push(seg);
+    }
+    const first = this.segments[0]?.base;
+    const end = this.segments.length > 0 ? this.committedEnd : (storedAck ?? 0);
+    let ack = storedAck ?? first ?? 0;
+    if (first !== undefined && ack < first) ack = first;
+    if (ack > end) {
+      // everything still in the log lies before the acknowledged position: it was delivered
+      this.hooks.corrupt(`${path.join(this.dir, ACK_FILE)} points past the end of the log (${ack} > ${end})`);
+      ack = end;
+    }
+    if (!ends.has(ack) && !starts.includes(ack) && this.segments.length > 0) {
+      // not on a record boundary: resend from the boundary before it (at least once)
+      const before = starts.filter((s) => s < ack);
+      ack = before.length > 0 ? (before[before.length - 1] as number) : (first as number);
+      this.hooks.corrupt(`${path.join(this.dir, ACK_FILE)} is not on a record boundary; resending from position ${ack}`);
+    }
+    this.ackPos = ack;
+    this.readPos = ack;
+    this.unacked = starts.filter((s) => s >= ack).length;
+    this.unread = this.unacked;
+    this.nextSeq = maxSeq + 1;
+    this.deleteAckedSegments();
+  }
+
+  /** After cutting a damaged segment while reading: count the records still pending from scratch. */
+  private recount(cutAt: number): void {
+    let pending = 0;
+    let unread = 0;
+    for (const seg of this.segments) {
+      if (seg.base + seg.size <= this.ackPos) continue;
+      let data: Buffer;
+      try {
+        data = fs.readFileSync(seg.file).subarray(0, seg.size);
+      } catch (err) {
+        this.hooks.error(`cannot read ${seg.file}: ${message(err)}`);
+        continue;
+      }
+      for (let pos = 0; pos + FRAME_HEADER_BYTES <= data.length; ) {
+        const frame = decodeFrame(data, pos);
+        if (frame.kind !== 'record') break;
+        if (seg.base + pos >= this.ackPos) pending += 1;
+        if (seg.base + pos >= cutAt) unread += 1;
+        pos += frame.bytes;
+      }
+    }
+    this.unacked = pending;
+    this.unread = unread;
+  }
+}
