@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { zDuration } from './duration.js';
+import { serverSecurityShape } from '../security/server-security.js';
 
 export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -113,6 +114,8 @@ export type PipelineSettings = z.output<typeof pipelineSchema>;
 export const telemetrySchema = z.strictObject({
   /** host:port for /metrics, /healthz, /readyz; unset = served on the OTLP/HTTP receiver's port */
   endpoint: z.string().optional(),
+  /** HTTPS and a bearer token for that endpoint (the health probes stay open) */
+  ...serverSecurityShape,
   logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
 });
 

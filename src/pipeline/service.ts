@@ -16,7 +16,8 @@ import { newClockState, type EventClockState } from '../windows/event-clock.js';
 import { IngestQueue } from './ingest-queue.js';
 import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
-import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { parseListenAddress, startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { BearerTokenCheck, exposureWarnings, loadTlsCredentials } from '../security/server-security.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
@@ -131,9 +132,16 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   let telemetry: TelemetryServer | undefined;
   try {
     for (const r of receivers) endpoints.push(...(await r.start()));
-    const telemetryEndpoint = config.service.telemetry.endpoint;
+    const { endpoint: telemetryEndpoint, tls, auth } = config.service.telemetry;
     if (telemetryEndpoint) {
-      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady });
+      for (const w of exposureWarnings(`telemetry: /metrics on ${telemetryEndpoint}`, parseListenAddress(telemetryEndpoint).host, { tls, auth })) logger.warn(w);
+      let security;
+      try {
+        security = { tls: tls && loadTlsCredentials(tls), auth: auth && new BearerTokenCheck(auth.bearer_token) };
+      } catch (err) {
+        throw new Error(`service.telemetry: ${(err as Error).message}`, { cause: err });
+      }
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady }, security);
       endpoints.push(`telemetry ${telemetry.url}`);
     }
   } catch (err) {
