@@ -37,7 +37,7 @@ export const deliveryShape = {
   spool_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
   /** fsync each commit of the log; false = a process crash loses nothing, an OS crash or power loss may */
   spool_fsync: z.boolean().default(true),
-  /** appends gather this long before one write (+ fsync); 0 = one per burst (event-loop turn) */
+  /** each burst of changes is written at once; this long after a write, one fsync commits all written since; 0 = at once */
   spool_commit_interval: zDuration.default(0),
   /** how long shutdown() keeps sending before it spools (or drops, counted) what is left */
   shutdown_timeout: zDuration.default(5_000),

@@ -89,6 +89,16 @@ describe('the write-ahead log', () => {
     expect(wal.unreadRecords).toBe(0);
   });
 
+  it('has written a burst to its file before any callback scheduled in that turn runs (another exporter cannot get ahead of it)', async () => {
+    const wal = openLog(hooks(), { commitInterval: 60_000 });
+    appendAll(wal, ['pp-first', 'pp-second']);
+    const onDisk = await new Promise<string>((resolve) => setImmediate(() => resolve(segmentFiles().map((f) => fs.readFileSync(path.join(dir, f), 'latin1')).join(''))));
+    expect(onDisk).toContain('pp-first');
+    expect(onDisk).toContain('pp-second');
+    // written, not yet synced: not sendable
+    expect(wal.read(10)).toBeUndefined();
+  });
+
   it('with a commit interval, gathers appends until it elapses (or a flush)', async () => {
     const wal = openLog(hooks(), { commitInterval: 60_000 });
     appendAll(wal, ['a']);

@@ -7,8 +7,9 @@
  * 16 digits, so names sort in log order) holding frames (wal-frame.ts), and `ack`, the position
  * up to which records are acknowledged. Fully acknowledged segments are deleted.
  *
- * - Group commit: appends are buffered and written (and fsync'd) together, one write per
- *   event-loop turn or per `commitInterval`; only committed records are read for sending, so a
+ * - Group commit: the appends of one event-loop turn (a burst of changes) are one write, made at
+ *   the end of that turn, before any other I/O callback runs; one fsync (per write, or per
+ *   `commitInterval`) then makes them durable. Only durable records are read for sending, so a
  *   record is on disk before any backend sees it. The caller never waits on the disk.
  * - Recovery: every segment is scanned; a torn or damaged frame ends its segment (the rest is cut,
  *   counted and logged through `hooks.corrupt`), never the start.
@@ -18,7 +19,6 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { FileHandle } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, type WalRecord } from './wal-frame.js';
 
@@ -29,7 +29,10 @@ export interface WalOptions {
   readonly segmentBytes: number;
   /** fsync every commit (false: a process crash loses nothing, an OS crash or power loss may) */
   readonly fsync: boolean;
-  /** appends gather this long (ms) before one write; 0 = the appends of one event-loop turn */
+  /**
+   * appends are written at the end of each event-loop turn; this long (ms) after a write, one
+   * fsync makes everything written since durable and sendable; 0 = right after each write
+   */
   readonly commitInterval: number;
 }
 
@@ -55,8 +58,19 @@ export interface WalBatch {
 interface Segment {
   readonly base: number;
   readonly file: string;
-  /** committed (valid) bytes */
+  /** durable (synced) bytes: what may be read for sending */
   size: number;
+  /** bytes written (synced or not) */
+  written: number;
+}
+
+/** One write, waiting for its fsync. */
+interface Written {
+  readonly no: number;
+  readonly seg: Segment;
+  readonly end: number;
+  readonly records: number;
+  readonly bytes: number;
 }
 
 interface Pending {
@@ -84,11 +98,14 @@ export class WriteAheadLog {
   private nextSeq = 0;
   private group: Pending[] = [];
   private groupBytes = 0;
-  private committingRecords = 0;
-  private committingBytes = 0;
-  private committing: Promise<void> | undefined;
-  private cancelScheduled: (() => void) | undefined;
-  private writer: FileHandle | undefined;
+  private writeScheduled = false;
+  private written: Written[] = [];
+  private writeNo = 0;
+  private unsyncedRecords = 0;
+  private unsyncedBytes = 0;
+  private syncing: Promise<void> | undefined;
+  private syncTimer: NodeJS.Timeout | undefined;
+  private writer: { base: number; fd: number } | undefined;
   private reader: { base: number; fd: number } | undefined;
   private ackFd: number | undefined;
   private closed = false;
@@ -110,12 +127,12 @@ export class WriteAheadLog {
 
   /** records not yet acknowledged (committed or waiting for their commit) */
   get pendingRecords(): number {
-    return this.unacked + this.committingRecords + this.group.length;
+    return this.unacked + this.unsyncedRecords + this.group.length;
   }
 
   /** bytes not yet acknowledged */
   get pendingBytes(): number {
-    return Math.max(0, this.committedEnd - this.ackPos) + this.committingBytes + this.groupBytes;
+    return Math.max(0, this.committedEnd - this.ackPos) + this.unsyncedBytes + this.groupBytes;
   }
 
   /** committed records not yet read */
@@ -123,7 +140,7 @@ export class WriteAheadLog {
     return this.unread;
   }
 
-  /** writes (each followed by an fsync when enabled) done so far */
+  /** commits so far: each made a run of writes durable with one fsync (or, without fsync, one write) */
   get commits(): number {
     return this.commitCount;
   }
@@ -137,7 +154,11 @@ export class WriteAheadLog {
     this.nextSeq += 1;
     this.group.push({ seq, id, frame });
     this.groupBytes += frame.length;
-    this.scheduleCommit();
+    if (!this.writeScheduled) {
+      this.writeScheduled = true;
+      // the end of this turn: the whole burst of changes becomes one write
+      queueMicrotask(() => this.writeGroup());
+    }
     return seq;
   }
 
@@ -199,102 +220,152 @@ export class WriteAheadLog {
     this.unread = this.unacked;
   }
 
-  /** Resolves once everything appended so far is committed (or reported as failed). */
+  /** Resolves once everything appended so far is written and synced (or reported as failed). */
   async flush(): Promise<void> {
-    for (;;) {
-      if (this.committing) {
-        await this.committing;
-        continue;
-      }
-      if (this.group.length === 0) return;
-      this.cancelScheduled?.();
-      this.cancelScheduled = undefined;
-      this.committing = this.commitGroup().finally(() => (this.committing = undefined));
+    if (this.group.length > 0) this.writeGroup();
+    while (this.written.length > 0 || this.syncing !== undefined) {
+      if (this.syncTimer !== undefined) clearTimeout(this.syncTimer);
+      this.syncTimer = undefined;
+      this.syncing ??= this.syncNow().finally(() => (this.syncing = undefined));
+      await this.syncing;
     }
   }
 
-  /** Commits what is buffered and closes the files; later appends are refused. */
+  /** Writes and syncs what is buffered and closes the files; later appends are refused. */
   async close(): Promise<void> {
     await this.flush();
     this.closed = true;
-    await this.writer?.close().catch((err: unknown) => this.hooks.error(`cannot close ${this.dir}: ${message(err)}`));
+    if (this.writer !== undefined) this.closeFd(this.writer.fd);
     this.writer = undefined;
     this.closeReader();
-    if (this.ackFd !== undefined) fs.closeSync(this.ackFd);
+    if (this.ackFd !== undefined) this.closeFd(this.ackFd);
     this.ackFd = undefined;
   }
 
+  /** end of what is durable and readable */
   private get committedEnd(): number {
     const last = this.segments[this.segments.length - 1];
     return last === undefined ? this.ackPos : last.base + last.size;
   }
 
-  private scheduleCommit(): void {
-    if (this.cancelScheduled !== undefined || this.committing !== undefined) return;
-    const start = () => {
-      this.cancelScheduled = undefined;
-      this.committing = this.commitGroup().finally(() => {
-        this.committing = undefined;
-        if (this.group.length > 0 && !this.closed) this.scheduleCommit();
-      });
-    };
-    if (this.opts.commitInterval > 0) {
-      const timer = setTimeout(start, this.opts.commitInterval);
-      this.cancelScheduled = () => clearTimeout(timer);
-    } else {
-      const immediate = setImmediate(start);
-      this.cancelScheduled = () => clearImmediate(immediate);
-    }
-  }
-
-  private async commitGroup(): Promise<void> {
+  /**
+   * Writes the appends of this turn, synchronously, before the event loop runs any other callback:
+   * so no other exporter (a JSONL file, say) can have written a change out that the log has not.
+   */
+  private writeGroup(): void {
+    this.writeScheduled = false;
     const group = this.group;
     if (group.length === 0) return;
     this.group = [];
-    this.committingRecords = group.length;
-    this.committingBytes = this.groupBytes;
+    const bytes = this.groupBytes;
     this.groupBytes = 0;
     const data = group.length === 1 ? (group[0] as Pending).frame : Buffer.concat(group.map((p) => p.frame));
     let seg: Segment | undefined;
-    let committed = 0;
     try {
-      seg = await this.writableSegment();
-      await (this.writer as FileHandle).write(data, 0, data.length, seg.size);
-      if (this.opts.fsync) await (this.writer as FileHandle).datasync();
-      seg.size += data.length;
-      this.unacked += group.length;
-      this.unread += group.length;
-      this.commitCount += 1;
-      committed = group.length;
+      seg = this.writableSegment();
+      for (let done = 0; done < data.length; ) {
+        done += fs.writeSync((this.writer as { fd: number }).fd, data, done, data.length - done, seg.written + done);
+      }
+      seg.written += data.length;
+      this.writeNo += 1;
+      this.written.push({ no: this.writeNo, seg, end: seg.written, records: group.length, bytes });
+      this.unsyncedRecords += group.length;
+      this.unsyncedBytes += bytes;
     } catch (err) {
       // cut what may have reached the file, so the log stays a clean sequence of frames
-      if (seg !== undefined) await this.writer?.truncate(seg.size).catch(() => undefined);
-      await this.writer?.close().catch(() => undefined);
-      this.writer = undefined;
+      if (seg !== undefined && this.writer !== undefined) {
+        try {
+          fs.ftruncateSync(this.writer.fd, seg.written);
+        } catch {
+          // the next recovery cuts a torn tail anyway
+        }
+      }
       this.hooks.writeFailed(group, err);
-    } finally {
-      this.committingRecords = 0;
-      this.committingBytes = 0;
+      this.hooks.committed(0);
+      return;
     }
-    this.hooks.committed(committed);
+    if (this.opts.fsync) this.scheduleSync();
+    else this.makeDurable(this.writeNo);
+  }
+
+  /** One fsync for everything written so far: at once, or once `commitInterval` has passed. */
+  private scheduleSync(): void {
+    if (this.syncing !== undefined || this.syncTimer !== undefined) return;
+    const start = () => {
+      this.syncTimer = undefined;
+      this.syncing = this.syncNow().finally(() => {
+        this.syncing = undefined;
+        if (this.written.length > 0) this.scheduleSync();
+      });
+    };
+    if (this.opts.commitInterval > 0) this.syncTimer = setTimeout(start, this.opts.commitInterval);
+    else start();
+  }
+
+  private async syncNow(): Promise<void> {
+    const upTo = this.writeNo;
+    const writer = this.writer;
+    if (writer !== undefined && this.written.length > 0) {
+      await new Promise<void>((resolve) =>
+        fs.fdatasync(writer.fd, (err) => {
+          // the bytes are in the page cache: a process crash still loses nothing
+          if (err) this.hooks.error(`fsync of ${this.dir} failed: ${err.message}`);
+          resolve();
+        }),
+      );
+    }
+    this.makeDurable(upTo);
+  }
+
+  /** Written batches up to write `upTo` are durable: readable for sending. */
+  private makeDurable(upTo: number): void {
+    let records = 0;
+    while (this.written.length > 0 && (this.written[0] as Written).no <= upTo) {
+      const w = this.written.shift() as Written;
+      w.seg.size = Math.max(w.seg.size, w.end);
+      records += w.records;
+      this.unsyncedRecords -= w.records;
+      this.unsyncedBytes -= w.bytes;
+    }
+    if (records === 0) return;
+    this.unacked += records;
+    this.unread += records;
+    this.commitCount += 1;
+    this.hooks.committed(records);
   }
 
   /** The segment to append to: the last one, or a new one once it is full. */
-  private async writableSegment(): Promise<Segment> {
+  private writableSegment(): Segment {
     const last = this.segments[this.segments.length - 1];
-    if (last !== undefined && last.size < this.opts.segmentBytes) {
-      this.writer ??= await fs.promises.open(last.file, 'r+');
+    if (last !== undefined && last.written < this.opts.segmentBytes) {
+      if (this.writer?.base !== last.base) this.writer = { base: last.base, fd: fs.openSync(last.file, 'r+') };
       return last;
     }
-    await this.writer?.close().catch(() => undefined);
-    this.writer = undefined;
-    const base = this.committedEnd;
-    const seg: Segment = { base, file: path.join(this.dir, segmentName(base)), size: 0 };
-    this.writer = await fs.promises.open(seg.file, 'w');
+    if (this.writer !== undefined) {
+      // the full segment must be durable before the log goes on in the next one
+      if (this.opts.fsync && this.written.length > 0) fs.fdatasyncSync(this.writer.fd);
+      this.makeDurable(this.writeNo);
+      const old = this.writer.fd;
+      // an fsync in flight still uses the old descriptor: close it after that
+      if (this.syncing !== undefined) void this.syncing.finally(() => this.closeFd(old));
+      else this.closeFd(old);
+      this.writer = undefined;
+    }
+    const base = last === undefined ? this.ackPos : last.base + last.written;
+    const seg: Segment = { base, file: path.join(this.dir, segmentName(base)), size: 0, written: 0 };
+    this.writer = { base, fd: fs.openSync(seg.file, 'w') };
     this.segments.push(seg);
     // the new file's name must survive a power loss too
     if (this.opts.fsync) this.syncDir();
     return seg;
+  }
+
+  private closeFd(fd: number): void {
+    try {
+      fs.closeSync(fd);
+    } catch (err) {
+      this.hooks.error(`cannot close a file of ${this.dir}: ${message(err)}`);
+    }
   }
 
   private readAt(seg: Segment, offset: number, length: number): Buffer {
@@ -386,7 +457,7 @@ export class WriteAheadLog {
     for (const name of names) {
       const base = Number(SEGMENT_NAME.exec(name)?.[1]);
       const file = path.join(this.dir, name);
-      const seg: Segment = { base, file, size: 0 };
+      const seg: Segment = { base, file, size: 0, written: 0 };
       let data: Buffer;
       try {
         data = fs.readFileSync(file);
@@ -407,6 +478,7 @@ export class WriteAheadLog {
         pos += frame.bytes;
       }
       seg.size = pos;
+      seg.written = pos;
       ends.add(base);
       ends.add(base + pos);
       if (problem !== undefined) {
