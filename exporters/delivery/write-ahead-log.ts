@@ -214,12 +214,6 @@ export class WriteAheadLog {
     this.deleteAckedSegments();
   }
 
-  /** Makes the next read start again at the oldest unacknowledged record. */
-  rewind(): void {
-    this.readPos = this.ackPos;
-    this.unread = this.unacked;
-  }
-
   /** Resolves once everything appended so far is written and synced (or reported as failed). */
   async flush(): Promise<void> {
     if (this.group.length > 0) this.writeGroup();
