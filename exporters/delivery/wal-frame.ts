@@ -7,6 +7,9 @@
  *
  * The id (a pain-point or problem id) sits beside the opaque body so drops and corruption can be
  * logged by id without decoding the body.
+ *
+ * Segment files are named by the log position of their first byte; the `ack` file holds the
+ * position acknowledged up to: f64 LE position | u32 LE crc32(position bytes) | u32 LE magic.
  */
 import { crc32 } from 'node:zlib';
 
@@ -58,4 +61,25 @@ export function decodeFrame(buf: Buffer, offset: number): FrameRead {
   // a copy, so a record kept by the caller does not pin the whole read buffer
   const body = Buffer.from(buf.subarray(offset + 18 + idLength, offset + total));
   return { kind: 'record', record: { seq, id, body }, bytes: total };
+}
+
+export const SEGMENT_NAME = /^(\d{16})\.wal$/;
+export const ACK_FILE = 'ack';
+const ACK_MAGIC = 0x5a11ac4b;
+
+export const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.wal`;
+
+export function encodeAck(position: number): Buffer {
+  const buf = Buffer.alloc(16);
+  buf.writeDoubleLE(position, 0);
+  buf.writeUInt32LE(crc32(buf.subarray(0, 8)), 8);
+  buf.writeUInt32LE(ACK_MAGIC, 12);
+  return buf;
+}
+
+/** The acknowledged position, or undefined when the bytes are not a whole, valid ack record. */
+export function decodeAck(buf: Buffer): number | undefined {
+  if (buf.length !== 16 || buf.readUInt32LE(12) !== ACK_MAGIC || buf.readUInt32LE(8) !== crc32(buf.subarray(0, 8))) return undefined;
+  const pos = buf.readDoubleLE(0);
+  return Number.isSafeInteger(pos) && pos >= 0 ? pos : undefined;
 }

@@ -19,8 +19,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { crc32 } from 'node:zlib';
-import { decodeFrame, encodeFrame, FRAME_HEADER_BYTES, type WalRecord } from './wal-frame.js';
+import { ACK_FILE, decodeFrame, encodeAck, encodeFrame, FRAME_HEADER_BYTES, segmentName, type WalRecord } from './wal-frame.js';
+import { recoverLog } from './wal-recovery.js';
 
 export interface WalOptions {
   /** cap on bytes not yet acknowledged (committed or waiting for the commit) */
@@ -79,13 +79,8 @@ interface Pending {
   readonly frame: Buffer;
 }
 
-const SEGMENT_NAME = /^(\d{16})\.wal$/;
 const READ_CHUNK_BYTES = 256 * 1024;
-const ACK_FILE = 'ack';
-const ACK_MAGIC = 0x5a11ac4b;
 
-const segmentName = (base: number): string => `${String(base).padStart(16, '0')}.wal`;
-const isMissing = (err: unknown): boolean => (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export class WriteAheadLog {
@@ -121,7 +116,14 @@ export class WriteAheadLog {
   static open(dir: string, opts: WalOptions, hooks: WalHooks): WriteAheadLog {
     const wal = new WriteAheadLog(dir, opts, hooks);
     fs.mkdirSync(dir, { recursive: true });
-    wal.recover();
+    const recovered = recoverLog(dir, hooks);
+    for (const seg of recovered.segments) wal.segments.push({ ...seg, written: seg.size });
+    wal.ackPos = recovered.ackPos;
+    wal.readPos = recovered.ackPos;
+    wal.unacked = recovered.pending;
+    wal.unread = recovered.pending;
+    wal.nextSeq = recovered.nextSeq;
+    wal.deleteAckedSegments();
     return wal;
   }
 
@@ -383,10 +385,7 @@ export class WriteAheadLog {
   }
 
   private writeAck(): void {
-    const buf = Buffer.alloc(16);
-    buf.writeDoubleLE(this.ackPos, 0);
-    buf.writeUInt32LE(crc32(buf.subarray(0, 8)), 8);
-    buf.writeUInt32LE(ACK_MAGIC, 12);
+    const buf = encodeAck(this.ackPos);
     try {
       this.ackFd ??= fs.openSync(path.join(this.dir, ACK_FILE), 'w');
       // 16 bytes in place: one small write a kill cannot half-apply in practice; a torn one fails its check
@@ -419,89 +418,6 @@ export class WriteAheadLog {
     } catch (err) {
       this.hooks.error(`cannot fsync ${this.dir}: ${message(err)}`);
     }
-  }
-
-  private readAck(): number | undefined {
-    const file = path.join(this.dir, ACK_FILE);
-    let buf: Buffer;
-    try {
-      buf = fs.readFileSync(file);
-    } catch (err) {
-      if (!isMissing(err)) this.hooks.error(`cannot read ${file}: ${message(err)}; sending everything in the log again`);
-      return undefined;
-    }
-    const pos = buf.length === 16 ? buf.readDoubleLE(0) : NaN;
-    if (buf.length !== 16 || buf.readUInt32LE(12) !== ACK_MAGIC || buf.readUInt32LE(8) !== crc32(buf.subarray(0, 8)) || !Number.isSafeInteger(pos) || pos < 0) {
-      this.hooks.corrupt(`${file} is damaged; sending everything in the log again`);
-      return undefined;
-    }
-    return pos;
-  }
-
-  /** Scans every segment: cuts torn or damaged tails, finds the pending records and the next seq. */
-  private recover(): void {
-    const names = fs
-      .readdirSync(this.dir)
-      .filter((n) => SEGMENT_NAME.test(n))
-      .sort();
-    const storedAck = this.readAck();
-    const starts: number[] = [];
-    const ends = new Set<number>();
-    let maxSeq = -1;
-    for (const name of names) {
-      const base = Number(SEGMENT_NAME.exec(name)?.[1]);
-      const file = path.join(this.dir, name);
-      const seg: Segment = { base, file, size: 0, written: 0 };
-      let data: Buffer;
-      try {
-        data = fs.readFileSync(file);
-      } catch (err) {
-        if (isMissing(err)) continue;
-        throw err;
-      }
-      let pos = 0;
-      let problem: string | undefined;
-      while (pos < data.length) {
-        const frame = decodeFrame(data, pos);
-        if (frame.kind !== 'record') {
-          problem = frame.kind === 'corrupt' ? frame.reason : 'torn record (the process stopped mid-write)';
-          break;
-        }
-        starts.push(base + pos);
-        maxSeq = Math.max(maxSeq, frame.record.seq);
-        pos += frame.bytes;
-      }
-      seg.size = pos;
-      seg.written = pos;
-      ends.add(base);
-      ends.add(base + pos);
-      if (problem !== undefined) {
-        this.hooks.corrupt(`${file}: ${problem} at byte ${pos}; skipped the rest of the segment (${data.length - pos} bytes)`);
-        fs.truncateSync(file, pos);
-      }
-      this.segments.push(seg);
-    }
-    const first = this.segments[0]?.base;
-    const end = this.segments.length > 0 ? this.committedEnd : (storedAck ?? 0);
-    let ack = storedAck ?? first ?? 0;
-    if (first !== undefined && ack < first) ack = first;
-    if (ack > end) {
-      // everything still in the log lies before the acknowledged position: it was delivered
-      this.hooks.corrupt(`${path.join(this.dir, ACK_FILE)} points past the end of the log (${ack} > ${end})`);
-      ack = end;
-    }
-    if (!ends.has(ack) && !starts.includes(ack) && this.segments.length > 0) {
-      // not on a record boundary: resend from the boundary before it (at least once)
-      const before = starts.filter((s) => s < ack);
-      ack = before.length > 0 ? (before[before.length - 1] as number) : (first as number);
-      this.hooks.corrupt(`${path.join(this.dir, ACK_FILE)} is not on a record boundary; resending from position ${ack}`);
-    }
-    this.ackPos = ack;
-    this.readPos = ack;
-    this.unacked = starts.filter((s) => s >= ack).length;
-    this.unread = this.unacked;
-    this.nextSeq = maxSeq + 1;
-    this.deleteAckedSegments();
   }
 
   /** After cutting a damaged segment while reading: count the records still pending from scratch. */
