@@ -45,7 +45,7 @@ async function stop(p: SidecarProcess, signal: NodeJS.Signals): Promise<void> {
   running.splice(running.indexOf(p), 1);
 }
 
-function writeConfig(name: string, backendUrl: string, extra = ''): { configPath: string; jsonl: string } {
+function writeConfig(name: string, backendUrl: string, exporterExtra: readonly string[] = []): { configPath: string; jsonl: string } {
   const home = join(dir, name);
   mkdirSync(home, { recursive: true });
   const jsonl = join(home, 'painpoints.jsonl');
@@ -62,11 +62,11 @@ function writeConfig(name: string, backendUrl: string, extra = ''): { configPath
       '    max_batch_size: 10',
       '    retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 300ms}',
       '    shutdown_timeout: 200ms',
+      ...exporterExtra.map((line) => `    ${line}`),
       'service:',
       `  data_dir: ${JSON.stringify(join(home, 'data'))}`,
       '  windows: {slide: 1s, sizes: [2s, 4s], coarse_slide: 4s, coarse_sizes: [8s], allowed_lateness: 0s, tick: 100ms}',
       '  painpoints: {resolve_after: 2s}',
-      extra,
       '',
     ].join('\n'),
   );
@@ -207,39 +207,55 @@ describe('a backend down for a long stretch of a paced workload', () => {
   it(`keeps every change (backend down ${SOAK_SECONDS} s), delivers all when it returns, memory flat (printed)`, async () => {
     await backend.up();
     backend.received.length = 0;
-    const { configPath, jsonl } = writeConfig('soak', backend.url);
+    // this workload makes ~11 changes a second (far more than a real orchestrator), ~11 KiB each with
+    // their recommendations: ten minutes of it outgrow the default 64 MiB cap (the newest would be
+    // dropped, counted), so the drill raises the cap
+    const { configPath, jsonl } = writeConfig('soak', backend.url, ['spool_max_bytes: 268435456']);
     await backend.down();
     const p = await start(configPath);
     const workload = new ToolWorkload(seededRandom(SEED + 7), eventStart(), 'soak');
     const memory: string[] = [];
-    const sample = async () => {
+    let peak = { items: 0, mib: 0 };
+    let dropped = 0;
+    const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const sample = async (keep: boolean) => {
       const text = await (await fetch(`${p.httpUrl}/metrics`)).text();
-      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 1024 / 1024;
-      memory.push(`${value('sidelight_process_process_resident_memory_bytes').toFixed(0)}/${value('sidelight_process_nodejs_heap_size_used_bytes').toFixed(0)}`);
+      const mib = (name: string) => (metric(text, name) / 1024 / 1024).toFixed(0);
+      if (keep) memory.push(`${mib('sidelight_process_process_resident_memory_bytes')}/${mib('sidelight_process_nodejs_heap_size_used_bytes')}`);
+      const items = metric(text, 'sidelight_exporter_spool_items\\{exporter="otlp_traces"\\}');
+      if (items > peak.items) peak = { items, mib: metric(text, 'sidelight_exporter_spool_bytes\\{exporter="otlp_traces"\\}') / 1024 / 1024 };
+      dropped = [...text.matchAll(/^sidelight_exporter_dropped_total\{[^}]*exporter="otlp_traces"[^}]*\} (\S+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
     };
     const until = Date.now() + SOAK_SECONDS * 1_000;
+    // twenty memory samples over the stretch, whatever its length
+    const every = Math.max(1, Math.round(SOAK_SECONDS / 20));
+    let seconds = 0;
     let nextSample = 0;
     while (Date.now() < until) {
       // paced: one second of event time every 250 ms
       expect(await sendSpans(p.httpUrl, workload.next(1))).toBe(true);
       if (Date.now() >= nextSample) {
-        await sample();
+        await sample(seconds % every === 0);
+        seconds += 1;
         nextSample = Date.now() + 1_000;
       }
       await new Promise((r) => setTimeout(r, 250));
     }
     // let the last changes reach the JSONL file, then bring the backend back
     await new Promise((r) => setTimeout(r, 500));
+    await sample(true);
     const expected = jsonlChanges(jsonl).changes;
     await backend.up();
-    const delivered = await eventually(() => compareDelivery(expected, backend.received).missing.length === 0, 60_000);
-    await sample();
+    const delivered = await eventually(() => compareDelivery(expected, backend.received).missing.length === 0, 120_000);
+    await sample(true);
     const report = compareDelivery(expected, backend.received);
     console.log(
-      `backend down ${SOAK_SECONDS} s: ${expected.length} changes recorded, ${report.missing.length} missing, ${report.duplicates} duplicates after it returned; ` +
-        `sidecar RSS/heap MiB, one sample a second: ${memory.join(' ')}`,
+      `backend down ${SOAK_SECONDS} s: ${expected.length} changes recorded, the log peaked at ${peak.items} changes (${peak.mib.toFixed(1)} MiB), ` +
+        `${dropped} dropped, ${report.missing.length} missing, ${report.duplicates} duplicates after it returned; ` +
+        `sidecar RSS/heap MiB every ${every} s (the last after the backend returned): ${memory.join(' ')}`,
     );
     expect(delivered).toBe(true);
+    expect(dropped).toBe(0);
     expect(report.outOfOrder).toEqual([]);
     expect(expected.length).toBeGreaterThan(20);
     await stop(p, 'SIGTERM');
