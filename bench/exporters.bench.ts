@@ -14,7 +14,7 @@ import { asyncScheduler } from 'rxjs';
 import { Registry } from 'prom-client';
 import { serviceSchema } from '../src/config/service-schema.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import type { PainPointChange } from '../src/model/events.js';
 import { createJsonlExporter, jsonlConfigSchema } from '../exporters/jsonl.js';
 import { createSqliteExporter, sqliteConfigSchema } from '../exporters/sqlite.js';

@@ -1,5 +1,5 @@
 /** Every exporter factory, for the component registry (src/pipeline/components.ts). */
-import type { ExporterFactory } from '../src/pipeline/component.js';
+import type { ExporterFactory } from '../src/component/contracts.js';
 import { jsonlExporterFactory } from './jsonl.js';
 import { otlpLogsExporterFactory } from './otlp-logs.js';
 import { otlpTracesExporterFactory } from './otlp-traces.js';

@@ -1,12 +1,12 @@
 /**
- * jsonl: one pain-point record per line (SPEC §3 JSON) appended to `path`; optionally a second
+ * jsonl: one pain-point record per line (docs/painpoints.md JSON) appended to `path`; optionally a second
  * file with one recommendation per line, each recommendation id written once (ids already in the
  * file from an earlier run count as written).
  */
 import fs from 'node:fs';
 import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { LineFile } from './delivery/line-file.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { painPointJson } from './painpoint-json.js';
@@ -37,7 +37,16 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
   const records = lineFile(config.path, true);
   const recsPath = config.recommendations_path;
   const recs = recsPath !== undefined ? lineFile(recsPath, false) : undefined;
-  const writtenRecIds = recsPath !== undefined ? loadWrittenIds(recsPath, config.max_remembered_recommendations) : new Set<string>();
+  const writtenRecIds = new Set<string>();
+  if (recsPath !== undefined) {
+    try {
+      loadWrittenIds(recsPath, config.max_remembered_recommendations, writtenRecIds);
+    } catch (err) {
+      // Unreadable (not missing): ids already in the file may be written again; say so, count it.
+      metrics.errors.inc(labels);
+      ctx.logger.error(`exporter ${ctx.id}: cannot read ${recsPath} to skip recommendations already written, some may repeat: ${String(err)}`);
+    }
+  }
 
   return {
     export(change: PainPointChange) {
@@ -71,14 +80,17 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
   };
 }
 
-/** Ids of recommendations an earlier run already wrote (the file is ours: one JSON object per line). */
-function loadWrittenIds(file: string, max: number): Set<string> {
-  const ids = new Set<string>();
+/**
+ * Adds the ids of recommendations an earlier run already wrote (the file is ours: one JSON object
+ * per line) to `ids`. A missing file holds none; any other read error is thrown.
+ */
+function loadWrittenIds(file: string, max: number, ids: Set<string>): void {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return ids;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
   }
   for (const line of text.split('\n')) {
     const m = /"id":"((?:[^"\\]|\\.)*)"/.exec(line);
@@ -89,7 +101,6 @@ function loadWrittenIds(file: string, max: number): Set<string> {
       if (oldest !== undefined) ids.delete(oldest);
     }
   }
-  return ids;
 }
 
 export const jsonlExporterFactory: ExporterFactory<JsonlConfig> = {

@@ -18,7 +18,7 @@ import type { PainPointRecord } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext, Exporter } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter } from '../src/component/contracts.js';
 import { systemClock, type DeliveryClock } from './delivery/clock.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { postWithClassification } from './delivery/http-sender.js';

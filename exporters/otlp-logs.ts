@@ -1,5 +1,5 @@
 /**
- * otlp_logs: each pain-point state change becomes one OTLP log record (SPEC §5), sent as
+ * otlp_logs: each pain-point state change becomes one OTLP log record (docs/outputs.md), sent as
  * OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
  *
  * - event name `sidelight.painpoint.<state>`, as the record's eventName and as `event.name`;
@@ -16,7 +16,7 @@ import type { Resource } from '@opentelemetry/resources';
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { ComponentContext, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import {
   createOtlpHttpExporter,
   exemplarContexts,

@@ -1,5 +1,5 @@
 /**
- * otlp_traces: each pain-point state change becomes one span `sidelight.painpoint` (SPEC §5),
+ * otlp_traces: each pain-point state change becomes one span `sidelight.painpoint` (docs/outputs.md),
  * sent as OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
  *
  * - trace id: derived from the pain-point id, so every change of one pain point lands in one trace;
@@ -18,7 +18,7 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import {
   createOtlpHttpExporter,
   exemplarContexts,

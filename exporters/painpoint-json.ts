@@ -1,5 +1,5 @@
 /**
- * The pain-point record as JSON (SPEC §3): exactly the record's fields, snake_case, in a fixed
+ * The pain-point record as JSON (docs/painpoints.md): exactly the record's fields, snake_case, in a fixed
  * order so the same record always gives the same bytes. Shared by jsonl, stdout and webhook.
  */
 import type { PainPointRecord } from '../src/model/painpoint.js';

@@ -1,5 +1,5 @@
 /**
- * sqlite: a local store of pain points and recommendations across runs (SPEC §5), in WAL mode.
+ * sqlite: a local store of pain points and recommendations across runs (docs/outputs.md), in WAL mode.
  * - `painpoints`: one row per pain point, upserted on each change (first_seen keeps the earliest);
  * - `painpoint_changes`: append-only history of every change, capped at `max_history_rows`
  *   (oldest rows pruned, counted in sidelight_exporter_pruned_total);
@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord, PainPointState } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
-import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
 
 export const sqliteConfigSchema = z.strictObject({
@@ -84,6 +84,8 @@ export type StoredPainPoint = PainPointRecord & { readonly updated_at: string };
 
 export interface PainPointStore {
   listPainPoints(filter?: { state?: PainPointState }): StoredPainPoint[];
+  /** pain points resolved at or after `since` (ISO, by updated_at), newest first, at most `limit` */
+  listResolvedSince(since: string, limit: number): StoredPainPoint[];
   listRecommendations(): Recommendation[];
   /** the change history, oldest first; of one pain point when `painPointId` is given */
   listChanges(painPointId?: string): PainPointRecord[];
@@ -119,6 +121,12 @@ export function openPainPointStore(file: string): PainPointStore {
           ? db.prepare('SELECT * FROM painpoints WHERE state = ? ORDER BY id').all(filter.state)
           : db.prepare('SELECT * FROM painpoints ORDER BY id').all()
       ) as PainPointRow[];
+      return rows.map(rowToPainPoint);
+    },
+    listResolvedSince(since, limit) {
+      const rows = db
+        .prepare("SELECT * FROM painpoints WHERE state = 'resolved' AND updated_at >= ? ORDER BY updated_at DESC, id LIMIT ?")
+        .all(since, limit) as PainPointRow[];
       return rows.map(rowToPainPoint);
     },
     listRecommendations() {

@@ -1,12 +1,12 @@
 /**
  * stdout: one readable line per pain-point state change, e.g.
  * `[OPEN] high failure_rate pp-3f9c0a1b2c3d4e5f web_search fails 42 % of calls (…) — 5m window`,
- * or the SPEC §3 record as one JSON line (`format: json`).
+ * or the docs/painpoints.md record as one JSON line (`format: json`).
  */
 import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { ComponentContext, Exporter, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { painPointJson } from './painpoint-json.js';
 

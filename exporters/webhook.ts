@@ -11,7 +11,7 @@ const headerValue = z.union([z.string(), z.number(), z.boolean()]).transform(Str
 import { zDuration } from '../src/config/duration.js';
 import type { PainPointChange } from '../src/model/events.js';
 import { SEVERITY_RANK } from '../src/model/painpoint.js';
-import type { ComponentContext, ExporterFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import { systemClock, type DeliveryClock } from './delivery/clock.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { postWithClassification } from './delivery/http-sender.js';

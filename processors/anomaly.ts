@@ -1,5 +1,5 @@
 /**
- * anomaly (SPEC §3): a statistical outlier in a series no other kind covers. Per series (SPEC §2)
+ * anomaly (docs/painpoints.md): a statistical outlier in a series no other kind covers. Per series (docs/input.md)
  * and closed `step` window (default 1 m, non-overlapping), two metrics:
  * - tokens_per_call: (input + output tokens) / calls reporting tokens — category cost;
  * - call_rate: calls per step — category performance; judged only on steady traffic (history
@@ -25,14 +25,16 @@ import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Category, Observation, Subject } from '../src/model/painpoint.js';
-import type { PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import type { Judgement, PipelineEvent } from '../src/model/events.js';
+import { judgeUpTo, type JudgeLoop } from '../src/windows/judging.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration, formatDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
-import { SeriesWindows, type PaneAggregator } from '../src/windows/series-windows.js';
-import { paneStart, type WindowSpec } from '../src/windows/window-spec.js';
+import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import type { WindowSpec } from '../src/windows/window-spec.js';
 import { ewmaLimits, ewmaNext, robustSummary, robustZ, type ControlLimits, type RobustSummary } from '../src/stats/robust.js';
-import { ExemplarList, MAX_RUN_IDS, spanTokens } from './failure-evidence.js';
+import { formatFigure, formatRatio, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import { ExemplarList, spanTokens } from './failure-evidence.js';
 
 export const ANOMALY_METRICS = ['tokens_per_call', 'call_rate'] as const;
 export type AnomalyMetric = (typeof ANOMALY_METRICS)[number];
@@ -68,6 +70,10 @@ export const anomalyConfigSchema = z.strictObject({
   max_exemplars: z.number().int().min(0).max(50).default(5),
 });
 export type AnomalyConfig = z.output<typeof anomalyConfigSchema>;
+
+/** Placeholders of a verdict that could not be outlying (never read: no observation is made of it). */
+const NO_SUMMARY: RobustSummary = { median: Number.NaN, mad: Number.NaN, scale: Number.NaN };
+const NO_LIMITS: ControlLimits = { lower: Number.NaN, upper: Number.NaN };
 
 /** An EWMA breach counts only when the window itself is this many σ̂ above the median. */
 const EWMA_MIN_Z = 2;
@@ -167,15 +173,11 @@ function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-function formatValue(x: number): string {
-  return x >= 100 ? String(Math.round(x)) : String(round(x, 1));
-}
-
 class AnomalyDetector {
   private readonly windows: SeriesWindows<AnomalyAcc, SpanRecord>;
   private readonly histories = new Map<string, SeriesHistory>();
   private readonly stepSpec: WindowSpec;
-  private lastStepEnd = Number.NEGATIVE_INFINITY;
+  private readonly loop: JudgeLoop<AnomalyAcc, never>;
   /** series not given a history because max_series histories exist */
   historiesOverflowed = 0;
 
@@ -183,63 +185,84 @@ class AnomalyDetector {
     private readonly config: AnomalyConfig,
     private readonly ctx: ComponentContext,
   ) {
+    this.stepSpec = { name: formatDuration(config.step), sizeMs: config.step, paneMs: ctx.settings.windows.slide };
+    // A series is judged at the end of a step with calls and of the step after (a value back to
+    // none); the empty steps between are caught up when it is next judged (catchUp).
     this.windows = new SeriesWindows({
       aggregator: anomalyAggregator(config.max_exemplars),
       windows: ctx.settings.windows,
       maxSeries: config.max_series,
       name: ctx.id,
       metrics: ctx.metrics,
+      reads: [{ spec: this.stepSpec, offsetMs: 0 }],
+      gridMs: config.step,
+      judging: ctx.judging,
     });
-    this.stepSpec = { name: formatDuration(config.step), sizeMs: config.step, paneMs: ctx.settings.windows.slide };
+    this.loop = { mode: ctx.judging ?? 'changed', judge: (view, stepEnd) => this.judgeSeries(view, stepEnd) };
   }
 
-  handle(event: PipelineEvent): Observation[] {
+  handle(event: PipelineEvent): Judgement[] {
     if (event.type === 'span') {
       const span = event.span;
       this.windows.add(seriesSubjects(span, this.ctx.settings.series.dimensions), span.endMs, span);
       return [];
     }
     if (event.type !== 'watermark') return [];
-    const stepEnd = paneStart(event.time, this.config.step);
-    const out = stepEnd > this.lastStepEnd ? this.judgeStep(stepEnd) : [];
-    if (stepEnd > this.lastStepEnd) this.lastStepEnd = stepEnd;
-    this.windows.advance(event.time);
+    const out: Judgement[] = [];
+    judgeUpTo(this.windows, event.from, event.time, this.loop, out);
     return out;
   }
 
-  private judgeStep(stepEnd: number): Observation[] {
+  private judgeSeries(view: SeriesView<AnomalyAcc>, stepEnd: number): Observation[] {
     const out: Observation[] = [];
-    for (const view of this.windows.all()) {
-      if (view.key === OVERFLOW_KEY) continue;
-      const acc = view.window(this.stepSpec, stepEnd);
-      const h = this.historyFor(view.key, acc.calls > 0, stepEnd);
-      if (!h) continue;
-      // Steps the clock skipped (a gap in the data) had no calls.
-      const missed = Math.min(this.config.history_windows, Math.round((stepEnd - h.lastStepEnd) / this.config.step) - 1);
-      for (let i = 0; i < missed; i++) h.calls.push(0);
-      h.lastStepEnd = stepEnd;
-      if (acc.calls > 0) h.lastActive = stepEnd;
+    if (view.key === OVERFLOW_KEY) return out;
+    const acc = view.window(this.stepSpec, stepEnd);
+    const h = this.historyFor(view.key, acc.calls > 0, stepEnd);
+    if (!h) return out;
+    this.catchUp(h, stepEnd);
+    h.lastStepEnd = stepEnd;
+    if (acc.calls > 0) h.lastActive = stepEnd;
 
-      if (this.config.metrics.includes('tokens_per_call') && acc.tokenCalls > 0) {
-        const value = acc.tokens / acc.tokenCalls;
-        const v = this.judge(h.tokens, value, false, () => true);
-        if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'tokens_per_call', value, v, acc, stepEnd));
-      }
-      if (this.config.metrics.includes('call_rate')) {
-        const value = acc.calls;
-        const busy = (s: RobustSummary) => s.median >= this.config.min_baseline_calls && value >= this.config.min_calls;
-        const v = this.judge(h.calls, value, true, busy);
-        if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd));
-      }
+    if (this.config.metrics.includes('tokens_per_call') && acc.tokenCalls > 0) {
+      const value = acc.tokens / acc.tokenCalls;
+      const v = this.judge(h.tokens, value, false, () => true);
+      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'tokens_per_call', value, v, acc, stepEnd));
     }
-    this.evictIdle(stepEnd);
+    if (this.config.metrics.includes('call_rate')) {
+      const value = acc.calls;
+      const busy = (s: RobustSummary) => s.median >= this.config.min_baseline_calls && value >= this.config.min_calls;
+      // busy() needs ≥ min_calls in the window judged: below that nothing is outlying, so the
+      // history's median and MAD are not needed (for sparse series that is every step)
+      const v = this.judge(h.calls, value, true, busy, value >= this.config.min_calls);
+      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd));
+    }
     return out;
+  }
+
+  /**
+   * The steps since the series was last judged had no calls: call_rate saw 0 in each (never
+   * outlying: only rises count), so each pushed a 0, moved the EWMA towards 0 and ended a streak;
+   * tokens_per_call saw nothing. Applied at once when the series is next judged, so empty event
+   * time costs nothing.
+   */
+  private catchUp(h: SeriesHistory, stepEnd: number): void {
+    const missed = Math.round((stepEnd - h.lastStepEnd) / this.config.step) - 1;
+    if (!(missed > 0)) return;
+    const m = h.calls;
+    for (let i = 0; i < Math.min(missed, this.config.history_windows); i++) m.push(0);
+    if (m.ewma !== undefined) m.ewma *= (1 - this.config.ewma_lambda) ** missed;
+    m.streak = 0;
   }
 
   /** The series' history, created on its first step with calls; undefined before that or beyond max_series. */
   private historyFor(key: string, active: boolean, stepEnd: number): SeriesHistory | undefined {
-    const known = this.histories.get(key);
+    let known = this.histories.get(key);
+    if (known !== undefined && this.idle(known, stepEnd)) {
+      this.histories.delete(key);
+      known = undefined;
+    }
     if (known || !active) return known;
+    if (this.histories.size >= this.config.max_series) this.evictIdle(stepEnd);
     if (this.histories.size >= this.config.max_series) {
       this.historiesOverflowed++;
       return undefined;
@@ -250,18 +273,29 @@ class AnomalyDetector {
     return h;
   }
 
-  /** Histories of series silent for a whole history span are dropped: their baseline is stale. */
+  /** A series silent for a whole history span has a stale baseline: its history is dropped. */
+  private idle(h: SeriesHistory, stepEnd: number): boolean {
+    return h.lastActive < stepEnd - this.config.history_windows * this.config.step;
+  }
+
   private evictIdle(stepEnd: number): void {
-    const horizon = stepEnd - this.config.history_windows * this.config.step;
-    for (const [key, h] of this.histories) if (h.lastActive < horizon) this.histories.delete(key);
+    for (const [key, h] of this.histories) if (this.idle(h, stepEnd)) this.histories.delete(key);
   }
 
   /**
    * Judges `value` against the history, then adds it. Counts (`poisson`) vary by about √median on
    * their own, so σ̂ is at least that. Not `eligible`: recorded, never outlying.
    */
-  private judge(m: MetricHistory, value: number, poisson: boolean, eligible: (s: RobustSummary) => boolean): Verdict {
+  private judge(m: MetricHistory, value: number, poisson: boolean, eligible: (s: RobustSummary) => boolean, possible = true): Verdict {
     const c = this.config;
+    if (!possible || m.values.length < c.min_history) {
+      // cannot be outlying: the same state change as below, without the history's statistics
+      m.streak = 0;
+      const history = m.values.length;
+      m.ewma = ewmaNext(m.ewma, value, c.ewma_lambda);
+      m.push(value);
+      return { outlying: false, streak: 0, z: 0, summary: NO_SUMMARY, ewma: m.ewma, limits: NO_LIMITS, history };
+    }
     const base = robustSummary(m.values, { floorRatio: c.scale_floor_ratio, absoluteFloor: 1 });
     const summary = poisson && base.median > 0 ? { ...base, scale: Math.max(base.scale, Math.sqrt(base.median)) } : base;
     const ewma = ewmaNext(m.ewma, value, c.ewma_lambda);
@@ -281,8 +315,8 @@ class AnomalyDetector {
     const window = this.stepSpec.name;
     const tokens = metric === 'tokens_per_call';
     const category: Category = tokens ? 'cost' : 'performance';
-    const times = v.summary.median > 0 ? `${round(value / v.summary.median, 1)}× its median of ${formatValue(v.summary.median)}` : `against a median of 0`;
-    const what = tokens ? `${formatValue(value)} tokens per call` : `${value} calls`;
+    const times = v.summary.median > 0 ? `${formatRatio(value / v.summary.median)} its median of ${formatFigure(v.summary.median)}` : `against a median of 0`;
+    const what = tokens ? `${formatFigure(value)} tokens per call` : `${value} calls`;
     const exemplars = tokens ? acc.topTokens : acc.first.items;
     const excessTokens = tokens ? Math.max(0, Math.round((value - v.summary.median) * acc.tokenCalls)) : 0;
     return {
@@ -295,8 +329,8 @@ class AnomalyDetector {
         : `${label} is called ${value} times over the last ${window}, ${times}`,
       description:
         `${tokens ? 'Token usage' : 'Call rate'} of ${label} is ${what} in the ${window} window, ${v.streak} windows in a row above normal: ` +
-        `robust z ${round(v.z, 1)} against the median ${formatValue(v.summary.median)} (MAD ${formatValue(v.summary.mad)}) of the last ${v.history} windows, ` +
-        `EWMA ${formatValue(v.ewma)} against an upper control limit of ${formatValue(v.limits.upper)}` +
+        `robust z ${round(v.z, 1)} against the median ${formatFigure(v.summary.median)} (MAD ${formatFigure(v.summary.mad)}) of the last ${v.history} windows, ` +
+        `EWMA ${formatFigure(v.ewma)} against an upper control limit of ${formatFigure(v.limits.upper)}` +
         (tokens ? `; ${excessTokens} tokens above the median over ${acc.tokenCalls} calls.` : '.'),
       evidence: {
         window,
@@ -325,18 +359,26 @@ class AnomalyDetector {
   }
 }
 
-/** The step must tile the fine panes and fit in the fine panes kept. */
+/**
+ * The step must tile the judging boundaries and fit in the fine panes kept; and an anomaly seen at
+ * the end of one step must not resolve before the next step can see it again.
+ */
 function checkStep(config: AnomalyConfig, ctx: ComponentContext): void {
-  const { slide, sizes } = ctx.settings.windows;
-  if (config.step % slide !== 0 || config.step > Math.max(...sizes)) {
+  const { slide, sizes, judge_every } = ctx.settings.windows;
+  const clockStep = Math.max(slide, judge_every ?? slide);
+  if (config.step % clockStep !== 0 || config.step > Math.max(...sizes)) {
     throw new Error(
-      `processors.anomaly.step: ${formatDuration(config.step)} must be a multiple of service.windows.slide (${formatDuration(slide)}) and at most the longest window (${formatDuration(Math.max(...sizes))})`,
+      `processors.anomaly.step: ${formatDuration(config.step)} must be a multiple of service.windows.slide and judge_every (${formatDuration(clockStep)}) and at most the longest window (${formatDuration(Math.max(...sizes))})`,
     );
+  }
+  const resolveAfter = ctx.settings.painpoints.resolve_after;
+  if (config.step > resolveAfter) {
+    throw new Error(`processors.anomaly.step: ${formatDuration(config.step)} must be at most service.painpoints.resolve_after (${formatDuration(resolveAfter)})`);
   }
 }
 
 /** The anomaly operator over the event-time stream. */
-export function anomaly(config: AnomalyConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+export function anomaly(config: AnomalyConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Judgement> {
   checkStep(config, ctx);
   return (source) =>
     defer(() => {

@@ -1,12 +1,11 @@
-import { asapScheduler, map, Subject } from 'rxjs';
+import { asapScheduler, Subject } from 'rxjs';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import type { Observation } from '../src/model/painpoint.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import { painpointsSchema, serviceSchema } from '../src/config/service-schema.js';
-import { painPointLifecycle, type LifecycleInput } from '../src/painpoints/lifecycle.js';
-import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import { serviceSchema } from '../src/config/service-schema.js';
+import type { TaggedJudgement } from '../src/model/events.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { Categorizer, categorize, categorizeConfigSchema, categorizeProcessorFactory } from './categorize.js';
 import { impactScore } from '../src/recommendations/impact.js';
 
@@ -67,22 +66,6 @@ describe('categorize', () => {
     expect(out?.impact).toMatchObject({ affected_runs: 2, affected_traces: 1, wasted_ms: 0 });
   });
 
-  it('escalates retry_exhaustion to high once its operation is seen as a latency bottleneck, so the same subject changes severity', () => {
-    const c = new Categorizer(config());
-    const first = c.categorize(obs('retry_exhaustion', { time: T0 }));
-    c.categorize(obs('latency_bottleneck', { time: T0 + 10_000 }));
-    const second = c.categorize(obs('retry_exhaustion', { time: T0 + 20_000 }));
-    expect(first?.severity).toBe('medium');
-    expect(second?.severity).toBe('high');
-  });
-
-  it('forgets the critical path after critical_path_memory of event time', () => {
-    const c = new Categorizer(config({ escalation: { critical_path_memory: '1m' } }));
-    c.categorize(obs('latency_bottleneck', { time: T0 }));
-    expect(c.categorize(obs('retry_exhaustion', { time: T0 + 30_000 }))?.severity).toBe('high');
-    expect(c.categorize(obs('retry_exhaustion', { time: T0 + 120_000 }))?.severity).toBe('medium');
-  });
-
   it('escalates a failure_rate whose Wilson lower bound reaches 0.5, never on the raw ratio', () => {
     const c = new Categorizer(config());
     const high = obs('failure_rate', { evidence: { window: '5m', metrics: { calls: 100, wilson_lower: 0.55 }, exemplar_trace_ids: [] } });
@@ -112,37 +95,28 @@ describe('categorize', () => {
   it('drops observations below min_severity and counts them', async () => {
     const registry = new Registry();
     const op = categorizeProcessorFactory.stage === 'categorize' ? categorizeProcessorFactory.create(config({ min_severity: 'medium' }), ctx(registry)) : undefined;
-    const input = new Subject<Observation>();
-    const out: Observation[] = [];
+    const input = new Subject<TaggedJudgement>();
+    const out: TaggedJudgement[] = [];
     input.pipe(op!).subscribe((o) => out.push(o));
-    input.next(obs('slow_tail', { severity: 'low' }));
-    input.next(obs('retry_no_backoff', { severity: 'medium' }));
+    input.next({ type: 'observation', observation: obs('slow_tail', { severity: 'low' }), detector: 0 });
+    input.next({ type: 'observation', observation: obs('retry_no_backoff', { severity: 'medium' }), detector: 0 });
     input.complete();
-    expect(out.map((o) => o.kind)).toEqual(['retry_no_backoff']);
+    expect(out.map((j) => (j.type === 'observation' ? j.observation.kind : j.type))).toEqual(['retry_no_backoff']);
     expect(await registry.getSingleMetricAsString('sidelight_categorize_dropped_total')).toContain('sidelight_categorize_dropped_total{processor="categorize"} 1');
   });
 
-  it('bounds the remembered critical-path operations and counts evictions', () => {
-    let evicted = 0;
-    const c = new Categorizer(config({ max_tracked_operations: 2 }), { onTrackedEvicted: () => evicted++ });
-    for (const name of ['a', 'b', 'c']) c.categorize(obs('latency_bottleneck', { subject: { service: 'kc', operation: `execute_tool ${name}` } }));
-    expect(c.trackedOperations).toBe(2);
-    expect(evicted).toBe(1);
-  });
-
-  it('keeps rule state per subscription', () => {
-    const op = categorize(config());
-    const first = new Subject<Observation>();
-    const second = new Subject<Observation>();
-    const a: Observation[] = [];
-    const b: Observation[] = [];
-    first.pipe(op).subscribe((o) => a.push(o));
-    second.pipe(op).subscribe((o) => b.push(o));
-    first.next(obs('latency_bottleneck'));
-    first.next(obs('retry_exhaustion'));
-    second.next(obs('retry_exhaustion'));
-    expect(a[1]?.severity).toBe('high');
-    expect(b[0]?.severity).toBe('medium');
+  it('turns a standing observation it drops into a clear of its source, and passes clears on', () => {
+    const op = categorize(config({ min_severity: 'medium' }));
+    const input = new Subject<TaggedJudgement>();
+    const out: TaggedJudgement[] = [];
+    input.pipe(op).subscribe((j) => out.push(j));
+    const standing = { source: 's1', gridMs: 10_000, rank: 0, index: 0 };
+    input.next({ type: 'observation', observation: obs('slow_tail', { severity: 'low', time: T0 }), standing, detector: 2 });
+    input.next({ type: 'clear', kind: 'slow_tail', subject: obs('slow_tail').subject, time: T0 + 10_000, source: 's1', detector: 2 });
+    expect(out).toEqual([
+      { type: 'clear', kind: 'slow_tail', subject: obs('slow_tail').subject, time: T0, source: 's1', detector: 2 },
+      { type: 'clear', kind: 'slow_tail', subject: obs('slow_tail').subject, time: T0 + 10_000, source: 's1', detector: 2 },
+    ]);
   });
 
   it('rejects unknown config keys and unknown kinds with their path', () => {
@@ -155,25 +129,3 @@ describe('categorize', () => {
 function ctx(registry: Registry): ComponentContext {
   return { scheduler: asapScheduler, metrics: registry, logger: silentLogger, settings: serviceSchema.parse({}), mode: 'live', id: 'categorize' };
 }
-
-describe('categorize → lifecycle', () => {
-  it('turns a severity raised by categorize into an updated change of the same pain point', () => {
-    const observations = new Subject<Observation>();
-    const changes: PainPointChange[] = [];
-    observations
-      .pipe(
-        categorize(config()),
-        map((observation): LifecycleInput => ({ type: 'observation', observation })),
-        painPointLifecycle(painpointsSchema.parse({})),
-      )
-      .subscribe((c) => changes.push(c));
-    observations.next(obs('retry_exhaustion', { time: T0 }));
-    observations.next(obs('latency_bottleneck', { time: T0 + 10_000 }));
-    observations.next(obs('retry_exhaustion', { time: T0 + 20_000 }));
-    const exhaustion = changes.filter((c) => c.painpoint.kind === 'retry_exhaustion').map((c) => [c.painpoint.state, c.painpoint.severity]);
-    expect(exhaustion).toEqual([
-      ['open', 'medium'],
-      ['updated', 'high'],
-    ]);
-  });
-});

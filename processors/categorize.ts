@@ -1,17 +1,17 @@
 /**
- * The categorize processor (SPEC §3, §4): sets each observation's category, computes its impact,
+ * The categorize processor (docs/painpoints.md; docs/outputs.md, Recommendations): sets each observation's category, computes its impact,
  * and applies severity rules on top of the detector's severity, in this order:
  *
  * 1. category: `categories[kind]` from config, else the default mapping (DEFAULT_CATEGORIES;
  *    `anomaly` is `cost` when its series is tokens, else `performance`).
  * 2. impact: affected runs / traces, wasted ms / tokens and a log-scaled score
  *    (src/recommendations/impact.ts documents the formula; weights in `impact_weights`).
- * 3. escalation (SPEC §3: high = critical failures):
+ * 3. escalation (docs/painpoints.md: high = critical failures):
  *    - `retry_exhaustion` on an operation seen as a `latency_bottleneck` within
  *      `escalation.critical_path_memory` of event time → high (exhaustion on a critical path);
  *    - `failure_rate` whose Wilson lower bound (evidence `wilson_lower`) ≥
  *      `escalation.failing_lower_bound` → high (an operation failing ≥ 50 %).
- * 4. de-escalation (SPEC §3: few calls are noise; low = minor improvements):
+ * 4. de-escalation (docs/painpoints.md: few calls are noise; low = minor improvements):
  *    - failure_rate / failure_spike / latency_regression / slow_tail with evidence `calls` below
  *      `deescalation.min_samples` → at most low;
  *    - the `__overflow__` series (a mix of series nobody can act on) → low.
@@ -22,18 +22,20 @@
  * `updated` change in the lifecycle, which runs after this processor.
  */
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
+import type { TaggedJudgement } from '../src/model/events.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { z } from 'zod';
 import {
   PAIN_POINT_KINDS,
   SEVERITY_RANK,
   type Category,
+  reviseObservation,
   type Observation,
   type PainPointKind,
   type Severity,
 } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
-import type { ProcessorFactory } from '../src/pipeline/component.js';
+import type { ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration } from '../src/config/duration.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
 import { isTokenAnomaly } from '../src/recommendations/advice.js';
@@ -70,7 +72,7 @@ export const categorizeConfigSchema = z.strictObject({
     .prefault({}),
   deescalation: z
     .strictObject({
-      /** evidence `calls` below this caps severity at low (SPEC §3 min_samples); 0 disables */
+      /** evidence `calls` below this caps severity at low (docs/painpoints.md min_samples); 0 disables */
       min_samples: z.number().int().nonnegative().default(20),
       /** pain points on the __overflow__ series are low */
       overflow_is_low: z.boolean().default(true),
@@ -81,7 +83,7 @@ export const categorizeConfigSchema = z.strictObject({
 });
 export type CategorizeConfig = z.output<typeof categorizeConfigSchema>;
 
-/** SPEC §3 category per kind; anomaly is decided per observation (tokens → cost). */
+/** docs/painpoints.md category per kind; anomaly is decided per observation (tokens → cost). */
 export const DEFAULT_CATEGORIES: Readonly<Record<Exclude<PainPointKind, 'anomaly'>, Category>> = {
   failure_rate: 'reliability',
   failure_spike: 'reliability',
@@ -148,10 +150,6 @@ function categorizeMetrics(registry: Registry): CategorizeMetrics {
   return m;
 }
 
-/** Bottlenecks are judged per operation key, exhaustion per any series of it: match on service + span name. */
-function operationKey(o: Observation): string | undefined {
-  return o.subject.operation === undefined ? undefined : `${o.subject.service}\u0000${o.subject.operation}`;
-}
 
 const isOverflow = (o: Observation): boolean =>
   o.subject.service === OVERFLOW_SUBJECT.service || o.subject.operation === OVERFLOW_SUBJECT.operation;
@@ -163,26 +161,21 @@ export interface CategorizeHooks {
   onTrackedSize?(size: number): void;
 }
 
-/** The stateful rules of one subscription. `categorize` returns undefined for a dropped observation. */
+/**
+ * The rules of one subscription, each a function of one observation (detectors judge only what
+ * changed, so a rule that read other observations would see stale ones). `categorize` returns
+ * undefined for a dropped observation.
+ */
 export class Categorizer {
-  /** operation → event time it was last seen as a latency bottleneck; Map order = least recently seen first */
-  private readonly criticalPath = new Map<string, number>();
-
   constructor(
     private readonly config: CategorizeConfig,
     private readonly hooks: CategorizeHooks = {},
   ) {}
 
-  get trackedOperations(): number {
-    return this.criticalPath.size;
-  }
-
   categorize(o: Observation): Observation | undefined {
     const config = this.config;
-    if (o.kind === 'latency_bottleneck') this.rememberCriticalPath(o);
 
     const category = config.categories[o.kind] ?? defaultCategory(o);
-    const impact = computeImpact(o.evidence, o.runIds, config.impact_weights);
 
     let severity: Severity = o.severity;
     const apply = (rule: string, next: Severity) => {
@@ -192,15 +185,12 @@ export class Categorizer {
       }
     };
 
-    if (o.kind === 'retry_exhaustion' && config.escalation.exhaustion_on_critical_path && this.onCriticalPath(o)) {
-      apply('exhaustion_on_critical_path', 'high');
-    }
     if (o.kind === 'failure_rate') {
       // A confidence bound, never the raw ratio: 1 failure out of 2 calls is not a critical failure.
-      const bound = firstMetric(o.evidence, 'wilson_lower');
+      const bound = o.figures !== undefined ? o.figures.wilson_lower : firstMetric(o.evidence, 'wilson_lower');
       if (bound !== undefined && bound >= config.escalation.failing_lower_bound) apply('failing_lower_bound', 'high');
     }
-    const calls = firstMetric(o.evidence, 'calls');
+    const calls = o.figures !== undefined ? o.figures.calls : firstMetric(o.evidence, 'calls');
     if (RATE_KINDS.has(o.kind) && calls !== undefined && calls < config.deescalation.min_samples && SEVERITY_RANK[severity] > SEVERITY_RANK.low) {
       apply('min_samples', 'low');
     }
@@ -213,44 +203,28 @@ export class Categorizer {
       this.hooks.onDropped?.();
       return undefined;
     }
-    return { ...o, category, severity, impact };
-  }
-
-  private rememberCriticalPath(o: Observation): void {
-    const key = operationKey(o);
-    if (key === undefined) return;
-    this.criticalPath.delete(key);
-    this.criticalPath.set(key, o.time);
-    while (this.criticalPath.size > this.config.max_tracked_operations) {
-      const oldest = this.criticalPath.keys().next().value as string;
-      this.criticalPath.delete(oldest);
-      this.hooks.onTrackedEvicted?.();
-    }
-    this.hooks.onTrackedSize?.(this.criticalPath.size);
-  }
-
-  private onCriticalPath(o: Observation): boolean {
-    const key = operationKey(o);
-    if (key === undefined) return false;
-    const seen = this.criticalPath.get(key);
-    if (seen === undefined) return false;
-    if (o.time - seen > this.config.escalation.critical_path_memory) {
-      this.criticalPath.delete(key);
-      this.hooks.onTrackedSize?.(this.criticalPath.size);
-      return false;
-    }
-    return true;
+    // impact is read from the evidence, so it is computed when a record is written
+    return reviseObservation(o, { category, severity }, () => computeImpact(o.evidence, o.runIds, config.impact_weights));
   }
 }
 
-/** The operator; each subscription has its own rule state. */
-export function categorize(config: CategorizeConfig, hooks: CategorizeHooks = {}): OperatorFunction<Observation, Observation> {
+/**
+ * The operator over judgements: clears pass; an observation dropped below min_severity is not
+ * observed, so a standing one becomes a clear of its source.
+ */
+export function categorize(config: CategorizeConfig, hooks: CategorizeHooks = {}): OperatorFunction<TaggedJudgement, TaggedJudgement> {
   return (source) =>
     defer(() => {
       const categorizer = new Categorizer(config, hooks);
       return source.pipe(
-        map((o) => categorizer.categorize(o)),
-        filter((o): o is Observation => o !== undefined),
+        map((j): TaggedJudgement | undefined => {
+          if (j.type === 'clear') return j;
+          const o = categorizer.categorize(j.observation);
+          if (o !== undefined) return { ...j, observation: o };
+          const standing = j.standing;
+          return standing ? { type: 'clear', kind: j.observation.kind, subject: j.observation.subject, time: j.observation.time, source: standing.source, detector: j.detector } : undefined;
+        }),
+        filter((j): j is TaggedJudgement => j !== undefined),
       );
     });
 }

@@ -1,5 +1,5 @@
 /**
- * error_cluster (SPEC §3): many failures share one error class and normalized message template
+ * error_cluster (docs/painpoints.md): many failures share one error class and normalized message template
  * across operations. A series here is (error class, message template) over failed spans; it fires
  * on the shortest window where it holds ≥ min_failures failures on ≥ min_operations operation keys
  * or ≥ min_services services: low, medium when it is ≥ medium_share of all failures in that window.
@@ -13,14 +13,16 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Observation, Subject } from '../src/model/painpoint.js';
-import type { PipelineEvent } from '../src/model/events.js';
-import type { ComponentContext, ProcessorFactory } from '../src/pipeline/component.js';
+import { lazyObservation, type Observation, type Subject } from '../src/model/painpoint.js';
+import type { Judgement, PipelineEvent } from '../src/model/events.js';
+import { judgeTogether, oneShot, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
+import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
-import { AffectedSet, ExemplarList, LabelCounts, formatDurationMs, formatPercent, spanDuration, spanTokens, windowPhrase } from './failure-evidence.js';
+import { formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const errorClusterConfigSchema = z.strictObject({
   /** failures of one class + template needed in the window */
@@ -146,40 +148,37 @@ class ErrorClusterDetector {
   private readonly offline: boolean;
   private lastBoundary = Number.NEGATIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
-  /**
-   * The observation last made from a window merge, by the merge (never modified; its closed panes
-   * take no more spans): a cluster that holds is observed at every boundary, on the same merge
-   * while its window keeps the same panes, and profiling an 80 h kc replay showed the evidence
-   * merge and text of those repeats as a top cost. Same but for its time.
-   */
-  private readonly memo = new WeakMap<ClusterAcc, { view: SeriesView<ClusterAcc>; window: string; total: number; observation: Observation }>();
+  private readonly mode: JudgeMode;
+  /** the clusters are judged together (a cluster's share is of all failures): one source */
+  private readonly standing: GroupStanding = { standing: [] };
 
   constructor(
     private readonly config: ErrorClusterConfig,
     ctx: ComponentContext,
   ) {
     this.offline = ctx.mode === 'offline';
-    const common = { windows: ctx.settings.windows, name: ctx.id, metrics: ctx.metrics, keepAll: this.offline };
+    this.mode = ctx.judging ?? 'changed';
+    const common = { windows: ctx.settings.windows, name: ctx.id, metrics: ctx.metrics, keepAll: this.offline, judging: this.mode };
     this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars), maxSeries: config.max_series });
     this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
     this.specs = this.clusters.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
   }
 
-  handle(event: PipelineEvent): Observation[] {
+  handle(event: PipelineEvent): Judgement[] {
     switch (event.type) {
       case 'span':
         this.add(event.span);
         return [];
       case 'watermark': {
-        const out = this.judgeAt(event.time);
+        const out: Judgement[] = [];
+        const group = [this.clusters, this.total] as unknown as SeriesWindows<unknown, unknown, unknown>[];
+        judgeTogether(group, event.from, event.time, this.mode, (b) => this.judgeAt(b), this.standing, 'clusters', out);
         this.lastBoundary = event.time;
-        this.clusters.advance(event.time);
-        this.total.advance(event.time);
         return out;
       }
       case 'end':
-        return this.offline ? this.judgeWholeInput() : [];
+        return this.offline ? this.judgeWholeInput().map(oneShot) : [];
       default:
         return [];
     }
@@ -196,7 +195,7 @@ class ErrorClusterDetector {
     this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
   }
 
-  /** true when a window's cluster meets the SPEC §3 rule */
+  /** true when a window's cluster meets the docs/painpoints.md rule */
   private holds(acc: ClusterAcc): boolean {
     return (
       acc.failures >= this.config.min_failures &&
@@ -215,9 +214,11 @@ class ErrorClusterDetector {
     for (const view of this.clusters.all()) {
       if (view.key === OVERFLOW_KEY || view.lastTimeMs < boundary - this.longestMs) continue;
       for (const spec of this.specs) {
+        // a cluster's panes hold only failed spans: fewer than min_failures cannot hold
+        if (!view.atLeast(spec, boundary, this.config.min_failures)) continue;
         const acc = view.window(spec, boundary);
         if (!this.holds(acc)) continue;
-        found.push(this.windowObservation(view, spec.name, acc, this.totalFailures(spec, boundary), boundary));
+        found.push(this.observation(view, spec.name, acc, this.totalFailures(spec, boundary), boundary));
         break;
       }
     }
@@ -236,14 +237,6 @@ class ErrorClusterDetector {
     return onePerSubject(found);
   }
 
-  private windowObservation(view: SeriesView<ClusterAcc>, window: string, acc: ClusterAcc, total: number, time: number): Observation {
-    const memo = this.memo.get(acc);
-    if (memo !== undefined && memo.view === view && memo.window === window && memo.total === total) return { ...memo.observation, time };
-    const observation = this.observation(view, window, acc, total, time);
-    this.memo.set(acc, { view, window, total, observation });
-    return observation;
-  }
-
   private observation(view: SeriesView<ClusterAcc>, window: string, acc: ClusterAcc, totalFailures: number, time: number): Observation {
     const errorClass = view.subject.error_class ?? '';
     const template = view.subject.operation ?? '';
@@ -251,65 +244,70 @@ class ErrorClusterDetector {
     const operations = acc.byOperation.distinct;
     const service = services >= 2 ? '*' : (acc.byService.top()?.[0] ?? '*');
     const share = totalFailures > 0 ? acc.failures / totalFailures : 1;
-    const ev = clusterEvidence(acc, this.config.max_exemplars);
-    const traces = ev.affected.traces.estimate();
-    const runs = ev.affected.runs.estimate();
     const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
     const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
-    const topOps = Object.entries(acc.byOperation.record(3))
-      .map(([op, n]) => `${op} (${n})`)
-      .join(', ');
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
-    return {
-      kind: 'error_cluster',
+    const head = {
+      kind: 'error_cluster' as const,
       subject: { service, error_class: errorClass },
-      severity: share >= this.config.medium_share ? 'medium' : 'low',
-      category: 'reliability',
-      title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
-      description:
-        `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
-        `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
-        `They took ${formatDurationMs(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
-      evidence: {
-        window,
-        metrics: {
-          failures: acc.failures,
-          operations,
-          services,
-          share: Math.round(share * 10_000) / 10_000,
-          total_failures: totalFailures,
-          error_class: errorClass,
-          template,
-          wasted_ms: Math.round(acc.wastedMs * 10) / 10,
-          wasted_tokens: acc.wastedTokens,
-          affected_traces: traces,
-          affected_runs: runs,
-          by_operation: acc.byOperation.record(10),
-          by_service: acc.byService.record(10),
-        },
-        exemplar_trace_ids: ev.exemplars.traceIds,
-        exemplar_span_ids: ev.exemplars.spanIds,
-      },
+      severity: share >= this.config.medium_share ? ('medium' as const) : ('low' as const),
+      category: 'reliability' as const,
       keyMetric: share,
       time,
-      runIds: [...ev.affected.runIds],
+      // what onePerSubject compares, without building the evidence
+      figures: { calls: acc.failures },
     };
+    return lazyObservation(head, () => {
+      const ev = clusterEvidence(acc, this.config.max_exemplars);
+      const traces = ev.affected.traces.estimate();
+      const runs = ev.affected.runs.estimate();
+      const topOps = Object.entries(acc.byOperation.record(3))
+        .map(([op, n]) => `${op} (${n})`)
+        .join(', ');
+      return {
+        title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
+        description:
+          `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
+          `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
+          `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        evidence: {
+          window,
+          metrics: {
+            failures: acc.failures,
+            operations,
+            services,
+            share: Math.round(share * 10_000) / 10_000,
+            total_failures: totalFailures,
+            error_class: errorClass,
+            template,
+            wasted_ms: Math.round(acc.wastedMs * 10) / 10,
+            wasted_tokens: acc.wastedTokens,
+            affected_traces: traces,
+            affected_runs: runs,
+            by_operation: acc.byOperation.record(10),
+            by_service: acc.byService.record(10),
+          },
+          exemplar_trace_ids: ev.exemplars.traceIds,
+          exemplar_span_ids: ev.exemplars.spanIds,
+        },
+        runIds: [...ev.affected.runIds],
+      };
+    });
   }
 }
 
-/** Templates of one class in one service name the same subject (and pain point id): keep the largest. */
 function onePerSubject(observations: Observation[]): Observation[] {
   const best = new Map<string, Observation>();
   for (const o of observations) {
     const key = subjectKey(o.subject);
     const known = best.get(key);
-    if (!known || (o.evidence.metrics.failures as number) > (known.evidence.metrics.failures as number)) best.set(key, o);
+    if (!known || (o.figures?.calls ?? 0) > (known.figures?.calls ?? 0)) best.set(key, o);
   }
   return [...best.values()];
 }
 
 /** The error_cluster operator over the event-time stream. */
-export function errorCluster(config: ErrorClusterConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+export function errorCluster(config: ErrorClusterConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Judgement> {
   return (source) =>
     defer(() => {
       const detector = new ErrorClusterDetector(config, ctx);

@@ -4,12 +4,10 @@
  * Every part has a fixed cap, so a pane's size does not grow with the spans it counts.
  */
 import type { SpanRecord } from '../src/model/span.js';
+import { countLabel, MAX_RUN_IDS, OVERFLOW_LABEL, type Exemplar } from '../src/model/evidence-format.js';
 import { DistinctCount } from '../src/stats/distinct-count.js';
 
-/** Label for counts beyond a breakdown's label cap. */
-export const OTHER_LABEL = '__other__';
-
-/** label → count with at most `maxLabels` labels; further labels are counted under `__other__`. */
+/** label → count with at most `maxLabels` labels; further labels are counted under OVERFLOW_LABEL. */
 export class LabelCounts {
   private readonly counts = new Map<string, number>();
 
@@ -19,30 +17,27 @@ export class LabelCounts {
     return this.counts.size;
   }
 
-  /** distinct labels seen (a lower bound once `__other__` holds some) */
+  /** distinct labels seen (a lower bound once OVERFLOW_LABEL holds some) */
   get distinct(): number {
-    return this.counts.has(OTHER_LABEL) ? this.counts.size - 1 : this.counts.size;
+    return this.counts.has(OVERFLOW_LABEL) ? this.counts.size - 1 : this.counts.size;
   }
 
-  /** true when some labels were folded into `__other__` */
+  /** true when some labels were folded into OVERFLOW_LABEL */
   get truncated(): boolean {
-    return this.counts.has(OTHER_LABEL);
+    return this.counts.has(OVERFLOW_LABEL);
   }
 
   add(label: string, n = 1): void {
-    const known = this.counts.get(label);
-    if (known !== undefined) this.counts.set(label, known + n);
-    else if (this.counts.size < this.maxLabels || label === OTHER_LABEL) this.counts.set(label, n);
-    else this.counts.set(OTHER_LABEL, (this.counts.get(OTHER_LABEL) ?? 0) + n);
+    countLabel(this.counts, label, n, this.maxLabels);
   }
 
   merge(other: LabelCounts): void {
     for (const [label, n] of other.counts) this.add(label, n);
   }
 
-  /** the label with the highest count (ties: the first in label order); `__other__` is never it */
+  /** the label with the highest count (ties: the first in label order); OVERFLOW_LABEL is never it */
   top(): [string, number] | undefined {
-    return this.sorted().find(([label]) => label !== OTHER_LABEL);
+    return this.sorted().find(([label]) => label !== OVERFLOW_LABEL);
   }
 
   /** label → count of the `limit` highest counts, as a plain record for evidence */
@@ -53,11 +48,6 @@ export class LabelCounts {
   private sorted(): [string, number][] {
     return [...this.counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
-}
-
-export interface Exemplar {
-  readonly traceId: string;
-  readonly spanId: string;
 }
 
 /** Up to `max` exemplar spans from distinct traces, first come first kept (deterministic). */
@@ -84,9 +74,6 @@ export class ExemplarList {
     return this.items.map((e) => e.spanId);
   }
 }
-
-/** Run ids an observation names (SPEC §3 run_ids): distinct, first seen first, at most this many. */
-export const MAX_RUN_IDS = 20;
 
 /** Affected traces and runs: exact counts below 64 distinct, estimated above; plus up to 20 run ids. */
 export class AffectedSet {
@@ -121,23 +108,4 @@ export function spanTokens(span: Pick<SpanRecord, 'inputTokens' | 'outputTokens'
 /** A span's duration for wasted-time sums: never negative or NaN (clock skew, bad input). */
 export function spanDuration(span: Pick<SpanRecord, 'durationMs'>): number {
   return Number.isFinite(span.durationMs) && span.durationMs > 0 ? span.durationMs : 0;
-}
-
-/** "42 %", "4.5 %", "0.3 %": whole percent from 10 % up, one decimal below. */
-export function formatPercent(ratio: number): string {
-  const pct = ratio * 100;
-  const text = pct >= 10 || pct === 0 ? String(Math.round(pct)) : String(Math.round(pct * 10) / 10);
-  return `${text} %`;
-}
-
-/** "1.2 s", "850 ms", "3.4 min" */
-export function formatDurationMs(ms: number): string {
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
-  return `${Math.round(ms / 6_000) / 10} min`;
-}
-
-/** The window a judgement was made on, as words: "over the last 5m", "over the whole input". */
-export function windowPhrase(window: string): string {
-  return window === 'all' ? 'over the whole input' : `over the last ${window}`;
 }

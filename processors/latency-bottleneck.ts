@@ -1,5 +1,5 @@
 /**
- * latency_bottleneck (SPEC §3), part of the `latency` processor: an operation that dominates the
+ * latency_bottleneck (docs/painpoints.md), part of the `latency` processor: an operation that dominates the
  * critical path of the traces it is in.
  *
  * For each completed trace, the critical path (src/traces/critical-path.ts) gives every span's
@@ -14,16 +14,16 @@
  * path belongs to their nearest real ancestor, so a kc run names the task type, not its attempts.
  */
 import type { OperatorFunction } from 'rxjs';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
-import type { SpanRecord } from '../src/model/span.js';
+import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectLabel } from '../src/model/series.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import type { PaneAggregator } from '../src/windows/series-windows.js';
 import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js';
-import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
-import { type Exemplar, exemplarIds, exemplarRunIds, formatMs, formatShare, keepTop, mergeTop, round3, roundMs, MAX_RUN_IDS } from './latency-evidence.js';
+import { formatDuration, formatPercent, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import { exemplarIds, exemplarRunIds, keepTop, mergeTop, round3, roundMs, type WeightedExemplar } from './latency-evidence.js';
 import { type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
 
 export interface BottleneckConfig {
@@ -38,7 +38,7 @@ export interface BottleneckInput {
   readonly share: number;
   readonly pathMs: number;
   readonly traceMs: number;
-  readonly exemplar: Exemplar;
+  readonly exemplar: WeightedExemplar;
 }
 
 export interface BottleneckAcc {
@@ -47,7 +47,7 @@ export interface BottleneckAcc {
   pathMsSum: number;
   traceMsSum: number;
   /** the traces where the operation spent the most time on the path */
-  readonly top: Exemplar[];
+  readonly top: WeightedExemplar[];
 }
 
 /** exemplars kept per pane: 5 traces and enough run ids */
@@ -71,7 +71,6 @@ export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput
   },
 };
 
-const isSynthetic = (span: SpanRecord): boolean => span.attributes[SYNTHETIC_KEY] === true;
 
 /**
  * Self time on the path per operation key, with the span holding the most as exemplar; a
@@ -146,10 +145,10 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
     subject,
     severity: share >= config.bottleneck_high_share ? 'high' : 'medium',
     category: 'performance',
-    title: `${label} takes ${formatShare(share)} of the critical path of the traces it is in`,
+    title: `${label} takes ${formatPercent(share)} of the critical path of the traces it is in`,
     description:
       `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${acc.traces} traces contained ${label}; on average it held the critical path ` +
-      `for ${formatMs(meanPath)} of ${formatMs(meanTrace)} end to end (${formatShare(share)}), so the traces cannot finish faster than it does.`,
+      `for ${formatDuration(meanPath)} of ${formatDuration(meanTrace)} end to end (${formatPercent(share)}), so the traces cannot finish faster than it does.`,
     evidence: {
       window,
       metrics: {
@@ -168,7 +167,7 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
   };
 }
 
-export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<BottleneckAcc, BottleneckInput>(
     {
       name: 'latency_bottleneck',

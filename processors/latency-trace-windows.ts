@@ -6,14 +6,16 @@
  * (model call, tool call) and parent naming these detectors share.
  */
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
-import { type Exemplar, keepTop, MAX_RUN_IDS, mergeTop } from './latency-evidence.js';
+import { countLabel, MAX_RUN_IDS, OVERFLOW_LABEL } from '../src/model/evidence-format.js';
+import { keepTop, mergeTop, type WeightedExemplar } from './latency-evidence.js';
 
 export interface TraceInput<I> {
   readonly subject: Subject;
@@ -27,7 +29,7 @@ export interface TraceWindowDetector<A, I> {
   readonly maxSeries: number;
   /** what one completed trace contributes */
   inputs(trace: Trace): readonly TraceInput<I>[];
-  /** how many traces an accumulator holds (the sample size of SPEC §3) */
+  /** how many traces an accumulator holds (the sample size of docs/painpoints.md) */
   traces(acc: A): number;
   /** traces needed in a sliding window */
   readonly minTraces: number;
@@ -36,7 +38,7 @@ export interface TraceWindowDetector<A, I> {
   judge(subject: Subject, window: string, acc: A, time: number): Observation | undefined;
 }
 
-export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return (source) =>
     defer(() => {
       const offline = ctx.mode === 'offline';
@@ -47,22 +49,26 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
         name: detector.name,
         metrics: ctx.metrics,
         keepAll: offline,
+        judging: ctx.judging,
       });
       const overflowKey = subjectKey(OVERFLOW_SUBJECT);
       let lastWatermark = Number.NEGATIVE_INFINITY;
       let lastTraceEnd = Number.NEGATIVE_INFINITY;
 
-      const onWatermark = (time: number): Observation[] => {
-        lastWatermark = time;
-        const out: Observation[] = [];
-        for (const view of windows.all()) {
-          if (view.key === overflowKey) continue;
+      const loop: JudgeLoop<A, never> = {
+        mode: ctx.judging ?? 'changed',
+        judge(view, time) {
+          if (view.key === overflowKey) return [];
           const judged = shortestWindowWith(view, windows.specs, time, detector.traces, detector.minTraces);
-          if (judged === undefined) continue;
+          if (judged === undefined) return [];
           const obs = detector.judge(view.subject, judged.spec.name, judged.acc, time);
-          if (obs) out.push(obs);
-        }
-        windows.advance(time);
+          return obs ? [obs] : [];
+        },
+      };
+      const onWatermark = (from: number, time: number): Judgement[] => {
+        lastWatermark = time;
+        const out: Judgement[] = [];
+        judgeUpTo(windows, from, time, loop, out);
         return out;
       };
 
@@ -81,7 +87,7 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
       };
 
       return source.pipe(
-        concatMap((event): Observation[] => {
+        concatMap((event): Judgement[] => {
           switch (event.type) {
             case 'trace': {
               const trace = event.trace;
@@ -90,11 +96,11 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
               return [];
             }
             case 'watermark':
-              return onWatermark(event.time);
+              return onWatermark(event.from, event.time);
             case 'drain':
               return [];
             case 'end':
-              return onEnd();
+              return onEnd().map(oneShot);
           }
         }),
       );
@@ -142,16 +148,14 @@ export function parentLabel(span: SpanRecord): string {
   return qualifier === undefined ? span.name : `${span.name} ${qualifier}`;
 }
 
-/** Adds `n` to `label` in a small breakdown table, keeping at most `cap` labels (the rest go to `other`). */
-export function countLabel(table: Record<string, number>, label: string, n: number, cap: number): void {
-  if (table[label] === undefined && Object.keys(table).length >= cap) label = 'other';
-  table[label] = (table[label] ?? 0) + n;
-}
-
-/** The most frequent label of a breakdown table. */
-export function topLabel(table: Readonly<Record<string, number>>): string | undefined {
+/** The most frequent label of a breakdown table (the first of equals); never the overflow label. */
+export function topLabel(table: ReadonlyMap<string, number>): string | undefined {
   let best: string | undefined;
-  for (const [label, n] of Object.entries(table)) if (best === undefined || n > (table[best] as number)) best = label;
+  let bestCount = 0;
+  for (const [label, n] of table) {
+    if (label === OVERFLOW_LABEL) continue;
+    if (best === undefined || n > bestCount) [best, bestCount] = [label, n];
+  }
   return best;
 }
 
@@ -170,8 +174,8 @@ export interface PatternInput {
   readonly sumMs: number;
   /** sum − max per occurrence: what running the calls concurrently (or as one batch) would save */
   readonly savingMs: number;
-  readonly labels: Readonly<Record<string, number>>;
-  readonly exemplar: Exemplar;
+  readonly labels: ReadonlyMap<string, number>;
+  readonly exemplar: WeightedExemplar;
 }
 
 /** A pane (or window) of pattern inputs: `traces` is the sample size. */
@@ -183,8 +187,8 @@ export interface PatternAcc {
   shareSum: number;
   sumMs: number;
   savingMs: number;
-  readonly labels: Record<string, number>;
-  readonly top: Exemplar[];
+  readonly labels: Map<string, number>;
+  readonly top: WeightedExemplar[];
 }
 
 /** Folds the figures of `from` (one trace's input, or a pane) into `into`. */
@@ -195,13 +199,13 @@ function foldPattern(into: PatternAcc, from: Omit<PatternInput, 'exemplar'>, lab
   into.shareSum += from.shareSum;
   into.sumMs += from.sumMs;
   into.savingMs += from.savingMs;
-  for (const [label, n] of Object.entries(from.labels)) countLabel(into.labels, label, n, labelsKept);
+  for (const [label, n] of from.labels) countLabel(into.labels, label, n, labelsKept);
 }
 
 /** The pane aggregator of a recurring-pattern detector, keeping `labelsKept` labels per breakdown. */
 export function patternAggregator(labelsKept: number): PaneAggregator<PatternAcc, PatternInput> {
   return {
-    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: Object.create(null), top: [] }),
+    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
     add(acc, input) {
       acc.traces++;
       foldPattern(acc, input, labelsKept);

@@ -55,7 +55,7 @@ async function run(spans: SpanRecord[], cfg = config(), mode: 'live' | 'offline'
 const ofKind = (obs: Observation[], kind: Observation['kind']) => obs.filter((o) => o.kind === kind);
 
 describe('latency processor config', () => {
-  it('has the SPEC §3 defaults', () => {
+  it('has the docs/painpoints.md defaults', () => {
     const c = config();
     expect(c).toMatchObject({ min_samples: 20, regression_ratio: 2, high_ratio: 5, high_min_calls: 50, min_slow: 5, confirm_window: 300_000 });
     expect(c).toMatchObject({ tail_ratio: 10, tail_high_ratio: 30, tail_min_calls: 100, bottleneck_share: 0.5, bottleneck_high_share: 0.8 });

@@ -1,5 +1,5 @@
 /**
- * The `latency` processor (SPEC §3): `latency_regression` and `slow_tail` over the span stream,
+ * The `latency` processor (docs/painpoints.md): `latency_regression` and `slow_tail` over the span stream,
  * plus `latency_bottleneck` over assembled traces (processors/latency-bottleneck.ts).
  *
  * Per series and pane it keeps a mergeable quantile sketch of the durations of **successful**
@@ -31,29 +31,28 @@
  */
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { SpanRecord } from '../src/model/span.js';
-import type { PipelineEvent } from '../src/model/events.js';
-import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
+import { isSynthetic, type SpanRecord } from '../src/model/span.js';
+import type { Judgement, PipelineEvent } from '../src/model/events.js';
+import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
-import { SYNTHETIC_KEY } from '../src/traces/retry-chains.js';
-import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView } from '../src/windows/series-windows.js';
-import type { WindowSpec } from '../src/windows/window-spec.js';
+import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
+import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
+import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import {
   distinctCount,
   droppedCounter,
-  type Exemplar,
+  type WeightedExemplar,
   exemplarIds,
   exemplarRunIds,
-  formatMs,
-  formatRatio,
   keepTop,
   mergeTop,
   round3,
   roundMs,
 } from './latency-evidence.js';
+import { formatDuration, formatRatio } from '../src/model/evidence-format.js';
 import { latencyBottleneckOperator } from './latency-bottleneck.js';
 
 export const latencyConfigSchema = z.strictObject({
@@ -92,27 +91,12 @@ export type LatencyConfig = z.output<typeof latencyConfigSchema>;
 const SLOWEST_KEPT = 20;
 /** time buckets per series for the offline later-vs-earlier split */
 const HISTORY_BUCKETS = 64;
-/**
- * A series' baseline is merged again at most this often: it ends before the judged part, so
- * moving its end by under a minute changes nothing that matters, and the merge of its ~60 panes
- * is most of the judging cost.
- */
-const BASELINE_REFRESH_MS = 60_000;
-
-interface CachedBaseline {
-  /** the judged part it was taken before (max of judged window and confirm_window) */
-  readonly excluded: number;
-  /** watermark time it was merged at */
-  readonly at: number;
-  readonly baseline: { readonly spec: WindowSpec; readonly acc: LatencyAcc } | undefined;
-}
-
 /** Per series and pane: a sketch of successful durations, call counts and the slowest calls. */
 export interface LatencyAcc {
   readonly sketch: QuantileSketch;
   calls: number;
   failed: number;
-  readonly slowest: Exemplar[];
+  readonly slowest: WeightedExemplar[];
 }
 
 /** What windows are probed by before one is merged: successful calls, and the slowest of them. */
@@ -124,6 +108,8 @@ export interface LatencySummary {
 
 export const latencyAggregator: PaneAggregator<LatencyAcc, SpanRecord, LatencySummary> = {
   create: () => ({ sketch: new QuantileSketch(), calls: 0, failed: 0, slowest: [] }),
+  // samples are the successful calls the sketch takes
+  weight: (span) => (!span.failed && Number.isFinite(span.durationMs) ? 1 : 0),
   summary: {
     create: () => ({ successes: 0, max: Number.NEGATIVE_INFINITY }),
     add(into, acc) {
@@ -202,59 +188,62 @@ function describeRegression(
   config: LatencyConfig,
   time: number,
 ): Observation {
-  const label = subjectLabel(subject);
   const n = successes(judged);
   const severity: Severity = f.ratio >= config.high_ratio && n >= config.high_min_calls ? 'high' : 'medium';
-  const slow = judged.slowest.filter((e) => e.weight > f.threshold);
-  const ids = exemplarIds(slow.length > 0 ? slow : judged.slowest);
-  const meanNow = judged.sketch.sum / n;
-  const meanBase = baseline.sketch.sum / successes(baseline);
-  const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
-  const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
-  const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
-  return {
-    kind: 'latency_regression',
-    subject,
-    severity,
-    category: 'performance',
-    title: `${f.percentile} of ${label} rose to ${formatMs(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatMs(f.baseline)}`,
-    description:
-      `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatMs(f.current)} against ${formatMs(f.baseline)} over ${baseWhere} ` +
-      `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatMs(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
-      (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatMs(f.confirm.value)}).` : ''),
-    evidence: {
-      window,
-      metrics: {
-        calls: judged.calls,
-        successful_calls: n,
-        failed_calls: judged.failed,
-        percentile: f.percentile,
-        p50_ms: roundMs(judged.sketch.quantile(0.5)),
-        p95_ms: roundMs(judged.sketch.quantile(0.95)),
-        ...(p99 !== undefined ? { p99_ms: roundMs(p99) } : {}),
-        baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
-        baseline_calls: successes(baseline),
-        baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
-        ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
-        ratio: round3(f.ratio),
-        slow_calls: f.slowCalls,
-        slow_threshold_ms: roundMs(f.threshold),
-        ...(f.confirm ? { confirm_window: f.confirm.window, confirm_ms: roundMs(f.confirm.value) } : {}),
-        // lower bounds: counted over the slowest calls kept as exemplars
-        affected_traces: distinctCount(slow, 'traceId'),
-        affected_runs: distinctCount(slow, 'runId'),
-        wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
-      },
-      exemplar_trace_ids: ids.traceIds,
-      exemplar_span_ids: ids.spanIds,
-    },
-    keyMetric: f.ratio,
-    time,
-    runIds: exemplarRunIds(slow.length > 0 ? slow : judged.slowest),
+  const slowest = () => {
+    const slow = judged.slowest.filter((e) => e.weight > f.threshold);
+    return { slow, shown: slow.length > 0 ? slow : judged.slowest };
   };
+  const head = { kind: 'latency_regression' as const, subject, severity, category: 'performance' as const, keyMetric: f.ratio, time, figures: { calls: judged.calls } };
+  return lazyObservation(
+    head,
+    () => {
+      const label = subjectLabel(subject);
+      const { slow, shown } = slowest();
+      const ids = exemplarIds(shown);
+      const meanNow = judged.sketch.sum / n;
+      const meanBase = baseline.sketch.sum / successes(baseline);
+      const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
+      const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
+      const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
+      return {
+        title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
+        description:
+          `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
+          `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
+          (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
+        evidence: {
+          window,
+          metrics: {
+            calls: judged.calls,
+            successful_calls: n,
+            failed_calls: judged.failed,
+            percentile: f.percentile,
+            p50_ms: roundMs(judged.sketch.quantile(0.5)),
+            p95_ms: roundMs(judged.sketch.quantile(0.95)),
+            ...(p99 !== undefined ? { p99_ms: roundMs(p99) } : {}),
+            baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
+            baseline_calls: successes(baseline),
+            baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
+            ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
+            ratio: round3(f.ratio),
+            slow_calls: f.slowCalls,
+            slow_threshold_ms: roundMs(f.threshold),
+            ...(f.confirm ? { confirm_window: f.confirm.window, confirm_ms: roundMs(f.confirm.value) } : {}),
+            // lower bounds: counted over the slowest calls kept as exemplars
+            affected_traces: distinctCount(slow, 'traceId'),
+            affected_runs: distinctCount(slow, 'runId'),
+            wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
+          },
+          exemplar_trace_ids: ids.traceIds,
+          exemplar_span_ids: ids.spanIds,
+        },
+      };
+    },
+    () => exemplarRunIds(slowest().shown),
+  );
 }
 
-/** slow_tail on one accumulator; undefined when the rule does not hold. */
 export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number): Observation | undefined {
   const n = successes(acc);
   if (n < Math.max(config.min_samples, config.tail_min_calls)) return undefined;
@@ -263,40 +252,48 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
   if (!(p50 > 0) || p99 < config.min_latency) return undefined;
   const ratio = p99 / p50;
   if (ratio < config.tail_ratio) return undefined;
-  const label = subjectLabel(subject);
-  const p95 = acc.sketch.quantile(0.95);
-  const tail = acc.slowest.filter((e) => e.weight >= p99);
-  const ids = exemplarIds(acc.slowest);
-  return {
-    kind: 'slow_tail',
+  const head = {
+    kind: 'slow_tail' as const,
     subject,
-    severity: ratio >= config.tail_high_ratio ? 'medium' : 'low',
-    category: 'performance',
-    title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatMs(p99)} vs ${formatMs(p50)})`,
-    description:
-      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatMs(p50)}, ` +
-      `p95 ${formatMs(p95)} and p99 ${formatMs(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatMs(acc.sketch.max)}.`,
-    evidence: {
-      window,
-      metrics: {
-        calls: acc.calls,
-        successful_calls: n,
-        p50_ms: roundMs(p50),
-        p95_ms: roundMs(p95),
-        p99_ms: roundMs(p99),
-        max_ms: roundMs(acc.sketch.max),
-        ratio: round3(ratio),
-        slow_calls: acc.sketch.countAbove(p99),
-        affected_traces: distinctCount(tail, 'traceId'),
-        affected_runs: distinctCount(tail, 'runId'),
-      },
-      exemplar_trace_ids: ids.traceIds,
-      exemplar_span_ids: ids.spanIds,
-    },
+    severity: ratio >= config.tail_high_ratio ? ('medium' as const) : ('low' as const),
+    category: 'performance' as const,
     keyMetric: ratio,
     time,
-    runIds: exemplarRunIds(acc.slowest),
+    figures: { calls: acc.calls },
   };
+  return lazyObservation(
+    head,
+    () => {
+      const label = subjectLabel(subject);
+      const p95 = acc.sketch.quantile(0.95);
+      const tail = acc.slowest.filter((e) => e.weight >= p99);
+      const ids = exemplarIds(acc.slowest);
+      return {
+        title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatDuration(p99)} vs ${formatDuration(p50)})`,
+        description:
+          `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatDuration(p50)}, ` +
+          `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}.`,
+        evidence: {
+          window,
+          metrics: {
+            calls: acc.calls,
+            successful_calls: n,
+            p50_ms: roundMs(p50),
+            p95_ms: roundMs(p95),
+            p99_ms: roundMs(p99),
+            max_ms: roundMs(acc.sketch.max),
+            ratio: round3(ratio),
+            slow_calls: acc.sketch.countAbove(p99),
+            affected_traces: distinctCount(tail, 'traceId'),
+            affected_runs: distinctCount(tail, 'runId'),
+          },
+          exemplar_trace_ids: ids.traceIds,
+          exemplar_span_ids: ids.spanIds,
+        },
+      };
+    },
+    () => exemplarRunIds(acc.slowest),
+  );
 }
 
 /** Per-series time buckets of the whole input (offline only), for the later-vs-earlier split. */
@@ -353,11 +350,24 @@ class SplitHistory {
 }
 
 /** The span operator of the latency processor: latency_regression and slow_tail. */
-export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Observation> {
+/**
+ * Every window the span rules read: each window at the boundary (judged, confirm and tail
+ * windows), and each baseline window longer than the part it is taken before, ending that part
+ * before the boundary (max of the judged window and confirm_window).
+ */
+export function latencyReads(specs: readonly WindowSpec[], config: Pick<LatencyConfig, 'confirm_window'>): WindowRead[] {
+  const reads: WindowRead[] = specs.map((spec) => ({ spec, offsetMs: 0 }));
+  const excluded = new Set(specs.map((s) => Math.max(s.sizeMs, config.confirm_window)));
+  for (const offsetMs of excluded) for (const spec of specs) if (spec.sizeMs > offsetMs) reads.push({ spec, offsetMs });
+  return reads;
+}
+
+export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext): OperatorFunction<PipelineEvent, Judgement> {
   return (source) =>
     defer(() => {
       const settings = ctx.settings;
       const offline = ctx.mode === 'offline';
+      const specs = windowSpecs(settings.windows);
       const windows = new SeriesWindows<LatencyAcc, SpanRecord, LatencySummary>({
         aggregator: latencyAggregator,
         windows: settings.windows,
@@ -365,8 +375,9 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         name: 'latency',
         metrics: ctx.metrics,
         keepAll: offline,
+        reads: latencyReads(specs, config),
+        judging: ctx.judging,
       });
-      const specs = windows.specs;
       const overflowKey = subjectKey(OVERFLOW_SUBJECT);
       const history = new Map<string, SplitHistory>();
       const historyDropped = droppedCounter(
@@ -377,13 +388,10 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       let firstEnd = Number.POSITIVE_INFINITY;
       let lastEnd = Number.NEGATIVE_INFINITY;
       let lastWatermark = Number.NEGATIVE_INFINITY;
-      // Rebuilt at every watermark with the series judged, so it never outgrows the series map.
-      let baselines = new Map<string, CachedBaseline>();
-      let nextBaselines = new Map<string, CachedBaseline>();
 
       const onSpan = (span: SpanRecord): void => {
-        // kc attempt spans have apportioned times (SPEC §2): their durations measure nothing
-        if (span.attributes[SYNTHETIC_KEY] === true) return;
+        // kc attempt spans have apportioned times (docs/input.md): their durations measure nothing
+        if (isSynthetic(span)) return;
         const subjects = seriesSubjects(span, settings.series.dimensions);
         windows.add(subjects, span.endMs, span);
         if (!offline) return;
@@ -412,13 +420,13 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       type View = SummarizedView<LatencyAcc, LatencySummary>;
       const judgeWindows = (view: View, time: number): Observation[] => {
         const out: Observation[] = [];
-        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples);
+        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples, config.min_samples);
         if (judgedSpec === undefined) return out;
         const judgedSummary = view.summary(judgedSpec, time);
         const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time);
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
-        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin);
+        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
         if (tailSpec !== undefined && view.summary(tailSpec, time).max >= config.min_latency) {
           const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time);
           if (tail) out.push(tail);
@@ -433,21 +441,15 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         // cheap exit before the baseline merges
         if (judged.acc.sketch.quantile(0.99) < config.min_latency) return undefined;
         const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
-        let cached = baselines.get(view.key);
-        if (cached === undefined || cached.excluded !== excluded || time - cached.at >= BASELINE_REFRESH_MS) {
-          let baseline: CachedBaseline['baseline'];
-          for (const spec of specs) {
-            if (spec.sizeMs <= excluded) continue;
-            // the fine panes before the judged part that are still held (they reach back longest fine window)
-            if (view.summary(spec, time - excluded).successes >= config.min_samples) {
-              baseline = { spec, acc: view.window(spec, time - excluded) };
-              break;
-            }
+        let baseline: { readonly spec: WindowSpec; readonly acc: LatencyAcc } | undefined;
+        for (const spec of specs) {
+          if (spec.sizeMs <= excluded) continue;
+          // the panes before the judged part (a read declared in latencyReads)
+          if (view.summary(spec, time - excluded).successes >= config.min_samples) {
+            baseline = { spec, acc: view.window(spec, time - excluded) };
+            break;
           }
-          cached = { excluded, at: time, baseline };
         }
-        nextBaselines.set(view.key, cached);
-        const baseline = cached.baseline;
         if (baseline === undefined) return undefined;
         let confirm: { window: string; acc(): LatencyAcc } | undefined;
         if (judged.spec.sizeMs < config.confirm_window) {
@@ -462,16 +464,14 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         return describeRegression(view.subject, judged.spec.name, baseline.spec.name, judged.acc, baseline.acc, finding, config, time);
       };
 
-      const onWatermark = (time: number): Observation[] => {
+      const loop: JudgeLoop<LatencyAcc, LatencySummary> = {
+        mode: ctx.judging ?? 'changed',
+        judge: (view, time) => (view.key === overflowKey ? [] : judgeWindows(view, time)),
+      };
+      const onWatermark = (from: number, time: number): Judgement[] => {
         lastWatermark = time;
-        const out: Observation[] = [];
-        for (const view of windows.all()) {
-          if (view.key === overflowKey) continue;
-          out.push(...judgeWindows(view, time));
-        }
-        [baselines, nextBaselines] = [nextBaselines, baselines];
-        nextBaselines.clear();
-        windows.advance(time);
+        const out: Judgement[] = [];
+        judgeUpTo(windows, from, time, loop, out);
         return out;
       };
 
@@ -500,17 +500,17 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       };
 
       return source.pipe(
-        concatMap((event): Observation[] => {
+        concatMap((event): Judgement[] => {
           switch (event.type) {
             case 'span':
               onSpan(event.span);
               return [];
             case 'watermark':
-              return onWatermark(event.time);
+              return onWatermark(event.from, event.time);
             case 'drain':
               return [];
             case 'end':
-              return onEnd();
+              return onEnd().map(oneShot);
           }
         }),
       );

@@ -5,7 +5,7 @@ import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { serviceSchema } from '../src/config/service-schema.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { buildRecommendations } from '../src/recommendations/build.js';
 import { recommendationId } from '../src/recommendations/ids.js';
 import { painPointPerKind, record } from '../test/fixtures/report/painpoints.js';

@@ -1,5 +1,5 @@
 /**
- * The recommend processor (SPEC §4): attaches to each pain-point change the recommendation of the
+ * The recommend processor (docs/outputs.md, Recommendations): attaches to each pain-point change the recommendation of the
  * group of open pain points it belongs to (src/recommendations/build.ts groups by root and builds
  * the kc task), and emits each recommendation content once:
  * - a recommendation whose task contentHash was already emitted is not attached again
@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
-import type { ProcessorFactory } from '../src/pipeline/component.js';
+import type { ProcessorFactory } from '../src/component/contracts.js';
 import { buildGroupRecommendation, leadTitle, type RecommendationOptions } from '../src/recommendations/build.js';
 import { groupPainPoints } from '../src/recommendations/grouping.js';
 import { DEFAULT_IMPACT_LEVELS } from '../src/recommendations/impact.js';

@@ -1,12 +1,12 @@
 /**
- * The `repeated_calls` processor (SPEC §3): the N+1 pattern, one tool / client operation called
+ * The `repeated_calls` processor (docs/painpoints.md): the N+1 pattern, one tool / client operation called
  * many times one after another under one parent, where a batch, a cache or concurrency would do.
  *
  * Per completed trace and parent span, the candidate children are tool or client calls (a tool
  * name, gen_ai `execute_tool`, or span kind CLIENT), never model calls: an agent loop's `chat`
  * calls (gen_ai operation chat / text_completion / generate_content, or a model without a tool)
  * are its work, not N+1. Candidates are grouped by operation key; retries are left out (an
- * explicit attempt > 1, or the next call after a failed one: SPEC §2's structural retry), so a
+ * explicit attempt > 1, or the next call after a failed one: docs/input.md's structural retry), so a
  * retry chain is the retry detectors' finding, not this one's. Of the rest, the largest set of
  * non-overlapping calls (calls running concurrently are already parallel) must hold ≥ min_calls.
  *
@@ -17,15 +17,15 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import { SpanKind, type SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
-import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
+import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
+import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
 import {
-  countLabel,
   isLlmCall,
   LLM_OPERATION_NAMES,
   parentLabel,
@@ -148,7 +148,7 @@ export function repeatedInputs(trace: Trace, config: RepeatedCallsConfig): Trace
   }
   const out: TraceInput<RepeatedInput>[] = [];
   for (const { subject, runs } of bySubject.values()) {
-    const parents: Record<string, number> = Object.create(null);
+    const parents = new Map<string, number>();
     let calls = 0;
     let maxCalls = 0;
     let shareSum = 0;
@@ -199,7 +199,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
     description:
       `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'parent' : 'parents'} ` +
       `calling ${label} ≥ ${config.min_calls} times one after another (mean ${Math.round(perParent)}, max ${acc.longest} per parent), ` +
-      `taking ${formatShare(share)} of the parent's time; one batched or concurrent call per parent would save about ${formatMs(acc.savingMs / acc.occurrences)} each.`,
+      `taking ${formatPercent(share)} of the parent's time; one batched or concurrent call per parent would save about ${formatDuration(acc.savingMs / acc.occurrences)} each.`,
     evidence: {
       window,
       metrics: {
@@ -214,7 +214,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
         saving_ms: Math.round(acc.savingMs / acc.occurrences),
         wasted_ms: Math.round(acc.savingMs),
         parent_operation: parent,
-        parents: { ...acc.labels },
+        parents: Object.fromEntries(acc.labels),
       },
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
@@ -225,7 +225,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
   };
 }
 
-export function repeatedCallsOperator(config: RepeatedCallsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function repeatedCallsOperator(config: RepeatedCallsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<RepeatedAcc, RepeatedInput>(
     {
       name: 'repeated_calls',

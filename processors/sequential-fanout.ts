@@ -1,5 +1,5 @@
 /**
- * The `sequential_fanout` processor (SPEC §3): independent tool calls run one after another that
+ * The `sequential_fanout` processor (docs/painpoints.md): independent tool calls run one after another that
  * could run in parallel (tools the model asked for in one turn, executed one by one).
  *
  * Per completed trace and parent span, children in start order: a sequence is ≥ min_calls tool
@@ -19,16 +19,16 @@
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { TraceStreamEvent } from '../src/model/events.js';
+import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import type { Observation, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
-import type { ComponentContext, Detector, ProcessorFactory } from '../src/pipeline/component.js';
-import { exemplarIds, exemplarRunIds, formatMs, formatShare, round3 } from './latency-evidence.js';
+import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
+import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
+import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
 import {
-  countLabel,
   isLlmCall,
   isToolCall,
   LLM_OPERATION_NAMES,
@@ -149,7 +149,7 @@ export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): Trac
   }
   const out: TraceInput<FanoutInput>[] = [];
   for (const { subject, sequences } of bySubject.values()) {
-    const tools: Record<string, number> = Object.create(null);
+    const tools = new Map<string, number>();
     let calls = 0;
     let maxLength = 0;
     let sumMs = 0;
@@ -189,7 +189,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
   const share = acc.shareSum / acc.occurrences;
   const length = acc.calls / acc.occurrences;
   const saving = acc.savingMs / acc.occurrences;
-  const toolList = Object.entries(acc.labels)
+  const toolList = [...acc.labels]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([t]) => t)
     .slice(0, 3)
@@ -201,12 +201,12 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
     subject,
     severity: share >= config.medium_share ? 'medium' : 'low',
     category: 'performance',
-    title: `${label} runs ${Math.round(length)} tool calls one after another; in parallel they would save ${formatMs(saving)}`,
+    title: `${label} runs ${Math.round(length)} tool calls one after another; in parallel they would save ${formatDuration(saving)}`,
     description:
       `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'sequence' : 'sequences'} ` +
-      `of ≥ ${config.min_calls} tool calls (${toolList}) under ${label} with no model call between them and gaps ≤ ${formatMs(config.max_gap)} ` +
-      `(mean ${Math.round(length * 10) / 10} calls, ${formatMs(acc.sumMs / acc.occurrences)} in all); running each sequence in parallel would save about ` +
-      `${formatMs(saving)}, ${formatShare(share)} of the parent's time.`,
+      `of ≥ ${config.min_calls} tool calls (${toolList}) under ${label} with no model call between them and gaps ≤ ${formatDuration(config.max_gap)} ` +
+      `(mean ${Math.round(length * 10) / 10} calls, ${formatDuration(acc.sumMs / acc.occurrences)} in all); running each sequence in parallel would save about ` +
+      `${formatDuration(saving)}, ${formatPercent(share)} of the parent's time.`,
     evidence: {
       window,
       metrics: {
@@ -220,7 +220,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
         saving_ms: Math.round(saving),
         wasted_ms: Math.round(acc.savingMs),
         share: round3(share),
-        tools: { ...acc.labels },
+        tools: Object.fromEntries(acc.labels),
       },
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
@@ -231,7 +231,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
   };
 }
 
-export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Observation> {
+export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<FanoutAcc, FanoutInput>(
     {
       name: 'sequential_fanout',

@@ -1,5 +1,5 @@
 /**
- * Sidelight as a library (SPEC §6): offline analysis, the in-process pipeline, the
+ * Sidelight as a library (README.md, Offline analysis): offline analysis, the in-process pipeline, the
  * NativeAgentLightning drop-in for kc-orchestrator, the reports, and the types of what comes out.
  */
 export { analyzeSpans, type AnalyzeOptions, type AnalyzeOutput } from './library/analyze-spans.js';
@@ -7,7 +7,7 @@ export { createPipeline, type CreatePipelineOptions, type InProcessPipeline } fr
 export * from './library/native-agent-lightning.js';
 export { startService, type Service, type ServiceOptions } from './pipeline/service.js';
 export { components, DEFAULT_CONFIG } from './pipeline/components.js';
-export { parseConfigObject, loadConfigFile, ConfigError, type SidelightConfig } from './config/load.js';
+export { parseConfigObject, loadConfigFile, ConfigError, type SidelightConfig } from './config-file/load.js';
 export { kcRunToSpans } from './kc/run-to-spans.js';
 export { decodeTraceRequest, DecodeError } from './decode/index.js';
 export { deriveSpan, DEFAULT_ATTRIBUTE_MAPPING } from './model/derive.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../src/cli/analyze.js';
+import { runAnalyze } from '../src/analyze/command.js';
 import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalyze, type AnalyzeOptions } from '../src/cli/analyze.js';
+import { runAnalyze, type AnalyzeOptions } from '../src/analyze/command.js';
 import { spanRecordToJson } from '../src/analyze/span-json.js';
 import { kcRunToSpans } from '../src/kc/run-to-spans.js';
 import { kcRunDataSchema } from '../src/kc/run-data.js';

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { ConfigError, loadConfigFile, parseConfigObject, parseConfigText, type SidelightConfig } from '../src/config/load.js';
-import { substituteEnv } from '../src/config/env-substitution.js';
+import { ConfigError, loadConfigFile, parseConfigObject, parseConfigText, type SidelightConfig } from '../src/config-file/load.js';
+import { substituteEnv } from '../src/config-file/env-substitution.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { parseListenAddress } from '../src/telemetry/http-endpoints.js';
@@ -23,7 +23,7 @@ const NO_ENV = {};
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'categorize', 'recommend'];
+const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'provider_fallback', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'operation_metrics', 'categorize', 'recommend'];
 
 function loadText(text: string, env: Readonly<Record<string, string>> = NO_ENV): SidelightConfig {
   return parseConfigObject(substituteEnv(parseConfigText(text, 'test.yaml'), env), components, DEFAULT_CONFIG);
@@ -221,7 +221,7 @@ describe('the commented-out components of config/sidelight.yaml', () => {
   });
 });
 
-describe("SPEC §7's complete config", () => {
+describe("docs/configuration.md's complete config", () => {
   const SPEC_CONFIG = ['receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:14318"}}}}', 'exporters: {jsonl: {path: ./out/painpoints.jsonl}}', ''].join('\n');
 
   it('connects the otlp receiver through every default processor to the jsonl exporter', () => {
@@ -338,5 +338,18 @@ describe('environment substitution in a config file', () => {
     const text = 'processors: {failure_rate: {min_samples: "${env:MIN_SAMPLES:-20}"}}\n';
     expect(loadText(text, { MIN_SAMPLES: '50' }).processors.get('failure_rate')?.config).toMatchObject({ min_samples: 50 });
     expect(issuesOf(() => loadText(text, { MIN_SAMPLES: 'many' }))).toEqual(['processors.failure_rate.min_samples: expected number, received string']);
+  });
+});
+
+describe('the provider_fallback keys that left retry_patterns', () => {
+  it('fail under retry_patterns, each with its path, and load under provider_fallback', () => {
+    const old = 'processors: {retry_patterns: {min_samples: 30, fallback_min_tasks: 20, fallback_per_task: 0.4}}\n';
+    expect(issuesOf(() => loadText(old))).toEqual([
+      'processors.retry_patterns.fallback_min_tasks: unknown key',
+      'processors.retry_patterns.fallback_per_task: unknown key',
+    ]);
+    const moved = loadText('processors: {retry_patterns: {min_samples: 30}, provider_fallback: {min_tasks: 20, per_task: 0.4}}\n');
+    expect(moved.processors.get('provider_fallback')?.config).toEqual({ min_tasks: 20, per_task: 0.4, per_task_low: 0.2 });
+    expect(moved.processors.get('retry_patterns')?.config).toMatchObject({ min_samples: 30 });
   });
 });

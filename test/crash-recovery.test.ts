@@ -1,5 +1,5 @@
 /**
- * Nothing lost when the process dies (SPEC §8): `sidelight run` as a real process, killed with
+ * Nothing lost when the process dies (docs/outputs.md, Exporters): `sidelight run` as a real process, killed with
  * SIGKILL at seeded random moments, restarted with the backend up. Every pain-point change the
  * JSONL file recorded before a kill must reach the backend (Sidelight's own OTLP receiver), in
  * order per pain point; duplicates (a batch the backend accepted just before the kill, before its

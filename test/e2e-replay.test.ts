@@ -1,5 +1,5 @@
 /**
- * SPEC §1: a recorded run replayed as fast as possible must give the same pain points as the same
+ * docs/architecture.md, Event time and windows: a recorded run replayed as fast as possible must give the same pain points as the same
  * run received live. Live is simulated on a virtual clock: each span arrives a moment after it
  * ends and the idle watermark advances with the clock between arrivals.
  */
@@ -8,7 +8,7 @@ import { Subject, VirtualTimeScheduler, VirtualAction, from, lastValueFrom, toAr
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../src/model/span.js';
 import type { PainPointChange } from '../src/model/events.js';
-import { parseConfigObject } from '../src/config/load.js';
+import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { buildEngineParts } from '../src/pipeline/engine-parts.js';
 import { runEngine } from '../src/pipeline/engine.js';

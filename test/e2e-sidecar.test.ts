@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VirtualTimeScheduler } from 'rxjs';
-import { parseConfigObject } from '../src/config/load.js';
+import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
@@ -87,6 +87,50 @@ describe('the sidecar end to end', () => {
     await service!.shutdown();
     expect(metrics).toContain('sidelight_future_spans_dropped_total 1');
     expect(changes.map((c) => `${c.painpoint.state} ${c.painpoint.kind}`)).toContain('open failure_rate');
+  });
+
+  it('publishes per-operation metrics for every pipeline on /metrics, computed when scraped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidelight-e2e-'));
+    const config = parseConfigObject(
+      {
+        receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } },
+        processors: { failure_rate: {}, operation_metrics: {} },
+        exporters: { jsonl: { path: join(dir, 'painpoints.jsonl') } },
+        service: {
+          data_dir: join(dir, 'data'),
+          pipelines: {
+            traces: { receivers: ['otlp'], processors: ['failure_rate', 'operation_metrics'], exporters: ['jsonl'] },
+            audit: { receivers: ['otlp'], processors: ['operation_metrics'], exporters: ['jsonl'] },
+          },
+        },
+      },
+      components,
+      DEFAULT_CONFIG,
+    );
+    service = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger });
+    const http = service.endpoints.find((e) => e.startsWith('http://'))!;
+    client = createOtelClient(http, 'http/protobuf');
+    client.sendTrees(agentWorkload({ start: T0, tasks: 200, every: 1_500, failEveryFive: 2 }));
+    await client.flush();
+
+    // Panes ending at or before the watermark the data implies (max end − 10 s lateness, on 10 s panes) are closed.
+    const webSearch = client.records().filter((s) => s.operationKey === 'kc-orchestrator execute_tool web_search web_search');
+    const maxEnd = Math.max(...client.records().map((s) => s.endMs));
+    const boundary = Math.floor((maxEnd - 10_000) / 10_000) * 10_000;
+    const closed = webSearch.filter((s) => s.endMs < boundary);
+    const failedShare = closed.filter((s) => s.failed).length / closed.length;
+    const text = await (await fetch(`${http}/metrics`)).text();
+    for (const pipeline of ['traces', 'audit']) {
+      const labels = `pipeline="${pipeline}",service="kc-orchestrator",operation="execute_tool web_search",key="kc-orchestrator execute_tool web_search web_search",window="15m"`;
+      expect(text).toContain(`sidelight_operation_calls{${labels}} ${closed.length}\n`);
+      expect(text).toContain(`sidelight_operation_failure_rate{${labels}} ${failedShare}\n`);
+    }
+    expect(closed.length).toBeGreaterThan(100);
+
+    await service!.shutdown();
+    // input ended: every pane closed, so the last figures hold every call
+    const after = await service!.metrics.getSingleMetricAsString('sidelight_operation_calls');
+    expect(after).toContain(`sidelight_operation_calls{pipeline="audit",service="kc-orchestrator",operation="execute_tool web_search",key="kc-orchestrator execute_tool web_search web_search",window="15m"} ${webSearch.length}\n`);
   });
 
   it('finds the same pain points live over OTLP as offline over the same spans', async () => {

@@ -8,7 +8,7 @@ import { createSqliteExporter, openPainPointStore, sqliteConfigSchema } from '..
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
 import { exporterFactories } from '../exporters/index.js';
 import type { PainPointChange } from '../src/model/events.js';
-import { metricValue, nthChange, painPoint, recommendation, startReceiver, testContext, virtualClock, type TestReceiver } from './exporters-support.js';
+import { captureLog, metricValue, nthChange, painPoint, recommendation, startReceiver, testContext, virtualClock, type TestReceiver } from './exporters-support.js';
 
 let dir: string;
 beforeEach(() => {
@@ -29,7 +29,7 @@ describe('the exporter registry list', () => {
 });
 
 describe('jsonl', () => {
-  it('creates folders and appends one SPEC §3 record per change, flushed on shutdown', async () => {
+  it('creates folders and appends one docs/painpoints.md record per change, flushed on shutdown', async () => {
     const file = path.join(dir, 'a', 'b', 'painpoints.jsonl');
     const ctx = testContext('jsonl');
     const exporter = jsonlExporterFactory.create(jsonlConfigSchema.parse({ path: file }), ctx);
@@ -43,7 +43,7 @@ describe('jsonl', () => {
     const lines = fs.readFileSync(file, 'utf8').split('\n');
     expect(lines.pop()).toBe('');
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(changes.map((c) => c.painpoint));
-    // snake_case record fields in SPEC order, nothing else (no recommendations by default)
+    // snake_case record fields in the record's order (docs/painpoints.md), nothing else (no recommendations by default)
     expect(Object.keys(JSON.parse(lines[0] as string) as object)).toEqual([
       'id', 'kind', 'severity', 'category', 'state', 'subject', 'title', 'description', 'evidence', 'first_seen', 'last_seen', 'run_ids',
     ]);
@@ -69,6 +69,29 @@ describe('jsonl', () => {
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { recommendations: { id: string }[] });
     expect(lines.map((l) => l.recommendations.map((r) => r.id))).toEqual([[rec1.id], [rec1.id, rec2.id], [rec2.id]]);
     expect(lines[0]?.recommendations[0]).toEqual(rec1);
+  });
+
+  it('starts with no remembered recommendation ids when recommendations_path does not exist yet, silently', async () => {
+    const log = captureLog();
+    const ctx = testContext('jsonl', log.logger);
+    const config = jsonlConfigSchema.parse({ path: path.join(dir, 'fresh', 'pp.jsonl'), recommendations_path: path.join(dir, 'fresh', 'recs.jsonl') });
+    const exporter = createJsonlExporter(config, ctx);
+    exporter.export({ painpoint: painPoint(), recommendations: [rec1] });
+    await exporter.shutdown();
+    expect(log.lines).toEqual([]);
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_errors_total', { exporter: 'jsonl' })).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'fresh', 'recs.jsonl'), 'utf8').trimEnd().split('\n')).toHaveLength(1);
+  });
+
+  it('logs and counts a recommendations_path it cannot read, instead of taking it for empty', async () => {
+    const log = captureLog();
+    const ctx = testContext('jsonl', log.logger);
+    const unreadable = path.join(dir, 'a-folder');
+    fs.mkdirSync(unreadable);
+    createJsonlExporter(jsonlConfigSchema.parse({ path: path.join(dir, 'pp.jsonl'), recommendations_path: unreadable }), ctx);
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_errors_total', { exporter: 'jsonl' })).toBe(1);
+    expect(log.lines).toHaveLength(1);
+    expect(log.lines[0]).toMatch(/^error exporter jsonl: cannot read .*a-folder to skip recommendations already written, some may repeat: .*EISDIR/);
   });
 
   it('counts a write error instead of throwing', async () => {

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import type { PainPointRecord } from '../src/model/painpoint.js';
 import type { Recommendation } from '../src/model/recommendation.js';
 import type { PainPointChange } from '../src/model/events.js';
-import type { ComponentContext } from '../src/pipeline/component.js';
+import type { ComponentContext } from '../src/component/contracts.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { DeliveryClock } from '../exporters/delivery/clock.js';

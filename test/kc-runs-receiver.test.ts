@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { kcRunsConfigSchema, kcRunsReceiverFactory, KcRunsReceiver, type KcRunsConfig } from '../src/receivers/kc-runs.js';
 import { serviceSchema } from '../src/config/service-schema.js';
-import type { ComponentContext, SpanSink } from '../src/pipeline/component.js';
+import type { ComponentContext, SpanSink } from '../src/component/contracts.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Logger } from '../src/telemetry/logger.js';
 
@@ -228,6 +228,20 @@ describe('kc_runs receiver', () => {
     expect(logs.filter((l) => l.startsWith('warn'))).toEqual([expect.stringMatching(/^warn kc_runs: skipping .*r-bad\/events\.jsonl: line 2: invalid JSON/)]);
     await r.scan();
     expect(logs.filter((l) => l.startsWith('warn'))).toHaveLength(1);
+    expect(await metric('sidelight_kc_runs_failed_total')).toBe(1);
+    await r.shutdown();
+  });
+
+  it('logs and counts a run file it cannot read (not merely missing) once, and still ingests the good ones', async () => {
+    await cp(RUNS, join(dir, 'runs'), { recursive: true });
+    await mkdir(join(dir, 'runs', 'r-loop'));
+    await symlink('events.jsonl', join(dir, 'runs', 'r-loop', 'events.jsonl')); // stat fails with ELOOP
+    await mkdir(join(dir, 'runs', 'r-empty')); // no file yet: waited for, silently
+    const sink = new RecordingSink();
+    const r = receiver(sink);
+    expect((await r.scan()).ingested).toEqual(['run-2026-01-10-a', 'run-2026-01-10-b']);
+    await r.scan();
+    expect(logs.filter((l) => l.startsWith('warn'))).toEqual([expect.stringMatching(/^warn kc_runs: skipping .*r-loop\/events\.jsonl: cannot read it \(ELOOP\)$/)]);
     expect(await metric('sidelight_kc_runs_failed_total')).toBe(1);
     await r.shutdown();
   });

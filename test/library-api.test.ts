@@ -8,7 +8,7 @@ const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const spans = () => recordTraces(agentWorkload({ start: T0, tasks: 120, every: 1_500, failEveryFive: 2 })).sort((a, b) => a.endMs - b.endMs);
 
 describe('the library surface', () => {
-  it('exports the SPEC §6 entry points', () => {
+  it('exports the README.md entry points', () => {
     expect(typeof sidelight.analyzeSpans).toBe('function');
     expect(typeof sidelight.createPipeline).toBe('function');
     expect(typeof sidelight.NativeAgentLightning).toBe('function');

@@ -2,7 +2,7 @@
 import { asyncScheduler } from 'rxjs';
 import { Registry } from 'prom-client';
 import { serviceSchema } from '../src/config/service-schema.js';
-import type { ComponentContext, Receiver, SpanSink } from '../src/pipeline/component.js';
+import type { ComponentContext, Receiver, SpanSink } from '../src/component/contracts.js';
 import type { SpanRecord } from '../src/model/span.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { createOtlpReceiver, otlpReceiverConfigSchema, type OtlpReceiverOptions } from '../src/receivers/otlp.js';

@@ -23,7 +23,7 @@ import { serviceSchema } from '../src/config/service-schema.js';
 import { BearerTokenCheck, exposureWarnings, isLoopbackHost, loadTlsCredentials } from '../src/security/server-security.js';
 import { startTelemetryServer } from '../src/telemetry/http-endpoints.js';
 import { TRACE_SERVICE_EXPORT_PATH } from '../src/decode/otlp-descriptor.js';
-import type { ComponentContext, Receiver } from '../src/pipeline/component.js';
+import type { ComponentContext, Receiver } from '../src/component/contracts.js';
 import type { Logger } from '../src/telemetry/logger.js';
 
 const TOKEN = 's3cret-token-1234';

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { ComponentContext } from '../../src/pipeline/component.js';
+import type { ComponentContext } from '../../src/component/contracts.js';
 import { zDuration } from '../../src/config/duration.js';
 
 export const retryOnFailureSchema = z.strictObject({
@@ -29,7 +29,7 @@ export const deliveryShape = {
   /** changes per request */
   max_batch_size: z.number().int().positive().default(100),
   retry_on_failure: retryOnFailureSchema.prefault({}),
-  /** write each change to disk before sending it, remove it once acknowledged (SPEC §8: none lost); false = memory only */
+  /** write each change to disk before sending it, remove it once acknowledged (docs/outputs.md, Exporters: none lost); false = memory only */
   spool: z.boolean().default(true),
   /** folder of the write-ahead log; unset = `<service.data_dir>/spool/<exporter id>` in the sidecar */
   spool_dir: z.string().min(1).optional(),

@@ -1,5 +1,5 @@
 /**
- * The write-ahead log of a network exporter (SPEC §8: none lost), as the Collector's persistent
+ * The write-ahead log of a network exporter (docs/outputs.md, Exporters: none lost), as the Collector's persistent
  * sending queue: a record is appended before it is sent and acknowledged once the backend
  * accepted it; after a crash, what was not acknowledged is read again, in order.
  *

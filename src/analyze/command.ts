@@ -1,5 +1,5 @@
 /**
- * `sidelight analyze PATH…` (SPEC §6): read every input, order spans by end time, run the same
+ * `sidelight analyze PATH…` (README.md, Offline analysis): read every input, order spans by end time, run the same
  * engine as the sidecar in event time (analyzeSpans), print the report.
  *
  * Exit codes: 0 = analyzed; 1 = an input could not be read (without --keep-going), or nothing
@@ -9,8 +9,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ConfigError, type SidelightConfig } from '../config/load.js';
-import { loadCliConfig } from '../cli/config-source.js';
+import { ConfigError, type SidelightConfig } from '../config-file/load.js';
+import { loadConfigOrDefaults } from '../library/load-config.js';
 import { analyzeSpans } from '../library/analyze-spans.js';
 import { renderMarkdownReport } from '../report/markdown.js';
 import { renderHtmlReport } from '../report/html.js';
@@ -80,7 +80,7 @@ export async function runAnalyze(paths: readonly string[], opts: AnalyzeOptions,
   let config: SidelightConfig | undefined;
   if (opts.config !== undefined) {
     try {
-      config = loadCliConfig(opts.config, io.env ?? process.env);
+      config = loadConfigOrDefaults(opts.config, io.env ?? process.env);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
       for (const issue of err.issues) io.stderr.write(`analyze: ${issue}\n`);

@@ -9,13 +9,13 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, relative, isAbsolute, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AttributeMapping } from '../config/service-schema.js';
-import { DEFAULT_ATTRIBUTE_MAPPING } from '../model/derive.js';
+import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
 import type { SpanRecord } from '../model/span.js';
 import { decodeTraceRequest, DecodeError } from '../decode/index.js';
 import { KC_EVENTS_FILE, KcEventLineError, findKcRuns, jsonErrorReason, parseKcEventLine } from '../kc/run-files.js';
 import { kcRunToSpans } from '../kc/run-to-spans.js';
 import { kcRunDataSchema } from '../kc/run-data.js';
+import { fastKcRunData } from '../kc/fast-parse.js';
 import { formatZodIssues, type KcEvent } from '../kc/events.js';
 import { SpanJsonError, spanRecordFromJson } from './span-json.js';
 
@@ -259,7 +259,8 @@ async function readDocument(file: InputFile, mapping: AttributeMapping, options:
     }
   }
   if (format === 'kc_run_data') {
-    const parsed = kcRunDataSchema.safeParse(value);
+    const fast = fastKcRunData(value);
+    const parsed = fast !== undefined ? { success: true as const, data: fast } : kcRunDataSchema.safeParse(value);
     if (!parsed.success) throw new InputError(file.label, undefined, `invalid kc run data: ${formatZodIssues(parsed.error)}`);
     const spans: SpanRecord[] = [];
     for (const run of parsed.data) {

@@ -8,8 +8,7 @@
  * configured attribute mapping, so a file written with one mapping is analyzed with the current one.
  */
 import { z } from 'zod';
-import type { AttributeMapping } from '../config/service-schema.js';
-import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan } from '../model/derive.js';
+import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, type AttributeMapping } from '../model/derive.js';
 import type { AttrValue, Attributes, RawSpan, SpanRecord } from '../model/span.js';
 import { formatPath, formatZodIssues } from '../kc/events.js';
 

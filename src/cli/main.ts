@@ -6,10 +6,10 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from '../config/load.js';
-import { loadCliConfig } from './config-source.js';
+import { ConfigError } from '../config-file/load.js';
+import { loadConfigOrDefaults } from '../library/load-config.js';
 import { runSidecar } from './run.js';
-import { runAnalyze } from './analyze.js';
+import { runAnalyze } from '../analyze/command.js';
 import { VERSION } from '../version.js';
 
 const EXIT_USAGE = 2;
@@ -37,7 +37,7 @@ export async function main(argv: readonly string[], io = { stdout: process.stdou
     .option('-c, --config <file>', 'config file (YAML); built-in defaults when omitted')
     .action((opts: { config?: string }) => {
       result = (async () => {
-        const config = loadCliConfig(opts.config);
+        const config = loadConfigOrDefaults(opts.config);
         const { stopped } = await runSidecar(config, { stderr: io.stderr });
         return stopped;
       })();
@@ -49,7 +49,7 @@ export async function main(argv: readonly string[], io = { stdout: process.stdou
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action((opts: { config: string }) => {
       result = (async () => {
-        loadCliConfig(opts.config);
+        loadConfigOrDefaults(opts.config);
         io.stdout.write('OK\n');
         return 0;
       })();

@@ -1,6 +1,6 @@
 /** `sidelight run`: the sidecar. One start-up line; SIGTERM / SIGINT drain and exit 0. */
 import { startService, type Service } from '../pipeline/service.js';
-import type { SidelightConfig } from '../config/load.js';
+import type { SidelightConfig } from '../config-file/load.js';
 import { createLogger } from '../telemetry/logger.js';
 import { VERSION } from '../version.js';
 

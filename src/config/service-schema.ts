@@ -1,13 +1,13 @@
 /**
- * The `service` section of the config (SPEC §7): pipelines and the settings every component
+ * The `service` section of the config (docs/configuration.md): pipelines and the settings every component
  * shares — windows, series, the attribute mapping of the span model, telemetry, limits.
  */
 import { z } from 'zod';
 import { zDuration } from './duration.js';
+import { DIMENSIONS } from '../model/series.js';
+import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
 import { serverSecurityShape } from '../security/server-security.js';
-
-export const DIMENSIONS = ['provider', 'model', 'tool', 'agent', 'task_type'] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
+import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
   .strictObject({
@@ -51,32 +51,32 @@ export const seriesSchema = z.strictObject({
 });
 export type SeriesSettings = z.output<typeof seriesSchema>;
 
-const keys = (defaults: string[]) => z.array(z.string().min(1)).default(defaults);
+const keys = (defaults: readonly string[]) => z.array(z.string().min(1)).default([...defaults]);
+const d = DEFAULT_ATTRIBUTE_MAPPING;
 
-/** SPEC §2: for each meaning, the attribute keys to look at (first present wins). */
+/** For each meaning of the span model, the attribute keys to look at (first present wins); defaults in src/model/derive.ts. */
 export const attributesSchema = z.strictObject({
-  run_id: keys(['kc.run.id', 'session.id']),
-  task_id: keys(['kc.task.id']),
-  task_type: keys(['kc.task.type']),
+  run_id: keys(d.run_id),
+  task_id: keys(d.task_id),
+  task_type: keys(d.task_type),
   /** 1-based attempt keys; http.request.resend_count is listed in attempt_zero_based */
-  attempt: keys(['kc.task.attempt', 'retry.attempt']),
+  attempt: keys(d.attempt),
   /** counts of resends (0 = first try): attempt = value + 1 */
-  attempt_zero_based: keys(['http.request.resend_count']),
-  agent: keys(['gen_ai.agent.name']),
-  operation_name: keys(['gen_ai.operation.name']),
-  tool: keys(['gen_ai.tool.name']),
-  model: keys(['gen_ai.request.model', 'gen_ai.response.model']),
-  provider: keys(['gen_ai.provider.name', 'gen_ai.system']),
-  input_tokens: keys(['gen_ai.usage.input_tokens']),
-  output_tokens: keys(['gen_ai.usage.output_tokens']),
-  error_type: keys(['error.type']),
-  http_status: keys(['http.response.status_code']),
+  attempt_zero_based: keys(d.attempt_zero_based),
+  agent: keys(d.agent),
+  operation_name: keys(d.operation_name),
+  tool: keys(d.tool),
+  model: keys(d.model),
+  provider: keys(d.provider),
+  input_tokens: keys(d.input_tokens),
+  output_tokens: keys(d.output_tokens),
+  error_type: keys(d.error_type),
+  http_status: keys(d.http_status),
   /** count a span as failed when it carries an error type attribute, even with status UNSET */
-  failed_on_error_type: z.boolean().default(true),
-});
-export type AttributeMapping = z.output<typeof attributesSchema>;
+  failed_on_error_type: z.boolean().default(d.failed_on_error_type),
+}) satisfies z.ZodType<AttributeMapping>;
 
-/** The pain-point lifecycle shared by every detector (SPEC §3). */
+/** The pain-point lifecycle shared by every detector (docs/painpoints.md). */
 export const painpointsSchema = z.strictObject({
   /** an `updated` change when the key metric moves by more than this fraction (at most once per slide) */
   update_delta: z.number().positive().default(0.25),
@@ -87,6 +87,11 @@ export const painpointsSchema = z.strictObject({
    * severity, so a metric hovering at a threshold does not flap between medium and high
    */
   severity_down_after: z.number().int().positive().default(3),
+  /**
+   * a metric that crossed a threshold (to fire, or to a higher severity) falls back only below the
+   * threshold minus this fraction of it, so a value hovering at the line does not flap
+   */
+  band: z.number().min(0).max(0.5).default(0.1),
   /** cap on pain points tracked at once; further new ones are dropped and counted */
   max_active: z.number().int().positive().default(10_000),
 });
@@ -127,6 +132,8 @@ export const serviceSchema = z.strictObject({
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
+  /** the live page at /ui (docs/configuration.md) */
+  ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

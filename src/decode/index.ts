@@ -3,9 +3,8 @@
  * export requests in protobuf or JSON become span records; export responses and google.rpc.Status
  * bodies are encoded in the request's format.
  */
-import type { AttributeMapping } from '../config/service-schema.js';
 import type { SpanRecord } from '../model/span.js';
-import { deriveSpan } from '../model/derive.js';
+import { deriveSpan, type AttributeMapping } from '../model/derive.js';
 import { decodeProtobufTraceRequest } from './protobuf-decoder.js';
 import { decodeJsonTraceRequest } from './json-decoder.js';
 import { DecodeError, type RawBatch } from './span-fields.js';

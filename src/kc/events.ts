@@ -1,5 +1,5 @@
 /**
- * kc-orchestrator run events (SPEC §2): the lines of `.kc-orchestrator/runs/<runId>/events.jsonl`.
+ * kc-orchestrator run events (docs/input.md): the lines of `.kc-orchestrator/runs/<runId>/events.jsonl`.
  * Schemas are loose (kc may add fields) but the fields Sidelight reads are checked, so a bad
  * event fails with a precise path instead of mapping to a wrong span.
  */
@@ -107,8 +107,6 @@ const KNOWN_EVENT_SCHEMAS: Readonly<Record<string, z.ZodType<KcEvent>>> = {
   provider_fallback: providerFallbackEventSchema,
   run_completion: runCompletionEventSchema,
 };
-
-export const KNOWN_KC_EVENT_TYPES = Object.keys(KNOWN_EVENT_SCHEMAS);
 
 /**
  * One kc event of any type. The schema is chosen by `eventType`, so an error names the field of

@@ -1,6 +1,6 @@
 /**
  * The result shape kc-orchestrator already consumes from its Agent Lightning integration
- * (SPEC §6): `{success, recommendations, patterns, painPoints, statistics, metadata}`, or
+ * (README.md, Use from kc-orchestrator): `{success, recommendations, patterns, painPoints, statistics, metadata}`, or
  * `{success: false, error}`. Objects are loose: kc reads the listed fields, extra ones are kept.
  */
 import { z } from 'zod';

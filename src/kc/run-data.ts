@@ -1,5 +1,5 @@
 /**
- * The `runData` kc-orchestrator hands to Agent Lightning (SPEC §6): `[{runId, summary, events}]`,
+ * The `runData` kc-orchestrator hands to Agent Lightning (README.md, Use from kc-orchestrator): `[{runId, summary, events}]`,
  * events as in its events.jsonl. Also the content of the `runs.json` the old external path wrote.
  */
 import { z } from 'zod';

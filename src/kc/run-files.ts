@@ -3,8 +3,10 @@
  * line, written when the run completes) and `summary.json` beside it.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import type { Stats } from 'node:fs';
+import { basename, join } from 'node:path';
 import { kcEventSchema, formatZodIssues, type KcEvent } from './events.js';
+import { fastKcEvent } from './fast-parse.js';
 
 export const KC_EVENTS_FILE = 'events.jsonl';
 export const KC_SUMMARY_FILE = 'summary.json';
@@ -34,6 +36,8 @@ export function parseKcEventLine(text: string, line: number): KcEvent {
   } catch (err) {
     throw new KcEventLineError(line, `invalid JSON (${jsonErrorReason(err)})`);
   }
+  const fast = fastKcEvent(value);
+  if (fast !== undefined) return fast;
   const parsed = kcEventSchema.safeParse(value);
   if (!parsed.success) throw new KcEventLineError(line, `invalid kc event: ${formatZodIssues(parsed.error)}`);
   return parsed.data;
@@ -66,20 +70,23 @@ export interface KcRunLocation {
   readonly eventsPath: string;
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** The entry at `path`, or undefined when there is none; any other error (permissions, I/O) is thrown. */
+async function statIfPresent(path: string): Promise<Stats | undefined> {
   try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
+    return await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw err;
   }
 }
 
+async function isFile(path: string): Promise<boolean> {
+  return (await statIfPresent(path))?.isFile() ?? false;
+}
+
 async function isDirectory(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false;
-  }
+  return (await statIfPresent(path))?.isDirectory() ?? false;
 }
 
 /**
@@ -104,9 +111,4 @@ export async function findKcRuns(dir: string): Promise<KcRunLocation[]> {
     if (await isDirectory(join(dir, nested))) return findKcRuns(join(dir, nested));
   }
   return [];
-}
-
-/** The run id an events file path implies: its folder's name. */
-export function runIdOfEventsPath(eventsPath: string): string {
-  return basename(dirname(eventsPath));
 }

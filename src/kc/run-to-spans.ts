@@ -1,5 +1,5 @@
 /**
- * kc-orchestrator run events → span records (SPEC §2; the full rule set is in docs/kc-runs.md).
+ * kc-orchestrator run events → span records (docs/input.md; the full rule set is in docs/kc-runs.md).
  *
  *   run            → root span `kc.run`           (run_start … run_completion, never failed)
  *   task_execution → task span `kc.task`          (ends at the event, lasts executionTime)
@@ -9,10 +9,9 @@
  * Ids are hashes of the run id, so the same run always maps to the same spans.
  */
 import { createHash } from 'node:crypto';
-import type { AttributeMapping } from '../config/service-schema.js';
-import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle } from '../model/derive.js';
+import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
-import { SpanKind, StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
+import { SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
 import {
   isProviderFallback,
   isRunCompletion,
@@ -30,7 +29,6 @@ export const KC_SCOPE_NAME = 'sidelight.kc';
 export const KC_RUN_SPAN = 'kc.run';
 export const KC_TASK_SPAN = 'kc.task';
 export const KC_ATTEMPT_SPAN = 'kc.task.attempt';
-export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
 /** status message of an earlier attempt whose error kc did not record (a retry without a fallback reason) */
 export const UNRECORDED_ATTEMPT_ERROR = 'attempt failed; kc retried the task (error not recorded)';
 

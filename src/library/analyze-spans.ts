@@ -1,5 +1,5 @@
 /**
- * Offline analysis (SPEC §1, §6): the same engine as the sidecar, run in event time as fast as it
+ * Offline analysis (docs/architecture.md, Event time and windows; README.md, Offline analysis): the same engine as the sidecar, run in event time as fast as it
  * can over spans already in memory. Every detector also judges the whole input at the end.
  */
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
@@ -10,7 +10,7 @@ import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { PainPointChange } from '../model/events.js';
 import type { AnalysisResult } from '../model/analysis.js';
-import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';
@@ -18,6 +18,7 @@ import { newClockState } from '../windows/event-clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { operationStatistics } from './operation-statistics.js';
 import { buildRecommendations } from '../recommendations/build.js';
+import type { JudgeMode } from '../windows/judging.js';
 
 export interface AnalyzeOptions {
   /** a config object shaped like the YAML (validated); its processors and service settings apply */
@@ -25,6 +26,11 @@ export interface AnalyzeOptions {
   /** an already validated config (the CLI's --config) */
   readonly resolvedConfig?: SidelightConfig;
   readonly logger?: Logger;
+  /**
+   * `changed` (default) or `every`: judge every series at every boundary, the reference the
+   * change-driven engine is tested against (docs/engine.md); slow on long inputs
+   */
+  readonly judging?: JudgeMode;
 }
 
 export interface AnalyzeOutput extends AnalysisResult {
@@ -42,7 +48,7 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   const sorted = [...spans].sort(byEndTime);
   const metrics = new Registry();
   const logger = options.logger ?? silentLogger;
-  const ctx = { scheduler: asyncScheduler, metrics, logger, settings: config.service, mode: 'offline' as const, id: 'analyze' };
+  const ctx = { scheduler: asyncScheduler, metrics, logger, settings: config.service, mode: 'offline' as const, id: 'analyze', judging: options.judging ?? 'changed' };
   const pipeline = Object.values(config.pipelines)[0];
   const processorIds = pipeline ? pipeline.processors : [...config.processors.keys()];
   // Recommendations are made once over the final pain points below; the streaming recommend

@@ -1,5 +1,5 @@
 /**
- * `createPipeline(config)` (SPEC §6): the engine in-process, for a program that already has span
+ * `createPipeline(config)` (README.md, Offline analysis): the engine in-process, for a program that already has span
  * records (from its own instrumentation, or `kcRunToSpans`) and wants pain-point changes as
  * they happen, without receivers or exporters.
  */
@@ -7,7 +7,7 @@ import { asyncScheduler, ReplaySubject, Subject, type Observable, type Scheduler
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
-import { parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';
@@ -41,8 +41,8 @@ export function createPipeline(config: unknown | SidelightConfig = {}, options: 
   const scheduler = options.scheduler ?? asyncScheduler;
   const metrics = options.metrics ?? new Registry();
   const logger = options.logger ?? silentLogger;
-  const ctx = { scheduler, metrics, logger, settings: resolved.service, mode, id: 'library' };
-  const pipeline = Object.values(resolved.pipelines)[0];
+  const [pipelineName, pipeline] = Object.entries(resolved.pipelines)[0] ?? [];
+  const ctx = { scheduler, metrics, logger, settings: resolved.service, mode, id: 'library', ...(pipelineName !== undefined ? { pipeline: pipelineName } : {}) };
   const parts = buildEngineParts(resolved, pipeline ? pipeline.processors : [...resolved.processors.keys()], ctx);
   const input = new Subject<SpanRecord>();
   const clock = newClockState();

@@ -1,5 +1,5 @@
 /**
- * NativeAgentLightning (SPEC §6): the drop-in for kc-orchestrator's old Agent Lightning
+ * NativeAgentLightning (README.md, Use from kc-orchestrator): the drop-in for kc-orchestrator's old Agent Lightning
  * integration, which spawned the Python CLI `agl` per call (150–450 ms each).
  *
  * - `native` (default): kc runData → span records (docs/kc-runs.md) → analyzeSpans, in process.
@@ -17,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, parseConfigObject, type SidelightConfig } from '../config/load.js';
+import { ConfigError, parseConfigObject, type SidelightConfig } from '../config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { analyzeSpans } from './analyze-spans.js';
 import type { SpanRecord } from '../model/span.js';
@@ -26,6 +26,7 @@ import type { Recommendation } from '../model/recommendation.js';
 import type { AnalysisResult } from '../model/analysis.js';
 import { formatZodIssues } from '../kc/events.js';
 import { kcRunDataSchema, type KcRunData } from '../kc/run-data.js';
+import { fastKcRunData } from '../kc/fast-parse.js';
 import { kcRunToSpans } from '../kc/run-to-spans.js';
 import { kcRunPatterns, kcRunStatistics } from '../kc/run-patterns.js';
 import { extractJsonObject, normalizeLegacyRecommendation, parseMarkdownRecommendations } from '../kc/legacy-output.js';
@@ -127,22 +128,6 @@ export function resolveExecutable(command: string, env: Readonly<Record<string, 
   return undefined;
 }
 
-/**
- * In-process calls judge windows every minute of event time instead of every 10 s slide unless the
- * config says otherwise: kc calls this after each run and waits for the answer, and on a run of a
- * few hours that makes the call 2–3× faster (bench/native.bench.ts); a spike shorter than a minute
- * can be missed by the windows but is still judged in the whole-input pass.
- */
-export const NATIVE_JUDGE_EVERY = '1m';
-
-function withNativeDefaults(input: unknown): unknown {
-  const config = (input !== null && typeof input === 'object' ? input : {}) as Record<string, unknown>;
-  const service = (config['service'] !== null && typeof config['service'] === 'object' ? config['service'] : {}) as Record<string, unknown>;
-  const windows = (service['windows'] !== null && typeof service['windows'] === 'object' ? service['windows'] : {}) as Record<string, unknown>;
-  if ('judge_every' in windows) return input ?? {};
-  return { ...config, service: { ...service, windows: { ...windows, judge_every: NATIVE_JUDGE_EVERY } } };
-}
-
 export class NativeAgentLightning {
   readonly mode: AgentLightningMode;
   readonly cliPath: string;
@@ -165,7 +150,7 @@ export class NativeAgentLightning {
   private config(): { config: SidelightConfig } | { error: string } {
     if (this.resolved === undefined) {
       try {
-        this.resolved = { config: parseConfigObject(withNativeDefaults(this.configInput), components, DEFAULT_CONFIG) };
+        this.resolved = { config: parseConfigObject(this.configInput ?? {}, components, DEFAULT_CONFIG) };
       } catch (err) {
         this.resolved = { error: err instanceof ConfigError ? `invalid config: ${err.issues.join('; ')}` : `invalid config: ${String(err)}` };
       }
@@ -192,14 +177,16 @@ export class NativeAgentLightning {
    */
   async invokeAgentLightning(summaryReport: string, runData: unknown, options: InvokeOptions = {}): Promise<LegacyResponse> {
     try {
-      const input = invokeInputSchema.safeParse({ summaryReport, runData });
+      // well-formed runData takes the fast path; anything else is parsed by zod, which names the field
+      const fast = typeof summaryReport === 'string' ? fastKcRunData(runData) : undefined;
+      const input = fast !== undefined ? { success: true as const, data: { summaryReport, runData: fast } } : invokeInputSchema.safeParse({ summaryReport, runData });
       if (!input.success) return failure(`invalid input: ${formatZodIssues(input.error)}`);
       const mode = options.mode ?? this.mode;
       // external mode hands the CLI kc's runData as given (validated, not rewritten), as the old path did
       if (mode === 'external') return await this.invokeExternal(input.data.summaryReport, runData, options.timeoutMs ?? this.timeoutMs);
       return await this.invokeNative(input.data.runData);
     } catch (err) {
-      // the promise of SPEC §6: kc gets an answer, never an exception
+      // the promise of README.md, Use from kc-orchestrator: kc gets an answer, never an exception
       return failure(`analysis failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }

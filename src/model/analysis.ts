@@ -11,7 +11,7 @@ export interface OperationStatistics {
   readonly calls: number;
   readonly failures: number;
   readonly failure_rate: number;
-  /** over successful calls (SPEC §3) */
+  /** over successful calls (docs/painpoints.md) */
   readonly p50_ms: number | null;
   readonly p95_ms: number | null;
   readonly p99_ms: number | null;

@@ -1,16 +1,56 @@
 /**
- * Derivation of the span record's meaning fields from attributes (SPEC §2): each meaning is read
+ * Derivation of the span record's meaning fields from attributes (docs/input.md): each meaning is read
  * from the first present of its configured attribute keys (span attributes first, then resource).
  */
-import { attributesSchema, type AttributeMapping } from '../config/service-schema.js';
 import { StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanRecord } from './span.js';
 import { messageTemplate } from './error-class.js';
 
-/** The mapping of SPEC §2 with every default. */
-export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = attributesSchema.parse({});
+/**
+ * For each meaning, the attribute keys to look at (first present wins). The config's
+ * `service.attributes` is validated into this shape and passed in by whoever decodes spans.
+ */
+export interface AttributeMapping {
+  readonly run_id: readonly string[];
+  readonly task_id: readonly string[];
+  readonly task_type: readonly string[];
+  /** 1-based attempt keys */
+  readonly attempt: readonly string[];
+  /** counts of resends (0 = first try): attempt = value + 1 */
+  readonly attempt_zero_based: readonly string[];
+  readonly agent: readonly string[];
+  readonly operation_name: readonly string[];
+  readonly tool: readonly string[];
+  readonly model: readonly string[];
+  readonly provider: readonly string[];
+  readonly input_tokens: readonly string[];
+  readonly output_tokens: readonly string[];
+  readonly error_type: readonly string[];
+  readonly http_status: readonly string[];
+  /** count a span as failed when it carries an error type attribute, even with status UNSET */
+  readonly failed_on_error_type: boolean;
+}
+
+/** The default keys (the config's `service.attributes` defaults are these). */
+export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = {
+  run_id: ['kc.run.id', 'session.id'],
+  task_id: ['kc.task.id'],
+  task_type: ['kc.task.type'],
+  attempt: ['kc.task.attempt', 'retry.attempt'],
+  attempt_zero_based: ['http.request.resend_count'],
+  agent: ['gen_ai.agent.name'],
+  operation_name: ['gen_ai.operation.name'],
+  tool: ['gen_ai.tool.name'],
+  model: ['gen_ai.request.model', 'gen_ai.response.model'],
+  provider: ['gen_ai.provider.name', 'gen_ai.system'],
+  input_tokens: ['gen_ai.usage.input_tokens'],
+  output_tokens: ['gen_ai.usage.output_tokens'],
+  error_type: ['error.type'],
+  http_status: ['http.response.status_code'],
+  failed_on_error_type: true,
+};
 
 export const DEFAULT_SERVICE_NAME = 'unknown_service';
-/** kc tasks have a title but no type attribute (SPEC §2). */
+/** kc tasks have a title but no type attribute (docs/input.md). */
 export const TASK_TITLE_KEY = 'kc.task.title';
 
 function firstPresent(keys: readonly string[], attributes: Attributes, resource: Attributes): AttrValue | undefined {
@@ -81,7 +121,7 @@ export function taskTypeFromTitle(title: string): string | undefined {
 }
 
 /**
- * The error class of a failed span (SPEC §2): `error.type`, else the first exception event's
+ * The error class of a failed span (docs/input.md): `error.type`, else the first exception event's
  * `exception.type`, else `http_<status>` for HTTP status ≥ 400, else the status message template.
  */
 function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: number | undefined): string | undefined {
@@ -101,7 +141,7 @@ function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: numbe
   return undefined;
 }
 
-/** Computes the derived fields of SPEC §2 and returns the full span record. */
+/** Computes the derived fields of docs/input.md and returns the full span record. */
 export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATTRIBUTE_MAPPING): SpanRecord {
   const a = raw.attributes;
   const r = raw.resource;

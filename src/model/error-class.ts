@@ -1,5 +1,5 @@
 /**
- * Error classification (SPEC §2): a documented rule table that turns free-text error strings
+ * Error classification (docs/input.md): a documented rule table that turns free-text error strings
  * (span status messages, kc `error` fields, fallback reasons) into a small set of classes, plus
  * the message template that makes the same error group across ids, numbers and URLs.
  */
@@ -110,7 +110,7 @@ function isNonRetryableStatus(code: number): boolean {
 }
 
 /**
- * True when retrying cannot help (SPEC §3 retry_non_retryable): a 4xx other than 408/429, or an
+ * True when retrying cannot help (docs/painpoints.md retry_non_retryable): a 4xx other than 408/429, or an
  * error class of invalid request, authentication, validation or not found. The class may be one of
  * ERROR_CLASSES, an `http_<code>` class from the span model, or a raw `error.type` such as
  * `AuthenticationError`, which is classified by the rule table.

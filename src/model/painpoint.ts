@@ -1,4 +1,4 @@
-/** Pain points and detector observations (SPEC §3). JSON field names are snake_case as in the spec. */
+/** Pain points and detector observations (docs/painpoints.md). JSON field names are snake_case, as the record has them. */
 
 export const PAIN_POINT_KINDS = [
   'failure_rate',
@@ -25,7 +25,7 @@ export type Category = 'reliability' | 'performance' | 'cost' | 'efficiency';
 export type PainPointState = 'open' | 'updated' | 'resolved';
 
 /**
- * Names a series with plain fields (SPEC §2): service, operation (span name), and the
+ * Names a series with plain fields (docs/input.md): service, operation (span name), and the
  * group-by value as provider / model / tool / agent / task_type, plus error_class where
  * the problem is one class of error.
  */
@@ -67,8 +67,10 @@ export interface Observation {
   /** event time (epoch ms) of the window end the judgement was made at */
   readonly time: number;
   readonly runIds: readonly string[];
-  /** filled by the categorize processor (SPEC §4 impact): affected runs/traces, wasted time and tokens */
+  /** filled by the categorize processor (docs/outputs.md, Recommendations impact): affected runs/traces, wasted time and tokens */
   readonly impact?: Impact;
+  /** figures severity rules read without building the evidence: calls judged, Wilson lower bound */
+  readonly figures?: { readonly calls?: number; readonly wilson_lower?: number };
 }
 
 export interface Impact {
@@ -79,7 +81,7 @@ export interface Impact {
   readonly wasted_tokens: number;
 }
 
-/** The pain-point record of SPEC §3: the JSONL line format. */
+/** The pain-point record of docs/painpoints.md: the JSONL line format. */
 export interface PainPointRecord {
   readonly id: string;
   readonly kind: PainPointKind;
@@ -95,4 +97,120 @@ export interface PainPointRecord {
   readonly first_seen: string;
   readonly last_seen: string;
   readonly run_ids: readonly string[];
+}
+
+/** The parts of an observation only read when a pain-point record is written. */
+export interface ObservationDetail {
+  readonly title: string;
+  readonly description: string;
+  readonly evidence: Evidence;
+  readonly runIds: readonly string[];
+}
+
+/** The parts every judgement needs: what, on what, how bad, the figure the lifecycle tracks. */
+export type ObservationHead = Omit<Observation, keyof ObservationDetail>;
+
+/**
+ * An observation whose text and evidence are built when first read. A firing series is judged
+ * again whenever what it reads changes, but only the observations behind an emitted change are
+ * ever written, so building the detail of the others is waste: detectors describe lazily, and the
+ * lifecycle reads the detail only of what it emits (and run ids until it has enough). A class
+ * with getters on its prototype: an object literal with getters per observation was measured at
+ * several µs each. Never spread one (`{...o}` drops the detail): use reviseObservation.
+ */
+class LazyObservation implements Observation {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly keyMetric: number;
+  readonly time: number;
+  readonly figures?: Observation['figures'];
+  private d: (Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] }) | undefined;
+  private r: readonly string[] | undefined;
+
+  constructor(
+    head: ObservationHead,
+    private readonly detail: () => Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] },
+    private readonly runIdsOf: (() => readonly string[]) | undefined,
+  ) {
+    this.kind = head.kind;
+    this.subject = head.subject;
+    this.severity = head.severity;
+    this.category = head.category;
+    this.keyMetric = head.keyMetric;
+    this.time = head.time;
+    if (head.figures !== undefined) this.figures = head.figures;
+  }
+
+  private get built() {
+    return (this.d ??= this.detail());
+  }
+  get title(): string {
+    return this.built.title;
+  }
+  get description(): string {
+    return this.built.description;
+  }
+  get evidence(): Evidence {
+    return this.built.evidence;
+  }
+  get runIds(): readonly string[] {
+    return (this.r ??= this.runIdsOf ? this.runIdsOf() : (this.built.runIds ?? []));
+  }
+}
+
+export function lazyObservation(head: ObservationHead, detail: () => ObservationDetail): Observation;
+/** … with run ids from their own, cheaper thunk (the lifecycle reads them more often than the rest). */
+export function lazyObservation(head: ObservationHead, detail: () => Omit<ObservationDetail, 'runIds'>, runIds: () => readonly string[]): Observation;
+export function lazyObservation(head: ObservationHead, detail: () => Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] }, runIds?: () => readonly string[]): Observation {
+  return new LazyObservation(head, detail, runIds);
+}
+
+/** `o` with some head fields replaced (and its impact computed when read), its detail shared and still lazy. */
+class RevisedObservation implements Observation {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly keyMetric: number;
+  readonly time: number;
+  readonly figures?: Observation['figures'];
+  private i: Impact | undefined;
+
+  constructor(
+    private readonly inner: Observation,
+    head: Partial<ObservationHead>,
+    private readonly impactOf: (() => Impact) | undefined,
+  ) {
+    this.kind = head.kind ?? inner.kind;
+    this.subject = head.subject ?? inner.subject;
+    this.severity = head.severity ?? inner.severity;
+    this.category = head.category ?? inner.category;
+    this.keyMetric = head.keyMetric ?? inner.keyMetric;
+    this.time = head.time ?? inner.time;
+    const figures = head.figures ?? inner.figures;
+    if (figures !== undefined) this.figures = figures;
+  }
+
+  get title(): string {
+    return this.inner.title;
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  get evidence(): Evidence {
+    return this.inner.evidence;
+  }
+  get runIds(): readonly string[] {
+    return this.inner.runIds;
+  }
+  get impact(): Impact | undefined {
+    if (this.impactOf === undefined) return this.inner.impact;
+    return (this.i ??= this.impactOf());
+  }
+}
+
+export function reviseObservation(o: Observation, head: Partial<ObservationHead>, impact?: () => Impact): Observation {
+  return new RevisedObservation(o, head, impact);
 }

@@ -1,4 +1,4 @@
-/** Recommendations and the kc-orchestrator task they carry (SPEC §4). */
+/** Recommendations and the kc-orchestrator task they carry (docs/outputs.md, Recommendations). */
 import type { Category } from './painpoint.js';
 
 export type Priority = 'high' | 'medium' | 'low';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { seriesSubjects, subjectKey } from './series.js';
 import { makeSpan } from '../../test/support/span-factory.js';
-import type { Dimension } from '../config/service-schema.js';
+import type { Dimension } from './series.js';
 
 describe('seriesSubjects and subjectKey caches', () => {
   it('shares one frozen subjects array per span and dimensions list, rebuilt for another list', () => {

@@ -1,5 +1,5 @@
 /**
- * The span record: one flat, read-only value per received span (SPEC §2).
+ * The span record: one flat, read-only value per received span (docs/input.md).
  * Everything downstream of decoding sees only this type.
  */
 
@@ -48,7 +48,7 @@ export interface SpanLink {
   readonly attributes: Attributes;
 }
 
-/** Fields derived from attributes by the configurable mapping of SPEC §2 (src/model/derive.ts). */
+/** Fields derived from attributes by the configurable mapping of docs/input.md (src/model/derive.ts). */
 export interface DerivedFields {
   readonly service: string;
   /** `service.name` + span name + first present of tool / model / task type, space separated */
@@ -70,7 +70,7 @@ export interface DerivedFields {
   readonly httpStatus?: number;
   /** status ERROR, or (config) an `error.type` attribute present */
   readonly failed: boolean;
-  /** normalized error class (SPEC §2): error.type, exception.type, HTTP status, or message template */
+  /** normalized error class (docs/input.md): error.type, exception.type, HTTP status, or message template */
   readonly errorClass?: string;
 }
 
@@ -99,3 +99,12 @@ export interface SpanRecord extends DerivedFields {
 
 /** The raw part of a span as decoded from the wire, before derivation. */
 export type RawSpan = Omit<SpanRecord, keyof DerivedFields>;
+
+/** Marks spans Sidelight made up (kc attempt spans): their times are apportioned, not measured. */
+export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
+
+/** Whether a span is one Sidelight made up (SYNTHETIC_ATTRIBUTE true, or "true" from a JSON source). */
+export function isSynthetic(span: Pick<SpanRecord, 'attributes'>): boolean {
+  const v = span.attributes[SYNTHETIC_ATTRIBUTE];
+  return v === true || v === 'true';
+}

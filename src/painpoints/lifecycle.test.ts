@@ -32,7 +32,11 @@ function harness(s = settings) {
   const registry = new Registry();
   input.pipe(painPointLifecycle(s, registry)).subscribe((c) => out.push(c));
   return {
-    observe: (o: Observation) => input.next({ type: 'observation', observation: o }),
+    // one-shot observations (as judging every boundary makes them), each replayed at its boundary
+    observe: (o: Observation) => {
+      input.next({ type: 'observation', observation: o, detector: 0 });
+      input.next({ type: 'watermark', time: o.time });
+    },
     watermark: (time: number) => input.next({ type: 'watermark', time }),
     states: () => out.map((c) => `${c.painpoint.state}:${c.painpoint.severity}`),
     out,
@@ -135,5 +139,52 @@ describe('painPointLifecycle', () => {
     h.watermark(T0 + 30_000 + settings.resolve_after);
     expect(h.out[2]!.painpoint.state).toBe('resolved');
     expect(h.out[2]!.painpoint.impact).toEqual(impact);
+  });
+});
+
+describe('painPointLifecycle with standing observations', () => {
+  const standing = { source: 'series-a', gridMs: 10_000, rank: 0, index: 0 };
+  function standingHarness(s = settings) {
+    const input = new Subject<LifecycleInput>();
+    const out: PainPointChange[] = [];
+    input.pipe(painPointLifecycle(s, undefined, { clockStepMs: 10_000 })).subscribe((c) => out.push(c));
+    return {
+      observe: (o: Observation) => input.next({ type: 'observation', observation: o, standing, detector: 0 }),
+      clear: (time: number) => input.next({ type: 'clear', kind: 'failure_rate', subject, time, source: standing.source, detector: 0 }),
+      watermark: (time: number) => input.next({ type: 'watermark', time }),
+      states: () => out.map((c) => `${c.painpoint.state}:${c.painpoint.severity}@${(Date.parse(c.painpoint.last_seen) - T0) / 1000}`),
+    };
+  }
+
+  it('keeps a standing observation open through boundaries without input, and resolves resolve_after past the boundary before its clear', () => {
+    const h = standingHarness();
+    h.observe(obs(T0, 0.4));
+    h.watermark(T0 + 3_600_000); // an hour of boundaries: still seen at each
+    expect(h.states()).toEqual(['open:medium@0']);
+    h.clear(T0 + 3_600_000 + 10_000);
+    h.watermark(T0 + 3_600_000 + 110_000);
+    expect(h.states()).toEqual(['open:medium@0']);
+    h.watermark(T0 + 3_600_000 + 120_000);
+    // last seen at the boundary before the clear; resolved 120 s after it
+    expect(h.states()).toEqual(['open:medium@0', 'resolved:medium@3600']);
+  });
+
+  it('lowers the severity of a standing lower observation after severity_down_after boundaries, without new input', () => {
+    const h = standingHarness();
+    h.observe(obs(T0, 0.6, 'high'));
+    h.observe(obs(T0 + 10_000, 0.6, 'medium'));
+    h.watermark(T0 + 10_000);
+    expect(h.states()).toEqual(['open:high@0']);
+    h.watermark(T0 + 60_000);
+    // the lower judgement stands at 10 s, 20 s, 30 s: the third lowers the severity
+    expect(h.states()).toEqual(['open:high@0', 'updated:medium@30']);
+  });
+
+  it('emits an update held back at its own boundary at the next one', () => {
+    const h = standingHarness();
+    h.observe(obs(T0, 0.4));
+    h.observe({ ...obs(T0, 0.9), subject }); // same boundary as the open: held back
+    h.watermark(T0 + 30_000);
+    expect(h.states()).toEqual(['open:medium@0', 'updated:medium@10']);
   });
 });

@@ -1,46 +1,72 @@
 /**
- * The pain-point lifecycle (SPEC §3), shared by every detector: observations become pain points
+ * The pain-point lifecycle (docs/painpoints.md), shared by every detector: observations become pain points
  * that are `open`ed once, `updated` when severity changes or the key metric moves by more than
- * `update_delta` (at most once per slide), and `resolved` when no observation has come for
+ * `update_delta` (at most once per boundary), and `resolved` when no observation has come for
  * `resolve_after` of event time. Each state change is emitted exactly once.
+ *
+ * Detectors judge a series only when what it reads changed (docs/engine.md), so an observation
+ * *stands* — counts as seen at every boundary of its detector's grid — until its source judges
+ * again or clears it. The lifecycle gives exactly the changes that repeating each standing
+ * observation at every boundary would give: it buffers a watermark's judgements, replays them
+ * boundary by boundary in the order the detectors would have made them, re-observes a standing
+ * observation at a later boundary only where a repeat changes something (the severity band's
+ * streak, an update held back by the once-per-boundary rule), and resolves at the first boundary
+ * `resolve_after` past the last one seen.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
+import FlatQueue from 'flatqueue';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { SEVERITY_RANK, type Observation, type PainPointKind, type PainPointRecord, type PainPointState, type Severity, type Subject } from '../model/painpoint.js';
-import type { PainPointChange } from '../model/events.js';
+import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind, type PainPointRecord, type PainPointState, type Severity, type Subject } from '../model/painpoint.js';
+import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
+import { subjectKey } from '../model/series.js';
+
+/** pain-point ids remembered by subject text */
+const MAX_CACHED_IDS = 50_000;
+import { MAX_RUN_IDS } from '../model/evidence-format.js';
 
 export type LifecycleInput =
-  | { readonly type: 'observation'; readonly observation: Observation }
-  | { readonly type: 'watermark'; readonly time: number }
+  | TaggedJudgement
+  | { readonly type: 'watermark'; readonly time: number; readonly from?: number }
   | { readonly type: 'end' };
 
-const MAX_RUN_IDS = 20;
+/** A standing observation of one source (a detector's series). */
+interface Source {
+  readonly observation: Observation;
+  readonly standing: Standing;
+  readonly detector: number;
+}
 
 interface Active {
+  readonly id: string;
+  /** insertion number: resolutions of one boundary come out in the order pain points opened */
+  readonly seq: number;
   /** the record as last built; observations since are in `pending` */
   record: PainPointRecord;
   /** current severity (the record's once `pending` is applied) */
   severity: Severity;
-  /**
-   * The latest observation not yet applied to `record`, and the latest impact among those. A
-   * firing series is observed at every boundary, and profiling an 80 h kc replay showed the
-   * record copy (and its ISO time) per observation as the lifecycle's main cost, while only
-   * emitted records are ever seen: applying the latest one when a record is emitted gives the
-   * same record (same fields, same key order) as applying each in turn.
-   */
+  /** the latest observation not yet applied to `record` (applied when a record is emitted) */
   pending: Observation | undefined;
-  pendingImpact: Observation['impact'];
-  /** event time of the latest observation */
+  /** the latest observation since that carries an impact (read only when applied: it may be lazy) */
+  pendingImpact: Observation | undefined;
+  /** event time of the latest observation (while sources stand: of the latest boundary seen) */
   lastObserved: number;
+  /** run ids of the observations behind the emitted records (capped) */
   /** event time of the latest emitted change, so an update is emitted at most once per boundary */
   lastEmitted: number;
   /** key metric at the latest emitted change */
   emittedKey: number;
+  /** run ids of the observations behind the emitted records (capped) */
   runIds: Set<string>;
   /** consecutive observations below the current severity (hysteresis on the way down) */
   lowerStreak: number;
+  /** standing observations by source ("detector/source") */
+  readonly sources: Map<string, Source>;
+  /** the boundary at which its standing observations are seen again (a repeat would change it), or NaN */
+  reobserveAt: number;
+  /** the boundary it resolves at when nothing stands, or NaN */
+  resolveAt: number;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -49,6 +75,19 @@ function relativeMove(from: number, to: number): number {
   if (from === to) return 0;
   const base = Math.max(Math.abs(from), 1e-9);
   return Math.abs(to - from) / base;
+}
+
+function ceilTo(t: number, unit: number): number {
+  return Math.ceil(t / unit) * unit;
+}
+
+/** The order the reference engine observed in at one boundary: detector, series, observation. */
+function compareOrder(a: { detector: number; standing?: Standing | undefined }, b: { detector: number; standing?: Standing | undefined }): number {
+  if (a.detector !== b.detector) return a.detector - b.detector;
+  const ra = a.standing?.rank ?? 0;
+  const rb = b.standing?.rank ?? 0;
+  if (ra !== rb) return ra < rb ? -1 : 1;
+  return (a.standing?.index ?? 0) - (b.standing?.index ?? 0);
 }
 
 export interface LifecycleMetrics {
@@ -71,20 +110,46 @@ export function lifecycleMetrics(registry: Registry): LifecycleMetrics {
   return m;
 }
 
-export function painPointLifecycle(settings: PainPointSettings, registry?: Registry): OperatorFunction<LifecycleInput, PainPointChange> {
+export interface LifecycleOptions {
+  /** the event clock's step: resolution happens on its boundaries */
+  readonly clockStepMs: number;
+}
+
+type Item = Extract<TaggedJudgement, { type: 'observation' }> | Extract<TaggedJudgement, { type: 'clear' }>;
+
+export function painPointLifecycle(settings: PainPointSettings, registry?: Registry, options: LifecycleOptions = { clockStepMs: 10_000 }): OperatorFunction<LifecycleInput, PainPointChange> {
   const metrics = registry ? lifecycleMetrics(registry) : undefined;
+  const clockStep = options.clockStepMs;
   return (source) =>
     new Observable<PainPointChange>((subscriber) => {
       const active = new Map<string, Active>();
-      // Detectors observe a firing series at every boundary, with the series' own subject object:
-      // profiling an 80 h kc replay showed the id hash (sha256 per observation) as a top cost, so
-      // ids are remembered per subject object and kind.
+      let created = 0;
+      /** judgements not yet replayed (their boundary is past the last watermark) */
+      let buffer: Item[] = [];
+      const reobserve = new FlatQueue<Active>();
+      const resolutions = new FlatQueue<Active>();
+      /** standing observations dropped at max_active, tried again after a resolution frees room */
+      const droppedStanding = new Map<string, Source>();
+      let retryDroppedAt = Number.NaN;
+      // Detectors observe with their series' own subject objects: ids are remembered per subject
+      // object and kind rather than hashed per observation.
       const ids = new WeakMap<Subject, Map<PainPointKind, string>>();
+      // Some detectors build a new subject object per observation: behind the per-object cache, one
+      // by text (bounded: cleared when full, it only saves hashing).
+      const idsByText = new Map<string, string>();
       const idOf = (kind: PainPointKind, subject: Subject): string => {
         let byKind = ids.get(subject);
         if (byKind === undefined) ids.set(subject, (byKind = new Map()));
         let id = byKind.get(kind);
-        if (id === undefined) byKind.set(kind, (id = painPointId(kind, subject)));
+        if (id === undefined) {
+          const text = `${kind}|${subjectKey(subject)}`;
+          id = idsByText.get(text);
+          if (id === undefined) {
+            if (idsByText.size >= MAX_CACHED_IDS) idsByText.clear();
+            idsByText.set(text, (id = painPointId(kind, subject)));
+          }
+          byKind.set(kind, id);
+        }
         return id;
       };
 
@@ -92,6 +157,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
       const apply = (a: Active) => {
         const o = a.pending;
         if (o === undefined) return;
+        // run ids of the observations emitted, not of every judgement: reading them builds the detail
+        for (const r of o.runIds) if (a.runIds.size < MAX_RUN_IDS) a.runIds.add(r);
         a.record = {
           ...a.record,
           severity: a.severity,
@@ -99,7 +166,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           title: o.title,
           description: o.description,
           evidence: o.evidence,
-          ...(a.pendingImpact ? { impact: a.pendingImpact } : {}),
+          ...(a.pendingImpact?.impact ? { impact: a.pendingImpact.impact } : {}),
           last_seen: iso(a.lastObserved),
         };
         a.pending = undefined;
@@ -108,7 +175,9 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
 
       const emit = (a: Active, state: PainPointState, time: number) => {
         apply(a);
-        a.record = { ...a.record, state, run_ids: [...a.runIds].sort() };
+        // a standing observation was seen up to lastObserved without a new observation object
+        const lastSeen = iso(a.lastObserved);
+        a.record = a.record.last_seen === lastSeen ? { ...a.record, state, run_ids: [...a.runIds].sort() } : { ...a.record, state, last_seen: lastSeen, run_ids: [...a.runIds].sort() };
         a.lastEmitted = time;
         metrics?.changes.inc({ state, kind: a.record.kind });
         subscriber.next({ painpoint: a.record, recommendations: [] });
@@ -121,15 +190,32 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         for (const [severity, n] of Object.entries(counts)) metrics.active.set({ severity }, n);
       };
 
-      const observe = (o: Observation) => {
+      const scheduleResolution = (a: Active) => {
+        if (a.sources.size > 0) {
+          a.resolveAt = Number.NaN;
+          return;
+        }
+        const at = ceilTo(a.lastObserved + settings.resolve_after, clockStep);
+        if (at === a.resolveAt) return;
+        a.resolveAt = at;
+        resolutions.push(a, at);
+      };
+
+      const sourceKey = (detector: number, standing: Standing) => `${detector}/${standing.source}`;
+
+      /** Observes `o`; returns false when it was dropped at max_active. */
+      const observe = (o: Observation, src: Source | undefined): boolean => {
         const id = idOf(o.kind, o.subject);
         const existing = active.get(id);
         if (!existing) {
           if (active.size >= settings.max_active) {
             metrics?.dropped.inc();
-            return;
+            if (src) droppedStanding.set(`${id}|${sourceKey(src.detector, src.standing)}`, src);
+            return false;
           }
           const a: Active = {
+            id,
+            seq: created++,
             record: {
               id,
               kind: o.kind,
@@ -153,13 +239,18 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
             emittedKey: o.keyMetric,
             runIds: new Set(o.runIds.slice(0, MAX_RUN_IDS)),
             lowerStreak: 0,
+            sources: new Map(),
+            reobserveAt: Number.NaN,
+            resolveAt: Number.NaN,
           };
+          if (src) a.sources.set(sourceKey(src.detector, src.standing), src);
           active.set(id, a);
           emit(a, 'open', o.time);
           refreshGauge();
-          return;
+          scheduleResolution(a);
+          return true;
         }
-        for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
+        // run ids are read (and an observation's detail built) only while the record has room for more
         let severity = o.severity;
         if (SEVERITY_RANK[o.severity] < SEVERITY_RANK[existing.severity]) {
           existing.lowerStreak++;
@@ -171,31 +262,141 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         existing.lastObserved = Math.max(existing.lastObserved, o.time);
         existing.severity = severity;
         existing.pending = o;
-        if (o.impact) existing.pendingImpact = o.impact;
-        if ((severityChanged || moved) && o.time > existing.lastEmitted) {
-          existing.emittedKey = o.keyMetric;
-          emit(existing, 'updated', o.time);
-          if (severityChanged) refreshGauge();
+        if ('impact' in o) existing.pendingImpact = o;
+        let heldBack = false;
+        if (severityChanged || moved) {
+          if (o.time > existing.lastEmitted) {
+            existing.emittedKey = o.keyMetric;
+            emit(existing, 'updated', o.time);
+            if (severityChanged) refreshGauge();
+          } else heldBack = true;
         }
-      };
-
-      const resolveQuiet = (time: number) => {
-        let resolved = false;
-        // Map iteration order is insertion order: resolutions come out in the order pain points opened.
-        for (const [id, a] of active) {
-          if (time - a.lastObserved >= settings.resolve_after) {
-            active.delete(id);
-            emit(a, 'resolved', time);
-            resolved = true;
+        if (src) {
+          existing.sources.set(sourceKey(src.detector, src.standing), src);
+          // A repeat at the next boundary of its grid would change something: see it again then.
+          if (existing.lowerStreak > 0 || heldBack) {
+            const at = o.time + src.standing.gridMs;
+            if (!(existing.reobserveAt <= at)) {
+              existing.reobserveAt = at;
+              reobserve.push(existing, at);
+            }
           }
         }
-        if (resolved) refreshGauge();
+        scheduleResolution(existing);
+        return true;
+      };
+
+      const clear = (item: Extract<Item, { type: 'clear' }>) => {
+        const id = idOf(item.kind, item.subject);
+        const key = `${item.detector}/${item.source}`;
+        droppedStanding.delete(`${id}|${key}`);
+        const a = active.get(id);
+        const src = a?.sources.get(key);
+        if (!a || !src) return;
+        a.sources.delete(key);
+        // seen at every boundary of its grid before this one
+        a.lastObserved = Math.max(a.lastObserved, item.time - src.standing.gridMs);
+        scheduleResolution(a);
+      };
+
+      const resolveAt = (time: number) => {
+        const due: Active[] = [];
+        while (resolutions.length > 0 && (resolutions.peekValue() as number) <= time) {
+          const a = resolutions.pop() as Active;
+          if (a.resolveAt <= time && a.sources.size === 0 && active.get(a.id) === a && !due.includes(a)) due.push(a);
+        }
+        if (due.length === 0) return;
+        due.sort((x, y) => x.seq - y.seq);
+        for (const a of due) {
+          active.delete(a.id);
+          a.resolveAt = Number.NaN;
+          emit(a, 'resolved', time);
+        }
+        refreshGauge();
+        if (droppedStanding.size > 0) retryDroppedAt = time + clockStep;
+      };
+
+      const timeOf = (item: Item) => (item.type === 'clear' ? item.time : item.observation.time);
+
+      /** The next boundary ≤ upTo with work: the next buffered judgement (`buffer[at]`), a re-observation, a resolution. */
+      const nextBoundary = (upTo: number, at: number): number => {
+        let next = at < buffer.length ? timeOf(buffer[at] as Item) : Number.POSITIVE_INFINITY;
+        while (reobserve.length > 0) {
+          const a = reobserve.peek() as Active;
+          if (a.reobserveAt === reobserve.peekValue() && active.get(a.id) === a) break;
+          reobserve.pop();
+        }
+        if (reobserve.length > 0) next = Math.min(next, reobserve.peekValue() as number);
+        while (resolutions.length > 0) {
+          const a = resolutions.peek() as Active;
+          if (a.resolveAt === resolutions.peekValue() && active.get(a.id) === a && a.sources.size === 0) break;
+          resolutions.pop();
+        }
+        if (resolutions.length > 0) next = Math.min(next, resolutions.peekValue() as number);
+        if (retryDroppedAt === retryDroppedAt) next = Math.min(next, retryDroppedAt);
+        return next <= upTo ? next : Number.NaN;
+      };
+
+      /** Replays every boundary up to `upTo`: clears, then observations in the reference order, then resolutions. */
+      const replayUpTo = (upTo: number) => {
+        // by boundary; the sort is stable, so each boundary's judgements keep their arrival order
+        if (buffer.length > 1) buffer.sort((x, y) => timeOf(x) - timeOf(y));
+        let at = 0;
+        for (let b = nextBoundary(upTo, at); b === b; b = nextBoundary(upTo, at)) {
+          const start = at;
+          while (at < buffer.length && timeOf(buffer[at] as Item) === b) at++;
+          const now = buffer.slice(start, at);
+          for (const item of now) if (item.type === 'clear') clear(item);
+
+          type Step = { detector: number; standing?: Standing | undefined; observation: Observation; src: Source | undefined };
+          const steps: Step[] = [];
+          const observedSources = new Set<string>();
+          for (const item of now) {
+            if (item.type !== 'observation') continue;
+            const src = item.standing ? { observation: item.observation, standing: item.standing, detector: item.detector } : undefined;
+            if (src) observedSources.add(`${idOf(item.observation.kind, item.observation.subject)}|${sourceKey(item.detector, src.standing)}`);
+            steps.push({ detector: item.detector, standing: item.standing, observation: item.observation, src });
+          }
+          while (reobserve.length > 0 && (reobserve.peekValue() as number) <= b) {
+            const a = reobserve.pop() as Active;
+            if (a.reobserveAt !== b || active.get(a.id) !== a) continue;
+            a.reobserveAt = Number.NaN;
+            for (const [key, src] of a.sources) {
+              if (observedSources.has(`${a.id}|${key}`)) continue;
+              steps.push({ detector: src.detector, standing: src.standing, observation: reviseObservation(src.observation, { time: b }), src });
+            }
+          }
+          if (retryDroppedAt === b) {
+            retryDroppedAt = Number.NaN;
+            const retry = [...droppedStanding.values()];
+            droppedStanding.clear();
+            for (const src of retry) steps.push({ detector: src.detector, standing: src.standing, observation: reviseObservation(src.observation, { time: b }), src });
+          }
+          steps.sort(compareOrder);
+          for (const s of steps) observe(s.observation, s.src);
+          resolveAt(b);
+        }
+        buffer = at === 0 ? buffer : buffer.slice(at);
       };
 
       return source.subscribe({
         next(input) {
-          if (input.type === 'observation') observe(input.observation);
-          else if (input.type === 'watermark') resolveQuiet(input.time);
+          switch (input.type) {
+            case 'observation':
+            case 'clear':
+              buffer.push(input);
+              return;
+            case 'watermark':
+              replayUpTo(input.time);
+              return;
+            case 'end': {
+              // The whole-input judgements, in the order they came, after every boundary.
+              const rest = buffer;
+              buffer = [];
+              for (const item of rest) if (item.type === 'observation') observe(item.observation, undefined);
+              return;
+            }
+          }
         },
         error: (err) => subscriber.error(err),
         complete: () => subscriber.complete(),

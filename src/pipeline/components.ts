@@ -1,19 +1,20 @@
 /**
  * The component registry (as the Collector's components.go): every receiver, processor and
- * exporter type Sidelight knows, and the built-in default config (SPEC §6, §7).
+ * exporter type Sidelight knows, and the built-in default config (README.md, Quick start; docs/configuration.md).
  */
-import type { ComponentRegistry } from '../config/load.js';
-import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from './component.js';
+import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
 import { exporterFactories } from '../../exporters/index.js';
 import { otlpReceiverFactory } from '../receivers/otlp.js';
 import { kcRunsReceiverFactory } from '../receivers/kc-runs.js';
-import { failureRateProcessorFactory } from '../../processors/failure-rate.js';
+import { failureRateProcessorFactory } from '../../processors/failure-rate/index.js';
 import { errorClusterProcessorFactory } from '../../processors/error-cluster.js';
-import { retryPatternsProcessorFactory } from '../../processors/retry-patterns.js';
+import { retryPatternsProcessorFactory } from '../../processors/retry-patterns/index.js';
+import { providerFallbackProcessorFactory } from '../../processors/provider-fallback/index.js';
 import { latencyProcessorFactory } from '../../processors/latency.js';
 import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.js';
 import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
 import { anomalyProcessorFactory } from '../../processors/anomaly.js';
+import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -24,10 +25,12 @@ const processorFactories = [
   failureRateProcessorFactory,
   errorClusterProcessorFactory,
   retryPatternsProcessorFactory,
+  providerFallbackProcessorFactory,
   latencyProcessorFactory,
   repeatedCallsProcessorFactory,
   sequentialFanoutProcessorFactory,
   anomalyProcessorFactory,
+  operationMetricsProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];

@@ -1,6 +1,6 @@
 /** Creates a pipeline's processors from config and sorts them into the engine's stages. */
-import type { SidelightConfig } from '../config/load.js';
-import type { ComponentContext } from './component.js';
+import type { SidelightConfig } from '../config-file/load.js';
+import type { ComponentContext } from '../component/contracts.js';
 import type { EngineParts } from './engine.js';
 import { traceAssembler } from '../traces/trace-assembler.js';
 

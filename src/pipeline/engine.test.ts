@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { asyncScheduler, filter, from, lastValueFrom, map, toArray, type OperatorFunction } from 'rxjs';
+import { asyncScheduler, from, lastValueFrom, map, mergeMap, toArray, type OperatorFunction } from 'rxjs';
 import { Registry } from 'prom-client';
-import type { PipelineEvent } from '../model/events.js';
-import type { Observation } from '../model/painpoint.js';
+import type { Judgement, PipelineEvent } from '../model/events.js';
 import { runEngine } from './engine.js';
 import { newClockState } from '../windows/event-clock.js';
 import { serviceSchema } from '../config/service-schema.js';
@@ -12,17 +11,19 @@ import { makeSpan } from '../../test/support/span-factory.js';
 const T0 = 1_700_000_000_000;
 const settings = serviceSchema.parse({});
 
-/** Observes "failing" at every boundary while the last span it saw before the boundary failed. */
-const lastSpanFailing: OperatorFunction<PipelineEvent, Observation> = (events$) => {
+/** Observes "failing" at every boundary while the last span it saw before the boundary failed (one-shot, as the reference mode). */
+const lastSpanFailing: OperatorFunction<PipelineEvent, Judgement> = (events$) => {
   let lastFailed = false;
   return events$.pipe(
-    map((e) => {
+    mergeMap((e) => {
       if (e.type === 'span') lastFailed = e.span.failed;
-      return e.type === 'watermark' && lastFailed ? e.time : undefined;
+      if (e.type !== 'watermark' || !lastFailed) return [];
+      const times: number[] = [];
+      for (let t = e.from + 10_000; t <= e.time; t += 10_000) times.push(t);
+      return times;
     }),
-    filter((t): t is number => t !== undefined),
     map(
-      (time): Observation => ({
+      (time): Judgement => ({ type: 'observation', observation: {
         kind: 'failure_rate',
         subject: { service: 's', operation: 'op' },
         severity: 'medium',
@@ -33,7 +34,7 @@ const lastSpanFailing: OperatorFunction<PipelineEvent, Observation> = (events$) 
         keyMetric: 1,
         time,
         runIds: [],
-      }),
+      } }),
     ),
   );
 };
@@ -44,7 +45,7 @@ async function run(throwing = false) {
     ...Array.from({ length: 20 }, (_, i) => makeSpan({ endMs: T0 + 20_000 + i * 10_000, failed: i < 2 })),
   ];
   const registry = new Registry();
-  const boom: OperatorFunction<PipelineEvent, Observation> = map(() => {
+  const boom: OperatorFunction<PipelineEvent, Judgement> = map(() => {
     throw new Error('boom');
   });
   const changes = await lastValueFrom(

@@ -1,25 +1,23 @@
 /**
  * The analysis engine as one RxJS composition, shared by the live sidecar and offline analysis:
  * spans → event clock → detectors (on spans, or on traces from one shared assembler) →
- * categorize → lifecycle → recommend. The event stream is connected only after every part has
- * subscribed, in a fixed order, so at each watermark every detector judges before the lifecycle
- * resolves what was not observed.
+ * categorize → lifecycle → recommend. Detectors judge only what changed and emit judgements
+ * (standing observations and clears); the lifecycle replays each watermark's boundaries in the
+ * order the detectors would have judged them (docs/engine.md).
  */
-import { catchError, connectable, EMPTY, filter, map, merge, Observable, Subject, type OperatorFunction } from 'rxjs';
+import { catchError, EMPTY, map, merge, Observable, share, Subject, type OperatorFunction } from 'rxjs';
 import { Counter, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Observation } from '../model/painpoint.js';
-import type { PainPointChange, PipelineEvent, TraceStreamEvent } from '../model/events.js';
+import type { Judgement, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
-import type { Detector } from './component.js';
+import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
-import { operationMetrics } from '../telemetry/operation-metrics.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
-  readonly categorize: readonly OperatorFunction<Observation, Observation>[];
+  readonly categorize: readonly OperatorFunction<TaggedJudgement, TaggedJudgement>[];
   readonly recommend: readonly OperatorFunction<PainPointChange, PainPointChange>[];
   /** the shared trace assembler; required when a detector takes traces */
   readonly traceAssembler?: OperatorFunction<PipelineEvent, TraceStreamEvent>;
@@ -33,8 +31,6 @@ export interface EngineOptions {
   /** live: the idle watermark follows the wall clock; offline: only the data moves it */
   readonly idleAdvance: boolean;
   readonly clockState: EventClockState;
-  /** publish per-operation rolling metrics on the registry (the live sidecar's /metrics) */
-  readonly operationMetrics?: boolean;
 }
 
 const errorCounters = new WeakMap<Registry, Counter<'processor'>>();
@@ -49,60 +45,60 @@ function processorErrors(registry: Registry): Counter<'processor'> {
 
 export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, options: EngineOptions): Observable<PainPointChange> {
   return new Observable<PainPointChange>((subscriber) => {
-    const events$ = connectable(
-      spans$.pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState)),
-      { connector: () => new Subject<PipelineEvent>(), resetOnDisconnect: false },
-    );
+    // Every part subscribes to `events` before the clock starts. A watermark (and `end`) reaches
+    // the lifecycle through `ticks` only after every detector has judged it, the trace detectors
+    // (behind the assembler) included, so the lifecycle replays complete boundaries.
+    const events = new Subject<PipelineEvent>();
+    const ticks = new Subject<LifecycleInput>();
 
     // A detector that throws is a bug, not bad input: log it, count it, keep the others running.
     const guard = (id: string) =>
-      catchError<Observation, Observable<Observation>>((err: unknown) => {
+      catchError<TaggedJudgement, Observable<TaggedJudgement>>((err: unknown) => {
         options.logger.error(`processor ${id} stopped: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
         processorErrors(options.metrics).inc({ processor: id });
         return EMPTY;
       });
 
     const traceDetectors = parts.detectors.filter((d) => d.detector.input === 'traces');
-    let traces$: ReturnType<typeof connectable<TraceStreamEvent>> | undefined;
+    let traces$: Observable<TraceStreamEvent> | undefined;
     if (traceDetectors.length > 0) {
       if (!parts.traceAssembler) throw new Error('a trace detector is configured but no trace assembler');
-      traces$ = connectable(events$.pipe(parts.traceAssembler), { connector: () => new Subject<TraceStreamEvent>(), resetOnDisconnect: false });
+      traces$ = events.pipe(parts.traceAssembler, share());
     }
 
-    const outputs: Observable<Observation>[] = parts.detectors.map(({ id, detector }) =>
-      detector.input === 'spans' ? events$.pipe(detector.operator, guard(id)) : (traces$ as Observable<TraceStreamEvent>).pipe(detector.operator, guard(id)),
+    const tag = (detector: number) => map((j: Judgement): TaggedJudgement => ({ ...j, detector }));
+    const outputs: Observable<TaggedJudgement>[] = parts.detectors.map(({ id, detector }, index) =>
+      detector.input === 'spans'
+        ? events.pipe(detector.operator, tag(index), guard(id))
+        : (traces$ as Observable<TraceStreamEvent>).pipe(detector.operator, tag(index), guard(id)),
     );
-    let observations$: Observable<Observation> = merge(...outputs);
-    for (const op of parts.categorize) observations$ = observations$.pipe(op);
+    let judgements$: Observable<TaggedJudgement> = merge(...outputs);
+    for (const op of parts.categorize) judgements$ = judgements$.pipe(op);
 
-    const lifecycleInput$: Observable<LifecycleInput> = merge(
-      observations$.pipe(map((observation): LifecycleInput => ({ type: 'observation', observation }))),
-      // Subscribed last: the lifecycle sees a watermark after every detector has judged at it.
-      events$.pipe(filter((e): e is Extract<PipelineEvent, { type: 'watermark' | 'end' }> => e.type === 'watermark' || e.type === 'end')),
-    );
-    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics));
+    const lifecycleInput$: Observable<LifecycleInput> = merge(judgements$, ticks);
+    const clockStepMs = Math.max(options.settings.windows.slide, options.settings.windows.judge_every ?? options.settings.windows.slide);
+    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
     const sub = changes$.subscribe(subscriber);
-    if (options.operationMetrics) {
-      sub.add(
-        events$
-          .pipe(
-            operationMetrics({ settings: options.settings, registry: options.metrics }),
-            catchError((err: unknown) => {
-              options.logger.error(`operation metrics stopped: ${String(err)}`);
-              return EMPTY;
-            }),
-          )
-          .subscribe(),
-      );
-    }
-    const traceConnection = traces$?.connect();
-    const eventConnection = events$.connect();
-    return () => {
-      sub.unsubscribe();
-      traceConnection?.unsubscribe();
-      eventConnection.unsubscribe();
-    };
+    sub.add(
+      spans$
+        .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))
+        .subscribe({
+          next(e) {
+            events.next(e);
+            if (e.type === 'watermark' || e.type === 'end') ticks.next(e);
+          },
+          error(err) {
+            events.error(err);
+            ticks.error(err);
+          },
+          complete() {
+            events.complete();
+            ticks.complete();
+          },
+        }),
+    );
+    return () => sub.unsubscribe();
   });
 }

@@ -1,11 +1,11 @@
 /**
- * The bounded queue between receivers and the pipeline (SPEC §8): receivers answer at once, the
+ * The bounded queue between receivers and the pipeline (docs/architecture.md, Bad input and overload): receivers answer at once, the
  * pipeline drains in slices so one large request cannot starve the event loop. When full, push
  * refuses the whole batch (the receiver answers 503 / UNAVAILABLE with Retry-After) and counts it.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { SpanSink } from './component.js';
+import type { SpanSink } from '../component/contracts.js';
 
 /** spans processed per event-loop turn before yielding to I/O */
 const SLICE = 2_000;

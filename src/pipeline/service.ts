@@ -1,7 +1,7 @@
 /**
  * The running sidecar: receivers, one engine per pipeline behind a bounded ingest queue, and
  * exporters, built from a validated config (as the Collector's service builds its graph).
- * Shutdown order (SPEC §8): stop accepting, drain queues, complete the input so every buffered
+ * Shutdown order (docs/architecture.md, Bad input and overload): stop accepting, drain queues, complete the input so every buffered
  * trace completes and every open window closes, let the last pain points reach the exporters,
  * then flush the exporters.
  */
@@ -9,8 +9,8 @@ import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from '
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
-import type { SidelightConfig } from '../config/load.js';
-import type { ComponentContext, Exporter, Receiver, SpanSink } from './component.js';
+import type { SidelightConfig } from '../config-file/load.js';
+import type { ComponentContext, Exporter, Receiver, SpanSink } from '../component/contracts.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
 import { newClockState, type EventClockState } from '../windows/event-clock.js';
 import { IngestQueue } from './ingest-queue.js';
@@ -18,6 +18,9 @@ import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
 import { parseListenAddress, startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
 import { BearerTokenCheck, exposureWarnings, loadTlsCredentials } from '../security/server-security.js';
+import { createLivePage, type LivePage } from '../ui/live-page.js';
+import { windowSpecs } from '../windows/window-spec.js';
+import type { SqliteConfig } from '../../exporters/sqlite.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
@@ -49,11 +52,53 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'sidelight_process_' });
   let isReady = false;
 
-  const ctxFor = (id: string): ComponentContext => ({ scheduler, metrics, logger, settings: config.service, mode: 'live', id, ready: () => isReady });
+  // The live page reads the first sqlite store a pipeline writes to, for resolved items across restarts.
+  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
+  const store = [...config.exporters.values()].find((c) => c.type === 'sqlite' && used.has(c.id))?.config as SqliteConfig | undefined;
+  const ui: LivePage | undefined = config.service.ui.enabled
+    ? createLivePage({
+        settings: config.service.ui,
+        windows: windowSpecs({ ...config.service.windows, coarse_sizes: [] }).map((w) => w.name),
+        windowSettings: config.service.windows,
+        metrics,
+        logger,
+        ...(store ? { storePath: store.path } : {}),
+      })
+    : undefined;
+
+  const ctxFor = (id: string): ComponentContext => ({
+    scheduler,
+    metrics,
+    logger,
+    settings: config.service,
+    mode: 'live',
+    id,
+    ready: () => isReady,
+    ...(ui ? { ui: ui.route } : {}),
+  });
+
+  // export() must not throw (an exporter queues or drops, counted); one that does is a bug: count it per exporter.
+  const exporterFailures =
+    (metrics.getSingleMetric('sidelight_exporter_failures_total') as Counter<'exporter'> | undefined) ??
+    new Counter({
+      name: 'sidelight_exporter_failures_total',
+      help: 'Exceptions an exporter threw from export() or shutdown(); the change is lost for that exporter',
+      labelNames: ['exporter'],
+      registers: [metrics],
+    });
+  /** Waits for every part's shutdown; a failure is logged (and counted for exporters), never thrown. */
+  const shutDownAll = async (what: 'receiver' | 'exporter', parts: ReadonlyArray<readonly [string, { shutdown(): Promise<void> }]>) => {
+    const results = await Promise.allSettled(parts.map(([, part]) => part.shutdown()));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      const id = (parts[i] as readonly [string, unknown])[0];
+      logger.error(`${what} ${id} failed to shut down: ${String(r.reason)}`);
+      if (what === 'exporter') exporterFailures.inc({ exporter: id });
+    });
+  };
 
   // Exporters are shared by every pipeline that names them, as in the Collector.
   const exporters = new Map<string, Exporter>();
-  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
   for (const [id, c] of config.exporters) if (used.has(id)) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
 
   const pipelines: RunningPipeline[] = [];
@@ -62,25 +107,39 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const finished: Promise<void>[] = [];
   const sinksByReceiver = new Map<string, IngestQueue[]>();
 
-  for (const [index, [name, p]] of Object.entries(config.pipelines).entries()) {
-    const ctx = ctxFor(name);
-    const parts = buildEngineParts(config, p.processors, ctx);
+  // The page observes one pipeline: the first that lists operation_metrics (its charts), else the first.
+  const observed = ui
+    ? (Object.entries(config.pipelines).find(([, p]) => p.processors.some((id) => config.processors.get(id)?.type === 'operation_metrics'))?.[0] ?? Object.keys(config.pipelines)[0])
+    : undefined;
+
+  for (const [name, p] of Object.entries(config.pipelines)) {
+    const observer = name === observed ? ui : undefined;
+    const ctx: ComponentContext = { ...ctxFor(name), pipeline: name, ...(observer ? { operationFigures: observer.operations } : {}) };
+    let parts = buildEngineParts(config, p.processors, ctx);
+    // Critical-path shares read the trace stream beside the trace detectors and judge nothing; no
+    // trace detector, no assembler, no shares.
+    if (observer && parts.traceAssembler) parts = { ...parts, detectors: [...parts.detectors, { id: 'ui/critical_path', detector: { input: 'traces', operator: observer.criticalPath } }] };
     const input = new Subject<SpanRecord>();
     const clock = newClockState();
-    const targets = p.exporters.map((id) => exporters.get(id) as Exporter);
-    // Per-operation gauges come from the first pipeline only: two writers would fight over one label set.
-    const changes$ = runEngine(input, parts, { settings: config.service, scheduler, metrics, logger, idleAdvance: true, clockState: clock, operationMetrics: index === 0 });
+    const targets = p.exporters.map((id) => [id, exporters.get(id) as Exporter] as const);
+    const changes$ = runEngine(input, parts, { settings: config.service, scheduler, metrics, logger, idleAdvance: true, clockState: clock });
     finished.push(
       new Promise<void>((resolve) => {
         subscriptions.push(
           changes$.subscribe({
             next(change) {
               options.onChange?.(change);
-              for (const e of targets) {
+              try {
+                ui?.onChange(change);
+              } catch (err) {
+                logger.error(`live page failed on ${change.painpoint.id}: ${String(err)}`);
+              }
+              for (const [id, e] of targets) {
                 try {
                   e.export(change);
                 } catch (err) {
-                  logger.error(`exporter failed on ${change.painpoint.id}: ${String(err)}`);
+                  exporterFailures.inc({ exporter: id });
+                  logger.error(`exporter ${id} failed on ${change.painpoint.id}: ${String(err)}`);
                 }
               }
             },
@@ -102,7 +161,7 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const futureSpans =
     (metrics.getSingleMetric('sidelight_future_spans_dropped_total') as Counter | undefined) ??
     new Counter({ name: 'sidelight_future_spans_dropped_total', help: 'Spans dropped for ending too far ahead of the wall clock', registers: [metrics] });
-  const receivers: Receiver[] = [];
+  const receivers: [string, Receiver][] = [];
   for (const [id, c] of config.receivers) {
     const queues = sinksByReceiver.get(id) ?? [];
     if (queues.length === 0) continue;
@@ -125,29 +184,31 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
         return true;
       },
     };
-    receivers.push(c.factory.create(c.config, ctxFor(id), sink));
+    receivers.push([id, c.factory.create(c.config, ctxFor(id), sink)]);
   }
 
   const endpoints: string[] = [];
   let telemetry: TelemetryServer | undefined;
   try {
-    for (const r of receivers) endpoints.push(...(await r.start()));
+    for (const [, r] of receivers) endpoints.push(...(await r.start()));
     const { endpoint: telemetryEndpoint, tls, auth } = config.service.telemetry;
     if (telemetryEndpoint) {
-      for (const w of exposureWarnings(`telemetry: /metrics on ${telemetryEndpoint}`, parseListenAddress(telemetryEndpoint).host, { tls, auth })) logger.warn(w);
+      const what = `telemetry: /metrics${ui ? ' and /ui' : ''} on ${telemetryEndpoint}`;
+      for (const w of exposureWarnings(what, parseListenAddress(telemetryEndpoint).host, { tls, auth })) logger.warn(w);
       let security;
       try {
         security = { tls: tls && loadTlsCredentials(tls), auth: auth && new BearerTokenCheck(auth.bearer_token) };
       } catch (err) {
         throw new Error(`service.telemetry: ${(err as Error).message}`, { cause: err });
       }
-      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady }, security);
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady, ...(ui ? { ui: ui.route } : {}) }, security);
       endpoints.push(`telemetry ${telemetry.url}`);
     }
   } catch (err) {
-    await Promise.allSettled(receivers.map((r) => r.shutdown()));
+    await shutDownAll('receiver', receivers);
     for (const s of subscriptions) s.unsubscribe();
-    await Promise.allSettled([...exporters.values()].map((e) => e.shutdown()));
+    await shutDownAll('exporter', [...exporters]);
+    ui?.close();
     throw err;
   }
   isReady = true;
@@ -156,12 +217,14 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       isReady = false;
-      await Promise.allSettled(receivers.map((r) => r.shutdown()));
+      // open event streams would hold the HTTP servers' close; pages reconnect to the next instance
+      ui?.close();
+      await shutDownAll('receiver', receivers);
       await Promise.all(pipelines.map((p) => p.queue.drained()));
       for (const input of inputs) input.complete();
       await Promise.all(finished);
       for (const s of subscriptions) s.unsubscribe();
-      await Promise.allSettled([...exporters.values()].map((e) => e.shutdown()));
+      await shutDownAll('exporter', [...exporters]);
       await telemetry?.close();
     })());
 

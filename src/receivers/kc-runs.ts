@@ -24,7 +24,7 @@ import { z } from 'zod';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { zDuration } from '../config/duration.js';
-import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../pipeline/component.js';
+import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../component/contracts.js';
 import type { SpanRecord } from '../model/span.js';
 import { isRunCompletion, type KcEvent } from '../kc/events.js';
 import { KC_EVENTS_FILE, KC_SUMMARY_FILE, parseKcEventsText } from '../kc/run-files.js';
@@ -238,8 +238,19 @@ export class KcRunsReceiver implements Receiver {
     let info;
     try {
       info = await stat(eventsPath);
-    } catch {
-      this.watchRun(runId, runDir); // folder made, file not written yet
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        this.watchRun(runId, runDir); // folder made, file not written yet
+        return;
+      }
+      // Unreadable, not missing: say so once (a later change of the file is considered afresh).
+      const marker = `unreadable:${code ?? 'error'}`;
+      if (this.remembered.get(runId) === marker) return;
+      this.ctx.logger.warn(`kc_runs: skipping ${eventsPath}: cannot read it (${code ?? String(err)})`);
+      this.metrics.failed.inc(this.label());
+      this.remember(runId, marker);
+      this.forgetCandidate(runId);
       return;
     }
     if (!info.isFile()) return;

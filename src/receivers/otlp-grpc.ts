@@ -7,8 +7,8 @@ import * as grpc from '@grpc/grpc-js';
 
 // grpc-js writes its own lines to stderr (e.g. on a busy port); Sidelight reports those errors itself, once.
 grpc.setLogVerbosity(grpc.logVerbosity.NONE);
-import type { AttributeMapping } from '../config/service-schema.js';
-import type { SpanSink } from '../pipeline/component.js';
+import type { AttributeMapping } from '../model/derive.js';
+import type { SpanSink } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { DecodeError, decodeTraceRequest, encodeExportResponse, encodeStatus } from '../decode/index.js';
 import { TRACE_SERVICE_EXPORT_PATH } from '../decode/otlp-descriptor.js';

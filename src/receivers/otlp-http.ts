@@ -6,12 +6,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
-import type { AttributeMapping } from '../config/service-schema.js';
-import type { SpanSink } from '../pipeline/component.js';
+import type { AttributeMapping } from '../model/derive.js';
+import type { SpanSink } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { DecodeError, RpcCode, decodeTraceRequest, encodeExportResponse, encodeStatus, type OtlpFormat } from '../decode/index.js';
-import { formatHostPort, handleTelemetryRequest, parseListenAddress, sendUnauthorized } from '../telemetry/http-endpoints.js';
+import { formatHostPort, handleTelemetryRequest, parseListenAddress, sendUnauthorized, type TelemetryEndpointOptions } from '../telemetry/http-endpoints.js';
 import { PROBE_PATHS, type BearerTokenCheck, type TlsCredentials } from '../security/server-security.js';
 import type { ReceiverMetrics } from '../telemetry/receiver-metrics.js';
 import { discardRestOfBody, parseContentEncoding, readRequestBody } from './request-body.js';
@@ -27,8 +26,8 @@ export interface OtlpHttpReceiverOptions {
   readonly logger: Logger;
   /** export requests read at once (each may buffer up to maxRequestBodySize); more are answered 503 */
   readonly maxConcurrentRequests?: number;
-  /** when set, /healthz, /readyz and /metrics are answered on this port too */
-  readonly telemetry?: { readonly metrics: Registry; readonly ready: () => boolean };
+  /** when set, /healthz, /readyz and /metrics (and the live page's /ui, when given) are answered on this port too */
+  readonly telemetry?: TelemetryEndpointOptions;
   /** serve HTTPS with this certificate */
   readonly tls?: TlsCredentials;
   /** every request but the health probes needs this bearer token (401 without it) */

@@ -12,7 +12,7 @@
  * without `protocols` enables both.
  */
 import { z } from 'zod';
-import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../pipeline/component.js';
+import type { ComponentContext, Receiver, ReceiverFactory, SpanSink } from '../component/contracts.js';
 import { receiverMetrics } from '../telemetry/receiver-metrics.js';
 import { parseListenAddress } from '../telemetry/http-endpoints.js';
 import { OtlpHttpReceiver } from './otlp-http.js';
@@ -101,7 +101,7 @@ export function createOtlpReceiver(config: OtlpReceiverConfig, ctx: ComponentCon
       const endpoints: string[] = [];
       try {
         if (http) {
-          warnIfExposed(`OTLP/HTTP${serveTelemetry ? ' (and /metrics)' : ''} on ${http.endpoint}`, http.endpoint, http);
+          warnIfExposed(`OTLP/HTTP${serveTelemetry ? (ctx.ui ? ' (and /metrics, /ui)' : ' (and /metrics)') : ''} on ${http.endpoint}`, http.endpoint, http);
           httpReceiver = new OtlpHttpReceiver({
             endpoint: http.endpoint,
             maxRequestBodySize: http.max_request_body_size,
@@ -109,7 +109,7 @@ export function createOtlpReceiver(config: OtlpReceiverConfig, ctx: ComponentCon
             sink,
             metrics,
             logger: ctx.logger,
-            ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready } } : {}),
+            ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready, ...(ctx.ui ? { ui: ctx.ui } : {}) } } : {}),
             ...security(http),
           });
           endpoints.push(await httpReceiver.start());

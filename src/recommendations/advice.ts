@@ -4,24 +4,14 @@
  * telemetry, constraints for the agent that implements it, and an effort estimate.
  *
  * Templates read only the pain-point record, never the clock, so the text is byte-identical on rerun.
- * Acceptance targets are the SPEC §3 default firing thresholds (a fixed problem stops firing).
+ * Acceptance targets are the docs/painpoints.md default firing thresholds (a fixed problem stops firing).
  */
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Effort } from '../model/recommendation.js';
 import { subjectLabel } from '../model/series.js';
 import { errorFamily, type ErrorFamily } from './error-family.js';
-import {
-  firstMetric,
-  formatBreakdown,
-  formatCount,
-  formatMs,
-  formatNumber,
-  formatPercent,
-  metricBreakdown,
-  metricString,
-  sortedBreakdown,
-  windowMinutes,
-} from './format.js';
+import { BY_ERROR_CLASS, formatCount, formatDuration, formatNumber, formatPercent, formatRatio } from '../model/evidence-format.js';
+import { firstMetric, formatBreakdown, metricBreakdown, metricString, sortedBreakdown, windowMinutes } from './format.js';
 
 export interface Advice {
   /** imperative, names the subject */
@@ -64,7 +54,7 @@ const COMMON_DONT = [
 
 function facts(pp: PainPointRecord, options: AdviceOptions): Facts {
   const ev = pp.evidence;
-  const byClass = metricBreakdown(ev, 'by_error_class');
+  const byClass = metricBreakdown(ev, BY_ERROR_CLASS);
   const dominant = byClass ? sortedBreakdown(byClass)[0]?.[0] : undefined;
   const errorClass = pp.subject.error_class ?? metricString(ev, 'dominant_error_class') ?? dominant;
   return {
@@ -88,7 +78,7 @@ function failureFigures(f: Facts): string {
   if (f.failures !== undefined && f.calls !== undefined) parts.push(`${formatCount(f.failures)} of ${formatCount(f.calls)} calls failed`);
   if (rate !== undefined) parts.push(`failure rate ${formatPercent(rate)}`);
   if (lower !== undefined) parts.push(`Wilson lower bound ${formatPercent(lower)}`);
-  const byClass = metricBreakdown(ev, 'by_error_class');
+  const byClass = metricBreakdown(ev, BY_ERROR_CLASS);
   if (byClass) parts.push(`by error class: ${formatBreakdown(byClass)}`);
   return parts.length > 0 ? `${parts.join(', ')} in ${f.window}` : `in ${f.window}`;
 }
@@ -97,7 +87,7 @@ function failureFigures(f: Facts): string {
 function acceptedPerMinute(f: Facts): { accepted: number; attempted: number } | undefined {
   const minutes = windowMinutes(f.pp.evidence.window);
   if (f.calls === undefined || minutes === undefined) return undefined;
-  const limited = metricBreakdown(f.pp.evidence, 'by_error_class')?.[f.errorClass ?? ''] ?? f.failures ?? 0;
+  const limited = metricBreakdown(f.pp.evidence, BY_ERROR_CLASS)?.[f.errorClass ?? ''] ?? f.failures ?? 0;
   return { accepted: (f.calls - limited) / minutes, attempted: f.calls / minutes };
 }
 
@@ -147,7 +137,7 @@ function failureRateAdvice(f: Facts): Advice {
       };
     case 'timeout': {
       const p95 = firstMetric(f.pp.evidence, 'p95_ms');
-      const timeout = p95 !== undefined ? `${formatCount(Math.ceil((p95 * 2) / 100) * 100)} ms (2 × the p95 of ${formatMs(p95)})` : '2 × the p95 of successful calls';
+      const timeout = p95 !== undefined ? `${formatCount(Math.ceil((p95 * 2) / 100) * 100)} ms (2 × the p95 of ${formatDuration(p95)})` : '2 × the p95 of successful calls';
       return {
         ...base,
         title: `Bound ${f.label} timeouts and retry timed-out calls with backoff`,
@@ -331,7 +321,7 @@ function retryExhaustionAdvice(f: Facts): Advice {
     title: `Add a circuit breaker or fallback provider for ${f.label}`,
     summary:
       `${exhausted !== undefined && chains !== undefined ? `${formatCount(exhausted)} of ${formatCount(chains)} retried chains` : 'Retried chains'} of ${f.label} ended in failure after all attempts` +
-      `${share !== undefined ? ` (${formatPercent(share)})` : ''} in ${f.window}${wasted !== undefined ? `, wasting ${formatMs(wasted)}` : ''}.`,
+      `${share !== undefined ? ` (${formatPercent(share)})` : ''} in ${f.window}${wasted !== undefined ? `, wasting ${formatDuration(wasted)}` : ''}.`,
     steps: [
       `Wrap ${f.label} in a circuit breaker: open when ≥ 50 % of calls fail over 30 s (min 10 calls), half-open after 30 s with one probe.`,
       `When the breaker is open or attempts are exhausted, switch to a fallback${provider ? ` provider other than ${provider}` : ' provider or a cached answer'} instead of failing the task.`,
@@ -347,7 +337,7 @@ function retryExhaustionAdvice(f: Facts): Advice {
 
 function retryNonRetryableAdvice(f: Facts): Advice {
   const ev = f.pp.evidence;
-  const byClass = metricBreakdown(ev, 'by_error_class');
+  const byClass = metricBreakdown(ev, BY_ERROR_CLASS);
   const seen = byClass ? formatBreakdown(byClass, 10) : (f.errorClass ?? 'non-retryable errors');
   const retries = firstMetric(ev, 'retries');
   const share = firstMetric(ev, 'share');
@@ -381,7 +371,7 @@ function retryNoBackoffAdvice(f: Facts): Advice {
     title: `Add exponential backoff with jitter to ${f.label} retries`,
     summary:
       `${retries !== undefined ? `${formatCount(retries)} retries` : 'Retries'} of ${f.label} came at fixed intervals` +
-      `${gap !== undefined ? ` (median gap ${formatMs(gap)})` : ''} in ${f.window}, with no backoff or jitter.`,
+      `${gap !== undefined ? ` (median gap ${formatDuration(gap)})` : ''} in ${f.window}, with no backoff or jitter.`,
     steps: [
       `Wait delay = random(0, min(${formatCount(capMs)} ms, ${formatCount(baseMs)} ms × 2^attempt)) before each retry (full jitter).`,
       `Stop after ${attempts} attempts in all.`,
@@ -407,8 +397,8 @@ function latencyRegressionAdvice(f: Facts): Advice {
   return {
     title: `Investigate the ${f.label} latency regression since ${f.pp.first_seen}`,
     summary:
-      `${pct} of ${f.label} rose${baseline !== undefined ? ` from ${formatMs(baseline)}` : ''}${current !== undefined ? ` to ${formatMs(current)}` : ''}` +
-      `${ratio !== undefined ? ` (×${formatNumber(ratio)})` : ''} in ${f.window}.`,
+      `${pct} of ${f.label} rose${baseline !== undefined ? ` from ${formatDuration(baseline)}` : ''}${current !== undefined ? ` to ${formatDuration(current)}` : ''}` +
+      `${ratio !== undefined ? ` (${formatRatio(ratio)})` : ''} in ${f.window}.`,
     steps: [
       `Look at what changed at ${f.pp.first_seen}: deploys, model version, prompt or context size, provider status.`,
       `Compare the exemplar traces (${f.exemplars}) with traces from before the onset.`,
@@ -435,7 +425,7 @@ function latencyBottleneckAdvice(f: Facts): Advice {
     title: `Take ${f.label} off the critical path`,
     summary:
       `${f.label} takes ${share !== undefined ? formatPercent(share) : 'most'} of the critical path` +
-      `${traces !== undefined ? ` over ${formatCount(traces)} traces` : ''}${p95 !== undefined ? ` (p95 ${formatMs(p95)})` : ''} in ${f.window}.`,
+      `${traces !== undefined ? ` over ${formatCount(traces)} traces` : ''}${p95 !== undefined ? ` (p95 ${formatDuration(p95)})` : ''} in ${f.window}.`,
     steps: isModel
       ? [
           `Use a smaller or faster model for the steps ${f.label} serves that do not need the large one.`,
@@ -466,11 +456,11 @@ function slowTailAdvice(f: Facts): Advice {
   return {
     title: `Cut the slow tail of ${f.label} with timeouts and hedged requests`,
     summary:
-      `${f.label}: p99 ${p99 !== undefined ? formatMs(p99) : '?'} vs p50 ${p50 !== undefined ? formatMs(p50) : '?'}` +
-      `${ratio !== undefined ? ` (×${formatNumber(ratio)})` : ''}${f.calls !== undefined ? ` over ${formatCount(f.calls)} calls` : ''} in ${f.window}.`,
+      `${f.label}: p99 ${p99 !== undefined ? formatDuration(p99) : '?'} vs p50 ${p50 !== undefined ? formatDuration(p50) : '?'}` +
+      `${ratio !== undefined ? ` (${formatRatio(ratio)})` : ''}${f.calls !== undefined ? ` over ${formatCount(f.calls)} calls` : ''} in ${f.window}.`,
     steps: [
       `Set a timeout of ${timeout !== undefined ? `${formatCount(timeout)} ms` : 'a few times the median'} on ${f.label} calls.`,
-      `For idempotent calls send a hedged second request after ${hedgeAfter !== undefined ? formatMs(hedgeAfter) : 'the p95'} and keep the first answer.`,
+      `For idempotent calls send a hedged second request after ${hedgeAfter !== undefined ? formatDuration(hedgeAfter) : 'the p95'} and keep the first answer.`,
       `Look at the slowest exemplar traces (${f.exemplars}) for a shared cause (cold starts, large inputs, one slow backend).`,
     ],
     acceptance: [`p99/p50 of ${f.label} below 10 ${f.over}`],
@@ -512,12 +502,12 @@ function sequentialFanoutAdvice(f: Facts): Advice {
     title: `Run ${f.label} tool calls concurrently`,
     summary:
       `${length !== undefined ? `${formatCount(length)} ` : ''}independent ${f.label} tool calls run one after another in ${f.window}` +
-      `${saving !== undefined ? `; running them in parallel would save about ${formatMs(saving)}` : ''}` +
+      `${saving !== undefined ? `; running them in parallel would save about ${formatDuration(saving)}` : ''}` +
       `${share !== undefined ? ` (${formatPercent(share)} of the parent)` : ''}.`,
     steps: [
       'When the model asks for several tools in one turn, start them together with Promise.all (Promise.allSettled to keep partial results).',
       'Limit concurrency to 4 per turn and keep the results in the order the model asked for them.',
-      `Estimated saving: ${saving !== undefined ? `${formatMs(saving)} per parent` : 'the sum of all but the longest call'}.`,
+      `Estimated saving: ${saving !== undefined ? `${formatDuration(saving)} per parent` : 'the sum of all but the longest call'}.`,
     ],
     acceptance: [`no run of ≥ 3 sequential ${f.label} calls with gaps ≤ 100 ms ${f.over}`],
     do: [...COMMON_DO, 'Keep tool calls with side effects on shared state sequential'],
@@ -533,7 +523,7 @@ function providerFallbackAdvice(f: Facts): Advice {
   const perTask = firstMetric(ev, 'fallbacks_per_task');
   const tasks = firstMetric(ev, 'tasks');
   const to = metricBreakdown(ev, 'by_provider');
-  const reasons = metricBreakdown(ev, 'by_error_class');
+  const reasons = metricBreakdown(ev, BY_ERROR_CLASS);
   return {
     title: `Check ${provider} health and quota before relying on it`,
     summary:

@@ -94,7 +94,7 @@ describe('buildRecommendations', () => {
     const p99 = { ...pp, evidence: { ...pp.evidence, metrics: { percentile: 'p99', p99_ms: 20_000, baseline_p99_ms: 5_000, ratio: 4 } } };
     const [rec] = buildRecommendations([p99]);
     expect(rec?.acceptanceCriteria).toEqual(['p99 of gpt-4.1 below 6000 ms over 15 m']);
-    expect(rec?.description).toBe('p99 of gpt-4.1 rose from 5000 ms to 20 s (×4) in the 5m window.');
+    expect(rec?.description).toBe('p99 of gpt-4.1 rose from 5 s to 20 s (4×) in the 5m window.');
     const failure = byKind('failure_rate');
     const dominant = { ...failure, subject: { ...failure.subject, error_class: undefined }, evidence: { ...failure.evidence, metrics: { calls: 100, failures: 40, dominant_error_class: 'authentication' } } };
     expect(buildRecommendations([dominant])[0]?.title).toBe('Fix web_search credentials and fail fast on authentication errors');
@@ -103,7 +103,7 @@ describe('buildRecommendations', () => {
   it('estimates the saving of running sequential tool calls concurrently', () => {
     const [rec] = buildRecommendations([byKind('sequential_fanout')]);
     expect(rec?.implementation).toContain('Promise.all');
-    expect(rec?.implementation).toContain('Estimated saving: 4200 ms per parent.');
+    expect(rec?.implementation).toContain('Estimated saving: 4.2 s per parent.');
     expect(rec?.effort).toBe('S');
   });
 

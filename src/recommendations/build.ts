@@ -1,5 +1,5 @@
 /**
- * Recommendations from pain points (SPEC §4): one per root group, with its kc task, ordered by
+ * Recommendations from pain points (docs/outputs.md, Recommendations): one per root group, with its kc task, ordered by
  * priority (severity, then impact score, then id). Pure: same pain points in, byte-identical
  * recommendations out. Used offline (analyze, library) and by the streaming recommend processor.
  */
@@ -139,7 +139,7 @@ export function buildGroupRecommendation(group: readonly PainPointRecord[], opti
     effort,
     dependencies: [] as string[],
   };
-  // Field order as SPEC §4 lists them, so the JSON reads the same as kc's own tasks.
+  // Field order as docs/outputs.md, Recommendations lists them, so the JSON reads the same as kc's own tasks.
   const task: KcTask = {
     id: taskId(ids),
     title: content.title,

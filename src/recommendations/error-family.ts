@@ -1,5 +1,5 @@
 /**
- * Maps an `error_class` value to one of the SPEC §2 families (timeout, network, rate limit, quota,
+ * Maps an `error_class` value to one of the docs/input.md families (timeout, network, rate limit, quota,
  * authentication, invalid request, not found, other) so advice can be chosen per family whether the
  * class came from our classifier (`rate_limit`), an `error.type` (`RateLimitError`) or a status (`429`).
  */
@@ -28,9 +28,4 @@ export function errorFamily(errorClass: string | undefined): ErrorFamily {
   if (errorClass === undefined || errorClass === '') return 'other';
   for (const [family, pattern] of FAMILY_RULES) if (pattern.test(errorClass)) return family;
   return 'other';
-}
-
-/** Families a retry cannot fix (SPEC §3 retry_non_retryable: 4xx other than 408/429, validation, auth). */
-export function isNonRetryableFamily(family: ErrorFamily): boolean {
-  return family === 'authentication' || family === 'invalid_request' || family === 'not_found' || family === 'quota';
 }

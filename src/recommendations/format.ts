@@ -1,34 +1,11 @@
 /**
- * Locale-free number formatting and evidence accessors shared by the recommendation templates and
- * the reports. Output must be byte-identical across machines, so nothing here uses Intl or the clock.
+ * Evidence accessors and breakdown text shared by the recommendation templates and the reports
+ * (numbers read as src/model/evidence-format.ts writes them). Output must be byte-identical
+ * across machines, so nothing here uses Intl or the clock.
  */
 import type { Evidence } from '../model/painpoint.js';
+import { formatNumber } from '../model/evidence-format.js';
 import { parseDuration } from '../config/duration.js';
-
-/** Rounds to `digits` decimals and drops trailing zeros: 12.50 → "12.5", 3.0 → "3". */
-export function formatNumber(value: number, digits = 1): string {
-  if (!Number.isFinite(value)) return String(value);
-  const fixed = value.toFixed(digits);
-  const trimmed = fixed.includes('.') ? fixed.replace(/\.?0+$/, '') : fixed;
-  return trimmed === '-0' ? '0' : trimmed;
-}
-
-/** A ratio as a percentage with a space before the sign, as in the spec: 0.421 → "42.1 %". */
-export function formatPercent(ratio: number, digits = 1): string {
-  return `${formatNumber(ratio * 100, digits)} %`;
-}
-
-/** Milliseconds for humans: below 10 s in ms, below 10 min in s, else in min. */
-export function formatMs(ms: number): string {
-  if (ms < 10_000) return `${formatNumber(ms, 0)} ms`;
-  if (ms < 600_000) return `${formatNumber(ms / 1_000, 1)} s`;
-  return `${formatNumber(ms / 60_000, 1)} min`;
-}
-
-/** Big counts stay exact; no thousands separators so output is locale-free. */
-export function formatCount(n: number): string {
-  return formatNumber(n, 0);
-}
 
 /** A numeric evidence metric, or undefined when absent or not a finite number. */
 export function metricNumber(evidence: Evidence, name: string): number | undefined {

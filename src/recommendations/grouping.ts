@@ -1,5 +1,5 @@
 /**
- * Groups pain points that share a root, so one recommendation covers them (SPEC §4):
+ * Groups pain points that share a root, so one recommendation covers them (docs/outputs.md, Recommendations):
  * - the same subject ignoring error_class (several problems of one operation / series), or
  * - the same error_class (one error cluster across operations), or
  * - near-identical recommendation titles (lowercase, numbers stripped, whitespace folded).

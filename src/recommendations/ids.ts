@@ -7,7 +7,7 @@ export function groupHash(painPointIds: readonly string[]): string {
   return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 12);
 }
 
-/** SPEC §4: `REC-` + first 12 hex of sha256(sorted pain-point ids). */
+/** docs/outputs.md, Recommendations: `REC-` + first 12 hex of sha256(sorted pain-point ids). */
 export function recommendationId(painPointIds: readonly string[]): string {
   return `REC-${groupHash(painPointIds)}`;
 }

@@ -1,5 +1,5 @@
 /**
- * Impact of a pain point (SPEC §4: affected runs / traces, wasted time, tokens) and its score.
+ * Impact of a pain point (docs/outputs.md, Recommendations: affected runs / traces, wasted time, tokens) and its score.
  *
  * score = w_runs·ln(1 + affected_runs) + w_traces·ln(1 + affected_traces)
  *       + w_time·ln(1 + wasted_ms / 1000) + w_tokens·ln(1 + wasted_tokens / 1000)

@@ -1,5 +1,5 @@
 /**
- * zod schemas of the recommendation and of the kc task it carries (SPEC §4), so consumers
+ * zod schemas of the recommendation and of the kc task it carries (docs/outputs.md, Recommendations), so consumers
  * (kc-orchestrator, the webhook receiver, tests) can validate what Sidelight emits.
  */
 import { z } from 'zod';
@@ -35,7 +35,6 @@ export const kcTaskSchema = z.strictObject({
     priority: prioritySchema,
   }),
 });
-export type KcTaskInput = z.input<typeof kcTaskSchema>;
 
 export const recommendationSchema = z
   .strictObject({

@@ -6,7 +6,8 @@
 import type { AnalysisResult, OperationStatistics } from '../model/analysis.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
-import { evidenceEntries, formatCount, formatMs, formatNumber, formatPercent } from '../recommendations/format.js';
+import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
+import { evidenceEntries } from '../recommendations/format.js';
 import { capitalize, codeSpan, escapeMarkdownInline, escapeTableCell, painPointsOfSeverity, plural, SEVERITIES, subjectText } from './text.js';
 
 export interface ReportOptions {
@@ -17,7 +18,7 @@ export interface ReportOptions {
 
 const DEFAULT_TITLE = 'Sidelight report';
 
-const ms = (v: number | null): string => (v === null ? '—' : formatMs(v));
+const ms = (v: number | null): string => (v === null ? '—' : formatDuration(v));
 
 function summary(result: AnalysisResult): string[] {
   const s = result.statistics;
@@ -53,7 +54,7 @@ function painPointSection(pp: PainPointRecord): string[] {
   );
   if (pp.impact) {
     const i = pp.impact;
-    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatMs(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted`);
+    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatDuration(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted`);
   }
   const metrics = evidenceEntries(pp.evidence.metrics);
   if (metrics.length > 0) {

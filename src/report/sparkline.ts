@@ -2,7 +2,7 @@
  * Small inline SVG sparklines for the HTML report: no scripts, no external assets, coordinates
  * rounded so the markup is byte-identical on rerun. Each chart carries a text alternative.
  */
-import { formatNumber } from '../recommendations/format.js';
+import { formatNumber } from '../model/evidence-format.js';
 import { escapeHtml } from './text.js';
 
 export interface SparklineOptions {

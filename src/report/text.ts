@@ -1,6 +1,5 @@
 /** Escaping and shared views of an analysis result for the markdown and HTML reports. */
 import type { PainPointRecord, Severity, Subject } from '../model/painpoint.js';
-import { SEVERITY_RANK } from '../model/painpoint.js';
 import { compareText } from '../recommendations/format.js';
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -45,8 +44,6 @@ export function painPointsOfSeverity(painpoints: readonly PainPointRecord[], sev
 }
 
 export const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);
-
-export const bySeverityRank = (a: Severity, b: Severity): number => SEVERITY_RANK[b] - SEVERITY_RANK[a];
 
 /** "1 trace", "40 traces" */
 export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

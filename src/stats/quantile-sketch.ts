@@ -1,5 +1,5 @@
 /**
- * A mergeable quantile sketch of durations in milliseconds (SPEC §1: percentiles come from a
+ * A mergeable quantile sketch of durations in milliseconds (docs/architecture.md, Event time and windows: percentiles come from a
  * mergeable sketch with a relative-error bound, so window panes merge).
  *
  * Wraps `@datadog/sketches-js` DDSketch (relative accuracy 1 %) with three additions:

@@ -1,5 +1,5 @@
 /**
- * The Wilson score interval for a binomial proportion (SPEC §3): failure rates are judged by its
+ * The Wilson score interval for a binomial proportion (docs/painpoints.md): failure rates are judged by its
  * lower bound, so a handful of calls never passes for a high rate (1 failure of 2 calls → 9 %–91 %).
  */
 

@@ -1,5 +1,5 @@
 /**
- * /healthz, /readyz and /metrics (SPEC §5): served on the OTLP/HTTP receiver's port, or on a
+ * /healthz, /readyz and /metrics (docs/outputs.md): served on the OTLP/HTTP receiver's port, or on a
  * server of their own at service.telemetry.endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -8,13 +8,16 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { PROBE_PATHS, type BearerTokenCheck, type TlsCredentials } from '../security/server-security.js';
 
+/** Answers a request and returns true, or returns false (without touching res) for a path it does not serve. */
+export type RequestRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface TelemetryEndpointOptions {
   readonly metrics: Registry;
   /** true once the pipeline accepts data (and until it starts draining) */
   readonly ready: () => boolean;
+  /** the live page's routes (/ui…), served wherever /metrics is */
+  readonly ui?: RequestRoute;
 }
-
-export const TELEMETRY_PATHS = ['/healthz', '/readyz', '/metrics'] as const;
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headOnly: boolean): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
@@ -31,6 +34,7 @@ export function sendUnauthorized(req: IncomingMessage, res: ServerResponse): voi
 
 /** Answers a telemetry request and returns true; returns false (without touching res) for any other path. */
 export function handleTelemetryRequest(req: IncomingMessage, res: ServerResponse, opts: TelemetryEndpointOptions): boolean {
+  if (opts.ui?.(req, res)) return true;
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') return false;
   const headOnly = req.method === 'HEAD';

@@ -1,4 +1,4 @@
-/** Sidelight's own counters for the OTLP receivers (SPEC §5), registered once per Prometheus registry. */
+/** Sidelight's own counters for the OTLP receivers (docs/outputs.md), registered once per Prometheus registry. */
 import { Counter, type Registry } from 'prom-client';
 
 export interface ReceiverMetrics {

@@ -79,7 +79,7 @@ export interface OperationPathTime {
   readonly span: SpanRecord;
 }
 
-/** Self time on the critical path summed per operation key (SPEC §2), in descending order of time. */
+/** Self time on the critical path summed per operation key (docs/input.md), in descending order of time. */
 export function criticalPathByOperation(path: CriticalPath): Map<string, OperationPathTime> {
   const byKey = new Map<string, { selfMs: number; span: SpanRecord; best: number }>();
   for (const entry of path.entries) {

@@ -1,5 +1,5 @@
 /**
- * Provider fallbacks of a trace (SPEC §3 provider_fallback), per "task": one logical unit of work
+ * Provider fallbacks of a trace (docs/painpoints.md provider_fallback), per "task": one logical unit of work
  * that could fall back from one provider to another.
  *
  * - A span carrying `provider_fallback` events (kc mapping: attributes from / to / reason) is a

@@ -1,5 +1,5 @@
 /**
- * Retry chains of a trace (SPEC §2, §3): pure functions over an assembled Trace.
+ * Retry chains of a trace (docs/input.md; docs/painpoints.md): pure functions over an assembled Trace.
  *
  * Siblings under one parent with the same operation key (and the same task id, when they carry
  * one) form a chain when, in start order:
@@ -14,17 +14,15 @@
  * Chains nest (a retried task whose tool calls are retried); amplification multiplies attempts
  * along the nesting.
  */
-import type { SpanRecord } from '../model/span.js';
+import { isSynthetic, type SpanRecord } from '../model/span.js';
 import type { Subject } from '../model/painpoint.js';
 import type { Trace, TraceNode } from '../model/trace.js';
 import { attrAsInteger } from '../model/derive.js';
 import { isNonRetryable } from '../model/error-class.js';
 import { operationSubject } from '../model/series.js';
 
-/** kc's retry count on a task span (SPEC §2 kc mapping); `retryCount` as kc names it in its events. */
+/** kc's retry count on a task span (docs/input.md kc mapping); `retryCount` as kc names it in its events. */
 export const RETRY_COUNT_KEYS = ['kc.task.retry_count', 'retryCount'] as const;
-/** kc run mapping: attempt spans whose times are apportioned, not measured (no gap statistics). */
-export const SYNTHETIC_KEY = 'sidelight.synthetic';
 
 export interface RetryAttempt {
   readonly span: SpanRecord;
@@ -84,11 +82,6 @@ export interface RetryChain {
 
 function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function isSynthetic(span: SpanRecord): boolean {
-  const v = span.attributes[SYNTHETIC_KEY];
-  return v === true || v === 'true';
 }
 
 function retryCountOf(span: SpanRecord): number | undefined {

@@ -20,7 +20,7 @@ async function run(events: PipelineEvent[], overrides: Partial<TraceAssemblerCon
 }
 
 const spans = (records: SpanRecord[]): PipelineEvent[] => records.map((span) => ({ type: 'span', span }));
-const wm = (time: number): PipelineEvent => ({ type: 'watermark', time });
+const wm = (time: number, from = time - 10_000): PipelineEvent => ({ type: 'watermark', time, from });
 const kinds = (out: TraceStreamEvent[]) => out.map((e) => (e.type === 'trace' ? `trace:${e.trace.root.span.name}` : e.type === 'watermark' ? `wm:${e.time - T0}` : e.type));
 
 /** A tree as nested names, with `~` marking re-parented nodes: compact to assert on. */
@@ -48,11 +48,25 @@ const simpleRun = () =>
   ]);
 
 describe('traceAssembler', () => {
+  it('completes traces at each boundary a watermark closes, each boundary\'s traces followed by a watermark at it', async () => {
+    const early = simpleRun(); // root ends T0+10 s: complete at the boundary T0+10 s
+    const late = recordTraces([{ name: 'run2', start: T0 + 20_000, end: T0 + 30_000 }]); // complete at T0+30 s
+    // one watermark closing (T0, T0+40 s]: the two traces come out at their own boundaries
+    const { out } = await run([...spans([...early, ...late]), wm(T0, T0 - 10_000), wm(T0 + 40_000, T0)]);
+    expect(kinds(out)).toEqual(['wm:0', 'trace:run', 'wm:10000', 'trace:run2', 'wm:30000', 'wm:40000']);
+    expect(out.flatMap((e) => (e.type === 'watermark' ? [[e.from - T0, e.time - T0]] : []))).toEqual([
+      [-10_000, 0],
+      [0, 10_000],
+      [10_000, 30_000],
+      [30_000, 40_000],
+    ]);
+  });
+
   it('emits a trace whose root ended once trace_idle of event time passed without a new span, before the watermark', async () => {
     const records = simpleRun();
-    // last span ends at T0+10s; now = wm + 10 s: wm T0-10s → idle 0 s, wm T0 → idle 0… wm T0+5s → idle 5 s
-    const { out } = await run([...spans(records), wm(T0 - 10_000), wm(T0 - 5_000), wm(T0), wm(T0 + 5_000)]);
-    expect(kinds(out)).toEqual(['wm:-10000', 'wm:-5000', 'wm:0', 'trace:run', 'wm:5000']);
+    // last span ends at T0+10s; now = wm + 10 s: wm T0 → idle 0 s, wm T0+10s → idle 10 s ≥ 5 s
+    const { out } = await run([...spans(records), wm(T0 - 10_000), wm(T0), wm(T0 + 10_000)]);
+    expect(kinds(out)).toEqual(['wm:-10000', 'wm:0', 'trace:run', 'wm:10000']);
     const t = traceOf(out);
     expect(t.spanCount).toBe(4);
     expect(t.startMs).toBe(T0);
@@ -64,9 +78,9 @@ describe('traceAssembler', () => {
   it('waits while a new span keeps arriving within trace_idle', async () => {
     const [root, ...rest] = simpleRun().sort((a, b) => (a.name === 'run' ? -1 : b.name === 'run' ? 1 : 0));
     const late = makeSpan({ traceId: root!.traceId, parentSpanId: root!.spanId, name: 'late', startMs: T0 + 9_000, endMs: T0 + 13_000 });
-    const { out } = await run([...spans([root!, ...rest]), wm(T0 - 10_000), ...spans([late]), wm(T0 - 5_000), wm(T0), wm(T0 + 5_000), wm(T0 + 10_000)]);
-    // root idle from T0+10 s, but `late` ended at T0+13 s: complete at now ≥ T0+18 s, i.e. wm T0+10 s
-    expect(kinds(out)).toEqual(['wm:-10000', 'wm:-5000', 'wm:0', 'wm:5000', 'trace:run', 'wm:10000']);
+    const { out } = await run([...spans([root!, ...rest]), wm(T0 - 10_000), ...spans([late]), wm(T0), wm(T0 + 10_000), wm(T0 + 20_000)]);
+    // root idle from T0+10 s, but `late` ended at T0+13 s: complete at now ≥ T0+18 s, i.e. the boundary T0+10 s
+    expect(kinds(out)).toEqual(['wm:-10000', 'wm:0', 'trace:run', 'wm:10000', 'wm:20000']);
     expect(traceOf(out).spanCount).toBe(5);
   });
 
@@ -74,9 +88,9 @@ describe('traceAssembler', () => {
     const traceId = 'a'.repeat(32);
     const a = makeSpan({ traceId, spanId: '1'.repeat(16), parentSpanId: 'f'.repeat(16), name: 'task', startMs: T0, endMs: T0 + 8_000 });
     const b = makeSpan({ traceId, spanId: '2'.repeat(16), parentSpanId: 'e'.repeat(16), name: 'chat', startMs: T0 + 1_000, endMs: T0 + 2_000 });
-    // first span seen at T0+2 s (earliest end); decision at now ≥ T0+32 s ⇒ wm T0+22 s
-    const { out, stats } = await run([...spans([a, b]), wm(T0 + 10_000), wm(T0 + 20_000), wm(T0 + 22_000)]);
-    expect(kinds(out)).toEqual(['wm:10000', 'wm:20000', 'trace:task', 'wm:22000']);
+    // first span seen at T0+2 s (earliest end); decision at now ≥ T0+32 s ⇒ the boundary T0+30 s
+    const { out, stats } = await run([...spans([a, b]), wm(T0 + 10_000), wm(T0 + 20_000), wm(T0 + 30_000)]);
+    expect(kinds(out)).toEqual(['wm:10000', 'wm:20000', 'trace:task', 'wm:30000']);
     // no parentless span: the earliest-starting span whose parent is missing is the root; b is inside it
     expect(shape(traceOf(out).root)).toEqual({ task: ['~chat'] });
     expect(stats.spansReparented).toBe(1);

@@ -1,12 +1,14 @@
 /**
  * The trace assembler: buffers spans per trace and emits each trace as a tree once it is complete,
- * in the way of the Collector's tail_sampling processor, but on event time (SPEC §1).
+ * in the way of the Collector's tail_sampling processor, but on event time (docs/architecture.md, Event time and windows).
  *
  * - Event time "now" = the watermark boundary + allowed_lateness (the clock's max event time).
  * - A trace completes when its root has arrived and no span of it ended within `trace_idle` of
  *   now, or when `decision_wait` has passed since its first span (earliest end time).
- * - On each `watermark`, completed traces are emitted before the watermark is passed on, ordered
- *   by root end time, then trace id; on `drain` every buffered trace is emitted, then drain.
+ * - On each `watermark`, the traces completing at each boundary it closes are emitted (ordered by
+ *   root end time, then trace id), each boundary's followed by a watermark at it; a trace's
+ *   completion boundary is kept in a queue, so a watermark costs only the traces it completes.
+ *   On `drain` every buffered trace is emitted, then drain.
  * - Bounded: at `max_traces` buffered traces the oldest (by arrival) is emitted early, counted;
  *   spans beyond `max_spans_per_trace` (and duplicate span ids) are dropped, counted.
  * - Trees are a function of the set of spans only, never of their arrival order.
@@ -17,8 +19,15 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import type { ComponentContext } from '../pipeline/component.js';
+import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
+import FlatQueue from 'flatqueue';
+import { nextMultipleAfter } from '../windows/judging.js';
+
+/** Ceiling of `t` to a multiple of `unit`. */
+function ceilTo(t: number, unit: number): number {
+  return Math.ceil(t / unit) * unit;
+}
 
 export const traceAssemblerSchema = z.strictObject({
   /** a trace whose root has ended completes after this much event time without a new span */
@@ -86,6 +95,8 @@ function assemblerMetrics(registry: Registry): AssemblerMetrics {
 
 interface PendingTrace {
   readonly traceId: string;
+  /** the boundary at which it completes as things stand (it moves when spans arrive) */
+  completeAt: number;
   readonly spans: Map<string, SpanRecord>;
   /** earliest end time of its spans: when the trace was first seen, in event time */
   firstSeenMs: number;
@@ -101,11 +112,29 @@ export function traceAssembler(
 ): OperatorFunction<PipelineEvent, TraceStreamEvent> {
   const metrics = assemblerMetrics(ctx.metrics);
   const lateness = ctx.settings.windows.allowed_lateness;
+  const step = Math.max(ctx.settings.windows.slide, ctx.settings.windows.judge_every ?? ctx.settings.windows.slide);
+  const waitMs = config.decision_wait >= Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : config.decision_wait;
 
   return (source) =>
     new Observable<TraceStreamEvent>((subscriber) => {
       // Map order is arrival order: the first entry is the oldest trace, the one evicted at the cap.
       const pending = new Map<string, PendingTrace>();
+      // Traces by completion boundary; an entry is stale when its trace left or moved on.
+      const completions = new FlatQueue<PendingTrace>();
+      let lastWatermark = Number.NEGATIVE_INFINITY;
+
+      /**
+       * The first boundary b at which the trace is complete: its root has arrived and
+       * b + lateness − last end ≥ trace_idle, or b + lateness − first end ≥ decision_wait; never a
+       * boundary already passed (a root arriving late completes the trace at the next one).
+       */
+      const schedule = (p: PendingTrace) => {
+        const idleAt = p.hasRoot ? p.lastSeenMs + config.trace_idle - lateness : Number.POSITIVE_INFINITY;
+        const at = Math.max(ceilTo(Math.min(idleAt, p.firstSeenMs + waitMs - lateness), step), nextMultipleAfter(lastWatermark, step));
+        if (at === p.completeAt) return;
+        p.completeAt = at;
+        if (Number.isFinite(at)) completions.push(p, at);
+      };
 
       const setBuffered = () => {
         stats.buffered = pending.size;
@@ -132,7 +161,7 @@ export function traceAssembler(
             metrics.evicted.inc();
             emit([oldest]);
           }
-          p = { traceId: span.traceId, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false };
+          p = { traceId: span.traceId, completeAt: Number.NaN, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false };
           pending.set(span.traceId, p);
           setBuffered();
         }
@@ -150,19 +179,36 @@ export function traceAssembler(
         if (span.endMs < p.firstSeenMs) p.firstSeenMs = span.endMs;
         if (span.endMs > p.lastSeenMs) p.lastSeenMs = span.endMs;
         if (isParentless(span)) p.hasRoot = true;
+        schedule(p);
       };
 
-      const completeAt = (boundary: number) => {
-        const now = boundary + lateness;
-        const done: PendingTrace[] = [];
-        for (const p of pending.values()) {
-          const idle = p.hasRoot && now - p.lastSeenMs >= config.trace_idle;
-          const waited = now - p.firstSeenMs >= config.decision_wait;
-          if (idle || waited) done.push(p);
+      /**
+       * The traces completing at the boundaries in (lastWatermark, time], each boundary's traces
+       * followed by a watermark at it, so trace detectors judge a boundary with exactly the
+       * traces complete by then.
+       */
+      const completeUpTo = (time: number) => {
+        let from = lastWatermark;
+        // a trace due before the first boundary of this watermark completes at that boundary
+        const first = nextMultipleAfter(lastWatermark, step);
+        while (completions.length > 0 && (completions.peekValue() as number) <= time) {
+          const at = Math.max(completions.peekValue() as number, first);
+          const done: PendingTrace[] = [];
+          while (completions.length > 0 && Math.max(completions.peekValue() as number, first) === at) {
+            const p = completions.pop() as PendingTrace;
+            if (pending.get(p.traceId) === p && Math.max(p.completeAt, first) === at) {
+              pending.delete(p.traceId);
+              done.push(p);
+            }
+          }
+          if (done.length === 0) continue;
+          setBuffered();
+          emit(done);
+          subscriber.next({ type: 'watermark', time: at, from });
+          from = at;
         }
-        for (const p of done) pending.delete(p.traceId);
-        if (done.length > 0) setBuffered();
-        emit(done);
+        lastWatermark = time;
+        if (from < time) subscriber.next({ type: 'watermark', time, from });
       };
 
       const sub = source.subscribe({
@@ -172,8 +218,8 @@ export function traceAssembler(
               addSpan(event.span);
               return;
             case 'watermark':
-              completeAt(event.time);
-              subscriber.next(event);
+              if (lastWatermark === Number.NEGATIVE_INFINITY) lastWatermark = event.from;
+              completeUpTo(event.time);
               return;
             case 'drain': {
               const all = [...pending.values()];

@@ -1,10 +1,10 @@
 /**
- * The event clock (SPEC §1): turns the span stream into the pipeline's event-time stream.
+ * The event clock (docs/architecture.md, Event time and windows): turns the span stream into the pipeline's event-time stream.
  * watermark = max end time seen − allowed_lateness; when no span arrives, the max end time
  * advances by the wall-clock time elapsed since the last arrival, so a quiet sidecar still closes
  * windows while a fast replay of yesterday is judged on its own time. A watermark event is
- * emitted once per pane boundary crossed, in order; spans whose pane already closed are dropped
- * and counted.
+ * emitted once per advance, naming the boundaries it closed, (from, time]; spans whose pane
+ * already closed are dropped and counted.
  */
 import { Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import type { Registry } from 'prom-client';
@@ -34,7 +34,6 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
   const slide = windows.slide;
   // Detectors judge at every `step` boundary: every slide by default (exact), coarser when asked.
   const step = Math.max(slide, windows.judge_every ?? slide);
-  const largest = Math.max(...windows.sizes, ...windows.coarse_sizes);
   const metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
 
   return (source) =>
@@ -43,22 +42,17 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
       let closedUpTo = Number.NEGATIVE_INFINITY;
       let lastArrivalWall = scheduler.now();
 
+      // One event per advance, however many boundaries it crosses: detectors judge only the
+      // boundaries in (from, time] where something they read changed (docs/engine.md).
       const emitBoundariesUpTo = (watermark: number) => {
         const target = paneStart(watermark, step);
         if (!(target > closedUpTo)) return;
-        if (closedUpTo === Number.NEGATIVE_INFINITY) {
-          // Nothing lies before the first span: start the boundary sequence without closing anything.
-          closedUpTo = target;
-          state.watermark = target;
-          return;
-        }
-        // After a long gap (or on the first span), skip straight past windows that can hold no data.
-        let next = target - closedUpTo > largest + step ? target : closedUpTo + step;
-        for (; next <= target; next += step) {
-          closedUpTo = next;
-          state.watermark = next;
-          subscriber.next({ type: 'watermark', time: next });
-        }
+        const from = closedUpTo;
+        closedUpTo = target;
+        state.watermark = target;
+        // Nothing lies before the first span: start the boundary sequence without closing anything.
+        if (from === Number.NEGATIVE_INFINITY) return;
+        subscriber.next({ type: 'watermark', time: target, from });
       };
 
       const advanceIdle = () => {
@@ -86,12 +80,12 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
             metrics?.lateSpans.inc();
             return;
           }
-          // The idle advance is relative to the data: carry it into max event time before resetting.
-          if (options.idleAdvance && state.maxEventTime !== Number.NEGATIVE_INFINITY) {
-            const idleFor = scheduler.now() - lastArrivalWall;
-            state.maxEventTime = state.maxEventTime + Math.max(0, idleFor);
-          }
+          // The idle advance counts only while nothing arrives: the boundaries it closed stay closed,
+          // but it is not carried into the data's time (carrying it at every arrival made the
+          // watermark run ahead of data whose event time moves slower than the wall clock, as a
+          // backlog being worked off does, and dropped that data as late).
           lastArrivalWall = scheduler.now();
+          metrics?.processedSpans.inc();
           subscriber.next({ type: 'span', span });
           if (end > state.maxEventTime) state.maxEventTime = end;
           emitBoundariesUpTo(state.maxEventTime - windows.allowed_lateness);

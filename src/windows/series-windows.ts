@@ -1,11 +1,16 @@
 /**
- * Windowed state per series (SPEC §1, §2). Each series keeps fine panes (`slide` wide) and coarse
+ * Windowed state per series (docs/architecture.md, Event time and windows; docs/input.md). Each series keeps fine panes (`slide` wide) and coarse
  * panes (`coarse_slide` wide) of an accumulator; a window is the merge of the closed panes it
  * covers. The number of series is capped: spans of further series go to `__overflow__`, counted,
  * as the Collector's spanmetrics connector does. Memory = series × panes, never total spans.
+ *
+ * Change-driven (docs/engine.md): each series is on an agenda at the next boundary where a pane
+ * with data enters or leaves a window the detector reads; detectors judge only the series due
+ * (src/windows/judging.ts), and a series' last judgement stands in between.
  */
 import type { Registry } from 'prom-client';
-import type { Subject } from '../model/painpoint.js';
+import FlatQueue from 'flatqueue';
+import type { Observation, Subject } from '../model/painpoint.js';
 import type { WindowsSettings } from '../config/service-schema.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../model/series.js';
 import { paneStart, type WindowSpec, windowSpecs } from './window-spec.js';
@@ -22,12 +27,29 @@ export interface PaneAggregator<A, I, S = never> {
    * without merging them; the fold must not depend on the panes' order. See SeriesView.summary.
    */
   readonly summary?: WindowSummary<A, S>;
+  /**
+   * The sample count an input adds (calls, successful calls, traces…), kept as running sums per
+   * pane list so a window's count is two binary searches: `atLeast` probes windows by it, and a
+   * judgement that only learnt "fewer than min samples" is woken only when that could change.
+   * Default: 1 per input.
+   */
+  weight?(input: I): number;
 }
 
 export interface WindowSummary<A, S> {
   create(): S;
   /** fold one pane's accumulator into `into` (the pane is not modified) */
   add(into: S, pane: A): void;
+  /**
+   * For a summary that is a sum of counts: a pane's counts in a fixed order (written into `out`
+   * from `at`), and the summary of summed counts. Windows are then summarized from running sums
+   * over the panes, two lookups instead of a fold over every pane of the window.
+   */
+  readonly additive?: {
+    readonly width: number;
+    counts(pane: A, out: number[], at: number): void;
+    fromCounts(sums: readonly number[]): S;
+  };
 }
 
 export interface SeriesWindowsOptions<A, I, S = never> {
@@ -39,6 +61,12 @@ export interface SeriesWindowsOptions<A, I, S = never> {
   readonly metrics?: Registry;
   /** keep a whole-input accumulator per series (offline: every detector also judges the whole input) */
   readonly keepAll?: boolean;
+  /** every window the detector reads (default: each configured window, ending at the boundary) */
+  readonly reads?: readonly WindowRead[];
+  /** the detector's judging period (default: the event clock's step) */
+  readonly gridMs?: number;
+  /** `every` (the reference mode) judges every series at every boundary: no agenda is kept */
+  readonly judging?: 'changed' | 'every';
 }
 
 /** One series' view for a detector. */
@@ -51,6 +79,12 @@ export interface SeriesView<A> {
   all(): A | undefined;
   /** end time of the newest span added (epoch ms) */
   readonly lastTimeMs: number;
+  /**
+   * whether the window holds at least `min` samples (the aggregator's weight), without merging or
+   * summarizing it; a judgement that learns only "fewer" is not woken by the window's changes
+   * until its count could reach `min`
+   */
+  atLeast(spec: WindowSpec, boundary: number, min: number): boolean;
 }
 
 /** A series' view with window summaries (SeriesWindows' own series). */
@@ -121,30 +155,69 @@ export class PaneList<A, S = never> {
   /** index range [lo, hi) of the panes of the window `entry` returned last (scratch, saves an allocation per lookup) */
   private lo = 0;
   private hi = 0;
+  /** running sums of the panes' sample counts: sums[i] = weight of panes 0..i, plus `dropped` */
+  private readonly sums: number[] = [];
+  /** weight of the panes dropped from the front */
+  private dropped = 0;
+  /** index of the pane `pane()` returned last */
+  lastIndex = -1;
+  /**
+   * running sums of additive summary counts, `width` per pane (panes 0..i summed, plus the
+   * dropped ones); valid below `sumsValidTo`, recomputed from there when asked
+   */
+  private vsums: number[] = [];
+  private vdropped: number[] = [];
+  private sumsValidTo = 0;
 
   /** The pane starting at `start`, created (in start order) when missing. */
   pane(start: number, create: () => A): A {
     const n = this.starts.length;
     let i: number;
     if (n === 0 || (this.starts[n - 1] as number) < start) i = n;
-    else if (this.starts[n - 1] === start) return (this.panes[n - 1] as Pane<A>).acc;
-    else {
+    else if (this.starts[n - 1] === start) {
+      this.lastIndex = n - 1;
+      return (this.panes[n - 1] as Pane<A>).acc;
+    } else {
       i = lowerBound(this.starts, start);
-      if (this.starts[i] === start) return (this.panes[i] as Pane<A>).acc;
+      if (this.starts[i] === start) {
+        this.lastIndex = i;
+        return (this.panes[i] as Pane<A>).acc;
+      }
     }
     const pane: Pane<A> = { acc: create(), seq: this.created++ };
+    const before = i > 0 ? (this.sums[i - 1] as number) : this.dropped;
     if (i === n) {
       this.starts.push(start);
       this.panes.push(pane);
+      this.sums.push(before);
     } else {
       this.starts.splice(i, 0, start);
       this.panes.splice(i, 0, pane);
+      this.sums.splice(i, 0, before);
     }
+    this.lastIndex = i;
+    if (i < this.sumsValidTo) this.sumsValidTo = i;
     return pane.acc;
+  }
+
+  /** Adds `w` samples to the pane at index `i` (nearly always the last). */
+  addWeight(i: number, w: number): void {
+    if (w === 0) return;
+    for (let j = i; j < this.sums.length; j++) (this.sums as number[])[j] = (this.sums[j] as number) + w;
+  }
+
+  /** Samples in the panes starting in [start, end). */
+  count(start: number, end: number): number {
+    const lo = lowerBound(this.starts, start);
+    const hi = lowerBound(this.starts, end);
+    if (hi <= lo) return 0;
+    return (this.sums[hi - 1] as number) - (lo > 0 ? (this.sums[lo - 1] as number) : this.dropped);
   }
 
   /** A pane at `start` changed: cached windows whose pane range holds it are stale. */
   changed(start: number): void {
+    if (this.lastIndex >= 0 && this.lastIndex < this.sumsValidTo && this.starts[this.lastIndex] === start) this.sumsValidTo = this.lastIndex;
+    else if (this.sumsValidTo > 0) this.sumsValidTo = Math.min(this.sumsValidTo, lowerBound(this.starts, start));
     for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
     for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
   }
@@ -153,8 +226,23 @@ export class PaneList<A, S = never> {
   dropBefore(floor: number): void {
     if (this.starts.length === 0 || (this.starts[0] as number) >= floor) return;
     const k = lowerBound(this.starts, floor);
+    this.dropped = this.sums[k - 1] as number;
+    const width = this.vdropped.length;
+    if (width > 0) {
+      if (this.sumsValidTo >= k) {
+        for (let j = 0; j < width; j++) this.vdropped[j] = this.vsums[(k - 1) * width + j] as number;
+        this.vsums.splice(0, k * width);
+        this.sumsValidTo -= k;
+      } else {
+        // the sums are rebuilt from the first pane kept: fold the dropped panes into the base
+        this.vdropped = [];
+        this.vsums = [];
+        this.sumsValidTo = 0;
+      }
+    }
     this.starts.splice(0, k);
     this.panes.splice(0, k);
+    this.sums.splice(0, k);
   }
 
   get size(): number {
@@ -178,11 +266,45 @@ export class PaneList<A, S = never> {
     if (fold === undefined) throw new Error('this aggregator has no window summary');
     const w = this.entry(size, start, end);
     if (w.summary === undefined) {
-      const out = fold.create();
-      for (let i = this.lo; i < this.hi; i++) fold.add(out, (this.panes[i] as Pane<A>).acc);
-      w.summary = out;
+      const additive = fold.additive;
+      if (additive !== undefined) w.summary = additive.fromCounts(this.summedCounts(additive, this.lo, this.hi));
+      else {
+        const out = fold.create();
+        for (let i = this.lo; i < this.hi; i++) fold.add(out, (this.panes[i] as Pane<A>).acc);
+        w.summary = out;
+      }
     }
     return w.summary;
+  }
+
+  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first). */
+  private summedCounts(additive: NonNullable<WindowSummary<A, S>['additive']>, lo: number, hi: number): number[] {
+    const width = additive.width;
+    if (this.vdropped.length !== width) {
+      // first use, or the base was reset by a drop: start over from the first pane kept
+      this.vdropped = new Array<number>(width).fill(0);
+      this.vsums = [];
+      this.sumsValidTo = 0;
+    }
+    const n = this.panes.length;
+    if (this.sumsValidTo < n) {
+      this.vsums.length = n * width;
+      for (let i = this.sumsValidTo; i < n; i++) {
+        additive.counts((this.panes[i] as Pane<A>).acc, this.vsums, i * width);
+        for (let j = 0; j < width; j++) {
+          const before = i > 0 ? (this.vsums[(i - 1) * width + j] as number) : (this.vdropped[j] as number);
+          this.vsums[i * width + j] = (this.vsums[i * width + j] as number) + before;
+        }
+      }
+      this.sumsValidTo = n;
+    }
+    const out = new Array<number>(width);
+    for (let j = 0; j < width; j++) {
+      const top = hi > 0 ? (this.vsums[(hi - 1) * width + j] as number) : (this.vdropped[j] as number);
+      const below = lo > 0 ? (this.vsums[(lo - 1) * width + j] as number) : (this.vdropped[j] as number);
+      out[j] = hi > lo ? top - below : 0;
+    }
+    return out;
   }
 
   /** The cached window of `size` over the panes in [start, end), made (empty) when missing or stale; sets lo / hi. */
@@ -235,52 +357,161 @@ export class PaneList<A, S = never> {
   }
 }
 
+/**
+ * A window a detector reads: `spec` ending `offsetMs` before the judged boundary. Declaring every
+ * read is what lets a series be judged only when one of them changed (docs/engine.md): a pane
+ * with data enters or leaves a read window only at boundaries computed from its start.
+ */
+export interface WindowRead {
+  readonly spec: WindowSpec;
+  readonly offsetMs: number;
+}
+
+/**
+ * What a judgement read: a window (size and pane width) ending `offset` before the judged
+ * boundary; `gate` > 0 when only "fewer than `gate` samples" was learnt from it (atLeast), 0 when
+ * its contents were used.
+ */
+interface Dependency {
+  readonly paneMs: number;
+  readonly sizeMs: number;
+  readonly offset: number;
+  readonly gate: number;
+}
+
 class Series<A, I, S> implements SummarizedView<A, S> {
   readonly fine = new PaneList<A, S>();
   readonly coarse = new PaneList<A, S>();
   whole: A | undefined;
   lastTimeMs = Number.NEGATIVE_INFINITY;
+  /** the boundary it is on the agenda for (+∞: none) */
+  due = Number.POSITIVE_INFINITY;
+  /** false once the series was dropped (its agenda entries are stale) */
+  alive = true;
+  /** what the last judgement of this series observed, for clears (see judging.ts) */
+  standing: readonly StandingEntry[] = [];
+  /** what the last judgement read (undefined before the first) */
+  deps: Dependency[] | undefined;
+  /** the boundary being judged while reads are recorded, else NaN */
+  recording = Number.NaN;
+  /** a pane already inside the windows changed (a late input): judge at the next boundary */
+  touched = false;
 
   constructor(
     readonly subject: Subject,
     readonly key: string,
+    /** creation number: the iteration order of the series map */
+    readonly seq: number,
     private readonly owner: SeriesWindows<A, I, S>,
   ) {}
 
   window(spec: WindowSpec, boundary: number): A {
+    this.record(spec, boundary, 0);
     return this.owner.mergeWindow(this, spec, boundary);
   }
 
   summary(spec: WindowSpec, boundary: number): S {
+    this.record(spec, boundary, 0);
     return this.owner.summarizeWindow(this, spec, boundary);
+  }
+
+  atLeast(spec: WindowSpec, boundary: number, min: number): boolean {
+    const enough = this.owner.countWindow(this, spec, boundary) >= min;
+    this.record(spec, boundary, enough ? 0 : min);
+    return enough;
   }
 
   all(): A | undefined {
     return this.whole;
   }
+
+  private record(spec: WindowSpec, boundary: number, gate: number): void {
+    if (this.recording !== this.recording) return;
+    const offset = this.recording - boundary;
+    const deps = this.deps as Dependency[];
+    for (let i = 0; i < deps.length; i++) {
+      const d = deps[i] as Dependency;
+      if (d.sizeMs === spec.sizeMs && d.paneMs === spec.paneMs && d.offset === offset) {
+        // contents used beat a count learnt earlier
+        if (gate === 0 && d.gate !== 0) deps[i] = { ...d, gate: 0 };
+        return;
+      }
+    }
+    deps.push({ paneMs: spec.paneMs, sizeMs: spec.sizeMs, offset, gate });
+  }
+}
+
+/** One kind + subject a series' last judgement observed, with the severity it gave. */
+export interface StandingEntry {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly key: string;
+  readonly severity: Observation['severity'];
+}
+
+/** A series as the judging loop sees it. */
+export interface JudgedSeries<A, S> extends SummarizedView<A, S> {
+  readonly seq: number;
+  /** false once the series was dropped */
+  readonly alive: boolean;
+  standing: readonly StandingEntry[];
+}
+
+/** The smallest multiple of `unit` strictly greater than `t`. */
+function nextMultipleAfter(t: number, unit: number): number {
+  return Math.floor(t / unit) * unit + unit;
+}
+
+/** Ceiling of `t` to a multiple of `unit`. */
+function ceilTo(t: number, unit: number): number {
+  return Math.ceil(t / unit) * unit;
 }
 
 export class SeriesWindows<A, I, S = never> {
   private readonly series = new Map<string, Series<A, I, S>>();
   private readonly agg: PaneAggregator<A, I, S>;
   private readonly create: () => A;
+  private readonly weight: (input: I) => number;
   private readonly slide: number;
   private readonly coarseSlide: number;
-  private readonly longestFine: number;
-  private readonly longestCoarse: number;
+  /** how far back the furthest fine / coarse read reaches (size + offset); panes older are dropped */
+  private readonly fineReach: number;
+  private readonly coarseReach: number;
+  private readonly keepFine: boolean;
+  private readonly keepCoarse: boolean;
   private readonly metrics: WindowMetrics | undefined;
+  /** series by due boundary; entries whose boundary no longer matches the series' are stale */
+  private readonly agenda = new FlatQueue<Series<A, I, S>>();
+  private created = 0;
+  /** the last boundary judged (or passed) */
+  private cursor = Number.NEGATIVE_INFINITY;
   readonly specs: readonly WindowSpec[];
+  /** the judging period: boundaries are its multiples */
+  readonly gridMs: number;
+  /** the event clock's step: pane expiry follows the clock as the judge-every reference does */
+  private readonly clockStep: number;
   /** spans that went to the overflow series */
   overflowed = 0;
 
   constructor(private readonly options: SeriesWindowsOptions<A, I, S>) {
     this.agg = options.aggregator;
     this.create = () => this.agg.create();
-    this.slide = options.windows.slide;
-    this.coarseSlide = options.windows.coarse_slide;
-    this.longestFine = Math.max(...options.windows.sizes);
-    this.longestCoarse = Math.max(0, ...options.windows.coarse_sizes);
-    this.specs = windowSpecs(options.windows);
+    this.weight = options.aggregator.weight?.bind(options.aggregator) ?? (() => 1);
+    const w = options.windows;
+    this.slide = w.slide;
+    this.coarseSlide = w.coarse_slide;
+    this.specs = windowSpecs(w);
+    this.clockStep = Math.max(w.slide, w.judge_every ?? w.slide);
+    this.gridMs = options.gridMs ?? this.clockStep;
+    const reads = options.reads ?? this.specs.map((spec) => ({ spec, offsetMs: 0 }));
+    const fine = reads.filter((r) => r.spec.paneMs === w.slide);
+    const coarse = reads.filter((r) => r.spec.paneMs !== w.slide);
+    if (coarse.some((r) => r.spec.paneMs !== w.coarse_slide)) throw new Error('a window read must be on fine or coarse panes');
+    this.fineReach = Math.max(0, ...fine.map((r) => r.spec.sizeMs + r.offsetMs));
+    // a coarse read at an offset ends at the start of the coarse pane holding boundary − offset
+    this.coarseReach = Math.max(0, ...coarse.map((r) => r.spec.sizeMs + ceilTo(r.offsetMs, w.coarse_slide)));
+    this.keepFine = fine.length > 0;
+    this.keepCoarse = coarse.length > 0;
     this.metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
   }
 
@@ -305,53 +536,209 @@ export class SeriesWindows<A, I, S = never> {
         s = this.series.get(key);
       }
       if (!s) {
-        s = new Series(subject, key, this);
+        s = new Series(subject, key, this.created++, this);
         this.series.set(key, s);
         this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       }
     }
-    this.addToPane(s.fine, paneStart(timeMs, this.slide), input);
-    if (this.longestCoarse > 0) this.addToPane(s.coarse, paneStart(timeMs, this.coarseSlide), input);
+    const w = this.weight(input);
+    const next = nextMultipleAfter(this.cursor, this.gridMs);
+    // The earliest boundary at which the input can matter: when its pane enters a window (checked
+    // then against what the series' last judgement read), or at once if its pane is already in one.
+    let due = Number.POSITIVE_INFINITY;
+    if (this.keepFine) {
+      const p = paneStart(timeMs, this.slide);
+      this.addToPane(s.fine, p, input, w);
+      const enters = ceilTo(p + 1, this.gridMs);
+      if (enters < next) s.touched = true;
+      due = Math.max(enters, next);
+    }
+    if (this.keepCoarse) {
+      const p = paneStart(timeMs, this.coarseSlide);
+      this.addToPane(s.coarse, p, input, w);
+      const enters = ceilTo(p + this.coarseSlide, this.gridMs);
+      if (enters < next) s.touched = true;
+      due = Math.min(due, Math.max(enters, next));
+    }
     if (this.options.keepAll) {
       s.whole ??= this.agg.create();
       this.agg.add(s.whole, input);
     }
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
+    this.schedule(s, due);
   }
 
-  private addToPane(panes: PaneList<A, S>, start: number, input: I): void {
+  private addToPane(panes: PaneList<A, S>, start: number, input: I, weight: number): void {
     this.agg.add(panes.pane(start, this.create), input);
+    panes.addWeight(panes.lastIndex, weight);
     panes.changed(start);
   }
 
-  /** Every tracked series. */
+  private schedule(s: Series<A, I, S>, due: number): void {
+    if (!(due < s.due) || this.options.judging === 'every') return;
+    s.due = due;
+    this.agenda.push(s, due);
+  }
+
+  /** Every tracked series, in creation order. */
   all(): Iterable<SummarizedView<A, S>> {
     return this.series.values();
   }
 
+  /** Every tracked series in iteration order (judge-every-boundary mode). */
+  allSeries(): Iterable<JudgedSeries<A, S>> {
+    return this.series.values();
+  }
+
+  /** The earliest boundary at which some series may need judging, +∞ when none. */
+  nextDue(): number {
+    const agenda = this.agenda;
+    while (agenda.length > 0) {
+      const s = agenda.peek() as Series<A, I, S>;
+      if (s.alive && s.due === agenda.peekValue()) return s.due;
+      agenda.pop(); // stale: the series was rescheduled or dropped
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
   /**
-   * Called at each watermark boundary: drops panes no window can reach any more, and series with
-   * no pane left (unless the whole input is kept).
+   * The series to judge at `boundary`, in creation order: those on the agenda for it whose last
+   * judgement read something that changes there (the others are put back at their next change).
+   */
+  takeDue(boundary: number): JudgedSeries<A, S>[] {
+    const out: Series<A, I, S>[] = [];
+    const agenda = this.agenda;
+    while (agenda.length > 0 && (agenda.peekValue() as number) <= boundary) {
+      const s = agenda.pop() as Series<A, I, S>;
+      if (!s.alive || s.due !== boundary) continue;
+      s.due = Number.POSITIVE_INFINITY;
+      if (s.deps === undefined || s.touched) {
+        out.push(s);
+        continue;
+      }
+      const next = this.nextChange(s, boundary - 1);
+      if (next === boundary) out.push(s);
+      else this.schedule(s, next);
+    }
+    if (out.length > 1) out.sort((a, b) => a.seq - b.seq);
+    return out;
+  }
+
+  /**
+   * Before judging at `boundary`: drops the panes the judge-every-boundary reference would have
+   * dropped at the previous clock boundary (none of them is in a read window any more), and starts
+   * recording what the judgement reads.
+   */
+  beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
+    const s = view as Series<A, I, S>;
+    this.dropExpired(s, boundary - this.clockStep);
+    s.deps = [];
+    s.recording = boundary;
+    s.touched = false;
+  }
+
+  /**
+   * After judging at `boundary`: drops expired panes, forgets a series with none left (unless the
+   * whole input is kept), else schedules it at the next boundary where what it read changes.
+   */
+  afterJudging(view: JudgedSeries<A, S>, boundary: number): void {
+    const s = view as Series<A, I, S>;
+    s.recording = Number.NaN;
+    this.dropExpired(s, boundary);
+    if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
+      s.alive = false;
+      this.series.delete(s.key);
+      this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
+      return;
+    }
+    s.due = Number.POSITIVE_INFINITY;
+    this.schedule(s, this.nextChange(s, boundary));
+  }
+
+  /**
+   * Drops every series' expired panes, and series with none left, as if each had been judged at
+   * `boundary`: for consumers that read windows without judging (per-operation metrics).
    */
   advance(boundary: number): void {
-    const fineFloor = boundary - this.longestFine;
-    const coarseFloor = paneStart(boundary, this.coarseSlide) - this.longestCoarse;
-    let panes = 0;
-    for (const [key, s] of this.series) {
-      s.fine.dropBefore(fineFloor);
-      s.coarse.dropBefore(coarseFloor);
-      if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) this.series.delete(key);
-      panes += s.fine.size + s.coarse.size;
+    for (const s of [...this.series.values()]) {
+      this.dropExpired(s, boundary);
+      if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
+        s.alive = false;
+        this.series.delete(s.key);
+      }
     }
-    this.metrics?.panesOpen.set({ processor: this.options.name }, panes);
-    this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
+    this.passed(boundary);
+    this.reportSize();
+  }
+
+  /** Marks every boundary up to `boundary` as passed: later inputs are due after it. */
+  passed(boundary: number): void {
+    if (boundary > this.cursor) this.cursor = boundary;
+  }
+
+  private dropExpired(s: Series<A, I, S>, clockBoundary: number): void {
+    s.fine.dropBefore(clockBoundary - this.fineReach);
+    s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
+  }
+
+  /**
+   * The first boundary after `boundary` at which something the series' last judgement read
+   * changes: a pane entering or leaving a window whose contents it used, a window it found short
+   * of samples reaching its minimum, or the series' last pane expiring (it is dropped then).
+   */
+  private nextChange(s: Series<A, I, S>, boundary: number): number {
+    let next = this.options.keepAll ? Number.POSITIVE_INFINITY : this.expiry(s);
+    if (!(next > boundary)) next = nextMultipleAfter(boundary, this.gridMs);
+    for (const d of s.deps ?? []) {
+      const fine = d.paneMs === this.slide;
+      const list = fine ? s.fine : s.coarse;
+      const add = fine ? 1 : this.coarseSlide;
+      if (d.gate === 0) {
+        next = Math.min(next, nextCrossing(list.starts, d.offset + add, boundary, this.gridMs), nextCrossing(list.starts, d.offset + d.sizeMs + add, boundary, this.gridMs));
+      } else {
+        next = Math.min(next, this.nextReaching(list, d, add, boundary, next));
+      }
+    }
+    return next;
+  }
+
+  /** The boundary at which the reference drops the series' last pane. */
+  private expiry(s: Series<A, I, S>): number {
+    let at = Number.NEGATIVE_INFINITY;
+    const lastFine = s.fine.starts[s.fine.starts.length - 1];
+    if (lastFine !== undefined) at = ceilTo(lastFine + this.fineReach + 1, this.clockStep);
+    const lastCoarse = s.coarse.starts[s.coarse.starts.length - 1];
+    if (lastCoarse !== undefined) at = Math.max(at, ceilTo(lastCoarse + this.coarseReach + this.coarseSlide, this.clockStep));
+    return ceilTo(at, this.gridMs);
+  }
+
+  /** The first boundary after `boundary` (and before `limit`) at which a pane entering `d`'s window brings it to `d.gate` samples. */
+  private nextReaching(list: PaneList<A, S>, d: Dependency, add: number, boundary: number, limit: number): number {
+    const starts = list.starts;
+    const grid = this.gridMs;
+    let i = firstCrossingAfter(starts, d.offset + add, boundary, grid);
+    for (; i < starts.length; i++) {
+      const at = ceilTo((starts[i] as number) + d.offset + add, grid);
+      if (at >= limit) break;
+      const end = d.paneMs === this.slide ? at - d.offset : paneStart(at - d.offset, d.paneMs);
+      if (list.count(end - d.sizeMs, end) >= d.gate) return at;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Pane and series gauges (the judging loop calls it once per watermark). */
+  reportSize(): void {
+    if (!this.metrics) return;
+    let panes = 0;
+    for (const s of this.series.values()) panes += s.fine.size + s.coarse.size;
+    this.metrics.panesOpen.set({ processor: this.options.name }, panes);
+    this.metrics.seriesTracked.set({ processor: this.options.name }, this.series.size);
   }
 
   /**
    * @internal merge of the panes a window covers; coarse windows end at the last closed coarse pane.
-   * Detectors judge every series at every boundary while most windows hold the same panes as at
-   * the previous one, so the merge is cached and rebuilt only when its panes change. The result
-   * is shared: callers must not modify it.
+   * The merge is cached and rebuilt only when its panes change. The result is shared: callers must
+   * not modify it.
    */
   mergeWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): A {
     const coarse = spec.paneMs !== this.slide;
@@ -365,11 +752,48 @@ export class SeriesWindows<A, I, S = never> {
     const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
     return (coarse ? s.coarse : s.fine).summary(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
   }
+
+  /** @internal the samples in the panes `mergeWindow` would merge. */
+  countWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): number {
+    const coarse = spec.paneMs !== this.slide;
+    const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
+    return (coarse ? s.coarse : s.fine).count(end - spec.sizeMs, end);
+  }
 }
 
 /**
- * SPEC §1: a series is judged on the shortest window holding at least `minSamples` calls.
- * Returns that window and its accumulator, or undefined when no window has enough.
+ * Index of the first pane in `starts` whose crossing of an edge (the first grid boundary ≥
+ * start + edge) is after `boundary`; crossings grow with the start, so a binary search finds it.
+ */
+function firstCrossingAfter(starts: readonly number[], edge: number, boundary: number, grid: number): number {
+  let lo = 0;
+  let hi = starts.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ceilTo((starts[mid] as number) + edge, grid) > boundary) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The first grid boundary after `boundary` at which a pane crosses `edge`. A read of `size` at
+ * offset `o` over panes of width w holds the pane starting at p at boundary B when, for fine
+ * panes, p + o < B ≤ p + o + size, and for coarse ones (windows end at the start of B − o's
+ * coarse pane) when p + o + w ≤ B < p + o + size + w: the pane enters at the first boundary ≥
+ * p + o + add and leaves at the first ≥ p + o + size + add, add being 1 for fine panes (a strict
+ * bound on integer times) and w for coarse ones.
+ */
+function nextCrossing(starts: readonly number[], edge: number, boundary: number, grid: number): number {
+  const i = firstCrossingAfter(starts, edge, boundary, grid);
+  return i < starts.length ? ceilTo((starts[i] as number) + edge, grid) : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * docs/architecture.md, Event time and windows: a series is judged on the shortest window holding at least `minSamples` calls.
+ * Returns that window and its accumulator, or undefined when no window has enough. `count` must
+ * never exceed the aggregator's weight sum (by default the number of inputs): windows are first
+ * probed with `atLeast`, so a series is not woken by windows too short to matter.
  */
 export function shortestWindowWith<A>(
   view: SeriesView<A>,
@@ -379,6 +803,7 @@ export function shortestWindowWith<A>(
   minSamples: number,
 ): { spec: WindowSpec; acc: A } | undefined {
   for (const spec of specs) {
+    if (!view.atLeast(spec, boundary, minSamples)) continue;
     const acc = view.window(spec, boundary);
     if (count(acc) >= minSamples) return { spec, acc };
   }
@@ -387,14 +812,20 @@ export function shortestWindowWith<A>(
 
 /**
  * The shortest window whose summary is `enough`, or undefined; no window is merged (see
- * PaneList.summary), so the caller merges only the window it judges.
+ * PaneList.summary), so the caller merges only the window it judges. With `gate`, a lower bound
+ * on the samples (aggregator weight) any `enough` window holds, windows short of it are probed by
+ * count only.
  */
 export function shortestSummaryWith<S>(
-  view: { summary(spec: WindowSpec, boundary: number): S },
+  view: { summary(spec: WindowSpec, boundary: number): S; atLeast(spec: WindowSpec, boundary: number, min: number): boolean },
   specs: readonly WindowSpec[],
   boundary: number,
   enough: (summary: S) => boolean,
+  gate = 0,
 ): WindowSpec | undefined {
-  for (const spec of specs) if (enough(view.summary(spec, boundary))) return spec;
+  for (const spec of specs) {
+    if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
+    if (enough(view.summary(spec, boundary))) return spec;
+  }
   return undefined;
 }

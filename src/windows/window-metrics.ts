@@ -4,6 +4,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 export interface WindowMetrics {
   readonly watermarkLag: Gauge;
   readonly lateSpans: Counter;
+  readonly processedSpans: Counter;
   readonly panesOpen: Gauge<'processor'>;
   readonly seriesTracked: Gauge<'processor'>;
   readonly overflowSpans: Counter<'processor'>;
@@ -18,6 +19,7 @@ export function windowMetrics(registry: Registry): WindowMetrics {
     m = {
       watermarkLag: new Gauge({ name: 'sidelight_watermark_lag_seconds', help: 'Wall-clock time minus the event-time watermark', registers: [registry] }),
       lateSpans: new Counter({ name: 'sidelight_late_spans_dropped_total', help: 'Spans that arrived after their pane closed', registers: [registry] }),
+      processedSpans: new Counter({ name: 'sidelight_spans_processed_total', help: 'Spans the event clock passed on to every processor (late ones are not)', registers: [registry] }),
       panesOpen: new Gauge({ name: 'sidelight_panes_open', help: 'Panes held in memory', labelNames: ['processor'], registers: [registry] }),
       seriesTracked: new Gauge({ name: 'sidelight_series_tracked', help: 'Series with windowed state', labelNames: ['processor'], registers: [registry] }),
       overflowSpans: new Counter({

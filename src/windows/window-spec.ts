@@ -1,4 +1,4 @@
-/** The sliding windows of SPEC §1: fine ones on `slide`-wide panes, coarse ones on `coarse_slide` panes. */
+/** The sliding windows of docs/architecture.md, Event time and windows: fine ones on `slide`-wide panes, coarse ones on `coarse_slide` panes. */
 import type { WindowsSettings } from '../config/service-schema.js';
 import { formatDuration } from '../config/duration.js';
 

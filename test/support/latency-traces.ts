@@ -3,10 +3,12 @@
  * repeated_calls, sequential_fanout): trees from a compact description, and the trace stream
  * with watermarks as the pipeline builder feeds it (traces before the watermark that completes them).
  */
-import { from, lastValueFrom, toArray, type OperatorFunction } from 'rxjs';
+import { from, lastValueFrom, tap, toArray, type OperatorFunction } from 'rxjs';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Trace, TraceNode } from '../../src/model/trace.js';
-import type { TraceStreamEvent } from '../../src/model/events.js';
+import type { Observation } from '../../src/model/painpoint.js';
+import type { Judgement, TraceStreamEvent } from '../../src/model/events.js';
+import { expandJudgements } from './detector-harness.js';
 import { hexId, makeSpan, type SpanInit } from './span-factory.js';
 
 /** mulberry32: a small seeded generator */
@@ -72,16 +74,29 @@ export function traceStream(traces: readonly Trace[], slideMs = 10_000): TraceSt
     const pane = Math.floor(trace.endMs / slideMs) * slideMs;
     if (next === undefined) next = pane + slideMs;
     while (next <= pane) {
-      out.push({ type: 'watermark', time: next });
+      out.push({ type: 'watermark', time: next, from: next - slideMs });
       next += slideMs;
     }
     out.push({ type: 'trace', trace });
   }
-  if (next !== undefined) out.push({ type: 'watermark', time: next });
+  if (next !== undefined) out.push({ type: 'watermark', time: next, from: next - slideMs });
   out.push({ type: 'drain' }, { type: 'end' });
   return out;
 }
 
-export function runOnTraces<T>(traces: readonly Trace[], operator: OperatorFunction<TraceStreamEvent, T>): Promise<T[]> {
-  return lastValueFrom(from(traceStream(traces)).pipe(operator, toArray()));
+/** Runs a trace detector; its judgements are expanded to what judging every boundary observes (see runOnSpans). */
+export async function runOnTraces<T>(traces: readonly Trace[], operator: OperatorFunction<TraceStreamEvent, T>): Promise<(T extends Judgement ? Observation : T)[]> {
+  const marks: { from: number; time: number; at: number }[] = [];
+  const out: T[] = [];
+  await lastValueFrom(
+    from(traceStream(traces)).pipe(
+      tap((e) => {
+        if (e.type === 'watermark') marks.push({ from: e.from, time: e.time, at: out.length });
+      }),
+      operator,
+      tap((x) => out.push(x)),
+      toArray(),
+    ),
+  );
+  return expandJudgements(out as unknown as Judgement[], marks) as never;
 }

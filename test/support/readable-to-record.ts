@@ -18,7 +18,7 @@ function toAttributes(a: OtelAttributes): Attributes {
   return out;
 }
 
-/** A ReadableSpan of the SDK as the raw span decoding would produce, then derived (SPEC §2). */
+/** A ReadableSpan of the SDK as the raw span decoding would produce, then derived (docs/input.md). */
 export function readableToRecord(s: ReadableSpan): SpanRecord {
   const sc = s.spanContext();
   const startMs = hrToMs(s.startTime);

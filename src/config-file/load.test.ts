@@ -3,9 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, loadConfigFile, parseConfigObject, type ComponentRegistry } from './load.js';
+import type { ComponentRegistry } from '../component/contracts.js';
+import { ConfigError, loadConfigFile, parseConfigObject } from './load.js';
 import { substituteEnv } from './env-substitution.js';
-import { zDuration } from './duration.js';
+import { zDuration } from '../config/duration.js';
 
 // A registry of small test components, so these tests pin the loader's rules, not any component's.
 const receiverSchema = z.strictObject({ endpoint: z.string().default('127.0.0.1:4318') });

@@ -1,20 +1,14 @@
 /**
- * Loads and validates the Collector-style config (SPEC §7): YAML, env substitution, a file states
+ * Loads and validates the Collector-style config (docs/configuration.md): YAML, env substitution, a file states
  * only what it changes (a top-level section given replaces that section of the defaults), each
  * component's settings validated by its factory's zod schema, unknown keys rejected with their path.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import type { ExporterFactory, ProcessorFactory, ReceiverFactory } from '../pipeline/component.js';
-import { serviceSchema, type PipelineSettings, type ServiceSettings } from './service-schema.js';
+import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
+import { serviceSchema, type PipelineSettings, type ServiceSettings } from '../config/service-schema.js';
 import { substituteEnv } from './env-substitution.js';
-
-export interface ComponentRegistry {
-  readonly receivers: ReadonlyMap<string, ReceiverFactory<unknown>>;
-  readonly processors: ReadonlyMap<string, ProcessorFactory<unknown>>;
-  readonly exporters: ReadonlyMap<string, ExporterFactory<unknown>>;
-}
 
 export interface ConfiguredComponent<F> {
   /** `type` or `type/name`, as written in the config */
