@@ -1,6 +1,7 @@
 /**
  * Serving beyond loopback: TLS with a certificate made at test time, a bearer token on every route
- * but the health probes, sent by the OpenTelemetry SDK's own exporters (HTTP and gRPC).
+ * but the health probes, sent by the OpenTelemetry SDK's own exporters (HTTP and gRPC), and the
+ * running sidecar's live page (/ui, its assets, its event stream) behind the same token.
  */
 import fs from 'node:fs';
 import https from 'node:https';
@@ -15,7 +16,7 @@ import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { Registry } from 'prom-client';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
-import { asyncScheduler } from 'rxjs';
+import { asyncScheduler, VirtualTimeScheduler } from 'rxjs';
 import { recordedSpans } from './fixtures/otlp/sdk-spans.js';
 import { CapturingSink } from './receiver-harness.js';
 import { createOtlpReceiver, otlpReceiverConfigSchema } from '../src/receivers/otlp.js';
@@ -24,7 +25,10 @@ import { BearerTokenCheck, exposureWarnings, isLoopbackHost, loadTlsCredentials 
 import { startTelemetryServer } from '../src/telemetry/http-endpoints.js';
 import { TRACE_SERVICE_EXPORT_PATH } from '../src/decode/otlp-descriptor.js';
 import type { ComponentContext, Receiver } from '../src/component/contracts.js';
-import type { Logger } from '../src/telemetry/logger.js';
+import { silentLogger, type Logger } from '../src/telemetry/logger.js';
+import { parseConfigObject } from '../src/config-file/load.js';
+import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
+import { startService } from '../src/pipeline/service.js';
 
 const TOKEN = 's3cret-token-1234';
 let dir: string;
@@ -190,6 +194,82 @@ describe('the telemetry endpoint with TLS and a token', () => {
       expect((await get(`${server.url}/metrics`, { authorization: `bearer ${TOKEN}` })).status).toBe(200);
     } finally {
       await server.close();
+    }
+  });
+});
+
+/** Status, content type and the first bytes of the body; a stream (/ui/events) is cut once it has `until`. */
+function peek(url: string, headers: Record<string, string> = {}, until = ''): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    https
+      .get(url, { ca: cert, headers }, (res) => {
+        let body = '';
+        const done = () => {
+          res.destroy();
+          resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body });
+        };
+        res.setEncoding('utf8').on('data', (c: string) => {
+          body += c;
+          if (until !== '' && body.includes(until)) done();
+        });
+        res.on('end', done);
+      })
+      .on('error', reject);
+  });
+}
+
+describe("the sidecar's live page behind the token", () => {
+  async function sidecar(service: Record<string, unknown>, http: Record<string, unknown>) {
+    const out = fs.mkdtempSync(path.join(dir, 'sidecar-'));
+    const config = parseConfigObject(
+      {
+        receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0', ...http } } } },
+        exporters: { jsonl: { path: path.join(out, 'painpoints.jsonl') } },
+        service: { data_dir: path.join(out, 'data'), ...service },
+      },
+      components,
+      DEFAULT_CONFIG,
+    );
+    return startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger });
+  }
+
+  async function expectGuarded(base: string): Promise<void> {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    for (const route of ['/ui', '/ui/events', '/ui/assets/live-page.js', '/ui/assets/uPlot.iife.min.js', '/metrics']) {
+      expect([route, (await peek(`${base}${route}`)).status]).toEqual([route, 401]);
+      expect([route, (await peek(`${base}${route}`, { authorization: `Bearer ${TOKEN}x` })).status]).toEqual([route, 401]);
+    }
+    const page = await peek(`${base}/ui`, auth);
+    expect([page.status, page.type]).toEqual([200, 'text/html; charset=utf-8']);
+    expect(page.body).toContain('/ui/assets/live-page.js');
+    const script = await peek(`${base}/ui/assets/live-page.js`, auth);
+    expect([script.status, script.type]).toEqual([200, 'text/javascript; charset=utf-8']);
+    // the event stream answers and starts with the page's snapshot
+    const events = await peek(`${base}/ui/events`, auth, 'event: snapshot');
+    expect([events.status, events.type]).toEqual([200, 'text/event-stream; charset=utf-8']);
+    expect(events.body).toContain('event: snapshot');
+    expect((await peek(`${base}/healthz`)).status).toBe(200);
+    expect((await peek(`${base}/readyz`)).status).toBe(200);
+  }
+
+  it('on the OTLP/HTTP port (TLS and token of the receiver): /ui, its assets and /ui/events need the token', async () => {
+    const service = await sidecar({}, secured());
+    try {
+      const base = service.endpoints.find((e) => e.startsWith('https://')) as string;
+      await expectGuarded(base);
+    } finally {
+      await service.shutdown();
+    }
+  });
+
+  it('on service.telemetry.endpoint (its own TLS and token), the receiver open: /ui, its assets and /ui/events need the token', async () => {
+    const service = await sidecar({ telemetry: { endpoint: '127.0.0.1:0', ...secured() } }, {});
+    try {
+      const base = (service.endpoints.find((e) => e.startsWith('telemetry ')) as string).slice('telemetry '.length);
+      expect(base).toMatch(/^https:\/\//);
+      await expectGuarded(base);
+    } finally {
+      await service.shutdown();
     }
   });
 });
