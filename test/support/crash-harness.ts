@@ -158,6 +158,11 @@ export class ToolWorkload {
     private readonly callsPerSecond = 8,
   ) {}
 
+  /** spans generated so far */
+  get spans(): number {
+    return this.spanNo;
+  }
+
   /** the OTLP/JSON body covering the next `seconds` seconds of event time */
   next(seconds = 1): string {
     const spans: unknown[] = [];
@@ -200,9 +205,9 @@ export async function sendSpans(httpUrl: string, body: string): Promise<boolean>
 }
 
 /** Waits (polling) until `condition` holds; false after `timeoutMs`. */
-export async function eventually(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
