@@ -1,6 +1,8 @@
 /**
- * Exporter costs: what export() costs the pipeline (it must never block), and the sustained rate of
- * each sink against real local targets (files in a temp dir, a node:http OTLP receiver).
+ * Exporter costs: what export() costs the pipeline (it must never block), the sustained rate of
+ * each sink against real local targets (files in a temp dir, a node:http receiver), and what the
+ * write-ahead log costs: throughput and export → backend latency with it off, on with an fsync per
+ * commit (the default), and on without fsync.
  */
 import fs from 'node:fs';
 import http from 'node:http';
@@ -21,11 +23,13 @@ import { createOtlpLogsExporter, otlpLogsConfigSchema } from '../exporters/otlp-
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
 
 const N = 20_000;
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidelight-bench-'));
+// live mode: the network exporters write ahead to <data_dir>/spool unless `spool: false`
 const ctx = (id: string): ComponentContext => ({
   scheduler: asyncScheduler,
   metrics: new Registry(),
   logger: silentLogger,
-  settings: serviceSchema.parse({}),
+  settings: serviceSchema.parse({ data_dir: path.join(dir, `data-${id}-${Math.random().toString(36).slice(2)}`) }),
   mode: 'live',
   id,
 });
@@ -60,10 +64,19 @@ function report(name: string, count: number, ms: number): void {
   process.stdout.write(`${name.padEnd(52)} ${String(count).padStart(6)} changes  ${ms.toFixed(1).padStart(8)} ms  ${Math.round((count / ms) * 1000).toLocaleString('en').padStart(10)} /s\n`);
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidelight-bench-'));
+/** webhook bodies carry the ids: the arrival time of each id, for latency */
+const arrivals = new Map<string, number>();
 const server = http.createServer((req, res) => {
-  req.resume();
-  req.on('end', () => res.end());
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    if (req.url === '/hook') {
+      const now = performance.now();
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { changes: { painpoint: { id: string } }[] };
+      for (const c of body.changes) arrivals.set(c.painpoint.id, now);
+    }
+    res.end();
+  });
 });
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -74,10 +87,10 @@ await new Promise<void>((resolve) => dead.close(() => resolve()));
 
 try {
   {
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: deadUrl, queue_size: 1_000, shutdown_timeout: '10ms' }), ctx('webhook'));
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: deadUrl, queue_size: 1_000, shutdown_timeout: '10ms', spool: false }), ctx('webhook'));
     const t0 = performance.now();
     for (const c of changes) exporter.export(c);
-    report('webhook export() to a dead endpoint (call cost)', N, performance.now() - t0);
+    report('webhook export() to a dead endpoint, memory only (call cost)', N, performance.now() - t0);
     await exporter.shutdown();
   }
   {
@@ -98,29 +111,57 @@ try {
     await exporter.shutdown();
     report('sqlite upsert + history, bursts of 100', N, performance.now() - t0);
   }
+  // The write-ahead log: off (memory only), on with an fsync per commit (the default), on without fsync.
+  const walModes = [
+    { name: 'memory only', config: { spool: false } },
+    { name: 'write-ahead, fsync per commit', config: {} },
+    { name: 'write-ahead, no fsync', config: { spool_fsync: false } },
+  ] as const;
   for (const protocol of ['http/protobuf', 'http/json'] as const) {
-    const traces = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: url, protocol, queue_size: N }), ctx('otlp_traces'), { env: {} });
-    let t0 = performance.now();
-    for (const c of changes) traces.export(c);
-    await traces.delivery.idle();
-    report(`otlp_traces ${protocol} gzip to a local receiver`, N, performance.now() - t0);
-    await traces.shutdown();
+    for (const mode of walModes) {
+      const traces = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: url, protocol, queue_size: N, ...mode.config }), ctx('otlp_traces'), { env: {} });
+      const t0 = performance.now();
+      for (const c of changes) traces.export(c);
+      await traces.delivery.idle();
+      report(`otlp_traces ${protocol}, ${mode.name}`, N, performance.now() - t0);
+      process.stdout.write(`    (${traces.delivery.stats().commits} commits)\n`);
+      await traces.shutdown();
+    }
     const logs = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ endpoint: url, protocol, queue_size: N }), ctx('otlp_logs'), { env: {} });
-    t0 = performance.now();
+    const t0 = performance.now();
     for (const c of changes) logs.export(c);
     await logs.delivery.idle();
-    report(`otlp_logs ${protocol} gzip to a local receiver`, N, performance.now() - t0);
+    report(`otlp_logs ${protocol}, write-ahead, fsync per commit`, N, performance.now() - t0);
     await logs.shutdown();
   }
-  {
-    const spoolDir = path.join(dir, 'spool');
-    const exporter = createWebhookExporter(
-      webhookConfigSchema.parse({ url: deadUrl, queue_size: 10, spool_dir: spoolDir, shutdown_timeout: '10ms' }),
-      ctx('webhook'),
+  // Latency from export() to the backend, paced: a burst of 10 changes every 5 ms (one watermark step's worth).
+  for (const mode of walModes) {
+    arrivals.clear();
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: `${url}/hook`, max_batch_size: 100, ...mode.config }), ctx('webhook'));
+    const exported = new Map<string, number>();
+    const bursts = 200;
+    const t0 = performance.now();
+    for (let b = 0; b < bursts; b++) {
+      for (const c of changes.slice(b * 10, b * 10 + 10)) {
+        exported.set(c.painpoint.id, performance.now());
+        exporter.export(c);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await exporter.delivery.idle();
+    const elapsed = performance.now() - t0;
+    const latencies = [...exported].map(([id, at]) => (arrivals.get(id) ?? NaN) - at).sort((a, b) => a - b);
+    const q = (p: number) => (latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] as number).toFixed(2);
+    process.stdout.write(
+      `${`webhook paced 10 changes / 5 ms, ${mode.name}`.padEnd(52)} ${String(latencies.length).padStart(6)} changes  latency p50 ${q(0.5)} ms  p99 ${q(0.99)} ms  max ${q(1)} ms  (${exporter.delivery.stats().commits} commits in ${elapsed.toFixed(0)} ms)\n`,
     );
+    await exporter.shutdown();
+  }
+  {
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: deadUrl, queue_size: 10, shutdown_timeout: '10ms' }), ctx('webhook'));
     const t0 = performance.now();
     for (const c of changes.slice(0, 5_000)) exporter.export(c);
-    report('webhook export() spooling to disk (call cost)', 5_000, performance.now() - t0);
+    report('webhook export() writing ahead, backend down (call cost)', 5_000, performance.now() - t0);
     await exporter.shutdown();
   }
 } finally {

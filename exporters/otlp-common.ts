@@ -24,7 +24,7 @@ import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { postWithClassification } from './delivery/http-sender.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { deliverySettingsOf, deliveryShape } from './delivery/settings.js';
-import { describeChange } from './painpoint-json.js';
+import { painPointChangeCodec } from './painpoint-json.js';
 
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
@@ -297,7 +297,7 @@ export function createOtlpHttpExporter(
     metrics,
     logger: ctx.logger,
     clock,
-    describe: describeChange,
+    codec: painPointChangeCodec,
     send: async (batch, abort) => {
       let body: Uint8Array | undefined;
       try {

@@ -4,6 +4,7 @@
  */
 import type { PainPointRecord } from '../src/model/painpoint.js';
 import type { PainPointChange } from '../src/model/events.js';
+import type { RecordCodec } from './delivery/backlog.js';
 
 export interface PainPointJson {
   id: string;
@@ -43,3 +44,17 @@ export function painPointJson(p: PainPointRecord): PainPointJson {
 export function describeChange(change: PainPointChange): string {
   return `${change.painpoint.id}/${change.painpoint.state}`;
 }
+
+/**
+ * A change as a write-ahead log record: the change as JSON, named by `pp-…/state`. The log is
+ * Sidelight's own file (checksummed), so decoding trusts the shape it wrote.
+ */
+export const painPointChangeCodec: RecordCodec<PainPointChange> = {
+  id: describeChange,
+  encode: (change) => Buffer.from(JSON.stringify(change)),
+  decode: (body) => {
+    const change = JSON.parse(body.toString('utf8')) as PainPointChange;
+    if (typeof change?.painpoint?.id !== 'string' || !Array.isArray(change.recommendations)) throw new Error('not a pain-point change');
+    return change;
+  },
+};

@@ -18,7 +18,7 @@ import { postWithClassification } from './delivery/http-sender.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { deliverySettingsOf, deliveryShape } from './delivery/settings.js';
 import { sidelightVersion } from './otlp-common.js';
-import { describeChange, painPointJson } from './painpoint-json.js';
+import { painPointChangeCodec, painPointJson } from './painpoint-json.js';
 import type { QueuedExporter } from './otlp-common.js';
 
 export const webhookConfigSchema = z.strictObject({
@@ -55,7 +55,7 @@ export function createWebhookExporter(
     metrics: exporterMetrics(ctx.metrics),
     logger: ctx.logger,
     clock,
-    describe: describeChange,
+    codec: painPointChangeCodec,
     send: (batch, abort) =>
       postWithClassification(
         { url: config.url, body: webhookBody(batch, batched), headers, compression: config.compression, timeoutMs: config.timeout },

@@ -16,7 +16,8 @@ describe('exporter configs', () => {
     expect(parsed.otlp_traces).toMatchObject({
       timeout: 5_000,
       retry_on_failure: { enabled: true, initial_interval: 500, max_interval: 10_000, max_elapsed_time: 120_000, multiplier: 2, randomization_factor: 0.2 },
-      spool_after_down: 60_000,
+      spool_fsync: false,
+      spool_commit_interval: 5,
       shutdown_timeout: 3_000,
       resource: { 'deployment.environment.name': 'staging' },
     });

@@ -7,7 +7,6 @@ import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook
 import { createJsonlExporter, jsonlConfigSchema } from '../exporters/jsonl.js';
 import { jitteredDelay, nextInterval, parseRetryAfter } from '../exporters/delivery/backoff.js';
 import { retryOnFailureSchema } from '../exporters/delivery/settings.js';
-import { JsonlSpool } from '../exporters/delivery/spool.js';
 import { classifyError } from '../exporters/delivery/http-sender.js';
 import type { PainPointChange } from '../src/model/events.js';
 import {
@@ -36,6 +35,11 @@ async function receiver(): Promise<TestReceiver> {
   const r = await startReceiver();
   receivers.push(r);
   return r;
+}
+
+/** Yields to I/O until `condition` holds. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((res) => setImmediate(res));
 }
 
 function bodyId(body: Buffer): string {
@@ -226,83 +230,119 @@ describe('a dead endpoint', () => {
   });
 });
 
-describe('the disk spool', () => {
-  it('spools changes while the backend is down, delivers them all in order when it returns, and empties the spool', async () => {
+describe('write-ahead delivery', () => {
+  /** Ids of the records in the segment files of a write-ahead log folder (raw bytes, as a crash leaves them). */
+  function idsOnDisk(spoolDir: string): string {
+    if (!fs.existsSync(spoolDir)) return '';
+    return fs
+      .readdirSync(spoolDir)
+      .filter((f) => f.endsWith('.wal'))
+      .map((f) => fs.readFileSync(path.join(spoolDir, f)).toString('latin1'))
+      .join('');
+  }
+
+  it('writes every change to disk before the backend sees it', async () => {
+    const spoolDir = path.join(dir, 'spool');
+    const r = await receiver();
+    const onDiskWhenSent: boolean[] = [];
+    r.respond = (req) => {
+      onDiskWhenSent.push(idsOnDisk(spoolDir).includes(`${bodyId(req.body)}/open`));
+      return { status: 200 };
+    };
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool_dir: spoolDir }), testContext('webhook'), { clock: virtualClock() });
+    for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
+    await r.waitForAccepted(5);
+    await exporter.delivery.idle();
+    expect(onDiskWhenSent).toEqual([true, true, true, true, true]);
+    expect(exporter.delivery.stats()).toMatchObject({ spooled: 0, sent: 5, dropped: {} });
+    await exporter.shutdown();
+  });
+
+  it('keeps changes on disk while the backend is down past max_elapsed_time, drops none, and delivers them in order when it returns', async () => {
     const r = await receiver();
     let down = true;
     r.respond = () => (down ? { status: 503 } : { status: 200 });
     const spoolDir = path.join(dir, 'spool');
     const clock = virtualClock();
     const ctx = testContext('webhook');
-    const config = webhookConfigSchema.parse({
-      url: r.url,
-      queue_size: 3,
-      spool_dir: spoolDir,
-      spool_after_down: '5s',
-      retry_on_failure: { max_elapsed_time: '20s' },
-    });
+    const config = webhookConfigSchema.parse({ url: r.url, queue_size: 3, spool_dir: spoolDir, retry_on_failure: { max_elapsed_time: '20s' } });
     const exporter = createWebhookExporter(config, ctx, { clock });
     const changes = Array.from({ length: 10 }, (_, n) => nthChange(n));
     for (const c of changes) exporter.export(c);
-    // queue_size 3: the 7 beyond the memory queue went to disk at once
-    expect(exporter.delivery.stats().spooled).toBeGreaterThanOrEqual(7);
-    // let retries run out on the virtual clock: everything ends up on disk, nothing dropped
-    while (exporter.delivery.stats().spooled < 10) await new Promise((res) => setImmediate(res));
-    const spoolFile = path.join(spoolDir, 'webhook.jsonl');
-    expect(fs.readFileSync(spoolFile, 'utf8').trimEnd().split('\n')).toHaveLength(10);
-    expect(exporter.delivery.stats().dropped).toEqual({});
+    // retries run out on the virtual clock, again and again; the changes stay in the log
+    while (clock.sleeps.filter((ms) => ms === 30_000).length < 3) await new Promise((res) => setImmediate(res));
+    expect(exporter.delivery.stats()).toMatchObject({ spooled: 10, sent: 0, dropped: {} });
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_spool_items', { exporter: 'webhook' })).toBe(10);
+    // only queue_size changes are held decoded in memory; the rest wait on disk only
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_queue_depth', { exporter: 'webhook' })).toBeLessThanOrEqual(3);
 
     down = false;
     await r.waitForAccepted(10);
     await exporter.delivery.idle();
     expect(r.accepted().map((q) => bodyId(q.body))).toEqual(changes.map((c) => c.painpoint.id));
     expect(exporter.delivery.stats()).toMatchObject({ spooled: 0, queued: 0, sent: 10, dropped: {} });
-    expect(fs.readFileSync(spoolFile, 'utf8')).toBe('');
     await exporter.shutdown();
   });
 
-  it('after a restart, a new exporter with the same spool_dir resends what was spooled', async () => {
-    const port = await closedPort();
+  it('after a restart, sends what was not acknowledged first, in order, then new changes, and nothing delivered before', async () => {
+    const r = await receiver();
+    r.respond = (_q, i) => (i < 2 ? { status: 200 } : { status: 503 });
     const spoolDir = path.join(dir, 'spool');
     const base = { spool_dir: spoolDir, shutdown_timeout: '10ms' };
-    const first = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: `http://127.0.0.1:${port}` }), testContext('webhook'), {
-      clock: virtualClock(),
-    });
-    const changes: PainPointChange[] = [1, 2, 3, 4].map((n) => nthChange(n));
+    const first = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
+    const changes: PainPointChange[] = [1, 2, 3, 4, 5].map((n) => nthChange(n));
     for (const c of changes) first.export(c);
+    await until(() => first.delivery.stats().sent === 2);
     await first.shutdown();
-    expect(first.delivery.stats()).toMatchObject({ queued: 0, spooled: 4, dropped: {} });
+    expect(first.delivery.stats()).toMatchObject({ sent: 2, spooled: 3, dropped: {} });
 
-    const r = await receiver();
+    r.respond = () => ({ status: 200 });
     const second = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
-    await r.waitForAccepted(4);
+    second.export(nthChange(6));
+    await r.waitForAccepted(6);
     await second.delivery.idle();
-    expect(r.accepted().map((q) => bodyId(q.body))).toEqual(changes.map((c) => c.painpoint.id));
-    expect(second.delivery.stats()).toMatchObject({ spooled: 0, sent: 4 });
+    expect(r.accepted().map((q) => bodyId(q.body))).toEqual([1, 2, 3, 4, 5, 6].map((n) => nthChange(n).painpoint.id));
+    expect(second.delivery.stats()).toMatchObject({ spooled: 0, sent: 4, dropped: {} });
     await second.shutdown();
   });
 
-  it('caps the spool file in bytes and counts what does not fit', () => {
-    const spool = new JsonlSpool<{ n: number; pad: string }>(dir, 'capped', 200);
-    const items = Array.from({ length: 10 }, (_, n) => ({ n, pad: 'x'.repeat(30) }));
-    const rejected = spool.append(items);
-    expect(spool.pendingItems).toBe(4);
-    expect(spool.pendingBytes).toBeLessThanOrEqual(200);
-    expect(rejected.map((i) => i.n)).toEqual([4, 5, 6, 7, 8, 9]);
+  it('past spool_max_bytes drops the newest change, counted and logged with its id, and keeps the older ones', async () => {
+    const port = await closedPort();
+    const log = captureLog();
+    const ctx = testContext('webhook', log.logger);
+    // a record on disk: 18 bytes of frame header, the id `pp-…/open` (24 bytes), the change as JSON
+    const oneRecord = 18 + 24 + Buffer.byteLength(JSON.stringify(nthChange(0)));
+    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, spool_dir: path.join(dir, 'spool'), spool_max_bytes: oneRecord * 3, shutdown_timeout: '10ms' });
+    const exporter = createWebhookExporter(config, ctx, { clock: virtualClock() });
+    for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
+    expect(exporter.delivery.stats()).toMatchObject({ spooled: 3, dropped: { spool_full: 2 } });
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_dropped_total', { exporter: 'webhook', reason: 'spool_full' })).toBe(2);
+    await exporter.shutdown();
+    expect(log.lines).toContain(`warn exporter webhook: dropped 2 changes (spool_full): ${nthChange(3).painpoint.id}/open, ${nthChange(4).painpoint.id}/open`);
   });
 
-  it('reads from the head, commits delivered lines and survives a torn last line', () => {
-    const file = path.join(dir, 'torn.jsonl');
-    fs.writeFileSync(file, '{"n":1}\n{"n":2}\n{"n":3}\n{"n":');
-    const spool = new JsonlSpool<{ n: number }>(dir, 'torn', 1_000_000);
-    expect(spool.pendingItems).toBe(3);
-    const batch = spool.peek(2);
-    expect(batch.items).toEqual([{ n: 1 }, { n: 2 }]);
-    spool.commit(batch);
-    spool.append([{ n: 4 }]);
-    const reopened = new JsonlSpool<{ n: number }>(dir, 'torn', 1_000_000);
-    expect(reopened.peek(10).items).toEqual([{ n: 3 }, { n: 4 }]);
-    reopened.prepend([{ n: 0 }]);
-    expect(reopened.peek(10).items).toEqual([{ n: 0 }, { n: 3 }, { n: 4 }]);
+  it('spool: false keeps memory only and writes no file', async () => {
+    const r = await receiver();
+    const ctx = testContext('webhook');
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool: false }), ctx, { clock: virtualClock() });
+    exporter.export(nthChange(1));
+    await exporter.delivery.idle();
+    await exporter.shutdown();
+    expect(fs.existsSync(path.join(ctx.settings.data_dir, 'spool'))).toBe(false);
+    expect(exporter.delivery.stats()).toMatchObject({ sent: 1, commits: 0 });
+  });
+
+  it('an unusable spool folder is logged and counted, and delivery goes on from memory', async () => {
+    const r = await receiver();
+    const log = captureLog();
+    const ctx = testContext('webhook', log.logger);
+    const notADir = path.join(dir, 'file');
+    fs.writeFileSync(notADir, '');
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool_dir: notADir }), ctx, { clock: virtualClock() });
+    exporter.export(nthChange(1));
+    await r.waitForAccepted(1);
+    await exporter.shutdown();
+    expect(log.lines.some((l) => l.startsWith(`error exporter webhook: write-ahead log ${notADir} unusable, delivering from memory only`))).toBe(true);
+    expect(await metricValue(ctx.metrics, 'sidelight_exporter_errors_total', { exporter: 'webhook' })).toBe(1);
   });
 });

@@ -7,6 +7,7 @@ import { createStdoutExporter, formatPainPointLine, stdoutConfigSchema } from '.
 import { createSqliteExporter, openPainPointStore, sqliteConfigSchema } from '../exporters/sqlite.js';
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
 import { exporterFactories } from '../exporters/index.js';
+import { painPointJson } from '../exporters/painpoint-json.js';
 import type { PainPointChange } from '../src/model/events.js';
 import { captureLog, metricValue, nthChange, painPoint, recommendation, startReceiver, testContext, virtualClock, type TestReceiver } from './exporters-support.js';
 
@@ -92,6 +93,23 @@ describe('jsonl', () => {
     expect(await metricValue(ctx.metrics, 'sidelight_exporter_errors_total', { exporter: 'jsonl' })).toBe(1);
     expect(log.lines).toHaveLength(1);
     expect(log.lines[0]).toMatch(/^error exporter jsonl: cannot read .*a-folder to skip recommendations already written, some may repeat: .*EISDIR/);
+  });
+
+  it('after a kill cut its last line, starts the next record on a line of its own (warned), and leaves a whole file as it was', async () => {
+    const file = path.join(dir, 'pp.jsonl');
+    const whole = JSON.stringify({ id: 'pp-whole' });
+    fs.writeFileSync(file, `${whole}\n{"id":"pp-cut","sta`);
+    const log = captureLog();
+    const first = createJsonlExporter(jsonlConfigSchema.parse({ path: file }), testContext('jsonl', log.logger));
+    first.export(nthChange(1));
+    await first.shutdown();
+    const second = createJsonlExporter(jsonlConfigSchema.parse({ path: file }), testContext('jsonl', log.logger));
+    second.export(nthChange(2));
+    await second.shutdown();
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    expect(lines).toEqual([whole, '{"id":"pp-cut","sta', JSON.stringify(painPointJson(nthChange(1).painpoint)), JSON.stringify(painPointJson(nthChange(2).painpoint)), '']);
+    // warned once: the second start found the file whole
+    expect(log.lines).toEqual([expect.stringMatching(/^warn exporter jsonl: .*pp\.jsonl ended in a cut line \(a crash mid-write\); new lines start after it$/)]);
   });
 
   it('counts a write error instead of throwing', async () => {

@@ -1,23 +1,27 @@
 /**
- * The delivery machinery every network exporter shares (Vector-style, under the sinks):
- * a bounded in-memory queue, one worker sending batches with retry (exponential backoff with
- * jitter, Retry-After), and an optional disk spool. The logical order of pending items is always
- * in-flight batch ++ memory queue ++ spool, so a backend receives changes in the order exported.
+ * The delivery machinery every network exporter shares (Vector-style, under the sinks): a backlog
+ * (in memory, or written ahead to disk), one worker sending batches with retry (exponential
+ * backoff with jitter, Retry-After), in the order items were exported.
  *
- * - export() never blocks and never throws: queue, spool, or drop (counted, logged with ids);
+ * - push() never blocks and never throws: the item is queued, or dropped (counted, logged by id);
  * - retryable failures (429, 502, 503, 504, connection errors, timeouts) back off and retry;
  *   others are dropped at once (counted);
- * - with a spool: once the backend has been down `spool_after_down`, the memory queue moves to the
- *   spool and new items go there; a batch whose retries expire goes back to the spool's head and is
- *   retried when the backend returns, so nothing is lost; a restart resends what was spooled;
- * - shutdown() keeps sending for `shutdown_timeout`, then spools (or drops, counted) what is left.
+ * - with the write-ahead log (`spool`, the sidecar's default): an item is on disk before it is
+ *   sent and acknowledged once the backend accepted it; a batch whose retries run out stays at the
+ *   head and is tried again every `max_interval`, so nothing is lost while the backend is down; a
+ *   restart sends what was not acknowledged, first, in order (at least once: a batch the backend
+ *   accepted just before a crash, before its acknowledgement was recorded, is sent again);
+ * - without it: a full queue drops the newest, a batch whose retries run out is dropped;
+ * - shutdown() keeps sending for `shutdown_timeout`; then what is left stays in the log (or is
+ *   dropped, counted, without one).
  */
 import type { Logger } from '../../src/telemetry/logger.js';
 import { jitteredDelay, nextInterval } from './backoff.js';
+import { DurableBacklog, MemoryBacklog, type Backlog, type BacklogBatch, type RecordCodec } from './backlog.js';
 import { systemClock, type DeliveryClock } from './clock.js';
 import type { DropReason, ExporterMetrics } from './metrics.js';
 import type { DeliverySettings } from './settings.js';
-import { JsonlSpool, type SpoolBatch } from './spool.js';
+import { WriteAheadLog } from './write-ahead-log.js';
 
 export type SendOutcome =
   | { readonly ok: true }
@@ -32,37 +36,36 @@ export interface DeliveryQueueOptions<T> {
   readonly send: BatchSender<T>;
   readonly metrics: ExporterMetrics;
   readonly logger: Logger;
-  /** names an item in log lines (the pain-point id) */
-  readonly describe: (item: T) => string;
+  /** item ↔ write-ahead log record, and the id that names an item in log lines */
+  readonly codec: RecordCodec<T>;
   readonly clock?: DeliveryClock;
 }
 
 export interface DeliveryStats {
+  /** waiting, not in flight (in memory or on disk) */
   readonly queued: number;
   readonly inFlight: number;
+  /** in the write-ahead log, not yet acknowledged (in flight included) */
   readonly spooled: number;
   readonly sent: number;
   readonly dropped: Readonly<Partial<Record<DropReason, number>>>;
-}
-
-interface Batch<T> {
-  readonly items: T[];
-  /** set when the batch was read from the spool (commit it once delivered) */
-  readonly fromSpool?: SpoolBatch<T>;
+  /** write-ahead log commits (one write, and one fsync when enabled, each) */
+  readonly commits: number;
 }
 
 type DeliverResult = 'sent' | 'rejected' | 'expired' | 'stopped';
 
 const MAX_IDS_PER_LOG_LINE = 20;
+/** segment files of the write-ahead log: small enough that a delivered one is deleted soon */
+const MAX_SEGMENT_BYTES = 8 * 1024 * 1024;
+const MIN_SEGMENT_BYTES = 64 * 1024;
 
 export class DeliveryQueue<T> {
-  private readonly memory: T[] = [];
-  private inFlight: Batch<T> | undefined;
-  private readonly spool: JsonlSpool<T> | undefined;
+  private readonly backlog: Backlog<T>;
+  private readonly wal: WriteAheadLog | undefined;
+  private inFlight: BacklogBatch<T> | undefined;
   private readonly clock: DeliveryClock;
   private readonly labels: { exporter: string };
-  /** when the current run of retryable failures began; undefined while the backend answers */
-  private downSince: number | undefined;
   private closing = false;
   private stopped = false;
   private readonly stop = new AbortController();
@@ -78,20 +81,16 @@ export class DeliveryQueue<T> {
   constructor(private readonly opts: DeliveryQueueOptions<T>) {
     this.clock = opts.clock ?? systemClock;
     this.labels = { exporter: opts.exporterId };
-    const dir = opts.settings.spool_dir;
-    if (dir !== undefined) {
-      try {
-        this.spool = new JsonlSpool<T>(dir, opts.exporterId, opts.settings.spool_max_bytes, () => {
-          opts.metrics.errors.inc(this.labels);
-          opts.logger.warn(`exporter ${opts.exporterId}: skipped a corrupt spool line`);
-        });
-        if (this.spool.pendingItems > 0) {
-          opts.logger.info(`exporter ${opts.exporterId}: ${this.spool.pendingItems} spooled changes to resend from ${this.spool.file}`);
-        }
-      } catch (err) {
-        opts.metrics.errors.inc(this.labels);
-        opts.logger.error(`exporter ${opts.exporterId}: spool ${dir} unusable, memory only: ${String(err)}`);
-      }
+    this.wal = this.openWal();
+    this.backlog =
+      this.wal !== undefined
+        ? new DurableBacklog<T>(this.wal, opts.codec, opts.settings.queue_size, (id, err) => {
+            opts.metrics.spoolCorrupt.inc(this.labels);
+            opts.logger.warn(`exporter ${opts.exporterId}: skipped an unreadable record ${id} in the write-ahead log: ${String(err)}`);
+          })
+        : new MemoryBacklog<T>(opts.settings.queue_size);
+    if (this.wal !== undefined && this.wal.pendingRecords > 0) {
+      opts.logger.info(`exporter ${opts.exporterId}: ${this.wal.pendingRecords} changes in ${this.wal.dir} to send first`);
     }
     this.updateGauges();
     // started after construction so a sender never runs before its exporter is fully built
@@ -111,16 +110,8 @@ export class DeliveryQueue<T> {
         this.drop([item], 'closed');
         return;
       }
-      // once anything is spooled, new items queue behind it on disk so order is kept
-      if (this.spool && (this.spool.pendingItems > 0 || this.isDownLong())) {
-        this.spoolAppend([item]);
-      } else if (this.memory.length < this.opts.settings.queue_size) {
-        this.memory.push(item);
-      } else if (this.spool) {
-        this.spoolAppend([item]);
-      } else {
-        this.drop([item], 'queue_full');
-      }
+      const result = this.backlog.push(item);
+      if (result !== 'ok') this.drop([item], result);
       this.updateGauges();
       this.wake?.();
     } catch (err) {
@@ -130,16 +121,18 @@ export class DeliveryQueue<T> {
   }
 
   stats(): DeliveryStats {
+    const inFlight = this.inFlight?.items.length ?? 0;
     return {
-      queued: this.memory.length,
-      inFlight: this.inFlight?.items.length ?? 0,
-      spooled: this.spool?.pendingItems ?? 0,
+      queued: Math.max(0, this.backlog.pending - inFlight),
+      inFlight,
+      spooled: this.wal?.pendingRecords ?? 0,
       sent: this.sentCount,
       dropped: { ...this.droppedCount },
+      commits: this.wal?.commits ?? 0,
     };
   }
 
-  /** Resolves once nothing is queued, in flight or spooled (for tests and drains). */
+  /** Resolves once nothing is queued, in flight or unacknowledged (for tests and drains). */
   idle(): Promise<void> {
     if (this.isEmpty()) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -148,6 +141,48 @@ export class DeliveryQueue<T> {
   shutdown(): Promise<void> {
     this.shutdownPromise ??= this.doShutdown();
     return this.shutdownPromise;
+  }
+
+  private openWal(): WriteAheadLog | undefined {
+    const { settings, exporterId, metrics, logger } = this.opts;
+    const dir = settings.spool_dir;
+    if (dir === undefined) return undefined;
+    try {
+      return WriteAheadLog.open(
+        dir,
+        {
+          maxBytes: settings.spool_max_bytes,
+          segmentBytes: Math.min(MAX_SEGMENT_BYTES, Math.max(MIN_SEGMENT_BYTES, Math.floor(settings.spool_max_bytes / 8))),
+          fsync: settings.spool_fsync,
+          commitInterval: settings.spool_commit_interval,
+        },
+        {
+          corrupt: (message) => {
+            metrics.spoolCorrupt.inc(this.labels);
+            logger.warn(`exporter ${exporterId}: write-ahead log: ${message}`);
+          },
+          error: (message) => {
+            metrics.errors.inc(this.labels);
+            logger.error(`exporter ${exporterId}: write-ahead log: ${message}`);
+          },
+          committed: (count) => {
+            if (count > 0) metrics.spooled.inc(this.labels, count);
+            this.updateGauges();
+            this.wake?.();
+          },
+          writeFailed: (records, err) => {
+            metrics.errors.inc(this.labels);
+            logger.error(`exporter ${exporterId}: cannot write the write-ahead log in ${dir}: ${String(err)}`);
+            if (this.backlog instanceof DurableBacklog) this.backlog.forget(records.map((r) => r.seq));
+            this.dropIds(records.map((r) => r.id), 'write_error');
+          },
+        },
+      );
+    } catch (err) {
+      metrics.errors.inc(this.labels);
+      logger.error(`exporter ${exporterId}: write-ahead log ${dir} unusable, delivering from memory only: ${String(err)}`);
+      return undefined;
+    }
   }
 
   private async doShutdown(): Promise<void> {
@@ -165,11 +200,14 @@ export class DeliveryQueue<T> {
       this.wake?.();
       await this.worker;
     }
-    const leftover = [...(this.inFlight && !this.inFlight.fromSpool ? this.inFlight.items : []), ...this.memory.splice(0)];
+    const inFlight = this.inFlight;
     this.inFlight = undefined;
-    if (leftover.length > 0) {
-      if (this.spool) this.spoolPrepend(leftover);
-      else this.drop(leftover, 'shutdown');
+    const left = this.backlog.pending;
+    const leftover = await this.backlog.close();
+    if (this.backlog.durable) {
+      if (left > 0) this.opts.logger.info(`exporter ${this.opts.exporterId}: ${left} changes stay in the write-ahead log for the next start`);
+    } else {
+      this.drop([...(inFlight?.items ?? []), ...leftover], 'shutdown');
     }
     this.updateGauges();
     this.flushDropLog();
@@ -183,53 +221,53 @@ export class DeliveryQueue<T> {
       const batch = this.takeBatch();
       if (!batch) {
         this.notifyIdle();
-        if (this.closing) return;
+        if (this.closing && this.backlog.pending === 0) return;
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
       }
       this.inFlight = batch;
       this.updateGauges();
-      const result = await this.deliver(batch);
+      let result = await this.deliver(batch);
+      while (result === 'expired' && this.backlog.durable && !this.stopped) {
+        // the backend is still down: the batch stays at the head of the log; probe again later
+        await this.clock.sleep(this.opts.settings.retry_on_failure.max_interval, this.stop.signal);
+        result = this.stopped ? 'stopped' : await this.deliver(batch);
+      }
       if (result === 'stopped') return; // shutdown accounts for the in-flight batch
       this.inFlight = undefined;
       if (result === 'sent') {
         this.sentCount += batch.items.length;
         this.opts.metrics.sent.inc(this.labels, batch.items.length);
-        if (batch.fromSpool) await this.commitOrPause(batch.fromSpool);
-      } else if (result === 'rejected') {
-        this.drop(batch.items, 'rejected');
-        if (batch.fromSpool) await this.commitOrPause(batch.fromSpool);
-      } else if (this.spool) {
-        // retries expired while the backend is down: keep everything on disk, probe again later
-        if (!batch.fromSpool) this.spoolPrepend([...batch.items, ...this.memory.splice(0)]);
-        await this.clock.sleep(this.opts.settings.retry_on_failure.max_interval, this.stop.signal);
       } else {
-        this.drop(batch.items, 'retries_exhausted');
+        this.drop(batch.items, result === 'rejected' ? 'rejected' : 'retries_exhausted');
       }
+      this.finish(batch);
       this.updateGauges();
     }
   }
 
-  private takeBatch(): Batch<T> | undefined {
-    const max = this.opts.settings.max_batch_size;
-    if (this.memory.length > 0) return { items: this.memory.splice(0, max) };
-    if (!this.spool || this.spool.pendingItems === 0) return undefined;
+  private takeBatch(): BacklogBatch<T> | undefined {
     try {
-      for (;;) {
-        const peeked = this.spool.peek(max);
-        if (peeked.items.length > 0) return { items: peeked.items, fromSpool: peeked };
-        if (peeked.lines === 0) return undefined;
-        if (!this.commitSpool(peeked)) return undefined; // only corrupt lines: skip them
-      }
+      return this.backlog.take(this.opts.settings.max_batch_size);
     } catch (err) {
       this.opts.metrics.errors.inc(this.labels);
-      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot read spool: ${String(err)}`);
+      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot read the write-ahead log: ${String(err)}`);
       return undefined;
     }
   }
 
-  private async deliver(batch: Batch<T>): Promise<DeliverResult> {
+  private finish(batch: BacklogBatch<T>): void {
+    try {
+      this.backlog.done(batch);
+    } catch (err) {
+      // not acknowledged on disk: sent again after a restart (at least once), never lost
+      this.opts.metrics.errors.inc(this.labels);
+      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot acknowledge in the write-ahead log: ${String(err)}`);
+    }
+  }
+
+  private async deliver(batch: BacklogBatch<T>): Promise<DeliverResult> {
     const retry = this.opts.settings.retry_on_failure;
     const start = this.clock.now();
     let interval = retry.initial_interval;
@@ -241,27 +279,20 @@ export class DeliveryQueue<T> {
       } catch (err) {
         outcome = { ok: false, retryable: false, reason: String(err) };
       }
-      if (outcome.ok) {
-        this.downSince = undefined;
-        return 'sent';
-      }
+      if (outcome.ok) return 'sent';
       if (this.stopped) return 'stopped';
       if (!outcome.retryable) {
         this.opts.logger.warn(`exporter ${this.opts.exporterId}: backend rejected ${batch.items.length} changes: ${outcome.reason}`);
         return 'rejected';
       }
-      const now = this.clock.now();
-      this.downSince ??= now;
       if (!retry.enabled) return 'expired';
-      if (this.spool && !batch.fromSpool && this.isDownLong() && this.memory.length > 0) {
-        this.spoolPrepend(this.memory.splice(0));
-        this.updateGauges();
-      }
+      const now = this.clock.now();
       const delay = outcome.retryAfterMs ?? jitteredDelay(interval, retry, this.clock.random);
       interval = nextInterval(interval, retry);
       if (now + delay - start > retry.max_elapsed_time) {
         this.opts.logger.warn(
-          `exporter ${this.opts.exporterId}: giving up on ${batch.items.length} changes after ${now - start} ms: ${outcome.reason}`,
+          `exporter ${this.opts.exporterId}: giving up on ${batch.items.length} changes after ${now - start} ms: ${outcome.reason}` +
+            (this.backlog.durable ? '; they stay in the write-ahead log and are tried again' : ''),
         );
         return 'expired';
       }
@@ -271,58 +302,17 @@ export class DeliveryQueue<T> {
     }
   }
 
-  private commitSpool(batch: SpoolBatch<T>): boolean {
-    try {
-      this.spool?.commit(batch);
-      return true;
-    } catch (err) {
-      // the batch stays at the spool's head and is sent again: at least once, never lost
-      this.opts.metrics.errors.inc(this.labels);
-      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot commit the spool: ${String(err)}`);
-      return false;
-    }
-  }
-
-  /** A spool that cannot be committed would resend its head at once, again and again: pace it. */
-  private async commitOrPause(batch: SpoolBatch<T>): Promise<void> {
-    if (!this.commitSpool(batch)) await this.clock.sleep(this.opts.settings.retry_on_failure.max_interval, this.stop.signal);
-  }
-
-  private isDownLong(): boolean {
-    return this.downSince !== undefined && this.clock.now() - this.downSince >= this.opts.settings.spool_after_down;
-  }
-
-  private spoolAppend(items: readonly T[]): void {
-    const spool = this.spool as JsonlSpool<T>;
-    try {
-      const rejected = spool.append(items);
-      this.opts.metrics.spooled.inc(this.labels, items.length - rejected.length);
-      if (rejected.length > 0) this.drop(rejected, 'spool_full');
-    } catch (err) {
-      this.opts.metrics.errors.inc(this.labels);
-      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot write spool: ${String(err)}`);
-      this.drop([...items], 'spool_full');
-    }
-  }
-
-  private spoolPrepend(items: readonly T[]): void {
-    if (items.length === 0) return;
-    const spool = this.spool as JsonlSpool<T>;
-    try {
-      const cut = spool.prepend(items);
-      this.opts.metrics.spooled.inc(this.labels, Math.max(0, items.length - cut.length));
-      if (cut.length > 0) this.drop(cut, 'spool_full');
-    } catch (err) {
-      this.opts.metrics.errors.inc(this.labels);
-      this.opts.logger.error(`exporter ${this.opts.exporterId}: cannot write spool: ${String(err)}`);
-      this.drop([...items], 'spool_full');
-    }
-  }
-
   private drop(items: readonly T[], reason: DropReason): void {
-    if (items.length === 0) return;
-    this.opts.metrics.dropped.inc({ exporter: this.opts.exporterId, reason }, items.length);
-    this.droppedCount[reason] = (this.droppedCount[reason] ?? 0) + items.length;
+    this.dropIds(
+      items.map((i) => this.opts.codec.id(i)),
+      reason,
+    );
+  }
+
+  private dropIds(ids: readonly string[], reason: DropReason): void {
+    if (ids.length === 0) return;
+    this.opts.metrics.dropped.inc({ exporter: this.opts.exporterId, reason }, ids.length);
+    this.droppedCount[reason] = (this.droppedCount[reason] ?? 0) + ids.length;
     // one log line per reason per tick, listing ids, so a flood of drops is not a flood of lines
     let entry = this.pendingDropLog.get(reason);
     if (!entry) {
@@ -330,9 +320,9 @@ export class DeliveryQueue<T> {
       this.pendingDropLog.set(reason, entry);
       if (this.pendingDropLog.size === 1) queueMicrotask(() => this.flushDropLog());
     }
-    for (const item of items) {
+    for (const id of ids) {
       entry.count += 1;
-      if (entry.ids.length < MAX_IDS_PER_LOG_LINE) entry.ids.push(this.opts.describe(item));
+      if (entry.ids.length < MAX_IDS_PER_LOG_LINE) entry.ids.push(id);
     }
   }
 
@@ -345,7 +335,7 @@ export class DeliveryQueue<T> {
   }
 
   private isEmpty(): boolean {
-    return this.memory.length === 0 && this.inFlight === undefined && (this.spool?.pendingItems ?? 0) === 0;
+    return this.inFlight === undefined && this.backlog.pending === 0;
   }
 
   private notifyIdle(): void {
@@ -356,8 +346,8 @@ export class DeliveryQueue<T> {
   }
 
   private updateGauges(): void {
-    this.opts.metrics.queueDepth.set(this.labels, this.memory.length);
-    this.opts.metrics.spoolItems.set(this.labels, this.spool?.pendingItems ?? 0);
-    this.opts.metrics.spoolBytes.set(this.labels, this.spool?.pendingBytes ?? 0);
+    this.opts.metrics.queueDepth.set(this.labels, this.backlog.inMemory);
+    this.opts.metrics.spoolItems.set(this.labels, this.wal?.pendingRecords ?? 0);
+    this.opts.metrics.spoolBytes.set(this.labels, this.backlog.pendingBytes);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * An append-only text file written line by line: lines are buffered (bounded, drops counted) and
  * appended in order by one writer, in chunks, so a burst of changes is one write. Errors are
- * counted and logged, never thrown; the file is reopened on the next write after an error.
+ * counted and logged, never thrown; the file is reopened on the next write after an error. No
+ * fsync: a written line survives a process crash, not an OS crash; unwritten lines die with it.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -69,17 +70,46 @@ export class LineFile {
     await handle?.close().catch(() => undefined);
   }
 
+  /**
+   * A process killed mid-write can leave the file ending in a cut line: end it with a newline
+   * (returned as a prefix for the next write), so that line stays alone, one a reader skips,
+   * instead of gluing itself to the next record.
+   */
+  private async endOfCutLine(handle: FileHandle): Promise<string> {
+    const stat = await handle.stat();
+    if (!stat.isFile() || stat.size === 0) return '';
+    let last: number | undefined;
+    try {
+      const reader = await fs.promises.open(this.opts.path, 'r');
+      try {
+        const byte = Buffer.alloc(1);
+        await reader.read(byte, 0, 1, stat.size - 1);
+        last = byte[0];
+      } finally {
+        await reader.close();
+      }
+    } catch {
+      // a file we may append to but not read: nothing to mend
+      return '';
+    }
+    if (last === 0x0a) return '';
+    this.opts.logger.warn(`exporter ${this.opts.exporterId}: ${this.opts.path} ended in a cut line (a crash mid-write); new lines start after it`);
+    return '\n';
+  }
+
   private async drain(): Promise<void> {
     while (this.pending.length > 0) {
       const lines = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
       try {
+        let prefix = '';
         if (!this.handle) {
           await fs.promises.mkdir(path.dirname(this.opts.path), { recursive: true });
           this.handle = await fs.promises.open(this.opts.path, 'a');
+          prefix = await this.endOfCutLine(this.handle);
         }
-        await this.handle.appendFile(lines.join('\n') + '\n');
+        await this.handle.appendFile(prefix + lines.join('\n') + '\n');
         this.written += lines.length;
         if (this.opts.countsAsSent) this.opts.metrics.sent.inc({ exporter: this.opts.exporterId }, lines.length);
       } catch (err) {

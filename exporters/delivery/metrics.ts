@@ -11,6 +11,7 @@ export interface ExporterMetrics {
   dropped: Counter<'exporter' | 'reason'>;
   retries: Counter<'exporter'>;
   spooled: Counter<'exporter'>;
+  spoolCorrupt: Counter<'exporter'>;
   errors: Counter<'exporter'>;
   pruned: Counter<'exporter'>;
 }
@@ -29,13 +30,19 @@ function counter<L extends string>(registry: Registry, name: string, help: strin
 
 export function exporterMetrics(registry: Registry): ExporterMetrics {
   return {
-    queueDepth: gauge(registry, 'sidelight_exporter_queue_depth', 'Pain-point changes waiting in the in-memory queue of an exporter.'),
-    spoolItems: gauge(registry, 'sidelight_exporter_spool_items', 'Pain-point changes waiting in the disk spool of an exporter.'),
-    spoolBytes: gauge(registry, 'sidelight_exporter_spool_bytes', 'Bytes of pending changes in the disk spool of an exporter.'),
+    queueDepth: gauge(registry, 'sidelight_exporter_queue_depth', 'Changes waiting in the memory of an exporter (without a write-ahead log: its queue; with one: the decoded ones).'),
+    spoolItems: gauge(registry, 'sidelight_exporter_spool_items', 'Changes in the write-ahead log of an exporter, not yet acknowledged by the backend.'),
+    spoolBytes: gauge(registry, 'sidelight_exporter_spool_bytes', 'Bytes of the changes in the write-ahead log of an exporter, not yet acknowledged.'),
     sent: counter(registry, 'sidelight_exporter_sent_total', 'Pain-point changes an exporter delivered.', ['exporter']),
     dropped: counter(registry, 'sidelight_exporter_dropped_total', 'Pain-point changes an exporter dropped, by reason.', ['exporter', 'reason']),
     retries: counter(registry, 'sidelight_exporter_retries_total', 'Failed send attempts that were retried.', ['exporter']),
-    spooled: counter(registry, 'sidelight_exporter_spooled_total', 'Pain-point changes written to the disk spool.', ['exporter']),
+    spooled: counter(registry, 'sidelight_exporter_spooled_total', 'Changes committed to the write-ahead log of an exporter.', ['exporter']),
+    spoolCorrupt: counter(
+      registry,
+      'sidelight_exporter_spool_corrupt_total',
+      'Torn or damaged parts of a write-ahead log skipped (each also logged with the file and position).',
+      ['exporter'],
+    ),
     errors: counter(registry, 'sidelight_exporter_errors_total', 'Errors an exporter caught (write, send, storage).', ['exporter']),
     pruned: counter(registry, 'sidelight_exporter_pruned_total', 'Oldest history rows a store exporter deleted to stay under its cap.', ['exporter']),
   };

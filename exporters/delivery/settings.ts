@@ -24,19 +24,21 @@ export type RetryOnFailure = z.output<typeof retryOnFailureSchema>;
 
 /** Spread into an exporter's `z.strictObject({...})`. */
 export const deliveryShape = {
-  /** bounded in-memory queue, in pain-point changes; beyond it: spool, or drop (counted) */
+  /** changes held in memory; beyond it: on disk only (write-ahead log), or dropped (counted) without one */
   queue_size: z.number().int().positive().default(1_000),
   /** changes per request */
   max_batch_size: z.number().int().positive().default(100),
   retry_on_failure: retryOnFailureSchema.prefault({}),
-  /** spool to disk what waits for a down backend (docs/architecture.md, Bad input and overload: none lost); false = memory only */
+  /** write each change to disk before sending it, remove it once acknowledged (docs/outputs.md, Exporters: none lost); false = memory only */
   spool: z.boolean().default(true),
-  /** folder of the disk spool; unset = `<service.data_dir>/spool/<exporter id>` in the sidecar */
+  /** folder of the write-ahead log; unset = `<service.data_dir>/spool/<exporter id>` in the sidecar */
   spool_dir: z.string().min(1).optional(),
-  /** cap of the spool file; appends beyond it are dropped (counted) */
+  /** cap on unacknowledged bytes in the log; beyond it the newest change is dropped (counted, logged with its id) */
   spool_max_bytes: z.number().int().positive().default(64 * 1024 * 1024),
-  /** when the backend has failed continuously this long, queued changes move to the spool */
-  spool_after_down: zDuration.default(30_000),
+  /** fsync each commit of the log; false = a process crash loses nothing, an OS crash or power loss may */
+  spool_fsync: z.boolean().default(true),
+  /** each burst of changes is written at once; this long after a write, one fsync commits all written since; 0 = at once */
+  spool_commit_interval: zDuration.default(0),
   /** how long shutdown() keeps sending before it spools (or drops, counted) what is left */
   shutdown_timeout: zDuration.default(5_000),
 };
@@ -58,7 +60,8 @@ export function deliverySettingsOf(config: DeliverySettings, ctx?: Pick<Componen
     spool: config.spool,
     ...(spoolDir !== undefined ? { spool_dir: spoolDir } : {}),
     spool_max_bytes: config.spool_max_bytes,
-    spool_after_down: config.spool_after_down,
+    spool_fsync: config.spool_fsync,
+    spool_commit_interval: config.spool_commit_interval,
     shutdown_timeout: config.shutdown_timeout,
   };
 }

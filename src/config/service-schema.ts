@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
+import { serverSecurityShape } from '../security/server-security.js';
 import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
@@ -145,6 +146,8 @@ export type PipelineSettings = z.output<typeof pipelineSchema>;
 export const telemetrySchema = z.strictObject({
   /** host:port for /metrics, /healthz, /readyz; unset = served on the OTLP/HTTP receiver's port */
   endpoint: z.string().optional(),
+  /** HTTPS and a bearer token for that endpoint (the health probes stay open) */
+  ...serverSecurityShape,
   logs: z.strictObject({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') }).prefault({}),
 });
 

@@ -76,6 +76,7 @@ export const RpcCode = {
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 /** google.rpc.Status, optionally with a RetryInfo detail (OTLP: how long a throttled client should wait). */

@@ -16,7 +16,8 @@ import { newClockState, type EventClockState } from '../windows/event-clock.js';
 import { IngestQueue } from './ingest-queue.js';
 import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
-import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { parseListenAddress, startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { BearerTokenCheck, exposureWarnings, loadTlsCredentials } from '../security/server-security.js';
 import { createLivePage, type LivePage } from '../ui/live-page.js';
 import { windowSpecs } from '../windows/window-spec.js';
 import type { SqliteConfig } from '../../exporters/sqlite.js';
@@ -194,9 +195,17 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   let telemetry: TelemetryServer | undefined;
   try {
     for (const [, r] of receivers) endpoints.push(...(await r.start()));
-    const telemetryEndpoint = config.service.telemetry.endpoint;
+    const { endpoint: telemetryEndpoint, tls, auth } = config.service.telemetry;
     if (telemetryEndpoint) {
-      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady, ...(ui ? { ui: ui.route } : {}) });
+      const what = `telemetry: /metrics${ui ? ' and /ui' : ''} on ${telemetryEndpoint}`;
+      for (const w of exposureWarnings(what, parseListenAddress(telemetryEndpoint).host, { tls, auth })) logger.warn(w);
+      let security;
+      try {
+        security = { tls: tls && loadTlsCredentials(tls), auth: auth && new BearerTokenCheck(auth.bearer_token) };
+      } catch (err) {
+        throw new Error(`service.telemetry: ${(err as Error).message}`, { cause: err });
+      }
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady, ...(ui ? { ui: ui.route } : {}) }, security);
       endpoints.push(`telemetry ${telemetry.url}`);
     }
   } catch (err) {

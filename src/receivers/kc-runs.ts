@@ -8,9 +8,16 @@
  * complete when its events.jsonl holds a `run_completion` event, or summary.json is present, or the
  * file has not changed for `settle_time`. What was ingested (run id → size/mtime hash) survives
  * restarts in `state_file`, written atomically (temp file + rename).
+ *
+ * Exactly once across a crash: the ingest log is written, synchronously, in the same event-loop
+ * turn as the pushes it records, and the pipeline's queue hands spans on only in a later turn. So
+ * a kill before the rename leaves the pushed spans unprocessed (the run is ingested after the
+ * restart), and a kill after it finds the run recorded. A run pushed only partly (the queue was
+ * full) is recorded with the count pushed, and resumed there.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, rename, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -72,7 +79,12 @@ export interface ScanResult {
 }
 
 const STATE_VERSION = 1;
-const stateSchema = z.object({ version: z.literal(STATE_VERSION), runs: z.array(z.tuple([z.string(), z.string()])) });
+const stateSchema = z.object({
+  version: z.literal(STATE_VERSION),
+  runs: z.array(z.tuple([z.string(), z.string()])),
+  /** the run pushed only partly: id, fingerprint, spans pushed */
+  partial: z.tuple([z.string(), z.string(), z.number().int().nonnegative()]).optional(),
+});
 
 const firstEnd = (run: ReadyRun): number => run.spans[0]?.endMs ?? 0;
 
@@ -106,6 +118,8 @@ export class KcRunsReceiver implements Receiver {
   private stopped = false;
   private stateDirty = false;
   private missingLogged = false;
+  /** a run the previous process pushed only partly: resumed after the spans it pushed */
+  private resume: { runId: string; fingerprint: string; pushed: number } | undefined;
   private readonly metrics;
 
   constructor(
@@ -151,7 +165,7 @@ export class KcRunsReceiver implements Receiver {
     for (const w of this.runWatchers.values()) w.close();
     this.runWatchers.clear();
     await this.scanning?.catch(() => undefined);
-    await this.saveState();
+    this.saveState();
   }
 
   /** Run ids remembered as ingested, oldest first. */
@@ -212,8 +226,9 @@ export class KcRunsReceiver implements Receiver {
     // a run already partly pushed keeps its place at the head.
     this.ready.sort((a, b) => Number(b.pushed > 0) - Number(a.pushed > 0) || firstEnd(a) - firstEnd(b));
     const ingested = this.pushReady();
+    // same turn as the pushes: see the header on exactly-once
+    if (this.stateDirty) this.saveState();
     this.metrics.pending.set(this.label(), this.ready.length);
-    if (this.stateDirty) await this.saveState();
     return { ingested, waiting: this.ready.length };
   }
 
@@ -286,7 +301,15 @@ export class KcRunsReceiver implements Receiver {
       serviceName: this.config.service_name,
     }).sort((a, b) => a.endMs - b.endMs);
     if (this.remembered.has(runId)) this.ctx.logger.info(`kc_runs: ${runId} changed since it was ingested; ingesting it again`);
-    this.ready.push({ runId, fingerprint, spans, pushed: 0 });
+    let pushed = 0;
+    if (this.resume?.runId === runId) {
+      if (this.resume.fingerprint === fingerprint) {
+        pushed = Math.min(this.resume.pushed, spans.length);
+        this.ctx.logger.info(`kc_runs: resuming ${runId} after the ${pushed} spans pushed before the restart`);
+      }
+      this.resume = undefined;
+    }
+    this.ready.push({ runId, fingerprint, spans, pushed });
     this.forgetCandidate(runId);
   }
 
@@ -302,6 +325,7 @@ export class KcRunsReceiver implements Receiver {
           return done;
         }
         run.pushed += batch.length;
+        this.stateDirty = true; // the partial count is part of the ingest log
         this.metrics.spans.inc(this.label(), batch.length);
       }
       this.ready.shift();
@@ -369,21 +393,25 @@ export class KcRunsReceiver implements Receiver {
     try {
       const state = stateSchema.parse(JSON.parse(text));
       for (const [runId, fp] of state.runs) this.remembered.set(runId, fp);
+      if (state.partial !== undefined) this.resume = { runId: state.partial[0], fingerprint: state.partial[1], pushed: state.partial[2] };
     } catch (err) {
       // a corrupt log means re-ingesting old runs (deterministic span ids make that visible), never a crash
       this.ctx.logger.warn(`kc_runs: ignoring invalid ingest log ${this.stateFile}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
 
-  private async saveState(): Promise<void> {
+  /** Synchronous on purpose: it must land before the event loop lets the queue hand spans on. */
+  private saveState(): void {
     if (!this.stateDirty) return;
     this.stateDirty = false;
-    const body = JSON.stringify({ version: STATE_VERSION, runs: [...this.remembered] });
+    const head = this.ready[0];
+    const partial = head !== undefined && head.pushed > 0 && head.pushed < head.spans.length ? [head.runId, head.fingerprint, head.pushed] : undefined;
+    const body = JSON.stringify({ version: STATE_VERSION, runs: [...this.remembered], ...(partial ? { partial } : {}) });
     const tmp = `${this.stateFile}.${process.pid}.tmp`;
     try {
-      await mkdir(dirname(this.stateFile), { recursive: true });
-      await writeFile(tmp, body);
-      await rename(tmp, this.stateFile);
+      mkdirSync(dirname(this.stateFile), { recursive: true });
+      writeFileSync(tmp, body);
+      renameSync(tmp, this.stateFile);
     } catch (err) {
       this.stateDirty = true;
       this.ctx.logger.warn(`kc_runs: cannot write ingest log ${this.stateFile}: ${(err as Error).message}`);

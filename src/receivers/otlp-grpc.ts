@@ -14,6 +14,7 @@ import { DecodeError, decodeTraceRequest, encodeExportResponse, encodeStatus } f
 import { TRACE_SERVICE_EXPORT_PATH } from '../decode/otlp-descriptor.js';
 import { parseListenAddress } from '../telemetry/http-endpoints.js';
 import type { ReceiverMetrics } from '../telemetry/receiver-metrics.js';
+import type { BearerTokenCheck, TlsCredentials } from '../security/server-security.js';
 
 export interface OtlpGrpcReceiverOptions {
   readonly endpoint: string;
@@ -22,6 +23,10 @@ export interface OtlpGrpcReceiverOptions {
   readonly sink: SpanSink;
   readonly metrics: ReceiverMetrics;
   readonly logger: Logger;
+  /** serve TLS with this certificate */
+  readonly tls?: TlsCredentials;
+  /** every call needs `authorization: Bearer <token>` metadata (UNAUTHENTICATED without it) */
+  readonly auth?: BearerTokenCheck;
 }
 
 const passThrough = (b: Buffer): Buffer => b;
@@ -47,7 +52,7 @@ export class OtlpGrpcReceiver {
 
   constructor(private readonly opts: OtlpGrpcReceiverOptions) {}
 
-  /** Binds; resolves to `grpc://host:port` with the bound port. */
+  /** Binds; resolves to `grpc://host:port` (`grpcs://` with TLS) with the bound port. */
   start(): Promise<string> {
     const { host, port } = parseListenAddress(this.opts.endpoint);
     const server = new grpc.Server({
@@ -57,10 +62,12 @@ export class OtlpGrpcReceiver {
     server.addService(traceServiceDefinition, { Export: (call: grpc.ServerUnaryCall<Buffer, Uint8Array>, cb: grpc.sendUnaryData<Uint8Array>) => this.export(call, cb) });
     this.server = server;
     const bindHost = host.includes(':') ? `[${host}]` : host;
+    const tls = this.opts.tls;
+    const credentials = tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }], false) : grpc.ServerCredentials.createInsecure();
     return new Promise((resolve, reject) => {
-      server.bindAsync(`${bindHost}:${port}`, grpc.ServerCredentials.createInsecure(), (err, boundPort) => {
+      server.bindAsync(`${bindHost}:${port}`, credentials, (err, boundPort) => {
         if (err) return reject(err);
-        resolve(`grpc://${bindHost}:${boundPort}`);
+        resolve(`${tls ? 'grpcs' : 'grpc'}://${bindHost}:${boundPort}`);
       });
     });
   }
@@ -87,6 +94,9 @@ export class OtlpGrpcReceiver {
       cb({ code, details, ...(metadata === undefined ? {} : { metadata }) });
     };
     try {
+      if (this.opts.auth !== undefined && !this.opts.auth.accepts(call.metadata.get('authorization')[0])) {
+        return fail(grpc.status.UNAUTHENTICATED, 'missing or invalid bearer token');
+      }
       const body = call.request;
       // grpc-js hands over the (decompressed) message; its size is the closest to wire bytes we see
       metrics.bytesReceived.inc(body.length);

@@ -4,12 +4,14 @@
  * and /metrics unless they have a server of their own.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AttributeMapping } from '../model/derive.js';
 import type { SpanSink } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { DecodeError, RpcCode, decodeTraceRequest, encodeExportResponse, encodeStatus, type OtlpFormat } from '../decode/index.js';
-import { formatHostPort, handleTelemetryRequest, parseListenAddress, type TelemetryEndpointOptions } from '../telemetry/http-endpoints.js';
+import { formatHostPort, handleTelemetryRequest, parseListenAddress, sendUnauthorized, type TelemetryEndpointOptions } from '../telemetry/http-endpoints.js';
+import { PROBE_PATHS, type BearerTokenCheck, type TlsCredentials } from '../security/server-security.js';
 import type { ReceiverMetrics } from '../telemetry/receiver-metrics.js';
 import { discardRestOfBody, parseContentEncoding, readRequestBody } from './request-body.js';
 
@@ -26,6 +28,10 @@ export interface OtlpHttpReceiverOptions {
   readonly maxConcurrentRequests?: number;
   /** when set, /healthz, /readyz and /metrics (and the live page's /ui, when given) are answered on this port too */
   readonly telemetry?: TelemetryEndpointOptions;
+  /** serve HTTPS with this certificate */
+  readonly tls?: TlsCredentials;
+  /** every request but the health probes needs this bearer token (401 without it) */
+  readonly auth?: BearerTokenCheck;
 }
 
 const CONTENT_TYPE: Readonly<Record<OtlpFormat, string>> = { protobuf: 'application/x-protobuf', json: 'application/json' };
@@ -55,10 +61,12 @@ export class OtlpHttpReceiver {
     return this.inFlight;
   }
 
-  /** Listens; resolves to `http://host:port` with the bound port. */
+  /** Listens; resolves to `http://host:port` (`https://` with TLS) with the bound port. */
   start(): Promise<string> {
     const { host, port } = parseListenAddress(this.opts.endpoint);
-    const server = createServer((req, res) => this.handle(req, res));
+    const tls = this.opts.tls;
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
     // slow or stuck clients must not hold sockets forever
     server.requestTimeout = 60_000;
     server.headersTimeout = 30_000;
@@ -68,7 +76,7 @@ export class OtlpHttpReceiver {
       server.listen(port, host, () => {
         server.off('error', reject);
         server.on('error', (err) => this.opts.logger.error(`otlp http server: ${err.message}`));
-        resolve(`http://${formatHostPort(server.address() as AddressInfo)}`);
+        resolve(`${tls ? 'https' : 'http'}://${formatHostPort(server.address() as AddressInfo)}`);
       });
     });
   }
@@ -91,7 +99,18 @@ export class OtlpHttpReceiver {
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
     try {
-      if (this.opts.telemetry !== undefined && handleTelemetryRequest(req, res, this.opts.telemetry)) return;
+      const { telemetry, auth } = this.opts;
+      const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+      // the token guards every route of this server (OTLP, /metrics, /ui) but the health probes
+      if (auth !== undefined && !(telemetry !== undefined && PROBE_PATHS.has(path)) && !auth.accepts(req.headers.authorization)) {
+        if (path !== TRACES_PATH) {
+          this.count(401, 'other');
+          return sendUnauthorized(req, res);
+        }
+        res.setHeader('WWW-Authenticate', 'Bearer realm="sidelight"');
+        return this.reject(req, res, 401, formatOfContentType(req.headers['content-type']) ?? 'json', RpcCode.UNAUTHENTICATED, 'missing or invalid bearer token');
+      }
+      if (telemetry !== undefined && handleTelemetryRequest(req, res, telemetry)) return;
       this.handleOtlp(req, res).catch((err: unknown) => this.internalError(req, res, err));
     } catch (err) {
       this.internalError(req, res, err);

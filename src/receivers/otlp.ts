@@ -17,6 +17,7 @@ import { receiverMetrics } from '../telemetry/receiver-metrics.js';
 import { parseListenAddress } from '../telemetry/http-endpoints.js';
 import { OtlpHttpReceiver } from './otlp-http.js';
 import { OtlpGrpcReceiver } from './otlp-grpc.js';
+import { BearerTokenCheck, exposureWarnings, loadTlsCredentials, serverSecurityShape, type ServerSecurity } from '../security/server-security.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -43,12 +44,16 @@ export const otlpHttpSchema = z.strictObject({
   endpoint: endpoint('127.0.0.1:4318'),
   /** limit on the body, on the wire and again after decompression → 413 */
   max_request_body_size: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  /** HTTPS (`{cert_file, key_file}`) and a bearer token (`{bearer_token}`) for every route but the health probes */
+  ...serverSecurityShape,
 });
 
 export const otlpGrpcSchema = z.strictObject({
   endpoint: endpoint('127.0.0.1:4317'),
   /** limit on one (decompressed) message → RESOURCE_EXHAUSTED */
   max_recv_msg_size: z.number().int().positive().default(DEFAULT_MAX_BODY_BYTES),
+  /** TLS (`{cert_file, key_file}`) and a bearer token in the `authorization` metadata (`{bearer_token}`) */
+  ...serverSecurityShape,
 });
 
 const protocolsSchema = z
@@ -80,31 +85,42 @@ export function createOtlpReceiver(config: OtlpReceiverConfig, ctx: ComponentCon
   const ready = opts.ready ?? (() => true);
   const serveTelemetry = opts.serveTelemetry ?? !ctx.settings.telemetry.endpoint;
   const { http, grpc } = config.protocols;
-  const httpReceiver =
-    http === undefined
-      ? undefined
-      : new OtlpHttpReceiver({
-          endpoint: http.endpoint,
-          maxRequestBodySize: http.max_request_body_size,
-          mapping,
-          sink,
-          metrics,
-          logger: ctx.logger,
-          ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready, ...(ctx.ui ? { ui: ctx.ui } : {}) } } : {}),
-        });
-  const grpcReceiver =
-    grpc === undefined
-      ? undefined
-      : new OtlpGrpcReceiver({ endpoint: grpc.endpoint, maxRecvMsgSize: grpc.max_recv_msg_size, mapping, sink, metrics, logger: ctx.logger });
+  const security = (protocol: ServerSecurity) => ({
+    ...(protocol.tls ? { tls: loadTlsCredentials(protocol.tls) } : {}),
+    ...(protocol.auth ? { auth: new BearerTokenCheck(protocol.auth.bearer_token) } : {}),
+  });
+  const warnIfExposed = (what: string, endpoint: string, protocol: ServerSecurity) => {
+    for (const warning of exposureWarnings(`receiver ${ctx.id}: ${what}`, parseListenAddress(endpoint).host, protocol)) ctx.logger.warn(warning);
+  };
+  // built at start: reading the certificate files belongs to starting, and fails it with one line
+  let httpReceiver: OtlpHttpReceiver | undefined;
+  let grpcReceiver: OtlpGrpcReceiver | undefined;
 
   return {
     async start() {
       const endpoints: string[] = [];
       try {
-        if (httpReceiver) endpoints.push(await httpReceiver.start());
-        if (grpcReceiver) endpoints.push(await grpcReceiver.start());
+        if (http) {
+          warnIfExposed(`OTLP/HTTP${serveTelemetry ? (ctx.ui ? ' (and /metrics, /ui)' : ' (and /metrics)') : ''} on ${http.endpoint}`, http.endpoint, http);
+          httpReceiver = new OtlpHttpReceiver({
+            endpoint: http.endpoint,
+            maxRequestBodySize: http.max_request_body_size,
+            mapping,
+            sink,
+            metrics,
+            logger: ctx.logger,
+            ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready, ...(ctx.ui ? { ui: ctx.ui } : {}) } } : {}),
+            ...security(http),
+          });
+          endpoints.push(await httpReceiver.start());
+        }
+        if (grpc) {
+          warnIfExposed(`OTLP/gRPC on ${grpc.endpoint}`, grpc.endpoint, grpc);
+          grpcReceiver = new OtlpGrpcReceiver({ endpoint: grpc.endpoint, maxRecvMsgSize: grpc.max_recv_msg_size, mapping, sink, metrics, logger: ctx.logger, ...security(grpc) });
+          endpoints.push(await grpcReceiver.start());
+        }
       } catch (err) {
-        // one protocol failed to bind: release the other before reporting
+        // one protocol failed to start: release the other before reporting
         await Promise.all([httpReceiver?.shutdown(), grpcReceiver?.shutdown()]);
         throw new Error(`receiver ${ctx.id}: cannot listen: ${(err as Error).message}`, { cause: err });
       }

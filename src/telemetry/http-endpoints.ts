@@ -3,8 +3,10 @@
  * server of their own at service.telemetry.endpoint.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { PROBE_PATHS, type BearerTokenCheck, type TlsCredentials } from '../security/server-security.js';
 
 /** Answers a request and returns true, or returns false (without touching res) for a path it does not serve. */
 export type RequestRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -20,6 +22,14 @@ export interface TelemetryEndpointOptions {
 function send(res: ServerResponse, status: number, contentType: string, body: string, headOnly: boolean): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(headOnly ? undefined : body);
+}
+
+/** 401 for a request without the bearer token (the body, if any, is not read). */
+export function sendUnauthorized(req: IncomingMessage, res: ServerResponse): void {
+  res.setHeader('WWW-Authenticate', 'Bearer realm="sidelight"');
+  if (!req.complete) res.setHeader('Connection', 'close');
+  req.resume();
+  send(res, 401, 'text/plain; charset=utf-8', 'missing or invalid bearer token\n', false);
 }
 
 /** Answers a telemetry request and returns true; returns false (without touching res) for any other path. */
@@ -69,20 +79,34 @@ export interface TelemetryServer {
   close(): Promise<void>;
 }
 
+export interface TelemetryServerSecurity {
+  /** serve HTTPS with this certificate */
+  readonly tls?: TlsCredentials | undefined;
+  /** every path but the health probes needs this bearer token */
+  readonly auth?: BearerTokenCheck | undefined;
+}
+
 /** Starts a server answering only the telemetry paths (404 for the rest). */
-export async function startTelemetryServer(endpoint: string, opts: TelemetryEndpointOptions): Promise<TelemetryServer> {
+export async function startTelemetryServer(endpoint: string, opts: TelemetryEndpointOptions, security: TelemetryServerSecurity = {}): Promise<TelemetryServer> {
   const { host, port } = parseListenAddress(endpoint);
-  const server: Server = createServer((req, res) => {
+  const { tls, auth } = security;
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    if (auth !== undefined && !PROBE_PATHS.has(path) && !auth.accepts(req.headers.authorization)) {
+      sendUnauthorized(req, res);
+      return;
+    }
     if (!handleTelemetryRequest(req, res, opts)) {
       send(res, 404, 'text/plain; charset=utf-8', 'not found\n', false);
       req.resume();
     }
-  });
+  };
+  const server: Server = tls ? createTlsServer({ cert: tls.cert, key: tls.key }, handler) : createServer(handler);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
       server.off('error', reject);
-      const url = `http://${formatHostPort(server.address() as AddressInfo)}`;
+      const url = `${tls ? 'https' : 'http'}://${formatHostPort(server.address() as AddressInfo)}`;
       resolve({
         url,
         close: () =>
