@@ -129,6 +129,19 @@ describe('buildRecommendations', () => {
     expect(recs[0]?.acceptanceCriteria).toContain('web_search retry gaps grow ≥ 1.5× per attempt over 15 m');
   });
 
+  it('asks one criterion per measured quantity and subject, the lead\'s, so targets never contradict', () => {
+    const failure = byKind('failure_rate');
+    const spike = record('failure_spike', failure.subject, 'medium', 'reliability', 'web_search failures spiked', {
+      window: '1m',
+      metrics: sampleMetrics('failure_spike', { baseline_failure_rate: 0.257 }),
+      exemplar_trace_ids: [],
+    });
+    const [rec] = buildRecommendations([spike, failure]);
+    expect(rec?.pain_point_ids).toHaveLength(2);
+    // the spike's "below 30.7 %" on the same failure rate is not asked again
+    expect(rec?.acceptanceCriteria).toEqual(['failure rate of web_search below 5 % over 15 m', 'fewer than 1 % of web_search calls fail with rate_limit over 15 m']);
+  });
+
   it('groups the same error_class across operations into one recommendation', () => {
     const mk = (toolName: string) =>
       record('failure_rate', { service: 'kc-orchestrator', operation: `execute_tool ${toolName}`, tool: toolName, error_class: 'timeout' }, 'medium', 'reliability', `${toolName} times out`, {

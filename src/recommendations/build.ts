@@ -8,7 +8,8 @@ import type { PainPointRecord } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Effort, KcTask, Recommendation } from '../model/recommendation.js';
 import { subjectKey, subjectLabel } from '../model/series.js';
-import { adviseFor, DEFAULT_ADVICE_OPTIONS, type Advice } from './advice.js';
+import { adviseFor, DEFAULT_ADVICE_OPTIONS, type Advice } from './advice/index.js';
+import { acceptanceCriteria as criteriaOf } from './criteria.js';
 import { compareText, evidenceEntries } from './format.js';
 import { comparePainPoints, groupPainPoints, painPointScore, rootSubject } from './grouping.js';
 import { recommendationId, taskId } from './ids.js';
@@ -115,7 +116,7 @@ export function buildGroupRecommendation(group: readonly PainPointRecord[], opti
   const title = advice[0]?.title ?? lead.title;
   const description = descriptionText(members, advice);
   const implementation = implementationText(members, advice);
-  const acceptanceCriteria = unique(advice.flatMap((a) => a.acceptance));
+  const acceptanceCriteria = criteriaOf(members.map((painpoint, i) => ({ painpoint, advice: advice[i] as Advice })));
   const effort = groupEffort(members, advice);
   const priority = lead.severity;
   const category = lead.category;
