@@ -42,3 +42,13 @@ export const impactMetricsSchema = z.object({
   wasted_tokens: z.number().nonnegative().optional(),
 });
 export type ImpactMetrics = z.output<typeof impactMetricsSchema>;
+
+/** The impact figures a record of any kind states, each kept when present and valid. */
+export function readImpactMetrics(metrics: Readonly<Record<string, unknown>>): ImpactMetrics {
+  const out: Record<string, number> = {};
+  for (const [name, field] of Object.entries(impactMetricsSchema.shape)) {
+    const one = field.safeParse(metrics[name]);
+    if (one.success && one.data !== undefined) out[name] = one.data;
+  }
+  return out as ImpactMetrics;
+}
