@@ -46,7 +46,7 @@ const member = (pp: PainPointRecord) => ({ id: pp.id, kind: pp.kind, subject: pp
 /** A problem record through its schema: root, symptoms and contributing as the problems stage names them. */
 function problem(root: PainPointRecord, symptoms: readonly PainPointRecord[], contributing: readonly PainPointRecord[], extra: Partial<ProblemRecord> = {}): ProblemRecord {
   return problemRecordSchema.parse({
-    // SPEC §3b: pb- + 16 hex of sha256(root kind + root subject), the same hash as the root's pp- id
+    // docs/painpoints.md, Problems: pb- + 16 hex of sha256(root kind + root subject), the same hash as the root's pp- id
     id: `pb-${painPointId(root.kind, root.subject).slice(3)}`,
     state: 'open',
     severity: 'high',

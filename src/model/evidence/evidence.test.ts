@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PAIN_POINT_KINDS } from '../painpoint.js';
 import { EVIDENCE_METRICS_SCHEMAS, evidenceMetricNames, isTokenAnomaly, parseEvidenceMetrics, readEvidenceMetrics } from './index.js';
@@ -50,5 +51,15 @@ describe('evidence metrics schemas', () => {
     expect(isTokenAnomaly(anomaly('tokens_per_call'))).toBe(true);
     expect(isTokenAnomaly(anomaly('call_rate'))).toBe(false);
     expect(isTokenAnomaly({ kind: 'failure_rate', evidence: { metrics: { metric: 'tokens_per_call' } } })).toBe(false);
+  });
+
+  it('is listed field by field in docs/painpoints.md (Evidence metrics per kind), optional fields marked', () => {
+    const doc = readFileSync(new URL('../../../docs/painpoints.md', import.meta.url), 'utf8');
+    const rows = new Map([...doc.matchAll(/^\| `(\w+)` \| ((?:`\w+`\??(?:, )?)+) \|$/gm)].map((m) => [m[1], m[2]]));
+    for (const kind of PAIN_POINT_KINDS) {
+      const shape = EVIDENCE_METRICS_SCHEMAS[kind].shape as Record<string, { safeParse(v: unknown): { success: boolean } }>;
+      const expected = Object.entries(shape).map(([name, field]) => `\`${name}\`${field.safeParse(undefined).success ? '?' : ''}`);
+      expect(rows.get(kind), kind).toBe(expected.join(', '));
+    }
   });
 });
