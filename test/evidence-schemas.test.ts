@@ -1,21 +1,18 @@
 /**
  * The evidence model against what the detectors really write: every default detector runs over
- * realistic workloads (OTLP traces made with the OpenTelemetry SDK, kc run files), and every pain
+ * realistic workloads (OTLP traces made with the OpenTelemetry SDK, generated kc runs), and every pain
  * point they emit must have metrics its kind's schema accepts (strictly: no field the schema does
  * not name, none it requires missing). Between them the workloads make every kind fire.
  */
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
 import { kcRunToSpans } from '../src/kc/run-to-spans.js';
-import { findKcRuns, parseKcEventLine, readKcEventsFile } from '../src/kc/run-files.js';
+import { parseKcEventLine } from '../src/kc/run-files.js';
 import { PAIN_POINT_KINDS, type PainPointKind } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import { evidenceMetricsSchema } from '../src/model/evidence/index.js';
 import { EVERY_KIND_WORKLOADS } from './support/every-kind-workloads.js';
 import { generateKcRuns } from './fixtures/kc/generate-runs.js';
-
-const KC_RUNS = fileURLToPath(new URL('./fixtures/kc/runs/', import.meta.url));
 
 interface Checked {
   readonly kinds: ReadonlySet<PainPointKind>;
@@ -40,19 +37,13 @@ function generatedKcSpans(): SpanRecord[] {
   return runs.flatMap((r) => kcRunToSpans(r.events.map((e, i) => parseKcEventLine(JSON.stringify(e), i + 1)), { runId: r.runId }));
 }
 
-async function committedKcSpans(): Promise<SpanRecord[]> {
-  const spans: SpanRecord[] = [];
-  for (const run of await findKcRuns(KC_RUNS)) spans.push(...kcRunToSpans(await readKcEventsFile(run.eventsPath), { runId: run.runId }));
-  return spans;
-}
-
 describe('evidence metrics as the detectors write them', () => {
   const results = new Map<string, Checked>();
-  const workloads: [string, () => SpanRecord[] | Promise<SpanRecord[]>][] = [...Object.entries(EVERY_KIND_WORKLOADS), ['generated kc runs', generatedKcSpans], ['committed kc run files', committedKcSpans]];
+  const workloads: [string, () => SpanRecord[]][] = [...Object.entries(EVERY_KIND_WORKLOADS), ['generated kc runs', generatedKcSpans]];
 
   // Analyzed once up front, so each test below (and the coverage check) holds however tests are filtered.
   beforeAll(async () => {
-    for (const [name, make] of workloads) results.set(name, await check(await make()));
+    for (const [name, make] of workloads) results.set(name, await check(make()));
   }, 180_000);
 
   it.each(workloads.map(([name]) => name))('match their kind schema on the %s workload', (name) => {
