@@ -47,7 +47,7 @@ function change(n: number): PainPointChange {
       description: 'web_search failed 42 of 100 calls in the 5m window.',
       evidence: {
         window: '5m',
-        metrics: { calls: 100, failures: 42, wilson_lower: 0.31, errors_by_class: { timeout: 30, rate_limit: 12 } },
+        metrics: { calls: 100, failures: 42, wilson_lower: 0.31, by_error_class: { timeout: 30, rate_limit: 12 } },
         exemplar_trace_ids: ['0af7651916cd43dd8448eb211c80319c', '4bf92f3577b34da6a3ce929d0e0e4736'],
         exemplar_span_ids: ['b7ad6b7169203331'],
       },

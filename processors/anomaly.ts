@@ -34,10 +34,8 @@ import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/wind
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { ewmaLimits, ewmaNext, robustSummary, robustZ, type ControlLimits, type RobustSummary } from '../src/stats/robust.js';
 import { formatFigure, formatRatio, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import { ANOMALY_METRICS, type AnomalyMetric, type AnomalyMetrics } from '../src/model/evidence/index.js';
 import { ExemplarList, spanTokens } from './failure-evidence.js';
-
-export const ANOMALY_METRICS = ['tokens_per_call', 'call_rate'] as const;
-export type AnomalyMetric = (typeof ANOMALY_METRICS)[number];
 
 export const anomalyConfigSchema = z.strictObject({
   /** width of the closed windows a value is taken over, and the judging period (a multiple of the slide) */
@@ -348,7 +346,7 @@ class AnomalyDetector {
           consecutive_windows: v.streak,
           calls: acc.calls,
           ...(tokens ? { tokens: acc.tokens, token_calls: acc.tokenCalls, wasted_tokens: excessTokens } : {}),
-        },
+        } satisfies AnomalyMetrics,
         exemplar_trace_ids: exemplars.map((e) => e.traceId),
         exemplar_span_ids: exemplars.map((e) => e.spanId),
       },

@@ -8,6 +8,7 @@ import type { TaggedJudgement } from '../src/model/events.js';
 import type { ComponentContext } from '../src/component/contracts.js';
 import { Categorizer, categorize, categorizeConfigSchema, categorizeProcessorFactory } from './categorize.js';
 import { impactScore } from '../src/recommendations/impact.js';
+import { sampleMetrics } from '../test/fixtures/evidence.js';
 
 const T0 = Date.parse('2026-11-26T10:00:00.000Z');
 const config = (input: unknown = {}) => categorizeConfigSchema.parse(input);
@@ -40,10 +41,12 @@ describe('categorize', () => {
 
   it('puts token anomalies in cost and other anomalies in performance', () => {
     const c = new Categorizer(config());
-    const tokens = obs('anomaly', { evidence: { window: '5m', metrics: { metric: 'input_tokens', z: 9 }, exemplar_trace_ids: [] } });
-    const duration = obs('anomaly', { evidence: { window: '5m', metrics: { metric: 'duration_ms', z: 9 }, exemplar_trace_ids: [] } });
+    const tokens = obs('anomaly', { evidence: { window: '1m', metrics: sampleMetrics('anomaly'), exemplar_trace_ids: [] } });
+    const calls = obs('anomaly', {
+      evidence: { window: '1m', metrics: sampleMetrics('anomaly', { metric: 'call_rate', tokens: undefined, token_calls: undefined, wasted_tokens: undefined }), exemplar_trace_ids: [] },
+    });
     expect(c.categorize(tokens)?.category).toBe('cost');
-    expect(c.categorize(duration)?.category).toBe('performance');
+    expect(c.categorize(calls)?.category).toBe('performance');
   });
 
   it('lets config override the category of a kind', () => {

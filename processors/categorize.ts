@@ -36,7 +36,7 @@ import {
 import { OVERFLOW_SUBJECT } from '../src/model/series.js';
 import type { ProcessorFactory } from '../src/component/contracts.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
-import { isTokenAnomaly } from '../src/recommendations/advice.js';
+import { isTokenAnomaly } from '../src/model/evidence/index.js';
 import { firstMetric } from '../src/recommendations/format.js';
 
 const severitySchema = z.enum(['high', 'medium', 'low']);

@@ -22,6 +22,7 @@ import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
 import { formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import type { ErrorClusterMetrics } from '../src/model/evidence/index.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const errorClusterConfigSchema = z.strictObject({
@@ -286,7 +287,7 @@ class ErrorClusterDetector {
             affected_runs: runs,
             by_operation: acc.byOperation.record(10),
             by_service: acc.byService.record(10),
-          },
+          } satisfies ErrorClusterMetrics,
           exemplar_trace_ids: ev.exemplars.traceIds,
           exemplar_span_ids: ev.exemplars.spanIds,
         },

@@ -23,6 +23,7 @@ import type { ComponentContext } from '../src/component/contracts.js';
 import type { PaneAggregator } from '../src/windows/series-windows.js';
 import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js';
 import { formatDuration, formatPercent, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import type { LatencyBottleneckMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, keepTop, mergeTop, round3, roundMs, type WeightedExemplar } from './latency-evidence.js';
 import { type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
 
@@ -157,7 +158,7 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
         trace_ms: roundMs(meanTrace),
         traces: acc.traces,
         affected_traces: acc.traces,
-      },
+      } satisfies LatencyBottleneckMetrics,
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
     },

@@ -53,6 +53,7 @@ import {
   roundMs,
 } from './latency-evidence.js';
 import { formatDuration, formatRatio } from '../src/model/evidence-format.js';
+import type { LatencyRegressionMetrics, SlowTailMetrics } from '../src/model/evidence/index.js';
 import { latencyBottleneckOperator } from './latency-bottleneck.js';
 
 export const latencyConfigSchema = z.strictObject({
@@ -234,7 +235,7 @@ function describeRegression(
             affected_traces: distinctCount(slow, 'traceId'),
             affected_runs: distinctCount(slow, 'runId'),
             wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
-          },
+          } satisfies LatencyRegressionMetrics,
           exemplar_trace_ids: ids.traceIds,
           exemplar_span_ids: ids.spanIds,
         },
@@ -286,7 +287,7 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
             slow_calls: acc.sketch.countAbove(p99),
             affected_traces: distinctCount(tail, 'traceId'),
             affected_runs: distinctCount(tail, 'runId'),
-          },
+          } satisfies SlowTailMetrics,
           exemplar_trace_ids: ids.traceIds,
           exemplar_span_ids: ids.spanIds,
         },

@@ -9,6 +9,7 @@ import type { ComponentContext } from '../src/component/contracts.js';
 import { buildRecommendations } from '../src/recommendations/build.js';
 import { recommendationId } from '../src/recommendations/ids.js';
 import { painPointPerKind, record } from '../test/fixtures/report/painpoints.js';
+import { sampleMetrics } from '../test/fixtures/evidence.js';
 import { recommend, recommendConfigSchema, recommendProcessorFactory, RecommendationTracker } from './recommend.js';
 
 const config = (input: unknown = {}) => recommendConfigSchema.parse(input);
@@ -50,7 +51,7 @@ describe('recommend', () => {
     const failure = byKind('failure_rate');
     const backoff = record('retry_no_backoff', { service: 'kc-orchestrator', operation: 'execute_tool web_search', tool: 'web_search' }, 'medium', 'reliability', 'web_search retried every 1 s', {
       window: '5m',
-      metrics: { retries: 30, median_gap_ms: 1000 },
+      metrics: sampleMetrics('retry_no_backoff', { retries: 30, median_gap_ms: 1000 }),
       exemplar_trace_ids: [],
     });
     const out = run([change(failure), change(backoff)]);
@@ -70,7 +71,7 @@ describe('recommend', () => {
     const failure = byKind('failure_rate');
     const other = record('slow_tail', { service: 'kc-orchestrator', operation: 'execute_tool web_search', tool: 'web_search' }, 'low', 'performance', 'tail', {
       window: '15m',
-      metrics: { calls: 500, p50_ms: 10, p99_ms: 200 },
+      metrics: sampleMetrics('slow_tail', { calls: 500, successful_calls: 500, p50_ms: 10, p99_ms: 200, ratio: 20 }),
       exemplar_trace_ids: [],
     });
     const out = run([change(failure), change({ ...failure, state: 'resolved' }), change(other)]);

@@ -24,6 +24,7 @@ import type { Trace } from '../src/model/trace.js';
 import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
+import type { RepeatedCallsMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
 import {
   isLlmCall,
@@ -215,7 +216,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
         wasted_ms: Math.round(acc.savingMs),
         parent_operation: parent,
         parents: Object.fromEntries(acc.labels),
-      },
+      } satisfies RepeatedCallsMetrics,
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
     },

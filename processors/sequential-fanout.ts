@@ -27,6 +27,7 @@ import { subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
+import type { SequentialFanoutMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
 import {
   isLlmCall,
@@ -221,7 +222,7 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
         wasted_ms: Math.round(acc.savingMs),
         share: round3(share),
         tools: Object.fromEntries(acc.labels),
-      },
+      } satisfies SequentialFanoutMetrics,
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
     },

@@ -16,6 +16,8 @@ export { classifyErrorMessage } from './model/error-class.js';
 export { renderMarkdownReport } from './report/markdown.js';
 export { renderHtmlReport } from './report/html.js';
 export { buildRecommendations } from './recommendations/build.js';
+export { buildProblemRecommendation } from './recommendations/problem.js';
+export { EVIDENCE_METRICS_SCHEMAS, parseEvidenceMetrics, readEvidenceMetrics, type EvidenceMetrics } from './model/evidence/index.js';
 export { kcTaskSchema, recommendationSchema } from './recommendations/schema.js';
 export type { SpanRecord, RawSpan, AttrValue, Attributes } from './model/span.js';
 export type { PainPointRecord, PainPointKind, Severity, Category, Subject, Evidence, Observation } from './model/painpoint.js';

@@ -78,8 +78,8 @@ describe('otlp_traces', () => {
         'sidelight.evidence.calls': 100,
         'sidelight.evidence.failures': 42,
         'sidelight.evidence.wilson_lower': 0.31,
-        'sidelight.evidence.errors_by_class.timeout': 30,
-        'sidelight.evidence.errors_by_class.rate_limit': 12,
+        'sidelight.evidence.by_error_class.timeout': 30,
+        'sidelight.evidence.by_error_class.rate_limit': 12,
         'sidelight.recommendation.ids': ['REC-1a2b3c4d5e6f7a8b'],
       });
       expect(open?.startMs).toBe(Date.parse('2026-11-26T10:00:00.000Z'));
@@ -258,7 +258,7 @@ describe('otlp_logs', () => {
         'sidelight.painpoint.kind': 'failure_rate',
         'sidelight.subject.tool': 'web_search',
         'sidelight.evidence.failures': 42,
-        'sidelight.evidence.errors_by_class.timeout': 30,
+        'sidelight.evidence.by_error_class.timeout': 30,
         'sidelight.recommendation.ids': ['REC-1a2b3c4d5e6f7a8b'],
       });
       // no exemplar span id recorded: derived span id, marked synthetic

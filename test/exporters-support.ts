@@ -14,6 +14,7 @@ import type { ComponentContext } from '../src/component/contracts.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import type { Logger } from '../src/telemetry/logger.js';
 import type { DeliveryClock } from '../exporters/delivery/clock.js';
+import { sampleMetrics } from './fixtures/evidence.js';
 
 export const TRACE_A = '0af7651916cd43dd8448eb211c80319c';
 export const SPAN_A = 'b7ad6b7169203331';
@@ -31,7 +32,7 @@ export function painPoint(overrides: Partial<PainPointRecord> = {}): PainPointRe
     description: 'web_search failed 42 of 100 calls in the 5m window.',
     evidence: {
       window: '5m',
-      metrics: { calls: 100, failures: 42, wilson_lower: 0.31, errors_by_class: { timeout: 30, rate_limit: 12 } },
+      metrics: sampleMetrics('failure_rate', { calls: 100, failures: 42, failure_rate: 0.42, wilson_lower: 0.31, by_error_class: { timeout: 30, rate_limit: 12 }, dominant_error_class: 'timeout' }),
       exemplar_trace_ids: [TRACE_A, TRACE_B],
       exemplar_span_ids: [SPAN_A],
     },

@@ -4,7 +4,8 @@
  */
 import { lazyObservation, type Observation, type Severity, type Subject } from '../../src/model/painpoint.js';
 import { subjectLabel } from '../../src/model/series.js';
-import { BY_ERROR_CLASS, formatDuration, formatPercent, windowPhrase } from '../../src/model/evidence-format.js';
+import { formatDuration, formatPercent, windowPhrase } from '../../src/model/evidence-format.js';
+import type { FailureRateMetrics, FailureSpikeMetrics } from '../../src/model/evidence/index.js';
 import type { FailureRateConfig } from './config.js';
 import { failureDetail, failureRunIds, type FailureDetail } from './accumulation.js';
 import type { Baseline, Judged } from './rules.js';
@@ -21,7 +22,9 @@ function round(x: number, digits = 4): number {
   return Math.round(x * f) / f;
 }
 
-export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): Record<string, Observation['evidence']['metrics'][string]> {
+/** The figures of the judged window both kinds state; `dominant_error_class` when a failure has a class. */
+export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): FailureRateMetrics {
+  const top = d?.byErrorClass.top();
   return {
     calls: j.acc.calls,
     failures: j.acc.failures,
@@ -32,8 +35,9 @@ export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): Record
     wasted_tokens: j.acc.wastedTokens,
     affected_traces: d ? d.affected.traces.estimate() : 0,
     affected_runs: d ? d.affected.runs.estimate() : 0,
-    [BY_ERROR_CLASS]: d ? d.byErrorClass.record(10) : {},
+    by_error_class: d ? d.byErrorClass.record(10) : {},
     by_provider: d ? d.byProvider.record(10) : {},
+    ...(top ? { dominant_error_class: top[0] } : {}),
   };
 }
 
@@ -65,7 +69,7 @@ export function rateObservation(subject: Subject, j: Judged, time: number, confi
         `. Failed calls took ${formatDuration(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
       evidence: {
         window: j.window,
-        metrics: { ...evidenceMetrics(j, d), ...(top ? { dominant_error_class: top[0] } : {}) },
+        metrics: evidenceMetrics(j, d),
         ...exemplars(d),
       },
     };
@@ -89,7 +93,6 @@ export function spikeObservation(subject: Subject, j: Judged, base: Baseline, ti
         window: j.window,
         metrics: {
           ...evidenceMetrics(j, d),
-          ...(top ? { dominant_error_class: top[0] } : {}),
           baseline_window: base.window,
           baseline_calls: base.counts.calls,
           baseline_failures: base.counts.failures,
@@ -97,7 +100,7 @@ export function spikeObservation(subject: Subject, j: Judged, base: Baseline, ti
           baseline_wilson_lower: round(base.wilson.lower),
           baseline_wilson_upper: round(base.wilson.upper),
           spike_gap: round(j.wilson.lower - base.wilson.upper),
-        },
+        } satisfies FailureSpikeMetrics,
         ...exemplars(d),
       },
     };

@@ -1,6 +1,7 @@
 /** The provider_fallback rule on one window's statistics, and the observation it makes. */
 import type { Observation, Subject } from '../../src/model/painpoint.js';
-import { BY_ERROR_CLASS, MAX_RUN_IDS } from '../../src/model/evidence-format.js';
+import { MAX_RUN_IDS } from '../../src/model/evidence-format.js';
+import type { ProviderFallbackMetrics } from '../../src/model/evidence/index.js';
 import type { ProviderFallbackConfig } from './config.js';
 import type { FallbackStats } from './stats.js';
 
@@ -39,12 +40,12 @@ export function judgeFallbacks(s: FallbackStats, subject: Subject, window: strin
         fallbacks_per_task: Math.round(perTask * 1_000) / 1_000,
         tasks_with_fallback: s.tasksWithFallback,
         by_provider: table(s.byProvider),
-        [BY_ERROR_CLASS]: table(s.byReason),
+        by_error_class: table(s.byReason),
         calls: s.tasks,
         failures: s.fallbacks,
         affected_traces: s.traceIds.size,
         affected_runs: s.runs.size,
-      },
+      } satisfies ProviderFallbackMetrics,
       exemplar_trace_ids: s.exemplars.map((e) => e.traceId),
       exemplar_span_ids: s.exemplars.map((e) => e.spanId),
     },

@@ -2,23 +2,29 @@
  * The retry rules on one window's statistics (docs/painpoints.md): each returns a Finding (kind,
  * severity, text, metrics, exemplars) or undefined; stormRate tests the storm rate on counts alone.
  */
-import type { Severity, PainPointKind, EvidenceValue } from '../../src/model/painpoint.js';
+import type { Severity } from '../../src/model/painpoint.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { QuantileSketch } from '../../src/stats/quantile-sketch.js';
-import { BY_ERROR_CLASS, formatDuration, formatPercent, type Exemplar } from '../../src/model/evidence-format.js';
+import { formatDuration, formatPercent, type Exemplar } from '../../src/model/evidence-format.js';
+import type { EvidenceMetrics, RetryChainMetrics } from '../../src/model/evidence/index.js';
 import type { RetryPatternsConfig } from './config.js';
 import type { RetryStats } from './stats.js';
 
-/** What a rule found on one window. */
-export interface Finding {
-  readonly kind: PainPointKind;
+type RetryKind = 'retry_storm' | 'retry_exhaustion' | 'retry_non_retryable' | 'retry_no_backoff';
+
+/** What a rule of kind K found on one window, its metrics typed as the kind's evidence. */
+export interface FindingOf<K extends RetryKind> {
+  readonly kind: K;
   readonly severity: Severity;
   readonly title: string;
   readonly description: string;
-  readonly metrics: Record<string, EvidenceValue>;
+  readonly metrics: EvidenceMetrics<K>;
   readonly exemplars: readonly Exemplar[];
   readonly keyMetric: number;
 }
+
+/** What a rule found on one window. */
+export type Finding = { [K in RetryKind]: FindingOf<K> }[RetryKind];
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -35,7 +41,7 @@ function table(m: Map<string, number>): Record<string, number> {
 }
 
 /** Figures every retry finding carries (names the categorize and recommend stages read). */
-function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
+function commonMetrics(s: RetryStats): RetryChainMetrics {
   return {
     calls: s.calls,
     failures: s.failures,
@@ -44,7 +50,7 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
     attempts_hist: table(s.attemptsHist),
     max_attempts: s.maxAttempts,
     exhausted_chains: s.exhausted,
-    [BY_ERROR_CLASS]: table(s.errorClasses),
+    by_error_class: table(s.errorClasses),
     wasted_ms: Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
     affected_traces: s.traces,
@@ -57,17 +63,7 @@ function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: n
   return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
 }
 
-function gapMetrics(s: RetryStats): Record<string, EvidenceValue> {
-  const g = gapFigures(s);
-  return {
-    timed_chains: s.timedChains,
-    median_gap_ms: g.medianGap === undefined ? null : Math.round(g.medianGap),
-    gap_ratio: g.ratio === undefined ? null : round(g.ratio),
-    gap_cv: g.cv === undefined ? null : round(g.cv, 3),
-  };
-}
-
-export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_exhaustion'> | undefined {
   if (s.calls < config.min_samples || s.chains < config.exhaustion_min_chains) return undefined;
   const share = s.exhausted / s.chains;
   if (share < config.exhaustion_ratio) return undefined;
@@ -84,7 +80,7 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
   };
 }
 
-export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_non_retryable'> | undefined {
   if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
   const share = s.nonRetryableRetries / s.calls;
   return {
@@ -107,7 +103,7 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
   };
 }
 
-export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_no_backoff'> | undefined {
   if (s.calls < config.min_samples || s.timedChains < config.no_backoff_min_chains) return undefined;
   const { medianGap, ratio, cv } = gapFigures(s);
   if (medianGap === undefined || ratio === undefined || cv === undefined) return undefined;
@@ -122,13 +118,13 @@ export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatter
     description:
       `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, gap CV ${round(cv, 2)}, ` +
       `successive gap ratio ${round(ratio, 2)}; exponential backoff would give a ratio near 2).`,
-    metrics: { ...commonMetrics(s), ...gapMetrics(s) },
+    metrics: { ...commonMetrics(s), timed_chains: s.timedChains, median_gap_ms: Math.round(medianGap), gap_ratio: round(ratio), gap_cv: round(cv, 3) },
     exemplars: s.exemplars.noBackoff,
     keyMetric: medianGap,
   };
 }
 
-export function judgeAmplification(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+export function judgeAmplification(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_storm'> | undefined {
   if (s.amplifiedChains < config.amplification_min_chains) return undefined;
   return {
     kind: 'retry_storm',
@@ -164,7 +160,12 @@ export function stormRate(
 }
 
 /** retries/min in `short` against the baseline: the longer window's part before the short one (only its counts are read). */
-export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, long: { spec: WindowSpec; acc: CallsAndRetries }, label: string, config: RetryPatternsConfig): Finding | undefined {
+export function judgeStormRate(
+  short: { spec: WindowSpec; acc: RetryStats },
+  long: { spec: WindowSpec; acc: CallsAndRetries },
+  label: string,
+  config: RetryPatternsConfig,
+): FindingOf<'retry_storm'> | undefined {
   const rate = stormRate(short, long, config);
   if (rate === undefined) return undefined;
   const { perMin, basePerMin, baseMinutes } = rate;

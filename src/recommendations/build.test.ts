@@ -6,6 +6,7 @@ import { kcTaskSchema, recommendationSchema } from './schema.js';
 import { recommendationId, taskId } from './ids.js';
 import { normalizeTitle } from './grouping.js';
 import { painPointPerKind, record } from '../../test/fixtures/report/painpoints.js';
+import { sampleMetrics } from '../../test/fixtures/evidence.js';
 import { PAIN_POINT_KINDS, type PainPointRecord } from '../model/painpoint.js';
 
 const GOLDEN = fileURLToPath(new URL('../../test/fixtures/report/recommendations.golden.json', import.meta.url));
@@ -91,12 +92,15 @@ describe('buildRecommendations', () => {
 
   it('uses the percentile the latency detector judged, and its dominant error class', () => {
     const pp = byKind('latency_regression');
-    const p99 = { ...pp, evidence: { ...pp.evidence, metrics: { percentile: 'p99', p99_ms: 20_000, baseline_p99_ms: 5_000, ratio: 4 } } };
+    const p99 = { ...pp, evidence: { ...pp.evidence, metrics: sampleMetrics('latency_regression', { percentile: 'p99', p99_ms: 20_000, baseline_p99_ms: 5_000, ratio: 4 }) } };
     const [rec] = buildRecommendations([p99]);
     expect(rec?.acceptanceCriteria).toEqual(['p99 of gpt-4.1 below 6000 ms over 15 m']);
     expect(rec?.description).toBe('p99 of gpt-4.1 rose from 5 s to 20 s (4×) in the 5m window.');
     const failure = byKind('failure_rate');
-    const dominant = { ...failure, subject: { ...failure.subject, error_class: undefined }, evidence: { ...failure.evidence, metrics: { calls: 100, failures: 40, dominant_error_class: 'authentication' } } };
+    const dominant = {
+      ...failure,
+      evidence: { ...failure.evidence, metrics: sampleMetrics('failure_rate', { calls: 100, failures: 40, failure_rate: 0.4, by_error_class: { authentication: 40 }, dominant_error_class: 'authentication' }) },
+    };
     expect(buildRecommendations([dominant])[0]?.title).toBe('Fix web_search credentials and fail fast on authentication errors');
   });
 
@@ -111,7 +115,7 @@ describe('buildRecommendations', () => {
     const failure = byKind('failure_rate'); // web_search with error_class rate_limit
     const backoff = record('retry_no_backoff', { service: 'kc-orchestrator', operation: 'execute_tool web_search', tool: 'web_search' }, 'medium', 'reliability', 'web_search retried every 1 s', {
       window: '5m',
-      metrics: { retries: 30, median_gap_ms: 1000 },
+      metrics: sampleMetrics('retry_no_backoff', { retries: 30, median_gap_ms: 1000 }),
       exemplar_trace_ids: [],
     });
     const recs = buildRecommendations([backoff, failure]);
@@ -125,11 +129,24 @@ describe('buildRecommendations', () => {
     expect(recs[0]?.acceptanceCriteria).toContain('web_search retry gaps grow ≥ 1.5× per attempt over 15 m');
   });
 
+  it('asks one criterion per measured quantity and subject, the lead\'s, so targets never contradict', () => {
+    const failure = byKind('failure_rate');
+    const spike = record('failure_spike', failure.subject, 'medium', 'reliability', 'web_search failures spiked', {
+      window: '1m',
+      metrics: sampleMetrics('failure_spike', { baseline_failure_rate: 0.257 }),
+      exemplar_trace_ids: [],
+    });
+    const [rec] = buildRecommendations([spike, failure]);
+    expect(rec?.pain_point_ids).toHaveLength(2);
+    // the spike's "below 30.7 %" on the same failure rate is not asked again
+    expect(rec?.acceptanceCriteria).toEqual(['failure rate of web_search below 5 % over 15 m', 'fewer than 1 % of web_search calls fail with rate_limit over 15 m']);
+  });
+
   it('groups the same error_class across operations into one recommendation', () => {
     const mk = (toolName: string) =>
       record('failure_rate', { service: 'kc-orchestrator', operation: `execute_tool ${toolName}`, tool: toolName, error_class: 'timeout' }, 'medium', 'reliability', `${toolName} times out`, {
         window: '5m',
-        metrics: { calls: 100, failures: 30, wilson_lower: 0.22 },
+        metrics: sampleMetrics('failure_rate', { calls: 100, failures: 30, failure_rate: 0.3, wilson_lower: 0.2189, wilson_upper: 0.3958, by_error_class: { timeout: 30 }, dominant_error_class: 'timeout' }),
         exemplar_trace_ids: [],
       });
     const cluster = byKind('error_cluster'); // error_class timeout

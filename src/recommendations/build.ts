@@ -3,16 +3,17 @@
  * priority (severity, then impact score, then id). Pure: same pain points in, byte-identical
  * recommendations out. Used offline (analyze, library) and by the streaming recommend processor.
  */
-import { createHash } from 'node:crypto';
 import type { PainPointRecord } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
-import type { Effort, KcTask, Recommendation } from '../model/recommendation.js';
+import type { Effort, Recommendation } from '../model/recommendation.js';
 import { subjectKey, subjectLabel } from '../model/series.js';
-import { adviseFor, DEFAULT_ADVICE_OPTIONS, type Advice } from './advice.js';
-import { compareText, evidenceEntries } from './format.js';
+import { adviseFor, DEFAULT_ADVICE_OPTIONS, type Advice } from './advice/index.js';
+import { acceptanceCriteria as criteriaOf } from './criteria.js';
+import { compareText } from './format.js';
 import { comparePainPoints, groupPainPoints, painPointScore, rootSubject } from './grouping.js';
 import { recommendationId, taskId } from './ids.js';
 import { DEFAULT_IMPACT_LEVELS, impactLevel, type ImpactLevelThresholds } from './impact.js';
+import { evidenceMarkdown, kcTask, largestEffort, numbered } from './task.js';
 
 export interface RecommendationOptions {
   /** window the acceptance criteria are judged over, as text (default "15 m") */
@@ -20,8 +21,6 @@ export interface RecommendationOptions {
   /** impact score thresholds for moderate / major / critical */
   readonly impactLevels?: ImpactLevelThresholds;
 }
-
-const EFFORT_ORDER: readonly Effort[] = ['S', 'M', 'L', 'XL'];
 
 /** A group touching this many distinct series needs changes in as many places: one effort step more. */
 const WIDE_GROUP_SUBJECTS = 3;
@@ -39,14 +38,11 @@ export function latestOpen(painpoints: readonly PainPointRecord[]): PainPointRec
 }
 
 function groupEffort(group: readonly PainPointRecord[], advice: readonly Advice[]): Effort {
-  let rank = Math.max(...advice.map((a) => EFFORT_ORDER.indexOf(a.effort)));
   const subjects = new Set(group.map((pp) => subjectKey(rootSubject(pp.subject))));
-  if (subjects.size >= WIDE_GROUP_SUBJECTS) rank += 1;
-  return EFFORT_ORDER[Math.min(rank, EFFORT_ORDER.length - 1)] as Effort;
-}
-
-function numbered(steps: readonly string[]): string {
-  return steps.map((s, i) => `${i + 1}. ${s}`).join('\n');
+  return largestEffort(
+    advice.map((a) => a.effort),
+    subjects.size >= WIDE_GROUP_SUBJECTS ? 1 : 0,
+  );
 }
 
 function implementationText(group: readonly PainPointRecord[], advice: readonly Advice[]): string {
@@ -68,34 +64,6 @@ function descriptionText(group: readonly PainPointRecord[], advice: readonly Adv
   return `${group.length} related pain points share a root:\n${lines.join('\n')}`;
 }
 
-function evidenceMarkdown(group: readonly PainPointRecord[]): string {
-  return group
-    .map((pp) => {
-      const metrics = evidenceEntries(pp.evidence.metrics)
-        .map(([k, v]) => `${k}=${v}`)
-        .join('; ');
-      const exemplars = pp.evidence.exemplar_trace_ids.length > 0 ? pp.evidence.exemplar_trace_ids.join(', ') : 'none';
-      return `- \`${pp.id}\` ${pp.kind} (${pp.severity}) on \`${subjectKey(pp.subject)}\`, window ${pp.evidence.window}, ${pp.first_seen} – ${pp.last_seen}: ${metrics}. Exemplar traces: ${exemplars}`;
-    })
-    .join('\n');
-}
-
-/** sha256 over the task's content fields in a fixed order: equal content, equal hash. */
-export function taskContentHash(content: Pick<KcTask, 'title' | 'description' | 'acceptanceCriteria' | 'constraints' | 'outputs' | 'checkSteps' | 'effort' | 'dependencies'>): string {
-  const canonical = JSON.stringify([
-    content.title,
-    content.description,
-    content.acceptanceCriteria,
-    content.constraints.do,
-    content.constraints.dont,
-    content.outputs,
-    content.checkSteps,
-    content.effort,
-    content.dependencies,
-  ]);
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
 export interface ScoredRecommendation {
   readonly recommendation: Recommendation;
   /** the highest impact score in the group, for ordering */
@@ -115,7 +83,7 @@ export function buildGroupRecommendation(group: readonly PainPointRecord[], opti
   const title = advice[0]?.title ?? lead.title;
   const description = descriptionText(members, advice);
   const implementation = implementationText(members, advice);
-  const acceptanceCriteria = unique(advice.flatMap((a) => a.acceptance));
+  const acceptanceCriteria = criteriaOf(members.map((painpoint, i) => ({ painpoint, advice: advice[i] as Advice })));
   const effort = groupEffort(members, advice);
   const priority = lead.severity;
   const category = lead.category;
@@ -139,22 +107,7 @@ export function buildGroupRecommendation(group: readonly PainPointRecord[], opti
     effort,
     dependencies: [] as string[],
   };
-  // Field order as docs/outputs.md, Recommendations lists them, so the JSON reads the same as kc's own tasks.
-  const task: KcTask = {
-    id: taskId(ids),
-    title: content.title,
-    description: content.description,
-    acceptanceCriteria: content.acceptanceCriteria,
-    constraints: content.constraints,
-    outputs: content.outputs,
-    checkSteps: content.checkSteps,
-    status: 'todo',
-    effort: content.effort,
-    dependencies: content.dependencies,
-    contentHash: taskContentHash(content),
-    source: 'sidelight',
-    metadata: { recommendationId: id, category, priority },
-  };
+  const task = kcTask(taskId(ids), content, { recommendationId: id, category, priority });
   const recommendation: Recommendation = {
     id,
     pain_point_ids: ids,

@@ -13,26 +13,13 @@ export function metricNumber(evidence: Evidence, name: string): number | undefin
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
 
-/** The first present numeric metric among `names` (detectors name some figures differently). */
+/** The first present numeric metric among `names` (for readers of any kind; a kind's own figures are read through src/model/evidence). */
 export function firstMetric(evidence: Evidence, ...names: string[]): number | undefined {
   for (const name of names) {
     const v = metricNumber(evidence, name);
     if (v !== undefined) return v;
   }
   return undefined;
-}
-
-/** A string evidence metric, or undefined. */
-export function metricString(evidence: Evidence, name: string): string | undefined {
-  const v = evidence.metrics[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-/** A breakdown map such as `by_error_class: {rate_limit: 12}`, or undefined. */
-export function metricBreakdown(evidence: Evidence, name: string): Readonly<Record<string, number>> | undefined {
-  const v = evidence.metrics[name];
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) return undefined;
-  return v as Readonly<Record<string, number>>;
 }
 
 /** Entries of a breakdown sorted by count descending, then label, so ties render the same everywhere. */

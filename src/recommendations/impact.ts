@@ -10,7 +10,7 @@
  */
 import type { Evidence, Impact } from '../model/painpoint.js';
 import type { ImpactLevel } from '../model/recommendation.js';
-import { firstMetric } from './format.js';
+import { readImpactMetrics } from '../model/evidence/index.js';
 
 export interface ImpactWeights {
   readonly runs: number;
@@ -46,21 +46,21 @@ export function impactScore(
 }
 
 /**
- * Impact from a pain point's evidence. Detectors are asked to report `affected_runs`,
- * `affected_traces`, `wasted_ms` and `wasted_tokens`; when they do not:
- * runs fall back to the number of run ids, traces to `traces` then the exemplar count,
- * wasted time to `saving_ms` (what a fix would save), tokens to 0.
+ * Impact from a pain point's evidence: the impact figures its kind's schema names (`affected_runs`,
+ * `affected_traces`, `wasted_ms`, `wasted_tokens`); a kind that writes fewer falls back to the number
+ * of run ids, the exemplar count, 0 ms and 0 tokens.
  */
 export function computeImpact(
   evidence: Evidence,
   runIds: readonly string[],
   weights: ImpactWeights = DEFAULT_IMPACT_WEIGHTS,
 ): Impact {
+  const m = readImpactMetrics(evidence.metrics);
   const figures = {
-    affected_runs: Math.round(firstMetric(evidence, 'affected_runs') ?? runIds.length),
-    affected_traces: Math.round(firstMetric(evidence, 'affected_traces', 'traces') ?? evidence.exemplar_trace_ids.length),
-    wasted_ms: Math.round(nonNegative(firstMetric(evidence, 'wasted_ms', 'saving_ms'))),
-    wasted_tokens: Math.round(nonNegative(firstMetric(evidence, 'wasted_tokens'))),
+    affected_runs: Math.round(m.affected_runs ?? runIds.length),
+    affected_traces: Math.round(m.affected_traces ?? evidence.exemplar_trace_ids.length),
+    wasted_ms: Math.round(nonNegative(m.wasted_ms)),
+    wasted_tokens: Math.round(nonNegative(m.wasted_tokens)),
   };
   return { score: impactScore(figures, weights), ...figures };
 }

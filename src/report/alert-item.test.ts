@@ -24,7 +24,7 @@ describe('alertItemFromPainPoint', () => {
       exemplarTraceIds: ['00000000000000000000000000000001', '00000000000000000000000000000002'],
       operationKey: 'kc-orchestrator execute_tool web_search web_search',
     });
-    expect(item.evidence?.metrics).toContainEqual(['wilson_lower', '0.427']);
+    expect(item.evidence?.metrics).toContainEqual(['wilson_lower', '0.428']);
     expect(item.recommendation?.task).toBe(rec.task);
     expect(item.recommendation?.steps.flatMap((g) => g.steps).length).toBeGreaterThan(0);
     expect(alertItemFromPainPoint(failure).recommendation).toBeUndefined();

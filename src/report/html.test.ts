@@ -38,7 +38,7 @@ describe('renderHtmlReport', () => {
     for (const id of ['summary', 'painpoints', 'recommendations', 'operations']) expect(html).toContain(`<section id="${id}"`);
     expect(html).toContain('<td class="num">4821</td><td class="num">312</td><td class="num">2</td><td class="num">97</td><td class="num">3</td>');
     expect(html).toContain('<h3>High (1)</h3>');
-    expect(html).toContain('<tr><td>wilson_lower</td><td class="num">0.427</td></tr>');
+    expect(html).toContain('<tr><td>wilson_lower</td><td class="num">0.428</td></tr>');
     expect(html).toContain('<li>failure rate of web_search below 5 % over 15 m</li>');
     expect(html).toContain('failure rate <strong>52 %</strong>');
   });

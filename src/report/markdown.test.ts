@@ -31,7 +31,7 @@ describe('renderMarkdownReport', () => {
     expect(high).toBeGreaterThan(0);
     expect(medium).toBeGreaterThan(high);
     expect(low).toBeGreaterThan(medium);
-    expect(md).toContain('| wilson_lower | 0.427 |');
+    expect(md).toContain('| wilson_lower | 0.428 |');
     expect(md).toContain('| by_error_class | rate_limit 58, timeout 4 |');
     expect(md).toContain('- Exemplar traces: `00000000000000000000000000000001`, `00000000000000000000000000000002`');
     expect(md).toContain('- Window: 5m · first seen 2026-11-26T10:00:00.000Z · last seen 2026-11-26T10:05:00.000Z');

@@ -4,6 +4,7 @@ import type { PainPointRecord } from '../model/painpoint.js';
 import { buildGroupRecommendation } from '../recommendations/build.js';
 import { alertItemFromPainPoint, type AlertItem } from '../report/alert-item.js';
 import { painPointPerKind, record } from '../../test/fixtures/report/painpoints.js';
+import { sampleMetrics } from '../../test/fixtures/evidence.js';
 import { LiveState, type ResolvedHistory } from './live-state.js';
 
 const HOUR = 3_600_000;
@@ -108,7 +109,7 @@ describe('LiveState', () => {
 
   it('takes problem-shaped items through applyItem, merged ones leaving the open list', () => {
     const { state } = stateAt({ now: 0 });
-    const base = alertItemFromPainPoint(record('failure_rate', { service: 's', operation: 'op', tool: 't' }, 'high', 'reliability', 't fails', { window: '1m', metrics: {}, exemplar_trace_ids: [] }));
+    const base = alertItemFromPainPoint(record('failure_rate', { service: 's', operation: 'op', tool: 't' }, 'high', 'reliability', 't fails', { window: '1m', metrics: sampleMetrics('failure_rate'), exemplar_trace_ids: [] }));
     const problem: AlertItem = { ...base, id: 'pb-0123456789abcdef', source: 'problem', symptoms: [{ id: spike.id, kind: spike.kind, subject: spike.subject }] };
     state.applyItem(problem);
     expect(state.openItems().map((i) => i.id)).toEqual(['pb-0123456789abcdef']);
