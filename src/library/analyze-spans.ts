@@ -19,6 +19,7 @@ import { newClockState } from '../windows/event-clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { operationStatistics } from './operation-statistics.js';
 import { buildRecommendations } from '../recommendations/build.js';
+import { buildProblemRecommendation } from '../recommendations/problem.js';
 import type { JudgeMode } from '../windows/judging.js';
 
 export interface AnalyzeOptions {
@@ -74,14 +75,24 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   const painpoints = [...last.values()].sort(
     (a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0) || (a.id < b.id ? -1 : 1),
   );
-  const recommendations: Recommendation[] = processorIds.some((id) => config.processors.get(id)?.type === 'recommend') ? buildRecommendations(painpoints) : [];
 
-  // every problem's last state (merged ones live on in the problem they joined), with the
-  // recommendation made for its root's group
+  // every problem's last state (merged ones live on in the problem they joined), and one
+  // recommendation per problem made over its members' final records: the root's fix first, then
+  // what its symptoms add (docs/outputs.md, Recommendations)
+  const wantRecommendations = processorIds.some((id) => config.processors.get(id)?.type === 'recommend');
+  const problemRecommendations: Recommendation[] = [];
   const problems = [...lastProblem.values()]
     .filter((p) => p.state !== 'merged')
-    .map((p) => ({ ...p, recommendation_ids: recommendations.filter((r) => r.pain_point_ids.includes(p.root.id)).map((r) => r.id).slice(0, 1) }))
-    .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.id < b.id ? -1 : 1));
+    .sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || (a.id < b.id ? -1 : 1))
+    .map((p) => {
+      if (!wantRecommendations || !last.has(p.root.id)) return { ...p, recommendation_ids: [] };
+      const members = [p.root.id, ...p.symptoms.map((m) => m.id), ...p.contributing.map((m) => m.id)].map((id) => last.get(id)).filter((r): r is PainPointRecord => r !== undefined);
+      const rec = buildProblemRecommendation(p, members);
+      if (!problemRecommendations.some((r) => r.id === rec.id)) problemRecommendations.push(rec);
+      return { ...p, recommendation_ids: [rec.id] };
+    });
+  // with problems, the recommendations are theirs (one per cause); without, per pain-point group
+  const recommendations: Recommendation[] = problems.length > 0 ? problemRecommendations : wantRecommendations ? buildRecommendations(painpoints) : [];
 
   const stats = operationStatistics(sorted);
   const bySeverity = { high: 0, medium: 0, low: 0 };

@@ -15,6 +15,7 @@ import type { ProblemChange, ProblemRecord } from '../model/problem.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { Group } from './linking.js';
 import { problemId, problemRecord } from './problem-record.js';
+import { buildProblemRecommendation } from '../recommendations/problem.js';
 
 interface OpenProblem {
   readonly id: string;
@@ -131,10 +132,13 @@ export class ProblemTracker {
   }
 
   private change(record: ProblemRecord, records: ReadonlyMap<string, PainPointRecord>, recommendations: ReadonlyMap<string, readonly Recommendation[]>): ProblemChange {
+    void recommendations;
     const ids = [record.root.id, ...record.symptoms.map((m) => m.id), ...record.contributing.map((m) => m.id)];
     const members = ids.map((id) => records.get(id)).filter((r): r is PainPointRecord => r !== undefined);
-    const recs = recommendations.get(record.root.id) ?? [];
-    return { problem: record, members, recommendations: record.state === 'resolved' || record.state === 'merged' ? [] : recs.slice(0, 1) };
+    if (record.state === 'resolved' || record.state === 'merged' || !records.has(record.root.id)) return { problem: record, members, recommendations: [] };
+    // one recommendation per problem: the root's fix first, then what its symptoms add
+    const recommendation = buildProblemRecommendation(record, members);
+    return { problem: { ...record, recommendation_ids: [recommendation.id] }, members, recommendations: [recommendation] };
   }
 }
 
