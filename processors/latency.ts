@@ -82,6 +82,11 @@ export const latencyConfigSchema = z.strictObject({
   bottleneck_high_share: z.number().gt(0).max(1).default(0.8),
   /** latency_bottleneck: traces containing the operation needed in the window */
   bottleneck_min_traces: z.number().int().positive().default(20),
+  /**
+   * latency_bottleneck of a model call: its share must also have risen this much above its
+   * baseline window's share (a model holding most of an agent's time is how agents work)
+   */
+  bottleneck_model_rise: z.number().min(0).max(1).default(0.2),
   /** series cap of this processor (service.series.max_series applies too: the smaller wins) */
   max_series: z.number().int().positive().default(5_000),
 });
