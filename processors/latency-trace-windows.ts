@@ -208,6 +208,7 @@ export function topLabel(table: ReadonlyMap<string, number>): string | undefined
  * trace as an exemplar.
  */
 export interface PatternInput {
+  /** 0 for a trace in which the parent ran without the pattern: it counts in parentTraces only */
   readonly occurrences: number;
   readonly calls: number;
   /** the longest run of calls in one occurrence */
@@ -221,9 +222,11 @@ export interface PatternInput {
   readonly exemplar: WeightedExemplar;
 }
 
-/** A pane (or window) of pattern inputs: `traces` is the sample size. */
+/** A pane (or window) of pattern inputs: `traces` (traces showing the pattern) is the sample size. */
 export interface PatternAcc {
   traces: number;
+  /** traces in which the series' parent ran, with the pattern or without */
+  parentTraces: number;
   occurrences: number;
   calls: number;
   longest: number;
@@ -248,14 +251,19 @@ function foldPattern(into: PatternAcc, from: Omit<PatternInput, 'exemplar'>, lab
 /** The pane aggregator of a recurring-pattern detector, keeping `labelsKept` labels per breakdown. */
 export function patternAggregator(labelsKept: number): PaneAggregator<PatternAcc, PatternInput> {
   return {
-    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
+    create: () => ({ traces: 0, parentTraces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
+    // the sample is a trace showing the pattern
+    weight: (input) => (input.occurrences > 0 ? 1 : 0),
     add(acc, input) {
+      acc.parentTraces++;
+      if (input.occurrences === 0) return;
       acc.traces++;
       foldPattern(acc, input, labelsKept);
       keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
     },
     merge(into, from) {
       into.traces += from.traces;
+      into.parentTraces += from.parentTraces;
       foldPattern(into, from, labelsKept);
       mergeTop(into.top, from.top, MAX_RUN_IDS);
     },
