@@ -18,7 +18,7 @@ import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import { aboveWithBand, judgeTogether, oneShot, wasAtLeast, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
+import { judgeTogether, NOT_HELD, oneShot, reaches, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
@@ -322,9 +322,8 @@ class ErrorClusterDetector {
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
     const subject = { service, error_class: errorClass };
     const callShare = spanned.calls > 0 ? spanned.failures / spanned.calls : 0;
-    const wasMedium = held && wasAtLeast(this.was(subject), 'medium');
-    const medium =
-      aboveWithBand(share, this.config.medium_share, wasMedium, this.band) && aboveWithBand(callShare, this.config.medium_call_share, wasMedium, this.band);
+    const by = held ? { was: this.was(subject), band: this.band } : NOT_HELD;
+    const medium = reaches(share, this.config.medium_share, 'medium', by) && reaches(callShare, this.config.medium_call_share, 'medium', by);
     const head = {
       kind: 'error_cluster' as const,
       subject,

@@ -28,7 +28,7 @@ import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js'
 import { formatDuration, formatPercent, MAX_RUN_IDS } from '../src/model/evidence-format.js';
 import { exemplarIds, exemplarRunIds, keepTop, mergeTop, round3, roundMs, type WeightedExemplar } from './latency-evidence.js';
 import { isLlmCall, type JudgeContext, LLM_OPERATION_NAMES, type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
-import { aboveWithBand, wasAtLeast } from '../src/windows/judging.js';
+import { reaches } from '../src/windows/judging.js';
 
 export interface BottleneckConfig {
   readonly bottleneck_share: number;
@@ -164,17 +164,16 @@ const meanShare = (acc: BottleneckAcc) => acc.shareSum / acc.traces;
 export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number, context: JudgeContext<BottleneckAcc> = NO_CONTEXT): Observation | undefined {
   if (acc.traces < config.bottleneck_min_traces) return undefined;
   const share = meanShare(acc);
-  const firing = wasAtLeast(context.was, 'low');
-  if (!aboveWithBand(share, config.bottleneck_share, firing, context.band)) return undefined;
+  if (!reaches(share, config.bottleneck_share, 'low', context)) return undefined;
   const model = acc.modelTraces * 2 > acc.traces;
   let base: { readonly window: string; readonly share: number; readonly traces: number } | undefined;
   if (model) {
     const b = context.baseline();
     if (b === undefined) return undefined;
     base = { window: b.window, share: meanShare(b.acc), traces: b.acc.traces };
-    if (!aboveWithBand(share - base.share, config.bottleneck_model_rise, firing, context.band)) return undefined;
+    if (!reaches(share - base.share, config.bottleneck_model_rise, 'low', context)) return undefined;
   }
-  const severity = aboveWithBand(share, config.bottleneck_high_share, wasAtLeast(context.was, 'high'), context.band) ? 'high' : 'medium';
+  const severity = reaches(share, config.bottleneck_high_share, 'high', context) ? 'high' : 'medium';
   const label = subjectLabel(subject);
   const meanPath = acc.pathMsSum / acc.traces;
   const meanTrace = acc.traceMsSum / acc.traces;

@@ -25,7 +25,7 @@ import { operationSubject, subjectKey, subjectLabel } from '../src/model/series.
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
-import { aboveWithBand, wasAtLeast } from '../src/windows/judging.js';
+import { reaches } from '../src/windows/judging.js';
 import {
   isLlmCall,
   type JudgeContext,
@@ -195,7 +195,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
   return {
     kind: 'repeated_calls',
     subject,
-    severity: aboveWithBand(share, config.medium_share, wasAtLeast(context.was, 'medium'), context.band) ? 'medium' : 'low',
+    severity: reaches(share, config.medium_share, 'medium', context) ? 'medium' : 'low',
     category: 'efficiency',
     title: `${label} is called ${Math.round(perParent)} times in a row under ${parent} (N+1)`,
     description:

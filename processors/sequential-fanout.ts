@@ -30,7 +30,7 @@ import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
-import { aboveWithBand, wasAtLeast } from '../src/windows/judging.js';
+import { reaches } from '../src/windows/judging.js';
 import {
   isLlmCall,
   isToolCall,
@@ -227,11 +227,10 @@ export function judgeSequentialFanout(
   const length = acc.calls / acc.occurrences;
   const saving = acc.savingMs / acc.occurrences;
   const traceShare = acc.parentTraces > 0 ? acc.traces / acc.parentTraces : 1;
-  const wasMedium = wasAtLeast(context.was, 'medium');
   const medium =
-    aboveWithBand(saving, config.medium_saving, wasMedium, context.band) &&
-    aboveWithBand(share, config.medium_share, wasMedium, context.band) &&
-    aboveWithBand(traceShare, config.medium_trace_share, wasMedium, context.band);
+    reaches(saving, config.medium_saving, 'medium', context) &&
+    reaches(share, config.medium_share, 'medium', context) &&
+    reaches(traceShare, config.medium_trace_share, 'medium', context);
   const toolList = [...acc.labels]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([t]) => t)

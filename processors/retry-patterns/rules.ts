@@ -6,7 +6,9 @@ import type { Severity, PainPointKind, EvidenceValue } from '../../src/model/pai
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { QuantileSketch } from '../../src/stats/quantile-sketch.js';
 import { BY_ERROR_CLASS, formatDuration, formatPercent, type Exemplar } from '../../src/model/evidence-format.js';
-import { aboveWithBand, wasAtLeast } from '../../src/windows/judging.js';
+import { NOT_HELD, reaches, type Held } from '../../src/windows/judging.js';
+
+export { NOT_HELD, type Held };
 import type { RetryPatternsConfig } from './config.js';
 import type { RetryStats } from './stats.js';
 
@@ -22,23 +24,6 @@ export interface Finding {
 }
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/**
- * What a rule's thresholds are held by (docs/painpoints.md, severity band): the severity the
- * series' previous judgement gave this kind, and the band; a threshold passed then is held until
- * the figure drops below it minus the band. The whole-input judgement holds nothing.
- */
-export interface Held {
-  readonly was?: Severity | undefined;
-  readonly band: number;
-}
-
-export const NOT_HELD: Held = { band: 0 };
-
-/** `value` reaches `threshold`, or reached it at `level` before and stays within the band. */
-function reaches(value: number, threshold: number, level: Severity, held: Held): boolean {
-  return aboveWithBand(value, threshold, wasAtLeast(held.was, level), held.band);
-}
 
 /** "31 % of its 420 calls": the share of the operation's calls a figure takes (the impact of docs/painpoints.md). */
 function shareOfCalls(n: number, calls: number): string {

@@ -46,6 +46,22 @@ export function wasAtLeast(was: Severity | undefined, level: Severity): boolean 
   return was !== undefined && SEVERITY_RANK[was] >= SEVERITY_RANK[level];
 }
 
+/**
+ * What a rule's thresholds are held by (docs/painpoints.md, severity band): the severity the
+ * series' previous judgement gave its kind, and the band. The whole-input judgement holds nothing.
+ */
+export interface Held {
+  readonly was?: Severity | undefined;
+  readonly band: number;
+}
+
+export const NOT_HELD: Held = { band: 0 };
+
+/** `value` reaches `threshold`, or reached it at `level` or above before and stays within the band. */
+export function reaches(value: number, threshold: number, level: Severity, held: Held): boolean {
+  return aboveWithBand(value, threshold, wasAtLeast(held.was, level), held.band);
+}
+
 /** What the series' previous judgement observed of `kind` (its severity), if anything. */
 export function previously(view: { readonly standing: readonly StandingEntry[] }, kind: Observation['kind']): StandingEntry | undefined {
   return view.standing.find((e) => e.kind === kind);
