@@ -17,6 +17,8 @@ import { retryPatterns } from '../processors/retry-patterns/detector.js';
 import { retryPatternsProcessorFactory } from '../processors/retry-patterns/index.js';
 import { providerFallbackConfigSchema } from '../processors/provider-fallback/config.js';
 import { providerFallbackDetector } from '../processors/provider-fallback/detector.js';
+import { judgeFallbacks } from '../processors/provider-fallback/evidence.js';
+import { fallbackAggregator } from '../processors/provider-fallback/stats.js';
 import { providerFallbackProcessorFactory } from '../processors/provider-fallback/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -333,6 +335,22 @@ describe('retry_patterns factory', () => {
     expect(() => retryPatternsConfigSchema.parse({ storm_min: 3 })).toThrow();
     const detectors = retryPatternsProcessorFactory.stage === 'detector' ? retryPatternsProcessorFactory.create(config, testContext()) : [];
     expect(detectors.map((d) => d.input)).toEqual(['traces']);
+  });
+});
+
+describe('provider_fallback bands', () => {
+  const stats = (tasks: number, fallbacks: number) => ({ ...fallbackAggregator.create(), tasks, fallbacks, tasksWithFallback: fallbacks });
+  const judge = (tasks: number, fallbacks: number, was?: 'low' | 'medium') =>
+    judgeFallbacks(stats(tasks, fallbacks), { service: 'kc', operation: 'kc.task', provider: 'codex' }, '5m', T0, fallbackConfig, { was, band: 0.1 });
+  it('is medium from 0.5 fallbacks per task, low from 0.2, each held down to 90 % of its threshold', () => {
+    expect(judge(100, 49)?.severity).toBe('low');
+    expect(judge(100, 50)?.severity).toBe('medium');
+    expect(judge(100, 46, 'medium')?.severity).toBe('medium');
+    expect(judge(100, 44, 'medium')?.severity).toBe('low');
+    expect(judge(100, 19)).toBeUndefined();
+    expect(judge(100, 19, 'low')?.severity).toBe('low');
+    expect(judge(100, 17, 'low')).toBeUndefined();
+    expect(judge(100, 50)?.description).toContain('(50 tasks affected, 50 % of them)');
   });
 });
 
