@@ -1,5 +1,5 @@
 /**
- * Medium or high needs significance and impact (SPEC §3, docs/painpoints.md): a healthy agent
+ * Medium or high needs significance and impact (docs/painpoints.md): a healthy agent
  * workload with the noise real traffic has — isolated timeouts retried once, an occasional ENOENT
  * retried once, a wide latency spread, a few tasks running three tools one after another — raises
  * nothing above low through the whole default pipeline, while the detectors do see the noise (the

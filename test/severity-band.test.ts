@@ -1,5 +1,5 @@
 /**
- * Severity bands (SPEC §3, docs/painpoints.md): a metric hovering at a threshold does not move the
+ * Severity bands (docs/painpoints.md): a metric hovering at a threshold does not move the
  * severity back and forth. Severity rises when the metric passes the threshold and falls only when
  * it drops below the threshold minus the band (10 %) for severity_down_after judgements. Through
  * the whole default pipeline, on traces made with the OTel SDK: a tool's share of the critical path
