@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
-import { runOnSpans, testContext } from '../test/support/detector-harness.js';
+import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { anomaly, anomalyConfigSchema, anomalyProcessorFactory } from './anomaly.js';
 
 const MIN = 60_000;
@@ -155,5 +155,28 @@ describe('anomaly', () => {
   it('rejects a step that does not tile the panes', () => {
     const config = anomalyConfigSchema.parse({ step: '15s' });
     expect(() => anomaly(config, testContext('live'))).toThrow(/processors\.anomaly\.step/);
+  });
+});
+
+describe('anomaly severity band', () => {
+  // 1 000 tokens per call for 12 minutes (σ̂ = 250 by the scale floor), then z 8.4, 8.4, 7.6, 7.0
+  const inputs = [3_000, 3_000, 2_800, 2_650];
+  const spans = chat(16, () => 10, (m) => (m < 12 ? 900 : inputs[m - 12]));
+  const at = (obs: Observation[], m: number) => onModel(obs).find((o) => o.time === T0 + (m + 1) * MIN && o.evidence.metrics.metric === 'tokens_per_call');
+
+  it('holds medium while z stays within 10 % below z_medium, and states the tokens above the median', async () => {
+    const obs = await run(spans);
+    expect(at(obs, 13)?.severity).toBe('medium');
+    expect(at(obs, 14)?.evidence.metrics.robust_z).toBeCloseTo(7.6, 1);
+    expect(at(obs, 14)?.severity).toBe('medium');
+    expect(at(obs, 15)?.evidence.metrics.robust_z).toBeCloseTo(7, 1);
+    expect(at(obs, 15)?.severity).toBe('low');
+    expect(at(obs, 13)?.description).toMatch(/; 21000 tokens above the median over 10 calls, 68 % of its 31000 tokens in the window\.$/);
+  });
+
+  it('without a band, z 7.6 is low', async () => {
+    const settings = testSettings({ painpoints: { band: 0 } });
+    const obs = await runOnSpans(spans, anomaly(anomalyConfigSchema.parse({}), testContext('live', settings)), settings);
+    expect(at(obs, 14)?.severity).toBe('low');
   });
 });

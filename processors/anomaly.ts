@@ -14,7 +14,8 @@
  * growing agent context, would count). σ̂ = max(1.4826·MAD, scale_floor_ratio·|median|, floor):
  * with MAD = 0 a constant series would fire on any change. Only rises count: fewer tokens or
  * calls cost nothing, and a run that ends is not a pain point. The anomaly fires on `consecutive`
- * outlying windows in a row (low; medium at z ≥ z_medium) and keeps firing while they continue.
+ * outlying windows in a row (low; medium at z ≥ z_medium, held by the band once medium) and keeps
+ * firing while they continue.
  * Outlying values join the history, so a lasting new level becomes the baseline. Windows with no
  * token-reporting calls add no tokens_per_call value (sparse LLM series are judged call by call
  * window); call_rate counts every step from the series' first call, empty ones as 0.
@@ -26,14 +27,14 @@ import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Category, Observation, Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import { judgeUpTo, type JudgeLoop } from '../src/windows/judging.js';
+import { judgeUpTo, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration, formatDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
-import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import { SeriesWindows, type JudgedSeries, type PaneAggregator } from '../src/windows/series-windows.js';
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { ewmaLimits, ewmaNext, robustSummary, robustZ, type ControlLimits, type RobustSummary } from '../src/stats/robust.js';
-import { formatFigure, formatRatio, MAX_RUN_IDS } from '../src/model/evidence-format.js';
+import { formatFigure, formatPercent, formatRatio, MAX_RUN_IDS } from '../src/model/evidence-format.js';
 import { ANOMALY_METRICS, type AnomalyMetric, type AnomalyMetrics } from '../src/model/evidence/index.js';
 import { ExemplarList, spanTokens } from './failure-evidence.js';
 
@@ -211,7 +212,7 @@ class AnomalyDetector {
     return out;
   }
 
-  private judgeSeries(view: SeriesView<AnomalyAcc>, stepEnd: number): Observation[] {
+  private judgeSeries(view: JudgedSeries<AnomalyAcc, never>, stepEnd: number): Observation[] {
     const out: Observation[] = [];
     if (view.key === OVERFLOW_KEY) return out;
     const acc = view.window(this.stepSpec, stepEnd);
@@ -221,10 +222,12 @@ class AnomalyDetector {
     h.lastStepEnd = stepEnd;
     if (acc.calls > 0) h.lastActive = stepEnd;
 
+    // medium, once reached, is held by its band (docs/painpoints.md)
+    const held: Held = { was: previously(view, 'anomaly')?.severity, band: this.ctx.settings.painpoints.band };
     if (this.config.metrics.includes('tokens_per_call') && acc.tokenCalls > 0) {
       const value = acc.tokens / acc.tokenCalls;
       const v = this.judge(h.tokens, value, false, () => true);
-      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'tokens_per_call', value, v, acc, stepEnd));
+      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'tokens_per_call', value, v, acc, stepEnd, held));
     }
     if (this.config.metrics.includes('call_rate')) {
       const value = acc.calls;
@@ -232,7 +235,7 @@ class AnomalyDetector {
       // busy() needs ≥ min_calls in the window judged: below that nothing is outlying, so the
       // history's median and MAD are not needed (for sparse series that is every step)
       const v = this.judge(h.calls, value, true, busy, value >= this.config.min_calls);
-      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd));
+      if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd, held));
     }
     return out;
   }
@@ -308,7 +311,7 @@ class AnomalyDetector {
     return { outlying, streak: m.streak, z, summary, ewma, limits, history };
   }
 
-  private observation(subject: Subject, metric: AnomalyMetric, value: number, v: Verdict, acc: AnomalyAcc, time: number): Observation {
+  private observation(subject: Subject, metric: AnomalyMetric, value: number, v: Verdict, acc: AnomalyAcc, time: number, held: Held): Observation {
     const label = subjectLabel(subject);
     const window = this.stepSpec.name;
     const tokens = metric === 'tokens_per_call';
@@ -317,10 +320,15 @@ class AnomalyDetector {
     const what = tokens ? `${formatFigure(value)} tokens per call` : `${value} calls`;
     const exemplars = tokens ? acc.topTokens : acc.first.items;
     const excessTokens = tokens ? Math.max(0, Math.round((value - v.summary.median) * acc.tokenCalls)) : 0;
+    const excessCalls = tokens ? 0 : Math.max(0, Math.round(value - v.summary.median));
+    // its impact: the share of the window's tokens, or calls, above the median
+    const impact = tokens
+      ? `; ${excessTokens} tokens above the median over ${acc.tokenCalls} calls, ${formatPercent(acc.tokens > 0 ? excessTokens / acc.tokens : 0)} of its ${acc.tokens} tokens in the window.`
+      : `; ${excessCalls} calls above the median, ${formatPercent(value > 0 ? excessCalls / value : 0)} of its calls in the window.`;
     return {
       kind: 'anomaly',
       subject,
-      severity: v.z >= this.config.z_medium ? 'medium' : 'low',
+      severity: reaches(v.z, this.config.z_medium, 'medium', held) ? 'medium' : 'low',
       category,
       title: tokens
         ? `${label} uses ${what} over the last ${window}, ${times}`
@@ -329,7 +337,7 @@ class AnomalyDetector {
         `${tokens ? 'Token usage' : 'Call rate'} of ${label} is ${what} in the ${window} window, ${v.streak} windows in a row above normal: ` +
         `robust z ${round(v.z, 1)} against the median ${formatFigure(v.summary.median)} (MAD ${formatFigure(v.summary.mad)}) of the last ${v.history} windows, ` +
         `EWMA ${formatFigure(v.ewma)} against an upper control limit of ${formatFigure(v.limits.upper)}` +
-        (tokens ? `; ${excessTokens} tokens above the median over ${acc.tokenCalls} calls.` : '.'),
+        impact,
       evidence: {
         window,
         metrics: {
@@ -345,7 +353,7 @@ class AnomalyDetector {
           history: v.history,
           consecutive_windows: v.streak,
           calls: acc.calls,
-          ...(tokens ? { tokens: acc.tokens, token_calls: acc.tokenCalls, wasted_tokens: excessTokens } : {}),
+          ...(tokens ? { tokens: acc.tokens, token_calls: acc.tokenCalls, wasted_tokens: excessTokens } : { excess_calls: excessCalls }),
         } satisfies AnomalyMetrics,
         exemplar_trace_ids: exemplars.map((e) => e.traceId),
         exemplar_span_ids: exemplars.map((e) => e.spanId),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
-import { runOnSpans, testContext } from '../test/support/detector-harness.js';
+import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { errorCluster, errorClusterConfigSchema, errorClusterProcessorFactory, errorMessageOf } from './error-cluster.js';
 
 const T0 = 1_700_000_100_000;
@@ -32,6 +32,7 @@ describe('error_cluster', () => {
       min_operations: 3,
       min_services: 2,
       medium_share: 0.3,
+      medium_call_share: 0.05,
       max_series: 5000,
       max_exemplars: 5,
     });
@@ -64,6 +65,52 @@ describe('error_cluster', () => {
     expect(obs.length).toBeGreaterThan(0);
     expect(obs.every((o) => o.severity === 'low')).toBe(true);
     expect((obs[0]?.evidence.metrics.share as number) < 0.3).toBe(true);
+  });
+
+  /** `count` successful calls of each tool, one every `everyMs` */
+  function successes(count: number, everyMs: number, tools: readonly string[], startMs = T0): SpanRecord[] {
+    return Array.from({ length: count }, (_, i) => makeSpan({ startMs: startMs + i * everyMs + 7, durationMs: 50, tool: tools[i % tools.length] }));
+  }
+  const tools = ['web_search', 'fetch_url', 'read_file'];
+  const whole = async (spans: SpanRecord[]) => (await run(spans, 'offline')).find((o) => o.evidence.window === 'all' && o.subject.error_class === 'rate_limit') as Observation;
+
+  it('is medium only when its failures are ≥ 5 % of the calls of the operations it spans, and says so', async () => {
+    // 30 failures, all the failures there are, among 600 calls: 5 %
+    const at = await whole([...failures(30, 1_000, tools.map((t, i) => rateLimited(t, i))), ...successes(570, 100, tools)]);
+    expect(at.evidence.metrics).toMatchObject({ share: 1, operation_calls: 600, call_share: 0.05 });
+    expect(at.severity).toBe('medium');
+    expect(at.description).toContain('100 % of all 30 failures and 5 % of the 600 calls of the operations it spans');
+    // 30 among 603 calls: 4.98 %
+    const below = await whole([...failures(30, 1_000, tools.map((t, i) => rateLimited(t, i))), ...successes(573, 100, tools)]);
+    expect(below.evidence.metrics.call_share).toBeCloseTo(0.0498, 4);
+    expect(below.severity).toBe('low');
+  });
+
+  it('counts only the calls of the operations it spans', async () => {
+    // plenty of calls of another operation do not dilute it
+    const o = await whole([...failures(30, 1_000, tools.map((t, i) => rateLimited(t, i))), ...successes(3_000, 10, ['compile'])]);
+    expect(o.evidence.metrics).toMatchObject({ operation_calls: 30, call_share: 1 });
+    expect(o.severity).toBe('medium');
+  });
+
+  it('holds medium within the band of its call share once medium, and drops it past the band', async () => {
+    // three minutes of 12 failures each among 200, 255 and 273 calls: 6 %, 4.7 %, 4.4 % of them
+    const minute = (m: number, calls: number) => [
+      ...failures(12, 5_000, tools.map((t, i) => rateLimited(t, i)), T0 + m * 60_000),
+      ...successes(calls - 12, 60_000 / (calls - 12), tools, T0 + m * 60_000),
+    ];
+    const spans = [...minute(0, 200), ...minute(1, 255), ...minute(2, 273)];
+    const at = (obs: Observation[], m: number) => obs.find((o) => o.subject.error_class === 'rate_limit' && o.evidence.window === '1m' && o.time === T0 + m * 60_000) as Observation;
+    const banded = await runOnSpans(spans, errorCluster(errorClusterConfigSchema.parse({}), testContext('live')));
+    expect(at(banded, 1)).toMatchObject({ severity: 'medium' });
+    expect(at(banded, 2).evidence.metrics.call_share).toBeCloseTo(12 / 255, 4);
+    expect(at(banded, 2).severity).toBe('medium');
+    expect(at(banded, 3).evidence.metrics.call_share).toBeCloseTo(12 / 273, 4);
+    expect(at(banded, 3).severity).toBe('low');
+    // without a band, 4.7 % is low
+    const settings = testSettings({ painpoints: { band: 0 } });
+    const lined = await runOnSpans(spans, errorCluster(errorClusterConfigSchema.parse({}), testContext('live', settings)), settings);
+    expect(at(lined, 2).severity).toBe('low');
   });
 
   it('does not report one error on two operations of one service', async () => {

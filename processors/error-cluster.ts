@@ -2,7 +2,10 @@
  * error_cluster (docs/painpoints.md): many failures share one error class and normalized message template
  * across operations. A series here is (error class, message template) over failed spans; it fires
  * on the shortest window where it holds ≥ min_failures failures on ≥ min_operations operation keys
- * or ≥ min_services services: low, medium when it is ≥ medium_share of all failures in that window.
+ * or ≥ min_services services: low; medium when it is ≥ medium_share of all failures in that window
+ * and its failures are ≥ medium_call_share of the calls of the operations it spans (its impact:
+ * a class that is most of few failures among many calls is not medium), each held by its band
+ * once medium. Calls are counted per operation key in a window set of their own.
  *
  * The message is the span's status message, else its first exception event's `exception.message`.
  * Failed spans with neither an error class nor a message share nothing to cluster on: they count
@@ -13,15 +16,15 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
-import { lazyObservation, type Observation, type Subject } from '../src/model/painpoint.js';
+import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import { judgeTogether, oneShot, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
+import { judgeTogether, NOT_HELD, oneShot, reaches, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
 import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
-import { formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
+import { formatDuration, formatPercent, OVERFLOW_LABEL, windowPhrase } from '../src/model/evidence-format.js';
 import type { ErrorClusterMetrics } from '../src/model/evidence/index.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
@@ -32,8 +35,10 @@ export const errorClusterConfigSchema = z.strictObject({
   min_operations: z.number().int().positive().default(3),
   /** … or in at least this many services */
   min_services: z.number().int().positive().default(2),
-  /** medium (else low) when the cluster is at least this share of all failures in the window */
+  /** medium (else low) needs both: the cluster is at least this share of all failures in the window … */
   medium_share: z.number().min(0).max(1).default(0.3),
+  /** … and its failures are at least this share of the calls of the operations it spans */
+  medium_call_share: z.number().min(0).max(1).default(0.05),
   /** cap on tracked clusters; further ones go to `__overflow__`, which is never reported */
   max_series: z.number().int().positive().default(5_000),
   /** exemplar trace ids per observation */
@@ -111,6 +116,24 @@ interface TotalAcc {
   failures: number;
 }
 
+/** Calls of one operation key (every span, failed or not). */
+interface CallsAcc {
+  calls: number;
+}
+
+const callsAggregator: PaneAggregator<CallsAcc, SpanRecord> = {
+  create: () => ({ calls: 0 }),
+  add(acc) {
+    acc.calls++;
+  },
+  merge(into, from) {
+    into.calls += from.calls;
+  },
+};
+
+/** operation-key subjects of the calls windows, one object per key (bounded: cleared when full) */
+const MAX_CALL_SUBJECTS = 20_000;
+
 const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
   create: () => ({ failures: 0 }),
   add(acc) {
@@ -144,6 +167,10 @@ const TOTAL_SUBJECT: Subject = { service: '__all_failures__' };
 class ErrorClusterDetector {
   private readonly clusters: SeriesWindows<ClusterAcc, SpanRecord>;
   private readonly total: SeriesWindows<TotalAcc, SpanRecord>;
+  /** calls per operation key: what a cluster's failures are a share of */
+  private readonly calls: SeriesWindows<CallsAcc, SpanRecord>;
+  private readonly callSubjects = new Map<string, Subject>();
+  private readonly band: number;
   private readonly specs: readonly WindowSpec[];
   private readonly longestMs: number;
   private readonly offline: boolean;
@@ -162,6 +189,8 @@ class ErrorClusterDetector {
     const common = { windows: ctx.settings.windows, name: ctx.id, metrics: ctx.metrics, keepAll: this.offline, judging: this.mode };
     this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars), maxSeries: config.max_series });
     this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
+    this.calls = new SeriesWindows({ ...common, aggregator: callsAggregator, maxSeries: config.max_series });
+    this.band = ctx.settings.painpoints.band;
     this.specs = this.clusters.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
   }
@@ -173,7 +202,7 @@ class ErrorClusterDetector {
         return [];
       case 'watermark': {
         const out: Judgement[] = [];
-        const group = [this.clusters, this.total] as unknown as SeriesWindows<unknown, unknown, unknown>[];
+        const group = [this.clusters, this.total, this.calls] as unknown as SeriesWindows<unknown, unknown, unknown>[];
         judgeTogether(group, event.from, event.time, this.mode, (b) => this.judgeAt(b), this.standing, 'clusters', out);
         this.lastBoundary = event.time;
         return out;
@@ -185,7 +214,18 @@ class ErrorClusterDetector {
     }
   }
 
+  private callSubject(operationKey: string): Subject {
+    let subject = this.callSubjects.get(operationKey);
+    if (subject === undefined) {
+      if (this.callSubjects.size >= MAX_CALL_SUBJECTS) this.callSubjects.clear();
+      subject = { service: '__calls__', operation: operationKey };
+      this.callSubjects.set(operationKey, subject);
+    }
+    return subject;
+  }
+
   private add(span: SpanRecord): void {
+    this.calls.add([this.callSubject(span.operationKey)], span.endMs, span);
     if (!span.failed) return;
     const t = span.endMs;
     if (t > this.lastMs) this.lastMs = t;
@@ -210,6 +250,31 @@ class ErrorClusterDetector {
     return n;
   }
 
+  /**
+   * The cluster's failures on the operations whose calls are known, and those calls, in the same
+   * window (operations past the breakdown's or the calls' series cap are left out of both).
+   */
+  private operationCalls(acc: ClusterAcc, spec: WindowSpec, boundary: number): { failures: number; calls: number } {
+    let failures = 0;
+    let calls = 0;
+    for (const [operation, n] of acc.byOperation.entries()) {
+      if (operation === OVERFLOW_LABEL) continue;
+      const view = this.calls.get(this.callSubject(operation));
+      if (view === undefined) continue;
+      const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.window(spec, boundary).calls;
+      if (c === 0) continue;
+      failures += n;
+      calls += c;
+    }
+    return { failures, calls };
+  }
+
+  /** What the judgement before this one observed of a subject (severity bands), from the detector's standing. */
+  private was(subject: Subject): Severity | undefined {
+    const key = `error_cluster|${subjectKey(subject)}`;
+    return this.standing.standing.find((e) => e.key === key)?.severity;
+  }
+
   private judgeAt(boundary: number): Observation[] {
     const found: Observation[] = [];
     for (const view of this.clusters.all()) {
@@ -219,7 +284,7 @@ class ErrorClusterDetector {
         if (!view.atLeast(spec, boundary, this.config.min_failures)) continue;
         const acc = view.window(spec, boundary);
         if (!this.holds(acc)) continue;
-        found.push(this.observation(view, spec.name, acc, this.totalFailures(spec, boundary), boundary));
+        found.push(this.observation(view, spec.name, acc, this.totalFailures(spec, boundary), this.operationCalls(acc, spec, boundary), boundary, true));
         break;
       }
     }
@@ -233,12 +298,20 @@ class ErrorClusterDetector {
     for (const view of this.clusters.all()) {
       if (view.key === OVERFLOW_KEY) continue;
       const acc = view.all();
-      if (acc && this.holds(acc)) found.push(this.observation(view, 'all', acc, total, time));
+      if (acc && this.holds(acc)) found.push(this.observation(view, 'all', acc, total, this.operationCalls(acc, ALL_WINDOW, time), time, false));
     }
     return onePerSubject(found);
   }
 
-  private observation(view: SeriesView<ClusterAcc>, window: string, acc: ClusterAcc, totalFailures: number, time: number): Observation {
+  private observation(
+    view: SeriesView<ClusterAcc>,
+    window: string,
+    acc: ClusterAcc,
+    totalFailures: number,
+    spanned: { failures: number; calls: number },
+    time: number,
+    held: boolean,
+  ): Observation {
     const errorClass = view.subject.error_class ?? '';
     const template = view.subject.operation ?? '';
     const services = acc.byService.distinct;
@@ -248,10 +321,14 @@ class ErrorClusterDetector {
     const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
     const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
+    const subject = { service, error_class: errorClass };
+    const callShare = spanned.calls > 0 ? spanned.failures / spanned.calls : 0;
+    const by = held ? { was: this.was(subject), band: this.band } : NOT_HELD;
+    const medium = reaches(share, this.config.medium_share, 'medium', by) && reaches(callShare, this.config.medium_call_share, 'medium', by);
     const head = {
       kind: 'error_cluster' as const,
-      subject: { service, error_class: errorClass },
-      severity: share >= this.config.medium_share ? ('medium' as const) : ('low' as const),
+      subject,
+      severity: medium ? ('medium' as const) : ('low' as const),
       category: 'reliability' as const,
       keyMetric: share,
       time,
@@ -269,7 +346,7 @@ class ErrorClusterDetector {
         title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
         description:
           `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
-          `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
+          `${formatPercent(share)} of all ${totalFailures} failures and ${formatPercent(callShare)} of the ${spanned.calls} calls of the operations it spans; most affected: ${topOps}. ` +
           `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
         evidence: {
           window,
@@ -279,6 +356,8 @@ class ErrorClusterDetector {
             services,
             share: Math.round(share * 10_000) / 10_000,
             total_failures: totalFailures,
+            operation_calls: spanned.calls,
+            call_share: Math.round(callShare * 10_000) / 10_000,
             error_class: errorClass,
             template,
             wasted_ms: Math.round(acc.wastedMs * 10) / 10,

@@ -35,6 +35,11 @@ export class LabelCounts {
     for (const [label, n] of other.counts) this.add(label, n);
   }
 
+  /** every label with its count, OVERFLOW_LABEL included, in insertion order */
+  entries(): IterableIterator<[string, number]> {
+    return this.counts.entries();
+  }
+
   /** the label with the highest count (ties: the first in label order); OVERFLOW_LABEL is never it */
   top(): [string, number] | undefined {
     return this.sorted().find(([label]) => label !== OVERFLOW_LABEL);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Observation } from '../src/model/painpoint.js';
+import type { Observation, Severity } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';
 import { testContext } from '../test/support/detector-harness.js';
 import { buildTrace, runOnTraces, type NodeSpec } from '../test/support/latency-traces.js';
-import { bottleneckInputs, latencyBottleneckOperator } from './latency-bottleneck.js';
+import { bottleneckInputs, judgeBottleneck, latencyBottleneckOperator, type BottleneckAcc } from './latency-bottleneck.js';
 import { latencyConfigSchema } from './latency.js';
 
 const T0 = 1_800_000_000_000;
@@ -90,11 +90,25 @@ describe('latency_bottleneck', () => {
         { name: 'execute_tool', tool: 'web_search', start: 0, end: 7_000 },
       ],
     };
-    const found = await run(traces(40, (i) => (i % 2 === 0 ? agentRun(7_000) : offPath)));
-    // web_search: mean 0.35; the chat model: (0.15 + 1.0) / 2 = 0.575
-    expect(found.map((o) => o.subject.tool)).not.toContain('web_search');
-    const chat = found.find((o) => o.subject.model === 'gpt-x') as Observation;
-    expect(chat.evidence.metrics.share).toBeCloseTo(0.575, 2);
+    const found = await run(traces(40, (i) => (i % 2 === 0 ? agentRun(7_000) : offPath)), 'live', { ...config, bottleneck_share: 0.3 });
+    // web_search: mean 0.35 over all 40 traces, not 0.7 over the 20 where it is on the path
+    const search = found.find((o) => o.subject.tool === 'web_search') as Observation;
+    expect(search.evidence.metrics.share).toBeCloseTo(0.35, 2);
+  });
+
+  it('does not fire on a model call holding most of the path steadily: that is how agents work', async () => {
+    // the chat model holds (0.15 + 1.0) / 2 = 0.575 of the path in every window
+    const offPath: NodeSpec = {
+      name: 'invoke_agent',
+      start: 0,
+      end: 10_000,
+      children: [
+        { name: 'chat', model: 'gpt-x', operationName: 'chat', start: 0, end: 10_000 },
+        { name: 'execute_tool', tool: 'web_search', start: 0, end: 7_000 },
+      ],
+    };
+    const found = await run(traces(400, (i) => (i % 2 === 0 ? agentRun(7_000) : offPath)));
+    expect(found.filter((o) => o.subject.model === 'gpt-x')).toEqual([]);
   });
 
   it('gives the time of synthetic kc attempts to their task', () => {
@@ -112,6 +126,53 @@ describe('latency_bottleneck', () => {
     const byType = Object.fromEntries(inputs.map((i) => [i.subject.task_type ?? i.subject.operation, i.input.share]));
     expect(byType).toEqual({ Refactor: 0.8, Docs: 0.2 });
     expect(inputs.every((i) => i.subject.operation === 'kc.task')).toBe(true);
+  });
+
+  /** A chat taking `chatMs` of a 10 s agent run, then a 2 s tool. */
+  const chatRun = (chatMs: number): NodeSpec => ({
+    name: 'invoke_agent',
+    agent: 'researcher',
+    start: 0,
+    end: 10_000,
+    children: [
+      { name: 'chat', model: 'gpt-x', operationName: 'chat', start: 0, end: chatMs },
+      { name: 'execute_tool', tool: 'web_search', operationName: 'execute_tool', start: chatMs, end: chatMs + 2_000 },
+    ],
+  });
+
+  it('fires on a model call whose share rose ≥ 0.2 above its baseline window, naming the baseline', async () => {
+    // 20 minutes at 30 % of the path, then 10 minutes at 70 % (a model become slower)
+    const found = await run(traces(360, (i) => chatRun(i < 240 ? 3_000 : 7_000)));
+    const chat = found.filter((o) => o.subject.model === 'gpt-x');
+    expect(chat.length).toBeGreaterThan(0);
+    const o = chat[0] as Observation;
+    expect(o.severity).toBe('medium');
+    expect(o.evidence.metrics.baseline_share as number).toBeCloseTo(0.3, 2);
+    expect((o.evidence.metrics.share as number) - (o.evidence.metrics.baseline_share as number)).toBeGreaterThanOrEqual(0.2);
+    expect(o.title).toMatch(/^gpt-x takes \d+ % of the critical path of the traces it is in, up from 30 % over the \w+ before$/);
+    // no judgement before the switch saw it
+    expect(Math.min(...chat.map((c) => c.time))).toBeGreaterThan(T0 + 240 * 5_000);
+  });
+
+  it('does not fire on a model call whose share rose less than 0.2, even above 50 %', async () => {
+    const found = await run(traces(360, (i) => chatRun(i < 240 ? 4_500 : 6_300)));
+    expect(found.filter((o) => o.subject.model === 'gpt-x')).toEqual([]);
+  });
+
+  it('holds its severity within the band below each threshold (0.796 → 0.801 → 0.799 does not flip)', () => {
+    const acc = (share: number): BottleneckAcc => ({ traces: 100, modelTraces: 0, shareSum: share * 100, pathMsSum: share * 1e6, traceMsSum: 1e6, top: [] });
+    const judge = (share: number, was?: Severity) => judgeBottleneck(config, { service: 's', operation: 'execute_tool', tool: 't' }, '5m', acc(share), T0, { was, band: 0.1, baseline: () => undefined })?.severity;
+    expect(judge(0.796)).toBe('medium');
+    expect(judge(0.8)).toBe('high');
+    expect(judge(0.796, 'medium')).toBe('medium');
+    expect(judge(0.801, 'medium')).toBe('high');
+    expect(judge(0.799, 'high')).toBe('high');
+    expect(judge(0.721, 'high')).toBe('high');
+    expect(judge(0.719, 'high')).toBe('medium');
+    // firing: from 0.5; once fired held down to 0.45
+    expect(judge(0.499)).toBeUndefined();
+    expect(judge(0.46, 'medium')).toBe('medium');
+    expect(judge(0.449, 'medium')).toBeUndefined();
   });
 
   it('judges the whole input offline', async () => {

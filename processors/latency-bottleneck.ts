@@ -7,7 +7,10 @@
  * gets share = its self time on the path / the path's length (0 when it is in the trace but off
  * the path). Per window and operation key: mean share over the traces containing it; fires at
  * mean share ≥ bottleneck_share over ≥ bottleneck_min_traces traces (medium), high at
- * ≥ bottleneck_high_share. Self time belongs to whichever span owns it, so a pure container
+ * ≥ bottleneck_high_share, each threshold held by its band once passed. A model call fires only
+ * when its share also rose ≥ bottleneck_model_rise above its baseline (the window before the
+ * judged one, traceWindowOperator): agents spend most of their time in model calls, which is not
+ * a pain point; the whole input, with no baseline, never fires for one. Self time belongs to whichever span owns it, so a pure container
  * (run, task) scores only its own gaps; the trace root's operation key is skipped in that trace
  * (a root is always 100 % of its own trace, the finding would say nothing). Synthetic spans (kc
  * attempts, whose times are apportioned within their task) are transparent: their time on the
@@ -25,18 +28,22 @@ import { criticalPath, type CriticalPath } from '../src/traces/critical-path.js'
 import { formatDuration, formatPercent, MAX_RUN_IDS } from '../src/model/evidence-format.js';
 import type { LatencyBottleneckMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, keepTop, mergeTop, round3, roundMs, type WeightedExemplar } from './latency-evidence.js';
-import { type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
+import { isLlmCall, type JudgeContext, LLM_OPERATION_NAMES, type TraceInput, traceNodes, traceWindowOperator } from './latency-trace-windows.js';
+import { reaches } from '../src/windows/judging.js';
 
 export interface BottleneckConfig {
   readonly bottleneck_share: number;
   readonly bottleneck_high_share: number;
   readonly bottleneck_min_traces: number;
+  readonly bottleneck_model_rise: number;
   readonly max_series: number;
 }
 
 /** One trace's figures for one operation key. */
 export interface BottleneckInput {
   readonly share: number;
+  /** the operation is a model call (its share is judged against its baseline) */
+  readonly model: boolean;
   readonly pathMs: number;
   readonly traceMs: number;
   readonly exemplar: WeightedExemplar;
@@ -44,6 +51,8 @@ export interface BottleneckInput {
 
 export interface BottleneckAcc {
   traces: number;
+  /** traces in which the operation is a model call */
+  modelTraces: number;
   shareSum: number;
   pathMsSum: number;
   traceMsSum: number;
@@ -55,9 +64,10 @@ export interface BottleneckAcc {
 const TOP_KEPT = MAX_RUN_IDS;
 
 export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput> = {
-  create: () => ({ traces: 0, shareSum: 0, pathMsSum: 0, traceMsSum: 0, top: [] }),
+  create: () => ({ traces: 0, modelTraces: 0, shareSum: 0, pathMsSum: 0, traceMsSum: 0, top: [] }),
   add(acc, input) {
     acc.traces++;
+    if (input.model) acc.modelTraces++;
     acc.shareSum += input.share;
     acc.pathMsSum += input.pathMs;
     acc.traceMsSum += input.traceMs;
@@ -65,6 +75,7 @@ export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput
   },
   merge(into, from) {
     into.traces += from.traces;
+    into.modelTraces += from.modelTraces;
     into.shareSum += from.shareSum;
     into.pathMsSum += from.pathMsSum;
     into.traceMsSum += from.traceMsSum;
@@ -124,6 +135,7 @@ export function bottleneckInputs(trace: Trace): TraceInput<BottleneckInput>[] {
       subject: operationSubject(span),
       input: {
         share: pathMs / path.totalMs,
+        model: isModelCall(firstSpan),
         pathMs,
         traceMs: path.totalMs,
         exemplar: { traceId: span.traceId, spanId: span.spanId, runId: span.runId, weight: pathMs },
@@ -133,23 +145,50 @@ export function bottleneckInputs(trace: Trace): TraceInput<BottleneckInput>[] {
   return out;
 }
 
-export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number): Observation | undefined {
+/**
+ * A model call: a gen_ai model operation (chat, text_completion, generate_content), or with no
+ * operation name, a span the trace detectors take for one (a model and no tool, or a provider
+ * alone: an LLM SDK's client span, a kc task).
+ */
+export function isModelCall(span: SpanRecord): boolean {
+  return span.operationName !== undefined ? LLM_OPERATION_NAMES.includes(span.operationName) : isLlmCall(span);
+}
+
+const meanShare = (acc: BottleneckAcc) => acc.shareSum / acc.traces;
+
+/**
+ * latency_bottleneck: mean share ≥ bottleneck_share (medium), ≥ bottleneck_high_share (high),
+ * each held by its band once passed. Model calls carry an agent's work, so a model's large share
+ * is how agents work: a model call fires only when its share rose ≥ bottleneck_model_rise above
+ * its baseline window's share (never on the whole input, which has no baseline).
+ */
+export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number, context: JudgeContext<BottleneckAcc> = NO_CONTEXT): Observation | undefined {
   if (acc.traces < config.bottleneck_min_traces) return undefined;
-  const share = acc.shareSum / acc.traces;
-  if (share < config.bottleneck_share) return undefined;
+  const share = meanShare(acc);
+  if (!reaches(share, config.bottleneck_share, 'low', context)) return undefined;
+  const model = acc.modelTraces * 2 > acc.traces;
+  let base: { readonly window: string; readonly share: number; readonly traces: number } | undefined;
+  if (model) {
+    const b = context.baseline();
+    if (b === undefined) return undefined;
+    base = { window: b.window, share: meanShare(b.acc), traces: b.acc.traces };
+    if (!reaches(share - base.share, config.bottleneck_model_rise, 'low', context)) return undefined;
+  }
+  const severity = reaches(share, config.bottleneck_high_share, 'high', context) ? 'high' : 'medium';
   const label = subjectLabel(subject);
   const meanPath = acc.pathMsSum / acc.traces;
   const meanTrace = acc.traceMsSum / acc.traces;
   const ids = exemplarIds(acc.top);
+  const rose = base === undefined ? '' : `, up from ${formatPercent(base.share)} over the ${base.window} before`;
   return {
     kind: 'latency_bottleneck',
     subject,
-    severity: share >= config.bottleneck_high_share ? 'high' : 'medium',
+    severity,
     category: 'performance',
-    title: `${label} takes ${formatPercent(share)} of the critical path of the traces it is in`,
+    title: `${label} takes ${formatPercent(share)} of the critical path of the traces it is in${rose}`,
     description:
       `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${acc.traces} traces contained ${label}; on average it held the critical path ` +
-      `for ${formatDuration(meanPath)} of ${formatDuration(meanTrace)} end to end (${formatPercent(share)}), so the traces cannot finish faster than it does.`,
+      `for ${formatDuration(meanPath)} of ${formatDuration(meanTrace)} end to end (${formatPercent(share)} of their time${rose}), so the traces cannot finish faster than it does.`,
     evidence: {
       window,
       metrics: {
@@ -158,6 +197,7 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
         trace_ms: roundMs(meanTrace),
         traces: acc.traces,
         affected_traces: acc.traces,
+        ...(base !== undefined ? { baseline_window: base.window, baseline_share: round3(base.share), baseline_traces: base.traces } : {}),
       } satisfies LatencyBottleneckMetrics,
       exemplar_trace_ids: ids.traceIds,
       exemplar_span_ids: ids.spanIds,
@@ -167,6 +207,8 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
     runIds: exemplarRunIds(acc.top),
   };
 }
+
+const NO_CONTEXT: JudgeContext<BottleneckAcc> = { band: 0, baseline: () => undefined };
 
 export function latencyBottleneckOperator(config: BottleneckConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return traceWindowOperator<BottleneckAcc, BottleneckInput>(
@@ -178,7 +220,8 @@ export function latencyBottleneckOperator(config: BottleneckConfig, ctx: Compone
       traces: (acc) => acc.traces,
       minTraces: config.bottleneck_min_traces,
       minTracesAll: config.bottleneck_min_traces,
-      judge: (subject, window, acc, time) => judgeBottleneck(config, subject, window, acc, time),
+      baselines: true,
+      judge: (subject, window, acc, time, context) => judgeBottleneck(config, subject, window, acc, time, context),
     },
     ctx,
   );

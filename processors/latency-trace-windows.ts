@@ -8,12 +8,13 @@
 import { concatMap, defer, type OperatorFunction } from 'rxjs';
 import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
 import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
-import type { Observation, Subject } from '../src/model/painpoint.js';
+import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
 import type { ComponentContext } from '../src/component/contracts.js';
-import { type PaneAggregator, SeriesWindows, shortestWindowWith } from '../src/windows/series-windows.js';
+import { type PaneAggregator, SeriesWindows, shortestWindowWith, type WindowRead } from '../src/windows/series-windows.js';
+import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
 import { countLabel, MAX_RUN_IDS, OVERFLOW_LABEL } from '../src/model/evidence-format.js';
 import { keepTop, mergeTop, type WeightedExemplar } from './latency-evidence.js';
 
@@ -35,13 +36,43 @@ export interface TraceWindowDetector<A, I> {
   readonly minTraces: number;
   /** traces needed in the whole input (offline `all`) */
   readonly minTracesAll: number;
-  judge(subject: Subject, window: string, acc: A, time: number): Observation | undefined;
+  /**
+   * the detector compares a judged window with the window before it (judge's `baseline`); its
+   * windows are then kept long enough, and read, for that
+   */
+  readonly baselines?: boolean;
+  judge(subject: Subject, window: string, acc: A, time: number, context: JudgeContext<A>): Observation | undefined;
+}
+
+/** What a judgement may read besides its window. */
+export interface JudgeContext<A> {
+  /** the severity the series' previous judgement gave (thresholds passed then are held by their band) */
+  readonly was?: Severity | undefined;
+  /** the band of service.painpoints */
+  readonly band: number;
+  /**
+   * the baseline: the shortest window longer than the judged one that holds minTraces traces
+   * before the judged part (it ends where the judged window starts); undefined when none does,
+   * and offline for the whole input
+   */
+  baseline(): { readonly window: string; readonly acc: A } | undefined;
+}
+
+/**
+ * The windows a detector with baselines reads: each window at the boundary, and each window
+ * longer than another ending where that other starts.
+ */
+export function baselineReads(specs: readonly WindowSpec[]): WindowRead[] {
+  const reads: WindowRead[] = specs.map((spec) => ({ spec, offsetMs: 0 }));
+  for (const judged of specs) for (const spec of specs) if (spec.sizeMs > judged.sizeMs) reads.push({ spec, offsetMs: judged.sizeMs });
+  return reads;
 }
 
 export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   return (source) =>
     defer(() => {
       const offline = ctx.mode === 'offline';
+      const specs = windowSpecs(ctx.settings.windows);
       const windows = new SeriesWindows<A, I>({
         aggregator: detector.aggregator,
         windows: ctx.settings.windows,
@@ -50,7 +81,10 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
         metrics: ctx.metrics,
         keepAll: offline,
         judging: ctx.judging,
+        ...(detector.baselines ? { reads: baselineReads(specs) } : {}),
       });
+      const band = ctx.settings.painpoints.band;
+      const noBaseline = () => undefined;
       const overflowKey = subjectKey(OVERFLOW_SUBJECT);
       let lastWatermark = Number.NEGATIVE_INFINITY;
       let lastTraceEnd = Number.NEGATIVE_INFINITY;
@@ -61,7 +95,16 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
           if (view.key === overflowKey) return [];
           const judged = shortestWindowWith(view, windows.specs, time, detector.traces, detector.minTraces);
           if (judged === undefined) return [];
-          const obs = detector.judge(view.subject, judged.spec.name, judged.acc, time);
+          const baseline = () => {
+            const before = time - judged.spec.sizeMs;
+            for (const spec of windows.specs) {
+              if (spec.sizeMs <= judged.spec.sizeMs || !view.atLeast(spec, before, detector.minTraces)) continue;
+              const acc = view.window(spec, before);
+              if (detector.traces(acc) >= detector.minTraces) return { window: spec.name, acc };
+            }
+            return undefined;
+          };
+          const obs = detector.judge(view.subject, judged.spec.name, judged.acc, time, { was: view.standing[0]?.severity, band, baseline: detector.baselines ? baseline : noBaseline });
           return obs ? [obs] : [];
         },
       };
@@ -80,7 +123,7 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
           if (view.key === overflowKey) continue;
           const whole = view.all();
           if (whole === undefined || detector.traces(whole) < detector.minTracesAll) continue;
-          const obs = detector.judge(view.subject, 'all', whole, time);
+          const obs = detector.judge(view.subject, 'all', whole, time, { band, baseline: noBaseline });
           if (obs) out.push(obs);
         }
         return out;
@@ -165,6 +208,7 @@ export function topLabel(table: ReadonlyMap<string, number>): string | undefined
  * trace as an exemplar.
  */
 export interface PatternInput {
+  /** 0 for a trace in which the parent ran without the pattern: it counts in parentTraces only */
   readonly occurrences: number;
   readonly calls: number;
   /** the longest run of calls in one occurrence */
@@ -178,9 +222,11 @@ export interface PatternInput {
   readonly exemplar: WeightedExemplar;
 }
 
-/** A pane (or window) of pattern inputs: `traces` is the sample size. */
+/** A pane (or window) of pattern inputs: `traces` (traces showing the pattern) is the sample size. */
 export interface PatternAcc {
   traces: number;
+  /** traces in which the series' parent ran, with the pattern or without */
+  parentTraces: number;
   occurrences: number;
   calls: number;
   longest: number;
@@ -205,14 +251,19 @@ function foldPattern(into: PatternAcc, from: Omit<PatternInput, 'exemplar'>, lab
 /** The pane aggregator of a recurring-pattern detector, keeping `labelsKept` labels per breakdown. */
 export function patternAggregator(labelsKept: number): PaneAggregator<PatternAcc, PatternInput> {
   return {
-    create: () => ({ traces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
+    create: () => ({ traces: 0, parentTraces: 0, occurrences: 0, calls: 0, longest: 0, shareSum: 0, sumMs: 0, savingMs: 0, labels: new Map(), top: [] }),
+    // the sample is a trace showing the pattern
+    weight: (input) => (input.occurrences > 0 ? 1 : 0),
     add(acc, input) {
+      acc.parentTraces++;
+      if (input.occurrences === 0) return;
       acc.traces++;
       foldPattern(acc, input, labelsKept);
       keepTop(acc.top, input.exemplar, MAX_RUN_IDS);
     },
     merge(into, from) {
       into.traces += from.traces;
+      into.parentTraces += from.parentTraces;
       foldPattern(into, from, labelsKept);
       mergeTop(into.top, from.top, MAX_RUN_IDS);
     },

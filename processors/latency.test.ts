@@ -4,7 +4,7 @@ import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, type LatencyConfig } from './latency.js';
+import { judgeSlowTail, latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, regressionSeverity, type LatencyConfig } from './latency.js';
 
 const T0 = 1_800_000_000_000; // a multiple of 10 s
 const MIN = 60_000;
@@ -259,6 +259,41 @@ describe('slow_tail', () => {
   it('rates a tail ≥ 30× medium', async () => {
     const found = ofKind(await run(tailed(400, 40, 60, 18)), 'slow_tail');
     expect(found.some((o) => o.severity === 'medium')).toBe(true);
+  });
+
+  /** 200 successful calls: 197 of 100 ms and 3 of `slowMs` (p50 100 ms, p99 ≈ slowMs) */
+  function tailAcc(slowMs: number) {
+    const acc = latencyAggregator.create();
+    for (let i = 0; i < 200; i++) latencyAggregator.add(acc, makeSpan({ name: 'chat', model: 'gpt-x', startMs: T0, durationMs: i < 197 ? 100 : slowMs }));
+    return acc;
+  }
+  const tailSeverity = (slowMs: number, was?: 'low' | 'medium') =>
+    judgeSlowTail(config(), { service: 's', operation: 'chat', model: 'gpt-x' }, '5m', tailAcc(slowMs), T0, { was, band: 0.1 })?.severity;
+
+  it('holds each threshold within its band once passed: medium down to 27×, firing down to 9×', () => {
+    expect(tailSeverity(2_800)).toBe('low');
+    expect(tailSeverity(3_050)).toBe('medium');
+    expect(tailSeverity(2_800, 'medium')).toBe('medium');
+    expect(tailSeverity(2_600, 'medium')).toBe('low');
+    expect(tailSeverity(950)).toBeUndefined();
+    expect(tailSeverity(950, 'low')).toBe('low');
+    expect(tailSeverity(850, 'low')).toBeUndefined();
+  });
+
+  it('states the time its tail takes', () => {
+    const o = judgeSlowTail(config(), { service: 's', operation: 'chat', model: 'gpt-x' }, '5m', tailAcc(3_050), T0);
+    expect(o?.evidence.metrics).toMatchObject({ tail_calls: 3, tail_ms: 9_150, tail_time_share: 0.317 });
+    expect(o?.description).toMatch(/The 3 calls slower than 1(\.0)? s \(10× the median, 1\.5 % of them\) took 9\.2 s, 32 % of the time of its successful calls\.$/);
+  });
+
+  it('rates a regression high from 5× over ≥ 50 calls, held down to 4.5× once high', () => {
+    const c = config();
+    expect(regressionSeverity(4.9, 60, c)).toBe('medium');
+    expect(regressionSeverity(5, 60, c)).toBe('high');
+    expect(regressionSeverity(5, 49, c)).toBe('medium');
+    expect(regressionSeverity(4.6, 60, c, { was: 'high', band: 0.1 })).toBe('high');
+    expect(regressionSeverity(4.4, 60, c, { was: 'high', band: 0.1 })).toBe('medium');
+    expect(regressionSeverity(4.6, 60, c, { was: 'medium', band: 0.1 })).toBe('medium');
   });
 
   it('never fires under 100 calls, even offline on the whole input', async () => {

@@ -38,9 +38,9 @@ import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../s
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
-import { type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
+import { type JudgedSeries, type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
 import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
-import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
+import { judgeUpTo, NOT_HELD, oneShot, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
 import {
   distinctCount,
   droppedCounter,
@@ -52,7 +52,7 @@ import {
   round3,
   roundMs,
 } from './latency-evidence.js';
-import { formatDuration, formatRatio } from '../src/model/evidence-format.js';
+import { formatDuration, formatPercent, formatRatio } from '../src/model/evidence-format.js';
 import type { LatencyRegressionMetrics, SlowTailMetrics } from '../src/model/evidence/index.js';
 import { latencyBottleneckOperator } from './latency-bottleneck.js';
 
@@ -83,6 +83,11 @@ export const latencyConfigSchema = z.strictObject({
   bottleneck_high_share: z.number().gt(0).max(1).default(0.8),
   /** latency_bottleneck: traces containing the operation needed in the window */
   bottleneck_min_traces: z.number().int().positive().default(20),
+  /**
+   * latency_bottleneck of a model call: its share must also have risen this much above its
+   * baseline window's share (a model holding most of an agent's time is how agents work)
+   */
+  bottleneck_model_rise: z.number().min(0).max(1).default(0.2),
   /** series cap of this processor (service.series.max_series applies too: the smaller wins) */
   max_series: z.number().int().positive().default(5_000),
 });
@@ -179,6 +184,11 @@ export function judgeRegression(
   return undefined;
 }
 
+/** latency_regression: high at ≥ high_ratio over ≥ high_min_calls successful calls (the ratio held by its band once high), else medium. */
+export function regressionSeverity(ratio: number, calls: number, config: LatencyConfig, held: Held = NOT_HELD): Severity {
+  return reaches(ratio, config.high_ratio, 'high', held) && calls >= config.high_min_calls ? 'high' : 'medium';
+}
+
 function describeRegression(
   subject: Subject,
   window: string,
@@ -188,9 +198,10 @@ function describeRegression(
   f: RegressionFinding,
   config: LatencyConfig,
   time: number,
+  held: Held = NOT_HELD,
 ): Observation {
   const n = successes(judged);
-  const severity: Severity = f.ratio >= config.high_ratio && n >= config.high_min_calls ? 'high' : 'medium';
+  const severity = regressionSeverity(f.ratio, n, config, held);
   const slowest = () => {
     const slow = judged.slowest.filter((e) => e.weight > f.threshold);
     return { slow, shown: slow.length > 0 ? slow : judged.slowest };
@@ -204,6 +215,7 @@ function describeRegression(
       const ids = exemplarIds(shown);
       const meanNow = judged.sketch.sum / n;
       const meanBase = baseline.sketch.sum / successes(baseline);
+      const added = Math.max(0, meanNow - meanBase) * n;
       const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
       const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
       const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
@@ -211,7 +223,8 @@ function describeRegression(
         title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
         description:
           `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
-          `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
+          `(${formatRatio(f.ratio)}); ${f.slowCalls} of them (${formatPercent(f.slowCalls / n)}) took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}), ` +
+          `and the calls took ${formatDuration(added)} more in all than at the baseline's mean (${formatPercent(judged.sketch.sum > 0 ? added / judged.sketch.sum : 0)} of their time).` +
           (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
         evidence: {
           window,
@@ -234,7 +247,7 @@ function describeRegression(
             // lower bounds: counted over the slowest calls kept as exemplars
             affected_traces: distinctCount(slow, 'traceId'),
             affected_runs: distinctCount(slow, 'runId'),
-            wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
+            wasted_ms: Math.round(added),
           } satisfies LatencyRegressionMetrics,
           exemplar_trace_ids: ids.traceIds,
           exemplar_span_ids: ids.spanIds,
@@ -245,18 +258,19 @@ function describeRegression(
   );
 }
 
-export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number): Observation | undefined {
+export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number, held: Held = NOT_HELD): Observation | undefined {
   const n = successes(acc);
   if (n < Math.max(config.min_samples, config.tail_min_calls)) return undefined;
   const p50 = acc.sketch.quantile(0.5);
   const p99 = acc.sketch.quantile(0.99);
   if (!(p50 > 0) || p99 < config.min_latency) return undefined;
   const ratio = p99 / p50;
-  if (ratio < config.tail_ratio) return undefined;
+  // each threshold, once passed, is held by its band
+  if (!reaches(ratio, config.tail_ratio, 'low', held)) return undefined;
   const head = {
     kind: 'slow_tail' as const,
     subject,
-    severity: ratio >= config.tail_high_ratio ? ('medium' as const) : ('low' as const),
+    severity: reaches(ratio, config.tail_high_ratio, 'medium', held) ? ('medium' as const) : ('low' as const),
     category: 'performance' as const,
     keyMetric: ratio,
     time,
@@ -269,11 +283,17 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
       const p95 = acc.sketch.quantile(0.95);
       const tail = acc.slowest.filter((e) => e.weight >= p99);
       const ids = exemplarIds(acc.slowest);
+      // the tail: calls slower than tail_ratio × the median (what makes the p99 / p50 ratio)
+      const tailThreshold = config.tail_ratio * p50;
+      const tailCalls = acc.sketch.countAbove(tailThreshold);
+      const tailMs = acc.sketch.sumAbove(tailThreshold);
       return {
         title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatDuration(p99)} vs ${formatDuration(p50)})`,
         description:
           `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatDuration(p50)}, ` +
-          `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}.`,
+          `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}. ` +
+          `The ${tailCalls} calls slower than ${formatDuration(tailThreshold)} (${config.tail_ratio}× the median, ${formatPercent(tailCalls / n)} of them) took ${formatDuration(tailMs)}, ` +
+          `${formatPercent(acc.sketch.sum > 0 ? tailMs / acc.sketch.sum : 0)} of the time of its successful calls.`,
         evidence: {
           window,
           metrics: {
@@ -285,6 +305,9 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
             max_ms: roundMs(acc.sketch.max),
             ratio: round3(ratio),
             slow_calls: acc.sketch.countAbove(p99),
+            tail_calls: tailCalls,
+            tail_ms: roundMs(tailMs),
+            tail_time_share: round3(acc.sketch.sum > 0 ? tailMs / acc.sketch.sum : 0),
             affected_traces: distinctCount(tail, 'traceId'),
             affected_runs: distinctCount(tail, 'runId'),
           } satisfies SlowTailMetrics,
@@ -419,23 +442,24 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       // as most of this detector's time. No percentile is above the window's max, so a window
       // whose max is under min_latency cannot fire either rule and is not merged.
       type View = SummarizedView<LatencyAcc, LatencySummary>;
-      const judgeWindows = (view: View, time: number): Observation[] => {
+      const band = settings.painpoints.band;
+      const judgeWindows = (view: JudgedSeries<LatencyAcc, LatencySummary>, time: number): Observation[] => {
         const out: Observation[] = [];
         const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples, config.min_samples);
         if (judgedSpec === undefined) return out;
         const judgedSummary = view.summary(judgedSpec, time);
-        const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time);
+        const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time, { was: previously(view, 'latency_regression')?.severity, band });
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
         const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
         if (tailSpec !== undefined && view.summary(tailSpec, time).max >= config.min_latency) {
-          const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time);
+          const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time, { was: previously(view, 'slow_tail')?.severity, band });
           if (tail) out.push(tail);
         }
         return out;
       };
 
-      const judgeWindowRegression = (view: View, judgedSpec: WindowSpec, judgedSummary: LatencySummary, time: number): Observation | undefined => {
+      const judgeWindowRegression = (view: View, judgedSpec: WindowSpec, judgedSummary: LatencySummary, time: number, held: Held): Observation | undefined => {
         // cheap exit before any merge: nothing under min_latency can fire (p99 ≤ max)
         if (judgedSummary.max < config.min_latency) return undefined;
         const judged = { spec: judgedSpec, acc: view.window(judgedSpec, time) };
@@ -462,7 +486,7 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         }
         const finding = judgeRegression(config, judged.acc, baseline.acc, confirm);
         if (finding === undefined) return undefined;
-        return describeRegression(view.subject, judged.spec.name, baseline.spec.name, judged.acc, baseline.acc, finding, config, time);
+        return describeRegression(view.subject, judged.spec.name, baseline.spec.name, judged.acc, baseline.acc, finding, config, time, held);
       };
 
       const loop: JudgeLoop<LatencyAcc, LatencySummary> = {

@@ -4,7 +4,7 @@ import { SpanKind } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
 import { testContext } from '../test/support/detector-harness.js';
 import { buildTrace, runOnTraces, type NodeSpec } from '../test/support/latency-traces.js';
-import { findRepeatedRuns, repeatedCallsConfigSchema, repeatedCallsOperator } from './repeated-calls.js';
+import { findRepeatedRuns, judgeRepeatedCalls, repeatedCallsConfigSchema, repeatedCallsOperator } from './repeated-calls.js';
 
 const T0 = 1_800_000_000_000;
 const config = repeatedCallsConfigSchema.parse({});
@@ -101,5 +101,30 @@ describe('repeated_calls', () => {
     expect(found[0]?.evidence.window).toBe('all');
     expect(found[0]?.evidence.metrics).toMatchObject({ calls_per_parent: 50, traces: 1, share: 0.5 });
     expect(found[0]?.severity).toBe('medium');
+  });
+});
+
+describe('repeated_calls severity band', () => {
+  const acc = (share: number) => ({
+    traces: 5,
+    parentTraces: 5,
+    occurrences: 5,
+    calls: 60,
+    longest: 12,
+    shareSum: share * 5,
+    sumMs: 5_000,
+    savingMs: 4_000,
+    labels: new Map([['invoke_agent researcher', 5]]),
+    top: [],
+  });
+  const judge = (share: number, was?: 'medium' | 'low') =>
+    judgeRepeatedCalls(config, { service: 's', operation: 'execute_tool', tool: 'get_doc' }, '5m', acc(share), 0, { was, band: 0.1 })?.severity;
+
+  it('is medium from 20 % of the parent, held down to 18 % once medium', () => {
+    expect(judge(0.199)).toBe('low');
+    expect(judge(0.2)).toBe('medium');
+    expect(judge(0.185, 'medium')).toBe('medium');
+    expect(judge(0.179, 'medium')).toBe('low');
+    expect(judge(0.185, 'low')).toBe('low');
   });
 });

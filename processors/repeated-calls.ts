@@ -13,7 +13,7 @@
  * A pain point needs recurrence: per window and operation key it fires when the pattern occurs
  * in ≥ min_traces traces (default 3). Offline, the whole input fires from min_traces_all traces
  * (default 1): a recorded run with one parent making 50 N+1 calls is reported. Low; medium when
- * the calls take ≥ medium_share of their parent's duration on average.
+ * the calls take ≥ medium_share of their parent's duration on average (held by the band once medium).
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
@@ -26,8 +26,10 @@ import type { ComponentContext, Detector, ProcessorFactory } from '../src/compon
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
 import type { RepeatedCallsMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
+import { reaches } from '../src/windows/judging.js';
 import {
   isLlmCall,
+  type JudgeContext,
   LLM_OPERATION_NAMES,
   parentLabel,
   topLabel,
@@ -183,7 +185,7 @@ export function repeatedInputs(trace: Trace, config: RepeatedCallsConfig): Trace
   return out;
 }
 
-export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject, window: string, acc: RepeatedAcc, time: number): Observation | undefined {
+export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject, window: string, acc: RepeatedAcc, time: number, context: Pick<JudgeContext<RepeatedAcc>, 'was' | 'band'> = { band: 0 }): Observation | undefined {
   if (acc.occurrences === 0) return undefined;
   const label = subjectLabel(subject);
   const share = acc.shareSum / acc.occurrences;
@@ -194,7 +196,7 @@ export function judgeRepeatedCalls(config: RepeatedCallsConfig, subject: Subject
   return {
     kind: 'repeated_calls',
     subject,
-    severity: share >= config.medium_share ? 'medium' : 'low',
+    severity: reaches(share, config.medium_share, 'medium', context) ? 'medium' : 'low',
     category: 'efficiency',
     title: `${label} is called ${Math.round(perParent)} times in a row under ${parent} (N+1)`,
     description:
@@ -236,7 +238,7 @@ export function repeatedCallsOperator(config: RepeatedCallsConfig, ctx: Componen
       traces: (acc) => acc.traces,
       minTraces: config.min_traces,
       minTracesAll: config.min_traces_all,
-      judge: (subject, window, acc, time) => judgeRepeatedCalls(config, subject, window, acc, time),
+      judge: (subject, window, acc, time, context) => judgeRepeatedCalls(config, subject, window, acc, time, context),
     },
     ctx,
   );

@@ -8,7 +8,7 @@ import type { SpanRecord } from '../src/model/span.js';
 import { traceAssembler, traceAssemblerSchema } from '../src/traces/trace-assembler.js';
 import { runOnSpans } from '../test/support/detector-harness.js';
 import { traceNodes } from './latency-trace-windows.js';
-import { findSequences, sequentialFanoutConfigSchema, sequentialFanoutOperator } from './sequential-fanout.js';
+import { findSequences, judgeSequentialFanout, sequentialFanoutConfigSchema, sequentialFanoutOperator } from './sequential-fanout.js';
 
 const T0 = 1_800_000_000_000;
 const config = sequentialFanoutConfigSchema.parse({});
@@ -97,6 +97,78 @@ describe('sequential_fanout', () => {
     const offline = await run(traces(1, fanout), 'offline');
     expect(offline).toHaveLength(1);
     expect(offline[0]?.evidence.window).toBe('all');
+  });
+});
+
+describe('sequential_fanout severity by impact', () => {
+  /** three tools one by one (durations given, gaps 10 ms) in a parent of `parentMs` */
+  const sequence = (durations: readonly number[], parentMs: number) => () => {
+    let t = 0;
+    const tools = durations.map((d, i) => {
+      const node = tool(`t${i}`, t, t + d);
+      t += d + 10;
+      return node;
+    });
+    return agent(tools, parentMs);
+  };
+  /** the parent calling one tool between two chats: it ran tools without a sequence */
+  const plain = () => agent([chat(0, 1_000), tool('web_search', 1_010, 2_000), chat(2_010, 3_000)], 3_000);
+  const last = (found: Observation[]) => found[found.length - 1] as Observation;
+
+  it('is medium from a saving of 1 s per occurrence (with ≥ 20 % of the parent), low just below', async () => {
+    // 1.2 s + 0.75 s + 0.25 s: saving 1 s, 25 % of a 4 s parent
+    const at = last(await run(traces(3, sequence([1_200, 750, 250], 4_000))));
+    expect(at.evidence.metrics).toMatchObject({ saving_ms: 1_000, share: 0.25 });
+    expect(at.severity).toBe('medium');
+    expect(at.description).toContain('3 of the 3 traces researcher ran tool calls in (100 %)');
+    expect(at.description).toContain('would save about 1 s, 25 % of the parent');
+    // 1.2 s + 0.7 s + 0.25 s: saving 950 ms
+    const below = last(await run(traces(3, sequence([1_200, 700, 250], 4_000))));
+    expect(below.evidence.metrics.saving_ms).toBe(950);
+    expect(below.severity).toBe('low');
+  });
+
+  it('is low when the sequences save 125 ms each, however often they occur', async () => {
+    const small = last(await run(traces(30, sequence([1_875, 62, 63], 2_500))));
+    expect(small.evidence.metrics.saving_ms).toBe(125);
+    expect(small.severity).toBe('low');
+  });
+
+  it('is medium only when the pattern shows in ≥ 10 % of the traces the parent ran tools in', async () => {
+    const mixed = (withPattern: number, total: number) =>
+      Array.from({ length: total }, (_, i) => buildTrace(i % Math.floor(total / withPattern) === 0 && i / Math.floor(total / withPattern) < withPattern ? fanout() : plain(), T0 + i * 1_000));
+    // 4 of 40 traces (10 %) within one minute
+    const at = last(await run(mixed(4, 40)));
+    expect(at.evidence.metrics).toMatchObject({ traces: 4, parent_traces: 40, trace_share: 0.1 });
+    expect(at.severity).toBe('medium');
+    // 3 of 40 (7.5 %)
+    const below = last(await run(mixed(3, 40)));
+    expect(below.evidence.metrics).toMatchObject({ traces: 3, parent_traces: 40, trace_share: 0.075 });
+    expect(below.severity).toBe('low');
+  });
+
+  it('holds medium within the band of each threshold, then drops to low', () => {
+    const acc = (savingMs: number, share: number, traces: number, parentTraces: number) => ({
+      traces,
+      parentTraces,
+      occurrences: traces,
+      calls: 3 * traces,
+      longest: 3,
+      shareSum: share * traces,
+      sumMs: 3_000 * traces,
+      savingMs: savingMs * traces,
+      labels: new Map([['web_search', traces]]),
+      top: [],
+    });
+    const judge = (a: ReturnType<typeof acc>, was?: 'medium' | 'low') => judgeSequentialFanout(config, { service: 's', operation: 'invoke_agent', agent: 'a' }, '5m', a, T0, { was, band: 0.1 })?.severity;
+    expect(judge(acc(950, 0.3, 10, 20))).toBe('low');
+    expect(judge(acc(950, 0.3, 10, 20), 'medium')).toBe('medium');
+    expect(judge(acc(890, 0.3, 10, 20), 'medium')).toBe('low');
+    expect(judge(acc(1_500, 0.19, 10, 20), 'medium')).toBe('medium');
+    expect(judge(acc(1_500, 0.17, 10, 20), 'medium')).toBe('low');
+    expect(judge(acc(1_500, 0.3, 19, 200), 'medium')).toBe('medium');
+    expect(judge(acc(1_500, 0.3, 17, 200), 'medium')).toBe('low');
+    expect(judge(acc(1_500, 0.3, 17, 200), 'low')).toBe('low');
   });
 });
 

@@ -14,8 +14,10 @@
  *
  * A pain point needs recurrence: per window and parent (its agent, else its operation key) it
  * fires when sequences occur in ≥ min_traces traces (default 3); offline, the whole input fires
- * from min_traces_all (default 1). Low; medium when the saving is ≥ medium_share of the parent's
- * duration on average.
+ * from min_traces_all (default 1). Low; medium only with impact: the saving is ≥ medium_saving
+ * (1 s) per occurrence and ≥ medium_share of the parent's duration on average, in ≥
+ * medium_trace_share of the traces the parent ran tool calls in (each trace contributes an empty
+ * input for a parent that ran tools without a sequence, so the window counts those too).
  */
 import type { OperatorFunction } from 'rxjs';
 import { z } from 'zod';
@@ -29,9 +31,11 @@ import type { ComponentContext, Detector, ProcessorFactory } from '../src/compon
 import { countLabel, formatDuration, formatPercent } from '../src/model/evidence-format.js';
 import type { SequentialFanoutMetrics } from '../src/model/evidence/index.js';
 import { exemplarIds, exemplarRunIds, round3 } from './latency-evidence.js';
+import { reaches } from '../src/windows/judging.js';
 import {
   isLlmCall,
   isToolCall,
+  type JudgeContext,
   LLM_OPERATION_NAMES,
   parentSubject,
   type TraceInput,
@@ -49,8 +53,12 @@ export const sequentialFanoutConfigSchema = z.strictObject({
   max_gap: zDuration.default(100),
   /** a sequence must take at least this long in all */
   min_total: zDuration.default(2_000),
-  /** medium when running the calls in parallel saves at least this share of the parent */
+  /** medium needs all three: running the calls in parallel saves at least this per occurrence on average … */
+  medium_saving: zDuration.default(1_000),
+  /** … and at least this share of the parent's duration … */
   medium_share: z.number().gt(0).max(1).default(0.2),
+  /** … in at least this share of the traces the parent ran tool calls in */
+  medium_trace_share: z.number().gt(0).max(1).default(0.1),
   /**
    * a sequence of this many calls or more, all of one operation, is the N+1 pattern: repeated_calls
    * reports it (batch it), this detector does not (0: report it here too)
@@ -138,9 +146,22 @@ export function findSequences(trace: Trace, config: SequenceConfig): FanoutSeque
   return out;
 }
 
-/** One input per (trace, parent subject). */
+const NO_SEQUENCE: Omit<FanoutInput, 'exemplar'> = { occurrences: 0, calls: 0, longest: 0, sumMs: 0, savingMs: 0, shareSum: 0, labels: new Map() };
+
+/**
+ * One input per (trace, parent subject): the parent's sequences, or none (occurrences 0) for a
+ * parent that ran tool calls without one, so a window knows in how many of the parent's traces
+ * the pattern shows.
+ */
 export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): TraceInput<FanoutInput>[] {
   const bySubject = new Map<string, { subject: Subject; sequences: FanoutSequence[] }>();
+  const idle = new Map<string, { subject: Subject; parent: SpanRecord }>();
+  for (const node of traceNodes(trace)) {
+    if (!node.children.some((c) => isToolCall(c.span, config.llm_operations))) continue;
+    const subject = parentSubject(node.span);
+    const key = subjectKey(subject);
+    if (!idle.has(key)) idle.set(key, { subject, parent: node.span });
+  }
   for (const seq of findSequences(trace, config)) {
     const subject = parentSubject(seq.parent);
     const key = subjectKey(subject);
@@ -149,6 +170,10 @@ export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): Trac
     else entry.sequences.push(seq);
   }
   const out: TraceInput<FanoutInput>[] = [];
+  for (const [key, { subject, parent }] of idle) {
+    if (bySubject.has(key)) continue;
+    out.push({ subject, input: { ...NO_SEQUENCE, exemplar: { traceId: trace.traceId, spanId: parent.spanId, runId: parent.runId, weight: 0 } } });
+  }
   for (const { subject, sequences } of bySubject.values()) {
     const tools = new Map<string, number>();
     let calls = 0;
@@ -184,12 +209,29 @@ export function fanoutInputs(trace: Trace, config: SequentialFanoutConfig): Trac
   return out;
 }
 
-export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: Subject, window: string, acc: FanoutAcc, time: number): Observation | undefined {
+/**
+ * Low when the pattern recurs; medium only with impact (docs/painpoints.md): running each sequence
+ * in parallel saves ≥ medium_saving per occurrence on average and ≥ medium_share of the parent,
+ * in ≥ medium_trace_share of the parent's traces; once medium, each held by its band.
+ */
+export function judgeSequentialFanout(
+  config: SequentialFanoutConfig,
+  subject: Subject,
+  window: string,
+  acc: FanoutAcc,
+  time: number,
+  context: Pick<JudgeContext<FanoutAcc>, 'was' | 'band'> = { band: 0 },
+): Observation | undefined {
   if (acc.occurrences === 0) return undefined;
   const label = subjectLabel(subject);
   const share = acc.shareSum / acc.occurrences;
   const length = acc.calls / acc.occurrences;
   const saving = acc.savingMs / acc.occurrences;
+  const traceShare = acc.parentTraces > 0 ? acc.traces / acc.parentTraces : 1;
+  const medium =
+    reaches(saving, config.medium_saving, 'medium', context) &&
+    reaches(share, config.medium_share, 'medium', context) &&
+    reaches(traceShare, config.medium_trace_share, 'medium', context);
   const toolList = [...acc.labels]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([t]) => t)
@@ -200,12 +242,12 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
   return {
     kind: 'sequential_fanout',
     subject,
-    severity: share >= config.medium_share ? 'medium' : 'low',
+    severity: medium ? 'medium' : 'low',
     category: 'performance',
     title: `${label} runs ${Math.round(length)} tool calls one after another; in parallel they would save ${formatDuration(saving)}`,
     description:
-      `Over ${where}, ${acc.traces} ${acc.traces === 1 ? 'trace' : 'traces'} had ${acc.occurrences} ${acc.occurrences === 1 ? 'sequence' : 'sequences'} ` +
-      `of ≥ ${config.min_calls} tool calls (${toolList}) under ${label} with no model call between them and gaps ≤ ${formatDuration(config.max_gap)} ` +
+      `Over ${where}, ${acc.traces} of the ${acc.parentTraces} ${acc.parentTraces === 1 ? 'trace' : 'traces'} ${label} ran tool calls in (${formatPercent(traceShare)}) had ${acc.occurrences} ${acc.occurrences === 1 ? 'sequence' : 'sequences'} ` +
+      `of ≥ ${config.min_calls} tool calls (${toolList}) with no model call between them and gaps ≤ ${formatDuration(config.max_gap)} ` +
       `(mean ${Math.round(length * 10) / 10} calls, ${formatDuration(acc.sumMs / acc.occurrences)} in all); running each sequence in parallel would save about ` +
       `${formatDuration(saving)}, ${formatPercent(share)} of the parent's time.`,
     evidence: {
@@ -216,6 +258,8 @@ export function judgeSequentialFanout(config: SequentialFanoutConfig, subject: S
         max_sequence_length: acc.longest,
         occurrences: acc.occurrences,
         traces: acc.traces,
+        parent_traces: acc.parentTraces,
+        trace_share: round3(traceShare),
         affected_traces: acc.traces,
         sequential_ms: Math.round(acc.sumMs / acc.occurrences),
         saving_ms: Math.round(saving),
@@ -242,7 +286,7 @@ export function sequentialFanoutOperator(config: SequentialFanoutConfig, ctx: Co
       traces: (acc) => acc.traces,
       minTraces: config.min_traces,
       minTracesAll: config.min_traces_all,
-      judge: (subject, window, acc, time) => judgeSequentialFanout(config, subject, window, acc, time),
+      judge: (subject, window, acc, time, context) => judgeSequentialFanout(config, subject, window, acc, time, context),
     },
     ctx,
   );

@@ -354,3 +354,18 @@ describe('the provider_fallback keys that left retry_patterns', () => {
     expect(moved.processors.get('retry_patterns')?.config).toMatchObject({ min_samples: 30 });
   });
 });
+
+describe('service.names', () => {
+  it('adds provider aliases to the defaults and validates the table with its path', () => {
+    const config = loadText('service: {names: {provider_aliases: {openai_compat: openai, Gemini: Gemini}}}\n');
+    expect(config.service.names.provider_aliases).toMatchObject({ claude: 'anthropic', openai_compat: 'openai', Gemini: 'Gemini' });
+    // an alias mapped to itself undoes the default of that name (case ignored)
+    expect(config.service.names.provider_aliases).not.toHaveProperty('gemini');
+    expect(issuesOf(() => loadText('service: {names: {provider_aliases: {anthropic: acme}}}\n'))).toEqual([
+      'service.names.provider_aliases.claude: "claude" maps to "anthropic", which is itself an alias of "acme": map it to "acme"',
+    ]);
+    expect(issuesOf(() => loadText('service: {names: {model_aliases: {GPT: a, gpt: b}}}\n'))).toEqual([
+      'service.names.model_aliases.gpt: "gpt" and "GPT" are the same name (case is ignored) but map to "a" and "b"',
+    ]);
+  });
+});

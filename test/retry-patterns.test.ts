@@ -11,11 +11,14 @@ import { recordTraces, type SpanTree } from './support/readable-to-record.js';
 import { traceAssembler, traceAssemblerSchema } from '../src/traces/trace-assembler.js';
 import { retryPatternsConfigSchema } from '../processors/retry-patterns/config.js';
 import { retryStatsAggregator } from '../processors/retry-patterns/stats.js';
-import { stormRate } from '../processors/retry-patterns/rules.js';
+import { judgeExhaustion, judgeNonRetryable, stormRate, type Held } from '../processors/retry-patterns/rules.js';
+import type { RetryStats } from '../processors/retry-patterns/stats.js';
 import { retryPatterns } from '../processors/retry-patterns/detector.js';
 import { retryPatternsProcessorFactory } from '../processors/retry-patterns/index.js';
 import { providerFallbackConfigSchema } from '../processors/provider-fallback/config.js';
 import { providerFallbackDetector } from '../processors/provider-fallback/detector.js';
+import { judgeFallbacks } from '../processors/provider-fallback/evidence.js';
+import { fallbackAggregator } from '../processors/provider-fallback/stats.js';
 import { providerFallbackProcessorFactory } from '../processors/provider-fallback/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -137,6 +140,75 @@ describe('retry_non_retryable', () => {
   });
 });
 
+/** Window statistics of an operation with `calls` calls and `retries` retries after non-retryable errors. */
+function nonRetryableStats(calls: number, retries: number): RetryStats {
+  const s = retryStatsAggregator.create();
+  s.calls = calls;
+  s.chains = retries;
+  s.retries = retries;
+  s.nonRetryableRetries = retries;
+  s.nonRetryableByClass.set('ENOENT', retries);
+  s.nonRetryableWastedMs = retries * 9;
+  return s;
+}
+
+describe('retry_non_retryable severity by impact (share of the calls)', () => {
+  const severityAt = (calls: number, retries: number, held?: Held) => judgeNonRetryable(nonRetryableStats(calls, retries), 'read_file', config, held)?.severity;
+
+  it('is low when the retries are a small share of the calls: 9 after ENOENT among 3088 calls', () => {
+    const f = judgeNonRetryable(nonRetryableStats(3_088, 9), 'read_file', config);
+    expect(f?.severity).toBe('low');
+    expect(f?.description).toBe('9 retries of read_file followed non-retryable errors (ENOENT 9), 0.3 % of its 3088 calls, wasting 81 ms.');
+  });
+
+  it('is medium from 1 % of the calls and high from 20 %, each exactly at its threshold', () => {
+    expect(severityAt(501, 5)).toBe('low'); // 0.998 %
+    expect(severityAt(500, 5)).toBe('medium'); // 1 %
+    expect(severityAt(500, 99)).toBe('medium'); // 19.8 %
+    expect(severityAt(500, 100)).toBe('high'); // 20 %
+    expect(severityAt(500, 4)).toBeUndefined(); // under non_retryable_min_retries
+    const medium = judgeNonRetryable(nonRetryableStats(500, 5), 'read_file', config);
+    expect(medium?.description).toContain('1 % of its 500 calls');
+  });
+
+  it('holds a severity within the band below its threshold, and drops it past the band', () => {
+    const band = 0.1;
+    // 0.96 % after being medium: still medium (band down to 0.9 %); 0.88 %: low
+    expect(severityAt(520, 5, { was: 'medium', band })).toBe('medium');
+    expect(severityAt(570, 5, { was: 'medium', band })).toBe('low');
+    // 19 % after being high: still high (band down to 18 %); 17.8 %: medium
+    expect(severityAt(500, 95, { was: 'high', band })).toBe('high');
+    expect(severityAt(500, 89, { was: 'high', band })).toBe('medium');
+    // a low series is not held: 0.96 % stays low
+    expect(severityAt(520, 5, { was: 'low', band })).toBe('low');
+  });
+});
+
+describe('retry_exhaustion bands', () => {
+  function exhausted(chains: number, failedChains: number): RetryStats {
+    const s = retryStatsAggregator.create();
+    s.calls = chains * 3;
+    s.chains = chains;
+    s.exhausted = failedChains;
+    s.exhaustedAttempts = failedChains * 3;
+    return s;
+  }
+  it('fires from 20 %, high from 50 %, and holds both within the band', () => {
+    expect(judgeExhaustion(exhausted(100, 19), 'web_search', config)).toBeUndefined();
+    expect(judgeExhaustion(exhausted(100, 20), 'web_search', config)?.severity).toBe('medium');
+    expect(judgeExhaustion(exhausted(100, 50), 'web_search', config)?.severity).toBe('high');
+    expect(judgeExhaustion(exhausted(100, 49), 'web_search', config)?.severity).toBe('medium');
+    expect(judgeExhaustion(exhausted(100, 46), 'web_search', config, { was: 'high', band: 0.1 })?.severity).toBe('high');
+    expect(judgeExhaustion(exhausted(100, 44), 'web_search', config, { was: 'high', band: 0.1 })?.severity).toBe('medium');
+    expect(judgeExhaustion(exhausted(100, 19), 'web_search', config, { was: 'medium', band: 0.1 })?.severity).toBe('medium');
+    expect(judgeExhaustion(exhausted(100, 17), 'web_search', config, { was: 'medium', band: 0.1 })).toBeUndefined();
+  });
+
+  it('states its impact: the exhausted chains\' attempts as a share of the calls', () => {
+    expect(judgeExhaustion(exhausted(100, 30), 'web_search', config)?.description).toContain('their 90 attempts are 30 % of its 300 calls');
+  });
+});
+
 describe('retry_exhaustion', () => {
   it('is high when half the retried chains fail on every attempt', async () => {
     const trees = Array.from({ length: 10 }, (_, i) => chainTrace(T0 + i * 5_000, [fail(0), fail(500 * 2 ** (i % 2)), i % 2 === 0 ? fail(2_000) : ok(2_000)]));
@@ -251,6 +323,7 @@ describe('retry_patterns factory', () => {
       exhaustion_ratio: 0.2,
       exhaustion_high_ratio: 0.5,
       non_retryable_min_retries: 5,
+      non_retryable_medium_share: 0.01,
       non_retryable_high_share: 0.2,
       no_backoff_min_chains: 5,
       no_backoff_max_cv: 0.2,
@@ -262,6 +335,22 @@ describe('retry_patterns factory', () => {
     expect(() => retryPatternsConfigSchema.parse({ storm_min: 3 })).toThrow();
     const detectors = retryPatternsProcessorFactory.stage === 'detector' ? retryPatternsProcessorFactory.create(config, testContext()) : [];
     expect(detectors.map((d) => d.input)).toEqual(['traces']);
+  });
+});
+
+describe('provider_fallback bands', () => {
+  const stats = (tasks: number, fallbacks: number) => ({ ...fallbackAggregator.create(), tasks, fallbacks, tasksWithFallback: fallbacks });
+  const judge = (tasks: number, fallbacks: number, was?: 'low' | 'medium') =>
+    judgeFallbacks(stats(tasks, fallbacks), { service: 'kc', operation: 'kc.task', provider: 'codex' }, '5m', T0, fallbackConfig, { was, band: 0.1 });
+  it('is medium from 0.5 fallbacks per task, low from 0.2, each held down to 90 % of its threshold', () => {
+    expect(judge(100, 49)?.severity).toBe('low');
+    expect(judge(100, 50)?.severity).toBe('medium');
+    expect(judge(100, 46, 'medium')?.severity).toBe('medium');
+    expect(judge(100, 44, 'medium')?.severity).toBe('low');
+    expect(judge(100, 19)).toBeUndefined();
+    expect(judge(100, 19, 'low')?.severity).toBe('low');
+    expect(judge(100, 17, 'low')).toBeUndefined();
+    expect(judge(100, 50)?.description).toContain('(50 tasks affected, 50 % of them)');
   });
 });
 

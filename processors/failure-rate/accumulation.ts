@@ -129,18 +129,26 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
 const MAX_TIME_BUCKETS = 256;
 
 /**
- * Calls and failures over event time in at most 256 buckets: when the series' time span outgrows
- * them, buckets double in width and pair up. Offline only, so the whole input can be split by time
+ * Calls and failures over event time in at most 256 buckets, each a FailureAcc with the evidence
+ * of its failed spans, so a part of the input is judged and described from the same spans (a
+ * spike's error classes are those of its own failures); when the series' time span outgrows them,
+ * buckets double in width and pair up. Offline only, so the whole input can be split by time
  * without keeping its spans.
  */
 export class TimeHistogram {
-  private buckets = new Map<number, FailureCounts>();
+  private buckets = new Map<number, FailureAcc>();
   private minIdx = Number.POSITIVE_INFINITY;
   private maxIdx = Number.NEGATIVE_INFINITY;
+  private readonly aggregator: PaneAggregator<FailureAcc, SpanRecord, FailureCounts>;
 
-  constructor(private width: number) {}
+  constructor(
+    private width: number,
+    private readonly maxExemplars = 5,
+  ) {
+    this.aggregator = failureAggregator(maxExemplars);
+  }
 
-  add(timeMs: number, failed: boolean): void {
+  add(timeMs: number, span: SpanRecord): void {
     let idx = Math.floor(timeMs / this.width);
     const lo = Math.min(this.minIdx, idx);
     const hi = Math.max(this.maxIdx, idx);
@@ -152,22 +160,18 @@ export class TimeHistogram {
     this.maxIdx = Math.max(this.maxIdx, idx);
     let b = this.buckets.get(idx);
     if (!b) {
-      b = { calls: 0, failures: 0 };
+      b = this.aggregator.create();
       this.buckets.set(idx, b);
     }
-    b.calls++;
-    if (failed) b.failures++;
+    this.aggregator.add(b, span);
   }
 
-  /** counts of the buckets whose midpoint lies in [fromMs, toMs] */
-  counts(fromMs: number, toMs: number): FailureCounts {
-    const out = { calls: 0, failures: 0 };
-    for (const [idx, b] of this.buckets) {
+  /** the buckets whose midpoint lies in [fromMs, toMs], merged (their evidence with them) */
+  counts(fromMs: number, toMs: number): FailureAcc {
+    const out = this.aggregator.create();
+    for (const idx of [...this.buckets.keys()].sort((a, b) => a - b)) {
       const mid = (idx + 0.5) * this.width;
-      if (mid >= fromMs && mid <= toMs) {
-        out.calls += b.calls;
-        out.failures += b.failures;
-      }
+      if (mid >= fromMs && mid <= toMs) this.aggregator.merge(out, this.buckets.get(idx) as FailureAcc);
     }
     return out;
   }
@@ -175,14 +179,18 @@ export class TimeHistogram {
   private coarsen(lo: number, hi: number): void {
     let factor = 1;
     while (Math.floor(hi / factor) - Math.floor(lo / factor) >= MAX_TIME_BUCKETS) factor *= 2;
-    const merged = new Map<number, FailureCounts>();
-    for (const [idx, b] of this.buckets) {
+    const merged = new Map<number, FailureAcc>();
+    for (const idx of [...this.buckets.keys()].sort((a, b) => a - b)) {
+      const b = this.buckets.get(idx) as FailureAcc;
       const to = Math.floor(idx / factor);
-      const m = merged.get(to);
-      if (m) {
-        m.calls += b.calls;
-        m.failures += b.failures;
-      } else merged.set(to, { ...b });
+      let m = merged.get(to);
+      if (!m) merged.set(to, (m = this.aggregator.create()));
+      this.aggregator.merge(m, b);
+    }
+    // the merged evidence is made now, so the old buckets are let go (256 buckets, never a tree of them)
+    for (const m of merged.values()) {
+      m.own = failureDetail(m, this.maxExemplars);
+      m.parts = undefined;
     }
     this.buckets = merged;
     this.width *= factor;

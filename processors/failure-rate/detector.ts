@@ -85,11 +85,11 @@ class FailureRateDetector {
         if (this.histograms.size >= this.config.max_series) key = OVERFLOW_KEY;
         h = this.histograms.get(key);
         if (!h) {
-          h = new TimeHistogram(this.ctx.settings.windows.slide);
+          h = new TimeHistogram(this.ctx.settings.windows.slide, this.config.max_exemplars);
           this.histograms.set(key, h);
         }
       }
-      h.add(t, span.failed);
+      h.add(t, span);
     }
   }
 
@@ -171,7 +171,8 @@ class FailureRateDetector {
       const early = h.counts(this.firstMs, this.firstMs + span / 2);
       const late = h.counts(this.firstMs + (3 * span) / 4, this.lastMs);
       if (late.calls < this.config.spike_min_samples || early.calls < this.config.spike_min_samples) continue;
-      const j = judged('all', { ...acc, calls: late.calls, failures: late.failures });
+      // judged and described on the last quarter's own spans: its error classes, time and exemplars
+      const j = judged('all', late);
       const base = baseline('first half of the input', early);
       if (spikeRule(j.wilson, base, this.config)) {
         out.push(spikeObservation(view.subject, j, base, time, this.config, 'in the last quarter of the input'));

@@ -214,6 +214,21 @@ describe('failure_spike', () => {
     expect(obs[0]?.title).toMatch(/in the last quarter of the input, from a baseline of 5 %$/);
   });
 
+  it('offline, describes the last quarter with its own failures: error classes counted of the judged failures', async () => {
+    // the early part fails with other classes; the last quarter's spike is all 429s
+    const early = calls(300, 10_000, 0.05, { errorClass: 'timeout' });
+    const late = calls(100, 10_000, 0.6, { errorClass: 'http_429' }, T0 + 300 * 10_000);
+    const spike = ofKind(await offline([...early, ...late]), 'failure_spike').find((o) => o.evidence.window === 'all' && o.subject.provider === undefined);
+    const m = spike?.evidence.metrics ?? {};
+    const failures = m.failures as number;
+    expect(failures).toBeGreaterThan(0);
+    const byClass = m.by_error_class as Record<string, number>;
+    expect(Object.values(byClass).reduce((a, b) => a + b, 0)).toBe(failures);
+    expect(byClass).toEqual({ http_429: failures });
+    expect(spike?.description).toContain(`The most common error is http_429 (${failures} of ${failures}).`);
+    expect(m.wasted_ms).toBe(failures * 200);
+  });
+
   it('offline, a steady series has no whole-input spike', async () => {
     const obs = await offline(calls(400, 10_000, 0.3));
     expect(ofKind(obs, 'failure_spike')).toEqual([]);
@@ -262,7 +277,7 @@ describe('failure_rate window probing', () => {
 describe('TimeHistogram', () => {
   it('keeps at most 256 buckets and still splits by time', () => {
     const h = new TimeHistogram(1_000);
-    for (let i = 0; i < 10_000; i++) h.add(i * 1_000, i >= 7_500);
+    for (let i = 0; i < 10_000; i++) h.add(i * 1_000, { failed: i >= 7_500, errorClass: 'timeout', traceId: `t${i}`, runId: 'r', spanId: 's', durationMs: 1 } as SpanRecord);
     const early = h.counts(0, 5_000_000);
     const late = h.counts(7_500_000, 10_000_000);
     expect(early.failures).toBe(0);

@@ -6,7 +6,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { ComponentContext } from '../../src/component/contracts.js';
 import type { Judgement, TraceStreamEvent } from '../../src/model/events.js';
-import { judgeUpTo, oneShot, type JudgeLoop } from '../../src/windows/judging.js';
+import { judgeUpTo, oneShot, previously, type Held, type JudgeLoop } from '../../src/windows/judging.js';
 import type { Observation } from '../../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT } from '../../src/model/series.js';
 import { SeriesWindows, shortestWindowWith, type SeriesView } from '../../src/windows/series-windows.js';
@@ -15,9 +15,9 @@ import type { ProviderFallbackConfig } from './config.js';
 import { addFallbackTrace, fallbackAggregator, type FallbackInput, type FallbackStats } from './stats.js';
 import { judgeFallbacks } from './evidence.js';
 
-function judgeAt(view: SeriesView<FallbackStats>, specs: readonly WindowSpec[], boundary: number, config: ProviderFallbackConfig): Observation | undefined {
+function judgeAt(view: SeriesView<FallbackStats>, specs: readonly WindowSpec[], boundary: number, config: ProviderFallbackConfig, held: Held): Observation | undefined {
   const w = shortestWindowWith(view, specs, boundary, (s) => s.tasks, config.min_tasks);
-  return w && judgeFallbacks(w.acc, view.subject, w.spec.name, boundary, config);
+  return w && judgeFallbacks(w.acc, view.subject, w.spec.name, boundary, config, held);
 }
 
 export function providerFallbackDetector(config: ProviderFallbackConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
@@ -37,7 +37,7 @@ export function providerFallbackDetector(config: ProviderFallbackConfig, ctx: Co
         order: 'key',
         judge(view, boundary) {
           if (view.subject.service === OVERFLOW_SUBJECT.service) return [];
-          const o = judgeAt(view, windows.specs, boundary, config);
+          const o = judgeAt(view, windows.specs, boundary, config, { was: previously(view, 'provider_fallback')?.severity, band: ctx.settings.painpoints.band });
           return o ? [o] : [];
         },
       };

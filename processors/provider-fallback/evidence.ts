@@ -1,6 +1,7 @@
 /** The provider_fallback rule on one window's statistics, and the observation it makes. */
 import type { Observation, Subject } from '../../src/model/painpoint.js';
-import { MAX_RUN_IDS } from '../../src/model/evidence-format.js';
+import { formatPercent, MAX_RUN_IDS } from '../../src/model/evidence-format.js';
+import { NOT_HELD, reaches, type Held } from '../../src/windows/judging.js';
 import type { ProviderFallbackMetrics } from '../../src/model/evidence/index.js';
 import type { ProviderFallbackConfig } from './config.js';
 import type { FallbackStats } from './stats.js';
@@ -17,20 +18,21 @@ function top(m: Map<string, number>): string {
     .join(', ');
 }
 
-export function judgeFallbacks(s: FallbackStats, subject: Subject, window: string, time: number, config: ProviderFallbackConfig): Observation | undefined {
+/** provider_fallback: low from per_task_low fallbacks per task, medium from per_task, each held by its band once reached. */
+export function judgeFallbacks(s: FallbackStats, subject: Subject, window: string, time: number, config: ProviderFallbackConfig, held: Held = NOT_HELD): Observation | undefined {
   if (s.tasks < config.min_tasks) return undefined;
   const perTask = s.fallbacks / s.tasks;
-  if (perTask < config.per_task_low) return undefined;
+  if (!reaches(perTask, config.per_task_low, 'low', held)) return undefined;
   const provider = subject.provider ?? '?';
   const operation = subject.operation ?? subject.service;
   return {
     kind: 'provider_fallback',
     subject,
-    severity: perTask >= config.per_task ? 'medium' : 'low',
+    severity: reaches(perTask, config.per_task, 'medium', held) ? 'medium' : 'low',
     category: 'reliability',
     title: `${provider} is abandoned for another provider ${perTask.toFixed(2)} times per ${operation} task`,
     description:
-      `${s.fallbacks} fallbacks away from ${provider} over ${s.tasks} ${operation} tasks that tried it (${s.tasksWithFallback} tasks affected); ` +
+      `${s.fallbacks} fallbacks away from ${provider} over ${s.tasks} ${operation} tasks that tried it (${s.tasksWithFallback} tasks affected, ${formatPercent(s.tasksWithFallback / s.tasks)} of them); ` +
       `went to ${top(s.byProvider)}; reasons: ${top(s.byReason)}.`,
     evidence: {
       window,

@@ -18,8 +18,11 @@ export const retryPatternsConfigSchema = z.strictObject({
   exhaustion_min_chains: z.number().int().positive().default(10),
   exhaustion_ratio: z.number().min(0).max(1).default(0.2),
   exhaustion_high_ratio: z.number().min(0).max(1).default(0.5),
+  /** retry_non_retryable fires (low) from this many retries after non-retryable errors … */
   non_retryable_min_retries: z.number().int().positive().default(5),
-  /** retry_non_retryable is high when such retries are at least this share of the operation's calls */
+  /** … is medium when such retries are at least this share of the operation's calls … */
+  non_retryable_medium_share: z.number().min(0).max(1).default(0.01),
+  /** … and high from this share */
   non_retryable_high_share: z.number().min(0).max(1).default(0.2),
   no_backoff_min_chains: z.number().int().positive().default(5),
   no_backoff_max_cv: z.number().positive().default(0.2),

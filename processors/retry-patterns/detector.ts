@@ -6,14 +6,14 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { ComponentContext } from '../../src/component/contracts.js';
 import type { Judgement, TraceStreamEvent } from '../../src/model/events.js';
-import { judgeUpTo, oneShot, type JudgeLoop } from '../../src/windows/judging.js';
-import type { Observation, Subject } from '../../src/model/painpoint.js';
+import { judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
+import type { Observation, PainPointKind, Subject } from '../../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, subjectLabel } from '../../src/model/series.js';
 import { SeriesWindows, type SeriesView, type SummarizedView } from '../../src/windows/series-windows.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { RetryPatternsConfig } from './config.js';
 import { addTrace, retryStatsAggregator, type RetryCounts, type RetryInput, type RetryStats } from './stats.js';
-import { baselineSpec, judgeAmplification, judgeExhaustion, judgeNoBackoff, judgeNonRetryable, judgeStormRate, stormRate, type Finding } from './rules.js';
+import { baselineSpec, exhaustionFires, judgeAmplification, judgeExhaustion, judgeNoBackoff, judgeNonRetryable, judgeStormRate, NOT_HELD, stormRate, type Finding, type Held } from './rules.js';
 import { observation } from './evidence.js';
 
 /**
@@ -30,6 +30,7 @@ function judgeSeries(
   specs: readonly WindowSpec[],
   boundary: number,
   config: RetryPatternsConfig,
+  held: (kind: PainPointKind) => Held = () => NOT_HELD,
   reads = new Map<WindowSpec, RetryCounts>(),
 ): Observation[] {
   const counts = (spec: WindowSpec): RetryCounts => {
@@ -78,14 +79,14 @@ function judgeSeries(
 
   const exSpec = pick((c) => c.calls >= config.min_samples && c.chains >= config.exhaustion_min_chains, config.min_samples);
   // judgeExhaustion's share test on counts first
-  if (exSpec !== undefined && counts(exSpec).exhausted / counts(exSpec).chains >= config.exhaustion_ratio) {
+  if (exSpec !== undefined && exhaustionFires(counts(exSpec).exhausted / counts(exSpec).chains, config, held('retry_exhaustion'))) {
     const ex = full(exSpec);
-    emit(judgeExhaustion(ex.acc, label, config), ex);
+    emit(judgeExhaustion(ex.acc, label, config, held('retry_exhaustion')), ex);
   }
   const nrSpec = pick((c) => c.calls >= config.min_samples && c.nonRetryableRetries >= config.non_retryable_min_retries, config.min_samples);
   if (nrSpec !== undefined) {
     const nr = full(nrSpec);
-    emit(judgeNonRetryable(nr.acc, label, config), nr);
+    emit(judgeNonRetryable(nr.acc, label, config, held('retry_non_retryable')), nr);
   }
   const nbSpec = pick((c) => c.calls >= config.min_samples && c.timedChains >= config.no_backoff_min_chains, config.min_samples);
   if (nbSpec !== undefined) {
@@ -132,7 +133,12 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
       const loop: JudgeLoop<RetryStats, RetryCounts> = {
         mode: ctx.judging ?? 'changed',
         order: 'key',
-        judge: (view, boundary) => (isOverflow(view.subject) ? [] : judgeSeries(view, windows.specs, boundary, config)),
+        judge: (view, boundary) => {
+          if (isOverflow(view.subject)) return [];
+          // a threshold passed at the previous judgement is held by its band (docs/painpoints.md)
+          const held = (kind: PainPointKind): Held => ({ was: previously(view, kind)?.severity, band: ctx.settings.painpoints.band });
+          return judgeSeries(view, windows.specs, boundary, config, held);
+        },
       };
       let lastBoundary = Number.NEGATIVE_INFINITY;
       const sorted = () => [...windows.all()].filter((v) => !isOverflow(v.subject)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -6,6 +6,9 @@ import type { Severity } from '../../src/model/painpoint.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { QuantileSketch } from '../../src/stats/quantile-sketch.js';
 import { formatDuration, formatPercent, type Exemplar } from '../../src/model/evidence-format.js';
+import { NOT_HELD, reaches, type Held } from '../../src/windows/judging.js';
+
+export { NOT_HELD, type Held };
 import type { EvidenceMetrics, RetryChainMetrics } from '../../src/model/evidence/index.js';
 import type { RetryPatternsConfig } from './config.js';
 import type { RetryStats } from './stats.js';
@@ -27,6 +30,11 @@ export interface FindingOf<K extends RetryKind> {
 export type Finding = { [K in RetryKind]: FindingOf<K> }[RetryKind];
 
 const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+/** "31 % of its 420 calls": the share of the operation's calls a figure takes (the impact of docs/painpoints.md). */
+function shareOfCalls(n: number, calls: number): string {
+  return `${formatPercent(calls > 0 ? n / calls : 0)} of its ${calls} calls`;
+}
 
 function topLabels(table: Map<string, number>, n = 3): string {
   return [...table]
@@ -63,33 +71,49 @@ function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: n
   return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
 }
 
-export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_exhaustion'> | undefined {
+export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig, held: Held = NOT_HELD): FindingOf<'retry_exhaustion'> | undefined {
   if (s.calls < config.min_samples || s.chains < config.exhaustion_min_chains) return undefined;
   const share = s.exhausted / s.chains;
-  if (share < config.exhaustion_ratio) return undefined;
+  if (!exhaustionFires(share, config, held)) return undefined;
   return {
     kind: 'retry_exhaustion',
-    severity: share >= config.exhaustion_high_ratio ? 'high' : 'medium',
+    severity: reaches(share, config.exhaustion_high_ratio, 'high', held) ? 'high' : 'medium',
     title: `${formatPercent(share)} of retried ${label} chains end in failure after all attempts`,
     description:
-      `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts), ` +
-      `wasting ${formatDuration(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
-    metrics: { ...commonMetrics(s), share: round(share, 3), wasted_ms: Math.round(s.exhaustedWastedMs) },
+      `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts); ` +
+      `their ${s.exhaustedAttempts} attempts are ${shareOfCalls(s.exhaustedAttempts, s.calls)} and took ${formatDuration(s.exhaustedWastedMs)}; ` +
+      `errors of its retried attempts: ${topLabels(s.errorClasses) || 'unknown'}.`,
+    metrics: { ...commonMetrics(s), share: round(share, 3), exhausted_attempts: s.exhaustedAttempts, wasted_ms: Math.round(s.exhaustedWastedMs) },
     exemplars: s.exemplars.exhausted,
     keyMetric: share,
   };
 }
 
-export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_non_retryable'> | undefined {
+/** retry_exhaustion's firing test on a share of exhausted chains (held by its band once it fired). */
+export function exhaustionFires(share: number, config: RetryPatternsConfig, held: Held = NOT_HELD): boolean {
+  return reaches(share, config.exhaustion_ratio, 'medium', held);
+}
+
+/**
+ * retry_non_retryable: significant from non_retryable_min_retries retries; its impact, the share
+ * of the operation's calls they are, makes it medium (non_retryable_medium_share) or high
+ * (non_retryable_high_share), else low (docs/painpoints.md: medium or high needs impact).
+ */
+export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig, held: Held = NOT_HELD): FindingOf<'retry_non_retryable'> | undefined {
   if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
   const share = s.nonRetryableRetries / s.calls;
+  const severity: Severity = reaches(share, config.non_retryable_high_share, 'high', held)
+    ? 'high'
+    : reaches(share, config.non_retryable_medium_share, 'medium', held)
+      ? 'medium'
+      : 'low';
   return {
     kind: 'retry_non_retryable',
-    severity: share >= config.non_retryable_high_share ? 'high' : 'medium',
+    severity,
     title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
-      `${formatPercent(share)} of its ${s.calls} calls, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
+      `${shareOfCalls(s.nonRetryableRetries, s.calls)}, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
     metrics: {
       ...commonMetrics(s),
       retries: s.nonRetryableRetries,
@@ -116,7 +140,7 @@ export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatter
     severity: 'medium',
     title: `${label} is retried ${how}`,
     description:
-      `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, gap CV ${round(cv, 2)}, ` +
+      `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, ${shareOfCalls(s.retries, s.calls)}, gap CV ${round(cv, 2)}, ` +
       `successive gap ratio ${round(ratio, 2)}; exponential backoff would give a ratio near 2).`,
     metrics: { ...commonMetrics(s), timed_chains: s.timedChains, median_gap_ms: Math.round(medianGap), gap_ratio: round(ratio), gap_cv: round(cv, 3) },
     exemplars: s.exemplars.noBackoff,
@@ -132,7 +156,7 @@ export function judgeAmplification(s: RetryStats, label: string, config: RetryPa
     title: `${label} retries multiply across nested layers (×${s.maxAmplification})`,
     description:
       `${s.amplifiedChains} retried ${label} chains contain retried calls of their own (${topLabels(s.nestedOperations)}), ` +
-      `so attempts multiply up to ×${s.maxAmplification}.`,
+      `so attempts multiply up to ×${s.maxAmplification}; its ${s.retries} retries are ${shareOfCalls(s.retries, s.calls)}, wasting ${formatDuration(s.wastedMs)}.`,
     metrics: { ...commonMetrics(s), amplification: s.maxAmplification, amplified_chains: s.amplifiedChains, nested_operations: table(s.nestedOperations) },
     exemplars: s.exemplars.amplified,
     keyMetric: s.maxAmplification,
@@ -175,7 +199,7 @@ export function judgeStormRate(
     severity: 'high',
     title: `${label} retries surged to ${round(perMin, 1)}/min (baseline ${round(basePerMin, 1)}/min)`,
     description:
-      `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min) against ${round(basePerMin, 1)}/min over the ` +
+      `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min, ${shareOfCalls(s.retries, s.calls)}) against ${round(basePerMin, 1)}/min over the ` +
       `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${formatDuration(s.wastedMs)}.`,
     metrics: {
       ...commonMetrics(s),

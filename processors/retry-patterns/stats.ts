@@ -31,6 +31,8 @@ export interface RetryStats {
   wastedMs: number;
   wastedTokens: number;
   exhaustedWastedMs: number;
+  /** attempts (spans) of the chains that ended in failure */
+  exhaustedAttempts: number;
   errorClasses: Map<string, number>;
   nonRetryableRetries: number;
   nonRetryableByClass: Map<string, number>;
@@ -79,6 +81,7 @@ function newStats(): RetryStats {
     wastedMs: 0,
     wastedTokens: 0,
     exhaustedWastedMs: 0,
+    exhaustedAttempts: 0,
     errorClasses: new Map(),
     nonRetryableRetries: 0,
     nonRetryableByClass: new Map(),
@@ -125,6 +128,7 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
   if (chain.outcome === 'exhausted') {
     s.exhausted++;
     s.exhaustedWastedMs += chain.spans.reduce((sum, a) => sum + a.span.durationMs, 0);
+    s.exhaustedAttempts += chain.spans.length;
     pushExemplar(s.exemplars.exhausted, exemplar);
   }
   if (chain.nonRetryableRetries > 0) {
@@ -226,6 +230,7 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     into.wastedMs += from.wastedMs;
     into.wastedTokens += from.wastedTokens;
     into.exhaustedWastedMs += from.exhaustedWastedMs;
+    into.exhaustedAttempts += from.exhaustedAttempts;
     mergeMap(into.errorClasses, from.errorClasses);
     into.nonRetryableRetries += from.nonRetryableRetries;
     mergeMap(into.nonRetryableByClass, from.nonRetryableByClass);

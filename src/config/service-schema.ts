@@ -7,6 +7,7 @@ import { zDuration } from './duration.js';
 import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
 import { serverSecurityShape } from '../security/server-security.js';
+import { aliasTableIssues, DEFAULT_NAME_SETTINGS, nameKey, type NameSettings } from '../model/names.js';
 import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
@@ -75,6 +76,36 @@ export const attributesSchema = z.strictObject({
   /** count a span as failed when it carries an error type attribute, even with status UNSET */
   failed_on_error_type: z.boolean().default(d.failed_on_error_type),
 }) satisfies z.ZodType<AttributeMapping>;
+
+/**
+ * An alias table added to `defaults`: an entry replaces the default of the same alias (case is
+ * ignored), and `alias: alias` undoes a default.
+ */
+const aliasTable = (defaults: Readonly<Record<string, string>>) =>
+  z
+    .record(z.string().trim().min(1), z.string().trim().min(1))
+    .default({})
+    .transform((table) => {
+      const own = new Set(Object.keys(table).map(nameKey));
+      const kept = Object.entries(defaults).filter(([alias]) => !own.has(nameKey(alias)));
+      return { ...Object.fromEntries(kept), ...table };
+    })
+    .superRefine((table, ctx) => {
+      for (const [alias, message] of aliasTableIssues(table)) ctx.addIssue({ code: 'custom', message, path: [alias] });
+    });
+
+/**
+ * Provider and model names (docs/input.md, Names): values compared case-insensitively and through
+ * these alias tables (alias → name), shown as the first spelling seen.
+ */
+export const namesSchema = z.strictObject({
+  /** added to the defaults: claude → anthropic and the gen_ai.system values gen_ai.provider.name renamed */
+  provider_aliases: aliasTable(DEFAULT_NAME_SETTINGS.provider_aliases),
+  model_aliases: aliasTable(DEFAULT_NAME_SETTINGS.model_aliases),
+  /** names remembered per kind with their first spelling; further names are shown in lower case (counted) */
+  max_names: z.number().int().positive().default(DEFAULT_NAME_SETTINGS.max_names),
+}) satisfies z.ZodType<NameSettings>;
+export type NamesSettings = z.output<typeof namesSchema>;
 
 /** The pain-point lifecycle shared by every detector (docs/painpoints.md). */
 export const painpointsSchema = z.strictObject({
@@ -157,6 +188,7 @@ export const serviceSchema = z.strictObject({
   windows: windowsSchema.prefault({}),
   series: seriesSchema.prefault({}),
   attributes: attributesSchema.prefault({}),
+  names: namesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
   problems: problemsSchema.prefault({}),
   traces: tracesSchema.prefault({}),

@@ -19,7 +19,8 @@ const sortedCounts = (m: Map<string, number>): Record<string, number> =>
   Object.fromEntries([...m].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)));
 const bump = (m: Map<string, number>, k: string, by = 1) => m.set(k, (m.get(k) ?? 0) + by);
 
-export function kcRunStatistics(runs: KcRunData): LegacyStatistics & { readonly totalEvents: number; readonly providersUsed: string[] } {
+/** `provider` gives a provider's display name (docs/input.md, Names): kc may spell one provider two ways. */
+export function kcRunStatistics(runs: KcRunData, provider: (name: string) => string = (p) => p): LegacyStatistics & { readonly totalEvents: number; readonly providersUsed: string[] } {
   let tasks = 0;
   let ok = 0;
   let retries = 0;
@@ -33,7 +34,7 @@ export function kcRunStatistics(runs: KcRunData): LegacyStatistics & { readonly 
     for (const e of run.events) {
       if (isProviderFallback(e)) {
         fallbackEvents++;
-        providers.add(e.fromProvider).add(e.toProvider);
+        providers.add(provider(e.fromProvider)).add(provider(e.toProvider));
       }
       if (!isTaskExecution(e)) continue;
       tasks++;
@@ -41,7 +42,7 @@ export function kcRunStatistics(runs: KcRunData): LegacyStatistics & { readonly 
       retries += e.retryCount;
       fallbacks += e.fallbackCount;
       execTotal += e.executionTime;
-      if (e.provider) providers.add(e.provider);
+      if (e.provider) providers.add(provider(e.provider));
     }
   }
   return {

@@ -15,6 +15,7 @@ import { parseAnalysisConfig, type SidelightConfig } from '../config-file/load.j
 import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';
+import { prepareSpans } from '../pipeline/span-preparation.js';
 import { newClockState } from '../windows/event-clock.js';
 import { silentLogger, type Logger } from '../telemetry/logger.js';
 import { operationStatistics } from './operation-statistics.js';
@@ -33,6 +34,8 @@ export interface AnalyzeOptions {
    * change-driven engine is tested against (docs/engine.md); slow on long inputs
    */
   readonly judging?: JudgeMode;
+  /** the spans went through prepareSpans already (names and runs, src/pipeline/span-preparation.ts) */
+  readonly prepared?: boolean;
 }
 
 export interface AnalyzeOutput extends AnalysisResult {
@@ -49,7 +52,9 @@ function byEndTime(a: SpanRecord, b: SpanRecord): number {
 
 export async function analyzeSpans(spans: Iterable<SpanRecord>, options: AnalyzeOptions = {}): Promise<AnalyzeOutput> {
   const config = options.resolvedConfig ?? parseAnalysisConfig(options.config ?? {}, analysisComponents, ANALYSIS_DEFAULTS);
-  const sorted = [...spans].sort(byEndTime);
+  // names and runs over the whole input, in the order the engine sees it (docs/input.md)
+  const ordered = [...spans].sort(byEndTime);
+  const sorted = options.prepared ? ordered : prepareSpans(ordered, config.service);
   const metrics = new Registry();
   const logger = options.logger ?? silentLogger;
   const ctx = { scheduler: asyncScheduler, metrics, logger, settings: config.service, mode: 'offline' as const, id: 'analyze', judging: options.judging ?? 'changed' };
@@ -61,7 +66,7 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   const parts = buildEngineParts(config, processorIds.filter((id) => config.processors.get(id)?.type !== 'recommend'), ctx);
   const clockState = newClockState();
   const changes = await lastValueFrom(
-    runEngine(from(sorted), parts, { settings: config.service, scheduler: asyncScheduler, metrics, logger, idleAdvance: false, clockState }).pipe(toArray()),
+    runEngine(from(sorted), parts, { settings: config.service, scheduler: asyncScheduler, metrics, logger, idleAdvance: false, clockState, prepared: true }).pipe(toArray()),
   );
 
   // The last state of each pain point; recommendations are made once over the final set, so

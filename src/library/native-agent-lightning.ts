@@ -20,6 +20,8 @@ import { z } from 'zod';
 import { ConfigError, parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
 import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { analyzeSpans } from './analyze-spans.js';
+import { prepareSpans } from '../pipeline/span-preparation.js';
+import { NameNormalizer } from '../model/names.js';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
@@ -199,11 +201,15 @@ export class NativeAgentLightning {
     for (const run of runs) {
       for (const s of kcRunToSpans(run.events, { runId: run.runId, mapping: cfg.config.service.attributes })) spans.push(s);
     }
-    const result = await analyzeSpans(spans, { resolvedConfig: cfg.config });
-    return toLegacyResult(result, runs, spans, {
+    // one spelling per provider (docs/input.md, Names) in the analysis and in kc's own figures alike
+    const names = new NameNormalizer(cfg.config.service.names);
+    const prepared = prepareSpans(spans, cfg.config.service, names);
+    const result = await analyzeSpans(prepared, { resolvedConfig: cfg.config, prepared: true });
+    return toLegacyResult(result, runs, prepared, {
       generatedAt: this.now().toISOString(),
       mode: 'native',
       durationMs: performance.now() - started,
+      provider: (p) => names.provider(p),
     });
   }
 
@@ -387,9 +393,15 @@ export function toLegacyResult(
   result: AnalysisResult,
   runs: KcRunData,
   spans: readonly SpanRecord[],
-  meta: { readonly generatedAt: string; readonly mode: AgentLightningMode; readonly durationMs: number },
+  meta: {
+    readonly generatedAt: string;
+    readonly mode: AgentLightningMode;
+    readonly durationMs: number;
+    /** a provider's display name (the spans' names are already so) */
+    readonly provider?: (name: string) => string;
+  },
 ): LegacyResult {
-  const stats = kcRunStatistics(runs);
+  const stats = kcRunStatistics(runs, meta.provider);
   return {
     success: true,
     recommendations: result.recommendations.map((r) => toLegacyRecommendation(r, meta.generatedAt)),

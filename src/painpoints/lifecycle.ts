@@ -113,6 +113,11 @@ export function lifecycleMetrics(registry: Registry): LifecycleMetrics {
 export interface LifecycleOptions {
   /** the event clock's step: resolution happens on its boundaries */
   readonly clockStepMs: number;
+  /**
+   * live: the run of a trace whose id stands in for a run id (a span that named no run and came
+   * before one of its trace that did, docs/input.md Runs); records list the run instead
+   */
+  readonly runOf?: (traceId: string) => string | undefined;
 }
 
 type Item = Extract<TaggedJudgement, { type: 'observation' }> | Extract<TaggedJudgement, { type: 'clear' }>;
@@ -120,6 +125,8 @@ type Item = Extract<TaggedJudgement, { type: 'observation' }> | Extract<TaggedJu
 export function painPointLifecycle(settings: PainPointSettings, registry?: Registry, options: LifecycleOptions = { clockStepMs: 10_000 }): OperatorFunction<LifecycleInput, PainPointChange> {
   const metrics = registry ? lifecycleMetrics(registry) : undefined;
   const clockStep = options.clockStepMs;
+  const runOf = options.runOf;
+  const runIdsOf = (ids: ReadonlySet<string>): string[] => (runOf === undefined ? [...ids].sort() : [...new Set([...ids].map((id) => runOf(id) ?? id))].sort());
   return (source) =>
     new Observable<PainPointChange>((subscriber) => {
       const active = new Map<string, Active>();
@@ -177,7 +184,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         apply(a);
         // a standing observation was seen up to lastObserved without a new observation object
         const lastSeen = iso(a.lastObserved);
-        a.record = a.record.last_seen === lastSeen ? { ...a.record, state, run_ids: [...a.runIds].sort() } : { ...a.record, state, last_seen: lastSeen, run_ids: [...a.runIds].sort() };
+        const runIds = runIdsOf(a.runIds);
+        a.record = a.record.last_seen === lastSeen ? { ...a.record, state, run_ids: runIds } : { ...a.record, state, last_seen: lastSeen, run_ids: runIds };
         a.lastEmitted = time;
         metrics?.changes.inc({ state, kind: a.record.kind });
         subscriber.next({ painpoint: a.record, recommendations: [] });

@@ -16,6 +16,8 @@ import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
 import { AttributionIndex } from '../problems/attribution-index.js';
 import { problemsStage, type ProblemsInput } from '../problems/stage.js';
+import { spanPreparation } from './span-preparation.js';
+import { TraceRuns } from '../model/run-ids.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
@@ -33,6 +35,11 @@ export interface EngineOptions {
   /** live: the idle watermark follows the wall clock; offline: only the data moves it */
   readonly idleAdvance: boolean;
   readonly clockState: EventClockState;
+  /**
+   * the spans were prepared already (offline: prepareSpans over the whole input); else names and
+   * runs are prepared here, in arrival order (src/pipeline/span-preparation.ts)
+   */
+  readonly prepared?: boolean;
 }
 
 const errorCounters = new WeakMap<Registry, Counter<'processor'>>();
@@ -79,7 +86,10 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
 
     const lifecycleInput$: Observable<LifecycleInput> = merge(judgements$, ticks);
     const clockStepMs = Math.max(options.settings.windows.slide, options.settings.windows.judge_every ?? options.settings.windows.slide);
-    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs }));
+    // live: runs learnt from the spans that name them, for the spans (and pain points) that do not
+    const traceRuns = options.prepared ? undefined : new TraceRuns(options.settings.traces.max_traces);
+    const runOf = traceRuns && ((traceId: string) => traceRuns.runOf(traceId));
+    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, ...(runOf ? { runOf } : {}) }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
     // The problems stage reads the spans (and traces) behind the pain points from its own index,
@@ -97,7 +107,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     const sub = output$.subscribe(subscriber);
     sub.add(indexSub);
     sub.add(
-      spans$
+      (traceRuns === undefined ? spans$ : spans$.pipe(spanPreparation(options.settings, traceRuns, options.metrics)))
         .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))
         .subscribe({
           next(e) {

@@ -140,6 +140,19 @@ describe('QuantileSketch', () => {
     expect(sketch.countAbove(0)).toBe(1_000);
   });
 
+  it('sums the values it counts above a threshold, exactly while small and within 1 % after', () => {
+    const small = new QuantileSketch();
+    for (const v of [1, 2, 3, 40, 50]) small.add(v);
+    expect(small.sumAbove(3)).toBe(90);
+    const sketch = new QuantileSketch();
+    for (let i = 1; i <= 1_000; i++) sketch.add(i);
+    // it sums the values countAbove counts (the top n: the bin holding 900 is left out), each within 1 %
+    const n = sketch.countAbove(900);
+    const top = ((1_000 + (1_001 - n)) * n) / 2;
+    expect(Math.abs(sketch.sumAbove(900) - top)).toBeLessThanOrEqual(top * RELATIVE_ACCURACY);
+    expect(sketch.sumAbove(2_000)).toBe(0);
+  });
+
   it('documents that the bundled DDSketch merge keeps zeroCount (we count zeros ourselves anyway)', () => {
     const a = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
     const b = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });

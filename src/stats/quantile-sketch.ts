@@ -106,6 +106,28 @@ export class QuantileSketch {
     return n;
   }
 
+  /**
+   * The sum of the values countAbove(x) counts: exact while small; in sketch mode each bin counts
+   * at its representative value (within 1 %).
+   */
+  sumAbove(x: number): number {
+    if (this.exact !== undefined) {
+      let sum = 0;
+      for (const v of this.exact) if (v > x) sum += v;
+      return sum;
+    }
+    const sketch = this.sketch as DDSketch;
+    const store = sketch.store;
+    if (store.count === 0) return 0;
+    const firstKey = x < MIN_POSITIVE_MS ? store.minKey : sketch.mapping.key(x) + 1;
+    let sum = 0;
+    for (let key = Math.max(firstKey, store.minKey); key <= store.maxKey; key++) {
+      const n = store.bins[key - store.offset] ?? 0;
+      if (n > 0) sum += n * Math.min(this.max, sketch.mapping.value(key));
+    }
+    return sum;
+  }
+
   /** true while the values are held exactly */
   get isExact(): boolean {
     return this.exact !== undefined;

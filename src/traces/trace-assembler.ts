@@ -19,6 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
+import { inRun, namesItsRun, traceRunId } from '../model/run-ids.js';
 import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
 import FlatQueue from 'flatqueue';
@@ -281,7 +282,7 @@ function contains(outer: SpanRecord, inner: SpanRecord): boolean {
 }
 
 /**
- * Builds the tree of one trace. Root: the earliest-starting parentless span (else the
+ * Builds the tree of one trace, every span that names no run in the trace's run (src/model/run-ids.ts). Root: the earliest-starting parentless span (else the
  * earliest-starting span whose parent is absent, else the earliest span). Every span not reachable
  * from the root (parent missing, another parentless span, a parent cycle) is attached, with its
  * own subtree, under the deepest placed span containing it in time, else under the root.
@@ -292,7 +293,9 @@ export function buildTrace(
   stats?: TraceAssemblerStats,
   metrics?: Pick<AssemblerMetrics, 'reparented'>,
 ): Trace {
-  const sorted = [...spans].sort(byStart);
+  // spans that name no run (a second service's) are in the trace's run
+  const run = traceRunId(spans);
+  const sorted = (run === undefined ? [...spans] : spans.map((s) => (namesItsRun(s) ? s : inRun(s, run)))).sort(byStart);
   if (sorted.length === 0) throw new Error(`trace ${traceId} has no spans`);
   const nodes = new Map<string, BuildNode>();
   for (const span of sorted) nodes.set(span.spanId, { span, children: [] });

@@ -9,7 +9,7 @@
  *   observation is one-shot, as the engine did before; both modes must give the lifecycle exactly
  *   the same pain-point changes.
  */
-import type { Observation } from '../model/painpoint.js';
+import { SEVERITY_RANK, type Observation, type Severity } from '../model/painpoint.js';
 import type { Judgement, JudgeMode } from '../model/events.js';
 import { subjectKey } from '../model/series.js';
 import type { JudgedSeries, SeriesWindows, StandingEntry } from './series-windows.js';
@@ -36,6 +36,30 @@ function standingEntries(observations: readonly Observation[]): StandingEntry[] 
  */
 export function aboveWithBand(value: number, threshold: number, wasAbove: boolean, band: number): boolean {
   return value >= (wasAbove ? threshold * (1 - band) : threshold);
+}
+
+/**
+ * Whether a series that was at severity `was` (its previous judgement; undefined: not observed)
+ * was at `level` or above: the thresholds of that level and below are then held by their band.
+ */
+export function wasAtLeast(was: Severity | undefined, level: Severity): boolean {
+  return was !== undefined && SEVERITY_RANK[was] >= SEVERITY_RANK[level];
+}
+
+/**
+ * What a rule's thresholds are held by (docs/painpoints.md, severity band): the severity the
+ * series' previous judgement gave its kind, and the band. The whole-input judgement holds nothing.
+ */
+export interface Held {
+  readonly was?: Severity | undefined;
+  readonly band: number;
+}
+
+export const NOT_HELD: Held = { band: 0 };
+
+/** `value` reaches `threshold`, or reached it at `level` or above before and stays within the band. */
+export function reaches(value: number, threshold: number, level: Severity, held: Held): boolean {
+  return aboveWithBand(value, threshold, wasAtLeast(held.was, level), held.band);
 }
 
 /** What the series' previous judgement observed of `kind` (its severity), if anything. */

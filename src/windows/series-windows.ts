@@ -580,6 +580,11 @@ export class SeriesWindows<A, I, S = never> {
     this.agenda.push(s, due);
   }
 
+  /** The series of `subject`, if it is tracked (it is not created). */
+  get(subject: Subject): SummarizedView<A, S> | undefined {
+    return this.series.get(subjectKey(subject));
+  }
+
   /** Every tracked series, in creation order. */
   all(): Iterable<SummarizedView<A, S>> {
     return this.series.values();

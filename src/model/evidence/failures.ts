@@ -43,6 +43,10 @@ export const errorClusterMetricsSchema = z.strictObject({
   /** distinct operation keys and services the cluster's failures are on */
   operations: count,
   services: count,
+  /** calls of the operations the cluster spans (its impact's denominator) */
+  operation_calls: count.optional(),
+  /** failures / operation_calls */
+  call_share: fraction.optional(),
   /** share of all failures in the window */
   share: fraction,
   total_failures: count,

@@ -46,6 +46,11 @@ export const slowTailMetricsSchema = z.strictObject({
   ratio: multiple,
   /** calls slower than the p99 */
   slow_calls: count,
+  /** calls slower than tail_ratio × the median (the tail's impact) */
+  tail_calls: count.optional(),
+  /** their summed time, and its share of all successful calls' time */
+  tail_ms: millis.optional(),
+  tail_time_share: fraction.optional(),
   ...affected,
 });
 
@@ -57,6 +62,10 @@ export const latencyBottleneckMetricsSchema = z.strictObject({
   trace_ms: millis,
   traces: count,
   affected_traces: count,
+  /** model calls: the share in the baseline window it is compared with */
+  baseline_window: windowName.optional(),
+  baseline_share: fraction.optional(),
+  baseline_traces: count.optional(),
 });
 
 export type LatencyRegressionMetrics = z.output<typeof latencyRegressionMetricsSchema>;

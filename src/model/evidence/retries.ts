@@ -37,6 +37,8 @@ export const retryExhaustionMetricsSchema = z.strictObject({
   ...retryChains,
   /** exhausted_chains / chains; wasted_ms is the time of the exhausted chains */
   share: fraction,
+  /** attempts the exhausted chains made */
+  exhausted_attempts: count.optional(),
 });
 
 export const retryNonRetryableMetricsSchema = z.strictObject({

@@ -39,6 +39,10 @@ export const sequentialFanoutMetricsSchema = z.strictObject({
   max_sequence_length: count,
   /** tools in the sequences → calls */
   tools: breakdown,
+  /** traces in which the parent ran at least one tool call */
+  parent_traces: count.optional(),
+  /** traces with an occurrence / parent_traces */
+  trace_share: fraction.optional(),
 });
 
 export type RepeatedCallsMetrics = z.output<typeof repeatedCallsMetricsSchema>;
