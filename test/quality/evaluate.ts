@@ -51,11 +51,6 @@ export function painPointAlerts(out: AnalyzeOutput): Alert[] {
   return [...seen.values()];
 }
 
-/** Whether the analysis output has the problems stage's `problems`. */
-export function hasProblems(out: AnalysisResult): boolean {
-  return Array.isArray((out as ProblemsOutput).problems);
-}
-
 /**
  * Medium or high problems, or undefined when the output has no problems (n/a). A problem merged
  * into another is that other problem, not an alert of its own. The time it first alerted comes

@@ -69,12 +69,12 @@ export function patternLabel(p: RootPattern): string {
  * one-minute windows of history, latency regressions a 15-minute baseline mostly from before).
  */
 export const OTLP_START = Date.parse('2026-11-20T10:00:00.000Z');
-const DURATION = 16 * 60_000;
+export const OTLP_DURATION = 16 * 60_000;
 export const FAULT = OTLP_START + 10 * 60_000;
 /** the second fault of a two-fault workload starts a little later, as independent faults do */
-const SECOND_FAULT = FAULT + 45_000;
-/** 24 tasks a minute across the four agents */
-const MEAN_GAP = 2_500;
+export const SECOND_FAULT = FAULT + 45_000;
+/** 20 tasks a minute across the four agents */
+const MEAN_GAP = 3_000;
 
 const from = (start: number) => (t: number) => t >= start;
 
@@ -84,7 +84,7 @@ function memo(make: () => Promise<readonly SpanRecord[]>): () => Promise<readonl
 }
 
 function otlp(seed: number, scenarios: readonly Scenario[]): () => Promise<readonly SpanRecord[]> {
-  return memo(async () => recordWorkload(agentTraffic({ seed, start: OTLP_START, durationMs: DURATION, meanGapMs: MEAN_GAP, scenarios })));
+  return memo(async () => recordWorkload(agentTraffic({ seed, start: OTLP_START, durationMs: OTLP_DURATION, meanGapMs: MEAN_GAP, scenarios })));
 }
 
 // --- the faults (OTLP) ---------------------------------------------------------------------------
@@ -102,12 +102,12 @@ function upstreamRateLimit(start: number): Scenario {
   return { tool: (a) => (a.tool === 'web_search' && on(a.t) && a.r() < 0.45 ? { fail: { type: '429', message: 'HTTP 429 Too Many Requests', httpStatus: 429 } } : undefined) };
 }
 
-function slowModel(start: number): Scenario {
+function slowModel(model: string, start: number): Scenario {
   const on = from(start);
-  return { model: (c) => (c.model === 'gpt-4o' && on(c.t) ? { durationFactor: 6 } : undefined) };
+  return { model: (c) => (c.model === model && on(c.t) ? { durationFactor: 6 } : undefined) };
 }
 
-const OUTAGE_END = FAULT + 5 * 60_000;
+export const OUTAGE_END = FAULT + 5 * 60_000;
 const providerOutage: Scenario = {
   model: (c) =>
     c.provider === 'anthropic' && c.t >= FAULT && c.t < OUTAGE_END ? { fail: { type: 'overloaded_error', message: 'Overloaded', httpStatus: 529 } } : undefined,
@@ -128,7 +128,7 @@ const retriesAfterNonRetryable: Scenario = {
 function blips(seed: number): (t: number) => boolean {
   const r = rng(seed);
   const windows: [number, number][] = [];
-  for (let t = FAULT + between(r, 0, 20_000); t < OTLP_START + DURATION; t += between(r, 45_000, 90_000)) windows.push([t, t + between(r, 6_000, 10_000)]);
+  for (let t = FAULT + between(r, 0, 20_000); t < OTLP_START + OTLP_DURATION; t += between(r, 45_000, 90_000)) windows.push([t, t + between(r, 6_000, 10_000)]);
   return (t) => windows.some(([a, b]) => t >= a && t < b);
 }
 
@@ -213,7 +213,7 @@ const searchApi = root({ service: SEARCH_SERVICE, operation: 'GET /v2/search' })
 const fault = (label: string, start: number, ...roots: RootPattern[]): Fault => ({ label, start, roots });
 
 export const KC_CREDENTIALS = kc(31, [claudeCredentials]);
-const kcMigrate = kc(32, [migrateTimeouts]);
+export const KC_MIGRATE = kc(32, [migrateTimeouts]);
 const kcBoth = kc(33, [claudeCredentials, migrateTimeouts]);
 const kcHealthy = kc(34, []);
 
@@ -241,7 +241,7 @@ export const WORKLOADS: readonly Workload[] = [
     kind: 'single',
     source: 'otlp',
     faults: [fault('gpt-4o 6× slower', FAULT, root({ model: 'gpt-4o' }))],
-    spans: otlp(3, [slowModel(FAULT)]),
+    spans: otlp(3, [slowModel('gpt-4o', FAULT)]),
   },
   {
     name: 'provider-outage',
@@ -324,20 +324,23 @@ export const WORKLOADS: readonly Workload[] = [
     description: 'kc run files: Migrate tasks time out 60 % of the time from the 6th run on (retried once)',
     kind: 'single',
     source: 'kc',
-    faults: [fault('Migrate tasks time out', kcMigrate.faultStart, root({ task_type: 'Migrate' }))],
-    spans: kcMigrate.spans,
+    faults: [fault('Migrate tasks time out', KC_MIGRATE.faultStart, root({ task_type: 'Migrate' }))],
+    spans: KC_MIGRATE.spans,
   },
   {
     name: 'two-faults-rate-limit-and-slow-model',
-    description: 'search-api rate-limits web_search (the researcher) and gpt-4o turns 6× slower (the planner) at once',
+    description: "search-api rate-limits web_search (called by the researcher) and claude-haiku-4 (the reviewer's model) turns 6× slower, 45 s apart",
     kind: 'double',
     source: 'otlp',
-    faults: [fault('search-api rate-limits web_search', FAULT, searchApi), fault('gpt-4o 6× slower', SECOND_FAULT, root({ model: 'gpt-4o' }))],
-    spans: otlp(11, [upstreamRateLimit(FAULT), slowModel(SECOND_FAULT)]),
+    faults: [
+      fault('search-api rate-limits web_search', FAULT, searchApi),
+      fault('claude-haiku-4 6× slower', SECOND_FAULT, root({ model: 'claude-haiku-4' })),
+    ],
+    spans: otlp(11, [upstreamRateLimit(FAULT), slowModel('claude-haiku-4', SECOND_FAULT)]),
   },
   {
     name: 'two-faults-tool-and-tokens',
-    description: "run_tests crashes on 40 % of calls (coder, reviewer) and the researcher's context blows up 8× at once",
+    description: "run_tests crashes on 40 % of calls (coder, reviewer) and the researcher's context blows up 8×, 45 s apart",
     kind: 'double',
     source: 'otlp',
     faults: [fault('run_tests crashes', FAULT, root({ tool: 'run_tests' })), fault('researcher sends 8× the tokens', SECOND_FAULT, root({ agent: 'researcher' }))],
@@ -345,7 +348,7 @@ export const WORKLOADS: readonly Workload[] = [
   },
   {
     name: 'kc-two-faults',
-    description: 'kc run files: claude credentials revoked and Migrate tasks timing out, from the same run on',
+    description: 'kc run files: claude credentials revoked and Migrate tasks timing out, from the same run on (a Migrate task on claude fails on the credentials)',
     kind: 'double',
     source: 'kc',
     faults: [fault('claude credentials revoked', kcBoth.faultStart, root({ provider: 'claude' })), fault('Migrate tasks time out', kcBoth.faultStart, root({ task_type: 'Migrate' }))],
@@ -355,3 +358,9 @@ export const WORKLOADS: readonly Workload[] = [
   { name: 'healthy-2', description: 'background traffic and its noise only (another seed)', kind: 'healthy', source: 'otlp', faults: [], spans: otlp(202, []) },
   { name: 'kc-healthy', description: "kc run files with kc's own noise only", kind: 'healthy', source: 'kc', faults: [], spans: kcHealthy.spans },
 ];
+
+export function workload(name: string): Workload {
+  const w = WORKLOADS.find((x) => x.name === name);
+  if (w === undefined) throw new Error(`no workload ${name}`);
+  return w;
+}
