@@ -1,9 +1,9 @@
 /**
- * The fault-injection workload suite (issue 12, SPEC §3b). Three parts:
+ * The fault-injection workload suite (docs/quality.md). Three parts:
  * - the workloads contain what they claim (the fault is in the spans, the background has its
  *   variety and noise);
  * - the evaluator scores alerts as documented;
- * - SPEC §3b's target on problems: one medium or high problem per fault, its root naming the
+ * - the target on problems: one medium or high problem per fault, its root naming the
  *   fault, two for two independent faults, none on healthy workloads. Skipped only while the
  *   analysis output has no `problems` field; it runs by itself once the problems stage lands.
  */
@@ -483,11 +483,11 @@ describe('the evaluator', () => {
   });
 });
 
-// --- SPEC §3b's target ------------------------------------------------------------------------------
+// --- the target on problems ------------------------------------------------------------------------------
 
 const probe = await analyzeSpans([]);
 
-describe.skipIf(!('problems' in probe))('SPEC §3b target: one medium or high problem per fault, its root naming the fault', () => {
+describe.skipIf(!('problems' in probe))('the target: one medium or high problem per fault, its root naming the fault', () => {
   const roots = (alerts: readonly Alert[]) => alerts.map(alertLabel).join('; ') || 'none';
 
   it.each(WORKLOADS.filter((w) => w.kind !== 'healthy').map((w) => [w.name, w] as const))(

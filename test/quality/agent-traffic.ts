@@ -341,7 +341,7 @@ class TaskBuilder {
 
 /**
  * `k` different tools drawn by weight. One turn never calls a tool twice at once: a parallel call
- * of the same operation would break its retry chain (SPEC §2: an overlapping sibling is not a retry).
+ * of the same operation would break its retry chain (docs/input.md: an overlapping sibling is not a retry).
  */
 function pickDistinct(r: Rng, tools: readonly (readonly [string, number])[], k: number): string[] {
   const pool = [...tools];

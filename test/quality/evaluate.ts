@@ -1,7 +1,7 @@
 /**
  * Runs a workload through the offline engine (analyzeSpans, as `sidelight analyze` does) and scores
  * two views of what it raised: medium or high pain points (every one an alert today, the "before")
- * and medium or high problems (SPEC §3b, the "after"; n/a until the problems stage lands). Each
+ * and medium or high problems (the "after", docs/quality.md; n/a until the problems stage lands). Each
  * fault is matched to the first alert of its view whose root names it, raised once the fault had
  * started; the detection delay is the event time from the fault's start to that alert.
  */
@@ -79,7 +79,7 @@ export interface ViewScore {
   readonly matches: readonly FaultMatch[];
   /** every fault named by an alert of its own */
   readonly named: boolean;
-  /** SPEC §3b: exactly one alert per fault, each naming its fault; none on a healthy workload */
+  /** the target (docs/quality.md): exactly one alert per fault, each naming its fault; none on a healthy workload */
   readonly target: boolean;
 }
 

@@ -65,7 +65,7 @@ export interface Totals {
   readonly faultsNamed: number;
   readonly healthyWorkloads: number;
   readonly healthyAlerts: number;
-  /** workloads meeting SPEC §3b's target */
+  /** workloads meeting the target (docs/quality.md) */
   readonly targetMet: number;
   readonly workloads: number;
 }

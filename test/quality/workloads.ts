@@ -3,7 +3,7 @@
  * over the realistic background traffic of agent-traffic.ts (OTLP: OpenTelemetry SDK spans) or
  * kc-traffic.ts (kc run files); two-fault workloads with two independent faults at once; and
  * healthy workloads with nothing but the background's noise. Each fault declares what the root of
- * its problem must name (SPEC §3b): a tool, model, provider, task type, agent, error class or
+ * its problem must name (docs/quality.md): a tool, model, provider, task type, agent, error class or
  * behaviour kind.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -207,7 +207,7 @@ function kc(seed: number, faults: readonly KcFault[]): KcWorkload {
 
 const root = (subject: RootPattern['subject'], kinds?: readonly PainPointKind[]): RootPattern => (kinds === undefined ? { subject } : { kinds, subject });
 
-/** SPEC §3b: of a client span and the server span of the same call in another service, the server is the root. */
+/** Of a client span and the server span of the same call in another service, the server is the root (docs/quality.md). */
 const searchApi = root({ service: SEARCH_SERVICE, operation: 'GET /v2/search' });
 
 const fault = (label: string, start: number, ...roots: RootPattern[]): Fault => ({ label, start, roots });
@@ -280,7 +280,7 @@ export const WORKLOADS: readonly Workload[] = [
         root({ operation: 'invoke_agent researcher' }, ['retry_storm']),
         root({ agent: 'researcher' }, ['retry_storm']),
         root({ task_type: 'Research' }, ['retry_storm']),
-        // SPEC §3b also allows the trigger as root, the storm its consequence: the drop-outs of fetch_url
+        // or the trigger as root, the storm its consequence (docs/quality.md): the drop-outs of fetch_url
         root({ tool: 'fetch_url' }),
       ),
     ],
