@@ -13,9 +13,11 @@ import { runAnalyze } from '../src/analyze/command.js';
 import { readInputs } from '../src/analyze/inputs.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
 import { LiveLoad } from './support/live-load.js';
+import { BENCH_SCALE } from './support/scale.js';
 
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 3));
-const MINUTES = Number(process.env['BENCH_MINUTES'] ?? 3);
+/** minutes of event time in the file; BENCH_SCALE scales them */
+const MINUTES = Number(process.env['BENCH_MINUTES'] ?? 3) * BENCH_SCALE;
 const RUNS_IN_FLIGHT = Number(process.env['BENCH_RUNS_IN_FLIGHT'] ?? 300);
 
 function median(xs: readonly number[]): number {
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   }
   rmSync(dir, { recursive: true, force: true });
   const rate = (ms: number) => Math.round((spans / ms) * 1_000).toLocaleString('en-US');
-  console.log(`file: ${spans.toLocaleString('en-US')} spans over ${MINUTES} min of event time, ${RUNS_IN_FLIGHT} runs in flight, ${lines.length} OTLP/JSON lines`);
+  console.log(`file: ${spans.toLocaleString('en-US')} spans over ${Number(MINUTES.toFixed(2))} min of event time, ${RUNS_IN_FLIGHT} runs in flight, ${lines.length} OTLP/JSON lines`);
   console.log(`analyze (read, decode, analyze, write the JSON report): first run ${rate(times[0] as number)} spans/s, then median ${rate(median(times.slice(1)))} spans/s over ${RUNS} runs`);
   console.log(`of which the analysis alone (analyzeSpans): median ${rate(median(analysis))} spans/s`);
 }

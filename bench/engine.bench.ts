@@ -9,7 +9,8 @@
  *   per pane, ~29 000 boundaries, where the cost is event time × series rather than spans.
  *
  * Prints spans/s (median of RUNS runs, after one warm-up) and the median time. Nothing is asserted.
- * BENCH_RUNS (default 5) sets the runs; BENCH_KC_TIME_SCALE (default 1) the kc timings.
+ * BENCH_RUNS (default 5) sets the runs; BENCH_KC_TIME_SCALE (default 1) the kc timings; BENCH_SCALE
+ * (default 1) the number of tasks and kc runs.
  */
 import type { SpanRecord } from '../src/model/span.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
@@ -18,6 +19,7 @@ import { kcRunToSpans } from '../src/kc/run-to-spans.js';
 import { generateKcRuns } from '../test/fixtures/kc/generate-runs.js';
 import { agentWorkload } from '../test/support/agent-workload.js';
 import { recordTraces } from '../test/support/readable-to-record.js';
+import { scaled } from './support/scale.js';
 
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
 const KC_TIME_SCALE = Number(process.env['BENCH_KC_TIME_SCALE'] ?? 1);
@@ -32,14 +34,14 @@ function denseWorkload(): SpanRecord[] {
   const t0 = Date.UTC(2026, 0, 5, 9);
   // 10 minutes: 4 000 tasks of 5 spans; web_search fails in 60 % of the tasks of minutes 4 to 7
   return recordTraces([
-    ...agentWorkload({ start: t0, tasks: 1_600, every: 150, failEveryFive: 0 }),
-    ...agentWorkload({ start: t0 + 240_000, tasks: 1_200, every: 150, failEveryFive: 3 }),
-    ...agentWorkload({ start: t0 + 420_000, tasks: 1_200, every: 150, failEveryFive: 0 }),
+    ...agentWorkload({ start: t0, tasks: scaled(1_600), every: 150, failEveryFive: 0 }),
+    ...agentWorkload({ start: t0 + 240_000, tasks: scaled(1_200), every: 150, failEveryFive: 3 }),
+    ...agentWorkload({ start: t0 + 420_000, tasks: scaled(1_200), every: 150, failEveryFive: 0 }),
   ]);
 }
 
 function sparseKcWorkload(): SpanRecord[] {
-  const runs = kcRunDataSchema.parse(generateKcRuns({ runs: 23, tasksPerRun: 100, seed: 2026, timeScale: KC_TIME_SCALE }));
+  const runs = kcRunDataSchema.parse(generateKcRuns({ runs: scaled(23), tasksPerRun: 100, seed: 2026, timeScale: KC_TIME_SCALE }));
   const spans: SpanRecord[] = [];
   for (const run of runs) for (const s of kcRunToSpans(run.events, { runId: run.runId })) spans.push(s);
   return spans;

@@ -19,8 +19,10 @@ import { createSqliteExporter, sqliteConfigSchema } from '../exporters/sqlite.js
 import { createOtlpTracesExporter, otlpTracesConfigSchema } from '../exporters/otlp-traces.js';
 import { createOtlpLogsExporter, otlpLogsConfigSchema } from '../exporters/otlp-logs.js';
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
+import { scaled } from './support/scale.js';
 
-const N = 20_000;
+/** changes per sink (BENCH_SCALE scales them) */
+const N = scaled(20_000, 100);
 const ctx = (id: string): ComponentContext => ({
   scheduler: asyncScheduler,
   metrics: new Registry(),
@@ -119,8 +121,9 @@ try {
       ctx('webhook'),
     );
     const t0 = performance.now();
-    for (const c of changes.slice(0, 5_000)) exporter.export(c);
-    report('webhook export() spooling to disk (call cost)', 5_000, performance.now() - t0);
+    const spooled = Math.min(N, 5_000);
+    for (const c of changes.slice(0, spooled)) exporter.export(c);
+    report('webhook export() spooling to disk (call cost)', spooled, performance.now() - t0);
     await exporter.shutdown();
   }
 } finally {

@@ -12,6 +12,7 @@
  * `kc improve` process makes), median of BENCH_FRESH (default 5) processes, from dist/ (build
  * first: `npm run build`). Nothing is asserted. Each call converts kc events, validates them,
  * analyzes, and builds kc's legacy result; input generation and JSON reading are not timed.
+ * BENCH_SCALE (default 1) shrinks every input.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeAgentLightning } from '../src/library/native-agent-lightning.js';
 import { countEvents, generateKcHistory, generateKcRuns, type GeneratedRun } from '../test/fixtures/kc/generate-runs.js';
+import { BENCH_SCALE as SCALE } from './support/scale.js';
 
 const CALLS = Math.max(1, Number(process.env['BENCH_CALLS'] ?? 10));
 const FRESH = Math.max(0, Number(process.env['BENCH_FRESH'] ?? 5));
-/** BENCH_SCALE < 1 shrinks every input (CI's smoke run) */
-const SCALE = Number(process.env['BENCH_SCALE'] ?? 1);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function percentile(xs: readonly number[], q: number): number {
