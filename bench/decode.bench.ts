@@ -12,7 +12,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeTraceRequest, type OtlpFormat } from '../src/decode/index.js';
 import { DEFAULT_ATTRIBUTE_MAPPING } from '../src/model/derive.js';
-import { scaled } from './support/scale.js';
+import { scaled } from './support/measure.js';
 
 const SPANS = 1000;
 const ROUNDS = scaled(40, 2);

@@ -8,7 +8,8 @@
  * - sparse: ~5 000 kc events in 23 runs at realistic kc timings (~80 h of event time): few spans
  *   per pane, ~29 000 boundaries, where the cost is event time × series rather than spans.
  *
- * Prints spans/s (median of RUNS runs, after one warm-up) and the median time. Nothing is asserted.
+ * Prints spans/s (median of RUNS runs, after one warm-up), the median time and the median CPU time
+ * (all threads). Nothing is asserted.
  * BENCH_RUNS (default 5) sets the runs; BENCH_KC_TIME_SCALE (default 1) the kc timings; BENCH_SCALE
  * (default 1) the number of tasks and kc runs.
  */
@@ -19,7 +20,7 @@ import { kcRunToSpans } from '../src/kc/run-to-spans.js';
 import { generateKcRuns } from '../test/fixtures/kc/generate-runs.js';
 import { agentWorkload } from '../test/support/agent-workload.js';
 import { recordTraces } from '../test/support/readable-to-record.js';
-import { scaled } from './support/scale.js';
+import { cpuMs, scaled } from './support/measure.js';
 
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS'] ?? 5));
 const KC_TIME_SCALE = Number(process.env['BENCH_KC_TIME_SCALE'] ?? 1);
@@ -61,18 +62,21 @@ function eventTime(spans: readonly SpanRecord[]): string {
 async function measure(name: string, spans: readonly SpanRecord[]): Promise<void> {
   await analyzeSpans(spans); // warm-up (JIT)
   const times: number[] = [];
+  const cpu: number[] = [];
   let painpoints = 0;
   for (let i = 0; i < RUNS; i++) {
+    const c0 = cpuMs();
     const t0 = performance.now();
     const r = await analyzeSpans(spans);
     times.push(performance.now() - t0);
+    cpu.push(cpuMs() - c0);
     painpoints = r.painpoints.length;
   }
   const ms = median(times);
   console.log(
     `${name.padEnd(7)} ${String(spans.length).padStart(6)} spans over ${eventTime(spans).padStart(6)} of event time: ` +
       `${Math.round((spans.length / ms) * 1000).toLocaleString('en-US').padStart(9)} spans/s, median ${ms.toFixed(1)} ms ` +
-      `(min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; ${RUNS} runs; ${painpoints} pain points)`,
+      `(min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}; CPU median ${median(cpu).toFixed(1)} ms; ${RUNS} runs; ${painpoints} pain points)`,
   );
 }
 

@@ -19,7 +19,7 @@ import { createSqliteExporter, sqliteConfigSchema } from '../exporters/sqlite.js
 import { createOtlpTracesExporter, otlpTracesConfigSchema } from '../exporters/otlp-traces.js';
 import { createOtlpLogsExporter, otlpLogsConfigSchema } from '../exporters/otlp-logs.js';
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
-import { scaled } from './support/scale.js';
+import { scaled } from './support/measure.js';
 
 /** changes per sink (BENCH_SCALE scales them) */
 const N = scaled(20_000, 100);

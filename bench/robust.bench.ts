@@ -6,7 +6,7 @@
  */
 import { robustScale, robustSummary, type RobustScaleOptions } from '../src/stats/robust.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { scaled } from './support/scale.js';
+import { scaled } from './support/measure.js';
 
 const OPTIONS: RobustScaleOptions = { floorRatio: 0.25, absoluteFloor: 1e-9 };
 const rand = seeded(7);

@@ -2,12 +2,13 @@
  * The sidecar under a live load, end to end on loopback: `sidelight run` as its own process
  * (every default processor, a JSONL exporter), fed OTLP/HTTP protobuf requests of 1 000 spans by
  * 4 concurrent clients for BENCH_SECONDS (default 30; 600 for the soak). The traffic is a live
- * orchestrator's (bench/support/live-load.ts): 20 000 agent runs in flight, every span new, bodies
+ * orchestrator's (bench/support/live-load.ts): 20 000 agent runs in flight (BENCH_RUNS_IN_FLIGHT), every span new, bodies
  * in end-time order, event time moving forward with every request (it starts 30 min behind the
  * wall clock so a sidecar faster than the load's event rate never sees the future).
  *
  * Prints, from the sidecar's own /metrics at the end: spans processed through every processor per
- * second of wall time, and apart from them the spans dropped (late, future, queue full, series
+ * second of wall time (and per second of the sidecar's CPU time, which a loaded machine inflates far
+ * less), and apart from them the spans dropped (late, future, queue full, series
  * caps, trace caps); and the sidecar's resident memory at start, peak and end, sampled each second
  * (flat when the last sample is near the middle one). Asserts nothing.
  *
@@ -21,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { LiveLoad } from './support/live-load.js';
-import { scaled } from './support/scale.js';
+import { scaled } from './support/measure.js';
 
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 /** runs in flight; BENCH_SCALE scales the default */
@@ -46,6 +47,21 @@ function rssMiB(pid: number): number | undefined {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU seconds (user + system, every thread) the child has used, from /proc (Linux; clock ticks of
+ * 1/100 s, USER_HZ on every common build); undefined elsewhere.
+ */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after "(comm) ": state is the 1st, utime the 12th, stime the 13th
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return undefined;
   }
@@ -117,6 +133,7 @@ async function main(): Promise<void> {
       if (m !== undefined) rss.push(m);
     }, 1_000);
     const eventStart = load.now;
+    const cpu0 = cpuSeconds(child.pid as number);
     const t0 = performance.now();
     const deadline = t0 + SECONDS * 1_000;
     let sent = 0;
@@ -160,6 +177,8 @@ async function main(): Promise<void> {
     }
     alive();
     const wall = (performance.now() - t0) / 1_000;
+    const cpu1 = cpuSeconds(child.pid as number);
+    const cpu = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
     clearInterval(sampler);
     const endRss = rssMiB(child.pid as number);
 
@@ -168,7 +187,10 @@ async function main(): Promise<void> {
     const eventSeconds = (load.now - eventStart) / 1_000;
     console.log(`load: ${RUNS} runs in flight, ${SPANS_PER_REQUEST} spans per request, ${CLIENTS} clients, ${SECONDS} s; event time advanced ${eventSeconds.toFixed(0)} s in ${wall.toFixed(0)} s of wall time`);
     console.log(`sent ${n(sent + refused + failed + reset)} spans: accepted ${n(sent)}, answered 503 ${n(refused)}, other errors ${n(failed)}, connection reset ${n(reset)}`);
-    console.log(`processed through every processor: ${n(processed)} spans = ${n(processed / wall)} spans/s (wall time, queue drained)`);
+    console.log(
+      `processed through every processor: ${n(processed)} spans = ${n(processed / wall)} spans/s (wall time, queue drained)` +
+        (cpu !== undefined ? `; the sidecar used ${cpu.toFixed(1)} s of CPU: ${n(processed / cpu)} spans per CPU second` : ''),
+    );
     console.log(
       `not processed (apart): late ${n(metrics.get('sidelight_late_spans_dropped_total') ?? 0)}, future ${n(metrics.get('sidelight_future_spans_dropped_total') ?? 0)}, ` +
         `queue full ${n(metrics.get('sidelight_queue_refused_spans_total') ?? 0)}; counted in __overflow__ series ${n(metrics.get('sidelight_series_overflow_spans_total') ?? 0)}, ` +

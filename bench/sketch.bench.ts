@@ -13,7 +13,7 @@ import { serviceSchema } from '../src/config/service-schema.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { scaled } from './support/scale.js';
+import { scaled } from './support/measure.js';
 
 function timeIt(fn: () => void): number {
   const start = process.hrtime.bigint();
