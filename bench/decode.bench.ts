@@ -1,7 +1,8 @@
 /**
  * Decoding cost: decodeTraceRequest (decode + derivation) on a 1000-span OTLP request with
  * realistic agent attributes, serialized by the OpenTelemetry JS SDK's own serializers.
- * Prints median, p10 and p90 spans/s over rounds; also the gzip inflate cost for the same body.
+ * Prints median, p10 and p90 spans/s over 40 rounds (BENCH_SCALE scales them); also the gzip
+ * inflate cost for the same body.
  */
 import { performance } from 'node:perf_hooks';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -11,9 +12,10 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeTraceRequest, type OtlpFormat } from '../src/decode/index.js';
 import { DEFAULT_ATTRIBUTE_MAPPING } from '../src/model/derive.js';
+import { scaled } from './support/measure.js';
 
 const SPANS = 1000;
-const ROUNDS = 40;
+const ROUNDS = scaled(40, 2);
 const ITERATIONS_PER_ROUND = 5;
 
 /** 1000 spans: agent runs of one invoke_agent root, LLM calls and tool calls, some failing with exceptions. */
@@ -93,7 +95,7 @@ function percentile(sorted: number[], p: number): number {
 }
 
 function measure(label: string, run: () => number): void {
-  for (let i = 0; i < 20; i++) run(); // warm-up: JIT and inline caches
+  for (let i = 0; i < scaled(20); i++) run(); // warm-up: JIT and inline caches
   const rates: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t = performance.now();

@@ -21,8 +21,10 @@ import { createSqliteExporter, sqliteConfigSchema } from '../exporters/sqlite.js
 import { createOtlpTracesExporter, otlpTracesConfigSchema } from '../exporters/otlp-traces.js';
 import { createOtlpLogsExporter, otlpLogsConfigSchema } from '../exporters/otlp-logs.js';
 import { createWebhookExporter, webhookConfigSchema } from '../exporters/webhook.js';
+import { scaled } from './support/measure.js';
 
-const N = 20_000;
+/** changes per sink (BENCH_SCALE scales them) */
+const N = scaled(20_000, 100);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sidelight-bench-'));
 // live mode: the network exporters write ahead to <data_dir>/spool unless `spool: false`
 const ctx = (id: string): ComponentContext => ({
@@ -160,8 +162,9 @@ try {
   {
     const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: deadUrl, queue_size: 10, shutdown_timeout: '10ms' }), ctx('webhook'));
     const t0 = performance.now();
-    for (const c of changes.slice(0, 5_000)) exporter.export(c);
-    report('webhook export() writing ahead, backend down (call cost)', 5_000, performance.now() - t0);
+    const spooled = Math.min(N, 5_000);
+    for (const c of changes.slice(0, spooled)) exporter.export(c);
+    report('webhook export() writing ahead, backend down (call cost)', spooled, performance.now() - t0);
     await exporter.shutdown();
   }
 } finally {

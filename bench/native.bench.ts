@@ -10,8 +10,10 @@
  * For each: p50 and p95 of BENCH_CALLS (default 10) warm calls in this process (after 2 warm-up
  * calls), and, for last-5-runs, import('sidelight') + the first call in a fresh process (the one a
  * `kc improve` process makes), median of BENCH_FRESH (default 5) processes, from dist/ (build
- * first: `npm run build`). Nothing is asserted. Each call converts kc events, validates them,
+ * first: `npm run build`), with the CPU time each took (all threads: a loaded machine inflates it
+ * far less than wall time). Nothing is asserted. Each call converts kc events, validates them,
  * analyzes, and builds kc's legacy result; input generation and JSON reading are not timed.
+ * BENCH_SCALE (default 1) shrinks every input.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,11 +22,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeAgentLightning } from '../src/library/native-agent-lightning.js';
 import { countEvents, generateKcHistory, generateKcRuns, type GeneratedRun } from '../test/fixtures/kc/generate-runs.js';
+import { BENCH_SCALE as SCALE, cpuMs } from './support/measure.js';
 
 const CALLS = Math.max(1, Number(process.env['BENCH_CALLS'] ?? 10));
 const FRESH = Math.max(0, Number(process.env['BENCH_FRESH'] ?? 5));
-/** BENCH_SCALE < 1 shrinks every input (CI's smoke run) */
-const SCALE = Number(process.env['BENCH_SCALE'] ?? 1);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 function percentile(xs: readonly number[], q: number): number {
@@ -53,16 +54,20 @@ async function warm(name: string, runs: GeneratedRun[]): Promise<void> {
     if (!r.success) throw new Error(`${name}: ${r.error}`);
   }
   const times: number[] = [];
+  const cpu: number[] = [];
   let painPoints = 0;
   for (let i = 0; i < CALLS; i++) {
+    const c0 = cpuMs();
     const t0 = performance.now();
     const r = await agl.invokeAgentLightning('# bench', runs);
     times.push(performance.now() - t0);
+    cpu.push(cpuMs() - c0);
     if (r.success) painPoints = r.painPoints.length;
   }
   console.log(
     `${name.padEnd(12)} ${String(countEvents(runs)).padStart(5)} events, ${String(runs.length).padStart(2)} runs over ${span(runs).padStart(9)}: ` +
-      `p50 ${percentile(times, 0.5).toFixed(1)} ms, p95 ${percentile(times, 0.95).toFixed(1)} ms over ${CALLS} warm calls (${painPoints} pain points)`,
+      `p50 ${percentile(times, 0.5).toFixed(1)} ms, p95 ${percentile(times, 0.95).toFixed(1)} ms over ${CALLS} warm calls ` +
+      `(CPU p50 ${percentile(cpu, 0.5).toFixed(1)} ms; ${painPoints} pain points)`,
   );
 }
 
@@ -80,24 +85,27 @@ function fresh(runs: GeneratedRun[]): void {
   const script = `
     import { readFileSync } from 'node:fs';
     const runs = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const { NativeAgentLightning } = await import(${JSON.stringify(new URL(`file://${entry}`).href)});
     const t1 = performance.now();
     const r = await new NativeAgentLightning().invokeAgentLightning('# bench', runs);
     const t2 = performance.now();
+    const c = process.cpuUsage(c0);
     if (!r.success) throw new Error(r.error);
-    console.log(JSON.stringify({ importMs: t1 - t0, callMs: t2 - t1 }));`;
-  const results: { importMs: number; callMs: number }[] = [];
+    console.log(JSON.stringify({ importMs: t1 - t0, callMs: t2 - t1, cpuMs: (c.user + c.system) / 1000 }));`;
+  const results: { importMs: number; callMs: number; cpuMs: number }[] = [];
   for (let i = 0; i < FRESH; i++) {
     const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
     if (p.status !== 0) throw new Error(`fresh process failed: ${p.stderr}`);
-    results.push(JSON.parse(p.stdout.trim().split('\n').pop() as string) as { importMs: number; callMs: number });
+    results.push(JSON.parse(p.stdout.trim().split('\n').pop() as string) as { importMs: number; callMs: number; cpuMs: number });
   }
   rmSync(dir, { recursive: true, force: true });
   const total = results.map((r) => r.importMs + r.callMs);
   console.log(
     `fresh process, last-5-runs: import + first call median ${percentile(total, 0.5).toFixed(0)} ms ` +
-      `(import ${percentile(results.map((r) => r.importMs), 0.5).toFixed(0)} ms, first call ${percentile(results.map((r) => r.callMs), 0.5).toFixed(0)} ms; ${FRESH} processes; node start not counted)`,
+      `(import ${percentile(results.map((r) => r.importMs), 0.5).toFixed(0)} ms, first call ${percentile(results.map((r) => r.callMs), 0.5).toFixed(0)} ms; ` +
+      `CPU ${percentile(results.map((r) => r.cpuMs), 0.5).toFixed(0)} ms; ${FRESH} processes; node start not counted)`,
   );
 }
 

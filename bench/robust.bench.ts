@@ -2,10 +2,11 @@
  * Robust statistics of the anomaly detector: robustSummary (simple-statistics' quickselect median,
  * then the median of the deviations) against the plain form, two comparator sorts of copies.
  * `npx tsx bench/robust.bench.ts`. Prints µs per summary at history lengths the detector keeps
- * (history_windows, default 60) and checks both give the same numbers.
+ * (history_windows, default 60) and checks both give the same numbers. BENCH_SCALE scales the rounds.
  */
 import { robustScale, robustSummary, type RobustScaleOptions } from '../src/stats/robust.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
+import { scaled } from './support/measure.js';
 
 const OPTIONS: RobustScaleOptions = { floorRatio: 0.25, absoluteFloor: 1e-9 };
 const rand = seeded(7);
@@ -37,7 +38,7 @@ for (const length of [10, 60, 240, 1_000]) {
     const b = twoSorts(v);
     if (a.median !== b.median || a.mad !== b.mad) throw new Error(`different numbers at length ${length}: ${JSON.stringify([a, b])}`);
   }
-  const rounds = Math.max(20, Math.round(2_000_000 / length / inputs.length));
+  const rounds = scaled(Math.max(20, Math.round(2_000_000 / length / inputs.length)));
   const lib = microsPerCall((v) => robustSummary(v, OPTIONS), inputs, rounds);
   const plain = microsPerCall(twoSorts, inputs, rounds);
   console.log(`history ${String(length).padStart(5)}: robustSummary ${lib.toFixed(2)} µs, two comparator sorts ${plain.toFixed(2)} µs, same numbers`);

@@ -1,7 +1,8 @@
 /**
  * Quantile sketch and latency detector costs: `npx tsx bench/sketch.bench.ts`.
  * Prints insert ns/span, merge cost per pane and per span, and the latency span operator's
- * throughput end to end (event clock, windows, judgement at every watermark).
+ * throughput end to end (event clock, windows, judgement at every watermark). BENCH_SCALE scales
+ * the values, spans, rounds and event time.
  */
 import { from, lastValueFrom, asyncScheduler, count } from 'rxjs';
 import { Registry } from 'prom-client';
@@ -12,6 +13,7 @@ import { serviceSchema } from '../src/config/service-schema.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
+import { scaled } from './support/measure.js';
 
 function timeIt(fn: () => void): number {
   const start = process.hrtime.bigint();
@@ -20,12 +22,12 @@ function timeIt(fn: () => void): number {
 }
 
 const rand = seeded(42);
-const values = Float64Array.from({ length: 1_000_000 }, () => lognormal(rand, 300, 1));
+const values = Float64Array.from({ length: scaled(1_000_000, 10_000) }, () => lognormal(rand, 300, 1));
 
 // warm-up so the JIT has compiled the paths measured
 for (let i = 0; i < 3; i++) {
   const s = new QuantileSketch();
-  for (let j = 0; j < 100_000; j++) s.add(values[j] as number);
+  for (let j = 0; j < Math.min(100_000, values.length); j++) s.add(values[j] as number);
 }
 
 {
@@ -41,7 +43,7 @@ for (let i = 0; i < 3; i++) {
 }
 
 {
-  const spans = Array.from({ length: 200_000 }, (_, i) => makeSpan({ name: 'execute_tool', tool: 'web_search', startMs: i, durationMs: values[i] as number }));
+  const spans = Array.from({ length: Math.min(200_000, values.length) }, (_, i) => makeSpan({ name: 'execute_tool', tool: 'web_search', startMs: i, durationMs: values[i] as number }));
   const acc = latencyAggregator.create();
   const ns = timeIt(() => {
     for (const span of spans) latencyAggregator.add(acc, span);
@@ -55,7 +57,7 @@ for (const paneSize of [5, 20, 200, 2_000]) {
     for (let i = 0; i < paneSize; i++) s.add(values[(p * paneSize + i) % values.length] as number);
     return s;
   });
-  const rounds = 500;
+  const rounds = scaled(500, 5);
   const mergeWindow = () => {
     const window = new QuantileSketch();
     for (const pane of panes) window.merge(pane);
@@ -72,12 +74,13 @@ for (const paneSize of [5, 20, 200, 2_000]) {
 }
 
 {
-  // end to end: 50 series (2 calls/s each) for 30 minutes of event time through the event clock
+  // end to end: 50 series (2 calls/s each) for 30 minutes of event time (scaled) through the event clock
   const settings = serviceSchema.parse({});
   const series = 50;
   const spans = [];
   const t0 = 1_800_000_000_000;
-  for (let t = 0; t < 30 * 60_000; t += 500) {
+  const minutes = scaled(30, 2);
+  for (let t = 0; t < minutes * 60_000; t += 500) {
     for (let s = 0; s < series; s++) {
       const d = lognormal(rand, 200, 0.5);
       spans.push(makeSpan({ name: 'execute_tool', tool: `tool_${s}`, provider: `p${s % 4}`, startMs: t0 + t - d, endMs: t0 + t }));
@@ -95,7 +98,7 @@ for (const paneSize of [5, 20, 200, 2_000]) {
   );
   const ns = Number(process.hrtime.bigint() - start);
   console.log(
-    `latency span operator: ${spans.length} spans, ${series} tools (+4 provider series), 30 min event time: ` +
+    `latency span operator: ${spans.length} spans, ${series} tools (+4 provider series), ${minutes} min event time: ` +
       `${(ns / 1e6).toFixed(0)} ms, ${((spans.length / ns) * 1e9).toFixed(0)} spans/s, ${(ns / spans.length).toFixed(0)} ns/span (${emitted} observations)`,
   );
 }

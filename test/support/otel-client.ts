@@ -4,7 +4,7 @@
  * tests control event time.
  */
 import { context, trace, SpanStatusCode, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
-import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { BasicTracerProvider, BatchSpanProcessor, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -20,10 +20,33 @@ export interface OtelClient {
   span(spec: ClientSpanSpec, parent?: Span): Span;
   /** sends span trees: every node is created under its parent, parents end after their children */
   sendTrees(trees: readonly SpanTree[]): void;
+  /**
+   * Starts every span of the trees and leaves them open: the caller ends each at its end time
+   * (`PendingSpan.end()`), in end-time order, as an instrumented process would over time.
+   */
+  openTrees(trees: readonly SpanTree[]): PendingSpan[];
   /** every span sent, as span records (the client keeps a copy of what it exports) */
   records(): SpanRecord[];
+  /** every span sent, as the SDK's finished spans (to serialize them as an exporter would) */
+  finished(): ReadableSpan[];
   flush(): Promise<void>;
   shutdown(): Promise<void>;
+}
+
+/** A started span and the end time it will be ended at; sorted by end time, children before parents. */
+export interface PendingSpan {
+  readonly endMs: number;
+  end(): void;
+}
+
+export interface OtelClientOptions {
+  /**
+   * The batch processor's delay between exports; the default exports every 20 ms. A paced
+   * client sets it beyond the test's length so only `flush()` sends a batch.
+   */
+  readonly scheduledDelayMillis?: number;
+  /** spans per export request (default 512) */
+  readonly maxExportBatchSize?: number;
 }
 
 export interface ClientSpanSpec {
@@ -38,7 +61,7 @@ export interface ClientSpanSpec {
 }
 
 /** `endpoint`: http://127.0.0.1:PORT for HTTP protocols, 127.0.0.1:PORT for gRPC. */
-export function createOtelClient(endpoint: string, protocol: OtlpClientProtocol, serviceName = 'kc-orchestrator'): OtelClient {
+export function createOtelClient(endpoint: string, protocol: OtlpClientProtocol, serviceName = 'kc-orchestrator', options: OtelClientOptions = {}): OtelClient {
   let exporter: SpanExporter;
   if (protocol === 'grpc') exporter = new GrpcExporter({ url: `http://${endpoint.replace(/^\w+:\/\//, '')}` });
   else if (protocol === 'http/json') exporter = new JsonExporter({ url: `${endpoint}/v1/traces` });
@@ -47,7 +70,10 @@ export function createOtelClient(endpoint: string, protocol: OtlpClientProtocol,
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
     // Batched as an orchestrator would send them (a span per request hits the exporter's concurrency limit).
-    spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: 512, scheduledDelayMillis: 20 }), new SimpleSpanProcessor(copy)],
+    spanProcessors: [
+      new BatchSpanProcessor(exporter, { maxQueueSize: 100_000, maxExportBatchSize: options.maxExportBatchSize ?? 512, scheduledDelayMillis: options.scheduledDelayMillis ?? 20 }),
+      new SimpleSpanProcessor(copy),
+    ],
   });
   const tracer = provider.getTracer('sidelight-tests', '1.0.0');
   const span = (spec: ClientSpanSpec, parent?: Span): Span => {
@@ -62,11 +88,23 @@ export function createOtelClient(endpoint: string, protocol: OtlpClientProtocol,
     for (const child of tree.children ?? []) sendTree(child, s);
     s.end(tree.end);
   };
+  const openTree = (tree: SpanTree, out: { endMs: number; order: number; end(): void }[], parent?: Span) => {
+    const s = span({ ...tree, open: true }, parent);
+    for (const child of tree.children ?? []) openTree(child, out, s);
+    // a parent is opened before its children and pushed after them: on equal end times it ends last
+    out.push({ endMs: tree.end, order: out.length, end: () => s.end(tree.end) });
+  };
   return {
     tracer,
     span,
     sendTrees: (trees) => trees.forEach((t) => sendTree(t)),
+    openTrees: (trees) => {
+      const out: { endMs: number; order: number; end(): void }[] = [];
+      for (const t of trees) openTree(t, out);
+      return out.sort((a, b) => a.endMs - b.endMs || a.order - b.order);
+    },
     records: () => copy.getFinishedSpans().map(readableToRecord),
+    finished: () => copy.getFinishedSpans(),
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
