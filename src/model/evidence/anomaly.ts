@@ -25,6 +25,8 @@ export const anomalyMetricsSchema = z.strictObject({
   tokens: z.number().nonnegative().optional(),
   token_calls: count.optional(),
   wasted_tokens: z.number().nonnegative().optional(),
+  /** call_rate only: calls above the history's median rate in the window */
+  excess_calls: z.number().nonnegative().optional(),
 });
 
 export type AnomalyMetrics = z.output<typeof anomalyMetricsSchema>;
