@@ -21,8 +21,10 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startSidecar } from '../test/support/sidecar-process.js';
 import { PainPointBackend, ToolWorkload, seededRandom, sendSpans } from '../test/support/crash-harness.js';
+import { scaled } from './support/measure.js';
 
-const STEPS = Number(process.env['BENCH_STEPS'] ?? 100);
+/** measured requests; BENCH_SCALE scales the default */
+const STEPS = Number(process.env['BENCH_STEPS'] ?? scaled(100, 5));
 const STEP_MS = Number(process.env['BENCH_STEP_MS'] ?? 500);
 /** steps before measuring: the windows fill and the first pain points open */
 const WARM_UP = 15;

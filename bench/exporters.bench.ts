@@ -141,7 +141,7 @@ try {
     arrivals.clear();
     const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: `${url}/hook`, max_batch_size: 100, ...mode.config }), ctx('webhook'));
     const exported = new Map<string, number>();
-    const bursts = 200;
+    const bursts = Math.min(200, Math.floor(N / 10));
     const t0 = performance.now();
     for (let b = 0; b < bursts; b++) {
       for (const c of changes.slice(b * 10, b * 10 + 10)) {

@@ -15,12 +15,12 @@
  *   npm run bench -- sidecar           BENCH_SECONDS=600 npm run bench -- sidecar   (soak)
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
+import { cliArgs } from '../test/support/sidecar-process.js';
 import { LiveLoad } from './support/live-load.js';
 import { scaled } from './support/measure.js';
 
@@ -29,7 +29,6 @@ const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 const RUNS = Number(process.env['BENCH_RUNS_IN_FLIGHT'] ?? scaled(20_000, 100));
 const SPANS_PER_REQUEST = 1_000;
 const CLIENTS = 4;
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,8 +91,11 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const dist = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  const args = existsSync(dist) ? [dist, 'run', '--config', config] : ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts'), 'run', '--config', config];
+  // the build when it is newer than every source (else the sources through tsx: a stale dist/ would
+  // measure old code); tsx by its path, as the sidecar runs in the temp folder
+  const cli = cliArgs().map((a) => (a === 'tsx' ? import.meta.resolve('tsx') : a));
+  if (cli[0] === '--import') console.log('sidecar: from the sources through tsx (dist/ is missing or older than the sources: `npm run build`)');
+  const args = [...cli, 'run', '--config', config];
   // BENCH_SIDECAR_NODE_ARGS: extra node flags for the sidecar (e.g. --cpu-prof to profile it)
   const nodeArgs = (process.env['BENCH_SIDECAR_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   const child = spawn(process.execPath, [...nodeArgs, ...args], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
