@@ -3,7 +3,6 @@
  * order so the same record always gives the same bytes. Shared by jsonl, stdout and webhook.
  */
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { PainPointChange } from '../src/model/events.js';
 
 export interface PainPointJson {
   id: string;
@@ -37,9 +36,4 @@ export function painPointJson(p: PainPointRecord): PainPointJson {
     last_seen: p.last_seen,
     run_ids: p.run_ids,
   };
-}
-
-/** `pp-…/open`: how a change is named in log lines. */
-export function describeChange(change: PainPointChange): string {
-  return `${change.painpoint.id}/${change.painpoint.state}`;
 }

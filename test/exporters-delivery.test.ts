@@ -88,7 +88,7 @@ describe('delivery with retries', () => {
     r.respond = (_req, i) => (i < 3 ? { status: 503, headers: { 'retry-after': '0' } } : { status: 200 });
     const clock = virtualClock();
     const ctx = testContext('webhook');
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url + '/hook' }), ctx, { clock });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url + '/hook' }), ctx, { clock });
     const changes = [1, 2, 3, 4, 5].map((n) => nthChange(n));
     for (const c of changes) exporter.export(c);
     await r.waitForAccepted(5);
@@ -110,7 +110,7 @@ describe('delivery with retries', () => {
     const log = captureLog();
     // The timeout is real time (undici), and the reset must reach the client before it: 1 s, not
     // 50 ms, so a loaded machine does not turn the reset into a second timeout.
-    const config = webhookConfigSchema.parse({ url: r.url, timeout: '1s' });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, timeout: '1s' });
     const exporter = createWebhookExporter(config, testContext('webhook', log.logger), { clock: virtualClock() });
     exporter.export(nthChange(1));
     await exporter.delivery.idle();
@@ -124,7 +124,7 @@ describe('delivery with retries', () => {
     const r = await receiver();
     r.respond = (_req, i) => (i < 4 ? { status: 502 } : { status: 200 });
     const clock = virtualClock();
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url }), testContext('webhook'), { clock });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url }), testContext('webhook'), { clock });
     exporter.export(nthChange(1));
     await r.waitForAccepted(1);
     await exporter.shutdown();
@@ -137,7 +137,7 @@ describe('delivery with retries', () => {
     r.respond = () => ({ status: 400, body: 'bad payload' });
     const log = captureLog();
     const ctx = testContext('webhook', log.logger);
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url }), ctx, { clock: virtualClock() });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url }), ctx, { clock: virtualClock() });
     exporter.export(nthChange(7));
     await exporter.delivery.idle();
     await exporter.shutdown();
@@ -151,7 +151,7 @@ describe('delivery with retries', () => {
     const port = await closedPort();
     const log = captureLog();
     const ctx = testContext('webhook', log.logger);
-    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' }, spool: false });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' }, spool: false });
     const exporter = createWebhookExporter(config, ctx, { clock: virtualClock() });
     exporter.export(nthChange(9));
     await exporter.delivery.idle();
@@ -166,7 +166,7 @@ describe('shutdown', () => {
   it('flushes what is queued before it resolves (real timers, tiny backoff)', async () => {
     const r = await receiver();
     r.respond = (_q, i) => (i % 2 === 0 ? { status: 503 } : { status: 200 });
-    const config = webhookConfigSchema.parse({ url: r.url, retry_on_failure: { initial_interval: '1ms', max_interval: '2ms' } });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, retry_on_failure: { initial_interval: '1ms', max_interval: '2ms' } });
     const exporter = createWebhookExporter(config, testContext('webhook'));
     for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
     await exporter.shutdown();
@@ -178,7 +178,7 @@ describe('shutdown', () => {
     const r = await receiver();
     r.respond = () => ({ status: 503, headers: { 'retry-after': '0' } });
     const ctx = testContext('webhook');
-    const config = webhookConfigSchema.parse({ url: r.url, shutdown_timeout: '30ms', spool: false });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, shutdown_timeout: '30ms', spool: false });
     const exporter = createWebhookExporter(config, ctx);
     for (let n = 0; n < 3; n++) exporter.export(nthChange(n));
     await exporter.shutdown();
@@ -194,7 +194,7 @@ describe('a dead endpoint', () => {
     const port = await closedPort();
     const registry = new Registry();
     const webhook = createWebhookExporter(
-      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms', spool: false }),
+      webhookConfigSchema.parse({ emit: 'painpoints', url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms', spool: false }),
       testContext('webhook', captureLog().logger, registry),
       { clock: virtualClock() },
     );
@@ -235,6 +235,7 @@ describe('the disk spool', () => {
     const clock = virtualClock();
     const ctx = testContext('webhook');
     const config = webhookConfigSchema.parse({
+      emit: 'painpoints',
       url: r.url,
       queue_size: 3,
       spool_dir: spoolDir,
@@ -265,7 +266,7 @@ describe('the disk spool', () => {
     const port = await closedPort();
     const spoolDir = path.join(dir, 'spool');
     const base = { spool_dir: spoolDir, shutdown_timeout: '10ms' };
-    const first = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: `http://127.0.0.1:${port}` }), testContext('webhook'), {
+    const first = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', ...base, url: `http://127.0.0.1:${port}` }), testContext('webhook'), {
       clock: virtualClock(),
     });
     const changes: PainPointChange[] = [1, 2, 3, 4].map((n) => nthChange(n));
@@ -274,7 +275,7 @@ describe('the disk spool', () => {
     expect(first.delivery.stats()).toMatchObject({ queued: 0, spooled: 4, dropped: {} });
 
     const r = await receiver();
-    const second = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
+    const second = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
     await r.waitForAccepted(4);
     await second.delivery.idle();
     expect(r.accepted().map((q) => bodyId(q.body))).toEqual(changes.map((c) => c.painpoint.id));

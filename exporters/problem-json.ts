@@ -1,0 +1,58 @@
+/**
+ * The problem record as JSON (docs/outputs.md, Problems): exactly the record's fields, snake_case,
+ * in a fixed order so the same record always gives the same bytes. Shared by jsonl, stdout and
+ * webhook; `describeChange` names a pain-point or problem change in log lines.
+ */
+import type { ProblemRecord } from '../src/model/problem.js';
+import { isProblemChange, type OutputChange } from '../src/model/events.js';
+
+export type ProblemJson = ProblemRecord;
+
+export function problemJson(p: ProblemRecord): ProblemJson {
+  return {
+    id: p.id,
+    state: p.state,
+    severity: p.severity,
+    category: p.category,
+    title: p.title,
+    description: p.description,
+    root: p.root,
+    symptoms: p.symptoms,
+    contributing: p.contributing,
+    impact: p.impact,
+    first_seen: p.first_seen,
+    last_seen: p.last_seen,
+    ...(p.merged_into !== undefined ? { merged_into: p.merged_into } : {}),
+    exemplar_trace_ids: p.exemplar_trace_ids,
+    run_ids: p.run_ids,
+    recommendation_ids: p.recommendation_ids,
+  };
+}
+
+/** The id of the record a change is about: `pp-…` or `pb-…`. */
+export function changeId(change: OutputChange): string {
+  return isProblemChange(change) ? change.problem.id : change.painpoint.id;
+}
+
+/** `pp-…/open`, `pb-…/merged`: how a change is named in log lines. */
+export function describeChange(change: OutputChange): string {
+  return isProblemChange(change) ? `${change.problem.id}/${change.problem.state}` : `${change.painpoint.id}/${change.painpoint.state}`;
+}
+
+type Member = ProblemRecord['symptoms'][number];
+
+/** "failure_rate on web_search", "error_cluster on error class timeout": a member named for people. */
+export function memberText(m: Pick<Member, 'kind' | 'subject'>): string {
+  const s = m.subject;
+  const label = s.tool ?? s.model ?? s.provider ?? s.agent ?? s.task_type ?? s.operation;
+  const where = label !== undefined ? label + (s.error_class !== undefined ? ` (${s.error_class})` : '') : s.error_class !== undefined ? `error class ${s.error_class}` : s.service;
+  return `${m.kind} on ${where}`;
+}
+
+/** "root failure_rate on web_search; 2 symptoms: a, b; contributing: c" — the root and how far it spreads. */
+export function problemSpread(p: Pick<ProblemRecord, 'root' | 'symptoms' | 'contributing'>): string {
+  const parts = [`root ${memberText(p.root)}`];
+  if (p.symptoms.length > 0) parts.push(`${p.symptoms.length} symptom${p.symptoms.length === 1 ? '' : 's'}: ${p.symptoms.map(memberText).join(', ')}`);
+  if (p.contributing.length > 0) parts.push(`contributing: ${p.contributing.map(memberText).join(', ')}`);
+  return parts.join('; ');
+}
