@@ -5,6 +5,7 @@
  */
 import type { ProblemRecord } from '../src/model/problem.js';
 import { isProblemChange, type OutputChange } from '../src/model/events.js';
+import { subjectLabelWithErrorClass } from '../src/model/series.js';
 
 export type ProblemJson = ProblemRecord;
 
@@ -43,10 +44,7 @@ type Member = ProblemRecord['symptoms'][number];
 
 /** "failure_rate on web_search", "error_cluster on error class timeout": a member named for people. */
 export function memberText(m: Pick<Member, 'kind' | 'subject'>): string {
-  const s = m.subject;
-  const label = s.tool ?? s.model ?? s.provider ?? s.agent ?? s.task_type ?? s.operation;
-  const where = label !== undefined ? label + (s.error_class !== undefined ? ` (${s.error_class})` : '') : s.error_class !== undefined ? `error class ${s.error_class}` : s.service;
-  return `${m.kind} on ${where}`;
+  return `${m.kind} on ${subjectLabelWithErrorClass(m.subject)}`;
 }
 
 /** "root failure_rate on web_search; 2 symptoms: a, b; contributing: c" — the root and how far it spreads. */
