@@ -4,8 +4,11 @@
  * with the problem's card, and the server-rendered page leads with the open problems, each with
  * its members as detail.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { uiSchema } from '../config/ui-schema.js';
@@ -15,6 +18,8 @@ import { buildGroupRecommendation } from '../recommendations/build.js';
 import { silentLogger } from '../telemetry/logger.js';
 import { painPointPerKind } from '../../test/fixtures/report/painpoints.js';
 import { problemChangeOf } from '../../test/fixtures/problems.js';
+import { createSqliteExporter, sqliteConfigSchema } from '../../exporters/sqlite.js';
+import { testContext } from '../../test/exporters-support.js';
 import { createLivePage, type LivePage } from './live-page.js';
 
 interface ReceivedEvent {
@@ -32,14 +37,17 @@ afterEach(async () => {
   server = page = undefined;
 });
 
-async function serve(): Promise<{ url: string; page: LivePage }> {
+const NOW = Date.parse('2026-11-26T10:10:00.000Z');
+
+async function serve(storePath?: string): Promise<{ url: string; page: LivePage }> {
   const p = createLivePage({
+    ...(storePath !== undefined ? { storePath } : {}),
     settings: uiSchema.parse({ trace_url: 'http://127.0.0.1:16686/trace/{trace_id}' }),
     windows: ['1m', '5m', '15m'],
     windowSettings: windowsSchema.parse({}),
     metrics: new Registry(),
     logger: silentLogger,
-    now: () => Date.parse('2026-11-26T10:10:00.000Z'),
+    now: () => NOW,
     instance: 'test',
     heartbeatMs: 0,
     defer: (fn) => fn(),
@@ -138,5 +146,31 @@ describe('the live page fed problems', () => {
     expect(html.match(/<article class="alert"/g)).toHaveLength(1);
     expect(html).toContain(`<dt>Root</dt><dd><code>failure_rate</code> on <strong>web_search</strong>`);
     expect(html).toContain(`<li data-id="${other.problem.id}">`);
+  });
+
+  it('lists the resolved and merged problems of the sqlite store once it shows problems (a restarted sidecar)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidelight-live-store-'));
+    try {
+      const file = join(dir, 'sidelight.db');
+      // the previous instance: its sqlite exporter stored a resolved and a merged problem an hour ago
+      const previous = createSqliteExporter(sqliteConfigSchema.parse({ path: file }), testContext('sqlite'), { now: () => NOW - 3_600_000 });
+      const resolved = problemChangeOf({ root: failure, symptoms: [spike] }, { state: 'resolved' });
+      const merged = problemChangeOf({ root: noBackoff }, { state: 'merged', merged_into: resolved.problem.id });
+      previous.export({ painpoint: { ...cluster, state: 'resolved' }, recommendations: [] });
+      previous.export(resolved);
+      previous.export(merged);
+      await previous.shutdown();
+
+      const { url, page } = await serve(file);
+      const resolvedIds = async () => [...(await (await fetch(`${url}/ui`)).text()).matchAll(/<li data-id="([^"]+)">/g)].map((m) => m[1]);
+      // pain points until the first problem arrives: the stored pain point
+      expect(await resolvedIds()).toEqual([cluster.id]);
+      page.onChange(problemChangeOf({ root: of('latency_regression') }));
+      expect((await resolvedIds()).sort()).toEqual([resolved.problem.id, merged.problem.id].sort());
+      const html = await (await fetch(`${url}/ui`)).text();
+      expect(html).toContain(`merged into <code>${resolved.problem.id}</code>`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
