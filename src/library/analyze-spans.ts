@@ -5,8 +5,9 @@
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { PainPointRecord } from '../model/painpoint.js';
+import type { PainPointRecord, Severity } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
+import type { ProblemRecord } from '../model/problem.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { PainPointChange } from '../model/events.js';
 import type { AnalysisResult } from '../model/analysis.js';
@@ -36,6 +37,12 @@ export interface AnalyzeOptions {
 export interface AnalyzeOutput extends AnalysisResult {
   /** every pain-point state change, in order */
   readonly changes: readonly PainPointChange[];
+}
+
+function countBySeverity(records: readonly { readonly severity: Severity }[]): Record<Severity, number> {
+  const counts = { high: 0, medium: 0, low: 0 };
+  for (const r of records) counts[r.severity]++;
+  return counts;
 }
 
 /** Deterministic order for spans: end time, then trace and span id. */
@@ -69,10 +76,12 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   );
   const recommendations: Recommendation[] = processorIds.some((id) => config.processors.get(id)?.type === 'recommend') ? buildRecommendations(painpoints) : [];
 
+  // The problems stage (docs/painpoints.md, Problems) fills these; until it runs in this engine, none.
+  const problems: ProblemRecord[] = [];
+
   const stats = operationStatistics(sorted);
-  const bySeverity = { high: 0, medium: 0, low: 0 };
-  for (const p of painpoints) bySeverity[p.severity]++;
   return {
+    problems,
     painpoints,
     recommendations,
     statistics: {
@@ -83,7 +92,8 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
       late_spans_dropped: clockState.lateSpansDropped,
       start: stats.start === null ? null : new Date(stats.start).toISOString(),
       end: stats.end === null ? null : new Date(stats.end).toISOString(),
-      painpoints: bySeverity,
+      painpoints: countBySeverity(painpoints),
+      problems: countBySeverity(problems),
       operations: stats.operations,
     },
     changes,

@@ -1,5 +1,6 @@
 /** The result of an offline analysis (analyze CLI, analyzeSpans, NativeAgentLightning) and of reports. */
-import type { PainPointRecord } from './painpoint.js';
+import type { PainPointRecord, Severity } from './painpoint.js';
+import type { ProblemRecord } from './problem.js';
 import type { Recommendation } from './recommendation.js';
 
 export interface OperationStatistics {
@@ -29,10 +30,17 @@ export interface AnalysisStatistics {
   readonly start: string | null;
   readonly end: string | null;
   readonly painpoints: { readonly high: number; readonly medium: number; readonly low: number };
+  /** problems of `AnalysisResult.problems` (merged ones excluded) by severity */
+  readonly problems: Readonly<Record<Severity, number>>;
   readonly operations: readonly OperationStatistics[];
 }
 
 export interface AnalysisResult {
+  /**
+   * the last state of every problem (one per cause: its root, symptoms and contributing pain
+   * points), merged ones excluded, ordered by severity then id; empty without a problems stage
+   */
+  readonly problems: readonly ProblemRecord[];
   /** the last state of every pain point found, ordered by severity then id */
   readonly painpoints: readonly PainPointRecord[];
   /** deduplicated, ordered by priority */

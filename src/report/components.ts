@@ -20,6 +20,8 @@ export interface AlertCardOptions {
   readonly copyButton?: boolean;
   /** event time (epoch ms) the item is seen as of: an open item is still being seen; default its last_seen */
   readonly asOf?: number;
+  /** a problem's members link to their pain-point cards on the same page (the report has them, the live page not) */
+  readonly memberLinks?: boolean;
 }
 
 const code = (text: string): string => `<code>${e(text)}</code>`;
@@ -79,7 +81,7 @@ const ROLE_TEXT = { root: 'root', symptom: 'symptom', contributing: 'contributin
  * A problem's member pain points, the detail under its card: root first, then symptoms, then
  * contributing ones, each with its severity and title where known. A pain point's own card has none.
  */
-function membersBlock(item: AlertItem): string {
+function membersBlock(item: AlertItem, opts: AlertCardOptions): string {
   if (item.source !== 'problem') return '';
   const rows: [keyof typeof ROLE_TEXT, AlertMember][] = [
     ['root', item.root],
@@ -89,7 +91,7 @@ function membersBlock(item: AlertItem): string {
   const li = rows.map(
     ([role, m]) =>
       `<li data-member="${e(m.id)}" data-role="${role}">${m.severity ? `${badge(m.severity)} ` : ''}<span class="role">${ROLE_TEXT[role]}</span> ${code(m.kind)} on ${e(subjectLabelWithErrorClass(m.subject))}` +
-      `${m.title !== undefined ? ` — ${e(m.title)}` : ''} <span class="meta">${code(m.id)}</span></li>`,
+      `${m.title !== undefined ? ` — ${e(m.title)}` : ''} <span class="meta">${opts.memberLinks ? `<a href="#${e(m.id)}">${code(m.id)}</a>` : code(m.id)}</span></li>`,
   );
   return `<details class="members"><summary>Pain points (${rows.length})</summary><ul>${li.join('')}</ul></details>`;
 }
@@ -141,7 +143,7 @@ export function alertCard(item: AlertItem, opts: AlertCardOptions = {}): string 
     item.description !== '' ? `<p class="desc">${e(item.description)}</p>` : '',
     recommendationBlock(item, opts),
     traces,
-    membersBlock(item),
+    membersBlock(item, opts),
     evidence,
     '</article>',
   ]
