@@ -307,6 +307,22 @@ describe('otlp_logs: problem changes', () => {
     });
     expect(logs[2]?.attributes['sidelight.problem.merged_into']).toBe(open.problem.id);
   });
+
+  it('sends pain-point records beside problem records with emit: both, and only them with emit: painpoints', async () => {
+    const open = problemChangeOf(problemMembers());
+    for (const [emit, names] of [
+      ['both', ['sidelight.painpoint.open', 'sidelight.problem.open']],
+      ['painpoints', ['sidelight.painpoint.open']],
+    ] as const) {
+      const r = await receiver();
+      const exporter = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ endpoint: r.url, emit }), testContext('otlp_logs'), { env: {} });
+      exporter.export(openChange);
+      exporter.export(open);
+      await exporter.delivery.idle();
+      await exporter.shutdown();
+      expect(r.accepted().flatMap((q) => decodeLogs(q.body, 'http/protobuf')).map((l) => l.eventName)).toEqual(names);
+    }
+  });
 });
 
 describe('OTLP endpoint settings', () => {

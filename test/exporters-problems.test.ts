@@ -149,6 +149,60 @@ describe('otlp_traces: a problem change is a sidelight.problem span', () => {
   });
 });
 
+describe('otlp_traces: ids and span limits of problem spans', () => {
+  it('sends the same ids for the same problem change on every run: one trace per problem, one span per change', async () => {
+    const backend = await sidelight();
+    for (let run = 0; run < 2; run++) {
+      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: backend.httpUrl }), testContext('otlp_traces'), { env: {} });
+      exporter.export(openProblem);
+      exporter.export(problemChangeOf(members, { state: 'updated', severity: 'medium' }));
+      await exporter.delivery.idle();
+      await exporter.shutdown();
+    }
+    await backend.sink.waitFor(4);
+    const [a, b, again, againB] = backend.sink.spans as [SpanRecord, SpanRecord, SpanRecord, SpanRecord];
+    expect([again.traceId, again.spanId, againB.traceId, againB.spanId]).toEqual([a.traceId, a.spanId, b.traceId, b.spanId]);
+    expect(b.traceId).toBe(a.traceId);
+    expect(b.spanId).not.toBe(a.spanId);
+    // the trace id comes from the problem id alone
+    expect(createHash('sha256').update(`sidelight.problem ${openProblem.problem.id}`).digest('hex').slice(0, 32)).toBe(a.traceId);
+  });
+
+  it('keeps at most 128 member events and 128 exemplar links on a span, and counts what it left out', async () => {
+    const symptoms = Array.from({ length: 150 }, (_, i) =>
+      painPoint({
+        id: `pp-${(0xb000 + i).toString(16).padStart(16, '0')}`,
+        kind: 'failure_rate',
+        severity: 'medium',
+        subject: { service: 'kc-orchestrator', operation: 'invoke_agent', agent: `agent-${i}` },
+        title: `agent-${i} fails`,
+        evidence: { window: '5m', metrics: {}, exemplar_trace_ids: [createHash('sha256').update(`t${i}`).digest('hex').slice(0, 32)] },
+      }),
+    );
+    const wide = problemChangeOf({ root: members.root, symptoms }, {}, [rec]);
+    const backend = await sidelight();
+    const raw = await capturing();
+    for (const [endpoint, protocol] of [
+      [backend.httpUrl, 'http/protobuf'],
+      [raw.url, 'http/json'],
+    ] as const) {
+      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint, protocol }), testContext('otlp_traces'), { env: {} });
+      exporter.export(wide);
+      await exporter.delivery.idle();
+      await exporter.shutdown();
+    }
+    await backend.sink.waitFor(1);
+    const span = backend.sink.spans[0] as SpanRecord;
+    expect(span.events).toHaveLength(128);
+    expect(span.events[0]?.attributes['sidelight.problem.role']).toBe('root');
+    expect(span.links).toHaveLength(128);
+    expect(span.links[0]?.traceId).toBe(TRACE_A);
+    // 151 members + 1 recommendation = 152 events, 2 + 150 exemplar traces = 152 links
+    const sent = JSON.parse(raw.accepted()[0]?.body.toString('utf8') ?? '{}') as { resourceSpans: { scopeSpans: { spans: { droppedEventsCount: number; droppedLinksCount: number }[] }[] }[] };
+    expect(sent.resourceSpans[0]?.scopeSpans[0]?.spans[0]).toMatchObject({ droppedEventsCount: 24, droppedLinksCount: 24 });
+  });
+});
+
 describe('webhook: problem changes', () => {
   it('posts {problem, members, recommendations}, filters by severity and state (merged included), and skips pain points by default', async () => {
     const r = await capturing();
@@ -181,6 +235,39 @@ describe('webhook: problem changes', () => {
     await exporter.shutdown();
     const changes = r.accepted().flatMap((q) => (JSON.parse(q.body.toString('utf8')) as { changes: Record<string, { id: string }>[] }).changes);
     expect(changes.map((c) => (c['problem'] ?? c['painpoint'])?.id)).toEqual([members.root.id, openProblem.problem.id]);
+  });
+});
+
+describe('emit: painpoints and both on the alerting outputs, problems on the record outputs', () => {
+  it('stdout with emit: painpoints prints the pain-point line and no problem', () => {
+    const out: string[] = [];
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ emit: 'painpoints' }), testContext('stdout'), { write: (x: string) => out.push(x) });
+    exporter.export(openProblem);
+    exporter.export(painPointChange);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatch(new RegExp(`^\\[OPEN\\] high failure_rate ${members.root.id} `));
+  });
+
+  it('webhook with emit: painpoints posts {painpoint, recommendations} and no problem', async () => {
+    const r = await capturing();
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, emit: 'painpoints' }), testContext('webhook'), { clock: virtualClock() });
+    exporter.export(openProblem);
+    exporter.export(painPointChange);
+    await exporter.delivery.idle();
+    await exporter.shutdown();
+    const bodies = r.accepted().map((q) => JSON.parse(q.body.toString('utf8')) as Record<string, { id: string }>);
+    expect(bodies.map((b) => [Object.keys(b).sort(), b['painpoint']?.id])).toEqual([[['painpoint', 'recommendations'], members.root.id]]);
+  });
+
+  it('sqlite with emit: problems stores the problems and no pain point', async () => {
+    const file = path.join(dir, 'problems-only.db');
+    const exporter = createSqliteExporter(sqliteConfigSchema.parse({ path: file, emit: 'problems' }), testContext('sqlite'));
+    exporter.export(painPointChange);
+    exporter.export(openProblem);
+    await exporter.shutdown();
+    const store = openPainPointStore(file);
+    expect([store.listProblems().map((p) => p.id), store.listPainPoints().length, store.listChanges().length]).toEqual([[openProblem.problem.id], 0, 0]);
+    store.close();
   });
 });
 
