@@ -23,7 +23,7 @@ let packed: { filename: string; files: { path: string }[] };
 
 /** A sidecar from the installed package, asked for the live page and each of its assets. */
 const LIVE_PAGE_SCRIPT = `
-import { startService, parseConfigObject, components, DEFAULT_CONFIG } from 'sidelight';
+import { startService, parseConfigObject, components, DEFAULT_CONFIG } from 'sidelight/service';
 const config = parseConfigObject({
   receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } },
   exporters: { jsonl: { path: 'out/painpoints.jsonl' } },

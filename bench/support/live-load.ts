@@ -123,8 +123,7 @@ export class LiveLoad {
     } as unknown as PbSpan;
   }
 
-  /** The next `count` spans by end time, as an OTLP/protobuf request body. */
-  next(count: number): Uint8Array {
+  private take(count: number): PbSpan[] {
     const spans: PbSpan[] = [];
     while (spans.length < count) {
       const p = this.queue.pop() as Pending;
@@ -134,7 +133,32 @@ export class LiveLoad {
       if (p.root) this.startRun(p.endMs + this.rnd() * 1_000);
     }
     this.spansMade += spans.length;
-    const request = { resourceSpans: [{ resource: { attributes: RESOURCE_ATTRIBUTES }, scopeSpans: [{ scope: SCOPE, spans }] }] };
-    return ExportTraceServiceRequestType.encode(request).finish();
+    return spans;
+  }
+
+  private request(spans: PbSpan[]) {
+    return { resourceSpans: [{ resource: { attributes: RESOURCE_ATTRIBUTES }, scopeSpans: [{ scope: SCOPE, spans }] }] };
+  }
+
+  /** The next `count` spans by end time, as an OTLP/protobuf request body. */
+  next(count: number): Uint8Array {
+    return ExportTraceServiceRequestType.encode(this.request(this.take(count))).finish();
+  }
+
+  /** The next `count` spans by end time, as one OTLP/JSON request (a line of an OTLP/JSON file). */
+  nextJson(count: number): string {
+    const hex = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString('hex'));
+    const spans = this.take(count).map((s) => ({
+      traceId: hex(s.traceId as Uint8Array),
+      spanId: hex(s.spanId as Uint8Array),
+      ...(s.parentSpanId ? { parentSpanId: hex(s.parentSpanId as Uint8Array) } : {}),
+      name: s.name,
+      kind: s.kind,
+      startTimeUnixNano: String(s.startTimeUnixNano),
+      endTimeUnixNano: String(s.endTimeUnixNano),
+      attributes: (s.attributes ?? []).map((a) => ({ key: a.key, value: a.value?.intValue !== undefined ? { intValue: String(a.value.intValue) } : a.value })),
+      status: s.status,
+    }));
+    return JSON.stringify(this.request(spans as unknown as PbSpan[]));
   }
 }

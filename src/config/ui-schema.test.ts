@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseConfigObject, parseConfigText, ConfigError } from '../config-file/load.js';
+import { parseConfigObject, ConfigError } from '../config-file/load.js';
+import { parseConfigText } from '../config-file/load-file.js';
 import { substituteEnv } from '../config-file/env-substitution.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 import { traceLink } from '../report/components.js';

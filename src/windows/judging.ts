@@ -56,7 +56,6 @@ export function judgeUpTo<A, I, S>(windows: SeriesWindows<A, I, S>, from: number
   if (loop.mode === 'every') judgeEveryBoundary(windows, from, upTo, loop, out);
   else judgeChanged(windows, upTo, loop, out);
   windows.passed(upTo);
-  windows.reportSize();
 }
 
 function rankOf(view: JudgedSeries<unknown, unknown>, order: SeriesOrder | undefined): number | string {
@@ -161,8 +160,5 @@ export function judgeTogether(
       judgeBoundary(b);
     }
   }
-  for (const w of group) {
-    w.passed(upTo);
-    w.reportSize();
-  }
+  for (const w of group) w.passed(upTo);
 }

@@ -14,7 +14,7 @@ import type { Observation, Subject } from '../model/painpoint.js';
 import type { WindowsSettings } from '../config/service-schema.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../model/series.js';
 import { paneStart, type WindowSpec, windowSpecs } from './window-spec.js';
-import { windowMetrics, type WindowMetrics } from './window-metrics.js';
+import { registerWindowSource, windowMetrics, type WindowMetrics } from './window-metrics.js';
 
 /** How a processor accumulates its inputs in a pane, and merges panes into a window. */
 export interface PaneAggregator<A, I, S = never> {
@@ -513,6 +513,7 @@ export class SeriesWindows<A, I, S = never> {
     this.keepFine = fine.length > 0;
     this.keepCoarse = coarse.length > 0;
     this.metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
+    if (options.metrics) registerWindowSource(options.metrics, { name: options.name, panes: () => this.paneCount(), series: () => this.series.size });
   }
 
   get size(): number {
@@ -538,7 +539,6 @@ export class SeriesWindows<A, I, S = never> {
       if (!s) {
         s = new Series(subject, key, this.created++, this);
         this.series.set(key, s);
-        this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       }
     }
     const w = this.weight(input);
@@ -648,7 +648,6 @@ export class SeriesWindows<A, I, S = never> {
     if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
       s.alive = false;
       this.series.delete(s.key);
-      this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       return;
     }
     s.due = Number.POSITIVE_INFINITY;
@@ -668,7 +667,6 @@ export class SeriesWindows<A, I, S = never> {
       }
     }
     this.passed(boundary);
-    this.reportSize();
   }
 
   /** Marks every boundary up to `boundary` as passed: later inputs are due after it. */
@@ -726,13 +724,11 @@ export class SeriesWindows<A, I, S = never> {
     return Number.POSITIVE_INFINITY;
   }
 
-  /** Pane and series gauges (the judging loop calls it once per watermark). */
-  reportSize(): void {
-    if (!this.metrics) return;
+  /** Panes held, over every series. */
+  paneCount(): number {
     let panes = 0;
     for (const s of this.series.values()) panes += s.fine.size + s.coarse.size;
-    this.metrics.panesOpen.set({ processor: this.options.name }, panes);
-    this.metrics.seriesTracked.set({ processor: this.options.name }, this.series.size);
+    return panes;
   }
 
   /**
