@@ -1,18 +1,25 @@
 /**
- * jsonl: one pain-point record per line (docs/painpoints.md JSON) appended to `path`; optionally a second
- * file with one recommendation per line, each recommendation id written once (ids already in the
- * file from an earlier run count as written).
+ * jsonl: one pain-point record per line (docs/painpoints.md JSON) appended to `path`, one problem
+ * record per line (docs/outputs.md, Problems) appended to `problems_path`; optionally a third file
+ * with one recommendation per line, each recommendation id written once (ids already in the file
+ * from an earlier run count as written). `emit` picks which of the two record files are written.
  */
 import fs from 'node:fs';
 import { z } from 'zod';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type OutputChange } from '../src/model/events.js';
 import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { LineFile } from './delivery/line-file.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { painPointJson } from './painpoint-json.js';
+import { emits, emitSetting } from './emit.js';
+import { changeId, problemJson } from './problem-json.js';
 
 export const jsonlConfigSchema = z.strictObject({
   path: z.string().min(1).default('./sidelight-out/painpoints.jsonl'),
+  /** one problem record per line (the file is created with the first problem change) */
+  problems_path: z.string().min(1).default('./sidelight-out/problems.jsonl'),
+  /** which changes are written: problems (to problems_path), painpoints (to path), or both */
+  emit: emitSetting('both'),
   /** add the change's recommendations to each line as `recommendations` */
   include_recommendations: z.boolean().default(false),
   /** a second file, one recommendation per line, each id once; unset = none */
@@ -35,6 +42,7 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
   const lineFile = (p: string, countsAsSent: boolean) =>
     new LineFile({ path: p, exporterId: ctx.id, maxBufferedBytes: config.max_buffered_bytes, metrics, logger: ctx.logger, countsAsSent });
   const records = lineFile(config.path, true);
+  const problems = lineFile(config.problems_path, true);
   const recsPath = config.recommendations_path;
   const recs = recsPath !== undefined ? lineFile(recsPath, false) : undefined;
   const writtenRecIds = new Set<string>();
@@ -49,12 +57,12 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
   }
 
   return {
-    export(change: PainPointChange) {
+    export(change: OutputChange) {
+      if (!emits(config.emit, change)) return;
       try {
-        const line = config.include_recommendations
-          ? { ...painPointJson(change.painpoint), recommendations: change.recommendations }
-          : painPointJson(change.painpoint);
-        records.write(JSON.stringify(line));
+        const record = isProblemChange(change) ? problemJson(change.problem) : painPointJson(change.painpoint);
+        const line = config.include_recommendations ? { ...record, recommendations: change.recommendations } : record;
+        (isProblemChange(change) ? problems : records).write(JSON.stringify(line));
         if (recs) {
           for (const r of change.recommendations) {
             if (writtenRecIds.has(r.id)) continue;
@@ -68,14 +76,14 @@ export function createJsonlExporter(config: JsonlConfig, ctx: ComponentContext):
         }
       } catch (err) {
         metrics.errors.inc(labels);
-        ctx.logger.error(`exporter ${ctx.id}: cannot write ${change.painpoint.id}: ${String(err)}`);
+        ctx.logger.error(`exporter ${ctx.id}: cannot write ${changeId(change)}: ${String(err)}`);
       }
     },
     async flush() {
-      await Promise.all([records.flush(), recs?.flush()]);
+      await Promise.all([records.flush(), problems.flush(), recs?.flush()]);
     },
     async shutdown() {
-      await Promise.all([records.close(), recs?.close()]);
+      await Promise.all([records.close(), problems.close(), recs?.close()]);
     },
   };
 }

@@ -14,17 +14,19 @@ const headerValue = z.union([z.string(), z.number(), z.boolean()]).transform(Str
 import type { Attributes, AttributeValue } from '@opentelemetry/api';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { zDuration } from '../src/config/duration.js';
-import type { PainPointRecord } from '../src/model/painpoint.js';
+import type { PainPointRecord, Subject } from '../src/model/painpoint.js';
+import type { ProblemRecord } from '../src/model/problem.js';
 import type { Recommendation } from '../src/model/recommendation.js';
 import type { Logger } from '../src/telemetry/logger.js';
-import type { PainPointChange } from '../src/model/events.js';
+import type { OutputChange } from '../src/model/events.js';
 import type { ComponentContext, Exporter } from '../src/component/contracts.js';
 import { systemClock, type DeliveryClock } from './delivery/clock.js';
 import { DeliveryQueue } from './delivery/delivery-queue.js';
 import { postWithClassification } from './delivery/http-sender.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { deliverySettingsOf, deliveryShape } from './delivery/settings.js';
-import { painPointChangeCodec } from './painpoint-json.js';
+import { outputChangeCodec } from './problem-json.js';
+import { emits, emitSetting } from './emit.js';
 
 export const OTLP_PROTOCOLS = ['http/protobuf', 'http/json'] as const;
 export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
@@ -48,6 +50,8 @@ export const otlpHttpShape = {
   timeout: zDuration.optional(),
   /** extra resource attributes next to service.name = sidelight and service.version */
   resource: z.record(z.string(), z.string()).default({}),
+  /** which changes are sent: problems (one span / log record per problem change), painpoints or both */
+  emit: emitSetting('problems'),
   ...deliveryShape,
 };
 
@@ -170,11 +174,17 @@ export interface ExemplarContext {
  * evidence has one, else the first 16 hex of sha256(traceId), marked synthetic. Invalid ids are skipped.
  */
 export function exemplarContexts(evidence: PainPointRecord['evidence']): ExemplarContext[] {
+  return contextsOf(evidence.exemplar_trace_ids, (_traceId, i) => evidence.exemplar_span_ids?.[i]);
+}
+
+function contextsOf(traceIds: readonly string[], spanIdOf: (traceId: string, index: number) => string | undefined): ExemplarContext[] {
   const out: ExemplarContext[] = [];
-  evidence.exemplar_trace_ids.forEach((raw, i) => {
+  const seen = new Set<string>();
+  traceIds.forEach((raw, i) => {
     const traceId = raw.toLowerCase();
-    if (!HEX32.test(traceId) || /^0+$/.test(traceId)) return;
-    const given = evidence.exemplar_span_ids?.[i]?.toLowerCase();
+    if (!HEX32.test(traceId) || /^0+$/.test(traceId) || seen.has(traceId)) return;
+    seen.add(traceId);
+    const given = spanIdOf(traceId, i)?.toLowerCase();
     if (given !== undefined && HEX16.test(given) && !/^0+$/.test(given)) {
       out.push({ traceId, spanId: given, synthetic: false });
     } else {
@@ -182,6 +192,27 @@ export function exemplarContexts(evidence: PainPointRecord['evidence']): Exempla
     }
   });
   return out;
+}
+
+/**
+ * Span contexts of a problem's exemplar traces: the record's (the root's first, then the
+ * symptoms'), else its root's and symptoms' own exemplars; span ids from the members' evidence
+ * where a member recorded one for that trace.
+ */
+export function problemExemplarContexts(problem: ProblemRecord, members: readonly PainPointRecord[]): ExemplarContext[] {
+  const spanIds = new Map<string, string>();
+  const linked = new Set([problem.root.id, ...problem.symptoms.map((m) => m.id)]);
+  const fromMembers: string[] = [];
+  const ordered = [...members].sort((a, b) => Number(b.id === problem.root.id) - Number(a.id === problem.root.id));
+  for (const m of ordered) {
+    m.evidence.exemplar_trace_ids.forEach((t, i) => {
+      const span = m.evidence.exemplar_span_ids?.[i];
+      if (span !== undefined && !spanIds.has(t.toLowerCase())) spanIds.set(t.toLowerCase(), span);
+      if (linked.has(m.id)) fromMembers.push(t);
+    });
+  }
+  const traceIds = problem.exemplar_trace_ids.length > 0 ? problem.exemplar_trace_ids : fromMembers;
+  return contextsOf(traceIds, (traceId) => spanIds.get(traceId));
 }
 
 /** The pain point's fields as OTLP attributes (shared by spans and log records). */
@@ -197,9 +228,7 @@ export function painPointAttributes(p: PainPointRecord, recommendations: readonl
   a['sidelight.painpoint.first_seen'] = p.first_seen;
   a['sidelight.painpoint.last_seen'] = p.last_seen;
   if (p.run_ids.length > 0) a['sidelight.painpoint.run_ids'] = [...p.run_ids];
-  for (const [field, value] of Object.entries(p.subject)) {
-    if (typeof value === 'string') a[`sidelight.subject.${field}`] = value;
-  }
+  subjectAttributes(p.subject, a);
   a['sidelight.evidence.window'] = p.evidence.window;
   for (const [metric, value] of Object.entries(p.evidence.metrics)) {
     const key = `sidelight.evidence.${metric}`;
@@ -223,6 +252,40 @@ export function painPointAttributes(p: PainPointRecord, recommendations: readonl
     }
   }
   if (recommendations.length > 0) a['sidelight.recommendation.ids'] = recommendations.map((r) => r.id);
+  return a;
+}
+
+/** `sidelight.subject.<field>` for each field of the subject. */
+export function subjectAttributes(subject: Subject, into: Record<string, AttributeValue>, prefix = 'sidelight.subject'): Record<string, AttributeValue> {
+  for (const [field, value] of Object.entries(subject)) {
+    if (typeof value === 'string') into[`${prefix}.${field}`] = value;
+  }
+  return into;
+}
+
+/** The problem's fields and its root's subject as OTLP attributes (shared by spans and log records). */
+export function problemAttributes(p: ProblemRecord, recommendations: readonly Recommendation[]): Attributes {
+  const a: Record<string, AttributeValue> = Object.create(null) as Record<string, AttributeValue>;
+  a['sidelight.problem.id'] = p.id;
+  a['sidelight.problem.severity'] = p.severity;
+  a['sidelight.problem.state'] = p.state;
+  a['sidelight.problem.title'] = p.title;
+  a['sidelight.problem.root_kind'] = p.root.kind;
+  a['sidelight.problem.root_id'] = p.root.id;
+  a['sidelight.problem.category'] = p.category;
+  a['sidelight.problem.description'] = p.description;
+  a['sidelight.problem.first_seen'] = p.first_seen;
+  a['sidelight.problem.last_seen'] = p.last_seen;
+  a['sidelight.problem.symptoms'] = p.symptoms.length;
+  a['sidelight.problem.contributing'] = p.contributing.length;
+  if (p.merged_into !== undefined) a['sidelight.problem.merged_into'] = p.merged_into;
+  if (p.run_ids.length > 0) a['sidelight.problem.run_ids'] = [...p.run_ids];
+  subjectAttributes(p.root.subject, a);
+  for (const [field, value] of Object.entries(p.impact)) {
+    if (typeof value === 'number' && Number.isFinite(value)) a[`sidelight.impact.${field}`] = value;
+  }
+  const recIds = recommendations.length > 0 ? recommendations.map((r) => r.id) : p.recommendation_ids;
+  if (recIds.length > 0) a['sidelight.recommendation.ids'] = [...recIds];
   return a;
 }
 
@@ -263,7 +326,7 @@ export interface OtlpExporterDeps {
 
 export interface QueuedExporter extends Exporter {
   /** the exporter's delivery queue (stats, idle) */
-  readonly delivery: DeliveryQueue<PainPointChange>;
+  readonly delivery: DeliveryQueue<OutputChange>;
   readonly target: OtlpHttpTarget;
 }
 
@@ -284,20 +347,20 @@ export function createOtlpHttpExporter(
   config: OtlpHttpConfig,
   ctx: ComponentContext,
   deps: OtlpExporterDeps,
-  serialize: (batch: readonly PainPointChange[], protocol: OtlpProtocol) => Uint8Array | undefined,
+  serialize: (batch: readonly OutputChange[], protocol: OtlpProtocol) => Uint8Array | undefined,
   partialSuccess: (answer: Uint8Array, protocol: OtlpProtocol) => OtlpPartialSuccess | undefined,
 ): QueuedExporter {
   const target = resolveOtlpTarget(config, signal, deps.env ?? process.env, ctx.logger);
   const metrics = exporterMetrics(ctx.metrics);
   const clock = deps.clock ?? systemClock;
   const headers = { ...target.headers, 'content-type': contentTypeOf(target.protocol) };
-  const delivery = new DeliveryQueue<PainPointChange>({
+  const delivery = new DeliveryQueue<OutputChange>({
     exporterId: ctx.id,
     settings: deliverySettingsOf(config, ctx),
     metrics,
     logger: ctx.logger,
     clock,
-    codec: painPointChangeCodec,
+    codec: outputChangeCodec,
     send: async (batch, abort) => {
       let body: Uint8Array | undefined;
       try {
@@ -324,7 +387,9 @@ export function createOtlpHttpExporter(
   return {
     delivery,
     target,
-    export: (change) => delivery.push(change),
+    export: (change) => {
+      if (emits(config.emit, change)) delivery.push(change);
+    },
     shutdown: () => delivery.shutdown(),
   };
 }

@@ -1,10 +1,13 @@
 /**
- * otlp_logs: each pain-point state change becomes one OTLP log record (docs/outputs.md), sent as
- * OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
+ * otlp_logs: each problem change (and, with `emit`, each pain-point change) becomes one OTLP log
+ * record (docs/outputs.md), sent as OTLP/HTTP (protobuf or JSON) through the shared delivery layer.
  *
- * - event name `sidelight.painpoint.<state>`, as the record's eventName and as `event.name`;
- * - body = title; severity: high → ERROR (17), medium → WARN (13), low → INFO (9); resolved → INFO;
- * - attributes: the pain point's fields (otlp-common painPointAttributes);
+ * - event name `sidelight.problem.<state>` (`sidelight.painpoint.<state>`), as the record's
+ *   eventName and as `event.name`;
+ * - body = title; severity: high → ERROR (17), medium → WARN (13), low → INFO (9); resolved and
+ *   merged → INFO;
+ * - attributes: the problem's fields and its root's subject (otlp-common problemAttributes), or the
+ *   pain point's (painPointAttributes);
  * - time = last_seen (event time of the change); observed time = when Sidelight sent it;
  * - trace context = the first exemplar (span id rule as for span links).
  */
@@ -14,8 +17,9 @@ import { SeverityNumber, type LogAttributes } from '@opentelemetry/api-logs';
 import type { ReadableLogRecord } from '@opentelemetry/sdk-logs';
 import type { Resource } from '@opentelemetry/resources';
 import { JsonLogsSerializer, ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
-import type { PainPointChange } from '../src/model/events.js';
-import type { PainPointRecord } from '../src/model/painpoint.js';
+import { isProblemChange, type OutputChange, type PainPointChange } from '../src/model/events.js';
+import type { ProblemChange } from '../src/model/problem.js';
+import type { Severity } from '../src/model/painpoint.js';
 import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import {
   createOtlpHttpExporter,
@@ -24,7 +28,10 @@ import {
   INSTRUMENTATION_SCOPE,
   otlpHttpShape,
   painPointAttributes,
+  problemAttributes,
+  problemExemplarContexts,
   sidelightResource,
+  type ExemplarContext,
   type OtlpExporterDeps,
   type QueuedExporter,
 } from './otlp-common.js';
@@ -32,8 +39,8 @@ import {
 export const otlpLogsConfigSchema = z.strictObject(otlpHttpShape);
 export type OtlpLogsConfig = z.output<typeof otlpLogsConfigSchema>;
 
-export function severityOf(p: PainPointRecord): { number: SeverityNumber; text: string } {
-  if (p.state === 'resolved' || p.severity === 'low') return { number: SeverityNumber.INFO, text: 'INFO' };
+export function severityOf(p: { readonly state: string; readonly severity: Severity }): { number: SeverityNumber; text: string } {
+  if (p.state === 'resolved' || p.state === 'merged' || p.severity === 'low') return { number: SeverityNumber.INFO, text: 'INFO' };
   if (p.severity === 'high') return { number: SeverityNumber.ERROR, text: 'ERROR' };
   return { number: SeverityNumber.WARN, text: 'WARN' };
 }
@@ -61,6 +68,34 @@ export function painPointLogRecord(change: PainPointChange, resource: Resource, 
   };
 }
 
+export function problemLogRecord(change: ProblemChange, resource: Resource, nowMs: number): ReadableLogRecord {
+  const p = change.problem;
+  const eventName = `sidelight.problem.${p.state}`;
+  const lastSeen = Date.parse(p.last_seen);
+  const severity = severityOf(p);
+  const exemplar: ExemplarContext | undefined = problemExemplarContexts(p, change.members)[0];
+  const attributes: LogAttributes = { ...problemAttributes(p, change.recommendations), 'event.name': eventName };
+  if (exemplar?.synthetic) attributes['sidelight.link.span_id_synthetic'] = true;
+  return {
+    hrTime: hrTime(Number.isNaN(lastSeen) ? nowMs : lastSeen),
+    hrTimeObserved: hrTime(nowMs),
+    ...(exemplar ? { spanContext: { traceId: exemplar.traceId, spanId: exemplar.spanId, traceFlags: TraceFlags.SAMPLED } } : {}),
+    severityNumber: severity.number,
+    severityText: severity.text,
+    body: p.title,
+    eventName,
+    resource,
+    instrumentationScope: INSTRUMENTATION_SCOPE,
+    attributes,
+    droppedAttributesCount: 0,
+  };
+}
+
+/** The log record of a pain-point or problem change. */
+export function changeLogRecord(change: OutputChange, resource: Resource, nowMs: number): ReadableLogRecord {
+  return isProblemChange(change) ? problemLogRecord(change, resource, nowMs) : painPointLogRecord(change, resource, nowMs);
+}
+
 export function createOtlpLogsExporter(config: OtlpLogsConfig, ctx: ComponentContext, deps: OtlpExporterDeps = {}): QueuedExporter {
   // one Resource object: the serializer groups records by resource identity
   const resource = sidelightResource(config.resource);
@@ -71,7 +106,7 @@ export function createOtlpLogsExporter(config: OtlpLogsConfig, ctx: ComponentCon
     ctx,
     deps,
     (batch, protocol) => {
-      const records = batch.map((c) => painPointLogRecord(c, resource, now()));
+      const records = batch.map((c) => changeLogRecord(c, resource, now()));
       return (protocol === 'http/json' ? JsonLogsSerializer : ProtobufLogsSerializer).serializeRequest(records);
     },
     (answer, protocol) => {

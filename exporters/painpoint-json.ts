@@ -3,8 +3,6 @@
  * order so the same record always gives the same bytes. Shared by jsonl, stdout and webhook.
  */
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { PainPointChange } from '../src/model/events.js';
-import type { RecordCodec } from './delivery/backlog.js';
 
 export interface PainPointJson {
   id: string;
@@ -39,22 +37,3 @@ export function painPointJson(p: PainPointRecord): PainPointJson {
     run_ids: p.run_ids,
   };
 }
-
-/** `pp-…/open`: how a change is named in log lines. */
-export function describeChange(change: PainPointChange): string {
-  return `${change.painpoint.id}/${change.painpoint.state}`;
-}
-
-/**
- * A change as a write-ahead log record: the change as JSON, named by `pp-…/state`. The log is
- * Sidelight's own file (checksummed), so decoding trusts the shape it wrote.
- */
-export const painPointChangeCodec: RecordCodec<PainPointChange> = {
-  id: describeChange,
-  encode: (change) => Buffer.from(JSON.stringify(change)),
-  decode: (body) => {
-    const change = JSON.parse(body.toString('utf8')) as PainPointChange;
-    if (typeof change?.painpoint?.id !== 'string' || !Array.isArray(change.recommendations)) throw new Error('not a pain-point change');
-    return change;
-  },
-};

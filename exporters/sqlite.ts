@@ -1,8 +1,10 @@
 /**
- * sqlite: a local store of pain points and recommendations across runs (docs/outputs.md), in WAL mode.
+ * sqlite: a local store of pain points, problems and recommendations across runs (docs/outputs.md), in WAL mode.
  * - `painpoints`: one row per pain point, upserted on each change (first_seen keeps the earliest);
  * - `painpoint_changes`: append-only history of every change, capped at `max_history_rows`
  *   (oldest rows pruned, counted in sidelight_exporter_pruned_total);
+ * - `problems` and `problem_changes`: the same for problems (the record as JSON beside the
+ *   columns a query filters on), so the live page lists the problems resolved in the last 24 h;
  * - `recommendations`: one row per recommendation id, upserted.
  * The changes of one burst are written together in one synchronous transaction on the next turn
  * of the event loop (a commit per change would cost ~0.2 ms each); errors are counted and logged,
@@ -12,17 +14,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type OutputChange, type PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord, PainPointState } from '../src/model/painpoint.js';
+import type { ProblemChange, ProblemRecord, ProblemState } from '../src/model/problem.js';
 import type { Recommendation } from '../src/model/recommendation.js';
 import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
+import { emits, emitSetting } from './emit.js';
+import { changeId } from './problem-json.js';
 
 export const sqliteConfigSchema = z.strictObject({
   path: z.string().min(1).default('./sidelight-data/sidelight.db'),
   max_history_rows: z.number().int().positive().default(100_000),
   /** changes waiting for the next write (one transaction per burst); beyond it dropped (counted) */
   queue_size: z.number().int().positive().default(10_000),
+  /** which changes are stored: problems, painpoints or both */
+  emit: emitSetting('both'),
 });
 export type SqliteConfig = z.output<typeof sqliteConfigSchema>;
 
@@ -53,6 +60,29 @@ CREATE TABLE IF NOT EXISTS painpoint_changes (
   record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS painpoint_changes_by_painpoint ON painpoint_changes (painpoint_id, seq);
+CREATE TABLE IF NOT EXISTS problems (
+  id TEXT PRIMARY KEY,
+  state TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  category TEXT NOT NULL,
+  title TEXT NOT NULL,
+  root_id TEXT NOT NULL,
+  root_kind TEXT NOT NULL,
+  first_seen TEXT NOT NULL,
+  last_seen TEXT NOT NULL,
+  record TEXT NOT NULL,
+  updated_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS problems_state ON problems (state, updated_at);
+CREATE TABLE IF NOT EXISTS problem_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  problem_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  changed_at TEXT NOT NULL,
+  record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS problem_changes_by_problem ON problem_changes (problem_id, seq);
 CREATE TABLE IF NOT EXISTS recommendations (
   id TEXT PRIMARY KEY,
   pain_point_ids TEXT NOT NULL,
@@ -81,6 +111,7 @@ interface PainPointRow {
 }
 
 export type StoredPainPoint = PainPointRecord & { readonly updated_at: string };
+export type StoredProblem = ProblemRecord & { readonly updated_at: string };
 
 export interface PainPointStore {
   listPainPoints(filter?: { state?: PainPointState }): StoredPainPoint[];
@@ -89,6 +120,11 @@ export interface PainPointStore {
   listRecommendations(): Recommendation[];
   /** the change history, oldest first; of one pain point when `painPointId` is given */
   listChanges(painPointId?: string): PainPointRecord[];
+  listProblems(filter?: { state?: ProblemState }): StoredProblem[];
+  /** problems resolved or merged at or after `since` (ISO, by updated_at), newest first, at most `limit` */
+  listResolvedProblemsSince(since: string, limit: number): StoredProblem[];
+  /** the problem change history, oldest first; of one problem when `problemId` is given */
+  listProblemChanges(problemId?: string): ProblemRecord[];
   close(): void;
 }
 
@@ -109,6 +145,10 @@ function rowToPainPoint(row: PainPointRow): StoredPainPoint {
     run_ids: JSON.parse(row.run_ids) as string[],
     updated_at: row.updated_at,
   };
+}
+
+function rowToProblem(row: { record: string; updated_at: string }): StoredProblem {
+  return { ...(JSON.parse(row.record) as ProblemRecord), updated_at: row.updated_at };
 }
 
 /** Opens a store read-only (it must exist). */
@@ -141,6 +181,28 @@ export function openPainPointStore(file: string): PainPointStore {
       ) as { record: string }[];
       return rows.map((r) => JSON.parse(r.record) as PainPointRecord);
     },
+    listProblems(filter = {}) {
+      const rows = (
+        filter.state !== undefined
+          ? db.prepare('SELECT record, updated_at FROM problems WHERE state = ? ORDER BY id').all(filter.state)
+          : db.prepare('SELECT record, updated_at FROM problems ORDER BY id').all()
+      ) as { record: string; updated_at: string }[];
+      return rows.map(rowToProblem);
+    },
+    listResolvedProblemsSince(since, limit) {
+      const rows = db
+        .prepare("SELECT record, updated_at FROM problems WHERE state IN ('resolved', 'merged') AND updated_at >= ? ORDER BY updated_at DESC, id LIMIT ?")
+        .all(since, limit) as { record: string; updated_at: string }[];
+      return rows.map(rowToProblem);
+    },
+    listProblemChanges(problemId) {
+      const rows = (
+        problemId !== undefined
+          ? db.prepare('SELECT record FROM problem_changes WHERE problem_id = ? ORDER BY seq').all(problemId)
+          : db.prepare('SELECT record FROM problem_changes ORDER BY seq').all()
+      ) as { record: string }[];
+      return rows.map((r) => JSON.parse(r.record) as ProblemRecord);
+    },
     close: () => db.close(),
   };
 }
@@ -164,7 +226,7 @@ export function createSqliteExporter(config: SqliteConfig, ctx: ComponentContext
     ctx.logger.error(`exporter ${ctx.id}: ${what}: ${String(err)}`);
   };
 
-  let write: ((changes: readonly PainPointChange[]) => void) | undefined;
+  let write: ((changes: readonly OutputChange[]) => void) | undefined;
   let db: Database.Database | undefined;
   try {
     fs.mkdirSync(path.dirname(path.resolve(config.path)), { recursive: true });
@@ -189,8 +251,35 @@ export function createSqliteExporter(config: SqliteConfig, ctx: ComponentContext
       INSERT INTO recommendations (id, pain_point_ids, priority, title, json, updated_at) VALUES (?, ?, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET pain_point_ids = excluded.pain_point_ids, priority = excluded.priority,
         title = excluded.title, json = excluded.json, updated_at = excluded.updated_at`);
-    const pruneOldest = opened.prepare('DELETE FROM painpoint_changes WHERE seq IN (SELECT seq FROM painpoint_changes ORDER BY seq LIMIT ?)');
-    let historyRows = (opened.prepare('SELECT count(*) AS n FROM painpoint_changes').get() as { n: number }).n;
+    const upsertProblem = opened.prepare(`
+      INSERT INTO problems (id, state, severity, category, title, root_id, root_kind, first_seen, last_seen, record, updated_at)
+      VALUES (@id, @state, @severity, @category, @title, @root_id, @root_kind, @first_seen, @last_seen, @record, @updated_at)
+      ON CONFLICT (id) DO UPDATE SET
+        state = excluded.state, severity = excluded.severity, category = excluded.category, title = excluded.title,
+        root_id = excluded.root_id, root_kind = excluded.root_kind, first_seen = min(problems.first_seen, excluded.first_seen),
+        last_seen = excluded.last_seen, record = excluded.record, updated_at = excluded.updated_at`);
+    const insertProblemChange = opened.prepare(
+      'INSERT INTO problem_changes (problem_id, state, severity, changed_at, record) VALUES (?, ?, ?, ?, ?)',
+    );
+    const history = (table: 'painpoint_changes' | 'problem_changes') => {
+      const prune = opened.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM ${table} ORDER BY seq LIMIT ?)`);
+      let rows = (opened.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+      // each history table is capped on its own: a burst of problem changes never prunes pain-point history
+      return () => {
+        rows += 1;
+        if (rows <= config.max_history_rows) return;
+        const deleted = prune.run(rows - config.max_history_rows).changes;
+        rows -= deleted;
+        metrics.pruned.inc(labels, deleted);
+      };
+    };
+    const painPointAppended = history('painpoint_changes');
+    const problemAppended = history('problem_changes');
+    const storeRecommendations = (change: OutputChange, at: string) => {
+      for (const r of change.recommendations) {
+        upsertRecommendation.run(r.id, JSON.stringify(r.pain_point_ids), r.priority, r.title, JSON.stringify(r), at);
+      }
+    };
 
     const writeOne = (change: PainPointChange, at: string) => {
       const p = change.painpoint;
@@ -211,20 +300,35 @@ export function createSqliteExporter(config: SqliteConfig, ctx: ComponentContext
         updated_at: at,
       });
       insertChange.run(p.id, p.state, p.severity, at, JSON.stringify(p));
-      historyRows += 1;
-      if (historyRows > config.max_history_rows) {
-        const excess = historyRows - config.max_history_rows;
-        const deleted = pruneOldest.run(excess).changes;
-        historyRows -= deleted;
-        metrics.pruned.inc(labels, deleted);
-      }
-      for (const r of change.recommendations) {
-        upsertRecommendation.run(r.id, JSON.stringify(r.pain_point_ids), r.priority, r.title, JSON.stringify(r), at);
-      }
+      painPointAppended();
+      storeRecommendations(change, at);
     };
-    write = opened.transaction((changes: readonly PainPointChange[]) => {
+    const writeProblem = (change: ProblemChange, at: string) => {
+      const p = change.problem;
+      const record = JSON.stringify(p);
+      upsertProblem.run({
+        id: p.id,
+        state: p.state,
+        severity: p.severity,
+        category: p.category,
+        title: p.title,
+        root_id: p.root.id,
+        root_kind: p.root.kind,
+        first_seen: p.first_seen,
+        last_seen: p.last_seen,
+        record,
+        updated_at: at,
+      });
+      insertProblemChange.run(p.id, p.state, p.severity, at, record);
+      problemAppended();
+      storeRecommendations(change, at);
+    };
+    write = opened.transaction((changes: readonly OutputChange[]) => {
       const at = new Date(now()).toISOString();
-      for (const change of changes) writeOne(change, at);
+      for (const change of changes) {
+        if (isProblemChange(change)) writeProblem(change, at);
+        else writeOne(change, at);
+      }
     });
   } catch (err) {
     fail(`cannot open ${config.path}; changes will be dropped`, err);
@@ -236,7 +340,7 @@ export function createSqliteExporter(config: SqliteConfig, ctx: ComponentContext
     db = undefined;
   }
 
-  let pending: PainPointChange[] = [];
+  let pending: OutputChange[] = [];
   let scheduled = false;
   const flush = () => {
     scheduled = false;
@@ -252,12 +356,13 @@ export function createSqliteExporter(config: SqliteConfig, ctx: ComponentContext
       metrics.sent.inc(labels, batch.length);
     } catch (err) {
       metrics.dropped.inc({ exporter: ctx.id, reason: 'write_error' }, batch.length);
-      fail(`cannot store ${batch.length} changes (${batch[0]?.painpoint.id}…)`, err);
+      fail(`cannot store ${batch.length} changes (${batch[0] !== undefined ? changeId(batch[0]) : ''}…)`, err);
     }
   };
 
   return {
     export(change) {
+      if (!emits(config.emit, change)) return;
       if (pending.length >= config.queue_size) {
         metrics.dropped.inc({ exporter: ctx.id, reason: 'queue_full' });
         return;

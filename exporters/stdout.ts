@@ -1,17 +1,24 @@
 /**
- * stdout: one readable line per pain-point state change, e.g.
+ * stdout: one readable line per change, e.g. for a problem
+ * `[OPEN] high problem pb-… web_search rate-limited (429) … — root failure_rate on web_search; 2 symptoms: …`
+ * and for a pain point
  * `[OPEN] high failure_rate pp-3f9c0a1b2c3d4e5f web_search fails 42 % of calls (…) — 5m window`,
- * or the docs/painpoints.md record as one JSON line (`format: json`).
+ * or the record as one JSON line (`format: json`). Problems only by default (`emit`).
  */
 import { z } from 'zod';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type OutputChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
+import type { ProblemRecord } from '../src/model/problem.js';
 import type { ComponentContext, Exporter, ExporterFactory } from '../src/component/contracts.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { painPointJson } from './painpoint-json.js';
+import { emits, emitSetting } from './emit.js';
+import { problemJson, problemSpread } from './problem-json.js';
 
 export const stdoutConfigSchema = z.strictObject({
   format: z.enum(['text', 'json']).default('text'),
+  /** which changes are printed: problems, painpoints or both */
+  emit: emitSetting('problems'),
   /** cap of output the stream may hold unwritten (a slow pipe); beyond it lines are dropped (counted) */
   max_buffered_bytes: z.number().int().positive().default(1024 * 1024),
 });
@@ -32,6 +39,12 @@ export function formatPainPointLine(p: PainPointRecord): string {
   return `[${p.state.toUpperCase()}] ${p.severity} ${p.kind} ${p.id} ${p.title}${saysWindow ? '' : ` — ${window}`}`;
 }
 
+/** `[OPEN] high problem pb-… <title> — root <kind> on <subject>; <spread>` (merged: `— merged into pb-…`). */
+export function formatProblemLine(p: ProblemRecord): string {
+  const tail = p.state === 'merged' && p.merged_into !== undefined ? `merged into ${p.merged_into}` : problemSpread(p);
+  return `[${p.state.toUpperCase()}] ${p.severity} problem ${p.id} ${p.title} — ${tail}`;
+}
+
 export function createStdoutExporter(config: StdoutConfig, ctx: ComponentContext, stream: LineStream = process.stdout): Exporter {
   const metrics = exporterMetrics(ctx.metrics);
   const labels = { exporter: ctx.id };
@@ -42,14 +55,17 @@ export function createStdoutExporter(config: StdoutConfig, ctx: ComponentContext
   };
   stream.on?.('error', onError);
   return {
-    export(change: PainPointChange) {
+    export(change: OutputChange) {
+      if (!emits(config.emit, change)) return;
       try {
         if ((stream.writableLength ?? 0) > config.max_buffered_bytes) {
           metrics.dropped.inc({ exporter: ctx.id, reason: 'buffer_full' });
           return;
         }
-        const p = change.painpoint;
-        stream.write((config.format === 'json' ? JSON.stringify(painPointJson(p)) : formatPainPointLine(p)) + '\n');
+        let line: string;
+        if (isProblemChange(change)) line = config.format === 'json' ? JSON.stringify(problemJson(change.problem)) : formatProblemLine(change.problem);
+        else line = config.format === 'json' ? JSON.stringify(painPointJson(change.painpoint)) : formatPainPointLine(change.painpoint);
+        stream.write(line + '\n');
         metrics.sent.inc(labels);
       } catch (err) {
         metrics.errors.inc(labels);

@@ -1,15 +1,16 @@
 /**
- * webhook: a JSON POST of `{painpoint, recommendations}` per change to `url` (or, with
- * max_batch_size > 1, `{changes: [{painpoint, recommendations}, …]}` per batch), through the shared
- * delivery layer (queue, retries with backoff, Retry-After, spool). Changes below `min_severity`
- * or in a state not listed in `states` are not sent.
+ * webhook: a JSON POST per change to `url` — `{problem, members, recommendations}` for a problem
+ * change, `{painpoint, recommendations}` for a pain-point change (which ones: `emit`, problems by
+ * default) — or, with max_batch_size > 1, `{changes: […]}` per batch, through the shared delivery
+ * layer (queue, retries with backoff, Retry-After, spool). Changes below `min_severity` or in a
+ * state not listed in `states` are not sent.
  */
 import { z } from 'zod';
 
 /** `${env:TENANT}` reads back as a number when the variable is digits: a header is text either way. */
 const headerValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 import { zDuration } from '../src/config/duration.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type OutputChange } from '../src/model/events.js';
 import { SEVERITY_RANK } from '../src/model/painpoint.js';
 import type { ComponentContext, ExporterFactory } from '../src/component/contracts.js';
 import { systemClock, type DeliveryClock } from './delivery/clock.js';
@@ -18,7 +19,9 @@ import { postWithClassification } from './delivery/http-sender.js';
 import { exporterMetrics } from './delivery/metrics.js';
 import { deliverySettingsOf, deliveryShape } from './delivery/settings.js';
 import { sidelightVersion } from './otlp-common.js';
-import { painPointChangeCodec, painPointJson } from './painpoint-json.js';
+import { painPointJson } from './painpoint-json.js';
+import { outputChangeCodec, problemJson } from './problem-json.js';
+import { emits, emitSetting } from './emit.js';
 import type { QueuedExporter } from './otlp-common.js';
 
 export const webhookConfigSchema = z.strictObject({
@@ -27,16 +30,24 @@ export const webhookConfigSchema = z.strictObject({
   timeout: zDuration.default(10_000),
   compression: z.enum(['gzip', 'none']).default('none'),
   min_severity: z.enum(['low', 'medium', 'high']).default('low'),
-  states: z.array(z.enum(['open', 'updated', 'resolved'])).min(1).default(['open', 'updated', 'resolved']),
+  /** `merged`: a problem that proved to be part of another */
+  states: z.array(z.enum(['open', 'updated', 'resolved', 'merged'])).min(1).default(['open', 'updated', 'resolved', 'merged']),
+  /** which changes are posted: problems, painpoints or both */
+  emit: emitSetting('problems'),
   ...deliveryShape,
   /** 1 = one POST per change with the change as body; more = `{changes: […]}` bodies */
   max_batch_size: z.number().int().positive().default(1),
 });
 export type WebhookConfig = z.output<typeof webhookConfigSchema>;
 
-export function webhookBody(batch: readonly PainPointChange[], batched: boolean): string {
-  const one = (c: PainPointChange) => ({ painpoint: painPointJson(c.painpoint), recommendations: c.recommendations });
-  return JSON.stringify(batched ? { changes: batch.map(one) } : one(batch[0] as PainPointChange));
+function changeBody(c: OutputChange): object {
+  return isProblemChange(c)
+    ? { problem: problemJson(c.problem), members: c.members.map(painPointJson), recommendations: c.recommendations }
+    : { painpoint: painPointJson(c.painpoint), recommendations: c.recommendations };
+}
+
+export function webhookBody(batch: readonly OutputChange[], batched: boolean): string {
+  return JSON.stringify(batched ? { changes: batch.map(changeBody) } : changeBody(batch[0] as OutputChange));
 }
 
 export function createWebhookExporter(
@@ -49,13 +60,13 @@ export function createWebhookExporter(
   const headers = { 'user-agent': `sidelight/${sidelightVersion()}`, ...config.headers, 'content-type': 'application/json' };
   const minRank = SEVERITY_RANK[config.min_severity];
   const states = new Set<string>(config.states);
-  const delivery = new DeliveryQueue<PainPointChange>({
+  const delivery = new DeliveryQueue<OutputChange>({
     exporterId: ctx.id,
     settings: deliverySettingsOf(config, ctx),
     metrics: exporterMetrics(ctx.metrics),
     logger: ctx.logger,
     clock,
-    codec: painPointChangeCodec,
+    codec: outputChangeCodec,
     send: (batch, abort) =>
       postWithClassification(
         { url: config.url, body: webhookBody(batch, batched), headers, compression: config.compression, timeoutMs: config.timeout },
@@ -66,7 +77,8 @@ export function createWebhookExporter(
   return {
     delivery,
     export(change) {
-      const p = change.painpoint;
+      if (!emits(config.emit, change)) return;
+      const p = isProblemChange(change) ? change.problem : change.painpoint;
       if (SEVERITY_RANK[p.severity] < minRank || !states.has(p.state)) return;
       delivery.push(change);
     },

@@ -22,5 +22,6 @@ export { kcTaskSchema, recommendationSchema } from './recommendations/schema.js'
 export type { SpanRecord, RawSpan, AttrValue, Attributes } from './model/span.js';
 export type { PainPointRecord, PainPointKind, Severity, Category, Subject, Evidence, Observation } from './model/painpoint.js';
 export type { Recommendation, KcTask } from './model/recommendation.js';
-export type { PainPointChange } from './model/events.js';
+export { isProblemChange, type OutputChange, type PainPointChange } from './model/events.js';
+export { problemRecordSchema, type ProblemRecord, type ProblemChange, type ProblemMember, type ProblemImpact, type ProblemState } from './model/problem.js';
 export type { AnalysisResult, AnalysisStatistics } from './model/analysis.js';

@@ -42,7 +42,8 @@ describe('sidelight analyze as a process', () => {
     let inProcess = '';
     await runAnalyze(['.kc-orchestrator/runs'], { format: 'json' }, { stdout: { write: (s: string) => (inProcess += s) }, stderr: { write: () => true }, isTTY: false, cwd: dir });
     expect(a.stdout).toBe(inProcess);
-  });
+    // two process starts and three analyses: on a loaded CI machine this outlasts the default 30 s
+  }, 180_000);
 
   it('exits 1 with one line naming file and line for a bad events file', () => {
     const r = sidelight(['bad/events.jsonl']);

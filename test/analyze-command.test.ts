@@ -2,7 +2,9 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAnalyze, type AnalyzeOptions } from '../src/analyze/command.js';
+import { analysisJson, runAnalyze, type AnalyzeOptions } from '../src/analyze/command.js';
+import { problemRecordSchema } from '../src/model/problem.js';
+import { problemAnalysisResult } from './fixtures/report/painpoints.js';
 import { spanRecordToJson } from '../src/analyze/span-json.js';
 import { kcRunToSpans } from '../src/kc/run-to-spans.js';
 import { kcRunDataSchema } from '../src/kc/run-data.js';
@@ -81,18 +83,40 @@ afterAll(async () => {
 });
 
 describe('sidelight analyze', () => {
-  it('prints {painpoints, recommendations, statistics} for a kc runs folder, byte-identical on a second run', async () => {
+  it('prints {problems, painpoints, recommendations, statistics} for a kc runs folder, byte-identical on a second run', async () => {
     const first = await analyze(['runs'], { format: 'json' });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
-    const doc = JSON.parse(first.stdout) as { painpoints: { kind: string; subject: Record<string, string> }[]; recommendations: unknown[]; statistics: { runs: number; spans: number } };
-    expect(Object.keys(doc)).toEqual(['painpoints', 'recommendations', 'statistics']);
+    const doc = JSON.parse(first.stdout) as {
+      problems: unknown[];
+      painpoints: { kind: string; subject: Record<string, string> }[];
+      recommendations: unknown[];
+      statistics: { runs: number; spans: number; problems: Record<string, number> };
+    };
+    expect(Object.keys(doc)).toEqual(['problems', 'painpoints', 'recommendations', 'statistics']);
     expect(doc.statistics.runs).toBe(12);
     expect(doc.painpoints.length).toBeGreaterThan(0);
     expect(doc.recommendations.length).toBeGreaterThan(0);
-    expect(first.stdout.startsWith('{\n  "painpoints": [')).toBe(true);
+    // fewer causes than findings, and counted as the list holds them
+    const problems = doc.problems as { severity: string; root: { id: string } }[];
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.length).toBeLessThan(doc.painpoints.length);
+    const counted = { high: 0, medium: 0, low: 0 } as Record<string, number>;
+    for (const p of problems) counted[p.severity] = (counted[p.severity] ?? 0) + 1;
+    expect(doc.statistics.problems).toEqual(counted);
+    expect(first.stdout.startsWith('{\n  "problems": [\n    {\n      "id": "pb-')).toBe(true);
     const second = await analyze(['runs'], { format: 'json' });
     expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('prints the problems first, each record as the problems stage writes it, with the statistics counting them', () => {
+    const result = problemAnalysisResult();
+    const text = analysisJson(result);
+    const doc = JSON.parse(text) as { problems: unknown[]; statistics: { problems: Record<string, number> } };
+    expect(text.startsWith('{\n  "problems": [\n    {\n      "id": "pb-')).toBe(true);
+    expect(doc.problems.map((p) => problemRecordSchema.parse(p))).toEqual(result.problems);
+    expect(doc.statistics.problems).toEqual({ high: 1, medium: 1, low: 0 });
+    expect(analysisJson(result)).toBe(text);
   });
 
   it('finds the same pain points in the runs as JSONL span records and as OTLP/JSON', async () => {

@@ -291,7 +291,7 @@ describe('config/examples', () => {
     const config = load('kc-runs.yaml');
     expect([...config.receivers.keys()]).toEqual(['kc_runs']);
     expect(config.receivers.get('kc_runs')?.config).toEqual(schemaOf('receivers', 'kc_runs').parse({ path: './.kc-orchestrator/runs', poll_interval: '5s', settle_time: '30s' }));
-    expect(config.exporters.get('sqlite')?.config).toEqual({ path: './sidelight-data/sidelight.db', max_history_rows: 100_000, queue_size: 10_000 });
+    expect(config.exporters.get('sqlite')?.config).toEqual({ path: './sidelight-data/sidelight.db', max_history_rows: 100_000, queue_size: 10_000, emit: 'both' });
     expect(config.service.telemetry.endpoint).toBe('127.0.0.1:8888');
     expect(config.service.painpoints.resolve_after).toBe(3_600_000);
     expect(load('kc-runs.yaml', { KC_RUNS_DIR: '/srv/kc/runs' }).receivers.get('kc_runs')?.config).toMatchObject({ path: '/srv/kc/runs' });

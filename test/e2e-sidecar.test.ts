@@ -15,7 +15,7 @@ import { startService, type Service } from '../src/pipeline/service.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type PainPointChange } from '../src/model/events.js';
 import { createOtelClient, type OtelClient } from './support/otel-client.js';
 import { agentWorkload } from './support/agent-workload.js';
 
@@ -42,7 +42,7 @@ async function startSidecar() {
     DEFAULT_CONFIG,
   );
   const changes: PainPointChange[] = [];
-  service = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => changes.push(c) });
+  service = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => isProblemChange(c) || changes.push(c) });
   const http = service.endpoints.find((e) => e.startsWith('http://'))!;
   return { http, out, changes };
 }

@@ -20,10 +20,20 @@ describe('exporter configs', () => {
       spool_commit_interval: 5,
       shutdown_timeout: 3_000,
       resource: { 'deployment.environment.name': 'staging' },
+      emit: 'problems',
     });
-    expect(parsed.otlp_logs).toMatchObject({ protocol: 'http/json', queue_size: 1_000, shutdown_timeout: 5_000 });
-    expect(parsed.webhook).toMatchObject({ min_severity: 'medium', states: ['open', 'resolved'], max_batch_size: 10, timeout: 10_000 });
-    expect(parsed.sqlite).toEqual({ path: './sidelight-data/sidelight.db', max_history_rows: 50_000, queue_size: 2_000 });
+    expect(parsed.jsonl).toMatchObject({ problems_path: './sidelight-out/problems.jsonl', emit: 'painpoints' });
+    expect(parsed.stdout).toMatchObject({ format: 'json', emit: 'both' });
+    expect(parsed.otlp_logs).toMatchObject({ protocol: 'http/json', queue_size: 1_000, shutdown_timeout: 5_000, emit: 'problems' });
+    expect(parsed.webhook).toMatchObject({ min_severity: 'medium', states: ['open', 'resolved', 'merged'], max_batch_size: 10, timeout: 10_000, emit: 'problems' });
+    expect(parsed.sqlite).toEqual({ path: './sidelight-data/sidelight.db', max_history_rows: 50_000, queue_size: 2_000, emit: 'problems' });
+  });
+
+  it('defaults emit to problems for the alerting outputs and to both for the record outputs', () => {
+    const defaults = Object.fromEntries(exporterFactories.map((f) => [f.type, (f.configSchema.parse(f.type === 'webhook' ? { url: 'http://127.0.0.1:9/' } : {}) as { emit: string }).emit]));
+    expect(defaults).toEqual({ jsonl: 'both', sqlite: 'both', stdout: 'problems', webhook: 'problems', otlp_traces: 'problems', otlp_logs: 'problems' });
+    const bad = factory('stdout')?.configSchema.safeParse({ emit: 'alerts' });
+    expect(bad?.error?.issues[0]?.path).toEqual(['emit']);
   });
 
   it('names the path of a misspelt key (testdata/bad-typo.yaml)', () => {

@@ -92,7 +92,7 @@ describe('delivery with retries', () => {
     r.respond = (_req, i) => (i < 3 ? { status: 503, headers: { 'retry-after': '0' } } : { status: 200 });
     const clock = virtualClock();
     const ctx = testContext('webhook');
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url + '/hook' }), ctx, { clock });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url + '/hook' }), ctx, { clock });
     const changes = [1, 2, 3, 4, 5].map((n) => nthChange(n));
     for (const c of changes) exporter.export(c);
     await r.waitForAccepted(5);
@@ -114,7 +114,7 @@ describe('delivery with retries', () => {
     const log = captureLog();
     // The timeout is real time (undici), and the reset must reach the client before it: 1 s, not
     // 50 ms, so a loaded machine does not turn the reset into a second timeout.
-    const config = webhookConfigSchema.parse({ url: r.url, timeout: '1s' });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, timeout: '1s' });
     const exporter = createWebhookExporter(config, testContext('webhook', log.logger), { clock: virtualClock() });
     exporter.export(nthChange(1));
     await exporter.delivery.idle();
@@ -128,7 +128,7 @@ describe('delivery with retries', () => {
     const r = await receiver();
     r.respond = (_req, i) => (i < 4 ? { status: 502 } : { status: 200 });
     const clock = virtualClock();
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url }), testContext('webhook'), { clock });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url }), testContext('webhook'), { clock });
     exporter.export(nthChange(1));
     await r.waitForAccepted(1);
     await exporter.shutdown();
@@ -141,7 +141,7 @@ describe('delivery with retries', () => {
     r.respond = () => ({ status: 400, body: 'bad payload' });
     const log = captureLog();
     const ctx = testContext('webhook', log.logger);
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url }), ctx, { clock: virtualClock() });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url }), ctx, { clock: virtualClock() });
     exporter.export(nthChange(7));
     await exporter.delivery.idle();
     await exporter.shutdown();
@@ -155,7 +155,7 @@ describe('delivery with retries', () => {
     const port = await closedPort();
     const log = captureLog();
     const ctx = testContext('webhook', log.logger);
-    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' }, spool: false });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: `http://127.0.0.1:${port}`, retry_on_failure: { max_elapsed_time: '10s' }, spool: false });
     const exporter = createWebhookExporter(config, ctx, { clock: virtualClock() });
     exporter.export(nthChange(9));
     await exporter.delivery.idle();
@@ -170,7 +170,7 @@ describe('shutdown', () => {
   it('flushes what is queued before it resolves (real timers, tiny backoff)', async () => {
     const r = await receiver();
     r.respond = (_q, i) => (i % 2 === 0 ? { status: 503 } : { status: 200 });
-    const config = webhookConfigSchema.parse({ url: r.url, retry_on_failure: { initial_interval: '1ms', max_interval: '2ms' } });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, retry_on_failure: { initial_interval: '1ms', max_interval: '2ms' } });
     const exporter = createWebhookExporter(config, testContext('webhook'));
     for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
     await exporter.shutdown();
@@ -182,7 +182,7 @@ describe('shutdown', () => {
     const r = await receiver();
     r.respond = () => ({ status: 503, headers: { 'retry-after': '0' } });
     const ctx = testContext('webhook');
-    const config = webhookConfigSchema.parse({ url: r.url, shutdown_timeout: '30ms', spool: false });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, shutdown_timeout: '30ms', spool: false });
     const exporter = createWebhookExporter(config, ctx);
     for (let n = 0; n < 3; n++) exporter.export(nthChange(n));
     await exporter.shutdown();
@@ -198,7 +198,7 @@ describe('a dead endpoint', () => {
     const port = await closedPort();
     const registry = new Registry();
     const webhook = createWebhookExporter(
-      webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms', spool: false }),
+      webhookConfigSchema.parse({ emit: 'painpoints', url: `http://127.0.0.1:${port}`, queue_size: 100, shutdown_timeout: '50ms', spool: false }),
       testContext('webhook', captureLog().logger, registry),
       { clock: virtualClock() },
     );
@@ -249,7 +249,7 @@ describe('write-ahead delivery', () => {
       onDiskWhenSent.push(idsOnDisk(spoolDir).includes(`${bodyId(req.body)}/open`));
       return { status: 200 };
     };
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool_dir: spoolDir }), testContext('webhook'), { clock: virtualClock() });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, spool_dir: spoolDir }), testContext('webhook'), { clock: virtualClock() });
     for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
     await r.waitForAccepted(5);
     await exporter.delivery.idle();
@@ -265,7 +265,7 @@ describe('write-ahead delivery', () => {
     const spoolDir = path.join(dir, 'spool');
     const clock = virtualClock();
     const ctx = testContext('webhook');
-    const config = webhookConfigSchema.parse({ url: r.url, queue_size: 3, spool_dir: spoolDir, retry_on_failure: { max_elapsed_time: '20s' } });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, queue_size: 3, spool_dir: spoolDir, retry_on_failure: { max_elapsed_time: '20s' } });
     const exporter = createWebhookExporter(config, ctx, { clock });
     const changes = Array.from({ length: 10 }, (_, n) => nthChange(n));
     for (const c of changes) exporter.export(c);
@@ -289,7 +289,7 @@ describe('write-ahead delivery', () => {
     r.respond = (_q, i) => (i < 2 ? { status: 200 } : { status: 503 });
     const spoolDir = path.join(dir, 'spool');
     const base = { spool_dir: spoolDir, shutdown_timeout: '10ms' };
-    const first = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
+    const first = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
     const changes: PainPointChange[] = [1, 2, 3, 4, 5].map((n) => nthChange(n));
     for (const c of changes) first.export(c);
     await until(() => first.delivery.stats().sent === 2);
@@ -297,7 +297,7 @@ describe('write-ahead delivery', () => {
     expect(first.delivery.stats()).toMatchObject({ sent: 2, spooled: 3, dropped: {} });
 
     r.respond = () => ({ status: 200 });
-    const second = createWebhookExporter(webhookConfigSchema.parse({ ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
+    const second = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', ...base, url: r.url }), testContext('webhook'), { clock: virtualClock() });
     second.export(nthChange(6));
     await r.waitForAccepted(6);
     await second.delivery.idle();
@@ -312,7 +312,7 @@ describe('write-ahead delivery', () => {
     const ctx = testContext('webhook', log.logger);
     // a record on disk: 18 bytes of frame header, the id `pp-…/open` (24 bytes), the change as JSON
     const oneRecord = 18 + 24 + Buffer.byteLength(JSON.stringify(nthChange(0)));
-    const config = webhookConfigSchema.parse({ url: `http://127.0.0.1:${port}`, spool_dir: path.join(dir, 'spool'), spool_max_bytes: oneRecord * 3, shutdown_timeout: '10ms' });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: `http://127.0.0.1:${port}`, spool_dir: path.join(dir, 'spool'), spool_max_bytes: oneRecord * 3, shutdown_timeout: '10ms' });
     const exporter = createWebhookExporter(config, ctx, { clock: virtualClock() });
     for (let n = 0; n < 5; n++) exporter.export(nthChange(n));
     expect(exporter.delivery.stats()).toMatchObject({ spooled: 3, dropped: { spool_full: 2 } });
@@ -324,7 +324,7 @@ describe('write-ahead delivery', () => {
   it('spool: false keeps memory only and writes no file', async () => {
     const r = await receiver();
     const ctx = testContext('webhook');
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool: false }), ctx, { clock: virtualClock() });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, spool: false }), ctx, { clock: virtualClock() });
     exporter.export(nthChange(1));
     await exporter.delivery.idle();
     await exporter.shutdown();
@@ -338,7 +338,7 @@ describe('write-ahead delivery', () => {
     const ctx = testContext('webhook', log.logger);
     const notADir = path.join(dir, 'file');
     fs.writeFileSync(notADir, '');
-    const exporter = createWebhookExporter(webhookConfigSchema.parse({ url: r.url, spool_dir: notADir }), ctx, { clock: virtualClock() });
+    const exporter = createWebhookExporter(webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, spool_dir: notADir }), ctx, { clock: virtualClock() });
     exporter.export(nthChange(1));
     await r.waitForAccepted(1);
     await exporter.shutdown();

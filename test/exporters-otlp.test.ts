@@ -8,8 +8,10 @@ import { otlpHttpConfigSchema, parseEnvHeaders, resolveOtlpTarget, signalUrl } f
 import { SpanKind, StatusCode } from '../src/model/span.js';
 import type { PainPointChange } from '../src/model/events.js';
 import { createHash } from 'node:crypto';
+import { problemChangeOf } from './fixtures/problems.js';
 import {
   painPoint,
+  problemMembers,
   recommendation,
   SPAN_A,
   startReceiver,
@@ -43,7 +45,7 @@ describe('otlp_traces', () => {
   for (const protocol of ['http/protobuf', 'http/json'] as const) {
     it(`sends each change as a sidelight.painpoint span with attributes, exemplar links and recommendation events (${protocol})`, async () => {
       const r = await receiver();
-      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: r.url, protocol }), testContext('otlp_traces'), {
+      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ emit: 'painpoints', endpoint: r.url, protocol }), testContext('otlp_traces'), {
         env: {},
       });
       exporter.export(openChange);
@@ -115,7 +117,7 @@ describe('otlp_traces', () => {
   it('gives the same span ids to the same change on every run', async () => {
     const r = await receiver();
     for (let run = 0; run < 2; run++) {
-      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: r.url }), testContext('otlp_traces'), { env: {} });
+      const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ emit: 'painpoints', endpoint: r.url }), testContext('otlp_traces'), { env: {} });
       exporter.export(openChange);
       await r.waitForAccepted(run + 1);
       await exporter.shutdown();
@@ -128,7 +130,7 @@ describe('otlp_traces', () => {
     const r = await receiver();
     r.respond = (_q, i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 });
     const clock = virtualClock();
-    const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ endpoint: r.url, compression: 'none' }), testContext('otlp_traces'), {
+    const exporter = createOtlpTracesExporter(otlpTracesConfigSchema.parse({ emit: 'painpoints', endpoint: r.url, compression: 'none' }), testContext('otlp_traces'), {
       env: {},
       clock,
     });
@@ -226,7 +228,7 @@ describe('otlp_logs', () => {
   for (const protocol of ['http/protobuf', 'http/json'] as const) {
     it(`sends each change as a log record with event name, severity, attributes and the first exemplar's trace context (${protocol})`, async () => {
       const r = await receiver();
-      const exporter = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ endpoint: r.url + '/v1/logs', protocol }), testContext('otlp_logs'), {
+      const exporter = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ emit: 'painpoints', endpoint: r.url + '/v1/logs', protocol }), testContext('otlp_logs'), {
         env: {},
       });
       const low: PainPointChange = {
@@ -267,6 +269,60 @@ describe('otlp_logs', () => {
       expect(logs[2]?.attributes['sidelight.link.span_id_synthetic']).toBe(true);
     });
   }
+});
+
+describe('otlp_logs: problem changes', () => {
+  it('sends each problem change as a sidelight.problem.<state> record naming the root, in the first exemplar\'s trace, and no pain point by default', async () => {
+    const r = await receiver();
+    const exporter = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ endpoint: r.url }), testContext('otlp_logs'), { env: {} });
+    const members = problemMembers();
+    const open = problemChangeOf(members, { title: 'web_search rate-limited: 42 % of calls fail' }, [recommendation()]);
+    exporter.export(openChange);
+    exporter.export(open);
+    exporter.export(problemChangeOf(members, { state: 'updated', severity: 'medium' }));
+    exporter.export(problemChangeOf({ root: members.contributing[0] ?? painPoint() }, { state: 'merged', merged_into: open.problem.id }));
+    exporter.export(problemChangeOf({ root: painPoint({ severity: 'low' }) }, { state: 'resolved' }));
+    await exporter.delivery.idle();
+    await exporter.shutdown();
+
+    const logs = r.accepted().flatMap((q) => decodeLogs(q.body, 'http/protobuf'));
+    expect(logs.map((l) => [l.eventName, l.severityNumber, l.severityText])).toEqual([
+      ['sidelight.problem.open', 17, 'ERROR'],
+      ['sidelight.problem.updated', 13, 'WARN'],
+      ['sidelight.problem.merged', 9, 'INFO'],
+      ['sidelight.problem.resolved', 9, 'INFO'],
+    ]);
+    const first = logs[0] as DecodedLog;
+    expect(first.body).toBe('web_search rate-limited: 42 % of calls fail');
+    expect([first.traceId, first.spanId]).toEqual([TRACE_A, SPAN_A]);
+    expect(first.timeMs).toBe(Date.parse('2026-11-26T10:05:00.000Z'));
+    expect(first.attributes).toMatchObject({
+      'event.name': 'sidelight.problem.open',
+      'sidelight.problem.id': open.problem.id,
+      'sidelight.problem.root_kind': 'failure_rate',
+      'sidelight.problem.root_id': 'pp-3f9c0a1b2c3d4e5f',
+      'sidelight.problem.symptoms': 2,
+      'sidelight.subject.tool': 'web_search',
+      'sidelight.recommendation.ids': ['REC-1a2b3c4d5e6f7a8b'],
+    });
+    expect(logs[2]?.attributes['sidelight.problem.merged_into']).toBe(open.problem.id);
+  });
+
+  it('sends pain-point records beside problem records with emit: both, and only them with emit: painpoints', async () => {
+    const open = problemChangeOf(problemMembers());
+    for (const [emit, names] of [
+      ['both', ['sidelight.painpoint.open', 'sidelight.problem.open']],
+      ['painpoints', ['sidelight.painpoint.open']],
+    ] as const) {
+      const r = await receiver();
+      const exporter = createOtlpLogsExporter(otlpLogsConfigSchema.parse({ endpoint: r.url, emit }), testContext('otlp_logs'), { env: {} });
+      exporter.export(openChange);
+      exporter.export(open);
+      await exporter.delivery.idle();
+      await exporter.shutdown();
+      expect(r.accepted().flatMap((q) => decodeLogs(q.body, 'http/protobuf')).map((l) => l.eventName)).toEqual(names);
+    }
+  });
 });
 
 describe('OTLP endpoint settings', () => {

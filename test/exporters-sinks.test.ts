@@ -126,7 +126,7 @@ describe('jsonl', () => {
 describe('stdout', () => {
   it('writes one readable line per state change', async () => {
     const out: string[] = [];
-    const exporter = createStdoutExporter(stdoutConfigSchema.parse({}), testContext('stdout'), { write: (s: string) => out.push(s) });
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ emit: 'painpoints' }), testContext('stdout'), { write: (s: string) => out.push(s) });
     exporter.export({ painpoint: painPoint(), recommendations: [] });
     exporter.export({ painpoint: painPoint({ state: 'resolved', severity: 'medium', evidence: { window: 'all', metrics: {}, exemplar_trace_ids: [] } }), recommendations: [] });
     await exporter.shutdown();
@@ -138,7 +138,7 @@ describe('stdout', () => {
 
   it('does not repeat the window when the title already names it', async () => {
     const out: string[] = [];
-    const exporter = createStdoutExporter(stdoutConfigSchema.parse({}), testContext('stdout'), { write: (s: string) => out.push(s) });
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ emit: 'painpoints' }), testContext('stdout'), { write: (s: string) => out.push(s) });
     exporter.export({ painpoint: painPoint({ title: 'web_search fails 42 % of calls over the last 5m' }), recommendations: [] });
     await exporter.shutdown();
     expect(out).toEqual(['[OPEN] high failure_rate pp-3f9c0a1b2c3d4e5f web_search fails 42 % of calls over the last 5m\n']);
@@ -146,7 +146,7 @@ describe('stdout', () => {
 
   it('writes the record as one JSON line with format json', () => {
     const out: string[] = [];
-    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ format: 'json' }), testContext('stdout'), { write: (s: string) => out.push(s) });
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ emit: 'painpoints', format: 'json' }), testContext('stdout'), { write: (s: string) => out.push(s) });
     exporter.export({ painpoint: painPoint(), recommendations: [rec1] });
     expect(JSON.parse(out[0] as string)).toEqual(painPoint());
     expect(formatPainPointLine(painPoint({ state: 'updated', severity: 'low' }))).toMatch(/^\[UPDATED\] low failure_rate /);
@@ -154,7 +154,7 @@ describe('stdout', () => {
 
   it('drops (counted) instead of buffering without bound when the stream is backed up', async () => {
     const ctx = testContext('stdout');
-    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ max_buffered_bytes: 10 }), ctx, { write: () => true, writableLength: 11 });
+    const exporter = createStdoutExporter(stdoutConfigSchema.parse({ emit: 'painpoints', max_buffered_bytes: 10 }), ctx, { write: () => true, writableLength: 11 });
     exporter.export(nthChange(1));
     expect(await metricValue(ctx.metrics, 'sidelight_exporter_dropped_total', { exporter: 'stdout', reason: 'buffer_full' })).toBe(1);
   });
@@ -170,7 +170,7 @@ describe('webhook', () => {
   });
 
   it('POSTs {painpoint, recommendations} per change with the configured headers', async () => {
-    const config = webhookConfigSchema.parse({ url: r.url + '/alerts', headers: { authorization: 'Bearer t' } });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url + '/alerts', headers: { authorization: 'Bearer t' } });
     const exporter = createWebhookExporter(config, testContext('webhook'), { clock: virtualClock() });
     exporter.export({ painpoint: painPoint(), recommendations: [rec1] });
     await r.waitForAccepted(1);
@@ -184,7 +184,7 @@ describe('webhook', () => {
   });
 
   it('filters by min_severity and states, and batches as {changes: […]} when max_batch_size > 1', async () => {
-    const config = webhookConfigSchema.parse({ url: r.url, min_severity: 'medium', states: ['open', 'resolved'], max_batch_size: 10 });
+    const config = webhookConfigSchema.parse({ emit: 'painpoints', url: r.url, min_severity: 'medium', states: ['open', 'resolved'], max_batch_size: 10 });
     const exporter = createWebhookExporter(config, testContext('webhook'), { clock: virtualClock() });
     const keep1 = { painpoint: painPoint({ id: 'pp-000000000000000a' }), recommendations: [] };
     const lowSeverity = { painpoint: painPoint({ id: 'pp-000000000000000b', severity: 'low' }), recommendations: [] };

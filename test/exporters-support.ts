@@ -216,3 +216,40 @@ export function virtualClock(start = 1_800_000_000_000): DeliveryClock & { sleep
     },
   };
 }
+
+export const TRACE_C = '5b8efff798038103d269b633813fc60c';
+export const SPAN_C = 'eee19b7ec3c1b174';
+
+/**
+ * One cause seen four ways: web_search fails (the root, exemplars A and B), its failure spike
+ * (a symptom, exemplar C with its span id), a rate-limit error cluster (a symptom) and retries
+ * without backoff (contributing).
+ */
+export function problemMembers(): { root: PainPointRecord; symptoms: PainPointRecord[]; contributing: PainPointRecord[] } {
+  const root = painPoint();
+  const spike = painPoint({
+    id: 'pp-00000000000000a1',
+    kind: 'failure_spike',
+    severity: 'high',
+    title: 'web_search failures spiked from 2 % to 42 %',
+    evidence: { window: '1m', metrics: { calls: 40, failures: 17 }, exemplar_trace_ids: [TRACE_C, TRACE_A], exemplar_span_ids: [SPAN_C] },
+    first_seen: '2026-11-26T10:01:00.000Z',
+    last_seen: '2026-11-26T10:04:00.000Z',
+  });
+  const cluster = painPoint({
+    id: 'pp-00000000000000a2',
+    kind: 'error_cluster',
+    severity: 'medium',
+    subject: { service: 'kc-orchestrator', error_class: 'rate_limit' },
+    title: 'rate_limit errors on 3 operations',
+    evidence: { window: '5m', metrics: { failures: 30, operations: 3 }, exemplar_trace_ids: [TRACE_B] },
+  });
+  const noBackoff = painPoint({
+    id: 'pp-00000000000000a3',
+    kind: 'retry_no_backoff',
+    severity: 'medium',
+    title: 'web_search is retried every ~1.0 s without backoff',
+    evidence: { window: '5m', metrics: { retries: 42, median_gap_ms: 1003 }, exemplar_trace_ids: ['9'.repeat(32)] },
+  });
+  return { root, symptoms: [spike, cluster], contributing: [noBackoff] };
+}

@@ -13,6 +13,9 @@ describe('the library surface', () => {
     expect(typeof sidelight.createPipeline).toBe('function');
     expect(typeof sidelight.NativeAgentLightning).toBe('function');
     expect(typeof sidelight.renderMarkdownReport).toBe('function');
+    // what comes out: problem records (their schema) and the change union the outputs receive
+    expect(sidelight.problemRecordSchema.safeParse({}).success).toBe(false);
+    expect(sidelight.isProblemChange({ painpoint: {} as sidelight.PainPointRecord, recommendations: [] })).toBe(false);
   });
 
   it('keeps the sidecar out of the analysis entry: the service and config files are in sidelight/service', async () => {

@@ -30,7 +30,7 @@ import { startService, type Service } from '../src/pipeline/service.js';
 import { readInputs } from '../src/analyze/inputs.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type PainPointChange } from '../src/model/events.js';
 import { createOtelClient, type OtelClient } from './support/otel-client.js';
 import { incidentWorkload } from './support/incident-workload.js';
 
@@ -78,7 +78,10 @@ describe('live = offline', () => {
     // virtual frame f is event time T0 + f: the clock a live client and sidecar share
     const scheduler = new VirtualTimeScheduler();
     const live: { at: number; change: PainPointChange }[] = [];
-    service = await startService(config, { scheduler, logger: silentLogger, onChange: (c) => live.push({ at: scheduler.now(), change: c }) });
+    service = await startService(config, { scheduler, logger: silentLogger, onChange: (c) => {
+        if (!isProblemChange(c)) live.push({ at: scheduler.now(), change: c });
+      },
+    });
     const http = service.endpoints.find((e) => e.startsWith('http://'))!;
     const [pipeline] = service.pipelines;
     const processed = service.metrics.getSingleMetric('sidelight_spans_processed_total') as Counter;

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NativeAgentLightning, legacyResultSchema, legacyResponseSchema, type LegacyResult } from '../src/library/native-agent-lightning.js';
+import { NativeAgentLightning, legacyResultSchema, legacyResponseSchema, toLegacyResult, type LegacyResult } from '../src/library/native-agent-lightning.js';
+import { problemAnalysisResult } from './fixtures/report/painpoints.js';
 import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
 const FAKE_AGL = fileURLToPath(new URL('./fixtures/kc/fake-agl.mjs', import.meta.url));
@@ -95,6 +96,57 @@ describe('NativeAgentLightning native mode', () => {
   it('never counts run_start or task_selection as failures', async () => {
     const r = ok(await new NativeAgentLightning().invokeAgentLightning('#', RUNS));
     expect(r.painPoints.some((p) => (p['subject'] as { operation?: string }).operation === 'kc.run')).toBe(false);
+  });
+});
+
+describe('kc output built from problems', () => {
+  const meta = { generatedAt: '2026-02-01T12:00:00.000Z', mode: 'native' as const, durationMs: 1 };
+
+  it('gives kc one pain point per cause, its root with the symptoms folded in, and the recommendations the problems name', () => {
+    const result = problemAnalysisResult();
+    const r = ok(toLegacyResult(result, [], [], meta));
+    const [rateLimited, slower] = result.problems;
+    // six pain points, two causes: kc files two
+    expect(result.painpoints).toHaveLength(6);
+    expect(r.painPoints.map((p) => [p.id, p.type, p.severity])).toEqual([
+      [rateLimited?.root.id, 'failure_rate', 'high'],
+      [slower?.root.id, 'latency_regression', 'medium'],
+    ]);
+    const first = r.painPoints[0] as Record<string, unknown>;
+    expect(first).toMatchObject({
+      title: 'web_search rate-limited (429): 52 % of calls fail; 1 caller and 1 error class affected',
+      rootTitle: 'web_search fails 52 % of calls',
+      category: 'reliability',
+      problemId: rateLimited?.id,
+      frequency: 2,
+      affectedRuns: ['run-2026-11-26-a', 'run-2026-11-26-b'],
+      subject: rateLimited?.root.subject,
+      impact: rateLimited?.impact,
+    });
+    expect((first['evidence'] as { metrics: Record<string, unknown> }).metrics['wilson_lower']).toBe(0.4281);
+    expect((first['symptoms'] as { type: string; title: string; severity: string }[]).map((m) => [m.type, m.severity, m.title])).toEqual([
+      ['failure_rate', 'high', 'researcher fails 38 % of tasks'],
+      ['retry_storm', 'high', 'web_search retry storm'],
+      ['error_cluster', 'medium', 'rate_limit errors on 3 operations'],
+    ]);
+    expect((first['contributing'] as { type: string }[]).map((m) => m.type)).toEqual(['retry_no_backoff']);
+    // one recommendation per cause, each as kc reads it
+    expect(r.recommendations.map((rec) => rec.id)).toEqual([rateLimited?.recommendation_ids[0], slower?.recommendation_ids[0]]);
+    expect(r.recommendations[0]?.title).toBe('Rate-limit web_search calls client-side and honour Retry-After');
+    expect(r.recommendations[0]?.metadata).toMatchObject({ source: 'sidelight', generatedAt: meta.generatedAt });
+    // the statistics count both
+    expect(r.statistics['sidelight']).toMatchObject({ problems: { high: 1, medium: 1, low: 0 }, painpoints: { high: 3, medium: 3, low: 0 } });
+  });
+
+  it('leaves out a recommendation no problem names, and keeps the pain points as they are when there are no problems', () => {
+    const result = problemAnalysisResult();
+    const named = new Set(result.problems.flatMap((p) => p.recommendation_ids));
+    const extra = { ...result.recommendations[1]!, id: 'REC-000000000000' };
+    const r = ok(toLegacyResult({ ...result, recommendations: [...result.recommendations, extra] }, [], [], meta));
+    expect(r.recommendations.every((rec) => named.has(rec.id))).toBe(true);
+    const withoutProblems = ok(toLegacyResult({ ...result, problems: [] }, [], [], meta));
+    expect(withoutProblems.painPoints.map((p) => p.id)).toEqual(result.painpoints.map((p) => p.id));
+    expect(withoutProblems.recommendations).toHaveLength(2);
   });
 });
 

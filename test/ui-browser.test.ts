@@ -9,6 +9,8 @@
  * The flags keep it off the network, which this machine does not have.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,10 +20,18 @@ import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type PainPointChange } from '../src/model/events.js';
 import { kcTaskSchema } from '../src/recommendations/schema.js';
 import { createOtelClient } from './support/otel-client.js';
 import { agentWorkload } from './support/agent-workload.js';
+import { Registry } from 'prom-client';
+import { createLivePage, type LivePage } from '../src/ui/live-page.js';
+import { uiSchema } from '../src/config/ui-schema.js';
+import { windowsSchema } from '../src/config/service-schema.js';
+import type { PainPointRecord } from '../src/model/painpoint.js';
+import { buildGroupRecommendation } from '../src/recommendations/build.js';
+import { painPointPerKind } from './fixtures/report/painpoints.js';
+import { problemChangeOf } from './fixtures/problems.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = fileURLToPath(new URL('../test-artifacts/ui/', import.meta.url));
@@ -47,7 +57,7 @@ async function startSidecar(): Promise<string> {
     DEFAULT_CONFIG,
   );
   // the real clock: an idle sidecar's watermark follows the wall clock, as in production
-  service = await startService(config, { logger: silentLogger, onChange: (c) => changes.push(c) });
+  service = await startService(config, { logger: silentLogger, onChange: (c) => isProblemChange(c) || changes.push(c) });
   const http = service.endpoints.find((e) => e.startsWith('http://')) as string;
   port = Number(new URL(http).port);
   return http;
@@ -101,10 +111,36 @@ beforeAll(async () => {
   });
 }, 60_000);
 
+let bare: { server: Server; page: LivePage } | undefined;
+
 afterAll(async () => {
   await context?.close();
   await service?.shutdown();
+  bare?.page.close();
+  bare?.server.closeAllConnections();
+  bare?.server.close();
 });
+
+/**
+ * The live page alone on a loopback port, fed changes by the test: the problems stage is not in
+ * the sidecar's default pipeline yet, so problem changes come from fixtures built through the
+ * record's schema.
+ */
+async function startBarePage(): Promise<{ url: string; page: LivePage }> {
+  const page = createLivePage({
+    settings: uiSchema.parse({ trace_url: JAEGER }),
+    windows: ['1m', '5m', '15m'],
+    windowSettings: windowsSchema.parse({}),
+    metrics: new Registry(),
+    logger: silentLogger,
+  });
+  const server = createServer((req, res) => {
+    if (!page.route(req, res)) res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  bare = { server, page };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, page };
+}
 
 describe('the live page in Chromium', () => {
   it('shows a failing tool without reload, charts it, copies its kc task, links its traces, and reconnects after a restart', async () => {
@@ -203,4 +239,51 @@ describe('the live page in Chromium', () => {
 
     expect(problems).toEqual([]);
   }, 180_000);
+
+  it('switches an open page from pain points to problems: one card per cause with its members, a merged problem among the resolved', async () => {
+    const { url, page: live } = await startBarePage();
+    const kinds = painPointPerKind();
+    const of = (kind: string) => kinds.find((pp) => pp.kind === kind) as PainPointRecord;
+    const [failure, spike, cluster, noBackoff] = [of('failure_rate'), of('failure_spike'), of('error_cluster'), of('retry_no_backoff')];
+    const page = await (context as BrowserContext).newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto(`${url}/ui`);
+    await page.locator('#status[data-state="live"]').waitFor(WAIT);
+
+    live.onChange({ painpoint: failure, recommendations: [] });
+    live.onChange({ painpoint: spike, recommendations: [] });
+    await page.locator(`#open-list .alert[id="${spike.id}"]`).waitFor(WAIT);
+    expect(await page.locator('#open-h').textContent()).toBe('Open pain points');
+
+    const rec = buildGroupRecommendation([failure, spike, cluster]).recommendation;
+    const problem = problemChangeOf({ root: failure, symptoms: [spike, cluster], contributing: [noBackoff] }, { title: 'web_search rate-limited: 52 % of calls fail; 2 symptoms', recommendation_ids: [rec.id] }, [rec]);
+    live.onChange(problem);
+    const card = page.locator(`#open-list .alert[id="${problem.problem.id}"]`);
+    await card.waitFor(WAIT);
+    await page.locator('#open-h', { hasText: 'Open problems' }).waitFor(WAIT);
+    // one card per cause: the pain points are its members now
+    expect(await page.locator('#open-list .alert').count()).toBe(1);
+    expect(await card.locator('.alert-title').textContent()).toBe('web_search rate-limited: 52 % of calls fail; 2 symptoms');
+    expect(await card.locator('.facts').textContent()).toContain('failure_rate on web_search');
+    await card.locator('details.members summary').click();
+    expect(await card.locator('details.members li').evaluateAll((lis) => lis.map((li) => (li as unknown as PageElement).getAttribute('data-role')))).toEqual(['root', 'symptom', 'symptom', 'contributing']);
+    expect(await card.locator(`details.members li[data-member="${cluster.id}"]`).textContent()).toContain('error_cluster on error class timeout — timeout errors on 4 operations');
+    expect(JSON.parse((await card.locator('pre.task-json').textContent()) as string)).toEqual(rec.task);
+
+    // an update keeps the card (and its open details), a merged problem goes to the resolved list
+    live.onChange(problemChangeOf({ root: noBackoff }));
+    await page.locator('#open-list .alert').nth(1).waitFor(WAIT);
+    live.onChange(problemChangeOf({ root: failure, symptoms: [spike, cluster, noBackoff] }, { state: 'updated', title: 'web_search rate-limited: 52 % of calls fail; 3 symptoms' }));
+    await card.locator('.alert-title', { hasText: '3 symptoms' }).waitFor(WAIT);
+    expect(await card.locator('details.members').getAttribute('open')).not.toBeNull();
+    live.onChange(problemChangeOf({ root: noBackoff }, { state: 'merged', merged_into: problem.problem.id }));
+    await page.locator('#resolved-list li', { hasText: `merged into ${problem.problem.id}` }).waitFor(WAIT);
+    expect(await page.locator('#open-list .alert').count()).toBe(1);
+    await page.screenshot({ path: join(ARTIFACTS, 'problems.png') });
+    expect(errors).toEqual([]);
+  }, 60_000);
 });

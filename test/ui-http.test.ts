@@ -14,7 +14,7 @@ import { parseConfigObject } from '../src/config-file/load.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';
-import type { PainPointChange } from '../src/model/events.js';
+import { isProblemChange, type PainPointChange } from '../src/model/events.js';
 import { kcTaskSchema } from '../src/recommendations/schema.js';
 import { PAGE_CSS } from '../src/report/style.js';
 import { createOtelClient, type OtelClient } from './support/otel-client.js';
@@ -50,7 +50,7 @@ async function startSidecar(service: Record<string, unknown> = {}, exporters: Re
     DEFAULT_CONFIG,
   );
   const changes: PainPointChange[] = [];
-  const s = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => changes.push(c) });
+  const s = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => isProblemChange(c) || changes.push(c) });
   services.push(s);
   const http = s.endpoints.find((e) => e.startsWith('http://')) as string;
   const telemetry = s.endpoints.find((e) => e.startsWith('telemetry '))?.slice('telemetry '.length);

@@ -18,7 +18,7 @@ import type { AnalysisResult } from '../model/analysis.js';
 import type { SpanRecord } from '../model/span.js';
 import { InputError, readInputs, type InputFile } from './inputs.js';
 import { createInputProgress, type InputProgress } from './progress.js';
-import { stableStringify } from './stable-json.js';
+import { canonical, stableStringify } from './stable-json.js';
 
 export type AnalyzeFormat = 'markdown' | 'json' | 'html';
 
@@ -48,9 +48,13 @@ export const EXIT_OK = 0;
 export const EXIT_INPUT = 1;
 export const EXIT_USAGE = 2;
 
-/** The `--format json` document: pain points, recommendations, statistics (no internal change log). */
+/**
+ * The `--format json` document: problems, pain points, recommendations, statistics (no internal
+ * change log). The causes lead; each record's keys are in the stable order.
+ */
 export function analysisJson(result: AnalysisResult): string {
-  return stableStringify({ painpoints: result.painpoints, recommendations: result.recommendations, statistics: result.statistics }, 2) + '\n';
+  const doc = { problems: result.problems, painpoints: result.painpoints, recommendations: result.recommendations, statistics: result.statistics };
+  return JSON.stringify(Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, canonical(v)])), null, 2) + '\n';
 }
 
 /** Pain-point records, one JSON per line (the JSONL exporter's line format). */

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import type { OperatorFunction, SchedulerLike } from 'rxjs';
 import type { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { Judgement, JudgeMode, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
+import type { Judgement, JudgeMode, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { RequestRoute } from '../telemetry/http-endpoints.js';
@@ -116,8 +116,11 @@ export type ProcessorFactory<C = unknown> =
     };
 
 export interface Exporter {
-  /** never blocks and never throws: queue or drop (counted) */
-  export(change: PainPointChange): void;
+  /**
+   * A pain-point or problem change; each exporter keeps what its `emit` setting asks for.
+   * Never blocks and never throws: queue or drop (counted).
+   */
+  export(change: OutputChange): void;
   /** flushes what is queued (bounded by the exporter's timeout) and releases resources */
   shutdown(): Promise<void>;
 }

@@ -5,7 +5,7 @@
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import type { PainPointRecord } from '../model/painpoint.js';
+import type { PainPointRecord, Severity } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import { isProblemChange, type PainPointChange } from '../model/events.js';
@@ -43,6 +43,12 @@ export interface AnalyzeOutput extends AnalysisResult {
   readonly changes: readonly PainPointChange[];
   /** every problem change, in order */
   readonly problemChanges: readonly ProblemChange[];
+}
+
+function countBySeverity(records: readonly { readonly severity: Severity }[]): Record<Severity, number> {
+  const counts = { high: 0, medium: 0, low: 0 };
+  for (const r of records) counts[r.severity]++;
+  return counts;
 }
 
 /** Deterministic order for spans: end time, then trace and span id. */
@@ -100,10 +106,6 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
   const recommendations: Recommendation[] = problems.length > 0 ? problemRecommendations : wantRecommendations ? buildRecommendations(painpoints) : [];
 
   const stats = operationStatistics(sorted);
-  const bySeverity = { high: 0, medium: 0, low: 0 };
-  for (const p of painpoints) bySeverity[p.severity]++;
-  const problemsBySeverity = { high: 0, medium: 0, low: 0 };
-  for (const p of problems) problemsBySeverity[p.severity]++;
   return {
     problems,
     painpoints,
@@ -116,8 +118,8 @@ export async function analyzeSpans(spans: Iterable<SpanRecord>, options: Analyze
       late_spans_dropped: clockState.lateSpansDropped,
       start: stats.start === null ? null : new Date(stats.start).toISOString(),
       end: stats.end === null ? null : new Date(stats.end).toISOString(),
-      painpoints: bySeverity,
-      problems: problemsBySeverity,
+      painpoints: countBySeverity(painpoints),
+      problems: countBySeverity(problems),
       operations: stats.operations,
     },
     changes: changes.filter((c): c is PainPointChange => !isProblemChange(c)),

@@ -2,7 +2,8 @@
  * NativeAgentLightning (README.md, Use from kc-orchestrator): the drop-in for kc-orchestrator's old Agent Lightning
  * integration, which spawned the Python CLI `agl` per call (150–450 ms each).
  *
- * - `native` (default): kc runData → span records (docs/kc-runs.md) → analyzeSpans, in process.
+ * - `native` (default): kc runData → span records (docs/kc-runs.md) → analyzeSpans, in process;
+ *   kc's pain points and recommendations are one per cause when the analysis found problems.
  * - `external`: writes summary.md and runs.json to a temp folder and runs
  *   `<cli> analyze --summary <summary.md> --runs <runs.json> --format json`, reading its stdout
  *   (JSON, or markdown with headed recommendation sections). The CLI is `cliPath`, else
@@ -24,6 +25,7 @@ import { prepareSpans } from '../pipeline/span-preparation.js';
 import { NameNormalizer } from '../model/names.js';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointRecord } from '../model/painpoint.js';
+import type { ProblemMember, ProblemRecord } from '../model/problem.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { AnalysisResult } from '../model/analysis.js';
 import { formatZodIssues } from '../kc/events.js';
@@ -389,6 +391,57 @@ export function toLegacyPainPoint(p: PainPointRecord): LegacyPainPoint {
   };
 }
 
+/**
+ * One cause as kc's pain point: the problem's root pain point with its symptoms folded into it.
+ * The root's id, kind, subject and evidence; the problem's severity (the highest of its members),
+ * title (the root and how far it spreads), description, runs and impact; the members it stands
+ * for under `symptoms` and `contributing` (kc reads the listed fields and keeps the rest).
+ */
+export function toLegacyProblemPainPoint(problem: ProblemRecord, painpoints: ReadonlyMap<string, PainPointRecord>): LegacyPainPoint {
+  const root = painpoints.get(problem.root.id);
+  const member = (m: ProblemMember) => {
+    const pp = painpoints.get(m.id);
+    return { id: m.id, type: m.kind, subject: m.subject, ...(pp ? { title: pp.title, severity: pp.severity } : {}) };
+  };
+  return {
+    id: problem.root.id,
+    type: problem.root.kind,
+    title: problem.title,
+    description: problem.description,
+    severity: problem.severity,
+    category: problem.category,
+    frequency: problem.run_ids.length,
+    affectedRuns: [...problem.run_ids],
+    state: problem.state,
+    subject: problem.root.subject,
+    ...(root ? { evidence: root.evidence } : {}),
+    problemId: problem.id,
+    rootTitle: problem.root.title,
+    symptoms: problem.symptoms.map(member),
+    contributing: problem.contributing.map(member),
+    impact: problem.impact,
+    firstSeen: problem.first_seen,
+    lastSeen: problem.last_seen,
+  };
+}
+
+/**
+ * kc's pain points and recommendations: one per cause when the analysis found problems (each
+ * problem's root with its symptoms folded in, and the recommendations the problems name, in
+ * priority order); the pain points and every recommendation otherwise (no problems stage).
+ */
+function legacyFindings(result: AnalysisResult, generatedAt: string): Pick<LegacyResult, 'painPoints' | 'recommendations'> {
+  if (result.problems.length === 0) {
+    return { painPoints: result.painpoints.map(toLegacyPainPoint), recommendations: result.recommendations.map((r) => toLegacyRecommendation(r, generatedAt)) };
+  }
+  const byId = new Map(result.painpoints.map((pp) => [pp.id, pp]));
+  const named = new Set(result.problems.flatMap((p) => p.recommendation_ids));
+  return {
+    painPoints: result.problems.map((p) => toLegacyProblemPainPoint(p, byId)),
+    recommendations: result.recommendations.filter((r) => named.has(r.id)).map((r) => toLegacyRecommendation(r, generatedAt)),
+  };
+}
+
 export function toLegacyResult(
   result: AnalysisResult,
   runs: KcRunData,
@@ -402,11 +455,12 @@ export function toLegacyResult(
   },
 ): LegacyResult {
   const stats = kcRunStatistics(runs, meta.provider);
+  const findings = legacyFindings(result, meta.generatedAt);
   return {
     success: true,
-    recommendations: result.recommendations.map((r) => toLegacyRecommendation(r, meta.generatedAt)),
+    recommendations: findings.recommendations,
     patterns: kcRunPatterns(spans),
-    painPoints: result.painpoints.map(toLegacyPainPoint),
+    painPoints: findings.painPoints,
     statistics: { ...stats, sidelight: result.statistics },
     metadata: {
       source: 'sidelight',

@@ -1,7 +1,7 @@
 /** The result of an offline analysis (analyze CLI, analyzeSpans, NativeAgentLightning) and of reports. */
-import type { PainPointRecord } from './painpoint.js';
-import type { Recommendation } from './recommendation.js';
+import type { PainPointRecord, Severity } from './painpoint.js';
 import type { ProblemRecord } from './problem.js';
+import type { Recommendation } from './recommendation.js';
 
 export interface OperationStatistics {
   readonly service: string;
@@ -30,13 +30,16 @@ export interface AnalysisStatistics {
   readonly start: string | null;
   readonly end: string | null;
   readonly painpoints: { readonly high: number; readonly medium: number; readonly low: number };
-  /** problems (one per cause) by severity */
-  readonly problems: { readonly high: number; readonly medium: number; readonly low: number };
+  /** problems of `AnalysisResult.problems` (merged ones excluded) by severity */
+  readonly problems: Readonly<Record<Severity, number>>;
   readonly operations: readonly OperationStatistics[];
 }
 
 export interface AnalysisResult {
-  /** the last state of every problem (one cause each; merged ones excluded), ordered by severity then id */
+  /**
+   * the last state of every problem (one per cause: its root, symptoms and contributing pain
+   * points), merged ones excluded, ordered by severity then id; empty without a problems stage
+   */
   readonly problems: readonly ProblemRecord[];
   /** the last state of every pain point found, ordered by severity then id */
   readonly painpoints: readonly PainPointRecord[];

@@ -129,5 +129,15 @@ export function subjectLabel(subject: Subject): string {
   return subject.tool ?? subject.model ?? subject.provider ?? subject.agent ?? subject.task_type ?? subject.operation ?? subject.service;
 }
 
+/**
+ * The label with the error class a subject is narrowed to: "web_search", "web_search (timeout)",
+ * "error class timeout" (an error cluster's subject names no operation), for lists of pain points.
+ */
+export function subjectLabelWithErrorClass(subject: Subject): string {
+  const label = subject.tool ?? subject.model ?? subject.provider ?? subject.agent ?? subject.task_type ?? subject.operation;
+  if (subject.error_class === undefined) return label ?? subject.service;
+  return label !== undefined ? `${label} (${subject.error_class})` : `error class ${subject.error_class}`;
+}
+
 /** The series spans go to once `max_series` is reached (as the Collector's spanmetrics connector does). */
 export const OVERFLOW_SUBJECT: Subject = { service: '__overflow__', operation: '__overflow__' };

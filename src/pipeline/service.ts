@@ -8,7 +8,7 @@
 import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from 'rxjs';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
-import { isProblemChange, type PainPointChange } from '../model/events.js';
+import type { OutputChange } from '../model/events.js';
 import type { SidelightConfig } from '../config-file/load.js';
 import type { ComponentContext, Exporter, Receiver, SpanSink } from '../component/contracts.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -21,13 +21,15 @@ import { BearerTokenCheck, exposureWarnings, loadTlsCredentials } from '../secur
 import { createLivePage, type LivePage } from '../ui/live-page.js';
 import { windowSpecs } from '../windows/window-spec.js';
 import type { SqliteConfig } from '../../exporters/sqlite.js';
+import { changeId } from '../../exporters/problem-json.js';
+import { OpenProblems } from './open-problems.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
   readonly logger?: Logger;
   readonly metrics?: Registry;
-  /** observe every change (tests, library users) */
-  readonly onChange?: (change: PainPointChange) => void;
+  /** observe every change, pain point or problem (tests, library users) */
+  readonly onChange?: (change: OutputChange) => void;
 }
 
 export interface RunningPipeline {
@@ -101,6 +103,8 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const exporters = new Map<string, Exporter>();
   for (const [id, c] of config.exporters) if (used.has(id)) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
 
+  // /metrics: open problems by severity, from the problem changes every pipeline emits
+  const openProblems = new OpenProblems(metrics, config.service.painpoints.max_active * Math.max(1, Object.keys(config.pipelines).length));
   const pipelines: RunningPipeline[] = [];
   const inputs: Subject<SpanRecord>[] = [];
   const subscriptions: Subscription[] = [];
@@ -127,23 +131,21 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
       new Promise<void>((resolve) => {
         subscriptions.push(
           changes$.subscribe({
-            next(output) {
-              // the exporters and the live page take pain-point changes; problem changes reach them
-              // once they carry problems (docs/outputs.md)
-              if (isProblemChange(output)) return;
-              const change = output;
+            next(change: OutputChange) {
               options.onChange?.(change);
+              openProblems.observe(name, change);
               try {
                 ui?.onChange(change);
               } catch (err) {
-                logger.error(`live page failed on ${change.painpoint.id}: ${String(err)}`);
+                logger.error(`live page failed on ${changeId(change)}: ${String(err)}`);
               }
+              // every exporter gets every change; each keeps what its `emit` asks for
               for (const [id, e] of targets) {
                 try {
                   e.export(change);
                 } catch (err) {
                   exporterFailures.inc({ exporter: id });
-                  logger.error(`exporter ${id} failed on ${change.painpoint.id}: ${String(err)}`);
+                  logger.error(`exporter ${id} failed on ${changeId(change)}: ${String(err)}`);
                 }
               }
             },

@@ -2,13 +2,13 @@
  * The view model of one alert, shared by the live page (src/ui) and the HTML report: what is
  * wrong, its root, how far it spreads, its impact, since when, and the fix with its kc task.
  *
- * Built by an adapter per source record. `alertItemFromPainPoint` serves pain points; a problem
- * record (the problems stage, not built yet: id pb-…, root {id, kind, subject, title}, symptoms, contributing, impact,
- * state incl. merged / merged_into, recommendation ids) maps onto the same fields with a second
- * adapter of the same shape, so the page and the report need no change when problems arrive.
+ * Built by an adapter per source record: `alertItemFromProblem` for a problem (one cause: its
+ * root, symptoms and contributing pain points, merged into another), `alertItemFromPainPoint` for
+ * a pain point on its own (its own root; pipelines without a problems stage).
  */
 import type { Category, Impact, PainPointKind, PainPointRecord, Severity, Subject } from '../model/painpoint.js';
 import type { Effort, ImpactLevel, KcTask, Priority, Recommendation } from '../model/recommendation.js';
+import type { ProblemMember, ProblemRecord } from '../model/problem.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import { subjectLabel } from '../model/series.js';
 import { compareText, evidenceEntries } from '../recommendations/format.js';
@@ -20,7 +20,9 @@ export interface AlertMember {
   readonly id: string;
   readonly kind: PainPointKind;
   readonly subject: Subject;
+  /** severity and title where the member's record is at hand (a live change carries them; a stored problem does not) */
   readonly severity?: Severity;
+  readonly title?: string;
 }
 
 /** Steps of a recommendation, grouped under a heading when the fix covers several pain points. */
@@ -52,7 +54,7 @@ export interface AlertItem {
   readonly description: string;
   readonly category?: Category;
   /** the cause: for a pain point, itself */
-  readonly root: { readonly id: string; readonly kind: PainPointKind; readonly subject: Subject; readonly title: string };
+  readonly root: { readonly id: string; readonly kind: PainPointKind; readonly subject: Subject; readonly title: string; readonly severity?: Severity };
   readonly symptoms: readonly AlertMember[];
   readonly contributing: readonly AlertMember[];
   readonly impact?: Impact;
@@ -123,7 +125,7 @@ export function alertItemFromPainPoint(pp: PainPointRecord, recommendation?: Rec
     title: pp.title,
     description: pp.description,
     category: pp.category,
-    root: { id: pp.id, kind: pp.kind, subject: pp.subject, title: pp.title },
+    root: { id: pp.id, kind: pp.kind, subject: pp.subject, title: pp.title, severity: pp.severity },
     symptoms: [],
     contributing: [],
     ...(pp.impact ? { impact: pp.impact } : {}),
@@ -132,6 +134,42 @@ export function alertItemFromPainPoint(pp: PainPointRecord, recommendation?: Rec
     lastSeen: pp.last_seen,
     exemplarTraceIds: pp.evidence.exemplar_trace_ids,
     evidence: { window: pp.evidence.window, metrics: evidenceEntries(pp.evidence.metrics) },
+    ...(recommendation ? { recommendation: alertRecommendation(recommendation) } : {}),
+    ...(operationKey !== undefined ? { operationKey } : {}),
+  };
+}
+
+/**
+ * The alert item of a problem: its root, its symptoms and contributing pain points (with their
+ * severity and title where the member records are at hand), the problem's impact, and its
+ * recommendation. The evidence shown is the root's, when its record is among `members`.
+ */
+export function alertItemFromProblem(problem: ProblemRecord, members: readonly PainPointRecord[] = [], recommendation?: Recommendation): AlertItem {
+  const byId = new Map(members.map((m) => [m.id, m]));
+  const member = (m: ProblemMember): AlertMember => {
+    const record = byId.get(m.id);
+    return { id: m.id, kind: m.kind, subject: m.subject, ...(record ? { severity: record.severity, title: record.title } : {}) };
+  };
+  const root = byId.get(problem.root.id);
+  const operationKey = operationKeyOfSubject(problem.root.subject);
+  return {
+    id: problem.id,
+    source: 'problem',
+    severity: problem.severity,
+    state: problem.state,
+    ...(problem.merged_into !== undefined ? { mergedInto: problem.merged_into } : {}),
+    title: problem.title,
+    description: problem.description,
+    category: problem.category,
+    root: { ...problem.root, ...(root ? { severity: root.severity } : {}) },
+    symptoms: problem.symptoms.map(member),
+    contributing: problem.contributing.map(member),
+    impact: problem.impact,
+    runCount: problem.run_ids.length,
+    firstSeen: problem.first_seen,
+    lastSeen: problem.last_seen,
+    exemplarTraceIds: problem.exemplar_trace_ids,
+    ...(root ? { evidence: { window: root.evidence.window, metrics: evidenceEntries(root.evidence.metrics) } } : {}),
     ...(recommendation ? { recommendation: alertRecommendation(recommendation) } : {}),
     ...(operationKey !== undefined ? { operationKey } : {}),
   };

@@ -11,7 +11,7 @@ import { formatCount, formatDuration, formatNumber, formatPercent } from '../mod
 import { type AlertItem, type AlertMember, rootLabel, seenDurationMs } from './alert-item.js';
 import { sparklineSvg } from './sparkline.js';
 import { escapeHtml as e, plural, subjectText } from './text.js';
-import { subjectLabel } from '../model/series.js';
+import { subjectLabelWithErrorClass } from '../model/series.js';
 
 export interface AlertCardOptions {
   /** URL template with {trace_id}; unset = trace ids without links */
@@ -20,6 +20,8 @@ export interface AlertCardOptions {
   readonly copyButton?: boolean;
   /** event time (epoch ms) the item is seen as of: an open item is still being seen; default its last_seen */
   readonly asOf?: number;
+  /** a problem's members link to their pain-point cards on the same page (the report has them, the live page not) */
+  readonly memberLinks?: boolean;
 }
 
 const code = (text: string): string => `<code>${e(text)}</code>`;
@@ -62,7 +64,7 @@ function impactText(item: AlertItem): string {
 }
 
 function memberList(members: readonly AlertMember[]): string {
-  return members.map((m) => `${code(m.kind)} on ${e(subjectLabel(m.subject))}`).join(', ');
+  return members.map((m) => `${code(m.kind)} on ${e(subjectLabelWithErrorClass(m.subject))}`).join(', ');
 }
 
 function spreadText(item: AlertItem): string {
@@ -71,6 +73,27 @@ function spreadText(item: AlertItem): string {
   if (item.symptoms.length > 0) parts.push(`${plural(item.symptoms.length, 'symptom')}: ${memberList(item.symptoms)}`);
   if (item.contributing.length > 0) parts.push(`contributing: ${memberList(item.contributing)}`);
   return parts.join('; ');
+}
+
+const ROLE_TEXT = { root: 'root', symptom: 'symptom', contributing: 'contributing' } as const;
+
+/**
+ * A problem's member pain points, the detail under its card: root first, then symptoms, then
+ * contributing ones, each with its severity and title where known. A pain point's own card has none.
+ */
+function membersBlock(item: AlertItem, opts: AlertCardOptions): string {
+  if (item.source !== 'problem') return '';
+  const rows: [keyof typeof ROLE_TEXT, AlertMember][] = [
+    ['root', item.root],
+    ...item.symptoms.map((m) => ['symptom', m] as [keyof typeof ROLE_TEXT, AlertMember]),
+    ...item.contributing.map((m) => ['contributing', m] as [keyof typeof ROLE_TEXT, AlertMember]),
+  ];
+  const li = rows.map(
+    ([role, m]) =>
+      `<li data-member="${e(m.id)}" data-role="${role}">${m.severity ? `${badge(m.severity)} ` : ''}<span class="role">${ROLE_TEXT[role]}</span> ${code(m.kind)} on ${e(subjectLabelWithErrorClass(m.subject))}` +
+      `${m.title !== undefined ? ` — ${e(m.title)}` : ''} <span class="meta">${opts.memberLinks ? `<a href="#${e(m.id)}">${code(m.id)}</a>` : code(m.id)}</span></li>`,
+  );
+  return `<details class="members"><summary>Pain points (${rows.length})</summary><ul>${li.join('')}</ul></details>`;
 }
 
 function recommendationBlock(item: AlertItem, opts: AlertCardOptions): string {
@@ -120,6 +143,7 @@ export function alertCard(item: AlertItem, opts: AlertCardOptions = {}): string 
     item.description !== '' ? `<p class="desc">${e(item.description)}</p>` : '',
     recommendationBlock(item, opts),
     traces,
+    membersBlock(item, opts),
     evidence,
     '</article>',
   ]
@@ -131,7 +155,7 @@ export function alertCard(item: AlertItem, opts: AlertCardOptions = {}): string 
 export function resolvedEntry(item: AlertItem): string {
   return (
     `<li data-id="${e(item.id)}">${badge(item.severity)} <strong>${e(item.title)}</strong> ` +
-    `<span class="meta">${code(item.id)} · ${code(item.root.kind)} on ${e(rootLabel(item))} · ${timeElement(item.firstSeen)} – ${timeElement(item.lastSeen)} (${e(formatSpan(seenDurationMs(item)))})</span></li>`
+    `<span class="meta">${code(item.id)} · ${code(item.root.kind)} on ${e(rootLabel(item))}${item.mergedInto ? ` · merged into ${code(item.mergedInto)}` : ''} · ${timeElement(item.firstSeen)} – ${timeElement(item.lastSeen)} (${e(formatSpan(seenDurationMs(item)))})</span></li>`
   );
 }
 

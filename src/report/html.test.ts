@@ -1,12 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { renderHtmlReport, reportAlertItems } from './html.js';
+import { renderHtmlReport, reportAlertItems, reportProblemItems } from './html.js';
 import { alertCard } from './components.js';
 import { PAGE_CSS } from './style.js';
 import { sparklineSvg } from './sparkline.js';
 import { escapeHtml } from './text.js';
-import { smallAnalysisResult } from '../../test/fixtures/report/painpoints.js';
+import { problemAnalysisResult, smallAnalysisResult } from '../../test/fixtures/report/painpoints.js';
 
 const GOLDEN = fileURLToPath(new URL('../../test/fixtures/report/report.golden.html', import.meta.url));
 
@@ -76,6 +76,45 @@ describe('renderHtmlReport', () => {
 
   it('is byte-identical on rerun', () => {
     expect(renderHtmlReport(smallAnalysisResult())).toBe(renderHtmlReport(smallAnalysisResult()));
+  });
+});
+
+describe('renderHtmlReport with problems', () => {
+  it('leads with one card per problem (root, spread, impact, fix) whose members link to the pain-point cards below', () => {
+    const result = problemAnalysisResult();
+    const html = renderHtmlReport(result);
+    const [rateLimited] = result.problems;
+    const problems = html.indexOf('<section id="problems"');
+    const painPoints = html.indexOf('<section id="painpoints"');
+    expect(problems).toBeGreaterThan(html.indexOf('<section id="summary"'));
+    expect(painPoints).toBeGreaterThan(problems);
+    expect(html).toContain('<p>Problems: 2 (<span class="badge sev-high">high</span> 1 <span class="badge sev-medium">medium</span> 1 <span class="badge sev-low">low</span> 0)</p>');
+    // the header counts the problems
+    expect(html).toContain('<span class="badge sev-high" data-count="high">1 high</span><span class="badge sev-medium" data-count="medium">1 medium</span>');
+
+    const items = reportProblemItems(result);
+    expect(items.map((i) => i.id)).toEqual(result.problems.map((p) => p.id));
+    const card = html.slice(html.indexOf(`<article class="alert" id="${rateLimited?.id}"`), painPoints);
+    expect(card).toContain('<h3 class="alert-title" id="' + rateLimited?.id + '-title">web_search rate-limited (429): 52 % of calls fail; 1 caller and 1 error class affected</h3>');
+    expect(card).toContain('<dt>Root</dt><dd><code>failure_rate</code> on <strong>web_search</strong>');
+    expect(card).toContain('<dt>Spread</dt><dd>3 symptoms: <code>failure_rate</code> on researcher, <code>retry_storm</code> on web_search, <code>error_cluster</code> on error class rate_limit; contributing: <code>retry_no_backoff</code> on web_search</dd>');
+    expect(card).toContain('<dt>Impact</dt><dd>2 runs, 40 traces');
+    expect(card).toContain(`<h4>Fix: Rate-limit web_search calls client-side and honour Retry-After</h4>`);
+    expect(card).toContain(`<code>${rateLimited?.recommendation_ids[0]}</code>`);
+    // members: root first, each linking to its own card in the pain-point section
+    expect(card).toContain('<summary>Pain points (5)</summary>');
+    for (const m of [rateLimited!.root, ...rateLimited!.symptoms, ...rateLimited!.contributing]) {
+      expect(card).toContain(`<a href="#${m.id}"><code>${m.id}</code></a>`);
+      expect(html.slice(painPoints)).toContain(`<article class="alert" id="${m.id}"`);
+    }
+    // the operation cards take their trouble from the problems' roots
+    expect(html).toMatch(/<article class="op" id="op-[0-9a-f]{12}" data-key="kc-orchestrator execute_tool web_search web_search" data-points="5" data-trouble="high">/);
+  });
+
+  it('has no problems section when the analysis holds none', () => {
+    const html = renderHtmlReport(smallAnalysisResult());
+    expect(html).not.toContain('<section id="problems"');
+    expect(html).not.toContain('<p>Problems:');
   });
 });
 

@@ -1,19 +1,21 @@
 /**
  * The HTML report of an analysis (`sidelight analyze --format html`): one self-contained page
  * (inline CSS and SVG, no scripts, no external assets) built from the live page's components and
- * stylesheet (components.ts, style.ts), so a saved report looks like /ui: the pain points as alert
- * cards by severity with their fix and kc task, the recommendations, and a card per operation
+ * stylesheet (components.ts, style.ts), so a saved report looks like /ui: the problems (one per
+ * cause, when the analysis found any) as alert cards by severity with their root, spread, impact,
+ * fix and member pain points, then the pain points as cards (the detail the members link to),
+ * the recommendations, and a card per operation
  * with failure-rate and p95 sparklines, each with a text alternative. Every value from the input
  * is escaped. Deterministic: no clock reading unless passed in options.
  */
 import type { AnalysisResult, OperationStatistics } from '../model/analysis.js';
 import type { Recommendation } from '../model/recommendation.js';
 import { formatCount, formatDuration, formatPercent } from '../model/evidence-format.js';
-import { alertItemFromPainPoint, compareAlertItems, type AlertItem } from './alert-item.js';
+import { alertItemFromPainPoint, alertItemFromProblem, compareAlertItems, type AlertItem } from './alert-item.js';
 import { alertCard, badge, operationCard, severityCounts } from './components.js';
 import type { ReportOptions } from './markdown.js';
 import { PAGE_CSS } from './style.js';
-import { capitalize, escapeHtml as e, SEVERITIES } from './text.js';
+import { capitalize, escapeHtml as e, problemRecommendation, SEVERITIES } from './text.js';
 
 const ms = (v: number | null): string => (v === null ? '—' : formatDuration(v));
 const code = (text: string): string => `<code>${e(text)}</code>`;
@@ -27,6 +29,9 @@ function summary(result: AnalysisResult): string {
     '<table><thead><tr><th class="num">spans</th><th class="num">traces</th><th class="num">runs</th><th class="num">failed spans</th><th class="num">late spans dropped</th></tr></thead>',
     `<tbody><tr><td class="num">${formatCount(s.spans)}</td><td class="num">${formatCount(s.traces)}</td><td class="num">${formatCount(s.runs)}</td><td class="num">${formatCount(s.failed_spans)}</td><td class="num">${formatCount(s.late_spans_dropped)}</td></tr></tbody></table>`,
     `<p>Time range: ${e(s.start ?? '—')} – ${e(s.end ?? '—')}</p>`,
+    ...(result.problems.length > 0
+      ? [`<p>Problems: ${result.problems.length} (${badge('high')} ${s.problems.high} ${badge('medium')} ${s.problems.medium} ${badge('low')} ${s.problems.low})</p>`]
+      : []),
     `<p>Pain points: ${c.high + c.medium + c.low} (${badge('high')} ${c.high} ${badge('medium')} ${c.medium} ${badge('low')} ${c.low}) · Recommendations: ${result.recommendations.length}</p>`,
     '</section>',
   ].join('\n');
@@ -39,16 +44,30 @@ export function reportAlertItems(result: AnalysisResult): AlertItem[] {
   return result.painpoints.map((pp) => alertItemFromPainPoint(pp, recFor.get(pp.id))).sort(compareAlertItems);
 }
 
-function painPoints(items: readonly AlertItem[]): string {
-  const parts = ['<section id="painpoints" aria-labelledby="painpoints-h"><h2 id="painpoints-h">Pain points</h2>'];
-  if (items.length === 0) parts.push('<p class="empty">No pain points found.</p>');
+/** The problem items of the report: each problem with its members' records and the recommendation it names. */
+export function reportProblemItems(result: AnalysisResult): AlertItem[] {
+  return result.problems.map((p) => alertItemFromProblem(p, result.painpoints, problemRecommendation(p, result.recommendations))).sort(compareAlertItems);
+}
+
+function alertSection(id: string, heading: string, empty: string, items: readonly AlertItem[], memberLinks: boolean): string {
+  const parts = [`<section id="${id}" aria-labelledby="${id}-h"><h2 id="${id}-h">${heading}</h2>`];
+  if (items.length === 0) parts.push(`<p class="empty">${empty}</p>`);
   for (const severity of SEVERITIES) {
     const group = items.filter((i) => i.severity === severity);
     if (group.length === 0) continue;
-    parts.push(`<h3>${capitalize(severity)} (${group.length})</h3>`, ...group.map((i) => alertCard(i)));
+    parts.push(`<h3>${capitalize(severity)} (${group.length})</h3>`, ...group.map((i) => alertCard(i, memberLinks ? { memberLinks } : {})));
   }
   parts.push('</section>');
   return parts.join('\n');
+}
+
+function painPoints(items: readonly AlertItem[]): string {
+  return alertSection('painpoints', 'Pain points', 'No pain points found.', items, false);
+}
+
+/** The problems lead when the analysis found any; their members link to the pain-point cards below. */
+function problems(items: readonly AlertItem[]): string {
+  return items.length === 0 ? '' : `${alertSection('problems', 'Problems', '', items, true)}\n`;
 }
 
 function recommendationCard(rec: Recommendation, index: number): string {
@@ -107,7 +126,9 @@ function operations(result: AnalysisResult, items: readonly AlertItem[]): string
 export function renderHtmlReport(result: AnalysisResult, options: ReportOptions = {}): string {
   const title = options.title ?? 'Sidelight report';
   const items = reportAlertItems(result);
-  const c = result.statistics.painpoints;
+  const problemItems = reportProblemItems(result);
+  // the header counts what leads: problems when there are any
+  const c = problemItems.length > 0 ? result.statistics.problems : result.statistics.painpoints;
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -122,8 +143,8 @@ export function renderHtmlReport(result: AnalysisResult, options: ReportOptions 
     '<main>',
     summary(result),
     '<div class="columns">',
-    `<div>\n${painPoints(items)}\n${recommendations(result)}\n</div>`,
-    `<div>\n${operations(result, items)}\n</div>`,
+    `<div>\n${problems(problemItems)}${painPoints(items)}\n${recommendations(result)}\n</div>`,
+    `<div>\n${operations(result, problemItems.length > 0 ? problemItems : items)}\n</div>`,
     '</div>',
     '</main>',
     '</body>',

@@ -2,8 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { renderMarkdownReport } from './markdown.js';
-import { smallAnalysisResult } from '../../test/fixtures/report/painpoints.js';
+import { problemAnalysisResult, smallAnalysisResult } from '../../test/fixtures/report/painpoints.js';
 import type { AnalysisResult } from '../model/analysis.js';
+import type { ProblemRecord } from '../model/problem.js';
 
 const GOLDEN = fileURLToPath(new URL('../../test/fixtures/report/report.golden.md', import.meta.url));
 
@@ -74,5 +75,44 @@ describe('renderMarkdownReport', () => {
     expect(md).toContain('No pain points found.');
     expect(md).toContain('No recommendations.');
     expect(md).not.toContain('## Operations');
+  });
+
+  it('leads with the problems: each with its root, spread, impact and fix, its members listed, the pain points after as detail', () => {
+    const result = problemAnalysisResult();
+    const md = renderMarkdownReport(result);
+    const [rateLimited, slower] = result.problems as [ProblemRecord, ProblemRecord];
+    expect(md).toContain('- Problems: 2 (high 1, medium 1, low 0)\n- Pain points: 6 (high 3, medium 3, low 0)');
+    const problems = md.indexOf('## Problems');
+    const painPoints = md.indexOf('## Pain points');
+    expect(problems).toBeGreaterThan(md.indexOf('## Summary'));
+    expect(painPoints).toBeGreaterThan(problems);
+    // high first, then medium; each titled by its spread
+    const first = md.indexOf('#### web_search rate-limited (429): 52 % of calls fail; 1 caller and 1 error class affected');
+    expect(first).toBeGreaterThan(md.indexOf('### High (1)'));
+    expect(md.indexOf('#### gpt-4.1 p95 regressed')).toBeGreaterThan(md.indexOf('### Medium (1)'));
+    expect(md.indexOf('### Medium (1)')).toBeGreaterThan(first);
+    const section = md.slice(first, md.indexOf('### Medium (1)'));
+    expect(section).toContain(`\`${rateLimited.id}\` · reliability · open`);
+    expect(section).toContain('- Root: `failure_rate` on **web_search** (service=kc-orchestrator, operation=execute_tool web_search, tool=web_search) — web_search fails 52 % of calls');
+    expect(section).toContain('- Spread: 3 symptoms: failure_rate on researcher, retry_storm on web_search, error_cluster on error class rate_limit; contributing: retry_no_backoff on web_search');
+    expect(section).toContain(`- Impact: 2 runs, 40 traces, 22 min wasted, 0 tokens wasted · score ${rateLimited.impact.score.toFixed(2)}`);
+    const fix = result.recommendations.find((r) => r.id === rateLimited.recommendation_ids[0]);
+    expect(section).toContain(`- Fix: **${fix?.title}** (\`${fix?.id}\` · priority high`);
+    // the fix's steps, root first, as lists under their headings
+    expect(section).toMatch(/\*failure_rate on web_search \(pp-[0-9a-f]{16}\):\*\n\n1\. Put a token bucket in front of every web_search call/);
+    // the members, root first, with severity and title from their records
+    expect(section).toContain(`  - root \`${rateLimited.root.id}\` · high · failure_rate on web_search — web_search fails 52 % of calls`);
+    expect(section).toContain(`  - symptom \`${rateLimited.symptoms[0]?.id}\` · high · failure_rate on researcher — researcher fails 38 % of tasks`);
+    expect(section).toContain(`  - contributing \`${rateLimited.contributing[0]?.id}\` · medium · retry_no_backoff on web_search`);
+    expect(md).toContain(`- Spread: the root alone`);
+    expect(md.slice(md.indexOf('#### gpt-4.1 p95 regressed'))).toContain(`\`${slower.id}\``);
+    // each member pain point is still reported in full below
+    for (const pp of result.painpoints) expect(md.slice(painPoints)).toContain(`#### ${pp.title}`);
+  });
+
+  it('has no problems section when the analysis holds none (no problems stage)', () => {
+    const md = renderMarkdownReport(smallAnalysisResult());
+    expect(md).not.toContain('## Problems');
+    expect(md).not.toContain('- Problems:');
   });
 });

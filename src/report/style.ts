@@ -47,6 +47,7 @@ button:hover{border-color:var(--accent)}
 .copy-task{display:none}.js .copy-task{display:inline-block}
 .copied{color:var(--ok);font-size:12px}
 .traces a,.traces code{margin-right:.4rem}
+.members ul{list-style:none;padding-left:0;margin:.25rem 0}.members li{padding:.1rem 0;overflow-wrap:anywhere}.members .role{color:var(--muted);font-size:12px}
 details>summary{cursor:pointer;color:var(--muted)}
 .empty{color:var(--muted);font-style:italic}
 .resolved{list-style:none;padding:0;margin:0}.resolved li{padding:.3rem 0;border-bottom:1px solid var(--border)}

@@ -1,5 +1,7 @@
 /** Escaping and shared views of an analysis result for the markdown and HTML reports. */
 import type { PainPointRecord, Severity, Subject } from '../model/painpoint.js';
+import type { ProblemRecord } from '../model/problem.js';
+import type { Recommendation } from '../model/recommendation.js';
 import { compareText } from '../recommendations/format.js';
 
 const HTML_ESCAPES: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -41,6 +43,16 @@ export function painPointsOfSeverity(painpoints: readonly PainPointRecord[], sev
   return painpoints
     .filter((pp) => pp.severity === severity)
     .sort((a, b) => (b.impact?.score ?? 0) - (a.impact?.score ?? 0) || compareText(a.id, b.id));
+}
+
+/** Problems of one severity, ordered by impact score then id. */
+export function problemsOfSeverity(problems: readonly ProblemRecord[], severity: Severity): ProblemRecord[] {
+  return problems.filter((p) => p.severity === severity).sort((a, b) => b.impact.score - a.impact.score || compareText(a.id, b.id));
+}
+
+/** A problem's fix: the first of the recommendations its record names, in the result's priority order. */
+export function problemRecommendation(problem: Pick<ProblemRecord, 'recommendation_ids'>, recommendations: readonly Recommendation[]): Recommendation | undefined {
+  return recommendations.find((r) => problem.recommendation_ids.includes(r.id));
 }
 
 export const capitalize = (s: string): string => s.charAt(0).toUpperCase() + s.slice(1);

@@ -2,7 +2,8 @@
  * The live page: GET /ui (the page, complete without JavaScript), /ui/events (Server-Sent
  * Events: a snapshot on connect, then `alert`, `operations` and `critical_path` events) and
  * /ui/assets/* (stylesheet, script, uPlot). Fed by the service from the pipeline it observes:
- * every pain-point change; each closed boundary's operation figures, which the operation_metrics
+ * every pain-point and problem change (problems, one per cause, replace the pain points on the
+ * page once the first arrives: live-state.ts); each closed boundary's operation figures, which the operation_metrics
  * processor reports through its context (`operations`); and critical-path shares, read from the
  * trace stream beside the trace detectors (`criticalPath`).
  *
@@ -13,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { OperatorFunction } from 'rxjs';
-import type { PainPointChange, TraceStreamEvent } from '../model/events.js';
+import { isProblemChange, type OutputChange, type TraceStreamEvent } from '../model/events.js';
 import type { UiSettings } from '../config/ui-schema.js';
 import type { WindowsSettings } from '../config/service-schema.js';
 import type { OperationFiguresFeed } from '../component/contracts.js';
@@ -25,7 +26,7 @@ import { loadAssets, type Asset } from './assets.js';
 import { criticalPathShares } from './critical-path-shares.js';
 import { EventStream, type StreamMessage } from './event-stream.js';
 import { LiveState, type ResolvedHistory } from './live-state.js';
-import { alertCardHtml, chartData, chartTexts, criticalPathHtml, operationCardHtml, operationFigures, openListHtml, operationsHtml, renderLivePage, resolvedListHtml } from './page.js';
+import { alertCardHtml, chartData, chartTexts, criticalPathHtml, openHeading, operationCardHtml, operationFigures, openListHtml, operationsHtml, renderLivePage, resolvedListHtml } from './page.js';
 import { sqliteResolvedHistory, type StoreHistory } from './store-history.js';
 
 export interface LivePageOptions {
@@ -56,7 +57,8 @@ export interface LivePage {
   readonly operations: OperationFiguresFeed;
   /** runs on the trace stream beside the trace detectors; emits nothing */
   readonly criticalPath: OperatorFunction<TraceStreamEvent, never>;
-  onChange(change: PainPointChange): void;
+  /** a pain-point or problem change of the observed pipeline */
+  onChange(change: OutputChange): void;
   /** publishes pending chart updates now (normally on the next turn of the event loop) */
   flush(): void;
   /** ends the event streams and closes the store */
@@ -121,6 +123,7 @@ export function createLivePage(options: LivePageOptions): LivePage {
       type: 'snapshot',
       data: {
         generated_at: new Date(now()).toISOString(),
+        open_heading: openHeading(state.source),
         counts_html: severityCounts(state.counts()),
         open_html: openListHtml(state, settings),
         resolved_html: resolvedListHtml(state),
@@ -257,7 +260,16 @@ export function createLivePage(options: LivePageOptions): LivePage {
     state,
     events,
     onChange(change) {
-      const changed = state.applyPainPointChange(change);
+      let changed: AlertItem[];
+      if (isProblemChange(change)) {
+        const applied = state.applyProblemChange(change);
+        changed = applied.items;
+        // the first problem replaces every pain-point item: the clients take the whole state again
+        if (applied.switched) {
+          events.publish('snapshot', snapshot().data);
+          return;
+        }
+      } else changed = state.applyPainPointChange(change);
       for (const item of changed) publishItem(item);
       // an item's severity moves its operation up or down the charts
       if (changed.length > 0) scheduleOperations();

@@ -5,6 +5,7 @@ import { buildGroupRecommendation } from '../recommendations/build.js';
 import { alertItemFromPainPoint, type AlertItem } from '../report/alert-item.js';
 import { painPointPerKind, record } from '../../test/fixtures/report/painpoints.js';
 import { sampleMetrics } from '../../test/fixtures/evidence.js';
+import { problemChangeOf } from '../../test/fixtures/problems.js';
 import { LiveState, type ResolvedHistory } from './live-state.js';
 
 const HOUR = 3_600_000;
@@ -116,5 +117,79 @@ describe('LiveState', () => {
     state.applyItem({ ...problem, state: 'merged', mergedInto: 'pb-fedcba9876543210' });
     expect(state.openItems()).toEqual([]);
     expect(state.resolvedItems().map((i) => [i.id, i.state, i.mergedInto])).toEqual([['pb-0123456789abcdef', 'merged', 'pb-fedcba9876543210']]);
+  });
+});
+
+describe('LiveState fed problems', () => {
+  const kinds = painPointPerKind();
+  const byKind = (kind: string) => kinds.find((pp) => pp.kind === kind) as PainPointRecord;
+  const noBackoff = byKind('retry_no_backoff');
+
+  it('switches to problems at the first problem change: the pain-point items leave, and later pain-point changes are not shown alone', () => {
+    const { state } = stateAt({ now: 0 });
+    state.applyPainPointChange({ painpoint: failure, recommendations: [] });
+    state.applyPainPointChange({ painpoint: { ...cluster, state: 'resolved' }, recommendations: [] });
+    expect(state.source).toBe('painpoint');
+    const change = problemChangeOf({ root: failure, symptoms: [spike, cluster] });
+    const first = state.applyProblemChange(change);
+    expect(first.switched).toBe(true);
+    expect(first.items.map((i) => i.id)).toEqual([change.problem.id]);
+    expect(state.source).toBe('problem');
+    expect(state.openItems().map((i) => [i.id, i.source])).toEqual([[change.problem.id, 'problem']]);
+    expect(state.resolvedItems()).toEqual([]);
+    expect(state.applyPainPointChange({ painpoint: byKind('slow_tail'), recommendations: [] })).toEqual([]);
+    expect(state.openItems()).toHaveLength(1);
+    expect(state.applyProblemChange(problemChangeOf({ root: failure, symptoms: [spike, cluster] }, { state: 'updated' })).switched).toBe(false);
+  });
+
+  it('shows one item per problem: its root, spread and impact, and each member with its severity and title', () => {
+    const { state } = stateAt({ now: 0 });
+    const change = problemChangeOf({ root: failure, symptoms: [spike, cluster], contributing: [noBackoff] }, { title: 'web_search rate-limited: 52 % of calls fail; 2 symptoms' });
+    state.applyProblemChange(change);
+    const item = state.openItems()[0] as AlertItem;
+    expect(item).toMatchObject({
+      id: change.problem.id,
+      title: 'web_search rate-limited: 52 % of calls fail; 2 symptoms',
+      severity: 'high',
+      root: { id: failure.id, kind: 'failure_rate', severity: 'high' },
+      impact: change.problem.impact,
+      operationKey: 'kc-orchestrator execute_tool web_search web_search',
+    });
+    expect(item.symptoms.map((m) => [m.id, m.severity, m.title])).toEqual([
+      [spike.id, 'high', 'openai chat failures spiked'],
+      [cluster.id, 'medium', 'timeout errors on 4 operations'],
+    ]);
+    expect(item.contributing.map((m) => [m.kind, m.severity])).toEqual([['retry_no_backoff', 'medium']]);
+    // the root's evidence is the card's evidence
+    expect(item.evidence?.metrics).toContainEqual(['wilson_lower', '0.428']);
+    expect(state.counts()).toEqual({ high: 1, medium: 0, low: 0 });
+    expect(state.troubleOf('kc-orchestrator execute_tool web_search web_search')).toBe('high');
+  });
+
+  it('keeps a problem\'s fix across changes that carry none, drops one the record no longer names, and moves a merged problem to the resolved list', () => {
+    const { state } = stateAt({ now: 0 });
+    const rec = buildGroupRecommendation([failure, spike]).recommendation;
+    state.applyProblemChange(problemChangeOf({ root: failure, symptoms: [spike] }, { recommendation_ids: [rec.id] }, [rec]));
+    state.applyProblemChange(problemChangeOf({ root: failure, symptoms: [spike] }, { state: 'updated', recommendation_ids: [rec.id] }));
+    const id = state.openItems()[0]?.id as string;
+    expect(state.openItems()[0]?.recommendation?.id).toBe(rec.id);
+    state.applyProblemChange(problemChangeOf({ root: failure, symptoms: [spike, cluster] }, { state: 'updated', recommendation_ids: ['REC-000000000000'] }));
+    expect(state.openItems()[0]?.recommendation).toBeUndefined();
+
+    const younger = problemChangeOf({ root: noBackoff }, { state: 'merged', merged_into: id });
+    state.applyProblemChange(problemChangeOf({ root: noBackoff }));
+    expect(state.openItems()).toHaveLength(2);
+    state.applyProblemChange(younger);
+    expect(state.openItems().map((i) => i.id)).toEqual([id]);
+    expect(state.resolvedItems().map((i) => [i.id, i.state, i.mergedInto])).toEqual([[younger.problem.id, 'merged', id]]);
+  });
+
+  it('asks the store for resolved problems once it shows problems, and for pain points before', () => {
+    const asked: string[] = [];
+    const { state } = stateAt({ now: 100 * HOUR }, {}, { resolvedSince: (_since, _limit, source) => (asked.push(source), []) });
+    state.resolvedItems();
+    state.applyProblemChange(problemChangeOf({ root: failure }));
+    state.resolvedItems();
+    expect(asked).toEqual(['painpoint', 'problem']);
   });
 });

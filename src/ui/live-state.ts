@@ -3,24 +3,34 @@
  * the resolved ones of the last `resolved_window` (memory, plus the SQLite store when one is
  * configured), the per-operation chart history and the latest critical-path shares.
  *
- * Items come in as AlertItems (applyItem), so the state does not care what they were made from;
- * applyPainPointChange is the pain-point feed, which also remembers recommendations: the recommend
- * processor attaches a recommendation once per content (docs/outputs.md), to one change of one member of
- * its group, while the page shows it on every open member until the content changes.
+ * Items come in as AlertItems (applyItem), so the state does not care what they were made from.
+ * Two feeds make them:
+ * - applyProblemChange: problems (one per cause), what the page shows once the pipeline emits any.
+ *   The first problem change switches the page to problems: pain-point items leave it (they are
+ *   a problem's root, symptoms and contributing members now) and later pain-point changes are
+ *   not shown on their own;
+ * - applyPainPointChange: pain points, for a pipeline without a problems stage. It also remembers
+ *   recommendations: the recommend processor attaches a recommendation once per content
+ *   (docs/outputs.md), to one change of one member of its group, while the page shows it on every
+ *   open member until the content changes.
  */
 import type { PainPointChange } from '../model/events.js';
+import type { ProblemChange } from '../model/problem.js';
 import type { PainPointRecord, Severity } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { UiSettings } from '../config/ui-schema.js';
 import type { CriticalPathShare } from './critical-path-shares.js';
-import { alertItemFromPainPoint, compareAlertItems, type AlertItem } from '../report/alert-item.js';
+import { alertItemFromPainPoint, alertItemFromProblem, compareAlertItems, type AlertItem } from '../report/alert-item.js';
 import { OperationHistory } from './operation-history.js';
+
+/** What the page shows: pain points until the first problem change, problems from then on. */
+export type LiveSource = 'painpoint' | 'problem';
 
 /** Resolved items from a store that outlives the process (the sqlite exporter's database). */
 export interface ResolvedHistory {
-  /** items resolved at or after `sinceMs` (wall clock), newest first, at most `limit` */
-  resolvedSince(sinceMs: number, limit: number): AlertItem[];
+  /** items of `source` resolved (problems: or merged) at or after `sinceMs` (wall clock), newest first, at most `limit` */
+  resolvedSince(sinceMs: number, limit: number, source: LiveSource): AlertItem[];
 }
 
 export interface LiveStateOptions {
@@ -47,6 +57,7 @@ export class LiveState {
   /** open pain points, to rebuild their item when a recommendation arrives for them */
   private readonly records = new Map<string, PainPointRecord>();
   private readonly recommendations = new Map<string, Recommendation>();
+  private shown: LiveSource = 'painpoint';
 
   constructor(private readonly options: LiveStateOptions) {
     this.history = new OperationHistory({
@@ -78,8 +89,46 @@ export class LiveState {
     return true;
   }
 
+  /** pain points until the first problem change; problems from then on */
+  get source(): LiveSource {
+    return this.shown;
+  }
+
+  /**
+   * The problem feed: returns the items whose view changed, and whether this change switched the
+   * page from pain points to problems (its whole lists changed then).
+   */
+  applyProblemChange(change: ProblemChange): { items: AlertItem[]; switched: boolean } {
+    const switched = this.shown === 'painpoint';
+    if (switched) {
+      this.shown = 'problem';
+      this.open.clear();
+      this.resolved.length = 0;
+      this.records.clear();
+      this.recommendations.clear();
+    }
+    const p = change.problem;
+    const done = p.state === 'resolved' || p.state === 'merged';
+    // the recommend processor attaches a recommendation once per content: a later change without one keeps it
+    const attached = change.recommendations.find((r) => p.recommendation_ids.includes(r.id)) ?? change.recommendations[0];
+    if (attached && !done) this.recommendations.set(p.id, attached);
+    // a fix the record no longer names (its members changed, and so did its recommendation) is stale
+    const kept = this.recommendations.get(p.id);
+    if (kept && p.recommendation_ids.length > 0 && !p.recommendation_ids.includes(kept.id)) this.recommendations.delete(p.id);
+    const rec = this.recommendations.get(p.id);
+    if (done) this.recommendations.delete(p.id);
+    const item = alertItemFromProblem(p, change.members, done ? undefined : rec);
+    if (!this.applyItem(item)) {
+      this.recommendations.delete(p.id);
+      return { items: [], switched };
+    }
+    return { items: [item], switched };
+  }
+
   /** The pain-point feed: returns the items whose view changed, the changed pain point's first. */
   applyPainPointChange(change: PainPointChange): AlertItem[] {
+    // once problems are shown, a pain point is shown as a member of its problem, never alone
+    if (this.shown === 'problem') return [];
     const pp = change.painpoint;
     const changed: AlertItem[] = [];
     const resolved = pp.state === 'resolved';
@@ -127,7 +176,7 @@ export class LiveState {
       if (r.at >= since && !out.has(r.item.id) && !this.open.has(r.item.id)) out.set(r.item.id, r.item);
     }
     if (this.options.store && out.size < limit) {
-      for (const item of this.options.store.resolvedSince(since, limit)) {
+      for (const item of this.options.store.resolvedSince(since, limit, this.shown)) {
         if (out.size >= limit) break;
         if (!out.has(item.id) && !this.open.has(item.id)) out.set(item.id, item);
       }

@@ -10,7 +10,7 @@ import type { AlertItem } from '../report/alert-item.js';
 import { alertCard, criticalPathTable, operationCard, resolvedEntry, severityCounts, timeElement, trendText, type ChartView } from '../report/components.js';
 import { escapeHtml as e } from '../report/text.js';
 import { VERSION } from '../version.js';
-import type { LiveState } from './live-state.js';
+import type { LiveSource, LiveState } from './live-state.js';
 import type { ChartMetric, OperationSeries } from './operation-history.js';
 
 export const ASSET_PATHS = {
@@ -29,6 +29,11 @@ const CHARTS: readonly { metric: ChartMetric; caption: string; max?: number; for
 /** An item's card; `asOf` is the latest boundary (event time), how long an open item has been seen. */
 export function alertCardHtml(item: AlertItem, settings: UiSettings, asOf: number | undefined): string {
   return alertCard(item, { copyButton: true, ...(settings.trace_url !== undefined ? { traceUrl: settings.trace_url } : {}), ...(asOf !== undefined ? { asOf } : {}) });
+}
+
+/** The open list's heading: what the page shows (pain points until the first problem arrives). */
+export function openHeading(source: LiveSource): string {
+  return source === 'problem' ? 'Open problems' : 'Open pain points';
 }
 
 export function openListHtml(state: LiveState, settings: UiSettings): string {
@@ -112,7 +117,7 @@ export function renderLivePage(state: LiveState, settings: UiSettings, generated
     `<script src="${ASSET_PATHS.script}" defer></script>`,
     '</head>',
     '<body>',
-    '<a class="skip" href="#open">Skip to open pain points</a>',
+    `<a class="skip" href="#open">Skip to ${e(openHeading(state.source).toLowerCase())}</a>`,
     '<header class="page-head">',
     '<h1>Sidelight</h1>',
     severityCounts(state.counts()),
@@ -121,7 +126,7 @@ export function renderLivePage(state: LiveState, settings: UiSettings, generated
     '<main>',
     '<div class="columns">',
     '<div>',
-    '<section id="open" aria-labelledby="open-h"><h2 id="open-h">Open pain points</h2>',
+    `<section id="open" aria-labelledby="open-h"><h2 id="open-h">${e(openHeading(state.source))}</h2>`,
     `<div id="open-list" data-empty-text="Nothing is wrong right now.">\n${openListHtml(state, settings)}\n</div>`,
     '</section>',
     `<section id="resolved" aria-labelledby="resolved-h"><h2 id="resolved-h">Resolved in the last ${e(formatWindow(settings.resolved_window))}</h2>`,
@@ -138,7 +143,7 @@ export function renderLivePage(state: LiveState, settings: UiSettings, generated
     '</section>',
     '</div>',
     '</div>',
-    `<p class="keys">Keys: <kbd>j</kbd> / <kbd>k</kbd> next / previous pain point · <kbd>c</kbd> copy its kc task · <kbd>t</kbd> open its first trace. Sidelight ${e(VERSION)}.</p>`,
+    `<p class="keys">Keys: <kbd>j</kbd> / <kbd>k</kbd> next / previous item · <kbd>c</kbd> copy its kc task · <kbd>t</kbd> open its first trace. Sidelight ${e(VERSION)}.</p>`,
     '</main>',
     '</body>',
     '</html>',

@@ -1,11 +1,11 @@
 /**
- * The resolved items of the sqlite exporter's store, so the page shows the last 24 h across
- * sidecar restarts. Opened read-only when first asked (the exporter creates the file), kept
+ * The resolved items (pain points, or problems resolved or merged) of the sqlite exporter's
+ * store, so the page shows the last 24 h across sidecar restarts. Opened read-only when first asked (the exporter creates the file), kept
  * open, and read per snapshot; a store that cannot be read is logged once and left out.
  */
 import { openPainPointStore, type PainPointStore } from '../../exporters/sqlite.js';
 import type { Logger } from '../telemetry/logger.js';
-import { alertItemFromPainPoint } from '../report/alert-item.js';
+import { alertItemFromPainPoint, alertItemFromProblem } from '../report/alert-item.js';
 import type { ResolvedHistory } from './live-state.js';
 
 export interface StoreHistory extends ResolvedHistory {
@@ -16,12 +16,14 @@ export function sqliteResolvedHistory(path: string, logger: Logger): StoreHistor
   let store: PainPointStore | undefined;
   let warned = false;
   return {
-    resolvedSince(sinceMs, limit) {
+    resolvedSince(sinceMs, limit, source) {
       try {
         store ??= openPainPointStore(path);
-        return store.listResolvedSince(new Date(sinceMs).toISOString(), limit).map(({ updated_at: _at, ...pp }) => alertItemFromPainPoint(pp));
+        const since = new Date(sinceMs).toISOString();
+        if (source === 'problem') return store.listResolvedProblemsSince(since, limit).map(({ updated_at: _at, ...p }) => alertItemFromProblem(p));
+        return store.listResolvedSince(since, limit).map(({ updated_at: _at, ...pp }) => alertItemFromPainPoint(pp));
       } catch (err) {
-        if (!warned) logger.warn(`live page: cannot read resolved pain points from ${path}: ${String(err)}`);
+        if (!warned) logger.warn(`live page: cannot read resolved ${source === 'problem' ? 'problems' : 'pain points'} from ${path}: ${String(err)}`);
         warned = true;
         return [];
       }

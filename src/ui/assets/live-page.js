@@ -240,6 +240,11 @@
   function applySnapshot(s) {
     for (const key of [...plots.keys()]) destroyPlots(key);
     columns.clear();
+    // pain points until the first problem arrives, problems from then on
+    const heading = $('#open-h');
+    if (heading && s.open_heading) heading.textContent = s.open_heading;
+    const skip = $('a.skip');
+    if (skip && s.open_heading) skip.textContent = `Skip to ${s.open_heading.toLowerCase()}`;
     replaceCounts(s.counts_html);
     openList.innerHTML = s.open_html;
     resolvedList.innerHTML = s.resolved_html;
