@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { zDuration } from './duration.js';
 import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
+import type { ModelPrice } from '../model/cost.js';
 
 export const windowsSchema = z
   .strictObject({
@@ -72,7 +73,30 @@ export const attributesSchema = z.strictObject({
   http_status: keys(d.http_status),
   /** count a span as failed when it carries an error type attribute, even with status UNSET */
   failed_on_error_type: z.boolean().default(d.failed_on_error_type),
+  finish_reasons: keys(d.finish_reasons),
+  cached_input_tokens: keys(d.cached_input_tokens),
+  reasoning_tokens: keys(d.reasoning_tokens),
+  tool_call_id: keys(d.tool_call_id),
+  /** hashed (normalized JSON), then dropped from the span record: never stored or exported */
+  tool_call_arguments: keys(d.tool_call_arguments),
+  tool_call_result: keys(d.tool_call_result),
+  conversation_id: keys(d.conversation_id),
+  cost_amount: keys(d.cost_amount),
+  cost_currency: keys(d.cost_currency),
+  agent_version: keys(d.agent_version),
+  user: keys(d.user),
 }) satisfies z.ZodType<AttributeMapping>;
+
+/** USD per million tokens of one model (docs/configuration.md, Pricing). */
+export const modelPriceSchema = z.strictObject({
+  input_per_mtok: z.number().nonnegative(),
+  /** input tokens served from a provider cache; unset = input_per_mtok */
+  cached_input_per_mtok: z.number().nonnegative().optional(),
+  output_per_mtok: z.number().nonnegative(),
+}) satisfies z.ZodType<ModelPrice>;
+
+/** model name or prefix → price; the longest key the model name starts with wins (case-insensitive) */
+export const pricingSchema = z.record(z.string().min(1), modelPriceSchema);
 
 /** The pain-point lifecycle shared by every detector (docs/painpoints.md). */
 export const painpointsSchema = z.strictObject({
@@ -123,6 +147,8 @@ export const serviceSchema = z.strictObject({
   attributes: attributesSchema.prefault({}),
   painpoints: painpointsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
+  /** prices of model calls, for the cost of calls that report none (docs/configuration.md, Pricing); empty by default */
+  pricing: pricingSchema.default({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

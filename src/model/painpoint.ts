@@ -38,6 +38,10 @@ export interface Subject {
   readonly agent?: string;
   readonly task_type?: string;
   readonly error_class?: string;
+  /** the agent's version, next to its agent (the agent_version dimension) */
+  readonly agent_version?: string;
+  /** the end user (per-user budgets) */
+  readonly user?: string;
 }
 
 /** Figures of the evidence: numbers, or small breakdown tables of numbers by label. */
@@ -79,6 +83,8 @@ export interface Impact {
   readonly affected_traces: number;
   readonly wasted_ms: number;
   readonly wasted_tokens: number;
+  /** USD spent on the waste (failed calls, retries, loop calls, cut-off answers), where cost is known */
+  readonly wasted_cost_usd?: number;
 }
 
 /** The pain-point record of docs/painpoints.md: the JSONL line format. */
