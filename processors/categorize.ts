@@ -58,6 +58,7 @@ export const categorizeConfigSchema = z.strictObject({
       traces: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.traces),
       wasted_seconds: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_seconds),
       wasted_ktokens: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_ktokens),
+      wasted_cents: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_cents),
     })
     .prefault({}),
   escalation: z
