@@ -74,6 +74,11 @@ describe('categorize', () => {
     expect(cheap?.impact?.score).toBeLessThan(priced?.impact?.score ?? 0);
   });
 
+  it('puts the agent kinds in their categories: silent failures and loops in reliability, budgets in cost', () => {
+    const c = new Categorizer(config());
+    expect(['silent_failure', 'agent_loop', 'budget_exceeded'].map((k) => c.categorize(obs(k as 'agent_loop'))?.category)).toEqual(['reliability', 'reliability', 'cost']);
+  });
+
   it('falls back to the run ids and exemplars when the detector gives no affected counts', () => {
     const out = new Categorizer(config()).categorize(obs('slow_tail'));
     expect(out?.impact).toMatchObject({ affected_runs: 2, affected_traces: 1, wasted_ms: 0 });

@@ -99,6 +99,9 @@ export const DEFAULT_CATEGORIES: Readonly<Record<Exclude<PainPointKind, 'anomaly
   slow_tail: 'performance',
   sequential_fanout: 'performance',
   repeated_calls: 'efficiency',
+  silent_failure: 'reliability',
+  agent_loop: 'reliability',
+  budget_exceeded: 'cost',
 };
 
 export function defaultCategory(o: Pick<Observation, 'kind' | 'evidence' | 'title'>): Category {
@@ -107,7 +110,7 @@ export function defaultCategory(o: Pick<Observation, 'kind' | 'evidence' | 'titl
 }
 
 /** Kinds judged on the rate or percentiles of an operation's calls, where few calls are noise (min_samples). */
-const RATE_KINDS: ReadonlySet<PainPointKind> = new Set(['failure_rate', 'failure_spike', 'latency_regression', 'slow_tail']);
+const RATE_KINDS: ReadonlySet<PainPointKind> = new Set(['failure_rate', 'failure_spike', 'latency_regression', 'slow_tail', 'silent_failure']);
 
 interface CategorizeMetrics {
   readonly dropped: Counter<'processor'>;

@@ -15,6 +15,9 @@ export const PAIN_POINT_KINDS = [
   'sequential_fanout',
   'provider_fallback',
   'anomaly',
+  'silent_failure',
+  'agent_loop',
+  'budget_exceeded',
 ] as const;
 export type PainPointKind = (typeof PAIN_POINT_KINDS)[number];
 

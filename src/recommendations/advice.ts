@@ -12,6 +12,7 @@ import { subjectLabel } from '../model/series.js';
 import { errorFamily, type ErrorFamily } from './error-family.js';
 import { BY_ERROR_CLASS, formatCount, formatDuration, formatNumber, formatPercent, formatRatio } from '../model/evidence-format.js';
 import { firstMetric, formatBreakdown, metricBreakdown, metricString, sortedBreakdown, windowMinutes } from './format.js';
+import { agentLoopAdvice, budgetExceededAdvice, silentFailureAdvice } from './advice-agent.js';
 
 export interface Advice {
   /** imperative, names the subject */
@@ -619,5 +620,11 @@ export function adviseFor(pp: PainPointRecord, options: AdviceOptions = DEFAULT_
       return providerFallbackAdvice(f);
     case 'anomaly':
       return anomalyAdvice(f);
+    case 'silent_failure':
+      return silentFailureAdvice(pp, options);
+    case 'agent_loop':
+      return agentLoopAdvice(pp, options);
+    case 'budget_exceeded':
+      return budgetExceededAdvice(pp, options);
   }
 }
