@@ -23,7 +23,19 @@ const NO_ENV = {};
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'operation_metrics', 'categorize', 'recommend'];
+const DEFAULT_PROCESSORS = [
+  'failure_rate',
+  'error_cluster',
+  'retry_patterns',
+  'latency',
+  'repeated_calls',
+  'sequential_fanout',
+  'anomaly',
+  'operation_metrics',
+  'silent_failure',
+  'categorize',
+  'recommend',
+];
 
 function loadText(text: string, env: Readonly<Record<string, string>> = NO_ENV): SidelightConfig {
   return parseConfigObject(substituteEnv(parseConfigText(text, 'test.yaml'), env), components, DEFAULT_CONFIG);

@@ -14,6 +14,7 @@ import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.j
 import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
 import { anomalyProcessorFactory } from '../../processors/anomaly.js';
 import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
+import { silentFailureProcessorFactory } from '../../processors/silent-failure/index.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -29,6 +30,7 @@ const processorFactories = [
   sequentialFanoutProcessorFactory,
   anomalyProcessorFactory,
   operationMetricsProcessorFactory,
+  silentFailureProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];
