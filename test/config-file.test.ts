@@ -33,6 +33,7 @@ const DEFAULT_PROCESSORS = [
   'anomaly',
   'operation_metrics',
   'silent_failure',
+  'agent_loop',
   'categorize',
   'recommend',
 ];

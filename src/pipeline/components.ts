@@ -15,6 +15,7 @@ import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fa
 import { anomalyProcessorFactory } from '../../processors/anomaly.js';
 import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
 import { silentFailureProcessorFactory } from '../../processors/silent-failure/index.js';
+import { agentLoopProcessorFactory } from '../../processors/agent-loop/index.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -31,6 +32,7 @@ const processorFactories = [
   anomalyProcessorFactory,
   operationMetricsProcessorFactory,
   silentFailureProcessorFactory,
+  agentLoopProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];
