@@ -39,7 +39,7 @@ describe('sidelight validate', () => {
     expect(sidelight(['validate', '--config', 'config/sidelight.yaml'])).toEqual({ status: 0, stdout: 'OK\n', stderr: '' });
   });
 
-  it.each(['jaeger.yaml', 'tempo.yaml', 'collector.yaml', 'kc-runs.yaml'])('prints OK and exits 0 for config/examples/%s', (name) => {
+  it.each(['jaeger.yaml', 'tempo.yaml', 'collector.yaml', 'kc-runs.yaml', 'pricing.yaml'])('prints OK and exits 0 for config/examples/%s', (name) => {
     expect(sidelight(['validate', '-c', `config/examples/${name}`])).toEqual({ status: 0, stdout: 'OK\n', stderr: '' });
   });
 

@@ -16,6 +16,7 @@ import { anomalyProcessorFactory } from '../../processors/anomaly.js';
 import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
 import { silentFailureProcessorFactory } from '../../processors/silent-failure/index.js';
 import { agentLoopProcessorFactory } from '../../processors/agent-loop/index.js';
+import { budgetProcessorFactory } from '../../processors/budget/index.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -33,6 +34,7 @@ const processorFactories = [
   operationMetricsProcessorFactory,
   silentFailureProcessorFactory,
   agentLoopProcessorFactory,
+  budgetProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];

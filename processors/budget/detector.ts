@@ -1,0 +1,211 @@
+/**
+ * budget_exceeded (docs/painpoints.md): per budget entry and spender (each run, agent, model or
+ * user the entry applies to), the spend of model calls over the entry's rolling window — USD
+ * (reported cost, else tokens × service.pricing) or tokens — judged at each boundary where the
+ * window changed: ≥ the budget → medium, ≥ 150 % → high, naming the biggest spenders inside it.
+ * Agent and user names a call does not carry come from its ancestors (attribution.ts).
+ */
+import { Counter, type Registry } from 'prom-client';
+import type { SpanRecord } from '../../src/model/span.js';
+import type { Observation } from '../../src/model/painpoint.js';
+import type { Judgement, PipelineEvent } from '../../src/model/events.js';
+import type { ComponentContext } from '../../src/component/contracts.js';
+import { OVERFLOW_SUBJECT, subjectKey } from '../../src/model/series.js';
+import { priceTableFor, type PriceTable } from '../../src/model/cost.js';
+import { formatDuration } from '../../src/config/duration.js';
+import { SeriesWindows, type SummarizedView } from '../../src/windows/series-windows.js';
+import { judgeTogether, judgeUpTo, type GroupStanding, type JudgeLoop } from '../../src/windows/judging.js';
+import type { WindowSpec } from '../../src/windows/window-spec.js';
+import type { BudgetConfig, BudgetEntry } from './config.js';
+import { spendAggregator, type SpendAcc, type SpendItem, type SpendSummary } from './spend.js';
+import { Attribution, type Needed } from './attribution.js';
+import { budgetObservation, budgetSubject, runsObservation, type BudgetScope, type RunOverBudget } from './observation.js';
+
+/** Windows up to this long sum fine panes; longer ones coarse panes. */
+const FINE_WINDOW_LIMIT = 3_600_000;
+
+const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
+
+interface Budget extends BudgetScope {
+  readonly needs: readonly Needed[];
+  readonly spec: WindowSpec;
+  /** how far back a late call can still land in the window */
+  readonly reachMs: number;
+  readonly windows: SeriesWindows<SpendAcc, SpendItem, SpendSummary>;
+  readonly loop: JudgeLoop<SpendAcc, SpendSummary>;
+  /** per-run budgets judge their runs together (one pain point names them all): what they observed last */
+  readonly together: GroupStanding | undefined;
+}
+
+const givenUpCounters = new WeakMap<Registry, Counter<'processor' | 'reason'>>();
+function givenUpCounter(registry: Registry): Counter<'processor' | 'reason'> {
+  let c = givenUpCounters.get(registry);
+  if (!c) {
+    c = new Counter({
+      name: 'sidelight_budget_calls_unattributed_total',
+      help: 'Model calls a per-agent or per-user budget could not count: no ancestor named the agent or user (unnamed), the wait outlived every window (expired), came too late for the window, or the wait queue was full (cap)',
+      labelNames: ['processor', 'reason'],
+      registers: [registry],
+    });
+    givenUpCounters.set(registry, c);
+  }
+  return c;
+}
+
+/** Checks every budget's window against the panes when the pipeline is built (the error names its config path). */
+export function checkBudgetWindows(config: BudgetConfig, ctx: ComponentContext): void {
+  config.budgets.forEach((entry, index) => windowSpec(entry, index, ctx));
+}
+
+/** The window of an entry; throws when it is not a whole number of panes. */
+function windowSpec(entry: BudgetEntry, index: number, ctx: ComponentContext): WindowSpec {
+  const w = ctx.settings.windows;
+  const fine = entry.window <= FINE_WINDOW_LIMIT;
+  const pane = fine ? w.slide : w.coarse_slide;
+  if (entry.window % pane !== 0) {
+    throw new Error(
+      `processors.${ctx.id}.budgets[${index}].window: ${formatDuration(entry.window)} is not a multiple of ${fine ? 'service.windows.slide' : 'service.windows.coarse_slide'} (${formatDuration(pane)})`,
+    );
+  }
+  return { name: formatDuration(entry.window), sizeMs: entry.window, paneMs: pane };
+}
+
+const same = (want: string | undefined, have: string | undefined): boolean => want === undefined || (have !== undefined && want.toLowerCase() === have.toLowerCase());
+
+export class BudgetDetector {
+  private readonly budgets: Budget[];
+  private readonly prices: PriceTable;
+  private readonly attribution: Attribution;
+  private readonly givenUp: Counter<'processor' | 'reason'>;
+  private readonly longestReach: number;
+  private watermark = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly config: BudgetConfig,
+    private readonly ctx: ComponentContext,
+  ) {
+    this.prices = priceTableFor(ctx.settings.pricing);
+    this.givenUp = givenUpCounter(ctx.metrics);
+    this.attribution = new Attribution(config.max_pending, { onGivenUp: (n, reason) => this.givenUp.inc({ processor: ctx.id, reason }, n) });
+    this.budgets = config.budgets.map((entry, index) => this.budget(entry, index));
+    this.longestReach = Math.max(0, ...this.budgets.map((b) => b.reachMs));
+  }
+
+  private budget(entry: BudgetEntry, index: number): Budget {
+    const spec = windowSpec(entry, index, this.ctx);
+    const w = this.ctx.settings.windows;
+    const unit = entry.max_cost_usd !== undefined ? 'usd' : 'tokens';
+    const windows = new SeriesWindows<SpendAcc, SpendItem, SpendSummary>({
+      aggregator: spendAggregator(unit, this.config.max_breakdown),
+      windows: { ...w, sizes: spec.paneMs === w.slide ? [spec.sizeMs] : [], coarse_sizes: spec.paneMs === w.slide ? [] : [spec.sizeMs] },
+      maxSeries: this.config.max_series,
+      name: this.ctx.id,
+      metrics: this.ctx.metrics,
+      judging: this.ctx.judging,
+    });
+    const needs: Needed[] = [];
+    if (entry.per === 'agent' || entry.match?.agent !== undefined) needs.push('agent');
+    if (entry.per === 'user' || entry.match?.user !== undefined) needs.push('user');
+    const scope: BudgetScope = { index, entry, unit, limit: (unit === 'usd' ? entry.max_cost_usd : entry.max_tokens) as number, window: spec.name };
+    const budget: Budget = {
+      ...scope,
+      needs,
+      spec,
+      reachMs: spec.sizeMs + spec.paneMs,
+      windows,
+      // by key: ranks must not tie across budgets whose spenders share a name
+      loop: { mode: this.ctx.judging ?? 'changed', order: 'key', judge: (view, boundary) => this.judge(budget, view, boundary) },
+      together: entry.per === 'run' ? { standing: [] } : undefined,
+    };
+    return budget;
+  }
+
+  handle(event: PipelineEvent): Judgement[] {
+    if (this.budgets.length === 0) return [];
+    switch (event.type) {
+      case 'span':
+        this.onSpan(event.span);
+        return [];
+      case 'watermark': {
+        const out: Judgement[] = [];
+        for (const b of this.budgets) {
+          if (b.together === undefined) judgeUpTo(b.windows, event.from, event.time, b.loop, out);
+          else judgeTogether([b.windows as SeriesWindows<unknown, unknown, unknown>], event.from, event.time, this.ctx.judging ?? 'changed', (at) => this.judgeRuns(b, at), b.together, `budget#${b.index}`, out);
+        }
+        this.watermark = event.time;
+        this.attribution.expire(event.time - this.longestReach);
+        return out;
+      }
+      default:
+        return [];
+    }
+  }
+
+  private onSpan(span: SpanRecord): void {
+    this.attribution.arrived(span, (item, b) => this.settle(item, b));
+    const spend = this.prices.spend(span);
+    if (spend === undefined) return;
+    const item: SpendItem = {
+      endMs: span.endMs,
+      traceId: span.traceId,
+      spanId: span.spanId,
+      runId: span.runId,
+      service: span.service,
+      model: span.model,
+      provider: span.provider,
+      agent: span.agent,
+      user: span.user,
+      tokens: spend.tokens,
+      usd: spend.usd,
+    };
+    const waiting: number[] = [];
+    for (let b = 0; b < this.budgets.length; b++) if (!this.settle(item, b)) waiting.push(b);
+    if (waiting.length === 0) return;
+    if (span.parentSpanId !== undefined) this.attribution.wait(span.parentSpanId, item, waiting);
+    else this.givenUp.inc({ processor: this.ctx.id, reason: 'unnamed' });
+  }
+
+  /** Counts `item` in budget `b` when it applies; false while a name the budget needs is unknown. */
+  private settle(item: SpendItem, b: number): boolean {
+    const budget = this.budgets[b] as Budget;
+    for (const need of budget.needs) if (item[need] === undefined) return false;
+    const m = budget.entry.match;
+    if (m !== undefined && !(same(m.agent, item.agent) && same(m.model, item.model) && same(m.provider, item.provider) && same(m.user, item.user))) return true;
+    const per = budget.entry.per;
+    const spender = per === 'run' ? item.runId : item[per];
+    if (spender === undefined) return true;
+    if (item.endMs < this.watermark - budget.reachMs) {
+      this.givenUp.inc({ processor: this.ctx.id, reason: 'expired' });
+      return true;
+    }
+    // the spender's series: named apart per budget, so budgets never share a rank
+    budget.windows.add([{ service: item.service, operation: `#${b} ${per}: ${spender}` }], item.endMs, item);
+    return true;
+  }
+
+  /** Every run over a per-run budget at `boundary`, one observation per service. */
+  private judgeRuns(budget: Budget, boundary: number): Observation[] {
+    const byService = new Map<string, RunOverBudget[]>();
+    for (const view of budget.windows.allSeries()) {
+      if (view.key === OVERFLOW_KEY || view.summary(budget.spec, boundary).spend < budget.limit) continue;
+      const runs = byService.get(view.subject.service) ?? [];
+      runs.push({ runId: this.spenderOf(view.subject.operation), acc: view.window(budget.spec, boundary) });
+      byService.set(view.subject.service, runs);
+    }
+    return [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([service, runs]) => runsObservation(budget, budgetSubject(budget, service, ''), runs, boundary));
+  }
+
+  /** The spender a series counts for, from its name (`#0 agent: coder` → `coder`). */
+  private spenderOf(operation: string | undefined): string {
+    const op = operation ?? '';
+    return op.slice(op.indexOf(': ') + 2);
+  }
+
+  private judge(budget: Budget, view: SummarizedView<SpendAcc, SpendSummary>, boundary: number): Observation[] {
+    if (view.key === OVERFLOW_KEY) return [];
+    if (view.summary(budget.spec, boundary).spend < budget.limit) return [];
+    const spender = this.spenderOf(view.subject.operation);
+    const subject = budgetSubject(budget, view.subject.service, spender);
+    return [budgetObservation(budget, subject, spender, view.window(budget.spec, boundary), boundary)];
+  }
+}
