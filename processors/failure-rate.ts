@@ -31,6 +31,7 @@ import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import { wilsonInterval, type WilsonInterval } from '../src/stats/wilson.js';
 import { BY_ERROR_CLASS, MAX_RUN_IDS, formatDuration, formatPercent, windowPhrase } from '../src/model/evidence-format.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
+import { priceTableFor } from '../src/model/cost.js';
 
 export const failureRateConfigSchema = z
   .strictObject({
@@ -80,6 +81,9 @@ export interface FailureAcc extends FailureCounts {
   wastedMs: number;
   /** tokens used by failed calls */
   wastedTokens: number;
+  /** USD of failed calls whose cost is known, and how many they are */
+  wastedCostUsd: number;
+  pricedFailures: number;
   /** evidence of the spans added to this accumulator itself (panes, whole input) */
   own: FailureDetail | undefined;
   /**
@@ -134,9 +138,9 @@ export function failureRunIds(acc: FailureAcc): string[] {
  * Panes accumulate FailureAcc; a window's summary is its calls and failures, which is all the
  * failure_rate and failure_spike rules read (the rest is for the observation of a window that fires).
  */
-export function failureAggregator(maxExemplars: number): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
+export function failureAggregator(maxExemplars: number, costOf: (span: SpanRecord) => number | undefined = () => undefined): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
   return {
-    create: () => ({ calls: 0, failures: 0, wastedMs: 0, wastedTokens: 0, own: undefined, parts: undefined }),
+    create: () => ({ calls: 0, failures: 0, wastedMs: 0, wastedTokens: 0, wastedCostUsd: 0, pricedFailures: 0, own: undefined, parts: undefined }),
     summary: {
       create: () => ({ calls: 0, failures: 0 }),
       add(into, pane) {
@@ -150,6 +154,11 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
       acc.failures++;
       acc.wastedMs += spanDuration(span);
       acc.wastedTokens += spanTokens(span);
+      const usd = costOf(span);
+      if (usd !== undefined) {
+        acc.wastedCostUsd += usd;
+        acc.pricedFailures++;
+      }
       const d = (acc.own ??= newDetail(maxExemplars));
       d.byErrorClass.add(span.errorClass || UNKNOWN_ERROR_CLASS);
       if (span.provider) d.byProvider.add(span.provider);
@@ -161,6 +170,8 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
       into.failures += from.failures;
       into.wastedMs += from.wastedMs;
       into.wastedTokens += from.wastedTokens;
+      into.wastedCostUsd += from.wastedCostUsd;
+      into.pricedFailures += from.pricedFailures;
       if (from.failures > 0) (into.parts ??= []).push(from);
     },
   };
@@ -292,8 +303,9 @@ class FailureRateDetector {
     private readonly ctx: ComponentContext,
   ) {
     this.offline = ctx.mode === 'offline';
+    const prices = priceTableFor(ctx.settings.pricing);
     this.windows = new SeriesWindows({
-      aggregator: failureAggregator(config.max_exemplars),
+      aggregator: failureAggregator(config.max_exemplars, (span) => prices.usd(span)),
       windows: ctx.settings.windows,
       maxSeries: config.max_series,
       name: ctx.id,
@@ -445,6 +457,7 @@ class FailureRateDetector {
       wilson_upper: round(j.wilson.upper),
       wasted_ms: round(j.acc.wastedMs, 1),
       wasted_tokens: j.acc.wastedTokens,
+      ...(j.acc.pricedFailures > 0 ? { wasted_cost_usd: round(j.acc.wastedCostUsd, 6) } : {}),
       affected_traces: d ? d.affected.traces.estimate() : 0,
       affected_runs: d ? d.affected.runs.estimate() : 0,
       [BY_ERROR_CLASS]: d ? d.byErrorClass.record(10) : {},

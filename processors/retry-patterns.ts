@@ -31,6 +31,8 @@ import { SeriesWindows, type PaneAggregator, type SeriesView, type SummarizedVie
 import type { WindowSpec } from '../src/windows/window-spec.js';
 import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../src/traces/retry-chains.js';
 import { walkTrace } from '../src/traces/trace-assembler.js';
+import type { TraceNode } from '../src/model/trace.js';
+import { priceTableFor } from '../src/model/cost.js';
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
 import { BY_ERROR_CLASS, countLabel, formatDuration, formatPercent, MAX_EXEMPLAR_TRACES, MAX_RUN_IDS, type Exemplar } from '../src/model/evidence-format.js';
 import { providerFallbackDetector } from './provider-fallback.js';
@@ -86,6 +88,9 @@ export interface RetryStats {
   maxAttempts: number;
   wastedMs: number;
   wastedTokens: number;
+  /** USD of the failed attempts whose cost is known, and the chains it was known for */
+  wastedCostUsd: number;
+  pricedChains: number;
   exhaustedWastedMs: number;
   errorClasses: Map<string, number>;
   nonRetryableRetries: number;
@@ -121,7 +126,7 @@ export interface RetryCounts {
 
 export type RetryInput =
   | { readonly kind: 'call'; readonly span: SpanRecord }
-  | { readonly kind: 'chain'; readonly chain: RetryChain; readonly firstInTrace: boolean; readonly config: RetryPatternsConfig };
+  | { readonly kind: 'chain'; readonly chain: RetryChain; readonly firstInTrace: boolean; readonly config: RetryPatternsConfig; readonly wastedCostUsd?: number | undefined };
 
 function newStats(): RetryStats {
   return {
@@ -134,6 +139,8 @@ function newStats(): RetryStats {
     maxAttempts: 0,
     wastedMs: 0,
     wastedTokens: 0,
+    wastedCostUsd: 0,
+    pricedChains: 0,
     exhaustedWastedMs: 0,
     errorClasses: new Map(),
     nonRetryableRetries: 0,
@@ -165,7 +172,7 @@ function addRun(runs: Set<string>, runId: string): void {
   if (runs.size < MAX_RUNS) runs.add(runId);
 }
 
-function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, config: RetryPatternsConfig): void {
+function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, config: RetryPatternsConfig, wastedCostUsd: number | undefined): void {
   const exemplar = { traceId: chain.traceId, spanId: chain.spans[0]?.span.spanId ?? '' };
   if (firstInTrace) s.traces++;
   addRun(s.runs, chain.runId);
@@ -176,6 +183,10 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
   s.maxAttempts = Math.max(s.maxAttempts, chain.attempts);
   s.wastedMs += chain.wastedMs;
   s.wastedTokens += chain.wastedTokens;
+  if (wastedCostUsd !== undefined) {
+    s.wastedCostUsd += wastedCostUsd;
+    s.pricedChains++;
+  }
   pushExemplar(s.exemplars.any, exemplar);
   for (const a of chain.spans) if (a.failed) count(s.errorClasses, a.errorClass ?? 'unknown');
   if (chain.outcome === 'exhausted') {
@@ -248,7 +259,7 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
       if (input.span.failed) s.failures++;
       return;
     }
-    addChain(s, input.chain, input.firstInTrace, input.config);
+    addChain(s, input.chain, input.firstInTrace, input.config, input.wastedCostUsd);
   },
   merge(into, from) {
     into.calls += from.calls;
@@ -260,6 +271,8 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     into.maxAttempts = Math.max(into.maxAttempts, from.maxAttempts);
     into.wastedMs += from.wastedMs;
     into.wastedTokens += from.wastedTokens;
+    into.wastedCostUsd += from.wastedCostUsd;
+    into.pricedChains += from.pricedChains;
     into.exhaustedWastedMs += from.exhaustedWastedMs;
     mergeMap(into.errorClasses, from.errorClasses);
     into.nonRetryableRetries += from.nonRetryableRetries;
@@ -318,6 +331,7 @@ function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
     [BY_ERROR_CLASS]: table(s.errorClasses),
     wasted_ms: Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
+    ...(s.pricedChains > 0 ? { wasted_cost_usd: Math.round(s.wastedCostUsd * 1e6) / 1e6 } : {}),
     affected_traces: s.traces,
     affected_runs: s.runs.size,
   };
@@ -587,20 +601,43 @@ export function addTrace(
   trace: import('../src/model/trace.js').Trace,
   dimensions: readonly Dimension[],
   config: RetryPatternsConfig,
+  costOf?: (span: SpanRecord) => number | undefined,
 ): void {
-  for (const { node } of walkTrace(trace)) windows.add(seriesSubjects(node.span, dimensions), node.span.endMs, { kind: 'call', span: node.span });
+  const nodes = new Map<string, TraceNode>();
+  for (const { node } of walkTrace(trace)) {
+    nodes.set(node.span.spanId, node);
+    windows.add(seriesSubjects(node.span, dimensions), node.span.endMs, { kind: 'call', span: node.span });
+  }
   const seen = new Set<string>();
   for (const chain of findRetryChains(trace)) {
     const first = chain.spans[0]?.span;
     if (first === undefined) continue;
+    const wastedCostUsd = costOf !== undefined ? failedAttemptsCost(chain, nodes, costOf) : undefined;
     const subjects = seriesSubjects(first, dimensions);
     for (const subject of subjects) {
       const key = subjectKey(subject);
       const firstInTrace = !seen.has(key);
       seen.add(key);
-      windows.add([subject], chain.endMs, { kind: 'chain', chain, firstInTrace, config });
+      windows.add([subject], chain.endMs, { kind: 'chain', chain, firstInTrace, config, wastedCostUsd });
     }
   }
+}
+
+/** USD of the model calls in a chain's failed attempts (each attempt's subtree), undefined when none had a known cost. */
+function failedAttemptsCost(chain: RetryChain, nodes: ReadonlyMap<string, TraceNode>, costOf: (span: SpanRecord) => number | undefined): number | undefined {
+  let usd: number | undefined;
+  for (const a of chain.spans) {
+    if (!a.failed) continue;
+    const stack = [nodes.get(a.span.spanId)];
+    while (stack.length > 0) {
+      const n = stack.pop();
+      if (n === undefined) continue;
+      const c = costOf(n.span);
+      if (c !== undefined) usd = (usd ?? 0) + c;
+      stack.push(...n.children);
+    }
+  }
+  return usd;
 }
 
 function isOverflow(subject: Subject): boolean {
@@ -609,6 +646,8 @@ function isOverflow(subject: Subject): boolean {
 
 export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   const dimensions = ctx.settings.series.dimensions;
+  const prices = priceTableFor(ctx.settings.pricing);
+  const costOf = (span: SpanRecord) => prices.usd(span);
   return (source) =>
     new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
@@ -631,7 +670,7 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
         next(event) {
           switch (event.type) {
             case 'trace':
-              addTrace(windows, event.trace, dimensions, config);
+              addTrace(windows, event.trace, dimensions, config, costOf);
               return;
             case 'watermark': {
               lastBoundary = event.time;
