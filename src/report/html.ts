@@ -9,6 +9,7 @@ import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
 import { evidenceEntries } from '../recommendations/format.js';
+import { formatUsd } from '../model/cost.js';
 import type { ReportOptions } from './markdown.js';
 import { sparklineSvg } from './sparkline.js';
 import { capitalize, escapeHtml as e, painPointsOfSeverity, plural, SEVERITIES, subjectText } from './text.js';
@@ -47,7 +48,7 @@ function painPointCard(pp: PainPointRecord): string {
   const metrics = evidenceEntries(pp.evidence.metrics);
   const exemplars = pp.evidence.exemplar_trace_ids;
   const impact = pp.impact
-    ? `<li>Impact: score ${formatNumber(pp.impact.score, 2)}; ${plural(pp.impact.affected_runs, 'run')}, ${plural(pp.impact.affected_traces, 'trace')}, ${e(formatDuration(pp.impact.wasted_ms))} wasted, ${formatCount(pp.impact.wasted_tokens)} tokens wasted</li>`
+    ? `<li>Impact: score ${formatNumber(pp.impact.score, 2)}; ${plural(pp.impact.affected_runs, 'run')}, ${plural(pp.impact.affected_traces, 'trace')}, ${e(formatDuration(pp.impact.wasted_ms))} wasted, ${formatCount(pp.impact.wasted_tokens)} tokens wasted${pp.impact.wasted_cost_usd !== undefined ? ` (${e(formatUsd(pp.impact.wasted_cost_usd))})` : ''}</li>`
     : '';
   return [
     `<article class="card" id="${e(pp.id)}">`,

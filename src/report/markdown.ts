@@ -8,6 +8,7 @@ import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
 import { evidenceEntries } from '../recommendations/format.js';
+import { formatUsd } from '../model/cost.js';
 import { capitalize, codeSpan, escapeMarkdownInline, escapeTableCell, painPointsOfSeverity, plural, SEVERITIES, subjectText } from './text.js';
 
 export interface ReportOptions {
@@ -54,7 +55,7 @@ function painPointSection(pp: PainPointRecord): string[] {
   );
   if (pp.impact) {
     const i = pp.impact;
-    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatDuration(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted`);
+    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatDuration(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted${i.wasted_cost_usd !== undefined ? ` (${formatUsd(i.wasted_cost_usd)})` : ''}`);
   }
   const metrics = evidenceEntries(pp.evidence.metrics);
   if (metrics.length > 0) {
