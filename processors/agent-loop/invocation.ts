@@ -95,10 +95,10 @@ function remember(seen: Set<string>, sig: string, cap: number): number {
 const toolOf = (sig: string): string => sig.slice(0, sig.lastIndexOf('\u0000'));
 
 export class Invocation {
-  /** calls made in the invocation (tool + arguments hash), oldest first, capped */
-  private readonly seen = new Set<string>();
+  /** calls made in the invocation (tool + arguments hash), oldest first, capped; made on the first such call */
+  private seen: Set<string> | undefined;
   /** calls of the current stretch and how often each was made in it */
-  private readonly counts = new Map<string, number>();
+  private counts: Map<string, number> | undefined;
   private stretch: Stretch | undefined;
   private lastTool: { sig: string | undefined; failed: boolean } | undefined;
   private lastCallFailedModel = false;
@@ -109,6 +109,9 @@ export class Invocation {
   lastEndMs = Number.NEGATIVE_INFINITY;
   /** calls forgotten at the per-invocation cap */
   forgotten = 0;
+  /** the boundary it times out at without another call, and whether the tracker's queue holds it */
+  idleAt = Number.NEGATIVE_INFINITY;
+  queued = false;
 
   constructor(
     readonly key: string,
@@ -131,29 +134,31 @@ export class Invocation {
       return {};
     }
     const changes: CallChanges = {};
-    if (sig === undefined || !this.seen.has(sig)) {
+    const seen = this.seen;
+    const counts = this.counts;
+    if (sig === undefined || seen === undefined || counts === undefined || !seen.has(sig)) {
       // progress: a stretch starts here, and a loop in the previous one is over
       if (this.callsLoop !== undefined) changes.calls = { type: 'close', loop: this.callsLoop };
       this.callsLoop = undefined;
-      this.counts.clear();
+      counts?.clear();
       this.stretch = new Stretch(span.startMs);
       this.stretch.add(span, undefined);
       if (sig !== undefined) {
-        this.forgotten += remember(this.seen, sig, this.config.max_calls_per_invocation);
-        this.counts.set(sig, 1);
+        this.forgotten += remember((this.seen ??= new Set()), sig, this.config.max_calls_per_invocation);
+        (this.counts ??= new Map()).set(sig, 1);
       }
       return changes;
     }
     const stretch = (this.stretch ??= new Stretch(span.startMs));
     stretch.add(span, undefined);
-    this.counts.set(sig, (this.counts.get(sig) ?? 0) + 1);
+    counts.set(sig, (counts.get(sig) ?? 0) + 1);
     // refreshed as most recent, so a call the agent keeps making is never the one forgotten
-    this.seen.delete(sig);
-    this.seen.add(sig);
+    seen.delete(sig);
+    seen.add(sig);
     let top = sig;
     let topCount = 0;
-    for (const [s, n] of this.counts) if (n > topCount || (n === topCount && s === sig)) [top, topCount] = [s, n];
-    const distinct = this.counts.size;
+    for (const [s, n] of counts) if (n > topCount || (n === topCount && s === sig)) [top, topCount] = [s, n];
+    const distinct = counts.size;
     const threshold = distinct === 2 ? this.config.ping_pong_cycles : this.config.repeats;
     if (topCount < threshold) return changes;
     const previous = this.callsLoop;
@@ -164,7 +169,7 @@ export class Invocation {
       latest: span,
       tool: toolOf(top),
       argsHash: top.slice(top.lastIndexOf('\u0000') + 1),
-      tools: [...new Set([...this.counts.keys()].map(toolOf))].sort(),
+      tools: [...new Set([...counts.keys()].map(toolOf))].sort(),
       repeats: topCount,
       threshold,
       distinct,

@@ -31,10 +31,13 @@ const invocationKey = (traceId: string, spanId: string): string => `${traceId}/$
 export class InvocationTracker {
   /** by key, least recently active first (re-inserted on activity) */
   private readonly invocations = new Map<string, Invocation>();
-  private readonly byTrace = new Map<string, Set<string>>();
-  private readonly idle = new FlatQueue<Invocation>();
-  /** the boundary each invocation times out at (entries in `idle` with another value are stale) */
-  private readonly idleAt = new WeakMap<Invocation, number>();
+  private readonly byTrace = new Map<string, string[]>();
+  /**
+   * invocations by the boundary they time out at: one entry per followed invocation, moved on
+   * lazily when it is found later than the invocation's current time-out (entries of dropped
+   * invocations are skipped, and the queue is rebuilt when they outnumber the live ones)
+   */
+  private idle = new FlatQueue<Invocation>();
   private readonly runs = new Map<string, RunTotals>();
   private created = 0;
 
@@ -64,9 +67,9 @@ export class InvocationTracker {
     }
     inv = new Invocation(key, this.created++, span.traceId, span.runId, this.config);
     this.invocations.set(key, inv);
-    let keys = this.byTrace.get(span.traceId);
-    if (keys === undefined) this.byTrace.set(span.traceId, (keys = new Set()));
-    keys.add(key);
+    const keys = this.byTrace.get(span.traceId);
+    if (keys === undefined) this.byTrace.set(span.traceId, [key]);
+    else keys.push(key);
     return inv;
   }
 
@@ -76,10 +79,17 @@ export class InvocationTracker {
       this.hooks.onCallsForgotten?.(inv.forgotten);
       inv.forgotten = 0;
     }
-    const at = this.boundaryAfter(inv.lastEndMs + this.config.idle_timeout);
-    if (this.idleAt.get(inv) === at) return;
-    this.idleAt.set(inv, at);
-    this.idle.push(inv, at);
+    inv.idleAt = this.boundaryAfter(inv.lastEndMs + this.config.idle_timeout);
+    if (inv.queued) return;
+    inv.queued = true;
+    this.idle.push(inv, inv.idleAt);
+    if (this.idle.length > 2 * Math.max(1_024, this.invocations.size)) this.compactIdle();
+  }
+
+  private compactIdle(): void {
+    const fresh = new FlatQueue<Invocation>();
+    for (const inv of this.invocations.values()) if (inv.queued) fresh.push(inv, inv.idleAt);
+    this.idle = fresh;
   }
 
   /** The invocations a span ends: the one it is the parent span of, or every one of its trace when it is the root. */
@@ -107,7 +117,13 @@ export class InvocationTracker {
     while (this.idle.length > 0 && (this.idle.peekValue() as number) <= boundary) {
       const at = this.idle.peekValue() as number;
       const inv = this.idle.pop() as Invocation;
-      if (this.idleAt.get(inv) !== at || this.invocations.get(inv.key) !== inv) continue;
+      if (this.invocations.get(inv.key) !== inv) continue;
+      if (inv.idleAt > at) {
+        // a later call moved its time-out on
+        this.idle.push(inv, inv.idleAt);
+        continue;
+      }
+      inv.queued = false;
       this.drop(inv, 'idle');
       out.push({ inv, at });
     }
@@ -116,10 +132,12 @@ export class InvocationTracker {
 
   private drop(inv: Invocation, reason: DropReason): void {
     this.invocations.delete(inv.key);
-    this.idleAt.delete(inv);
     const keys = this.byTrace.get(inv.traceId);
-    keys?.delete(inv.key);
-    if (keys?.size === 0) this.byTrace.delete(inv.traceId);
+    if (keys !== undefined) {
+      const i = keys.indexOf(inv.key);
+      if (i >= 0) keys.splice(i, 1);
+      if (keys.length === 0) this.byTrace.delete(inv.traceId);
+    }
     this.hooks.onDropped?.(reason);
   }
 
@@ -127,13 +145,14 @@ export class InvocationTracker {
   runOf(span: SpanRecord, spend: CallSpend | undefined): RunTotals {
     let run = this.runs.get(span.runId);
     if (run === undefined) {
+      // runs end with their root span (dropped then); past the cap the oldest started goes
       if (this.runs.size >= this.config.max_runs) {
         this.runs.delete(this.runs.keys().next().value as string);
         this.hooks.onRunForgotten?.();
       }
       run = { startMs: span.startMs, endMs: span.endMs, tokens: 0 };
-    } else this.runs.delete(span.runId);
-    this.runs.set(span.runId, run);
+      this.runs.set(span.runId, run);
+    }
     if (span.startMs < run.startMs) run.startMs = span.startMs;
     if (span.endMs > run.endMs) run.endMs = span.endMs;
     if (spend !== undefined) run.tokens += spend.tokens;

@@ -20,6 +20,8 @@ export const budgetProcessorFactory: ProcessorFactory<BudgetConfig> = {
   stage: 'detector',
   configSchema: budgetConfigSchema,
   create(config, ctx) {
+    // idle without budgets: no detector at all, so it costs nothing
+    if (config.budgets.length === 0) return [];
     // a bad window is reported when the pipeline is built, not at the first span
     checkBudgetWindows(config, ctx);
     return [{ input: 'spans', operator: budget(config, ctx) }];
