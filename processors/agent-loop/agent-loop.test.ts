@@ -134,6 +134,23 @@ describe('agent_loop', () => {
     expect(open?.title).toBe('An agent took 26 model turns in one invocation (max 25) in run r-turns');
   });
 
+  it('clears a loop whose invocation never ends after idle_timeout without a call', async () => {
+    // the stuck run's spans without its root (lost), then other runs moving event time on
+    const stuck = recordTraces([agentRun({ runId: 'r-lost', start: T0, stepMs: 3_000, steps: loopSteps(5) })]).filter((s) => s.parentSpanId !== undefined);
+    const later = recordTraces(Array.from({ length: 8 }, (_, i) => agentRun({ runId: `later-${i}`, start: T0 + 120_000 + i * 30_000, stepMs: 1_000, steps: healthySteps(i) })));
+    const spans = byEnd([...stuck, ...later]);
+    const lastCall = Math.max(...stuck.map((s) => s.endMs));
+    const settings = testSettings();
+    const ctx = { ...testContext('offline', settings), metrics: new Registry() };
+    const observations = await runOnSpans(spans, agentLoop(agentLoopConfigSchema.parse({ idle_timeout: '1m' }), ctx), settings);
+    const seenAt = observations.filter((o) => o.runIds[0] === 'r-lost').map((o) => o.time);
+    // seen up to the boundary before the time-out, not after
+    const timeout = Math.floor((lastCall + 60_000) / 10_000) * 10_000 + 10_000;
+    expect(Math.max(...seenAt)).toBe(timeout - 10_000);
+    const dropped = await ctx.metrics.getSingleMetric('sidelight_agent_loop_invocations_dropped_total')?.get();
+    expect(dropped?.values.find((v) => v.labels['reason'] === 'idle')?.value).toBe(1);
+  });
+
   it('keeps its state bounded: invocations past max_invocations and calls past max_calls_per_invocation are forgotten and counted', async () => {
     const settings = testSettings();
     const ctx = { ...testContext('offline', settings), metrics: new Registry() };
