@@ -1,76 +1,110 @@
 /**
- * NativeAgentLightning in-process vs `sidelight analyze` as a spawned process, on the same
- * ~5 000 kc events (runs with failures, retries and fallbacks). Run: `npx tsx bench/native.bench.ts`.
- * Prints the median of each over ITERATIONS runs, and their ratio. Nothing is asserted.
+ * NativeAgentLightning, the in-process drop-in for kc's Agent Lightning CLI, on kc run histories
+ * at kc's real timing (tasks a minute or two apart, runs spread over hours or days; nothing
+ * compressed), against the 150–450 ms a call of the CLI it replaces costs:
+ *
+ * - last-5-runs: what `kc improve` passes by default, the last 5 runs (~180 events over 8 h);
+ * - history: ~8 000 events in ~37 runs over 10 days;
+ * - one-run: one run of ~2 000 events (~930 tasks, about a day).
+ *
+ * For each: p50 and p95 of BENCH_CALLS (default 10) warm calls in this process (after 2 warm-up
+ * calls), and, for last-5-runs, import('sidelight') + the first call in a fresh process (the one a
+ * `kc improve` process makes), median of BENCH_FRESH (default 5) processes, from dist/ (build
+ * first: `npm run build`). Nothing is asserted. Each call converts kc events, validates them,
+ * analyzes, and builds kc's legacy result; input generation and JSON reading are not timed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NativeAgentLightning } from '../src/library/native-agent-lightning.js';
-import { countEvents, generateKcRuns } from '../test/fixtures/kc/generate-runs.js';
+import { countEvents, generateKcHistory, generateKcRuns, type GeneratedRun } from '../test/fixtures/kc/generate-runs.js';
 
-const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 9);
-/**
- * Event-time scale of the generated runs. The engine's cost grows with the event time the input
- * spans (windows slide every 10 s), so realistic kc timings (1 = ~60 h for 5 000 events) are far
- * slower than the compressed default (0.01 = ~35 min); BENCH_TIME_SCALE=1 measures the former.
- */
-const TIME_SCALE = Number(process.env['BENCH_TIME_SCALE'] ?? 0.01);
-const TARGET_EVENTS = 5_000;
+const CALLS = Math.max(1, Number(process.env['BENCH_CALLS'] ?? 10));
+const FRESH = Math.max(0, Number(process.env['BENCH_FRESH'] ?? 5));
+/** BENCH_SCALE < 1 shrinks every input (CI's smoke run) */
+const SCALE = Number(process.env['BENCH_SCALE'] ?? 1);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-function median(xs: number[]): number {
+function percentile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number;
+}
+
+function span(runs: readonly GeneratedRun[]): string {
+  const first = Date.parse(String(runs[0]?.events[0]?.['timestamp']));
+  const lastRun = runs[runs.length - 1];
+  const last = Date.parse(String(lastRun?.events[lastRun.events.length - 1]?.['timestamp']));
+  const hours = (last - first) / 3_600_000;
+  return hours < 48 ? `${hours.toFixed(1)} h` : `${(hours / 24).toFixed(1)} days`;
+}
+
+const inputs: Record<string, GeneratedRun[]> = {
+  'last-5-runs': generateKcHistory({ events: Math.max(40, Math.round(182 * SCALE)), days: 8 / 24, tasksPerRun: 17, seed: 5 }),
+  history: generateKcHistory({ events: Math.round(8_000 * SCALE), days: 10 * Math.min(1, SCALE * 4), seed: 7 }),
+  'one-run': generateKcRuns({ runs: 1, tasksPerRun: Math.round(930 * SCALE), seed: 11 }),
+};
+
+async function warm(name: string, runs: GeneratedRun[]): Promise<void> {
+  const agl = new NativeAgentLightning();
+  for (let i = 0; i < 2; i++) {
+    const r = await agl.invokeAgentLightning('# bench', runs);
+    if (!r.success) throw new Error(`${name}: ${r.error}`);
+  }
+  const times: number[] = [];
+  let painPoints = 0;
+  for (let i = 0; i < CALLS; i++) {
+    const t0 = performance.now();
+    const r = await agl.invokeAgentLightning('# bench', runs);
+    times.push(performance.now() - t0);
+    if (r.success) painPoints = r.painPoints.length;
+  }
+  console.log(
+    `${name.padEnd(12)} ${String(countEvents(runs)).padStart(5)} events, ${String(runs.length).padStart(2)} runs over ${span(runs).padStart(9)}: ` +
+      `p50 ${percentile(times, 0.5).toFixed(1)} ms, p95 ${percentile(times, 0.95).toFixed(1)} ms over ${CALLS} warm calls (${painPoints} pain points)`,
+  );
+}
+
+/** import('sidelight') and the first call, timed inside a fresh node process. */
+function fresh(runs: GeneratedRun[]): void {
+  const entry = join(ROOT, 'dist', 'src', 'index.js');
+  if (FRESH === 0) return;
+  if (!existsSync(entry)) {
+    console.log('fresh process: skipped (no dist/; run `npm run build`)');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sidelight-native-bench-'));
+  const input = join(dir, 'runs.json');
+  writeFileSync(input, JSON.stringify(runs));
+  const script = `
+    import { readFileSync } from 'node:fs';
+    const runs = JSON.parse(readFileSync(${JSON.stringify(input)}, 'utf8'));
+    const t0 = performance.now();
+    const { NativeAgentLightning } = await import(${JSON.stringify(new URL(`file://${entry}`).href)});
+    const t1 = performance.now();
+    const r = await new NativeAgentLightning().invokeAgentLightning('# bench', runs);
+    const t2 = performance.now();
+    if (!r.success) throw new Error(r.error);
+    console.log(JSON.stringify({ importMs: t1 - t0, callMs: t2 - t1 }));`;
+  const results: { importMs: number; callMs: number }[] = [];
+  for (let i = 0; i < FRESH; i++) {
+    const p = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    if (p.status !== 0) throw new Error(`fresh process failed: ${p.stderr}`);
+    results.push(JSON.parse(p.stdout.trim().split('\n').pop() as string) as { importMs: number; callMs: number });
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const total = results.map((r) => r.importMs + r.callMs);
+  console.log(
+    `fresh process, last-5-runs: import + first call median ${percentile(total, 0.5).toFixed(0)} ms ` +
+      `(import ${percentile(results.map((r) => r.importMs), 0.5).toFixed(0)} ms, first call ${percentile(results.map((r) => r.callMs), 0.5).toFixed(0)} ms; ${FRESH} processes; node start not counted)`,
+  );
 }
 
 async function main(): Promise<void> {
-  // ~215 events per run of 100 tasks (selection + execution per task, some fallbacks)
-  const runs = generateKcRuns({ runs: Math.round(TARGET_EVENTS / 215), tasksPerRun: 100, seed: 2026, timeScale: TIME_SCALE });
-  const events = countEvents(runs);
-
-  const dir = await mkdtemp(join(tmpdir(), 'sidelight-native-bench-'));
-  for (const run of runs) {
-    await mkdir(join(dir, 'runs', run.runId), { recursive: true });
-    await writeFile(join(dir, 'runs', run.runId, 'events.jsonl'), run.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  }
-
-  const agl = new NativeAgentLightning();
-  const first = await agl.invokeAgentLightning('# bench', runs); // warm-up (JIT, config parse)
-  if (!first.success) throw new Error(`native invoke failed: ${first.error}`);
-  const native: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    const t0 = performance.now();
-    const r = await agl.invokeAgentLightning('# bench', runs);
-    native.push(performance.now() - t0);
-    if (!r.success) throw new Error(r.error);
-  }
-
-  const dist = join(ROOT, 'dist', 'src', 'cli', 'main.js');
-  const [cmd, prefix] = existsSync(dist) ? [process.execPath, [dist]] : [process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'cli', 'main.ts')]];
-  const args = [...prefix, 'analyze', join(dir, 'runs'), '--format', 'json'];
-  const spawned: number[] = [];
-  for (let i = 0; i < ITERATIONS; i++) {
-    const t0 = performance.now();
-    const p = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    spawned.push(performance.now() - t0);
-    if (p.status !== 0) throw new Error(`analyze process exited ${p.status}: ${p.stderr}`);
-  }
-  await rm(dir, { recursive: true, force: true });
-
-  const n = median(native);
-  const s = median(spawned);
-  const first0 = Date.parse(String(runs[0]?.events[0]?.['timestamp']));
-  const lastRun = runs[runs.length - 1];
-  const last0 = Date.parse(String(lastRun?.events[lastRun.events.length - 1]?.['timestamp']));
-  console.log(`kc events: ${events} in ${runs.length} runs over ${((last0 - first0) / 60_000).toFixed(0)} min of event time (time scale ${TIME_SCALE}); ${ITERATIONS} iterations each`);
-  console.log(`native invokeAgentLightning  median ${n.toFixed(1)} ms  (min ${Math.min(...native).toFixed(1)}, max ${Math.max(...native).toFixed(1)})`);
-  console.log(`spawned ${existsSync(dist) ? 'node dist/src/cli/main.js' : 'node --import tsx src/cli/main.ts'} analyze  median ${s.toFixed(1)} ms  (min ${Math.min(...spawned).toFixed(1)}, max ${Math.max(...spawned).toFixed(1)})`);
-  console.log(`ratio spawned / native: ${(s / n).toFixed(1)}x`);
+  console.log('the CLI it replaces: 150–450 ms per call (a process spawn); kc\'s own JS module: 4–8 ms');
+  for (const [name, runs] of Object.entries(inputs)) await warm(name, runs);
+  fresh(inputs['last-5-runs'] as GeneratedRun[]);
 }
 
 main().catch((err: unknown) => {

@@ -84,6 +84,8 @@ export type StoredPainPoint = PainPointRecord & { readonly updated_at: string };
 
 export interface PainPointStore {
   listPainPoints(filter?: { state?: PainPointState }): StoredPainPoint[];
+  /** pain points resolved at or after `since` (ISO, by updated_at), newest first, at most `limit` */
+  listResolvedSince(since: string, limit: number): StoredPainPoint[];
   listRecommendations(): Recommendation[];
   /** the change history, oldest first; of one pain point when `painPointId` is given */
   listChanges(painPointId?: string): PainPointRecord[];
@@ -119,6 +121,12 @@ export function openPainPointStore(file: string): PainPointStore {
           ? db.prepare('SELECT * FROM painpoints WHERE state = ? ORDER BY id').all(filter.state)
           : db.prepare('SELECT * FROM painpoints ORDER BY id').all()
       ) as PainPointRow[];
+      return rows.map(rowToPainPoint);
+    },
+    listResolvedSince(since, limit) {
+      const rows = db
+        .prepare("SELECT * FROM painpoints WHERE state = 'resolved' AND updated_at >= ? ORDER BY updated_at DESC, id LIMIT ?")
+        .all(since, limit) as PainPointRow[];
       return rows.map(rowToPainPoint);
     },
     listRecommendations() {

@@ -71,6 +71,10 @@ export const anomalyConfigSchema = z.strictObject({
 });
 export type AnomalyConfig = z.output<typeof anomalyConfigSchema>;
 
+/** Placeholders of a verdict that could not be outlying (never read: no observation is made of it). */
+const NO_SUMMARY: RobustSummary = { median: Number.NaN, mad: Number.NaN, scale: Number.NaN };
+const NO_LIMITS: ControlLimits = { lower: Number.NaN, upper: Number.NaN };
+
 /** An EWMA breach counts only when the window itself is this many σ̂ above the median. */
 const EWMA_MIN_Z = 2;
 
@@ -227,7 +231,9 @@ class AnomalyDetector {
     if (this.config.metrics.includes('call_rate')) {
       const value = acc.calls;
       const busy = (s: RobustSummary) => s.median >= this.config.min_baseline_calls && value >= this.config.min_calls;
-      const v = this.judge(h.calls, value, true, busy);
+      // busy() needs ≥ min_calls in the window judged: below that nothing is outlying, so the
+      // history's median and MAD are not needed (for sparse series that is every step)
+      const v = this.judge(h.calls, value, true, busy, value >= this.config.min_calls);
       if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd));
     }
     return out;
@@ -280,8 +286,16 @@ class AnomalyDetector {
    * Judges `value` against the history, then adds it. Counts (`poisson`) vary by about √median on
    * their own, so σ̂ is at least that. Not `eligible`: recorded, never outlying.
    */
-  private judge(m: MetricHistory, value: number, poisson: boolean, eligible: (s: RobustSummary) => boolean): Verdict {
+  private judge(m: MetricHistory, value: number, poisson: boolean, eligible: (s: RobustSummary) => boolean, possible = true): Verdict {
     const c = this.config;
+    if (!possible || m.values.length < c.min_history) {
+      // cannot be outlying: the same state change as below, without the history's statistics
+      m.streak = 0;
+      const history = m.values.length;
+      m.ewma = ewmaNext(m.ewma, value, c.ewma_lambda);
+      m.push(value);
+      return { outlying: false, streak: 0, z: 0, summary: NO_SUMMARY, ewma: m.ewma, limits: NO_LIMITS, history };
+    }
     const base = robustSummary(m.values, { floorRatio: c.scale_floor_ratio, absoluteFloor: 1 });
     const summary = poisson && base.median > 0 ? { ...base, scale: Math.max(base.scale, Math.sqrt(base.median)) } : base;
     const ewma = ewmaNext(m.ewma, value, c.ewma_lambda);

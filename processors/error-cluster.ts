@@ -13,7 +13,7 @@
 import { defer, mergeMap, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
-import type { Observation, Subject } from '../src/model/painpoint.js';
+import { lazyObservation, type Observation, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import { judgeTogether, oneShot, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
@@ -257,60 +257,65 @@ class ErrorClusterDetector {
     const operations = acc.byOperation.distinct;
     const service = services >= 2 ? '*' : (acc.byService.top()?.[0] ?? '*');
     const share = totalFailures > 0 ? acc.failures / totalFailures : 1;
-    const ev = clusterEvidence(acc, this.config.max_exemplars);
-    const traces = ev.affected.traces.estimate();
-    const runs = ev.affected.runs.estimate();
     const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
     const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
-    const topOps = Object.entries(acc.byOperation.record(3))
-      .map(([op, n]) => `${op} (${n})`)
-      .join(', ');
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
-    return {
-      kind: 'error_cluster',
+    const head = {
+      kind: 'error_cluster' as const,
       subject: { service, error_class: errorClass },
-      severity: share >= this.config.medium_share ? 'medium' : 'low',
-      category: 'reliability',
-      title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
-      description:
-        `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
-        `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
-        `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
-      evidence: {
-        window,
-        metrics: {
-          failures: acc.failures,
-          operations,
-          services,
-          share: Math.round(share * 10_000) / 10_000,
-          total_failures: totalFailures,
-          error_class: errorClass,
-          template,
-          wasted_ms: Math.round(acc.wastedMs * 10) / 10,
-          wasted_tokens: acc.wastedTokens,
-          ...(acc.pricedFailures > 0 ? { wasted_cost_usd: Math.round(acc.wastedCostUsd * 1e6) / 1e6 } : {}),
-          affected_traces: traces,
-          affected_runs: runs,
-          by_operation: acc.byOperation.record(10),
-          by_service: acc.byService.record(10),
-        },
-        exemplar_trace_ids: ev.exemplars.traceIds,
-        exemplar_span_ids: ev.exemplars.spanIds,
-      },
+      severity: share >= this.config.medium_share ? ('medium' as const) : ('low' as const),
+      category: 'reliability' as const,
       keyMetric: share,
       time,
-      runIds: [...ev.affected.runIds],
+      // what onePerSubject compares, without building the evidence
+      figures: { calls: acc.failures },
     };
+    return lazyObservation(head, () => {
+      const ev = clusterEvidence(acc, this.config.max_exemplars);
+      const traces = ev.affected.traces.estimate();
+      const runs = ev.affected.runs.estimate();
+      const topOps = Object.entries(acc.byOperation.record(3))
+        .map(([op, n]) => `${op} (${n})`)
+        .join(', ');
+      return {
+        title: `${acc.failures} ${errorClass} failures across ${where} share one error ${windowPhrase(window)}`,
+        description:
+          `${acc.failures} failures of class ${errorClass}${message} hit ${where} ${windowPhrase(window)}, ` +
+          `${formatPercent(share)} of all ${totalFailures} failures; most affected: ${topOps}. ` +
+          `They took ${formatDuration(acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
+        evidence: {
+          window,
+          metrics: {
+            failures: acc.failures,
+            operations,
+            services,
+            share: Math.round(share * 10_000) / 10_000,
+            total_failures: totalFailures,
+            error_class: errorClass,
+            template,
+            wasted_ms: Math.round(acc.wastedMs * 10) / 10,
+            wasted_tokens: acc.wastedTokens,
+            ...(acc.pricedFailures > 0 ? { wasted_cost_usd: Math.round(acc.wastedCostUsd * 1e6) / 1e6 } : {}),
+            affected_traces: traces,
+            affected_runs: runs,
+            by_operation: acc.byOperation.record(10),
+            by_service: acc.byService.record(10),
+          },
+          exemplar_trace_ids: ev.exemplars.traceIds,
+          exemplar_span_ids: ev.exemplars.spanIds,
+        },
+        runIds: [...ev.affected.runIds],
+      };
+    });
   }
 }
 
-/** Templates of one class in one service name the same subject (and pain point id): keep the largest. */
 function onePerSubject(observations: Observation[]): Observation[] {
   const best = new Map<string, Observation>();
   for (const o of observations) {
     const key = subjectKey(o.subject);
     const known = best.get(key);
-    if (!known || (o.evidence.metrics.failures as number) > (known.evidence.metrics.failures as number)) best.set(key, o);
+    if (!known || (o.figures?.calls ?? 0) > (known.figures?.calls ?? 0)) best.set(key, o);
   }
   return [...best.values()];
 }

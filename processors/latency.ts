@@ -33,7 +33,7 @@ import { concatMap, defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
+import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
@@ -188,59 +188,62 @@ function describeRegression(
   config: LatencyConfig,
   time: number,
 ): Observation {
-  const label = subjectLabel(subject);
   const n = successes(judged);
   const severity: Severity = f.ratio >= config.high_ratio && n >= config.high_min_calls ? 'high' : 'medium';
-  const slow = judged.slowest.filter((e) => e.weight > f.threshold);
-  const ids = exemplarIds(slow.length > 0 ? slow : judged.slowest);
-  const meanNow = judged.sketch.sum / n;
-  const meanBase = baseline.sketch.sum / successes(baseline);
-  const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
-  const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
-  const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
-  return {
-    kind: 'latency_regression',
-    subject,
-    severity,
-    category: 'performance',
-    title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
-    description:
-      `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
-      `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
-      (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
-    evidence: {
-      window,
-      metrics: {
-        calls: judged.calls,
-        successful_calls: n,
-        failed_calls: judged.failed,
-        percentile: f.percentile,
-        p50_ms: roundMs(judged.sketch.quantile(0.5)),
-        p95_ms: roundMs(judged.sketch.quantile(0.95)),
-        ...(p99 !== undefined ? { p99_ms: roundMs(p99) } : {}),
-        baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
-        baseline_calls: successes(baseline),
-        baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
-        ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
-        ratio: round3(f.ratio),
-        slow_calls: f.slowCalls,
-        slow_threshold_ms: roundMs(f.threshold),
-        ...(f.confirm ? { confirm_window: f.confirm.window, confirm_ms: roundMs(f.confirm.value) } : {}),
-        // lower bounds: counted over the slowest calls kept as exemplars
-        affected_traces: distinctCount(slow, 'traceId'),
-        affected_runs: distinctCount(slow, 'runId'),
-        wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
-      },
-      exemplar_trace_ids: ids.traceIds,
-      exemplar_span_ids: ids.spanIds,
-    },
-    keyMetric: f.ratio,
-    time,
-    runIds: exemplarRunIds(slow.length > 0 ? slow : judged.slowest),
+  const slowest = () => {
+    const slow = judged.slowest.filter((e) => e.weight > f.threshold);
+    return { slow, shown: slow.length > 0 ? slow : judged.slowest };
   };
+  const head = { kind: 'latency_regression' as const, subject, severity, category: 'performance' as const, keyMetric: f.ratio, time, figures: { calls: judged.calls } };
+  return lazyObservation(
+    head,
+    () => {
+      const label = subjectLabel(subject);
+      const { slow, shown } = slowest();
+      const ids = exemplarIds(shown);
+      const meanNow = judged.sketch.sum / n;
+      const meanBase = baseline.sketch.sum / successes(baseline);
+      const p99 = n >= config.tail_min_calls ? judged.sketch.quantile(0.99) : undefined;
+      const baseWhere = window === 'all' ? 'the earlier half of the input' : `the preceding ${baselineWindow}`;
+      const nowWhere = window === 'all' ? 'In the later half of the input' : `In the last ${window}`;
+      return {
+        title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
+        description:
+          `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
+          `(${formatRatio(f.ratio)}); ${f.slowCalls} calls took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}).` +
+          (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
+        evidence: {
+          window,
+          metrics: {
+            calls: judged.calls,
+            successful_calls: n,
+            failed_calls: judged.failed,
+            percentile: f.percentile,
+            p50_ms: roundMs(judged.sketch.quantile(0.5)),
+            p95_ms: roundMs(judged.sketch.quantile(0.95)),
+            ...(p99 !== undefined ? { p99_ms: roundMs(p99) } : {}),
+            baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
+            baseline_calls: successes(baseline),
+            baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
+            ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
+            ratio: round3(f.ratio),
+            slow_calls: f.slowCalls,
+            slow_threshold_ms: roundMs(f.threshold),
+            ...(f.confirm ? { confirm_window: f.confirm.window, confirm_ms: roundMs(f.confirm.value) } : {}),
+            // lower bounds: counted over the slowest calls kept as exemplars
+            affected_traces: distinctCount(slow, 'traceId'),
+            affected_runs: distinctCount(slow, 'runId'),
+            wasted_ms: Math.round(Math.max(0, meanNow - meanBase) * n),
+          },
+          exemplar_trace_ids: ids.traceIds,
+          exemplar_span_ids: ids.spanIds,
+        },
+      };
+    },
+    () => exemplarRunIds(slowest().shown),
+  );
 }
 
-/** slow_tail on one accumulator; undefined when the rule does not hold. */
 export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number): Observation | undefined {
   const n = successes(acc);
   if (n < Math.max(config.min_samples, config.tail_min_calls)) return undefined;
@@ -249,40 +252,48 @@ export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: s
   if (!(p50 > 0) || p99 < config.min_latency) return undefined;
   const ratio = p99 / p50;
   if (ratio < config.tail_ratio) return undefined;
-  const label = subjectLabel(subject);
-  const p95 = acc.sketch.quantile(0.95);
-  const tail = acc.slowest.filter((e) => e.weight >= p99);
-  const ids = exemplarIds(acc.slowest);
-  return {
-    kind: 'slow_tail',
+  const head = {
+    kind: 'slow_tail' as const,
     subject,
-    severity: ratio >= config.tail_high_ratio ? 'medium' : 'low',
-    category: 'performance',
-    title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatDuration(p99)} vs ${formatDuration(p50)})`,
-    description:
-      `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatDuration(p50)}, ` +
-      `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}.`,
-    evidence: {
-      window,
-      metrics: {
-        calls: acc.calls,
-        successful_calls: n,
-        p50_ms: roundMs(p50),
-        p95_ms: roundMs(p95),
-        p99_ms: roundMs(p99),
-        max_ms: roundMs(acc.sketch.max),
-        ratio: round3(ratio),
-        slow_calls: acc.sketch.countAbove(p99),
-        affected_traces: distinctCount(tail, 'traceId'),
-        affected_runs: distinctCount(tail, 'runId'),
-      },
-      exemplar_trace_ids: ids.traceIds,
-      exemplar_span_ids: ids.spanIds,
-    },
+    severity: ratio >= config.tail_high_ratio ? ('medium' as const) : ('low' as const),
+    category: 'performance' as const,
     keyMetric: ratio,
     time,
-    runIds: exemplarRunIds(acc.slowest),
+    figures: { calls: acc.calls },
   };
+  return lazyObservation(
+    head,
+    () => {
+      const label = subjectLabel(subject);
+      const p95 = acc.sketch.quantile(0.95);
+      const tail = acc.slowest.filter((e) => e.weight >= p99);
+      const ids = exemplarIds(acc.slowest);
+      return {
+        title: `p99 of ${label} is ${formatRatio(ratio)} its median (${formatDuration(p99)} vs ${formatDuration(p50)})`,
+        description:
+          `Over ${window === 'all' ? 'the whole input' : `the last ${window}`}, ${n} successful ${label} calls had p50 ${formatDuration(p50)}, ` +
+          `p95 ${formatDuration(p95)} and p99 ${formatDuration(p99)}: the slowest 1 % take ${formatRatio(ratio)} the median (threshold ${config.tail_ratio}×); the slowest took ${formatDuration(acc.sketch.max)}.`,
+        evidence: {
+          window,
+          metrics: {
+            calls: acc.calls,
+            successful_calls: n,
+            p50_ms: roundMs(p50),
+            p95_ms: roundMs(p95),
+            p99_ms: roundMs(p99),
+            max_ms: roundMs(acc.sketch.max),
+            ratio: round3(ratio),
+            slow_calls: acc.sketch.countAbove(p99),
+            affected_traces: distinctCount(tail, 'traceId'),
+            affected_runs: distinctCount(tail, 'runId'),
+          },
+          exemplar_trace_ids: ids.traceIds,
+          exemplar_span_ids: ids.spanIds,
+        },
+      };
+    },
+    () => exemplarRunIds(acc.slowest),
+  );
 }
 
 /** Per-series time buckets of the whole input (offline only), for the later-vs-earlier split. */

@@ -8,6 +8,7 @@ import { eventClock } from '../src/windows/event-clock.js';
 import { SYNTHETIC_ATTRIBUTE } from '../src/model/span.js';
 import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
 import { operationMetrics, operationMetricsProcessorFactory } from './operation-metrics.js';
+import type { OperationFigures, OperationFiguresFeed } from '../src/component/contracts.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 
 const T0 = 1_700_000_000_000; // a multiple of 10 s
@@ -237,5 +238,97 @@ describe('operationMetrics', () => {
     const live = operationMetricsProcessorFactory.create(config, { ...ctx, mode: 'live' });
     expect(live.map((d) => d.input)).toEqual(['spans']);
     expect(operationMetricsProcessorFactory.create(config, { ...ctx, mode: 'offline' })).toEqual([]);
+  });
+});
+
+describe('operationMetrics feed (the live page charts)', () => {
+  interface Recorded {
+    readonly boundary: number;
+    readonly operations: readonly OperationFigures[];
+  }
+
+  function feedHarness(keep: number) {
+    const registry = new Registry();
+    const recorded: Recorded[] = [];
+    const feed: OperationFiguresFeed = { keep, record: (boundary, operations) => recorded.push({ boundary, operations }) };
+    const input = new Subject<PipelineEvent>();
+    input.pipe(operationMetrics({ settings, registry, feed })).subscribe();
+    return {
+      registry,
+      recorded,
+      span: (init: SpanInit) => input.next({ type: 'span', span: makeSpan({ service: 'kc', ...init }) }),
+      watermark: (time: number, from: number) => input.next({ type: 'watermark', time, from }),
+    };
+  }
+
+  const figuresOf = (r: Recorded | undefined, key: string) => r?.operations.find((o) => o.key === key);
+
+  it('gets the figures of every pane boundary closed, in order, whether a watermark or the spans closed it', async () => {
+    const h = feedHarness(180);
+    feedTwoOperations(h as unknown as ReturnType<typeof harness>);
+    // the spans imply boundaries up to 30 s (latest end 42 s − 10 s lateness); one watermark closes 40, 50 and 60 s
+    expect(h.recorded.at(-1)?.boundary).toBe(T0 + 30_000);
+    h.watermark(T0 + 60_000, T0 + 30_000);
+    const boundaries = h.recorded.map((r) => r.boundary - T0);
+    expect(boundaries).toEqual([-10_000, 0, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000]);
+
+    // at 10 s the 1m window holds the one web_search call (a retry) that ended before 10 s; the chat calls come later
+    const early = h.recorded.find((r) => r.boundary === T0 + 10_000);
+    expect(early?.operations.map((o) => o.key)).toEqual([WEB_SEARCH]);
+    expect(figuresOf(early, WEB_SEARCH)?.windows[0]).toMatchObject({ window: '1m', calls: 1, failures: 0, retriesPerMinute: 1 });
+
+    // at 60 s: the gauges' figures, window by window
+    const last = h.recorded.at(-1);
+    const web = figuresOf(last, WEB_SEARCH);
+    expect(web).toMatchObject({ service: 'kc', operation: 'execute_tool' });
+    expect(web?.windows.map((w) => [w.window, w.calls, w.failures, w.retriesPerMinute])).toEqual([
+      ['1m', 10, 2, 3],
+      ['5m', 10, 2, 0.6],
+      ['15m', 10, 2, 0.2],
+    ]);
+    expect(web?.windows[0]?.p95Ms).toBe(await value(h.registry, 'sidelight_operation_latency_ms', { key: WEB_SEARCH, window: '1m', quantile: '0.95' }));
+    expect(last?.operations.map((o) => o.key).sort()).toEqual([CHAT, WEB_SEARCH]);
+  });
+
+  it('computes only the last `keep` boundaries of one long advance, and the gauges stay right', async () => {
+    const h = feedHarness(3);
+    h.span(webSearch(T0 + 1_000, 100, { failed: true }));
+    h.recorded.length = 0;
+    // ten minutes of event time in one watermark: 60 boundaries closed, 3 computed
+    h.watermark(T0 + 600_000, T0);
+    expect(h.recorded.map((r) => r.boundary - T0)).toEqual([580_000, 590_000, 600_000]);
+    const web = figuresOf(h.recorded.at(-1), WEB_SEARCH);
+    // the call left the 1m and 5m windows long ago; the 15m window still holds it, with no successful call for a p95
+    expect(web?.windows.map((w) => [w.window, w.calls, w.failures, w.p95Ms])).toEqual([
+      ['1m', 0, 0, null],
+      ['5m', 0, 0, null],
+      ['15m', 1, 1, null],
+    ]);
+    expect(await value(h.registry, 'sidelight_operation_calls', { key: WEB_SEARCH, window: '15m' })).toBe(1);
+    // once the call left every window the operation is no longer reported
+    h.watermark(T0 + 920_000, T0 + 600_000);
+    expect(h.recorded.at(-1)?.operations).toEqual([]);
+  });
+
+  it('is given the feed of its context by the processor factory', () => {
+    const recorded: number[] = [];
+    const ctx = {
+      scheduler: asyncScheduler,
+      metrics: new Registry(),
+      logger: silentLogger,
+      settings,
+      id: 'operation_metrics',
+      pipeline: 'traces',
+      mode: 'live' as const,
+      operationFigures: { keep: 10, record: (boundary: number) => recorded.push(boundary) },
+    };
+    if (operationMetricsProcessorFactory.stage !== 'detector') throw new Error('expected a detector-stage processor');
+    const [detector] = operationMetricsProcessorFactory.create(operationMetricsProcessorFactory.configSchema.parse({}), ctx);
+    if (detector?.input !== 'spans') throw new Error('expected a span operator');
+    const input = new Subject<PipelineEvent>();
+    input.pipe(detector.operator).subscribe();
+    input.next({ type: 'span', span: makeSpan(webSearch(T0 + 1_000, 100)) });
+    input.next({ type: 'watermark', time: T0 + 20_000, from: T0 });
+    expect(recorded.map((b) => b - T0)).toEqual([-10_000, 0, 10_000, 20_000]);
   });
 });

@@ -15,6 +15,9 @@
  *   is exported (operation="__overflow__") so the cap is visible, and in a counter. A series with
  *   no call left in any window is dropped, so neither memory nor `/metrics` grows with time.
  * - Offline runs (analyze, the library's offline mode) have no scraper: the processor is idle.
+ * - The live page's charts (src/ui) need a point per boundary, so when the context carries an
+ *   `operationFigures` feed, the processor also computes each crossed pane boundary's figures
+ *   from the same windows and hands them over, the last `feed.keep` of an advance only.
  */
 import { defer, ignoreElements, tap, type Observable } from 'rxjs';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -23,7 +26,7 @@ import type { PipelineEvent } from '../src/model/events.js';
 import type { Subject } from '../src/model/painpoint.js';
 import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { ServiceSettings } from '../src/config/service-schema.js';
-import type { ProcessorFactory } from '../src/component/contracts.js';
+import type { OperationFigures, OperationFiguresFeed, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, operationSubject, subjectKey } from '../src/model/series.js';
 import { SeriesWindows, type PaneAggregator } from '../src/windows/series-windows.js';
 import { paneStart, type WindowSpec } from '../src/windows/window-spec.js';
@@ -44,6 +47,8 @@ export interface OperationMetricsOptions {
   readonly pipeline?: string;
   /** processor id, for the window metrics' `processor` label */
   readonly name?: string;
+  /** gets every closed pane boundary's figures (the live page's charts) */
+  readonly feed?: OperationFiguresFeed;
 }
 
 type OperationLabel = 'pipeline' | 'service' | 'operation' | 'key' | 'window';
@@ -162,6 +167,17 @@ function keyText(subject: Subject, seriesKey: string): string {
   return qualifier === undefined ? base : `${base} ${qualifier}`;
 }
 
+/** An operation's figures on one window, as the feed reports them (the p95 is the gauge's). */
+function figureOf(spec: WindowSpec, acc: OperationAcc): OperationFigures['windows'][number] {
+  return {
+    window: spec.name,
+    calls: acc.calls,
+    failures: acc.failures,
+    retriesPerMinute: acc.retries / (spec.sizeMs / 60_000),
+    p95Ms: acc.latency.count > 0 ? acc.latency.quantile(0.95) : null,
+  };
+}
+
 function rowOf(labels: OperationLabels, spec: WindowSpec, acc: OperationAcc): OperationRow {
   return {
     labels,
@@ -200,32 +216,51 @@ export function operationMetrics(options: OperationMetricsOptions): (events$: Ob
       let cachedAt = -1;
       let changes = 0;
 
+      /** Every operation with a call in some window ending at `at`, with those windows (cached merges: read only). */
+      const operationsAt = (at: number) => {
+        const out: { readonly labels: Omit<OperationLabels, 'window'>; readonly accs: readonly OperationAcc[] }[] = [];
+        for (const series of windows.all()) {
+          const accs = specs.map((spec) => series.window(spec, at));
+          // Aged out of every window (or only data in still-open panes): not reported.
+          if (!accs.some((acc) => acc.calls > 0)) continue;
+          const overflow = series.key === OVERFLOW_KEY;
+          out.push({
+            labels: {
+              pipeline,
+              service: overflow ? '__overflow__' : series.subject.service,
+              operation: overflow ? '__overflow__' : (series.subject.operation ?? ''),
+              key: keyText(series.subject, series.key),
+            },
+            accs,
+          });
+        }
+        return out;
+      };
+
+      const feed = options.feed;
       const moveTo = (time: number) => {
         const next = paneStart(time, slide);
         if (!(next > boundary)) return;
+        // The feed gets each crossed boundary, but no more than it keeps: a long jump costs no more than a short one.
+        const first = feed && boundary !== Number.NEGATIVE_INFINITY ? Math.max(boundary + slide, next - (feed.keep - 1) * slide) : next;
         boundary = next;
         changes++;
-        // Panes before every window ending at `boundary` go first; series left with none are dropped.
-        windows.advance(boundary);
+        for (let b = first; b <= next; b += slide) {
+          // Panes before every window ending at `b` go first; series left with none are dropped.
+          windows.advance(b);
+          feed?.record(
+            b,
+            operationsAt(b).map(({ labels, accs }) => ({ key: labels.key, service: labels.service, operation: labels.operation, windows: specs.map((spec, i) => figureOf(spec, accs[i] as OperationAcc)) })),
+          );
+        }
       };
 
       const rows = (): readonly OperationRow[] => {
         if (cachedAt === changes) return cached;
         const out: OperationRow[] = [];
         if (boundary !== Number.NEGATIVE_INFINITY) {
-          for (const series of windows.all()) {
-            // Windows are cached merges shared with SeriesWindows: read only.
-            const accs = specs.map((spec) => series.window(spec, boundary));
-            // Aged out of every window (or only data in still-open panes): no label set.
-            if (!accs.some((acc) => acc.calls > 0)) continue;
-            const overflow = series.key === OVERFLOW_KEY;
-            const base = {
-              pipeline,
-              service: overflow ? '__overflow__' : series.subject.service,
-              operation: overflow ? '__overflow__' : (series.subject.operation ?? ''),
-              key: keyText(series.subject, series.key),
-            };
-            specs.forEach((spec, i) => out.push(rowOf({ ...base, window: spec.name }, spec, accs[i] as OperationAcc)));
+          for (const { labels, accs } of operationsAt(boundary)) {
+            specs.forEach((spec, i) => out.push(rowOf({ ...labels, window: spec.name }, spec, accs[i] as OperationAcc)));
           }
         }
         cached = out;
@@ -262,7 +297,14 @@ export const operationMetricsProcessorFactory: ProcessorFactory<OperationMetrics
       : [
           {
             input: 'spans',
-            operator: operationMetrics({ settings: ctx.settings, registry: ctx.metrics, maxOperations: config.max_operations, pipeline: ctx.pipeline ?? ctx.id, name: ctx.id }),
+            operator: operationMetrics({
+              settings: ctx.settings,
+              registry: ctx.metrics,
+              maxOperations: config.max_operations,
+              pipeline: ctx.pipeline ?? ctx.id,
+              name: ctx.id,
+              ...(ctx.operationFigures ? { feed: ctx.operationFigures } : {}),
+            }),
           },
         ],
 };

@@ -83,7 +83,7 @@ describe('sidelight validate', () => {
       expect(o.status).toBe(0);
       expect(o.stdout).toBe('OK\n');
       expect(lines(o.stderr)).toEqual([
-        'sidelight: warning: processors: no pipeline runs the default processors failure_rate, error_cluster, retry_patterns, latency, repeated_calls, sequential_fanout, anomaly, operation_metrics, silent_failure, agent_loop, recommend ' +
+        'sidelight: warning: processors: no pipeline runs the default processors failure_rate, error_cluster, retry_patterns, provider_fallback, latency, repeated_calls, sequential_fanout, anomaly, operation_metrics, silent_failure, agent_loop, recommend ' +
           '(a processors section replaces the default list, and service.pipelines lists what runs): name them to keep them',
       ]);
       // every processor configured, but a pipeline that names only some

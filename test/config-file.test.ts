@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { ConfigError, loadConfigFile, parseConfigObject, parseConfigText, type SidelightConfig } from '../src/config-file/load.js';
+import { ConfigError, parseConfigObject, type SidelightConfig } from '../src/config-file/load.js';
+import { loadConfigFile, parseConfigText } from '../src/config-file/load-file.js';
 import { substituteEnv } from '../src/config-file/env-substitution.js';
 import { serviceSchema } from '../src/config/service-schema.js';
 import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
@@ -27,6 +28,7 @@ const DEFAULT_PROCESSORS = [
   'failure_rate',
   'error_cluster',
   'retry_patterns',
+  'provider_fallback',
   'latency',
   'repeated_calls',
   'sequential_fanout',
@@ -366,5 +368,18 @@ describe('environment substitution in a config file', () => {
     const text = 'processors: {failure_rate: {min_samples: "${env:MIN_SAMPLES:-20}"}}\n';
     expect(loadText(text, { MIN_SAMPLES: '50' }).processors.get('failure_rate')?.config).toMatchObject({ min_samples: 50 });
     expect(issuesOf(() => loadText(text, { MIN_SAMPLES: 'many' }))).toEqual(['processors.failure_rate.min_samples: expected number, received string']);
+  });
+});
+
+describe('the provider_fallback keys that left retry_patterns', () => {
+  it('fail under retry_patterns, each with its path, and load under provider_fallback', () => {
+    const old = 'processors: {retry_patterns: {min_samples: 30, fallback_min_tasks: 20, fallback_per_task: 0.4}}\n';
+    expect(issuesOf(() => loadText(old))).toEqual([
+      'processors.retry_patterns.fallback_min_tasks: unknown key',
+      'processors.retry_patterns.fallback_per_task: unknown key',
+    ]);
+    const moved = loadText('processors: {retry_patterns: {min_samples: 30}, provider_fallback: {min_tasks: 20, per_task: 0.4}}\n');
+    expect(moved.processors.get('provider_fallback')?.config).toEqual({ min_tasks: 20, per_task: 0.4, per_task_low: 0.2 });
+    expect(moved.processors.get('retry_patterns')?.config).toMatchObject({ min_samples: 30 });
   });
 });

@@ -108,7 +108,9 @@ describe('delivery with retries', () => {
     const r = await receiver();
     r.respond = (_q, i) => (i === 0 ? { status: 'hang' } : i === 1 ? { status: 'reset' } : { status: 200 });
     const log = captureLog();
-    const config = webhookConfigSchema.parse({ url: r.url, timeout: '50ms' });
+    // The timeout is real time (undici), and the reset must reach the client before it: 1 s, not
+    // 50 ms, so a loaded machine does not turn the reset into a second timeout.
+    const config = webhookConfigSchema.parse({ url: r.url, timeout: '1s' });
     const exporter = createWebhookExporter(config, testContext('webhook', log.logger), { clock: virtualClock() });
     exporter.export(nthChange(1));
     await exporter.delivery.idle();

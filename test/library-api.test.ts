@@ -15,6 +15,28 @@ describe('the library surface', () => {
     expect(typeof sidelight.renderMarkdownReport).toBe('function');
   });
 
+  it('keeps the sidecar out of the analysis entry: the service and config files are in sidelight/service', async () => {
+    expect('startService' in sidelight).toBe(false);
+    expect('components' in sidelight).toBe(false);
+    const service = await import('../src/service.js');
+    expect(typeof service.startService).toBe('function');
+    expect(typeof service.loadConfigFile).toBe('function');
+    expect(service.components.exporters.size).toBeGreaterThan(0);
+  });
+
+  it('validates an analysis config on its processors and service, accepting a full sidecar config without loading its receivers or exporters', async () => {
+    const config = sidelight.parseAnalysisConfig(
+      { receivers: { otlp: {} }, processors: { failure_rate: { min_samples: 30 } }, exporters: { webhook: { endpoint: 'http://127.0.0.1:1' } } },
+      sidelight.analysisComponents,
+      sidelight.ANALYSIS_DEFAULTS,
+    );
+    expect([...config.processors.keys()]).toEqual(['failure_rate']);
+    expect(config.receivers.size).toBe(0);
+    expect(() => sidelight.parseAnalysisConfig({ processors: { failure_rate: { min_sampels: 30 } } }, sidelight.analysisComponents, sidelight.ANALYSIS_DEFAULTS)).toThrow(
+      /processors\.failure_rate\.min_sampels: unknown key/,
+    );
+  });
+
   it('createPipeline streams pain-point changes for pushed spans and resolves every change on close', async () => {
     const pipeline = sidelight.createPipeline({ processors: { failure_rate: {}, categorize: {}, recommend: {} } });
     const seen: string[] = [];

@@ -2,7 +2,7 @@
  * The package as users take it: `npm pack` (which runs `prepare`, a clean build), the tarball
  * installed into an empty folder outside the repository (from the local npm cache, no install
  * scripts: the package must work as shipped, nothing left to build), and the installed
- * `sidelight` binary run for real.
+ * `sidelight` binary run for real, as well as a sidecar started from it serving the live page.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -20,6 +20,25 @@ const SLOW = 600_000;
 let work: string;
 let app: string;
 let packed: { filename: string; files: { path: string }[] };
+
+/** A sidecar from the installed package, asked for the live page and each of its assets. */
+const LIVE_PAGE_SCRIPT = `
+import { startService, parseConfigObject, components, DEFAULT_CONFIG } from 'sidelight/service';
+const config = parseConfigObject({
+  receivers: { otlp: { protocols: { http: { endpoint: '127.0.0.1:0' } } } },
+  exporters: { jsonl: { path: 'out/painpoints.jsonl' } },
+  service: { data_dir: 'data' },
+}, components, DEFAULT_CONFIG);
+const service = await startService(config, { logger: { debug() {}, info() {}, warn() {}, error: (m) => console.error(m) } });
+const http = service.endpoints.find((e) => e.startsWith('http://'));
+const out = {};
+for (const path of ['/ui', '/ui/assets/live-page.js', '/ui/assets/uPlot.iife.min.js', '/ui/assets/uPlot.min.css', '/ui/assets/sidelight.css']) {
+  const res = await fetch(http + path);
+  out[path] = { status: res.status, bytes: (await res.arrayBuffer()).byteLength };
+}
+await service.shutdown();
+console.log(JSON.stringify(out));
+`;
 
 function run(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: SLOW, env: { ...process.env, NO_COLOR: '1' } });
@@ -57,7 +76,7 @@ afterAll(() => {
 describe('the packed package', () => {
   it('ships the build, the default config and examples, the license and the README, and nothing of the sources or tests', () => {
     const paths = packed.files.map((f) => f.path);
-    for (const needed of ['dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'config/sidelight.yaml', 'config/examples/jaeger.yaml', 'LICENSE', 'README.md', 'package.json']) {
+    for (const needed of ['dist/src/cli/main.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/ui/assets/live-page.js', 'config/sidelight.yaml', 'config/examples/jaeger.yaml', 'LICENSE', 'README.md', 'package.json']) {
       expect(paths).toContain(needed);
     }
     expect(paths.filter((p) => !/^(dist\/|config\/(sidelight\.yaml|examples\/)|LICENSE$|README\.md$|package\.json$)/.test(p))).toEqual([]);
@@ -91,5 +110,19 @@ describe('the packed package', () => {
     expect(result.painpoints.map((p) => p.kind)).toContain('failure_rate');
     expect(result.recommendations.length).toBeGreaterThan(0);
     for (const p of result.painpoints) expect(md.stdout).toContain(p.title);
+  });
+
+  it('serves the live page and every asset from a sidecar started from it', () => {
+    const r = run(process.execPath, ['--input-type=module', '-e', LIVE_PAGE_SCRIPT], app);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout) as Record<string, { status: number; bytes: number }>;
+    expect(Object.keys(result)).toHaveLength(5);
+    const script = readFileSync(join(app, 'node_modules', 'sidelight', 'dist', 'src', 'ui', 'assets', 'live-page.js'));
+    expect(result['/ui/assets/live-page.js']?.bytes).toBe(script.byteLength);
+    for (const [path, got] of Object.entries(result)) {
+      expect([path, got.status]).toEqual([path, 200]);
+      expect(got.bytes).toBeGreaterThan(100);
+    }
   });
 });

@@ -9,11 +9,18 @@ import type { SpanRecord } from '../src/model/span.js';
 import { runOnSpans, testContext } from './support/detector-harness.js';
 import { recordTraces, type SpanTree } from './support/readable-to-record.js';
 import { traceAssembler, traceAssemblerSchema } from '../src/traces/trace-assembler.js';
-import { retryPatterns, retryPatternsConfigSchema, retryPatternsProcessorFactory, retryStatsAggregator, stormRate } from '../processors/retry-patterns.js';
-import { providerFallbackDetector } from '../processors/provider-fallback.js';
+import { retryPatternsConfigSchema } from '../processors/retry-patterns/config.js';
+import { retryStatsAggregator } from '../processors/retry-patterns/stats.js';
+import { stormRate } from '../processors/retry-patterns/rules.js';
+import { retryPatterns } from '../processors/retry-patterns/detector.js';
+import { retryPatternsProcessorFactory } from '../processors/retry-patterns/index.js';
+import { providerFallbackConfigSchema } from '../processors/provider-fallback/config.js';
+import { providerFallbackDetector } from '../processors/provider-fallback/detector.js';
+import { providerFallbackProcessorFactory } from '../processors/provider-fallback/index.js';
 
 const T0 = 1_700_000_000_000;
 const config = retryPatternsConfigSchema.parse({});
+const fallbackConfig = providerFallbackConfigSchema.parse({});
 
 interface Attempt {
   /** wait before this attempt, after the previous one ended */
@@ -208,7 +215,11 @@ describe('provider_fallback', () => {
     attributes: { 'kc.task.id': `t${i}`, 'gen_ai.provider.name': fallback ? 'codex' : 'claude' },
     events: fallback ? [{ name: 'provider_fallback', time: T0 + i * 10_000 + 4_000, attributes: { from: 'claude', to: 'codex', reason: 'rate_limit' } }] : [],
   });
-  const run = (n: number, fallbacks: number) => detect(Array.from({ length: n }, (_, i) => task(i, i < fallbacks)), providerFallbackDetector);
+  const run = (n: number, fallbacks: number) =>
+    detect(
+      Array.from({ length: n }, (_, i) => task(i, i < fallbacks)),
+      (_retry, ctx) => providerFallbackDetector(fallbackConfig, ctx),
+    );
 
   it('is medium at ≥ 0.5 fallbacks per task over ≥ 10 tasks, on the abandoned provider', async () => {
     const obs = await run(12, 7);
@@ -229,7 +240,7 @@ describe('provider_fallback', () => {
 });
 
 describe('retry_patterns factory', () => {
-  it('has every threshold as config with the documented defaults and contributes two trace detectors', () => {
+  it('has every threshold as config with the documented defaults and contributes one trace detector', () => {
     expect(config).toMatchObject({
       min_samples: 20,
       storm_min_per_minute: 10,
@@ -246,14 +257,24 @@ describe('retry_patterns factory', () => {
       no_backoff_ratio_min: 0.8,
       no_backoff_ratio_max: 1.25,
       no_backoff_min_gap: 100,
-      fallback_min_tasks: 10,
-      fallback_per_task: 0.5,
-      fallback_per_task_low: 0.2,
     });
     expect(retryPatternsConfigSchema.parse({ no_backoff_min_gap: '250ms' }).no_backoff_min_gap).toBe(250);
     expect(() => retryPatternsConfigSchema.parse({ storm_min: 3 })).toThrow();
     const detectors = retryPatternsProcessorFactory.stage === 'detector' ? retryPatternsProcessorFactory.create(config, testContext()) : [];
-    expect(detectors.map((d) => d.input)).toEqual(['traces', 'traces']);
+    expect(detectors.map((d) => d.input)).toEqual(['traces']);
+  });
+});
+
+describe('provider_fallback factory', () => {
+  it('has its thresholds as its own config with the documented defaults and contributes one trace detector', () => {
+    expect(fallbackConfig).toEqual({ min_tasks: 10, per_task: 0.5, per_task_low: 0.2 });
+    expect(() => providerFallbackConfigSchema.parse({ fallback_min_tasks: 10 })).toThrow(/fallback_min_tasks/);
+    const detectors = providerFallbackProcessorFactory.stage === 'detector' ? providerFallbackProcessorFactory.create(fallbackConfig, testContext()) : [];
+    expect(detectors.map((d) => d.input)).toEqual(['traces']);
+  });
+
+  it('is no longer configured under retry_patterns: the old keys fail validation', () => {
+    expect(() => retryPatternsConfigSchema.parse({ fallback_per_task: 0.5 })).toThrow(/fallback_per_task/);
   });
 });
 

@@ -11,6 +11,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { Judgement, JudgeMode, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { RequestRoute } from '../telemetry/http-endpoints.js';
 
 export interface ComponentContext {
   /** time source for every timer and for the idle watermark; a TestScheduler in tests */
@@ -32,6 +33,42 @@ export interface ComponentContext {
    * every boundary, the reference the tests hold `changed` to (docs/engine.md)
    */
   readonly judging?: JudgeMode;
+  /** receivers: the live page's routes, served beside /metrics (live only, when service.ui is enabled) */
+  readonly ui?: RequestRoute;
+  /**
+   * operation_metrics: where it reports each closed boundary's figures, the live page's charts
+   * (live only, set in one pipeline's context)
+   */
+  readonly operationFigures?: OperationFiguresFeed;
+}
+
+/** One operation's figures on each fine window at one closed boundary, as operation_metrics exports them. */
+export interface OperationFigures {
+  /** the operation key text (`__overflow__` for the overflow series) */
+  readonly key: string;
+  readonly service: string;
+  readonly operation: string;
+  /** one entry per fine window, shortest first */
+  readonly windows: readonly {
+    readonly window: string;
+    readonly calls: number;
+    readonly failures: number;
+    readonly retriesPerMinute: number;
+    /** p95 of successful calls, ms; null without successful calls */
+    readonly p95Ms: number | null;
+  }[];
+}
+
+/**
+ * A listener for per-boundary operation figures. The watermark closes many boundaries at once
+ * after a quiet spell or in a replay; only the last `keep` of them are computed and recorded, so
+ * the cost is bounded by what the listener keeps, not by how far event time jumped.
+ */
+export interface OperationFiguresFeed {
+  /** how many of the latest boundaries the listener keeps (its history length) */
+  readonly keep: number;
+  /** called once per closed pane boundary, in time order; never for the same boundary twice */
+  record(boundary: number, operations: readonly OperationFigures[]): void;
 }
 
 /** Where receivers put decoded spans. Returns false when the queue is full (answer 503 / UNAVAILABLE). */

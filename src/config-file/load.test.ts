@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { ComponentRegistry } from '../component/contracts.js';
-import { ConfigError, loadConfigFile, parseConfigObject } from './load.js';
+import { ConfigError, parseConfigObject } from './load.js';
+import { loadConfigFile } from './load-file.js';
 import { substituteEnv } from './env-substitution.js';
 import { zDuration } from '../config/duration.js';
 

@@ -1,14 +1,11 @@
 /**
- * Loads and validates the Collector-style config (docs/configuration.md): YAML, env substitution, a file states
- * only what it changes (a top-level section given replaces that section of the defaults), each
+ * Validates the Collector-style config (docs/configuration.md) once read (load-file.ts reads YAML
+ * files and substitutes the environment): a file states only what it changes (a top-level section given replaces that section of the defaults), each
  * component's settings validated by its factory's zod schema, unknown keys rejected with their path.
  */
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import type { ComponentRegistry, ExporterFactory, ProcessorFactory, ReceiverFactory } from '../component/contracts.js';
 import { serviceSchema, type PipelineSettings, type ServiceSettings } from '../config/service-schema.js';
-import { substituteEnv } from './env-substitution.js';
 
 export interface ConfiguredComponent<F> {
   /** `type` or `type/name`, as written in the config */
@@ -37,7 +34,7 @@ export class ConfigError extends Error {
 }
 
 const SECTIONS = ['receivers', 'processors', 'exporters', 'service'] as const;
-type Section = (typeof SECTIONS)[number];
+export type Section = (typeof SECTIONS)[number];
 
 function formatPath(path: readonly PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
@@ -145,32 +142,37 @@ export function parseConfigObject(raw: unknown, registry: ComponentRegistry, def
   return { receivers, processors, exporters, service: serviceParsed.data as ServiceSettings, pipelines };
 }
 
-/** Reads YAML text into a plain tree; syntax errors become ConfigError lines with line numbers. */
-export function parseConfigText(text: string, source: string): unknown {
-  try {
-    return parseYaml(text, { prettyErrors: true, uniqueKeys: true });
-  } catch (err) {
-    if (err instanceof YAMLParseError) {
-      const where = err.linePos?.[0] ? `${source}:${err.linePos[0].line}:${err.linePos[0].col}` : source;
-      throw new ConfigError([`${where}: ${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`]);
-    }
-    throw err;
-  }
-}
-
-/** Reads, substitutes and validates a config file. Throws ConfigError; a missing file is a ConfigError too. */
-export function loadConfigFile(
-  path: string,
-  registry: ComponentRegistry,
-  defaults: Readonly<Record<Section, unknown>>,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): SidelightConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError([`${path}: cannot read config file (${code === 'ENOENT' ? 'no such file' : (code ?? String(err))})`]);
-  }
-  return parseConfigObject(substituteEnv(parseConfigText(text, path), env), registry, defaults);
+/**
+ * The config of an in-process analysis (analyzeSpans, createPipeline, NativeAgentLightning):
+ * processors and service are validated; receivers and exporters do not take part, so their
+ * sections are accepted and left out (the library loads none of them, nor their dependencies).
+ */
+export function parseAnalysisConfig(raw: unknown, registry: ComponentRegistry, defaults: Readonly<Record<Section, unknown>>): SidelightConfig {
+  const file = raw === undefined || raw === null ? {} : raw;
+  if (!isPlainObject(file)) throw new ConfigError(['(root): expected a map with receivers, processors, exporters, service']);
+  const { receivers: _receivers, exporters: _exporters, ...analysis } = file;
+  const service = isPlainObject(analysis['service']) ? analysis['service'] : undefined;
+  // pipelines name receivers and exporters this analysis does not have: keep only their processors
+  const pipelines = service !== undefined && isPlainObject(service['pipelines']) ? service['pipelines'] : undefined;
+  const onlyProcessors =
+    pipelines === undefined
+      ? analysis
+      : {
+          ...analysis,
+          service: {
+            ...service,
+            pipelines: Object.fromEntries(
+              Object.entries(pipelines).map(([name, p]) => [name, isPlainObject(p) ? { ...p, receivers: ['analysis'], exporters: ['analysis'] } : p]),
+            ),
+          },
+        };
+  const none = { receivers: { analysis: {} }, exporters: { analysis: {} } };
+  const stub = { type: 'analysis', configSchema: z.object({}) };
+  const withStubs: ComponentRegistry = {
+    ...registry,
+    receivers: new Map([['analysis', stub as unknown as ReceiverFactory<unknown>]]),
+    exporters: new Map([['analysis', stub as unknown as ExporterFactory<unknown>]]),
+  };
+  const parsed = parseConfigObject({ ...onlyProcessors, ...none }, withStubs, { ...defaults, ...none });
+  return { ...parsed, receivers: new Map(), exporters: new Map() };
 }

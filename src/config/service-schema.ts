@@ -7,6 +7,7 @@ import { zDuration } from './duration.js';
 import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
 import type { ModelPrice } from '../model/cost.js';
+import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
   .strictObject({
@@ -109,6 +110,11 @@ export const painpointsSchema = z.strictObject({
    * severity, so a metric hovering at a threshold does not flap between medium and high
    */
   severity_down_after: z.number().int().positive().default(3),
+  /**
+   * a metric that crossed a threshold (to fire, or to a higher severity) falls back only below the
+   * threshold minus this fraction of it, so a value hovering at the line does not flap
+   */
+  band: z.number().min(0).max(0.5).default(0.1),
   /** cap on pain points tracked at once; further new ones are dropped and counted */
   max_active: z.number().int().positive().default(10_000),
 });
@@ -149,6 +155,8 @@ export const serviceSchema = z.strictObject({
   traces: tracesSchema.prefault({}),
   /** prices of model calls, for the cost of calls that report none (docs/configuration.md, Pricing); empty by default */
   pricing: pricingSchema.default({}),
+  /** the live page at /ui (docs/configuration.md) */
+  ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */

@@ -10,8 +10,8 @@ import { SEVERITY_RANK } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { PainPointChange } from '../model/events.js';
 import type { AnalysisResult } from '../model/analysis.js';
-import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
-import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
+import { parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
+import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';
 import { newClockState } from '../windows/event-clock.js';
@@ -44,7 +44,7 @@ function byEndTime(a: SpanRecord, b: SpanRecord): number {
 }
 
 export async function analyzeSpans(spans: Iterable<SpanRecord>, options: AnalyzeOptions = {}): Promise<AnalyzeOutput> {
-  const config = options.resolvedConfig ?? parseConfigObject(options.config ?? {}, components, DEFAULT_CONFIG);
+  const config = options.resolvedConfig ?? parseAnalysisConfig(options.config ?? {}, analysisComponents, ANALYSIS_DEFAULTS);
   const sorted = [...spans].sort(byEndTime);
   const metrics = new Registry();
   const logger = options.logger ?? silentLogger;

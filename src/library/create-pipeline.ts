@@ -7,8 +7,8 @@ import { asyncScheduler, ReplaySubject, Subject, type Observable, type Scheduler
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointChange } from '../model/events.js';
-import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
-import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
+import { parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
+import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { buildEngineParts } from '../pipeline/engine-parts.js';
 import { runEngine } from '../pipeline/engine.js';
 import { newClockState, type EventClockState } from '../windows/event-clock.js';
@@ -36,7 +36,7 @@ export interface InProcessPipeline {
 }
 
 export function createPipeline(config: unknown | SidelightConfig = {}, options: CreatePipelineOptions = {}): InProcessPipeline {
-  const resolved = isResolved(config) ? config : parseConfigObject(config, components, DEFAULT_CONFIG);
+  const resolved = isResolved(config) ? config : parseAnalysisConfig(config, analysisComponents, ANALYSIS_DEFAULTS);
   const mode = options.mode ?? 'offline';
   const scheduler = options.scheduler ?? asyncScheduler;
   const metrics = options.metrics ?? new Registry();

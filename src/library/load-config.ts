@@ -1,5 +1,6 @@
 /** The config a command runs with: the file given, or the built-in defaults (no file needed). */
-import { parseConfigObject, loadConfigFile, type SidelightConfig } from '../config-file/load.js';
+import { parseConfigObject, type SidelightConfig } from '../config-file/load.js';
+import { loadConfigFile } from '../config-file/load-file.js';
 import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
 
 export function loadConfigOrDefaults(path: string | undefined, env: Readonly<Record<string, string | undefined>> = process.env): SidelightConfig {

@@ -17,8 +17,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, parseConfigObject, type SidelightConfig } from '../config-file/load.js';
-import { components, DEFAULT_CONFIG } from '../pipeline/components.js';
+import { ConfigError, parseAnalysisConfig, type SidelightConfig } from '../config-file/load.js';
+import { analysisComponents, ANALYSIS_DEFAULTS } from '../pipeline/processor-registry.js';
 import { analyzeSpans } from './analyze-spans.js';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointRecord } from '../model/painpoint.js';
@@ -150,7 +150,7 @@ export class NativeAgentLightning {
   private config(): { config: SidelightConfig } | { error: string } {
     if (this.resolved === undefined) {
       try {
-        this.resolved = { config: parseConfigObject(this.configInput ?? {}, components, DEFAULT_CONFIG) };
+        this.resolved = { config: parseAnalysisConfig(this.configInput ?? {}, analysisComponents, ANALYSIS_DEFAULTS) };
       } catch (err) {
         this.resolved = { error: err instanceof ConfigError ? `invalid config: ${err.issues.join('; ')}` : `invalid config: ${String(err)}` };
       }

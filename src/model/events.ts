@@ -3,6 +3,7 @@ import type { SpanRecord } from './span.js';
 import type { Observation, PainPointKind, PainPointRecord, Subject } from './painpoint.js';
 import type { Recommendation } from './recommendation.js';
 import type { Trace } from './trace.js';
+import type { ProblemChange } from './problem.js';
 
 /**
  * The event-time stream every processor consumes (built by src/windows/event-clock.ts):
@@ -28,6 +29,13 @@ export type TraceStreamEvent =
   | { readonly type: 'watermark'; readonly time: number; readonly from: number }
   | { readonly type: 'drain' }
   | { readonly type: 'end' };
+
+/** What the outputs receive: pain-point changes and problem changes (docs/outputs.md). */
+export type OutputChange = PainPointChange | ProblemChange;
+
+export function isProblemChange(c: OutputChange): c is ProblemChange {
+  return 'problem' in c;
+}
 
 /** One pain-point state change with the recommendations made for it (the exporters' input). */
 export interface PainPointChange {

@@ -123,57 +123,103 @@ export type ObservationHead = Omit<Observation, keyof ObservationDetail>;
  * An observation whose text and evidence are built when first read. A firing series is judged
  * again whenever what it reads changes, but only the observations behind an emitted change are
  * ever written, so building the detail of the others is waste: detectors describe lazily, and the
- * lifecycle reads the detail only of what it emits (and run ids until it has enough).
+ * lifecycle reads the detail only of what it emits (and run ids until it has enough). A class
+ * with getters on its prototype: an object literal with getters per observation was measured at
+ * several µs each. Never spread one (`{...o}` drops the detail): use reviseObservation.
  */
+class LazyObservation implements Observation {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly keyMetric: number;
+  readonly time: number;
+  readonly figures?: Observation['figures'];
+  private d: (Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] }) | undefined;
+  private r: readonly string[] | undefined;
+
+  constructor(
+    head: ObservationHead,
+    private readonly detail: () => Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] },
+    private readonly runIdsOf: (() => readonly string[]) | undefined,
+  ) {
+    this.kind = head.kind;
+    this.subject = head.subject;
+    this.severity = head.severity;
+    this.category = head.category;
+    this.keyMetric = head.keyMetric;
+    this.time = head.time;
+    if (head.figures !== undefined) this.figures = head.figures;
+  }
+
+  private get built() {
+    return (this.d ??= this.detail());
+  }
+  get title(): string {
+    return this.built.title;
+  }
+  get description(): string {
+    return this.built.description;
+  }
+  get evidence(): Evidence {
+    return this.built.evidence;
+  }
+  get runIds(): readonly string[] {
+    return (this.r ??= this.runIdsOf ? this.runIdsOf() : (this.built.runIds ?? []));
+  }
+}
+
 export function lazyObservation(head: ObservationHead, detail: () => ObservationDetail): Observation;
 /** … with run ids from their own, cheaper thunk (the lifecycle reads them more often than the rest). */
 export function lazyObservation(head: ObservationHead, detail: () => Omit<ObservationDetail, 'runIds'>, runIds: () => readonly string[]): Observation;
 export function lazyObservation(head: ObservationHead, detail: () => Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] }, runIds?: () => readonly string[]): Observation {
-  let d: (Omit<ObservationDetail, 'runIds'> & { readonly runIds?: readonly string[] }) | undefined;
-  let r: readonly string[] | undefined;
-  const get = () => (d ??= detail());
-  return {
-    ...head,
-    get title() {
-      return get().title;
-    },
-    get description() {
-      return get().description;
-    },
-    get evidence() {
-      return get().evidence;
-    },
-    get runIds() {
-      return (r ??= runIds ? runIds() : (get().runIds ?? []));
-    },
-  };
+  return new LazyObservation(head, detail, runIds);
 }
 
-/** `o` with some head fields replaced (and impact computed when read), its detail still lazy. */
+/** `o` with some head fields replaced (and its impact computed when read), its detail shared and still lazy. */
+class RevisedObservation implements Observation {
+  readonly kind: Observation['kind'];
+  readonly subject: Subject;
+  readonly severity: Severity;
+  readonly category: Category;
+  readonly keyMetric: number;
+  readonly time: number;
+  readonly figures?: Observation['figures'];
+  private i: Impact | undefined;
+
+  constructor(
+    private readonly inner: Observation,
+    head: Partial<ObservationHead>,
+    private readonly impactOf: (() => Impact) | undefined,
+  ) {
+    this.kind = head.kind ?? inner.kind;
+    this.subject = head.subject ?? inner.subject;
+    this.severity = head.severity ?? inner.severity;
+    this.category = head.category ?? inner.category;
+    this.keyMetric = head.keyMetric ?? inner.keyMetric;
+    this.time = head.time ?? inner.time;
+    const figures = head.figures ?? inner.figures;
+    if (figures !== undefined) this.figures = figures;
+  }
+
+  get title(): string {
+    return this.inner.title;
+  }
+  get description(): string {
+    return this.inner.description;
+  }
+  get evidence(): Evidence {
+    return this.inner.evidence;
+  }
+  get runIds(): readonly string[] {
+    return this.inner.runIds;
+  }
+  get impact(): Impact | undefined {
+    if (this.impactOf === undefined) return this.inner.impact;
+    return (this.i ??= this.impactOf());
+  }
+}
+
 export function reviseObservation(o: Observation, head: Partial<ObservationHead>, impact?: () => Impact): Observation {
-  let i: Impact | undefined;
-  const revised = {
-    kind: o.kind,
-    subject: o.subject,
-    severity: o.severity,
-    category: o.category,
-    keyMetric: o.keyMetric,
-    time: o.time,
-    ...(o.figures !== undefined ? { figures: o.figures } : {}),
-    ...head,
-    get title() {
-      return o.title;
-    },
-    get description() {
-      return o.description;
-    },
-    get evidence() {
-      return o.evidence;
-    },
-    get runIds() {
-      return o.runIds;
-    },
-  };
-  if (impact === undefined) return o.impact === undefined ? revised : Object.defineProperty(revised, 'impact', { get: () => o.impact, enumerable: true });
-  return Object.defineProperty(revised, 'impact', { get: () => (i ??= impact()), enumerable: true }) as Observation;
+  return new RevisedObservation(o, head, impact);
 }

@@ -18,8 +18,17 @@ const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
   agent_version: 'agentVersion',
 };
 
-/** The subject of the operation-key series: service, span name, and the first of tool / model / task type. */
+/**
+ * The subject of the operation-key series: service, span name, and the first of tool / model /
+ * task type. The first subject of seriesSubjects, so spans of one operation share one object.
+ */
 export function operationSubject(span: SpanRecord): Subject {
+  return internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
+}
+
+const NO_DIMENSIONS: readonly Dimension[] = [];
+
+function makeOperationSubject(span: SpanRecord): Subject {
   if (span.tool !== undefined) return { service: span.service, operation: span.name, tool: span.tool };
   if (span.model !== undefined) return { service: span.service, operation: span.name, model: span.model };
   if (span.taskType !== undefined) return { service: span.service, operation: span.name, task_type: span.taskType };
@@ -42,13 +51,39 @@ const keyCache = new WeakMap<Subject, string>();
 export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
   const cached = subjectsCache.get(span);
   if (cached !== undefined && cached.dimensions === dimensions) return cached.subjects;
-  const subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
+  const subjects = internedSubjects(span, dimensions);
   subjectsCache.set(span, { dimensions, subjects });
   return subjects;
 }
 
+/**
+ * Spans of one operation share their subjects: the same frozen objects for every span with the
+ * same service, name and dimension values, so a subject's key (and every map keyed by it) is
+ * computed once per series rather than per span. Bounded: cleared when full (it only saves work).
+ */
+const interned = new WeakMap<readonly Dimension[], Map<string, Subject[]>>();
+const MAX_INTERNED = 20_000;
+
+function internedSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
+  let byText = interned.get(dimensions);
+  if (byText === undefined) interned.set(dimensions, (byText = new Map()));
+  // the fields the subjects are made of; \u0001 marks an absent value (distinct from '')
+  let text = `${span.service}\u0000${span.name}\u0000${span.tool ?? '\u0001'}\u0000${span.model ?? '\u0001'}\u0000${span.taskType ?? '\u0001'}`;
+  for (const dim of dimensions) {
+    const value = span[DIMENSION_FIELD[dim]];
+    text += `\u0000${typeof value === 'string' ? value : '\u0001'}`;
+  }
+  let subjects = byText.get(text);
+  if (subjects === undefined) {
+    if (byText.size >= MAX_INTERNED) byText.clear();
+    subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
+    byText.set(text, subjects);
+  }
+  return subjects;
+}
+
 function buildSeriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
-  const out: Subject[] = [operationSubject(span)];
+  const out: Subject[] = [makeOperationSubject(span)];
   const seen = new Set([subjectKey(out[0] as Subject)]);
   for (const dim of dimensions) {
     const value = span[DIMENSION_FIELD[dim]];
@@ -73,14 +108,25 @@ const SUBJECT_FIELDS = ['service', 'operation', 'provider', 'model', 'tool', 'ag
 export function subjectKey(subject: Subject): string {
   let key = keyCache.get(subject);
   if (key === undefined) {
-    const parts: string[] = [];
+    key = '';
     for (const field of SUBJECT_FIELDS) {
       const v = subject[field];
-      if (v !== undefined) parts.push(`${field}=${JSON.stringify(v)}`);
+      if (v === undefined) continue;
+      // JSON text of the value; plain text needs only the quotes (JSON.stringify is the slow part)
+      key += `${key === '' ? '' : ','}${field}=${plainText(v) ? `"${v}"` : JSON.stringify(v)}`;
     }
-    keyCache.set(subject, (key = parts.join(',')));
+    keyCache.set(subject, key);
   }
   return key;
+}
+
+/** Whether JSON.stringify writes `v` as is between quotes (no quote, backslash, control or surrogate). */
+function plainText(v: string): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff) || c === 0x2028 || c === 0x2029) return false;
+  }
+  return true;
 }
 
 /** A short human label for a subject, used in titles: the group-by value, else the operation. */

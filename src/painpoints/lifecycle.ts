@@ -20,6 +20,10 @@ import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind,
 import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';
 import { painPointId } from './ids.js';
+import { subjectKey } from '../model/series.js';
+
+/** pain-point ids remembered by subject text */
+const MAX_CACHED_IDS = 50_000;
 import { MAX_RUN_IDS } from '../model/evidence-format.js';
 
 export type LifecycleInput =
@@ -48,10 +52,12 @@ interface Active {
   pendingImpact: Observation | undefined;
   /** event time of the latest observation (while sources stand: of the latest boundary seen) */
   lastObserved: number;
+  /** run ids of the observations behind the emitted records (capped) */
   /** event time of the latest emitted change, so an update is emitted at most once per boundary */
   lastEmitted: number;
   /** key metric at the latest emitted change */
   emittedKey: number;
+  /** run ids of the observations behind the emitted records (capped) */
   runIds: Set<string>;
   /** consecutive observations below the current severity (hysteresis on the way down) */
   lowerStreak: number;
@@ -128,11 +134,22 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
       // Detectors observe with their series' own subject objects: ids are remembered per subject
       // object and kind rather than hashed per observation.
       const ids = new WeakMap<Subject, Map<PainPointKind, string>>();
+      // Some detectors build a new subject object per observation: behind the per-object cache, one
+      // by text (bounded: cleared when full, it only saves hashing).
+      const idsByText = new Map<string, string>();
       const idOf = (kind: PainPointKind, subject: Subject): string => {
         let byKind = ids.get(subject);
         if (byKind === undefined) ids.set(subject, (byKind = new Map()));
         let id = byKind.get(kind);
-        if (id === undefined) byKind.set(kind, (id = painPointId(kind, subject)));
+        if (id === undefined) {
+          const text = `${kind}|${subjectKey(subject)}`;
+          id = idsByText.get(text);
+          if (id === undefined) {
+            if (idsByText.size >= MAX_CACHED_IDS) idsByText.clear();
+            idsByText.set(text, (id = painPointId(kind, subject)));
+          }
+          byKind.set(kind, id);
+        }
         return id;
       };
 
@@ -140,6 +157,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
       const apply = (a: Active) => {
         const o = a.pending;
         if (o === undefined) return;
+        // run ids of the observations emitted, not of every judgement: reading them builds the detail
+        for (const r of o.runIds) if (a.runIds.size < MAX_RUN_IDS) a.runIds.add(r);
         a.record = {
           ...a.record,
           severity: a.severity,
@@ -232,7 +251,6 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           return true;
         }
         // run ids are read (and an observation's detail built) only while the record has room for more
-        if (existing.runIds.size < MAX_RUN_IDS) for (const r of o.runIds) if (existing.runIds.size < MAX_RUN_IDS) existing.runIds.add(r);
         let severity = o.severity;
         if (SEVERITY_RANK[o.severity] < SEVERITY_RANK[existing.severity]) {
           existing.lowerStreak++;

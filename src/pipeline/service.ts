@@ -17,6 +17,9 @@ import { IngestQueue } from './ingest-queue.js';
 import { buildEngineParts } from './engine-parts.js';
 import { runEngine } from './engine.js';
 import { startTelemetryServer, type TelemetryServer } from '../telemetry/http-endpoints.js';
+import { createLivePage, type LivePage } from '../ui/live-page.js';
+import { windowSpecs } from '../windows/window-spec.js';
+import type { SqliteConfig } from '../../exporters/sqlite.js';
 
 export interface ServiceOptions {
   readonly scheduler?: SchedulerLike;
@@ -48,7 +51,30 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   if (!options.metrics) collectDefaultMetrics({ register: metrics, prefix: 'sidelight_process_' });
   let isReady = false;
 
-  const ctxFor = (id: string): ComponentContext => ({ scheduler, metrics, logger, settings: config.service, mode: 'live', id, ready: () => isReady });
+  // The live page reads the first sqlite store a pipeline writes to, for resolved items across restarts.
+  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
+  const store = [...config.exporters.values()].find((c) => c.type === 'sqlite' && used.has(c.id))?.config as SqliteConfig | undefined;
+  const ui: LivePage | undefined = config.service.ui.enabled
+    ? createLivePage({
+        settings: config.service.ui,
+        windows: windowSpecs({ ...config.service.windows, coarse_sizes: [] }).map((w) => w.name),
+        windowSettings: config.service.windows,
+        metrics,
+        logger,
+        ...(store ? { storePath: store.path } : {}),
+      })
+    : undefined;
+
+  const ctxFor = (id: string): ComponentContext => ({
+    scheduler,
+    metrics,
+    logger,
+    settings: config.service,
+    mode: 'live',
+    id,
+    ready: () => isReady,
+    ...(ui ? { ui: ui.route } : {}),
+  });
 
   // export() must not throw (an exporter queues or drops, counted); one that does is a bug: count it per exporter.
   const exporterFailures =
@@ -72,7 +98,6 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
 
   // Exporters are shared by every pipeline that names them, as in the Collector.
   const exporters = new Map<string, Exporter>();
-  const used = new Set(Object.values(config.pipelines).flatMap((p) => p.exporters));
   for (const [id, c] of config.exporters) if (used.has(id)) exporters.set(id, c.factory.create(c.config, ctxFor(id)));
 
   const pipelines: RunningPipeline[] = [];
@@ -81,9 +106,18 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const finished: Promise<void>[] = [];
   const sinksByReceiver = new Map<string, IngestQueue[]>();
 
+  // The page observes one pipeline: the first that lists operation_metrics (its charts), else the first.
+  const observed = ui
+    ? (Object.entries(config.pipelines).find(([, p]) => p.processors.some((id) => config.processors.get(id)?.type === 'operation_metrics'))?.[0] ?? Object.keys(config.pipelines)[0])
+    : undefined;
+
   for (const [name, p] of Object.entries(config.pipelines)) {
-    const ctx = { ...ctxFor(name), pipeline: name };
-    const parts = buildEngineParts(config, p.processors, ctx);
+    const observer = name === observed ? ui : undefined;
+    const ctx: ComponentContext = { ...ctxFor(name), pipeline: name, ...(observer ? { operationFigures: observer.operations } : {}) };
+    let parts = buildEngineParts(config, p.processors, ctx);
+    // Critical-path shares read the trace stream beside the trace detectors and judge nothing; no
+    // trace detector, no assembler, no shares.
+    if (observer && parts.traceAssembler) parts = { ...parts, detectors: [...parts.detectors, { id: 'ui/critical_path', detector: { input: 'traces', operator: observer.criticalPath } }] };
     const input = new Subject<SpanRecord>();
     const clock = newClockState();
     const targets = p.exporters.map((id) => [id, exporters.get(id) as Exporter] as const);
@@ -94,6 +128,11 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
           changes$.subscribe({
             next(change) {
               options.onChange?.(change);
+              try {
+                ui?.onChange(change);
+              } catch (err) {
+                logger.error(`live page failed on ${change.painpoint.id}: ${String(err)}`);
+              }
               for (const [id, e] of targets) {
                 try {
                   e.export(change);
@@ -153,13 +192,14 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
     for (const [, r] of receivers) endpoints.push(...(await r.start()));
     const telemetryEndpoint = config.service.telemetry.endpoint;
     if (telemetryEndpoint) {
-      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady });
+      telemetry = await startTelemetryServer(telemetryEndpoint, { metrics, ready: () => isReady, ...(ui ? { ui: ui.route } : {}) });
       endpoints.push(`telemetry ${telemetry.url}`);
     }
   } catch (err) {
     await shutDownAll('receiver', receivers);
     for (const s of subscriptions) s.unsubscribe();
     await shutDownAll('exporter', [...exporters]);
+    ui?.close();
     throw err;
   }
   isReady = true;
@@ -168,6 +208,8 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
   const shutdown = () =>
     (shuttingDown ??= (async () => {
       isReady = false;
+      // open event streams would hold the HTTP servers' close; pages reconnect to the next instance
+      ui?.close();
       await shutDownAll('receiver', receivers);
       await Promise.all(pipelines.map((p) => p.queue.drained()));
       for (const input of inputs) input.complete();

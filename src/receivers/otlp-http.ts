@@ -5,12 +5,11 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
 import type { AttributeMapping } from '../model/derive.js';
 import type { SpanSink } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { DecodeError, RpcCode, decodeTraceRequest, encodeExportResponse, encodeStatus, type OtlpFormat } from '../decode/index.js';
-import { formatHostPort, handleTelemetryRequest, parseListenAddress } from '../telemetry/http-endpoints.js';
+import { formatHostPort, handleTelemetryRequest, parseListenAddress, type TelemetryEndpointOptions } from '../telemetry/http-endpoints.js';
 import type { ReceiverMetrics } from '../telemetry/receiver-metrics.js';
 import { discardRestOfBody, parseContentEncoding, readRequestBody } from './request-body.js';
 
@@ -25,8 +24,8 @@ export interface OtlpHttpReceiverOptions {
   readonly logger: Logger;
   /** export requests read at once (each may buffer up to maxRequestBodySize); more are answered 503 */
   readonly maxConcurrentRequests?: number;
-  /** when set, /healthz, /readyz and /metrics are answered on this port too */
-  readonly telemetry?: { readonly metrics: Registry; readonly ready: () => boolean };
+  /** when set, /healthz, /readyz and /metrics (and the live page's /ui, when given) are answered on this port too */
+  readonly telemetry?: TelemetryEndpointOptions;
 }
 
 const CONTENT_TYPE: Readonly<Record<OtlpFormat, string>> = { protobuf: 'application/x-protobuf', json: 'application/json' };

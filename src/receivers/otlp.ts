@@ -90,7 +90,7 @@ export function createOtlpReceiver(config: OtlpReceiverConfig, ctx: ComponentCon
           sink,
           metrics,
           logger: ctx.logger,
-          ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready } } : {}),
+          ...(serveTelemetry ? { telemetry: { metrics: ctx.metrics, ready, ...(ctx.ui ? { ui: ctx.ui } : {}) } } : {}),
         });
   const grpcReceiver =
     grpc === undefined

@@ -8,7 +8,7 @@ describe('reports: the cost of the waste', () => {
     const loop = painPointPerKind().find((p) => p.kind === 'agent_loop');
     const result = { ...smallAnalysisResult(), painpoints: loop ? [loop] : [] };
     expect(renderMarkdownReport(result)).toContain('- Impact: 1 run, 1 trace, 1.6 min wasted, 118000 tokens wasted ($0.31)');
-    expect(renderHtmlReport(result)).toContain('1.6 min wasted, 118000 tokens wasted ($0.31)</li>');
+    expect(renderHtmlReport(result)).toContain('1.6 min wasted, 118000 tokens wasted ($0.31) · score');
     expect(renderMarkdownReport(smallAnalysisResult())).not.toMatch(/tokens wasted \(\$/);
   });
 });

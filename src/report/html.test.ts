@@ -1,20 +1,46 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { renderHtmlReport } from './html.js';
+import { renderHtmlReport, reportAlertItems } from './html.js';
+import { alertCard } from './components.js';
+import { PAGE_CSS } from './style.js';
 import { sparklineSvg } from './sparkline.js';
 import { escapeHtml } from './text.js';
 import { smallAnalysisResult } from '../../test/fixtures/report/painpoints.js';
 
+const GOLDEN = fileURLToPath(new URL('../../test/fixtures/report/report.golden.html', import.meta.url));
+
 describe('renderHtmlReport', () => {
+  it('matches the committed golden report', () => {
+    const html = renderHtmlReport(smallAnalysisResult());
+    // UPDATE_GOLDEN=1 rewrites the file after a deliberate change; review the diff.
+    if (process.env.UPDATE_GOLDEN === '1') writeFileSync(GOLDEN, html);
+    expect(html).toBe(readFileSync(GOLDEN, 'utf8'));
+  });
+
+  it('is built from the live page\'s stylesheet and alert cards', () => {
+    const result = smallAnalysisResult();
+    const html = renderHtmlReport(result);
+    expect(html).toContain(`<style>${PAGE_CSS}</style>`);
+    const items = reportAlertItems(result);
+    expect(items.map((i) => i.severity)).toEqual(['high', 'medium', 'low']);
+    for (const item of items) expect(html).toContain(alertCard(item));
+    // each card carries its fix and the kc task as JSON, but no copy button (a report runs no script)
+    expect(html).toContain('<h4>Fix: ');
+    expect(html).toContain('<pre id="task-' + items[0]!.id + '" class="task-json">{');
+    expect(html).not.toContain('<button');
+  });
+
   it('renders a self-contained page with the summary, pain points, recommendations and operations', () => {
     const html = renderHtmlReport(smallAnalysisResult());
     expect(html.startsWith('<!DOCTYPE html>\n<html lang="en">')).toBe(true);
     expect(html).toContain('<style>');
-    for (const id of ['summary', 'painpoints', 'recommendations', 'operations']) expect(html).toContain(`<section id="${id}">`);
+    for (const id of ['summary', 'painpoints', 'recommendations', 'operations']) expect(html).toContain(`<section id="${id}"`);
     expect(html).toContain('<td class="num">4821</td><td class="num">312</td><td class="num">2</td><td class="num">97</td><td class="num">3</td>');
     expect(html).toContain('<h3>High (1)</h3>');
     expect(html).toContain('<tr><td>wilson_lower</td><td class="num">0.427</td></tr>');
     expect(html).toContain('<li>failure rate of web_search below 5 % over 15 m</li>');
-    expect(html).toContain('<td class="num">52 %</td>');
+    expect(html).toContain('failure rate <strong>52 %</strong>');
   });
 
   it('loads nothing from outside and runs no script', () => {

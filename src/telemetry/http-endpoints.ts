@@ -6,10 +6,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** Answers a request and returns true, or returns false (without touching res) for a path it does not serve. */
+export type RequestRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
 export interface TelemetryEndpointOptions {
   readonly metrics: Registry;
   /** true once the pipeline accepts data (and until it starts draining) */
   readonly ready: () => boolean;
+  /** the live page's routes (/ui…), served wherever /metrics is */
+  readonly ui?: RequestRoute;
 }
 
 function send(res: ServerResponse, status: number, contentType: string, body: string, headOnly: boolean): void {
@@ -19,6 +24,7 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 
 /** Answers a telemetry request and returns true; returns false (without touching res) for any other path. */
 export function handleTelemetryRequest(req: IncomingMessage, res: ServerResponse, opts: TelemetryEndpointOptions): boolean {
+  if (opts.ui?.(req, res)) return true;
   const path = (req.url ?? '/').split('?', 1)[0];
   if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') return false;
   const headOnly = req.method === 'HEAD';

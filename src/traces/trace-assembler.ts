@@ -63,6 +63,8 @@ interface AssemblerMetrics {
 }
 
 const metricsCache = new WeakMap<Registry, AssemblerMetrics>();
+/** the stats of every assembler on a registry, for the buffered gauge */
+const bufferedSources = new WeakMap<Registry, Set<TraceAssemblerStats>>();
 
 /** One set per registry, so several assemblers on one registry (tests) do not register twice. */
 function assemblerMetrics(registry: Registry): AssemblerMetrics {
@@ -86,7 +88,15 @@ function assemblerMetrics(registry: Registry): AssemblerMetrics {
         help: 'Spans whose parent never arrived, attached under the closest ancestor containing them in time',
         registers: [registry],
       }),
-      buffered: new Gauge({ name: 'sidelight_traces_buffered', help: 'Traces buffered by the trace assembler', registers: [registry] }),
+      buffered: new Gauge({
+        name: 'sidelight_traces_buffered',
+        help: 'Traces buffered by the trace assembler',
+        registers: [registry],
+        // read when scraped rather than set per trace
+        collect() {
+          this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.buffered, 0));
+        },
+      }),
     };
     metricsCache.set(registry, m);
   }
@@ -111,6 +121,9 @@ export function traceAssembler(
   stats: TraceAssemblerStats = newTraceAssemblerStats(),
 ): OperatorFunction<PipelineEvent, TraceStreamEvent> {
   const metrics = assemblerMetrics(ctx.metrics);
+  let registered = bufferedSources.get(ctx.metrics);
+  if (registered === undefined) bufferedSources.set(ctx.metrics, (registered = new Set()));
+  registered.add(stats);
   const lateness = ctx.settings.windows.allowed_lateness;
   const step = Math.max(ctx.settings.windows.slide, ctx.settings.windows.judge_every ?? ctx.settings.windows.slide);
   const waitMs = config.decision_wait >= Number.MAX_SAFE_INTEGER ? Number.POSITIVE_INFINITY : config.decision_wait;
@@ -138,7 +151,6 @@ export function traceAssembler(
 
       const setBuffered = () => {
         stats.buffered = pending.size;
-        metrics.buffered.set(pending.size);
       };
 
       const emit = (traces: PendingTrace[]) => {

@@ -77,4 +77,17 @@ describe('eventClock', () => {
     expect(marks[0]).toBe(`w@${-86_410_000}..${-86_400_000}`);
     expect(marks.at(-1)).toBe(`w@${-86_400_000 + 100_000}..${-86_400_000 + 110_000}`);
   });
+
+  it('never drops data whose event time moves slower than the wall clock while it keeps arriving (a backlog being worked off)', () => {
+    // the idle timer ticks forever: the virtual clock stops after 200 s
+    const scheduler = new VirtualTimeScheduler(VirtualAction, 200_000);
+    const input = new Subject<SpanRecord>();
+    const state = newClockState();
+    input.pipe(eventClock({ windows, scheduler, idleAdvance: true }, state)).subscribe();
+    // a span every 100 ms of wall time, each 20 ms of event time after the last: 2 000 spans, 200 s of wall time
+    for (let i = 0; i < 2_000; i++) scheduler.schedule(() => input.next(spanEndingAt(T0 + i * 20)), i * 100);
+    scheduler.flush();
+    expect(state.lateSpansDropped).toBe(0);
+    expect(state.watermark).toBeLessThanOrEqual(T0 + 2_000 * 20);
+  });
 });

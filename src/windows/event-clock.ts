@@ -80,12 +80,12 @@ export function eventClock(options: EventClockOptions, state: EventClockState = 
             metrics?.lateSpans.inc();
             return;
           }
-          // The idle advance is relative to the data: carry it into max event time before resetting.
-          if (options.idleAdvance && state.maxEventTime !== Number.NEGATIVE_INFINITY) {
-            const idleFor = scheduler.now() - lastArrivalWall;
-            state.maxEventTime = state.maxEventTime + Math.max(0, idleFor);
-          }
+          // The idle advance counts only while nothing arrives: the boundaries it closed stay closed,
+          // but it is not carried into the data's time (carrying it at every arrival made the
+          // watermark run ahead of data whose event time moves slower than the wall clock, as a
+          // backlog being worked off does, and dropped that data as late).
           lastArrivalWall = scheduler.now();
+          metrics?.processedSpans.inc();
           subscriber.next({ type: 'span', span });
           if (end > state.maxEventTime) state.maxEventTime = end;
           emitBoundariesUpTo(state.maxEventTime - windows.allowed_lateness);

@@ -26,6 +26,23 @@ export interface JudgeLoop<A, S> {
   judge(view: JudgedSeries<A, S>, boundary: number): readonly Observation[];
 }
 
+function standingEntries(observations: readonly Observation[]): StandingEntry[] {
+  return observations.map((o) => ({ kind: o.kind, subject: o.subject, key: `${o.kind}|${subjectKey(o.subject)}`, severity: o.severity }));
+}
+
+/**
+ * A threshold with a band (docs/painpoints.md): a metric that was above it stays above until it drops below
+ * the threshold minus `band` × the threshold, so a value hovering at the line does not flap.
+ */
+export function aboveWithBand(value: number, threshold: number, wasAbove: boolean, band: number): boolean {
+  return value >= (wasAbove ? threshold * (1 - band) : threshold);
+}
+
+/** What the series' previous judgement observed of `kind` (its severity), if anything. */
+export function previously(view: { readonly standing: readonly StandingEntry[] }, kind: Observation['kind']): StandingEntry | undefined {
+  return view.standing.find((e) => e.kind === kind);
+}
+
 /** The smallest multiple of `unit` strictly greater than `t`. */
 export function nextMultipleAfter(t: number, unit: number): number {
   return Math.floor(t / unit) * unit + unit;
@@ -39,7 +56,6 @@ export function judgeUpTo<A, I, S>(windows: SeriesWindows<A, I, S>, from: number
   if (loop.mode === 'every') judgeEveryBoundary(windows, from, upTo, loop, out);
   else judgeChanged(windows, upTo, loop, out);
   windows.passed(upTo);
-  windows.reportSize();
 }
 
 function rankOf(view: JudgedSeries<unknown, unknown>, order: SeriesOrder | undefined): number | string {
@@ -68,7 +84,7 @@ function judgeChanged<A, I, S>(windows: SeriesWindows<A, I, S>, upTo: number, lo
 function emitStanding<A, S>(view: JudgedSeries<A, S>, observations: readonly Observation[], b: number, gridMs: number, rank: number | string, out: Judgement[]): void {
   const before = view.standing;
   if (observations.length === 0 && before.length === 0) return;
-  const now: StandingEntry[] = observations.map((o) => ({ kind: o.kind, subject: o.subject, key: `${o.kind}|${subjectKey(o.subject)}` }));
+  const now = standingEntries(observations);
   for (const e of before) {
     if (!now.some((n) => n.key === e.key)) out.push({ type: 'clear', kind: e.kind, subject: e.subject, time: b, source: view.key });
   }
@@ -83,7 +99,10 @@ function judgeEveryBoundary<A, I, S>(windows: SeriesWindows<A, I, S>, from: numb
     if (loop.order === 'key') series.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
     for (const view of series) {
       windows.beforeJudging(view, b);
-      for (const observation of loop.judge(view, b)) out.push({ type: 'observation', observation });
+      const observations = loop.judge(view, b);
+      for (const observation of observations) out.push({ type: 'observation', observation });
+      // a judgement may read what the previous one observed (severity bands): kept in both modes
+      view.standing = standingEntries(observations);
       windows.afterJudging(view, b);
     }
   }
@@ -121,11 +140,12 @@ export function judgeTogether(
     for (const w of group) for (const s of [...w.allSeries()]) w.beforeJudging(s, b);
     const observations = judgeAt(b);
     for (const w of group) for (const s of [...w.allSeries()]) w.afterJudging(s, b);
+    const now = standingEntries(observations);
     if (mode === 'every') {
       for (const observation of observations) out.push({ type: 'observation', observation });
+      state.standing = now;
       return;
     }
-    const now: StandingEntry[] = observations.map((o) => ({ kind: o.kind, subject: o.subject, key: `${o.kind}|${subjectKey(o.subject)}` }));
     for (const e of state.standing) if (!now.some((n) => n.key === e.key)) out.push({ type: 'clear', kind: e.kind, subject: e.subject, time: b, source });
     observations.forEach((observation, index) => out.push({ type: 'observation', observation, standing: { source, gridMs: grid, rank: 0, index } }));
     state.standing = now;
@@ -140,8 +160,5 @@ export function judgeTogether(
       judgeBoundary(b);
     }
   }
-  for (const w of group) {
-    w.passed(upTo);
-    w.reportSize();
-  }
+  for (const w of group) w.passed(upTo);
 }

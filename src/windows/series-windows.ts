@@ -14,7 +14,7 @@ import type { Observation, Subject } from '../model/painpoint.js';
 import type { WindowsSettings } from '../config/service-schema.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../model/series.js';
 import { paneStart, type WindowSpec, windowSpecs } from './window-spec.js';
-import { windowMetrics, type WindowMetrics } from './window-metrics.js';
+import { registerWindowSource, windowMetrics, type WindowMetrics } from './window-metrics.js';
 
 /** How a processor accumulates its inputs in a pane, and merges panes into a window. */
 export interface PaneAggregator<A, I, S = never> {
@@ -40,6 +40,16 @@ export interface WindowSummary<A, S> {
   create(): S;
   /** fold one pane's accumulator into `into` (the pane is not modified) */
   add(into: S, pane: A): void;
+  /**
+   * For a summary that is a sum of counts: a pane's counts in a fixed order (written into `out`
+   * from `at`), and the summary of summed counts. Windows are then summarized from running sums
+   * over the panes, two lookups instead of a fold over every pane of the window.
+   */
+  readonly additive?: {
+    readonly width: number;
+    counts(pane: A, out: number[], at: number): void;
+    fromCounts(sums: readonly number[]): S;
+  };
 }
 
 export interface SeriesWindowsOptions<A, I, S = never> {
@@ -151,6 +161,13 @@ export class PaneList<A, S = never> {
   private dropped = 0;
   /** index of the pane `pane()` returned last */
   lastIndex = -1;
+  /**
+   * running sums of additive summary counts, `width` per pane (panes 0..i summed, plus the
+   * dropped ones); valid below `sumsValidTo`, recomputed from there when asked
+   */
+  private vsums: number[] = [];
+  private vdropped: number[] = [];
+  private sumsValidTo = 0;
 
   /** The pane starting at `start`, created (in start order) when missing. */
   pane(start: number, create: () => A): A {
@@ -179,6 +196,7 @@ export class PaneList<A, S = never> {
       this.sums.splice(i, 0, before);
     }
     this.lastIndex = i;
+    if (i < this.sumsValidTo) this.sumsValidTo = i;
     return pane.acc;
   }
 
@@ -198,6 +216,8 @@ export class PaneList<A, S = never> {
 
   /** A pane at `start` changed: cached windows whose pane range holds it are stale. */
   changed(start: number): void {
+    if (this.lastIndex >= 0 && this.lastIndex < this.sumsValidTo && this.starts[this.lastIndex] === start) this.sumsValidTo = this.lastIndex;
+    else if (this.sumsValidTo > 0) this.sumsValidTo = Math.min(this.sumsValidTo, lowerBound(this.starts, start));
     for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
     for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
   }
@@ -207,6 +227,19 @@ export class PaneList<A, S = never> {
     if (this.starts.length === 0 || (this.starts[0] as number) >= floor) return;
     const k = lowerBound(this.starts, floor);
     this.dropped = this.sums[k - 1] as number;
+    const width = this.vdropped.length;
+    if (width > 0) {
+      if (this.sumsValidTo >= k) {
+        for (let j = 0; j < width; j++) this.vdropped[j] = this.vsums[(k - 1) * width + j] as number;
+        this.vsums.splice(0, k * width);
+        this.sumsValidTo -= k;
+      } else {
+        // the sums are rebuilt from the first pane kept: fold the dropped panes into the base
+        this.vdropped = [];
+        this.vsums = [];
+        this.sumsValidTo = 0;
+      }
+    }
     this.starts.splice(0, k);
     this.panes.splice(0, k);
     this.sums.splice(0, k);
@@ -233,11 +266,45 @@ export class PaneList<A, S = never> {
     if (fold === undefined) throw new Error('this aggregator has no window summary');
     const w = this.entry(size, start, end);
     if (w.summary === undefined) {
-      const out = fold.create();
-      for (let i = this.lo; i < this.hi; i++) fold.add(out, (this.panes[i] as Pane<A>).acc);
-      w.summary = out;
+      const additive = fold.additive;
+      if (additive !== undefined) w.summary = additive.fromCounts(this.summedCounts(additive, this.lo, this.hi));
+      else {
+        const out = fold.create();
+        for (let i = this.lo; i < this.hi; i++) fold.add(out, (this.panes[i] as Pane<A>).acc);
+        w.summary = out;
+      }
     }
     return w.summary;
+  }
+
+  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first). */
+  private summedCounts(additive: NonNullable<WindowSummary<A, S>['additive']>, lo: number, hi: number): number[] {
+    const width = additive.width;
+    if (this.vdropped.length !== width) {
+      // first use, or the base was reset by a drop: start over from the first pane kept
+      this.vdropped = new Array<number>(width).fill(0);
+      this.vsums = [];
+      this.sumsValidTo = 0;
+    }
+    const n = this.panes.length;
+    if (this.sumsValidTo < n) {
+      this.vsums.length = n * width;
+      for (let i = this.sumsValidTo; i < n; i++) {
+        additive.counts((this.panes[i] as Pane<A>).acc, this.vsums, i * width);
+        for (let j = 0; j < width; j++) {
+          const before = i > 0 ? (this.vsums[(i - 1) * width + j] as number) : (this.vdropped[j] as number);
+          this.vsums[i * width + j] = (this.vsums[i * width + j] as number) + before;
+        }
+      }
+      this.sumsValidTo = n;
+    }
+    const out = new Array<number>(width);
+    for (let j = 0; j < width; j++) {
+      const top = hi > 0 ? (this.vsums[(hi - 1) * width + j] as number) : (this.vdropped[j] as number);
+      const below = lo > 0 ? (this.vsums[(lo - 1) * width + j] as number) : (this.vdropped[j] as number);
+      out[j] = hi > lo ? top - below : 0;
+    }
+    return out;
   }
 
   /** The cached window of `size` over the panes in [start, end), made (empty) when missing or stale; sets lo / hi. */
@@ -374,11 +441,12 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   }
 }
 
-/** One kind + subject a series' last judgement observed. */
+/** One kind + subject a series' last judgement observed, with the severity it gave. */
 export interface StandingEntry {
   readonly kind: Observation['kind'];
   readonly subject: Subject;
   readonly key: string;
+  readonly severity: Observation['severity'];
 }
 
 /** A series as the judging loop sees it. */
@@ -445,6 +513,7 @@ export class SeriesWindows<A, I, S = never> {
     this.keepFine = fine.length > 0;
     this.keepCoarse = coarse.length > 0;
     this.metrics = options.metrics ? windowMetrics(options.metrics) : undefined;
+    if (options.metrics) registerWindowSource(options.metrics, { name: options.name, panes: () => this.paneCount(), series: () => this.series.size });
   }
 
   get size(): number {
@@ -470,7 +539,6 @@ export class SeriesWindows<A, I, S = never> {
       if (!s) {
         s = new Series(subject, key, this.created++, this);
         this.series.set(key, s);
-        this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       }
     }
     const w = this.weight(input);
@@ -580,7 +648,6 @@ export class SeriesWindows<A, I, S = never> {
     if (s.fine.size === 0 && s.coarse.size === 0 && !this.options.keepAll) {
       s.alive = false;
       this.series.delete(s.key);
-      this.metrics?.seriesTracked.set({ processor: this.options.name }, this.series.size);
       return;
     }
     s.due = Number.POSITIVE_INFINITY;
@@ -600,7 +667,6 @@ export class SeriesWindows<A, I, S = never> {
       }
     }
     this.passed(boundary);
-    this.reportSize();
   }
 
   /** Marks every boundary up to `boundary` as passed: later inputs are due after it. */
@@ -658,13 +724,11 @@ export class SeriesWindows<A, I, S = never> {
     return Number.POSITIVE_INFINITY;
   }
 
-  /** Pane and series gauges (the judging loop calls it once per watermark). */
-  reportSize(): void {
-    if (!this.metrics) return;
+  /** Panes held, over every series. */
+  paneCount(): number {
     let panes = 0;
     for (const s of this.series.values()) panes += s.fine.size + s.coarse.size;
-    this.metrics.panesOpen.set({ processor: this.options.name }, panes);
-    this.metrics.seriesTracked.set({ processor: this.options.name }, this.series.size);
+    return panes;
   }
 
   /**

@@ -10,7 +10,7 @@
 import { from, lastValueFrom, tap, toArray, type OperatorFunction } from 'rxjs';
 import { Registry } from 'prom-client';
 import type { SpanRecord } from '../../src/model/span.js';
-import type { Observation } from '../../src/model/painpoint.js';
+import { reviseObservation, type Observation } from '../../src/model/painpoint.js';
 import type { Judgement, PipelineEvent, Standing } from '../../src/model/events.js';
 import { subjectKey } from '../../src/model/series.js';
 import { eventClock } from '../../src/windows/event-clock.js';
@@ -86,7 +86,7 @@ export function expandJudgements(judgements: readonly Judgement[], marks: readon
       const seen = [...standing.values()]
         .filter((x) => b % x.standing.gridMs === 0 && x.observation.time <= b)
         .sort((x, y) => (x.standing.rank === y.standing.rank ? x.standing.index - y.standing.index : x.standing.rank < y.standing.rank ? -1 : 1));
-      for (const x of seen) out.push(x.observation.time === b ? x.observation : { ...x.observation, time: b });
+      for (const x of seen) out.push(x.observation.time === b ? x.observation : reviseObservation(x.observation, { time: b }));
     }
     oneShots(batch);
   }

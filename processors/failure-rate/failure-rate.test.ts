@@ -1,10 +1,13 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { SpanRecord } from '../src/model/span.js';
-import type { Observation } from '../src/model/painpoint.js';
-import { makeSpan, type SpanInit } from '../test/support/span-factory.js';
-import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
-import { SeriesWindows } from '../src/windows/series-windows.js';
-import { failureAggregator, failureRate, failureRateConfigSchema, failureRateProcessorFactory, TimeHistogram } from './failure-rate.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import type { Observation } from '../../src/model/painpoint.js';
+import { makeSpan, type SpanInit } from '../../test/support/span-factory.js';
+import { runOnSpans, testContext, testSettings } from '../../test/support/detector-harness.js';
+import { SeriesWindows } from '../../src/windows/series-windows.js';
+import { failureRateConfigSchema } from './config.js';
+import { failureAggregator, TimeHistogram } from './accumulation.js';
+import { failureRate } from './detector.js';
+import { failureRateProcessorFactory } from './index.js';
 
 const T0 = 1_700_000_100_000;
 const defaults = failureRateConfigSchema.parse({});

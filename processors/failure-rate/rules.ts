@@ -1,0 +1,64 @@
+/**
+ * The failure_rate and failure_spike rules on calls and failures alone (docs/painpoints.md), and
+ * the judged numbers an observation is built from.
+ */
+import { paneStart, type WindowSpec } from '../../src/windows/window-spec.js';
+import { aboveWithBand } from '../../src/windows/judging.js';
+import type { Severity } from '../../src/model/painpoint.js';
+import { wilsonInterval, type WilsonInterval } from '../../src/stats/wilson.js';
+import type { FailureRateConfig } from './config.js';
+import type { FailureAcc, FailureCounts } from './accumulation.js';
+
+/** The judged numbers of one window (or the whole input). */
+export interface Judged {
+  readonly window: string;
+  readonly acc: FailureAcc;
+  readonly rate: number;
+  readonly wilson: WilsonInterval;
+}
+
+export interface Baseline {
+  readonly window: string;
+  readonly counts: FailureCounts;
+  readonly rate: number;
+  readonly wilson: WilsonInterval;
+}
+
+export function judged(window: string, acc: FailureAcc, wilson = wilsonInterval(acc.failures, acc.calls)): Judged {
+  return { window, acc, rate: acc.calls > 0 ? acc.failures / acc.calls : 0, wilson };
+}
+
+export function baseline(window: string, counts: FailureCounts): Baseline {
+  return { window, counts, rate: counts.calls > 0 ? counts.failures / counts.calls : 0, wilson: wilsonInterval(counts.failures, counts.calls) };
+}
+
+/** The event-time interval [start, end) a window covers at a boundary (coarse windows end at their last closed pane). */
+export function coveredInterval(spec: WindowSpec, boundary: number): { start: number; end: number } {
+  const end = paneStart(boundary, spec.paneMs);
+  return { start: end - spec.sizeMs, end };
+}
+
+/** failure_rate on a window's counts: the Wilson interval when its lower bound reaches the threshold, else undefined. */
+export function rateRule(c: FailureCounts, config: FailureRateConfig, firing = false, band = 0): WilsonInterval | undefined {
+  const wilson = wilsonInterval(c.failures, c.calls);
+  return aboveWithBand(wilson.lower, config.lower_bound_threshold, firing, band) ? wilson : undefined;
+}
+
+/** failure_rate's severity: high from high_lower_bound, held there until the bound drops below the band. */
+export function rateSeverity(wilson: WilsonInterval, config: FailureRateConfig, wasHigh = false, band = 0): Severity {
+  return aboveWithBand(wilson.lower, config.high_lower_bound, wasHigh, band) ? 'high' : 'medium';
+}
+
+/**
+ * failure_spike's first test on the judged window's counts: lower − upper ≥ margin needs
+ * lower ≥ margin, so the baseline is looked up only when this returns the interval.
+ */
+export function spikeCandidate(c: FailureCounts, config: FailureRateConfig): WilsonInterval | undefined {
+  const wilson = wilsonInterval(c.failures, c.calls);
+  return wilson.lower >= config.spike_margin ? wilson : undefined;
+}
+
+/** failure_spike: the judged lower bound is above the baseline's upper bound by at least spike_margin. */
+export function spikeRule(wilson: WilsonInterval, base: Baseline, config: FailureRateConfig): boolean {
+  return wilson.lower - base.wilson.upper >= config.spike_margin;
+}

@@ -1,0 +1,196 @@
+/**
+ * The retry rules on one window's statistics (docs/painpoints.md): each returns a Finding (kind,
+ * severity, text, metrics, exemplars) or undefined; stormRate tests the storm rate on counts alone.
+ */
+import type { Severity, PainPointKind, EvidenceValue } from '../../src/model/painpoint.js';
+import type { WindowSpec } from '../../src/windows/window-spec.js';
+import type { QuantileSketch } from '../../src/stats/quantile-sketch.js';
+import { BY_ERROR_CLASS, formatDuration, formatPercent, type Exemplar } from '../../src/model/evidence-format.js';
+import type { RetryPatternsConfig } from './config.js';
+import type { RetryStats } from './stats.js';
+
+/** What a rule found on one window. */
+export interface Finding {
+  readonly kind: PainPointKind;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly description: string;
+  readonly metrics: Record<string, EvidenceValue>;
+  readonly exemplars: readonly Exemplar[];
+  readonly keyMetric: number;
+}
+
+const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+function topLabels(table: Map<string, number>, n = 3): string {
+  return [...table]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, n)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+}
+
+function table(m: Map<string, number>): Record<string, number> {
+  return Object.fromEntries([...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+/** Figures every retry finding carries (names the categorize and recommend stages read). */
+function commonMetrics(s: RetryStats): Record<string, EvidenceValue> {
+  return {
+    calls: s.calls,
+    failures: s.failures,
+    chains: s.chains,
+    retries: s.retries,
+    attempts_hist: table(s.attemptsHist),
+    max_attempts: s.maxAttempts,
+    exhausted_chains: s.exhausted,
+    [BY_ERROR_CLASS]: table(s.errorClasses),
+    wasted_ms: Math.round(s.wastedMs),
+    wasted_tokens: s.wastedTokens,
+    ...(s.pricedChains > 0 ? { wasted_cost_usd: Math.round(s.wastedCostUsd * 1e6) / 1e6 } : {}),
+    affected_traces: s.traces,
+    affected_runs: s.runs.size,
+  };
+}
+
+function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: number } {
+  const median = (sketch: QuantileSketch) => (sketch.count > 0 ? sketch.quantile(0.5) : undefined);
+  return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
+}
+
+function gapMetrics(s: RetryStats): Record<string, EvidenceValue> {
+  const g = gapFigures(s);
+  return {
+    timed_chains: s.timedChains,
+    median_gap_ms: g.medianGap === undefined ? null : Math.round(g.medianGap),
+    gap_ratio: g.ratio === undefined ? null : round(g.ratio),
+    gap_cv: g.cv === undefined ? null : round(g.cv, 3),
+  };
+}
+
+export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.chains < config.exhaustion_min_chains) return undefined;
+  const share = s.exhausted / s.chains;
+  if (share < config.exhaustion_ratio) return undefined;
+  return {
+    kind: 'retry_exhaustion',
+    severity: share >= config.exhaustion_high_ratio ? 'high' : 'medium',
+    title: `${formatPercent(share)} of retried ${label} chains end in failure after all attempts`,
+    description:
+      `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts), ` +
+      `wasting ${formatDuration(s.exhaustedWastedMs)}; errors: ${topLabels(s.errorClasses) || 'unknown'}.`,
+    metrics: { ...commonMetrics(s), share: round(share, 3), wasted_ms: Math.round(s.exhaustedWastedMs) },
+    exemplars: s.exemplars.exhausted,
+    keyMetric: share,
+  };
+}
+
+export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
+  const share = s.nonRetryableRetries / s.calls;
+  return {
+    kind: 'retry_non_retryable',
+    severity: share >= config.non_retryable_high_share ? 'high' : 'medium',
+    title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
+    description:
+      `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
+      `${formatPercent(share)} of its ${s.calls} calls, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
+    metrics: {
+      ...commonMetrics(s),
+      retries: s.nonRetryableRetries,
+      all_retries: s.retries,
+      share: round(share, 3),
+      by_error_class: table(s.nonRetryableByClass),
+      wasted_ms: Math.round(s.nonRetryableWastedMs),
+    },
+    exemplars: s.exemplars.nonRetryable,
+    keyMetric: s.nonRetryableRetries,
+  };
+}
+
+export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.calls < config.min_samples || s.timedChains < config.no_backoff_min_chains) return undefined;
+  const { medianGap, ratio, cv } = gapFigures(s);
+  if (medianGap === undefined || ratio === undefined || cv === undefined) return undefined;
+  const fixed = cv < config.no_backoff_max_cv && ratio >= config.no_backoff_ratio_min && ratio <= config.no_backoff_ratio_max;
+  const immediate = medianGap < config.no_backoff_min_gap;
+  if (!fixed && !immediate) return undefined;
+  const how = immediate ? `immediately (median gap ${formatDuration(medianGap)})` : `every ~${formatDuration(medianGap)} without backoff`;
+  return {
+    kind: 'retry_no_backoff',
+    severity: 'medium',
+    title: `${label} is retried ${how}`,
+    description:
+      `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, gap CV ${round(cv, 2)}, ` +
+      `successive gap ratio ${round(ratio, 2)}; exponential backoff would give a ratio near 2).`,
+    metrics: { ...commonMetrics(s), ...gapMetrics(s) },
+    exemplars: s.exemplars.noBackoff,
+    keyMetric: medianGap,
+  };
+}
+
+export function judgeAmplification(s: RetryStats, label: string, config: RetryPatternsConfig): Finding | undefined {
+  if (s.amplifiedChains < config.amplification_min_chains) return undefined;
+  return {
+    kind: 'retry_storm',
+    severity: 'high',
+    title: `${label} retries multiply across nested layers (×${s.maxAmplification})`,
+    description:
+      `${s.amplifiedChains} retried ${label} chains contain retried calls of their own (${topLabels(s.nestedOperations)}), ` +
+      `so attempts multiply up to ×${s.maxAmplification}.`,
+    metrics: { ...commonMetrics(s), amplification: s.maxAmplification, amplified_chains: s.amplifiedChains, nested_operations: table(s.nestedOperations) },
+    exemplars: s.exemplars.amplified,
+    keyMetric: s.maxAmplification,
+  };
+}
+
+type CallsAndRetries = Pick<RetryStats, 'calls' | 'retries'>;
+
+/** The storm rate rule on counts alone: the rates when it fires, else undefined. */
+export function stormRate(
+  short: { spec: WindowSpec; acc: CallsAndRetries },
+  long: { spec: WindowSpec; acc: CallsAndRetries },
+  config: RetryPatternsConfig,
+): { perMin: number; basePerMin: number; baseMinutes: number } | undefined {
+  const minutes = short.spec.sizeMs / 60_000;
+  const perMin = short.acc.retries / minutes;
+  if (perMin < config.storm_min_per_minute) return undefined;
+  const baseMinutes = (long.spec.sizeMs - short.spec.sizeMs) / 60_000;
+  const baseCalls = long.acc.calls - short.acc.calls;
+  // No normal to compare with: a series that just appeared is not "far above normal" yet.
+  if (baseMinutes <= 0 || baseCalls < config.min_samples) return undefined;
+  const basePerMin = Math.max(0, long.acc.retries - short.acc.retries) / baseMinutes;
+  if (perMin < config.storm_factor * basePerMin) return undefined;
+  return { perMin, basePerMin, baseMinutes };
+}
+
+/** retries/min in `short` against the baseline: the longer window's part before the short one (only its counts are read). */
+export function judgeStormRate(short: { spec: WindowSpec; acc: RetryStats }, long: { spec: WindowSpec; acc: CallsAndRetries }, label: string, config: RetryPatternsConfig): Finding | undefined {
+  const rate = stormRate(short, long, config);
+  if (rate === undefined) return undefined;
+  const { perMin, basePerMin, baseMinutes } = rate;
+  const s = short.acc;
+  return {
+    kind: 'retry_storm',
+    severity: 'high',
+    title: `${label} retries surged to ${round(perMin, 1)}/min (baseline ${round(basePerMin, 1)}/min)`,
+    description:
+      `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min) against ${round(basePerMin, 1)}/min over the ` +
+      `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${formatDuration(s.wastedMs)}.`,
+    metrics: {
+      ...commonMetrics(s),
+      retries_per_min: round(perMin),
+      baseline_retries_per_min: round(basePerMin),
+      baseline_window: long.spec.name,
+      ...(s.amplifiedChains > 0 ? { amplification: s.maxAmplification } : {}),
+    },
+    exemplars: s.exemplars.any,
+    keyMetric: perMin,
+  };
+}
+
+/** The baseline for a short window: the first at least `factor` × longer, else the longest longer one. */
+export function baselineSpec(specs: readonly WindowSpec[], short: WindowSpec, factor: number): WindowSpec | undefined {
+  const longer = specs.filter((s) => s.sizeMs > short.sizeMs);
+  return longer.find((s) => s.sizeMs >= factor * short.sizeMs) ?? longer[longer.length - 1];
+}
