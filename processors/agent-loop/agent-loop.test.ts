@@ -78,7 +78,8 @@ describe('agent_loop', () => {
     const all = byEnd([...spans, ...ping, ...quick]);
     const every = await analyzeSpans(all, { judging: 'every' });
     const changed = await analyzeSpans(all, { judging: 'changed' });
-    expect(new Set(loopChanges(every.changes).map((c) => c.painpoint.run_ids[0]))).toEqual(new Set(['run-stuck', 'r-pp', 'r-quick']));
+    // r-quick loops on read_file while run-stuck does: one pain point names both
+    expect(new Set(loopChanges(every.changes).flatMap((c) => c.painpoint.run_ids))).toEqual(new Set(['run-stuck', 'r-pp', 'r-quick']));
     expect(changed.changes).toEqual(every.changes);
   }, 120_000);
 

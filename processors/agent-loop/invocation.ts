@@ -10,9 +10,10 @@
  *   compared and counts as new. The loop closes when a new call comes (the agent moved on).
  * - turns: more than `max_turns` model turns.
  *
- * Retries are not repeats: a call right after a failed identical call (or carrying an attempt
- * number ≥ 2) continues the same attempt, and a model call right after a failed model call is the
- * same turn.
+ * Retries are not repeats: a call right after a failed identical call (failed span, or a result
+ * that says it failed), one carrying an attempt number ≥ 2, or one with the tool-call id of a call
+ * already seen continues the same attempt, and a model call right after a failed model call is the
+ * same turn. A span delivered twice (an exporter's retry) is counted once.
  */
 import type { SpanRecord } from '../../src/model/span.js';
 import type { CallSpend } from '../../src/model/cost.js';
@@ -94,6 +95,17 @@ function remember(seen: Set<string>, sig: string, cap: number): number {
 
 const toolOf = (sig: string): string => sig.slice(0, sig.lastIndexOf('\u0000'));
 
+/** Span ids and tool-call ids remembered per invocation, to recognize a span delivered twice and a call retried under its id. */
+const RECENT_IDS = 32;
+
+/** Adds `id` to a small recency set; returns whether it was already there. */
+function seenBefore(recent: Set<string>, id: string): boolean {
+  if (recent.has(id)) return true;
+  recent.add(id);
+  if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value as string);
+  return false;
+}
+
 export class Invocation {
   /** calls made in the invocation (tool + arguments hash), oldest first, capped; made on the first such call */
   private seen: Set<string> | undefined;
@@ -102,6 +114,9 @@ export class Invocation {
   private stretch: Stretch | undefined;
   private lastTool: { sig: string | undefined; failed: boolean } | undefined;
   private lastCallFailedModel = false;
+  /** span ids and tool-call ids of the latest calls: duplicates and retries under one call id */
+  private readonly recentSpans = new Set<string>();
+  private recentCallIds: Set<string> | undefined;
   private turns = 0;
   private turnStretch: Stretch | undefined;
   callsLoop: LoopState | undefined;
@@ -122,12 +137,19 @@ export class Invocation {
     private readonly config: AgentLoopConfig,
   ) {}
 
+  /** Whether the span was seen already (delivered twice): the caller ignores it. */
+  duplicate(span: SpanRecord): boolean {
+    return seenBefore(this.recentSpans, span.spanId);
+  }
+
   /** A tool call of this invocation. */
   onToolCall(span: SpanRecord): CallChanges {
     this.touch(span);
     const sig = span.tool !== undefined && span.toolArgsHash !== undefined ? `${span.tool}\u0000${span.toolArgsHash}` : undefined;
-    const retry = (span.attempt !== undefined && span.attempt >= 2) || (sig !== undefined && this.lastTool?.sig === sig && this.lastTool.failed);
-    this.lastTool = { sig, failed: span.failed };
+    const sameCallId = span.toolCallId !== undefined && seenBefore((this.recentCallIds ??= new Set()), span.toolCallId);
+    const retry = sameCallId || (span.attempt !== undefined && span.attempt >= 2) || (sig !== undefined && this.lastTool?.sig === sig && this.lastTool.failed);
+    // a result that says the call failed is a failure the agent may retry, whatever the span status
+    this.lastTool = { sig, failed: span.failed || span.toolResultError === true };
     this.lastCallFailedModel = false;
     if (retry) {
       this.stretch?.add(span, undefined);

@@ -6,12 +6,31 @@
  */
 import type { SpanTree } from './readable-to-record.js';
 
-export type Step =
-  | { readonly chat: true; readonly fail?: boolean; readonly attempt?: number }
-  | { readonly tool: string; readonly args: Record<string, unknown> | string | undefined; readonly fail?: boolean; readonly attempt?: number };
+interface StepOptions {
+  readonly fail?: boolean;
+  readonly attempt?: number;
+  /** `http.request.resend_count` (0 on the first try) instead of an attempt number */
+  readonly resendCount?: number;
+  /** ms this step takes instead of the run's stepMs */
+  readonly ms?: number;
+}
 
-export const chat = (over: { fail?: boolean; attempt?: number } = {}): Step => ({ chat: true, ...over });
-export const call = (tool: string, args: Record<string, unknown> | string | undefined, over: { fail?: boolean; attempt?: number } = {}): Step => ({ tool, args, ...over });
+interface ToolOptions extends StepOptions {
+  /** `gen_ai.tool.call.id` */
+  readonly callId?: string;
+  /** `gen_ai.tool.call.result` */
+  readonly result?: string;
+}
+
+export type Step =
+  | ({ readonly chat: true; readonly finish?: readonly string[]; readonly outputTokens?: number } & StepOptions)
+  | ({ readonly tool: string; readonly args: Record<string, unknown> | string | undefined } & ToolOptions)
+  /** tool calls the model asked for in one turn, run at once (they end in any order) */
+  | { readonly parallel: readonly Step[] };
+
+export const chat = (over: StepOptions & { finish?: readonly string[]; outputTokens?: number } = {}): Step => ({ chat: true, ...over });
+export const call = (tool: string, args: Record<string, unknown> | string | undefined, over: ToolOptions = {}): Step => ({ tool, args, ...over });
+export const parallel = (...steps: Step[]): Step => ({ parallel: steps });
 
 export interface RunSpec {
   readonly runId: string;
@@ -24,45 +43,63 @@ export interface RunSpec {
   readonly tailMs?: number;
 }
 
-/** One run: a root `invoke_agent` span with the steps as children. */
-export function agentRun(r: RunSpec): SpanTree {
-  let t = r.start + 10;
-  const children: SpanTree[] = r.steps.map((s) => {
-    const start = t;
-    const end = t + r.stepMs;
-    t = end + 20;
-    const failure = s.fail ? { error: 'call failed' } : {};
-    // the conversation id, as GenAI instrumentations set it on every call: the run id of the calls
-    const attempt = { 'gen_ai.conversation.id': r.runId, ...(s.attempt !== undefined ? { 'retry.attempt': s.attempt } : {}) };
-    if ('chat' in s) {
-      return {
-        name: 'chat gpt-4o',
-        start,
-        end,
-        ...failure,
-        attributes: {
-          'gen_ai.operation.name': 'chat',
-          'gen_ai.request.model': 'gpt-4o',
-          'gen_ai.provider.name': 'openai',
-          'gen_ai.usage.input_tokens': 2_000,
-          'gen_ai.usage.output_tokens': 150,
-          ...attempt,
-          ...(s.fail ? { 'error.type': 'http_503' } : {}),
-        },
-      };
-    }
+/** The span of one step starting at `start`. */
+function stepSpan(s: Exclude<Step, { parallel: readonly Step[] }>, runId: string, start: number, end: number): SpanTree {
+  const failure = s.fail ? { error: 'call failed' } : {};
+  // the conversation id, as GenAI instrumentations set it on every call: the run id of the calls
+  const attempt = {
+    'gen_ai.conversation.id': runId,
+    ...(s.attempt !== undefined ? { 'retry.attempt': s.attempt } : {}),
+    ...(s.resendCount !== undefined ? { 'http.request.resend_count': s.resendCount } : {}),
+  };
+  if ('chat' in s) {
     return {
-      name: `execute_tool ${s.tool}`,
+      name: 'chat gpt-4o',
       start,
       end,
       ...failure,
       attributes: {
-        'gen_ai.operation.name': 'execute_tool',
-        'gen_ai.tool.name': s.tool,
-        ...(s.args !== undefined ? { 'gen_ai.tool.call.arguments': typeof s.args === 'string' ? s.args : JSON.stringify(s.args) } : {}),
+        'gen_ai.operation.name': 'chat',
+        'gen_ai.request.model': 'gpt-4o',
+        'gen_ai.provider.name': 'openai',
+        'gen_ai.usage.input_tokens': 2_000,
+        'gen_ai.usage.output_tokens': s.outputTokens ?? 150,
+        ...(s.finish !== undefined ? { 'gen_ai.response.finish_reasons': [...s.finish] } : {}),
         ...attempt,
+        ...(s.fail ? { 'error.type': 'http_503' } : {}),
       },
     };
+  }
+  return {
+    name: `execute_tool ${s.tool}`,
+    start,
+    end,
+    ...failure,
+    attributes: {
+      'gen_ai.operation.name': 'execute_tool',
+      'gen_ai.tool.name': s.tool,
+      ...(s.args !== undefined ? { 'gen_ai.tool.call.arguments': typeof s.args === 'string' ? s.args : JSON.stringify(s.args) } : {}),
+      ...(s.callId !== undefined ? { 'gen_ai.tool.call.id': s.callId } : {}),
+      ...(s.result !== undefined ? { 'gen_ai.tool.call.result': s.result } : {}),
+      ...attempt,
+    },
+  };
+}
+
+/** One run: a root `invoke_agent` span with the steps as children. */
+export function agentRun(r: RunSpec): SpanTree {
+  let t = r.start + 10;
+  const children: SpanTree[] = r.steps.flatMap((s) => {
+    const start = t;
+    if ('parallel' in s) {
+      // started together; the k-th takes a little longer than the one before, so they end in turn
+      const spans = s.parallel.map((p, k) => stepSpan(p as Exclude<Step, { parallel: readonly Step[] }>, r.runId, start + k, start + ('ms' in p && p.ms !== undefined ? p.ms : r.stepMs) + k));
+      t = Math.max(...spans.map((x) => x.end)) + 20;
+      return spans;
+    }
+    const end = t + (s.ms ?? r.stepMs);
+    t = end + 20;
+    return [stepSpan(s, r.runId, start, end)];
   });
   return {
     name: `invoke_agent ${r.agent ?? 'coder'}`,
