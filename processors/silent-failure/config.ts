@@ -12,9 +12,13 @@ export const silentFailureConfigSchema = z.strictObject({
   high_lower_bound: z.number().min(0).max(1).default(0.3),
   /** finish reasons of an answer cut off at its token limit (OpenAI length, Anthropic and Gemini max_tokens) */
   length_reasons: reasons(['length', 'max_tokens']),
-  /** finish reasons of an answer a filter withheld (OpenAI content_filter, Gemini safety) */
-  filter_reasons: reasons(['content_filter', 'safety']),
-  /** a model call that answered with 0 output tokens is a silent failure (embeddings never are) */
+  /**
+   * finish reasons of an answer a filter or the model withheld: OpenAI content_filter, Anthropic
+   * refusal, Gemini safety / recitation / blocklist / prohibited_content / spii, Bedrock
+   * guardrail_intervened / content_filtered
+   */
+  filter_reasons: reasons(['content_filter', 'refusal', 'safety', 'recitation', 'blocklist', 'prohibited_content', 'spii', 'guardrail_intervened', 'content_filtered']),
+  /** a model call that answered with 0 output tokens is a silent failure (embeddings never are, nor a call that stopped to call tools) */
   empty_output: z.boolean().default(true),
   /** cap on tracked series; further series go to `__overflow__`, which is never reported */
   max_series: z.number().int().positive().default(5_000),

@@ -14,6 +14,13 @@ describe('silent-failure signals', () => {
     expect(classify.signal(chat({ finishReasons: ['max_tokens'] }))).toBe('length');
     expect(classify.signal(chat({ finishReasons: ['length', 'content_filter'] }))).toBe('content_filter');
     expect(classify.signal(chat({ finishReasons: ['stop'], outputTokens: 0 }))).toBe('empty_output');
+    // an answer that stops to call tools did its job, even when its provider counts no output for it
+    expect(classify.signal(chat({ finishReasons: ['tool_calls'], outputTokens: 0 }))).toBeUndefined();
+    expect(classify.signal(chat({ finishReasons: ['tool_use'], outputTokens: 0 }))).toBeUndefined();
+    // streamed without usage: nothing says it was empty
+    expect(classify.signal(chat({ finishReasons: ['stop'], outputTokens: undefined }))).toBeUndefined();
+    // each provider's word for a withheld answer
+    for (const r of ['refusal', 'recitation', 'prohibited_content', 'guardrail_intervened']) expect(classify.signal(chat({ finishReasons: [r] }))).toBe('content_filter');
     const tool = { ...makeSpan({ operationName: 'execute_tool', tool: 'create_ticket' }), toolResultError: true } as SpanRecord;
     expect(classify.signal(tool)).toBe('tool_result_error');
   });

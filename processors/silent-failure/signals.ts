@@ -11,6 +11,9 @@ import type { SilentFailureConfig } from './config.js';
 export const SILENT_SIGNALS = ['content_filter', 'length', 'empty_output', 'tool_result_error'] as const;
 export type SilentSignal = (typeof SILENT_SIGNALS)[number];
 
+/** Finish reasons of an answer that asks for tool calls (OpenAI, Anthropic, older OpenAI functions). */
+const TOOL_CALL_REASONS: ReadonlySet<string> = new Set(['tool_calls', 'tool_use', 'function_call']);
+
 export interface SilentClassifier {
   /** the call counts in the rate: a successful model call, or a successful tool call whose result was recorded */
   judged(span: SpanRecord): boolean;
@@ -31,7 +34,8 @@ export function silentClassifier(config: Pick<SilentFailureConfig, 'length_reaso
           if (reasons.some((r) => filter.has(r))) return 'content_filter';
           if (reasons.some((r) => length.has(r))) return 'length';
         }
-        if (config.empty_output && span.outputTokens === 0) return 'empty_output';
+        // a call that stopped to call tools did its job, whatever its provider counts as output
+        if (config.empty_output && span.outputTokens === 0 && !reasons?.some((r) => TOOL_CALL_REASONS.has(r))) return 'empty_output';
         return undefined;
       }
       return span.toolResultError === true ? 'tool_result_error' : undefined;

@@ -62,13 +62,18 @@ export function toolArgumentsHash(v: AttrValue): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
-/** A failure field of a result object: `isError` / `is_error: true`, `ok` / `success: false`, or a non-empty `error`. */
+/**
+ * A failure field of a result object: `isError` / `is_error: true`, `ok` / `success: false`, or an
+ * `error` that holds something. An empty `error` (null, false, 0, "", {}, []) is how many APIs say
+ * "no error", and is none.
+ */
 function objectSaysFailed(o: Readonly<Record<string, unknown>>): boolean {
   if (o['isError'] === true || o['is_error'] === true || o['isError'] === 'true' || o['is_error'] === 'true') return true;
   if (o['ok'] === false || o['success'] === false || o['ok'] === 'false' || o['success'] === 'false') return true;
   const error = o['error'];
-  if (error === undefined || error === null || error === false || error === '') return false;
-  if (typeof error === 'object' && !Array.isArray(error) && Object.keys(error).length === 0) return false;
+  if (error === undefined || error === null || error === false || error === 0 || (typeof error === 'string' && error.trim() === '')) return false;
+  if (Array.isArray(error)) return error.length > 0;
+  if (typeof error === 'object' && Object.keys(error).length === 0) return false;
   return true;
 }
 

@@ -176,6 +176,10 @@ describe('deriveSpan: the agent attributes', () => {
     expect(verdict('{"error": {"code": 404}}')).toBe(true);
     expect(verdict({ ok: false })).toBe(true);
     expect(verdict('{"ok": true, "error": null}')).toBe(false);
+    // an empty error field is how many APIs say "no error"
+    for (const empty of ['""', '"  "', '{}', '[]', '0', 'false']) expect(verdict(`{"error": ${empty}, "rows": 1}`)).toBe(false);
+    expect(verdict('{"error": ["disk full"]}')).toBe(true);
+    expect(verdict('{"error": "quota exceeded"}')).toBe(true);
     expect(verdict('{"content": "the word error: in a file"}')).toBe(false);
     expect(verdict('Error: plain text says nothing either way')).toBe(false);
     expect(deriveSpan(raw()).toolResultError).toBeUndefined();
