@@ -25,6 +25,11 @@ interface RunOptions {
   /** cost each chat reports itself, in USD */
   readonly reportedUsd?: number;
   readonly user?: string;
+  /**
+   * the agent span carries its chats' summed usage and cost, a kc task span above it carries them
+   * again, and a tool call and an embedding sit beside the chats: frameworks roll usage up like this
+   */
+  readonly rollup?: boolean;
 }
 
 /** A coder run a minute long: ten chats under the agent span, which alone names the agent (as the GenAI conventions have it). */
@@ -45,13 +50,22 @@ function run(o: RunOptions): SpanTree {
       ...(o.reportedUsd !== undefined ? { 'gen_ai.usage.cost.amount': o.reportedUsd } : {}),
     },
   }));
-  return {
+  const usage = { 'gen_ai.usage.input_tokens': 20_000 * o.scale, 'gen_ai.usage.output_tokens': 1_500 * o.scale, 'gen_ai.usage.cost.amount': 10 * CHAT_USD * o.scale };
+  if (o.rollup) {
+    children.push(
+      { name: 'execute_tool read_file', start: start + 4_100, end: start + 4_300, attributes: { 'gen_ai.operation.name': 'execute_tool', 'gen_ai.tool.name': 'read_file' } },
+      { name: 'embeddings text-embedding-3-small', start: start + 4_400, end: start + 4_500, attributes: { 'gen_ai.operation.name': 'embeddings', 'gen_ai.request.model': 'text-embedding-3-small', 'gen_ai.usage.input_tokens': 500 } },
+    );
+  }
+  const agent: SpanTree = {
     name: 'invoke_agent coder',
     start,
     end: start + 52_000,
-    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'coder', 'kc.run.id': `run-${o.i}`, ...(o.user ? { 'user.id': o.user } : {}) },
+    attributes: { 'gen_ai.operation.name': 'invoke_agent', 'gen_ai.agent.name': 'coder', 'kc.run.id': `run-${o.i}`, ...(o.user ? { 'user.id': o.user } : {}), ...(o.rollup ? usage : {}) },
     children,
   };
+  if (!o.rollup) return agent;
+  return { name: 'kc.task', start: start - 50, end: start + 52_100, attributes: { 'kc.task.id': `t-${o.i}`, 'kc.run.id': `run-${o.i}`, ...usage }, children: [agent] };
 }
 
 function config(budgets: readonly Record<string, unknown>[], pricing: Record<string, unknown> = PRICING) {
@@ -109,6 +123,23 @@ describe('budget_exceeded', () => {
     const firstOpen = result.changes.find((c) => c.painpoint.kind === 'budget_exceeded' && c.painpoint.subject.operation === 'spend per run');
     expect(firstOpen?.painpoint.run_ids).toEqual(['run-10']);
     expect(result.recommendations.map((r) => r.title)).toEqual(expect.arrayContaining(['Cap the spend per run in the orchestrator at $0.10 per 15m']));
+  });
+
+  it('counts model calls only: the usage and cost an agent or task span sums up for its calls are not spent again', async () => {
+    const spans = recordTraces(Array.from({ length: 20 }, (_, i) => run({ i, scale: 1, rollup: true })));
+    // the rolled-up usage is there, on spans that are not model calls
+    expect(spans.filter((s) => s.costAmount !== undefined).map((s) => s.name).sort()).toEqual([...Array.from({ length: 20 }, () => 'invoke_agent coder'), ...Array.from({ length: 20 }, () => 'kc.task')].sort());
+    // counted once, each agent stays under $0.50 per 5 min (counted two or three times, it would not)
+    const quiet = await analyzeSpans(spans, { config: config([PER_AGENT]) });
+    expect(budgetsOf(quiet.painpoints)).toEqual([]);
+    // a per-run token budget sees the chats and the embedding: 10 × 2150 + 500 tokens per run, nothing of the tool call
+    const tokens = await analyzeSpans(spans, { config: config([{ per: 'run', max_tokens: 20_000, window: '15m' }]) });
+    const perRun = budgetsOf(tokens.painpoints)[0];
+    expect(perRun?.run_ids.length).toBeGreaterThanOrEqual(10);
+    // the embedding names no run (its chats do, by conversation id): it counts with its trace's run
+    const byRun = perRun?.evidence.metrics['by_run'] as Record<string, number>;
+    expect(Object.keys(byRun).length).toBeGreaterThanOrEqual(10);
+    expect(Object.entries(byRun).filter(([, v]) => v !== 10 * 2_150 + 500)).toEqual([]);
   });
 
   it('counts the cost calls report themselves, and reports calls it cannot price', async () => {

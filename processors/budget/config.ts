@@ -35,6 +35,8 @@ export const budgetConfigSchema = z.strictObject({
   max_series: z.number().int().positive().default(5_000),
   /** model calls waiting for the agent or user of an ancestor span (per agent / user budgets); past it the oldest wait is given up (counted) */
   max_pending: z.number().int().positive().default(10_000),
+  /** traces whose run is remembered for their calls that name no run (the oldest is forgotten, counted) */
+  max_traces: z.number().int().positive().default(10_000),
   /** spenders named per breakdown (by run, agent, model) in each pane; the rest count under __other__ */
   max_breakdown: z.number().int().positive().default(16),
 });

@@ -19,6 +19,7 @@ import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { BudgetConfig, BudgetEntry } from './config.js';
 import { spendAggregator, type SpendAcc, type SpendItem, type SpendSummary } from './spend.js';
 import { Attribution, type Needed } from './attribution.js';
+import { TraceRuns } from './trace-runs.js';
 import { budgetObservation, budgetSubject, runsObservation, type BudgetScope, type RunOverBudget } from './observation.js';
 
 /** Windows up to this long sum fine panes; longer ones coarse panes. */
@@ -35,6 +36,21 @@ interface Budget extends BudgetScope {
   readonly loop: JudgeLoop<SpendAcc, SpendSummary>;
   /** per-run budgets judge their runs together (one pain point names them all): what they observed last */
   readonly together: GroupStanding | undefined;
+}
+
+const forgottenCounters = new WeakMap<Registry, Counter<'processor'>>();
+function forgottenCounter(registry: Registry): Counter<'processor'> {
+  let c = forgottenCounters.get(registry);
+  if (!c) {
+    c = new Counter({
+      name: 'sidelight_budget_traces_forgotten_total',
+      help: 'Traces whose run the budget processor forgot at max_traces: their later calls that name no run count under their trace id',
+      labelNames: ['processor'],
+      registers: [registry],
+    });
+    forgottenCounters.set(registry, c);
+  }
+  return c;
 }
 
 const givenUpCounters = new WeakMap<Registry, Counter<'processor' | 'reason'>>();
@@ -76,6 +92,7 @@ export class BudgetDetector {
   private readonly budgets: Budget[];
   private readonly prices: PriceTable;
   private readonly attribution: Attribution;
+  private readonly traceRuns: TraceRuns;
   private readonly givenUp: Counter<'processor' | 'reason'>;
   private readonly longestReach: number;
   private watermark = Number.NEGATIVE_INFINITY;
@@ -87,6 +104,8 @@ export class BudgetDetector {
     this.prices = priceTableFor(ctx.settings.pricing);
     this.givenUp = givenUpCounter(ctx.metrics);
     this.attribution = new Attribution(config.max_pending, { onGivenUp: (n, reason) => this.givenUp.inc({ processor: ctx.id, reason }, n) });
+    const forgotten = forgottenCounter(ctx.metrics);
+    this.traceRuns = new TraceRuns(config.max_traces, () => forgotten.inc({ processor: ctx.id }));
     this.budgets = config.budgets.map((entry, index) => this.budget(entry, index));
     this.longestReach = Math.max(0, ...this.budgets.map((b) => b.reachMs));
   }
@@ -143,13 +162,14 @@ export class BudgetDetector {
 
   private onSpan(span: SpanRecord): void {
     this.attribution.arrived(span, (item, b) => this.settle(item, b));
+    const runId = this.traceRuns.runOf(span);
     const spend = this.prices.spend(span);
     if (spend === undefined) return;
     const item: SpendItem = {
       endMs: span.endMs,
       traceId: span.traceId,
       spanId: span.spanId,
-      runId: span.runId,
+      runId,
       service: span.service,
       model: span.model,
       provider: span.provider,
