@@ -14,7 +14,8 @@ import { OVERFLOW_SUBJECT, subjectKey } from '../../src/model/series.js';
 import { priceTableFor, type PriceTable } from '../../src/model/cost.js';
 import { formatDuration } from '../../src/config/duration.js';
 import { SeriesWindows, type SummarizedView } from '../../src/windows/series-windows.js';
-import { judgeTogether, judgeUpTo, type GroupStanding, type JudgeLoop } from '../../src/windows/judging.js';
+import { judgeUpTo, type JudgeLoop } from '../../src/windows/judging.js';
+import type { Judgement as EngineJudgement } from '../../src/model/events.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { BudgetConfig, BudgetEntry } from './config.js';
 import { spendAggregator, type SpendAcc, type SpendItem, type SpendSummary } from './spend.js';
@@ -34,8 +35,24 @@ interface Budget extends BudgetScope {
   readonly reachMs: number;
   readonly windows: SeriesWindows<SpendAcc, SpendItem, SpendSummary>;
   readonly loop: JudgeLoop<SpendAcc, SpendSummary>;
-  /** per-run budgets judge their runs together (one pain point names them all): what they observed last */
-  readonly together: GroupStanding | undefined;
+  /** per-run budgets: the runs over the budget, reported together (one pain point names them all) */
+  readonly runs: RunsOver | undefined;
+}
+
+/**
+ * The runs over a per-run budget. Each run is judged alone, when its window changes; the runs
+ * over the budget are kept here and reported together per service, at each boundary where one of
+ * them was judged (change-driven), or at every boundary (the reference mode).
+ */
+interface RunsOver {
+  /** by series key */
+  readonly over: Map<string, RunOverBudget & { readonly service: string }>;
+  /** the boundary being judged, whether it is still to be reported, and whether a judgement there touched the runs over the budget */
+  at: number;
+  pending: boolean;
+  changed: boolean;
+  /** services with an observation standing */
+  readonly standing: Set<string>;
 }
 
 const forgottenCounters = new WeakMap<Registry, Counter<'processor'>>();
@@ -96,6 +113,8 @@ export class BudgetDetector {
   private readonly givenUp: Counter<'processor' | 'reason'>;
   private readonly longestReach: number;
   private watermark = Number.NEGATIVE_INFINITY;
+  /** where per-run budgets report while their runs are judged */
+  private out: EngineJudgement[] | undefined;
 
   constructor(
     private readonly config: BudgetConfig,
@@ -133,8 +152,12 @@ export class BudgetDetector {
       reachMs: spec.sizeMs + spec.paneMs,
       windows,
       // by key: ranks must not tie across budgets whose spenders share a name
-      loop: { mode: this.ctx.judging ?? 'changed', order: 'key', judge: (view, boundary) => this.judge(budget, view, boundary) },
-      together: entry.per === 'run' ? { standing: [] } : undefined,
+      loop: {
+        mode: this.ctx.judging ?? 'changed',
+        order: 'key',
+        judge: (view, boundary) => (budget.runs === undefined ? this.judge(budget, view, boundary) : this.judgeRun(budget, budget.runs, view, boundary)),
+      },
+      runs: entry.per === 'run' ? { over: new Map(), at: Number.NaN, pending: false, changed: false, standing: new Set() } : undefined,
     };
     return budget;
   }
@@ -148,9 +171,11 @@ export class BudgetDetector {
       case 'watermark': {
         const out: Judgement[] = [];
         for (const b of this.budgets) {
-          if (b.together === undefined) judgeUpTo(b.windows, event.from, event.time, b.loop, out);
-          else judgeTogether([b.windows as SeriesWindows<unknown, unknown, unknown>], event.from, event.time, this.ctx.judging ?? 'changed', (at) => this.judgeRuns(b, at), b.together, `budget#${b.index}`, out);
+          this.out = out;
+          judgeUpTo(b.windows, event.from, event.time, b.loop, out);
+          if (b.runs !== undefined) this.reportRuns(b, b.runs);
         }
+        this.out = undefined;
         this.watermark = event.time;
         this.attribution.expire(event.time - this.longestReach);
         return out;
@@ -203,16 +228,58 @@ export class BudgetDetector {
     return true;
   }
 
-  /** Every run over a per-run budget at `boundary`, one observation per service. */
-  private judgeRuns(budget: Budget, boundary: number): Observation[] {
-    const byService = new Map<string, RunOverBudget[]>();
-    for (const view of budget.windows.allSeries()) {
-      if (view.key === OVERFLOW_KEY || view.summary(budget.spec, boundary).spend < budget.limit) continue;
-      const runs = byService.get(view.subject.service) ?? [];
-      runs.push({ runId: this.spenderOf(view.subject.operation), acc: view.window(budget.spec, boundary) });
-      byService.set(view.subject.service, runs);
+  /**
+   * One run of a per-run budget at `boundary` (runs are judged in boundary order): kept among the
+   * runs over the budget or taken out of them; the runs are reported when the boundary is done.
+   */
+  private judgeRun(budget: Budget, runs: RunsOver, view: SummarizedView<SpendAcc, SpendSummary>, boundary: number): Observation[] {
+    if (boundary !== runs.at) {
+      this.reportRuns(budget, runs);
+      runs.at = boundary;
+      runs.pending = true;
     }
-    return [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([service, runs]) => runsObservation(budget, budgetSubject(budget, service, ''), runs, boundary));
+    if (view.key === OVERFLOW_KEY) return [];
+    if (view.summary(budget.spec, boundary).spend >= budget.limit) {
+      runs.over.set(view.key, { service: view.subject.service, runId: this.spenderOf(view.subject.operation), acc: view.window(budget.spec, boundary) });
+      runs.changed = true;
+    } else if (runs.over.delete(view.key)) runs.changed = true;
+    return [];
+  }
+
+  /**
+   * The runs over a per-run budget at the boundary just judged, one observation per service:
+   * standing from there (cleared for a service with none left), or, in the reference mode, one-shot
+   * at every boundary.
+   */
+  private reportRuns(budget: Budget, runs: RunsOver): void {
+    const at = runs.at;
+    const every = (this.ctx.judging ?? 'changed') === 'every';
+    if (!runs.pending || this.out === undefined) return;
+    runs.pending = false;
+    if (!runs.changed && !every) return;
+    runs.changed = false;
+    const byService = new Map<string, RunOverBudget[]>();
+    for (const r of runs.over.values()) {
+      const list = byService.get(r.service);
+      if (list === undefined) byService.set(r.service, [r]);
+      else list.push(r);
+    }
+    const source = (service: string) => `budget#${budget.index} ${service}`;
+    if (!every) {
+      for (const service of [...runs.standing].sort()) {
+        if (byService.has(service)) continue;
+        runs.standing.delete(service);
+        this.out.push({ type: 'clear', kind: 'budget_exceeded', subject: budgetSubject(budget, service, ''), time: at, source: source(service) });
+      }
+    }
+    for (const [service, list] of [...byService].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const observation = runsObservation(budget, budgetSubject(budget, service, ''), list, at);
+      if (every) this.out.push({ type: 'observation', observation });
+      else {
+        runs.standing.add(service);
+        this.out.push({ type: 'observation', observation, standing: { source: source(service), gridMs: budget.windows.gridMs, rank: source(service), index: 0 } });
+      }
+    }
   }
 
   /** The spender a series counts for, from its name (`#0 agent: coder` → `coder`). */

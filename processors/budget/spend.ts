@@ -49,6 +49,14 @@ export function spendAggregator(unit: 'usd' | 'tokens', maxBreakdown: number): P
       add(into, pane) {
         into.spend += pane.spend;
       },
+      // a window's spend from running sums: a 1 h window holds 360 panes, and per-run budgets read every run's window at each boundary
+      additive: {
+        width: 1,
+        counts(pane, out, at) {
+          out[at] = pane.spend;
+        },
+        fromCounts: (sums) => ({ spend: sums[0] as number }),
+      },
     },
     add(acc, item) {
       acc.calls++;
