@@ -7,7 +7,7 @@
  */
 import { Counter, type Registry } from 'prom-client';
 import type { SpanRecord } from '../../src/model/span.js';
-import type { Observation } from '../../src/model/painpoint.js';
+import type { Observation, Subject } from '../../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
 import type { ComponentContext } from '../../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../../src/model/series.js';
@@ -37,6 +37,12 @@ interface Budget extends BudgetScope {
   readonly loop: JudgeLoop<SpendAcc, SpendSummary>;
   /** per-run budgets: the runs over the budget, reported together (one pain point names them all) */
   readonly runs: RunsOver | undefined;
+  /**
+   * the series subject of each spender, made once: a subject's key is cached per object, and a
+   * new object per call would be keyed again at every call (bounded: cleared when it outgrows the
+   * series cap four times)
+   */
+  readonly subjects: Map<string, readonly Subject[]>;
 }
 
 /**
@@ -158,6 +164,7 @@ export class BudgetDetector {
         judge: (view, boundary) => (budget.runs === undefined ? this.judge(budget, view, boundary) : this.judgeRun(budget, budget.runs, view, boundary)),
       },
       runs: entry.per === 'run' ? { over: new Map(), at: Number.NaN, pending: false, changed: false, standing: new Set() } : undefined,
+      subjects: new Map(),
     };
     return budget;
   }
@@ -224,7 +231,13 @@ export class BudgetDetector {
       return true;
     }
     // the spender's series: named apart per budget, so budgets never share a rank
-    budget.windows.add([{ service: item.service, operation: `#${b} ${per}: ${spender}` }], item.endMs, item);
+    const name = `${item.service}\u0000${spender}`;
+    let subjects = budget.subjects.get(name);
+    if (subjects === undefined) {
+      if (budget.subjects.size >= 4 * this.config.max_series) budget.subjects.clear();
+      budget.subjects.set(name, (subjects = [{ service: item.service, operation: `#${b} ${per}: ${spender}` }]));
+    }
+    budget.windows.add(subjects, item.endMs, item);
     return true;
   }
 
