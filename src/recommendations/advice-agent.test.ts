@@ -43,6 +43,17 @@ describe('advice for the agent kinds', () => {
     expect(a.steps[0]).toContain('`write_file` with arguments hash `0123456789abcdef`');
   });
 
+  it('agent_loop in several runs: the summary names the worst run and counts the others, with the waste of all loops', () => {
+    const pp = record('agent_loop', { service: 'svc', operation: 'execute_tool grep', tool: 'grep' }, 'high', 'reliability', 't', {
+      window: 'run',
+      metrics: { pattern: 'repeat', repeats: 9, threshold: 3, repeated_tool: 'grep', repeated_args_hash: 'fedcba9876543210', run_id: 'r-9', looping_runs: 3, wasted_ms: 120_000, wasted_tokens: 50_000 },
+      exemplar_trace_ids: [],
+    });
+    expect(adviseFor(pp).summary).toBe(
+      'the agent calls grep again and again with the same arguments: `grep` with arguments hash `fedcba9876543210` was made 9 times with nothing new between in run r-9 (and 2 other runs), found while the run was going; the loops took 2 min, 50000 tokens.',
+    );
+  });
+
   it('budget_exceeded in tokens: a cap in the orchestrator, and what was unpriced is not mentioned for token budgets', () => {
     const pp = record('budget_exceeded', { service: 'svc', user: 'u-7' }, 'medium', 'cost', 't', {
       window: '1h',

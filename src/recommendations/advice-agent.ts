@@ -111,6 +111,8 @@ export function agentLoopAdvice(pp: PainPointRecord, options: AdviceOptions): Ad
   const threshold = firstMetric(ev, 'threshold');
   const tools = metricString(ev, 'tools');
   const runId = metricString(ev, 'run_id') ?? pp.run_ids[0];
+  const looping = firstMetric(ev, 'looping_runs') ?? 1;
+  const others = looping > 1 ? ` (and ${formatCount(looping - 1)} other run${looping === 2 ? '' : 's'})` : '';
   const wastedMs = firstMetric(ev, 'wasted_ms');
   const tokens = firstMetric(ev, 'wasted_tokens');
   const cost = firstMetric(ev, 'wasted_cost_usd');
@@ -144,7 +146,7 @@ export function agentLoopAdvice(pp: PainPointRecord, options: AdviceOptions): Ad
     title: `Add a loop breaker to ${agent}: it ${shape}`,
     summary:
       `${agent} ${shape}: ${exact} was made ${repeats !== undefined ? formatCount(repeats) : 'several'} times with nothing new between` +
-      `${runId !== undefined ? ` in run ${runId}` : ''}, found while the run was going${spent ? `; the loop took ${spent}` : ''}.`,
+      `${runId !== undefined ? ` in run ${runId}${others}` : ''}, found while the run was going${spent ? `; the loop${looping > 1 ? 's' : ''} took ${spent}` : ''}.`,
     steps: [
       `In the agent loop, keep the calls of the current invocation keyed by tool and a hash of their normalized arguments; the call repeated here is ${exact}.`,
       `Before each tool call, count the identical calls made since the last call that was new; when ${n} would be reached, do not make it: tell the model it already has that result and must change approach, or end the step with the reason.`,
