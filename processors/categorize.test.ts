@@ -64,6 +64,24 @@ describe('categorize', () => {
     expect(impactScore({ affected_runs: 0, affected_traces: 0, wasted_ms: 0, wasted_tokens: 0 })).toBe(0);
   });
 
+  it('ranks by the cost of the waste where it is known: wasted US cents in place of the token term', () => {
+    const c = new Categorizer(config());
+    const metrics = { affected_runs: 1, affected_traces: 1, wasted_ms: 0, wasted_tokens: 500_000 };
+    const priced = c.categorize(obs('retry_exhaustion', { evidence: { window: '5m', metrics: { ...metrics, wasted_cost_usd: 4.5 }, exemplar_trace_ids: [] } }));
+    // 3·ln 2 + ln 2 + 0 + 2·ln(1 + 450 cents) = 2.079 + 0.693 + 12.223 = 15.00
+    expect(priced?.impact).toEqual({ score: 15, affected_runs: 1, affected_traces: 1, wasted_ms: 0, wasted_tokens: 500_000, wasted_cost_usd: 4.5 });
+    const unpriced = c.categorize(obs('retry_exhaustion', { evidence: { window: '5m', metrics, exemplar_trace_ids: [] } }));
+    // 2.079 + 0.693 + 2·ln 501 = 15.21: no cost field, the token term counts
+    expect(unpriced?.impact).toEqual({ score: 15.21, affected_runs: 1, affected_traces: 1, wasted_ms: 0, wasted_tokens: 500_000 });
+    const cheap = c.categorize(obs('retry_exhaustion', { evidence: { window: '5m', metrics: { ...metrics, wasted_cost_usd: 0.05 }, exemplar_trace_ids: [] } }));
+    expect(cheap?.impact?.score).toBeLessThan(priced?.impact?.score ?? 0);
+  });
+
+  it('puts the agent kinds in their categories: silent failures and loops in reliability, budgets in cost', () => {
+    const c = new Categorizer(config());
+    expect(['silent_failure', 'agent_loop', 'budget_exceeded'].map((k) => c.categorize(obs(k as 'agent_loop'))?.category)).toEqual(['reliability', 'reliability', 'cost']);
+  });
+
   it('falls back to the run ids and exemplars when the detector gives no affected counts', () => {
     const out = new Categorizer(config()).categorize(obs('slow_tail'));
     expect(out?.impact).toMatchObject({ affected_runs: 2, affected_traces: 1, wasted_ms: 0 });

@@ -56,6 +56,7 @@ export const categorizeConfigSchema = z.strictObject({
       traces: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.traces),
       wasted_seconds: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_seconds),
       wasted_ktokens: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_ktokens),
+      wasted_cents: z.number().nonnegative().default(DEFAULT_IMPACT_WEIGHTS.wasted_cents),
     })
     .prefault({}),
   escalation: z
@@ -92,6 +93,9 @@ export const DEFAULT_CATEGORIES: Readonly<Record<Exclude<PainPointKind, 'anomaly
   slow_tail: 'performance',
   sequential_fanout: 'performance',
   repeated_calls: 'efficiency',
+  silent_failure: 'reliability',
+  agent_loop: 'reliability',
+  budget_exceeded: 'cost',
 };
 
 export function defaultCategory(o: Pick<Observation, 'kind' | 'evidence' | 'title'>): Category {
@@ -100,7 +104,7 @@ export function defaultCategory(o: Pick<Observation, 'kind' | 'evidence' | 'titl
 }
 
 /** Kinds judged on the rate or percentiles of an operation's calls, where few calls are noise (min_samples). */
-const RATE_KINDS: ReadonlySet<PainPointKind> = new Set(['failure_rate', 'failure_spike', 'latency_regression', 'slow_tail']);
+const RATE_KINDS: ReadonlySet<PainPointKind> = new Set(['failure_rate', 'failure_spike', 'latency_regression', 'slow_tail', 'silent_failure']);
 
 interface CategorizeMetrics {
   readonly dropped: Counter<'processor'>;

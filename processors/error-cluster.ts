@@ -26,6 +26,7 @@ import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/wind
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
 import { formatDuration, formatPercent, OVERFLOW_LABEL, windowPhrase } from '../src/model/evidence-format.js';
 import type { ErrorClusterMetrics } from '../src/model/evidence/index.js';
+import { priceTableFor } from '../src/model/cost.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from './failure-evidence.js';
 
 export const errorClusterConfigSchema = z.strictObject({
@@ -59,6 +60,9 @@ export interface ClusterAcc {
   failures: number;
   wastedMs: number;
   wastedTokens: number;
+  /** USD of the failed calls whose cost is known, and how many they are */
+  wastedCostUsd: number;
+  pricedFailures: number;
   /** merged at once: the rule reads them at every boundary */
   readonly byOperation: LabelCounts;
   readonly byService: LabelCounts;
@@ -67,12 +71,14 @@ export interface ClusterAcc {
   parts: ClusterAcc[] | undefined;
 }
 
-function clusterAggregator(maxExemplars: number): PaneAggregator<ClusterAcc, SpanRecord> {
+function clusterAggregator(maxExemplars: number, costOf: (span: SpanRecord) => number | undefined): PaneAggregator<ClusterAcc, SpanRecord> {
   return {
     create: () => ({
       failures: 0,
       wastedMs: 0,
       wastedTokens: 0,
+      wastedCostUsd: 0,
+      pricedFailures: 0,
       byOperation: new LabelCounts(MAX_OPERATION_LABELS),
       byService: new LabelCounts(MAX_SERVICE_LABELS),
       own: undefined,
@@ -82,6 +88,11 @@ function clusterAggregator(maxExemplars: number): PaneAggregator<ClusterAcc, Spa
       acc.failures++;
       acc.wastedMs += spanDuration(span);
       acc.wastedTokens += spanTokens(span);
+      const usd = costOf(span);
+      if (usd !== undefined) {
+        acc.wastedCostUsd += usd;
+        acc.pricedFailures++;
+      }
       acc.byOperation.add(span.operationKey);
       acc.byService.add(span.service);
       const own = (acc.own ??= { affected: new AffectedSet(), exemplars: new ExemplarList(maxExemplars) });
@@ -92,6 +103,8 @@ function clusterAggregator(maxExemplars: number): PaneAggregator<ClusterAcc, Spa
       into.failures += from.failures;
       into.wastedMs += from.wastedMs;
       into.wastedTokens += from.wastedTokens;
+      into.wastedCostUsd += from.wastedCostUsd;
+      into.pricedFailures += from.pricedFailures;
       into.byOperation.merge(from.byOperation);
       into.byService.merge(from.byService);
       if (from.failures > 0) (into.parts ??= []).push(from);
@@ -187,7 +200,7 @@ class ErrorClusterDetector {
     this.offline = ctx.mode === 'offline';
     this.mode = ctx.judging ?? 'changed';
     const common = { windows: ctx.settings.windows, name: ctx.id, metrics: ctx.metrics, keepAll: this.offline, judging: this.mode };
-    this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars), maxSeries: config.max_series });
+    this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars, (span) => priceTableFor(ctx.settings.pricing).usd(span)), maxSeries: config.max_series });
     this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
     this.calls = new SeriesWindows({ ...common, aggregator: callsAggregator, maxSeries: config.max_series });
     this.band = ctx.settings.painpoints.band;
@@ -362,6 +375,7 @@ class ErrorClusterDetector {
             template,
             wasted_ms: Math.round(acc.wastedMs * 10) / 10,
             wasted_tokens: acc.wastedTokens,
+            ...(acc.pricedFailures > 0 ? { wasted_cost_usd: Math.round(acc.wastedCostUsd * 1e6) / 1e6 } : {}),
             affected_traces: traces,
             affected_runs: runs,
             by_operation: acc.byOperation.record(10),

@@ -9,23 +9,10 @@ import type { SpanRecord } from '../src/model/span.js';
 import { analyzeSpans } from '../src/library/analyze-spans.js';
 import { kcRunDataSchema } from '../src/kc/run-data.js';
 import { kcRunToSpans } from '../src/kc/run-to-spans.js';
-import { recordTraces } from './support/readable-to-record.js';
-import { agentWorkload } from './support/agent-workload.js';
-import { generateKcRuns } from './fixtures/kc/generate-runs.js';
+import { AGENT_CONFIG, denseAgentSpans } from './support/agent-signals-workload.js';
 
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
-
-/** Healthy traffic, a stretch where web_search fails 60 %, a stretch where it is 3× slower, healthy again. */
-function denseSpans(): SpanRecord[] {
-  const healthy = agentWorkload({ start: T0, tasks: 200, every: 1_500, failEveryFive: 0 });
-  const failing = agentWorkload({ start: T0 + 300_000, tasks: 200, every: 1_500, failEveryFive: 3 });
-  const slow = agentWorkload({ start: T0 + 600_000, tasks: 160, every: 1_500, failEveryFive: 0 }).map((t) => ({
-    ...t,
-    children: t.children?.map((c) => (c.name === 'execute_tool web_search' ? { ...c, end: c.start + (c.end - c.start) * 3 } : c)),
-  }));
-  const after = agentWorkload({ start: T0 + 840_000, tasks: 240, every: 1_500, failEveryFive: 1 });
-  return recordTraces([...healthy, ...failing, ...slow, ...after]);
-}
+import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
 /** kc runs of 25 tasks, three hours apart: a task every minute or two within a run, nothing between runs. */
 function sparseSpans(): SpanRecord[] {
@@ -42,9 +29,15 @@ const kinds = (changes: readonly { painpoint: { state: string; kind: string } }[
 
 describe('change-driven judging', () => {
   it('gives exactly the changes of judging every boundary on a dense workload', async () => {
-    const spans = denseSpans();
-    const every = await analyzeSpans(spans, { judging: 'every' });
-    const changed = await analyzeSpans(spans, { judging: 'changed' });
+    const spans = denseAgentSpans();
+    const every = await analyzeSpans(spans, { judging: 'every', config: AGENT_CONFIG });
+    const changed = await analyzeSpans(spans, { judging: 'changed', config: AGENT_CONFIG });
+    // the agent kinds are there to compare: silent failures, loops, budgets
+    const agentKinds = new Set(every.changes.map((c) => c.painpoint.kind).filter((k) => ['silent_failure', 'agent_loop', 'budget_exceeded'].includes(k)));
+    expect(agentKinds).toEqual(new Set(['silent_failure', 'agent_loop', 'budget_exceeded']));
+    const budgets = every.changes.filter((c) => c.painpoint.kind === 'budget_exceeded');
+    expect(new Set(budgets.map((c) => c.painpoint.subject.operation))).toEqual(new Set(['spend per agent', 'spend per run', 'spend per model']));
+    expect(budgets.filter((c) => c.painpoint.state === 'resolved').length).toBe(3);
     // a meaningful comparison: openings, updates and resolutions of several kinds
     expect(kinds(every.changes)).toEqual(expect.any(Set));
     expect([...kinds(every.changes)].filter((k) => k.startsWith('resolved')).length).toBeGreaterThanOrEqual(2);

@@ -3,7 +3,9 @@
  * stderr, and the exit code (0 OK, 1 invalid config, 2 usage error). Never a stack trace.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -39,7 +41,7 @@ describe('sidelight validate', () => {
     expect(sidelight(['validate', '--config', 'config/sidelight.yaml'])).toEqual({ status: 0, stdout: 'OK\n', stderr: '' });
   });
 
-  it.each(['jaeger.yaml', 'tempo.yaml', 'collector.yaml', 'kc-runs.yaml'])('prints OK and exits 0 for config/examples/%s', (name) => {
+  it.each(['jaeger.yaml', 'tempo.yaml', 'collector.yaml', 'kc-runs.yaml', 'pricing.yaml'])('prints OK and exits 0 for config/examples/%s', (name) => {
     expect(sidelight(['validate', '-c', `config/examples/${name}`])).toEqual({ status: 0, stdout: 'OK\n', stderr: '' });
   });
 
@@ -70,6 +72,26 @@ describe('sidelight validate', () => {
     expect(lines(o.stderr)).toHaveLength(1);
     expect(o.stderr).toMatch(/^sidelight: config\/testdata\/bad-yaml\.yaml:4:1: Flow map in block collection must be sufficiently indented/);
     expectNoStackTrace(o);
+  });
+
+  it('warns, and still says OK, when a processors section or a pipeline leaves default processors out', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sidelight-validate-'));
+    try {
+      // written to set budgets, it drops every other default processor
+      writeFileSync(join(dir, 'budgets.yaml'), 'processors:\n  budget: {budgets: [{per: agent, max_cost_usd: 5, window: 15m}]}\n  categorize: {}\n');
+      const o = sidelight(['validate', '--config', join(dir, 'budgets.yaml')]);
+      expect(o.status).toBe(0);
+      expect(o.stdout).toBe('OK\n');
+      expect(lines(o.stderr)).toEqual([
+        'sidelight: warning: processors: no pipeline runs the default processors failure_rate, error_cluster, retry_patterns, provider_fallback, latency, repeated_calls, sequential_fanout, anomaly, operation_metrics, silent_failure, agent_loop, recommend ' +
+          '(a processors section replaces the default list, and service.pipelines lists what runs): name them to keep them',
+      ]);
+      // every processor configured, but a pipeline that names only some
+      writeFileSync(join(dir, 'pipeline.yaml'), 'service: {pipelines: {traces: {receivers: [otlp], processors: [failure_rate, categorize, recommend], exporters: [jsonl]}}}\n');
+      expect(lines(sidelight(['validate', '--config', join(dir, 'pipeline.yaml')]).stderr)[0]).toMatch(/^sidelight: warning: processors: no pipeline runs the default processors error_cluster, .*, budget \(/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('substitutes the environment before validating', () => {

@@ -24,7 +24,22 @@ const NO_ENV = {};
 const SECTIONS = ['receivers', 'processors', 'exporters'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const DEFAULT_PROCESSORS = ['failure_rate', 'error_cluster', 'retry_patterns', 'provider_fallback', 'latency', 'repeated_calls', 'sequential_fanout', 'anomaly', 'operation_metrics', 'categorize', 'recommend'];
+const DEFAULT_PROCESSORS = [
+  'failure_rate',
+  'error_cluster',
+  'retry_patterns',
+  'provider_fallback',
+  'latency',
+  'repeated_calls',
+  'sequential_fanout',
+  'anomaly',
+  'operation_metrics',
+  'silent_failure',
+  'agent_loop',
+  'budget',
+  'categorize',
+  'recommend',
+];
 
 function loadText(text: string, env: Readonly<Record<string, string>> = NO_ENV): SidelightConfig {
   return parseConfigObject(substituteEnv(parseConfigText(text, 'test.yaml'), env), components, DEFAULT_CONFIG);
@@ -252,8 +267,22 @@ describe('config/examples', () => {
     }
   });
 
-  it('holds the four documented examples', () => {
-    expect(readdirSync(dir).sort()).toEqual(['collector.yaml', 'jaeger.yaml', 'kc-runs.yaml', 'tempo.yaml']);
+  it('holds the five documented examples', () => {
+    expect(readdirSync(dir).sort()).toEqual(['collector.yaml', 'jaeger.yaml', 'kc-runs.yaml', 'pricing.yaml', 'tempo.yaml']);
+  });
+
+  it('pricing: a price table of common models and budgets, every default processor kept', () => {
+    const config = load('pricing.yaml');
+    expect(config.pipelines.traces?.processors).toEqual(DEFAULT_PROCESSORS);
+    expect(config.service.pricing['gpt-4o']).toEqual({ input_per_mtok: 2.5, cached_input_per_mtok: 1.25, output_per_mtok: 10 });
+    expect(config.service.pricing['text-embedding-3-small']).toEqual({ input_per_mtok: 0.02, output_per_mtok: 0 });
+    expect(Object.keys(config.service.pricing).length).toBeGreaterThanOrEqual(20);
+    expect((config.processors.get('budget')?.config as { budgets: unknown[] }).budgets).toEqual([
+      { per: 'agent', max_cost_usd: 5, window: 900_000 },
+      { per: 'agent', match: { agent: 'planner' }, max_cost_usd: 2, window: 900_000 },
+      { per: 'run', max_cost_usd: 20, window: 3_600_000 },
+      { per: 'user', max_tokens: 2_000_000, window: 3_600_000 },
+    ]);
   });
 
   it('jaeger: pain-point spans to Jaeger on 4318, Sidelight itself on 14318 / 14317', () => {

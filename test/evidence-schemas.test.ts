@@ -12,6 +12,7 @@ import { PAIN_POINT_KINDS, type PainPointKind } from '../src/model/painpoint.js'
 import type { SpanRecord } from '../src/model/span.js';
 import { evidenceMetricsSchema } from '../src/model/evidence/index.js';
 import { EVERY_KIND_WORKLOADS } from './support/every-kind-workloads.js';
+import { AGENT_CONFIG, denseAgentSpans } from './support/agent-signals-workload.js';
 import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
 interface Checked {
@@ -20,8 +21,8 @@ interface Checked {
   readonly invalid: readonly string[];
 }
 
-async function check(spans: readonly SpanRecord[]): Promise<Checked> {
-  const { changes } = await analyzeSpans(spans);
+async function check(spans: readonly SpanRecord[], config?: Record<string, unknown>): Promise<Checked> {
+  const { changes } = await analyzeSpans(spans, config ? { config } : {});
   const kinds = new Set<PainPointKind>();
   const invalid: string[] = [];
   for (const { painpoint: pp } of changes) {
@@ -39,11 +40,16 @@ function generatedKcSpans(): SpanRecord[] {
 
 describe('evidence metrics as the detectors write them', () => {
   const results = new Map<string, Checked>();
-  const workloads: [string, () => SpanRecord[]][] = [...Object.entries(EVERY_KIND_WORKLOADS), ['generated kc runs', generatedKcSpans]];
+  const workloads: [string, () => SpanRecord[], Record<string, unknown>?][] = [
+    ...Object.entries(EVERY_KIND_WORKLOADS),
+    ['generated kc runs', generatedKcSpans],
+    // the agent kinds, budgets and prices configured
+    ['agent signals', denseAgentSpans, AGENT_CONFIG],
+  ];
 
   // Analyzed once up front, so each test below (and the coverage check) holds however tests are filtered.
   beforeAll(async () => {
-    for (const [name, make] of workloads) results.set(name, await check(make()));
+    for (const [name, make, config] of workloads) results.set(name, await check(make(), config));
   }, 180_000);
 
   it.each(workloads.map(([name]) => name))('match their kind schema on the %s workload', (name) => {

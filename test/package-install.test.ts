@@ -69,9 +69,10 @@ beforeAll(() => {
   }
 }, SLOW);
 
+// removing the installed package is thousands of files: more than the default 30 s hook time on a busy machine
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
-});
+}, SLOW);
 
 describe('the packed package', () => {
   it('ships the build, the default config and examples, the license and the README, and nothing of the sources or tests', () => {

@@ -31,6 +31,9 @@ export interface FailureAcc extends FailureCounts {
   wastedMs: number;
   /** tokens used by failed calls */
   wastedTokens: number;
+  /** USD of failed calls whose cost is known, and how many they are */
+  wastedCostUsd: number;
+  pricedFailures: number;
   /** evidence of the spans added to this accumulator itself (panes, whole input) */
   own: FailureDetail | undefined;
   /**
@@ -85,9 +88,9 @@ export function failureRunIds(acc: FailureAcc): string[] {
  * Panes accumulate FailureAcc; a window's summary is its calls and failures, which is all the
  * failure_rate and failure_spike rules read (the rest is for the observation of a window that fires).
  */
-export function failureAggregator(maxExemplars: number): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
+export function failureAggregator(maxExemplars: number, costOf: (span: SpanRecord) => number | undefined = () => undefined): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
   return {
-    create: () => ({ calls: 0, failures: 0, wastedMs: 0, wastedTokens: 0, own: undefined, parts: undefined }),
+    create: () => ({ calls: 0, failures: 0, wastedMs: 0, wastedTokens: 0, wastedCostUsd: 0, pricedFailures: 0, own: undefined, parts: undefined }),
     summary: {
       create: () => ({ calls: 0, failures: 0 }),
       add(into, pane) {
@@ -109,6 +112,11 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
       acc.failures++;
       acc.wastedMs += spanDuration(span);
       acc.wastedTokens += spanTokens(span);
+      const usd = costOf(span);
+      if (usd !== undefined) {
+        acc.wastedCostUsd += usd;
+        acc.pricedFailures++;
+      }
       const d = (acc.own ??= newDetail(maxExemplars));
       d.byErrorClass.add(span.errorClass || UNKNOWN_ERROR_CLASS);
       if (span.provider) d.byProvider.add(span.provider);
@@ -120,6 +128,8 @@ export function failureAggregator(maxExemplars: number): PaneAggregator<FailureA
       into.failures += from.failures;
       into.wastedMs += from.wastedMs;
       into.wastedTokens += from.wastedTokens;
+      into.wastedCostUsd += from.wastedCostUsd;
+      into.pricedFailures += from.pricedFailures;
       if (from.failures > 0) (into.parts ??= []).push(from);
     },
   };

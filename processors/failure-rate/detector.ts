@@ -16,6 +16,7 @@ import { checkBaselineWindow, type FailureRateConfig } from './config.js';
 import { failureAggregator, TimeHistogram, type FailureAcc, type FailureCounts } from './accumulation.js';
 import { baseline, coveredInterval, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
 import { rateObservation, spikeObservation } from './evidence.js';
+import { priceTableFor } from '../../src/model/cost.js';
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 
@@ -37,8 +38,9 @@ class FailureRateDetector {
     private readonly ctx: ComponentContext,
   ) {
     this.offline = ctx.mode === 'offline';
+    const prices = priceTableFor(ctx.settings.pricing);
     this.windows = new SeriesWindows({
-      aggregator: failureAggregator(config.max_exemplars),
+      aggregator: failureAggregator(config.max_exemplars, (span) => prices.usd(span)),
       windows: ctx.settings.windows,
       maxSeries: config.max_series,
       name: ctx.id,

@@ -33,6 +33,7 @@ export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): Failur
     wilson_upper: round(j.wilson.upper),
     wasted_ms: round(j.acc.wastedMs, 1),
     wasted_tokens: j.acc.wastedTokens,
+    ...(j.acc.pricedFailures > 0 ? { wasted_cost_usd: round(j.acc.wastedCostUsd, 6) } : {}),
     affected_traces: d ? d.affected.traces.estimate() : 0,
     affected_runs: d ? d.affected.runs.estimate() : 0,
     by_error_class: d ? d.byErrorClass.record(10) : {},

@@ -11,6 +11,8 @@ import type { Observation, PainPointKind, Subject } from '../../src/model/painpo
 import { OVERFLOW_SUBJECT, subjectLabel } from '../../src/model/series.js';
 import { SeriesWindows, type SeriesView, type SummarizedView } from '../../src/windows/series-windows.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
+import type { SpanRecord } from '../../src/model/span.js';
+import { priceTableFor } from '../../src/model/cost.js';
 import type { RetryPatternsConfig } from './config.js';
 import { addTrace, retryStatsAggregator, type RetryCounts, type RetryInput, type RetryStats } from './stats.js';
 import { baselineSpec, exhaustionFires, judgeAmplification, judgeExhaustion, judgeNoBackoff, judgeNonRetryable, judgeStormRate, NOT_HELD, stormRate, type Finding, type Held } from './rules.js';
@@ -119,6 +121,8 @@ function isOverflow(subject: Subject): boolean {
 
 export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext): OperatorFunction<TraceStreamEvent, Judgement> {
   const dimensions = ctx.settings.series.dimensions;
+  const prices = priceTableFor(ctx.settings.pricing);
+  const costOf = (span: SpanRecord) => prices.usd(span);
   return (source) =>
     new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
@@ -146,7 +150,7 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
         next(event) {
           switch (event.type) {
             case 'trace':
-              addTrace(windows, event.trace, dimensions, config);
+              addTrace(windows, event.trace, dimensions, config, costOf);
               return;
             case 'watermark': {
               lastBoundary = event.time;

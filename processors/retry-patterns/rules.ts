@@ -61,6 +61,7 @@ function commonMetrics(s: RetryStats): RetryChainMetrics {
     by_error_class: table(s.errorClasses),
     wasted_ms: Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
+    ...(s.pricedChains > 0 ? { wasted_cost_usd: Math.round(s.wastedCostUsd * 1e6) / 1e6 } : {}),
     affected_traces: s.traces,
     affected_runs: s.runs.size,
   };

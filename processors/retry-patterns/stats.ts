@@ -4,7 +4,7 @@
  * the rules pick and test windows by are summed from the panes without merging them.
  */
 import type { SpanRecord } from '../../src/model/span.js';
-import type { Trace } from '../../src/model/trace.js';
+import type { Trace, TraceNode } from '../../src/model/trace.js';
 import { seriesSubjects, subjectKey, type Dimension } from '../../src/model/series.js';
 import type { PaneAggregator, SeriesWindows } from '../../src/windows/series-windows.js';
 import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../../src/traces/retry-chains.js';
@@ -30,6 +30,9 @@ export interface RetryStats {
   maxAttempts: number;
   wastedMs: number;
   wastedTokens: number;
+  /** USD of the failed attempts whose cost is known, and the chains it was known for */
+  wastedCostUsd: number;
+  pricedChains: number;
   exhaustedWastedMs: number;
   /** attempts (spans) of the chains that ended in failure */
   exhaustedAttempts: number;
@@ -67,7 +70,7 @@ export interface RetryCounts {
 
 export type RetryInput =
   | { readonly kind: 'call'; readonly span: SpanRecord }
-  | { readonly kind: 'chain'; readonly chain: RetryChain; readonly firstInTrace: boolean; readonly config: RetryPatternsConfig };
+  | { readonly kind: 'chain'; readonly chain: RetryChain; readonly firstInTrace: boolean; readonly config: RetryPatternsConfig; readonly wastedCostUsd?: number | undefined };
 
 function newStats(): RetryStats {
   return {
@@ -80,6 +83,8 @@ function newStats(): RetryStats {
     maxAttempts: 0,
     wastedMs: 0,
     wastedTokens: 0,
+    wastedCostUsd: 0,
+    pricedChains: 0,
     exhaustedWastedMs: 0,
     exhaustedAttempts: 0,
     errorClasses: new Map(),
@@ -112,7 +117,7 @@ function addRun(runs: Set<string>, runId: string): void {
   if (runs.size < MAX_RUNS) runs.add(runId);
 }
 
-function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, config: RetryPatternsConfig): void {
+function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, config: RetryPatternsConfig, wastedCostUsd: number | undefined): void {
   const exemplar = { traceId: chain.traceId, spanId: chain.spans[0]?.span.spanId ?? '' };
   if (firstInTrace) s.traces++;
   addRun(s.runs, chain.runId);
@@ -123,6 +128,10 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
   s.maxAttempts = Math.max(s.maxAttempts, chain.attempts);
   s.wastedMs += chain.wastedMs;
   s.wastedTokens += chain.wastedTokens;
+  if (wastedCostUsd !== undefined) {
+    s.wastedCostUsd += wastedCostUsd;
+    s.pricedChains++;
+  }
   pushExemplar(s.exemplars.any, exemplar);
   for (const a of chain.spans) if (a.failed) count(s.errorClasses, a.errorClass ?? 'unknown');
   if (chain.outcome === 'exhausted') {
@@ -217,7 +226,7 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
       if (input.span.failed) s.failures++;
       return;
     }
-    addChain(s, input.chain, input.firstInTrace, input.config);
+    addChain(s, input.chain, input.firstInTrace, input.config, input.wastedCostUsd);
   },
   merge(into, from) {
     into.calls += from.calls;
@@ -229,6 +238,8 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     into.maxAttempts = Math.max(into.maxAttempts, from.maxAttempts);
     into.wastedMs += from.wastedMs;
     into.wastedTokens += from.wastedTokens;
+    into.wastedCostUsd += from.wastedCostUsd;
+    into.pricedChains += from.pricedChains;
     into.exhaustedWastedMs += from.exhaustedWastedMs;
     into.exhaustedAttempts += from.exhaustedAttempts;
     mergeMap(into.errorClasses, from.errorClasses);
@@ -256,18 +267,41 @@ export function addTrace(
   trace: Trace,
   dimensions: readonly Dimension[],
   config: RetryPatternsConfig,
+  costOf?: (span: SpanRecord) => number | undefined,
 ): void {
-  for (const { node } of walkTrace(trace)) windows.add(seriesSubjects(node.span, dimensions), node.span.endMs, { kind: 'call', span: node.span });
+  const nodes = new Map<string, TraceNode>();
+  for (const { node } of walkTrace(trace)) {
+    nodes.set(node.span.spanId, node);
+    windows.add(seriesSubjects(node.span, dimensions), node.span.endMs, { kind: 'call', span: node.span });
+  }
   const seen = new Set<string>();
   for (const chain of findRetryChains(trace)) {
     const first = chain.spans[0]?.span;
     if (first === undefined) continue;
+    const wastedCostUsd = costOf !== undefined ? failedAttemptsCost(chain, nodes, costOf) : undefined;
     const subjects = seriesSubjects(first, dimensions);
     for (const subject of subjects) {
       const key = subjectKey(subject);
       const firstInTrace = !seen.has(key);
       seen.add(key);
-      windows.add([subject], chain.endMs, { kind: 'chain', chain, firstInTrace, config });
+      windows.add([subject], chain.endMs, { kind: 'chain', chain, firstInTrace, config, wastedCostUsd });
     }
   }
+}
+
+/** USD of the model calls in a chain's failed attempts (each attempt's subtree), undefined when none had a known cost. */
+function failedAttemptsCost(chain: RetryChain, nodes: ReadonlyMap<string, TraceNode>, costOf: (span: SpanRecord) => number | undefined): number | undefined {
+  let usd: number | undefined;
+  for (const a of chain.spans) {
+    if (!a.failed) continue;
+    const stack = [nodes.get(a.span.spanId)];
+    while (stack.length > 0) {
+      const n = stack.pop();
+      if (n === undefined) continue;
+      const c = costOf(n.span);
+      if (c !== undefined) usd = (usd ?? 0) + c;
+      stack.push(...n.children);
+    }
+  }
+  return usd;
 }

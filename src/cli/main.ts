@@ -7,7 +7,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config-file/load.js';
-import { loadConfigOrDefaults } from '../library/load-config.js';
+import { configWarnings, loadConfigOrDefaults } from '../library/load-config.js';
 import { runSidecar } from './run.js';
 import { runAnalyze } from '../analyze/command.js';
 import { VERSION } from '../version.js';
@@ -49,7 +49,8 @@ export async function main(argv: readonly string[], io = { stdout: process.stdou
     .requiredOption('-c, --config <file>', 'config file (YAML)')
     .action((opts: { config: string }) => {
       result = (async () => {
-        loadConfigOrDefaults(opts.config);
+        const config = loadConfigOrDefaults(opts.config);
+        for (const warning of configWarnings(config)) io.stderr.write(`sidelight: warning: ${warning}\n`);
         io.stdout.write('OK\n');
         return 0;
       })();

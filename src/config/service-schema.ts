@@ -8,6 +8,7 @@ import { DIMENSIONS } from '../model/series.js';
 import { DEFAULT_ATTRIBUTE_MAPPING, type AttributeMapping } from '../model/derive.js';
 import { serverSecurityShape } from '../security/server-security.js';
 import { aliasTableIssues, DEFAULT_NAME_SETTINGS, nameKey, type NameSettings } from '../model/names.js';
+import type { ModelPrice } from '../model/cost.js';
 import { uiSchema } from './ui-schema.js';
 
 export const windowsSchema = z
@@ -75,6 +76,18 @@ export const attributesSchema = z.strictObject({
   http_status: keys(d.http_status),
   /** count a span as failed when it carries an error type attribute, even with status UNSET */
   failed_on_error_type: z.boolean().default(d.failed_on_error_type),
+  finish_reasons: keys(d.finish_reasons),
+  cached_input_tokens: keys(d.cached_input_tokens),
+  reasoning_tokens: keys(d.reasoning_tokens),
+  tool_call_id: keys(d.tool_call_id),
+  /** hashed (normalized JSON), then dropped from the span record: never stored or exported */
+  tool_call_arguments: keys(d.tool_call_arguments),
+  tool_call_result: keys(d.tool_call_result),
+  conversation_id: keys(d.conversation_id),
+  cost_amount: keys(d.cost_amount),
+  cost_currency: keys(d.cost_currency),
+  agent_version: keys(d.agent_version),
+  user: keys(d.user),
 }) satisfies z.ZodType<AttributeMapping>;
 
 /**
@@ -106,6 +119,16 @@ export const namesSchema = z.strictObject({
   max_names: z.number().int().positive().default(DEFAULT_NAME_SETTINGS.max_names),
 }) satisfies z.ZodType<NameSettings>;
 export type NamesSettings = z.output<typeof namesSchema>;
+/** USD per million tokens of one model (docs/configuration.md, Pricing). */
+export const modelPriceSchema = z.strictObject({
+  input_per_mtok: z.number().nonnegative(),
+  /** input tokens served from a provider cache; unset = input_per_mtok */
+  cached_input_per_mtok: z.number().nonnegative().optional(),
+  output_per_mtok: z.number().nonnegative(),
+}) satisfies z.ZodType<ModelPrice>;
+
+/** model name or prefix → price; the longest key the model name starts with wins (case-insensitive) */
+export const pricingSchema = z.record(z.string().min(1), modelPriceSchema);
 
 /** The pain-point lifecycle shared by every detector (docs/painpoints.md). */
 export const painpointsSchema = z.strictObject({
@@ -192,6 +215,8 @@ export const serviceSchema = z.strictObject({
   painpoints: painpointsSchema.prefault({}),
   problems: problemsSchema.prefault({}),
   traces: tracesSchema.prefault({}),
+  /** prices of model calls, for the cost of calls that report none (docs/configuration.md, Pricing); empty by default */
+  pricing: pricingSchema.default({}),
   /** the live page at /ui (docs/configuration.md) */
   ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */

@@ -32,7 +32,7 @@ function raw(over: Partial<RawSpan> = {}): RawSpan {
 describe('deriveSpan', () => {
   it('uses DEFAULT_ATTRIBUTE_MAPPING as the parsed default mapping', () => {
     expect(DEFAULT_ATTRIBUTE_MAPPING).toEqual(attributesSchema.parse({}));
-    expect(DEFAULT_ATTRIBUTE_MAPPING.run_id).toEqual(['kc.run.id', 'session.id']);
+    expect(DEFAULT_ATTRIBUTE_MAPPING.run_id).toEqual(['kc.run.id', 'gen_ai.conversation.id', 'session.id']);
   });
 
   it('reads the service from resource service.name, defaulting to unknown_service', () => {
@@ -139,6 +139,72 @@ describe('deriveSpan', () => {
     expect(Object.keys(s)).not.toContain('tool');
     expect(Object.keys(s)).not.toContain('errorClass');
     expect(s.failed).toBe(false);
+  });
+});
+
+describe('deriveSpan: the agent attributes', () => {
+  it('reads finish reasons as lowercase strings, from an array or a JSON or comma-separated string', () => {
+    expect(deriveSpan(raw({ attributes: attrs({ 'gen_ai.response.finish_reasons': ['length', 'STOP'] }) })).finishReasons).toEqual(['length', 'stop']);
+    expect(deriveSpan(raw({ attributes: attrs({ 'gen_ai.response.finish_reasons': '["MAX_TOKENS"]' }) })).finishReasons).toEqual(['max_tokens']);
+    expect(deriveSpan(raw({ attributes: attrs({ 'gen_ai.response.finish_reasons': 'stop, content_filter' }) })).finishReasons).toEqual(['stop', 'content_filter']);
+    expect(deriveSpan(raw({ attributes: attrs({ 'gen_ai.response.finish_reasons': [] }) })).finishReasons).toBeUndefined();
+  });
+
+  it('reads cached input and reasoning output tokens', () => {
+    const s = deriveSpan(raw({ attributes: attrs({ 'gen_ai.usage.cache_read.input_tokens': 800, 'gen_ai.usage.reasoning.output_tokens': '120' }) }));
+    expect([s.cachedInputTokens, s.reasoningTokens]).toEqual([800, 120]);
+  });
+
+  it('hashes tool-call arguments as normalized JSON (key order and spacing ignored) and keeps no copy of them', () => {
+    const hash = (args: AttrValue) => deriveSpan(raw({ attributes: attrs({ 'gen_ai.tool.name': 'read_file', 'gen_ai.tool.call.arguments': args }) }));
+    const a = hash('{"path": "src/a.ts", "opts": {"lines": [1, 2], "mode": "r"}}');
+    const b = hash('{"opts":{"mode":"r","lines":[1,2]},"path":"src/a.ts"}');
+    expect(a.toolArgsHash).toMatch(/^[0-9a-f]{16}$/);
+    expect(b.toolArgsHash).toBe(a.toolArgsHash);
+    expect(hash('{"path": "src/b.ts"}').toolArgsHash).not.toBe(a.toolArgsHash);
+    expect(hash({ opts: { mode: 'r', lines: [1, 2] }, path: 'src/a.ts' }).toolArgsHash).toBe(a.toolArgsHash);
+    expect(hash('  ls -la ').toolArgsHash).toBe(hash('ls -la').toolArgsHash);
+    expect(Object.keys(a.attributes)).toEqual(['gen_ai.tool.name']);
+    expect(JSON.stringify(a)).not.toContain('src/a.ts');
+  });
+
+  it('reads whether a tool-call result reports a failure', () => {
+    const verdict = (result: AttrValue) => deriveSpan(raw({ attributes: attrs({ 'gen_ai.tool.call.result': result }) })).toolResultError;
+    expect(verdict('{"ok": false, "reason": "not found"}')).toBe(true);
+    expect(verdict('{"isError": true, "content": [{"type": "text", "text": "boom"}]}')).toBe(true);
+    expect(verdict('{"success": false}')).toBe(true);
+    expect(verdict('{"error": {"code": 404}}')).toBe(true);
+    expect(verdict({ ok: false })).toBe(true);
+    expect(verdict('{"ok": true, "error": null}')).toBe(false);
+    // an empty error field is how many APIs say "no error"
+    for (const empty of ['""', '"  "', '{}', '[]', '0', 'false']) expect(verdict(`{"error": ${empty}, "rows": 1}`)).toBe(false);
+    expect(verdict('{"error": ["disk full"]}')).toBe(true);
+    expect(verdict('{"error": "quota exceeded"}')).toBe(true);
+    expect(verdict('{"content": "the word error: in a file"}')).toBe(false);
+    expect(verdict('Error: plain text says nothing either way')).toBe(false);
+    expect(deriveSpan(raw()).toolResultError).toBeUndefined();
+  });
+
+  it('takes the conversation id as the run id when no kc run id is present', () => {
+    const conv = attrs({ 'gen_ai.conversation.id': 'conv-1', 'session.id': 's-1' });
+    expect(deriveSpan(raw({ attributes: conv }))).toMatchObject({ runId: 'conv-1', conversationId: 'conv-1' });
+    expect(deriveSpan(raw({ attributes: attrs({ ...conv, 'kc.run.id': 'r-1' }) }))).toMatchObject({ runId: 'r-1', conversationId: 'conv-1' });
+  });
+
+  it('reads the reported cost, currency, agent version, user and tool call id', () => {
+    const s = deriveSpan(
+      raw({
+        attributes: attrs({
+          'gen_ai.usage.cost.amount': '0.0123',
+          'gen_ai.usage.cost.currency': 'EUR',
+          'gen_ai.agent.version': '1.4.0',
+          'enduser.id': 'u-7',
+          'gen_ai.tool.call.id': 'call_42',
+        }),
+      }),
+    );
+    expect(s).toMatchObject({ costAmount: 0.0123, costCurrency: 'EUR', agentVersion: '1.4.0', user: 'u-7', toolCallId: 'call_42' });
+    expect(deriveSpan(raw({ attributes: attrs({ 'gen_ai.usage.cost.amount': 'free' }) })).costAmount).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { StatusCode, type AttrValue, type Attributes, type RawSpan, type SpanRecord } from './span.js';
 import { messageTemplate } from './error-class.js';
+import { finishReasonsOf, toolArgumentsHash, toolResultSaysFailed } from './agent-attributes.js';
 
 /**
  * For each meaning, the attribute keys to look at (first present wins). The config's
@@ -28,11 +29,31 @@ export interface AttributeMapping {
   readonly http_status: readonly string[];
   /** count a span as failed when it carries an error type attribute, even with status UNSET */
   readonly failed_on_error_type: boolean;
+  /** why a model answer stopped (`stop`, `length`, `content_filter`, `tool_calls`, …): a string array */
+  readonly finish_reasons: readonly string[];
+  /** input tokens served from a provider cache (part of the input tokens) */
+  readonly cached_input_tokens: readonly string[];
+  /** output tokens spent on reasoning (part of the output tokens) */
+  readonly reasoning_tokens: readonly string[];
+  readonly tool_call_id: readonly string[];
+  /** tool-call arguments: hashed (normalized JSON, key order ignored) and then dropped from the record */
+  readonly tool_call_arguments: readonly string[];
+  /** tool-call result: read for a failure it reports (`isError: true`, `"ok": false`, …) */
+  readonly tool_call_result: readonly string[];
+  readonly conversation_id: readonly string[];
+  /** cost of the call as reported by the instrumentation, and its currency (USD when absent) */
+  readonly cost_amount: readonly string[];
+  readonly cost_currency: readonly string[];
+  /** the agent's version (a series dimension when present) */
+  readonly agent_version: readonly string[];
+  /** the end user a call serves (per-user budgets) */
+  readonly user: readonly string[];
 }
 
 /** The default keys (the config's `service.attributes` defaults are these). */
 export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = {
-  run_id: ['kc.run.id', 'session.id'],
+  // A conversation is the run when no kc run id is present.
+  run_id: ['kc.run.id', 'gen_ai.conversation.id', 'session.id'],
   task_id: ['kc.task.id'],
   task_type: ['kc.task.type'],
   attempt: ['kc.task.attempt', 'retry.attempt'],
@@ -47,6 +68,17 @@ export const DEFAULT_ATTRIBUTE_MAPPING: AttributeMapping = {
   error_type: ['error.type'],
   http_status: ['http.response.status_code'],
   failed_on_error_type: true,
+  finish_reasons: ['gen_ai.response.finish_reasons'],
+  cached_input_tokens: ['gen_ai.usage.cache_read.input_tokens'],
+  reasoning_tokens: ['gen_ai.usage.reasoning.output_tokens'],
+  tool_call_id: ['gen_ai.tool.call.id'],
+  tool_call_arguments: ['gen_ai.tool.call.arguments'],
+  tool_call_result: ['gen_ai.tool.call.result'],
+  conversation_id: ['gen_ai.conversation.id'],
+  cost_amount: ['gen_ai.usage.cost.amount'],
+  cost_currency: ['gen_ai.usage.cost.currency'],
+  agent_version: ['gen_ai.agent.version'],
+  user: ['user.id', 'enduser.id'],
 };
 
 export const DEFAULT_SERVICE_NAME = 'unknown_service';
@@ -96,6 +128,22 @@ export function attrAsInteger(v: AttrValue | undefined): number | undefined {
   }
 }
 
+/** A number attribute given as a number, a bigint or a decimal string (fractions kept). */
+export function attrAsNumber(v: AttrValue | undefined): number | undefined {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? v : undefined;
+    case 'bigint':
+      return Number(v);
+    case 'string': {
+      const s = v.trim();
+      return /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/.test(s) ? Number(s) : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
 function text(keys: readonly string[], a: Attributes, r: Attributes): string | undefined {
   return asText(firstPresent(keys, a, r));
 }
@@ -106,6 +154,22 @@ function integer(keys: readonly string[], a: Attributes, r: Attributes): number 
     if (n !== undefined) return n;
   }
   return undefined;
+}
+
+function decimal(keys: readonly string[], a: Attributes, r: Attributes): number | undefined {
+  for (const key of keys) {
+    const n = attrAsNumber(a[key] ?? r[key]);
+    if (n !== undefined) return n;
+  }
+  return undefined;
+}
+
+/** The span attributes without `keys` (tool-call arguments are hashed, never kept), or the same map when none is there. */
+function withoutKeys(attributes: Attributes, keys: readonly string[]): Attributes {
+  if (!keys.some((k) => k in attributes)) return attributes;
+  const out = Object.create(null) as Record<string, AttrValue>;
+  for (const k of Object.keys(attributes)) if (!keys.includes(k)) out[k] = attributes[k] as AttrValue;
+  return out;
 }
 
 /**
@@ -179,7 +243,7 @@ export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATT
     durationMs: raw.durationMs,
     statusCode: raw.statusCode,
     statusMessage: raw.statusMessage,
-    attributes: raw.attributes,
+    attributes: withoutKeys(raw.attributes, mapping.tool_call_arguments),
     events: raw.events,
     links: raw.links,
     resource: raw.resource,
@@ -212,5 +276,34 @@ export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATT
     const errorClass = errorClassOf(raw, mapping, httpStatus);
     if (errorClass !== undefined) record.errorClass = errorClass;
   }
+  deriveAgentFields(record, mapping, a, r);
   return record;
+}
+
+/** The agent-era meanings (docs/input.md): finish reasons, cache and reasoning tokens, tool calls, conversation, cost, version, user. */
+function deriveAgentFields(record: { -readonly [K in keyof SpanRecord]: SpanRecord[K] }, mapping: AttributeMapping, a: Attributes, r: Attributes): void {
+  const finish = finishReasonsOf(firstPresent(mapping.finish_reasons, a, r));
+  if (finish !== undefined) record.finishReasons = finish;
+  const cached = integer(mapping.cached_input_tokens, a, r);
+  if (cached !== undefined) record.cachedInputTokens = cached;
+  const reasoning = integer(mapping.reasoning_tokens, a, r);
+  if (reasoning !== undefined) record.reasoningTokens = reasoning;
+  const callId = text(mapping.tool_call_id, a, r);
+  if (callId !== undefined) record.toolCallId = callId;
+  const args = firstPresent(mapping.tool_call_arguments, a, r);
+  if (args !== undefined) record.toolArgsHash = toolArgumentsHash(args);
+  const result = firstPresent(mapping.tool_call_result, a, r);
+  if (result !== undefined) record.toolResultError = toolResultSaysFailed(result);
+  const conversation = text(mapping.conversation_id, a, r);
+  if (conversation !== undefined) record.conversationId = conversation;
+  const cost = decimal(mapping.cost_amount, a, r);
+  if (cost !== undefined && cost >= 0) {
+    record.costAmount = cost;
+    const currency = text(mapping.cost_currency, a, r);
+    if (currency !== undefined) record.costCurrency = currency;
+  }
+  const version = text(mapping.agent_version, a, r);
+  if (version !== undefined) record.agentVersion = version;
+  const user = text(mapping.user, a, r);
+  if (user !== undefined) record.user = user;
 }

@@ -15,6 +15,9 @@ export const PAIN_POINT_KINDS = [
   'sequential_fanout',
   'provider_fallback',
   'anomaly',
+  'silent_failure',
+  'agent_loop',
+  'budget_exceeded',
 ] as const;
 export type PainPointKind = (typeof PAIN_POINT_KINDS)[number];
 
@@ -38,6 +41,10 @@ export interface Subject {
   readonly agent?: string;
   readonly task_type?: string;
   readonly error_class?: string;
+  /** the agent's version, next to its agent (the agent_version dimension) */
+  readonly agent_version?: string;
+  /** the end user (per-user budgets) */
+  readonly user?: string;
 }
 
 /** Figures of the evidence: numbers, or small breakdown tables of numbers by label. */
@@ -79,6 +86,8 @@ export interface Impact {
   readonly affected_traces: number;
   readonly wasted_ms: number;
   readonly wasted_tokens: number;
+  /** USD spent on the waste (failed calls, retries, loop calls, cut-off answers), where cost is known */
+  readonly wasted_cost_usd?: number;
 }
 
 /** The pain-point record of docs/painpoints.md: the JSONL line format. */

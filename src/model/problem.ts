@@ -21,6 +21,9 @@ export const subjectSchema = z.strictObject({
   agent: z.string().optional(),
   task_type: z.string().optional(),
   error_class: z.string().optional(),
+  /** the agent's version (the agent_version dimension) and the end user (per-user budgets) */
+  agent_version: z.string().optional(),
+  user: z.string().optional(),
 });
 
 /** A member pain point as a problem names it. */

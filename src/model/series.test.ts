@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seriesSubjects, subjectKey } from './series.js';
+import { seriesSubjects, subjectKey, subjectLabel } from './series.js';
 import { makeSpan } from '../../test/support/span-factory.js';
 import type { Dimension } from './series.js';
 
@@ -24,5 +24,20 @@ describe('seriesSubjects and subjectKey caches', () => {
     const a = { service: 's', operation: 'op', tool: 't' };
     expect(subjectKey(a)).toBe(subjectKey({ ...a }));
     expect(subjectKey(a)).toBe(subjectKey(a));
+  });
+});
+
+describe('the agent_version dimension', () => {
+  it('names a series by the agent and its version', () => {
+    const span = makeSpan({ name: 'invoke_agent', agent: 'coder' });
+    const versioned = { ...span, agentVersion: '1.4.0' };
+    expect(seriesSubjects(versioned, ['agent', 'agent_version']).map(subjectKey)).toEqual([
+      'service="kc-orchestrator",operation="invoke_agent"',
+      'service="kc-orchestrator",operation="invoke_agent",agent="coder"',
+      'service="kc-orchestrator",operation="invoke_agent",agent="coder",agent_version="1.4.0"',
+    ]);
+    expect(subjectLabel({ service: 's', agent: 'coder', agent_version: '1.4.0' })).toBe('coder 1.4.0');
+    // no version attribute: no such series
+    expect(seriesSubjects(span, ['agent', 'agent_version'])).toHaveLength(2);
   });
 });

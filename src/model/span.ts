@@ -53,7 +53,7 @@ export interface DerivedFields {
   readonly service: string;
   /** `service.name` + span name + first present of tool / model / task type, space separated */
   readonly operationKey: string;
-  /** run id: `kc.run.id`, `session.id`, else the trace id */
+  /** run id: `kc.run.id`, `gen_ai.conversation.id`, `session.id`, else the trace id */
   readonly runId: string;
   readonly taskId?: string;
   readonly taskType?: string;
@@ -72,6 +72,24 @@ export interface DerivedFields {
   readonly failed: boolean;
   /** normalized error class (docs/input.md): error.type, exception.type, HTTP status, or message template */
   readonly errorClass?: string;
+  /** why a model answer stopped, lowercase, one per choice (`stop`, `length`, `content_filter`, `tool_calls`, …) */
+  readonly finishReasons?: readonly string[];
+  /** input tokens served from a provider cache (included in inputTokens) */
+  readonly cachedInputTokens?: number;
+  /** output tokens spent on reasoning (included in outputTokens) */
+  readonly reasoningTokens?: number;
+  readonly toolCallId?: string;
+  /** 16 hex of sha256 over the tool-call arguments as normalized JSON (key order ignored); the arguments themselves are never kept */
+  readonly toolArgsHash?: string;
+  /** the tool-call result says the call failed (`isError: true`, `"ok": false`, `"success": false`, an `error` field); false when it says nothing of the kind */
+  readonly toolResultError?: boolean;
+  readonly conversationId?: string;
+  /** cost reported by the instrumentation, in costCurrency (USD when absent) */
+  readonly costAmount?: number;
+  readonly costCurrency?: string;
+  readonly agentVersion?: string;
+  /** the end user (`user.id`, `enduser.id`) */
+  readonly user?: string;
 }
 
 export interface SpanRecord extends DerivedFields {

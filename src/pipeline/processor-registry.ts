@@ -13,6 +13,9 @@ import { repeatedCallsProcessorFactory } from '../../processors/repeated-calls.j
 import { sequentialFanoutProcessorFactory } from '../../processors/sequential-fanout.js';
 import { anomalyProcessorFactory } from '../../processors/anomaly.js';
 import { operationMetricsProcessorFactory } from '../../processors/operation-metrics.js';
+import { silentFailureProcessorFactory } from '../../processors/silent-failure/index.js';
+import { agentLoopProcessorFactory } from '../../processors/agent-loop/index.js';
+import { budgetProcessorFactory } from '../../processors/budget/index.js';
 import { categorizeProcessorFactory } from '../../processors/categorize.js';
 import { recommendProcessorFactory } from '../../processors/recommend.js';
 
@@ -27,6 +30,9 @@ export const processorFactories = [
   sequentialFanoutProcessorFactory,
   anomalyProcessorFactory,
   operationMetricsProcessorFactory,
+  silentFailureProcessorFactory,
+  agentLoopProcessorFactory,
+  budgetProcessorFactory,
   categorizeProcessorFactory,
   recommendProcessorFactory,
 ] as unknown as readonly ProcessorFactory<unknown>[];

@@ -36,6 +36,13 @@ export const KIND_ROLES: Readonly<Record<PainPointKind, KindRole>> = {
   retry_non_retryable: { role: 'behaviour', measure: 'failures', absorbs: ['retry_storm', 'retry_exhaustion', 'failure_rate', 'failure_spike'] },
   repeated_calls: { role: 'behaviour', measure: 'calls', absorbs: ['anomaly'] },
   sequential_fanout: { role: 'behaviour', measure: 'calls' },
+  // the agent kinds: a silent failure (a call reported successful that did not do its job) and a
+  // loop each have their own fix, so they are roots; a loop's spans carry the token anomaly it
+  // causes. Overspend is the consequence of whatever spent: its subject names a spender, not an
+  // operation, so it stands alone unless a loop's or an anomaly's spans explain it
+  silent_failure: { role: 'behaviour', measure: 'calls' },
+  agent_loop: { role: 'behaviour', measure: 'calls', absorbs: ['anomaly', 'budget_exceeded'] },
+  budget_exceeded: { role: 'consequence', measure: 'tokens' },
 };
 
 /** The measure of one pain point: an anomaly is in tokens or in calls, as its evidence says. */

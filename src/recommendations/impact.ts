@@ -1,12 +1,17 @@
 /**
- * Impact of a pain point (docs/outputs.md, Recommendations: affected runs / traces, wasted time, tokens) and its score.
+ * Impact of a pain point (docs/outputs.md, Recommendations: affected runs / traces, wasted time, tokens, cost) and its score.
  *
  * score = w_runs·ln(1 + affected_runs) + w_traces·ln(1 + affected_traces)
  *       + w_time·ln(1 + wasted_ms / 1000) + w_tokens·ln(1 + wasted_tokens / 1000)
  *
+ * and, where the waste's cost is known (`wasted_cost_usd`), w_cents·ln(1 + wasted US cents) in
+ * place of the token term: the cost is what those tokens were worth, so counting both would count
+ * the same waste twice, and money ranks what a team feels first.
+ *
  * Log-scaled so that no single figure swamps the others (10× the traces is +2.3·w, not 10×),
  * and rounded to 2 decimals so the score is stable text in reports and hashes.
- * Default weights: runs 3, traces 1, time 2, tokens 2 (a run is what a kc user pays for).
+ * Default weights: runs 3, traces 1, time 2, tokens 2, cents 2 (a run is what a kc user pays for;
+ * $1 weighs as much as 100 000 tokens).
  */
 import type { Evidence, Impact } from '../model/painpoint.js';
 import type { ImpactLevel } from '../model/recommendation.js';
@@ -17,9 +22,10 @@ export interface ImpactWeights {
   readonly traces: number;
   readonly wasted_seconds: number;
   readonly wasted_ktokens: number;
+  readonly wasted_cents: number;
 }
 
-export const DEFAULT_IMPACT_WEIGHTS: ImpactWeights = { runs: 3, traces: 1, wasted_seconds: 2, wasted_ktokens: 2 };
+export const DEFAULT_IMPACT_WEIGHTS: ImpactWeights = { runs: 3, traces: 1, wasted_seconds: 2, wasted_ktokens: 2, wasted_cents: 2 };
 
 /** Score thresholds for the recommendation impact level: below `moderate` is minor, and so on. */
 export interface ImpactLevelThresholds {
@@ -41,14 +47,17 @@ export function impactScore(
     weights.runs * Math.log1p(nonNegative(figures.affected_runs)) +
       weights.traces * Math.log1p(nonNegative(figures.affected_traces)) +
       weights.wasted_seconds * Math.log1p(nonNegative(figures.wasted_ms) / 1_000) +
-      weights.wasted_ktokens * Math.log1p(nonNegative(figures.wasted_tokens) / 1_000),
+      (figures.wasted_cost_usd !== undefined
+        ? weights.wasted_cents * Math.log1p(nonNegative(figures.wasted_cost_usd) * 100)
+        : weights.wasted_ktokens * Math.log1p(nonNegative(figures.wasted_tokens) / 1_000)),
   );
 }
 
 /**
  * Impact from a pain point's evidence: the impact figures its kind's schema names (`affected_runs`,
- * `affected_traces`, `wasted_ms`, `wasted_tokens`); a kind that writes fewer falls back to the number
- * of run ids, the exemplar count, 0 ms and 0 tokens.
+ * `affected_traces`, `wasted_ms`, `wasted_tokens` and, where the cost is known, `wasted_cost_usd`);
+ * a kind that writes fewer falls back to the number of run ids, the exemplar count, 0 ms, 0 tokens
+ * and an unknown cost (absent).
  */
 export function computeImpact(
   evidence: Evidence,
@@ -62,6 +71,10 @@ export function computeImpact(
     wasted_ms: Math.round(nonNegative(m.wasted_ms)),
     wasted_tokens: Math.round(nonNegative(m.wasted_tokens)),
   };
+  if (m.wasted_cost_usd !== undefined) {
+    const withCost = { ...figures, wasted_cost_usd: Math.round(m.wasted_cost_usd * 10_000) / 10_000 };
+    return { score: impactScore(withCost, weights), ...withCost };
+  }
   return { score: impactScore(figures, weights), ...figures };
 }
 

@@ -12,6 +12,7 @@ import { type AlertItem, type AlertMember, rootLabel, seenDurationMs } from './a
 import { sparklineSvg } from './sparkline.js';
 import { escapeHtml as e, plural, subjectText } from './text.js';
 import { subjectLabelWithErrorClass } from '../model/series.js';
+import { formatUsd } from '../model/cost.js';
 
 export interface AlertCardOptions {
   /** URL template with {trace_id}; unset = trace ids without links */
@@ -59,7 +60,9 @@ function impactText(item: AlertItem): string {
   if (!i) return `${plural(item.runCount, 'run')}`;
   const parts = [plural(i.affected_runs, 'run'), plural(i.affected_traces, 'trace')];
   if (i.wasted_ms > 0) parts.push(`${formatDuration(i.wasted_ms)} wasted`);
-  if (i.wasted_tokens > 0) parts.push(`${formatCount(i.wasted_tokens)} tokens wasted`);
+  const cost = i.wasted_cost_usd !== undefined ? formatUsd(i.wasted_cost_usd) : undefined;
+  if (i.wasted_tokens > 0) parts.push(`${formatCount(i.wasted_tokens)} tokens wasted${cost !== undefined ? ` (${cost})` : ''}`);
+  else if (cost !== undefined) parts.push(`${cost} wasted`);
   return `${parts.join(', ')} · score ${formatNumber(i.score, 2)}`;
 }
 

@@ -13,6 +13,7 @@ import { subjectLabel, subjectLabelWithErrorClass } from '../model/series.js';
 import { formatCount, formatDuration, formatNumber, formatPercent } from '../model/evidence-format.js';
 import { evidenceEntries } from '../recommendations/format.js';
 import { implementationSteps } from './alert-item.js';
+import { formatUsd } from '../model/cost.js';
 import { capitalize, codeSpan, escapeMarkdownInline, escapeTableCell, painPointsOfSeverity, plural, problemRecommendation, problemsOfSeverity, SEVERITIES, subjectText } from './text.js';
 
 export interface ReportOptions {
@@ -60,7 +61,7 @@ function painPointSection(pp: PainPointRecord): string[] {
   );
   if (pp.impact) {
     const i = pp.impact;
-    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatDuration(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted`);
+    lines.push(`- Impact: ${plural(i.affected_runs, 'run')}, ${plural(i.affected_traces, 'trace')}, ${formatDuration(i.wasted_ms)} wasted, ${formatCount(i.wasted_tokens)} tokens wasted${i.wasted_cost_usd !== undefined ? ` (${formatUsd(i.wasted_cost_usd)})` : ''}`);
   }
   const metrics = evidenceEntries(pp.evidence.metrics);
   if (metrics.length > 0) {

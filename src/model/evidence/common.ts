@@ -31,6 +31,11 @@ export const wasted = {
   wasted_tokens: z.number().nonnegative(),
 } as const;
 
+/** What the waste cost in US dollars, written only where the price of the calls is known. */
+export const wastedCost = {
+  wasted_cost_usd: z.number().nonnegative().optional(),
+} as const;
+
 /**
  * The impact figures by name, each optional: what a reader of any kind may look for. A kind's own
  * schema says which of them it writes.
@@ -40,6 +45,8 @@ export const impactMetricsSchema = z.object({
   affected_runs: count.optional(),
   wasted_ms: millis.optional(),
   wasted_tokens: z.number().nonnegative().optional(),
+  /** US dollars the waste cost, where the price of the calls is known */
+  wasted_cost_usd: z.number().nonnegative().optional(),
 });
 export type ImpactMetrics = z.output<typeof impactMetricsSchema>;
 

@@ -3,7 +3,7 @@
  * error_cluster (processors/error-cluster.ts) and provider_fallback (processors/provider-fallback/).
  */
 import { z } from 'zod';
-import { affected, breakdown, count, fraction, wasted, windowName } from './common.js';
+import { affected, breakdown, count, fraction, wasted, wastedCost, windowName } from './common.js';
 
 /** What every failure_rate and failure_spike judgement states about the judged window. */
 const failureWindow = {
@@ -14,6 +14,7 @@ const failureWindow = {
   wilson_lower: fraction,
   wilson_upper: fraction,
   ...wasted,
+  ...wastedCost,
   ...affected,
   /** failures by error class (top 10) */
   by_error_class: breakdown,
@@ -54,6 +55,7 @@ export const errorClusterMetricsSchema = z.strictObject({
   /** the normalized message template ('' when the failures carry no message) */
   template: z.string(),
   ...wasted,
+  ...wastedCost,
   ...affected,
   by_operation: breakdown,
   by_service: breakdown,

@@ -12,6 +12,7 @@ import { retryExhaustionMetricsSchema, retryNoBackoffMetricsSchema, retryNonRetr
 import { latencyBottleneckMetricsSchema, latencyRegressionMetricsSchema, slowTailMetricsSchema } from './latency.js';
 import { repeatedCallsMetricsSchema, sequentialFanoutMetricsSchema } from './structure.js';
 import { anomalyMetricsSchema } from './anomaly.js';
+import { agentLoopMetricsSchema, budgetExceededMetricsSchema, silentFailureMetricsSchema } from './agent.js';
 
 export * from './common.js';
 export * from './failures.js';
@@ -19,6 +20,7 @@ export * from './retries.js';
 export * from './latency.js';
 export * from './structure.js';
 export * from './anomaly.js';
+export * from './agent.js';
 
 /** kind → the schema of its `evidence.metrics`; a kind without one is a type error here. */
 export const EVIDENCE_METRICS_SCHEMAS = {
@@ -36,6 +38,9 @@ export const EVIDENCE_METRICS_SCHEMAS = {
   sequential_fanout: sequentialFanoutMetricsSchema,
   provider_fallback: providerFallbackMetricsSchema,
   anomaly: anomalyMetricsSchema,
+  silent_failure: silentFailureMetricsSchema,
+  agent_loop: agentLoopMetricsSchema,
+  budget_exceeded: budgetExceededMetricsSchema,
 } as const satisfies { readonly [K in PainPointKind]: z.ZodObject };
 
 type Schemas = typeof EVIDENCE_METRICS_SCHEMAS;

@@ -1,6 +1,6 @@
 /** Evidence of the retry kinds (processors/retry-patterns/rules.ts): every finding carries the chain figures. */
 import { z } from 'zod';
-import { affected, breakdown, count, fraction, millis, multiple, wasted, windowName } from './common.js';
+import { affected, breakdown, count, fraction, millis, multiple, wasted, wastedCost, windowName } from './common.js';
 
 /** The retry chains of the judged window, as every retry finding states them. */
 const retryChains = {
@@ -17,6 +17,7 @@ const retryChains = {
   /** failures by error class */
   by_error_class: breakdown,
   ...wasted,
+  ...wastedCost,
   ...affected,
 } as const;
 

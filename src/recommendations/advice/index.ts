@@ -14,6 +14,7 @@ import { retryExhaustionAdvice, retryNoBackoffAdvice, retryNonRetryableAdvice, r
 import { latencyBottleneckAdvice, latencyRegressionAdvice, slowTailAdvice } from './latency.js';
 import { repeatedCallsAdvice, sequentialFanoutAdvice } from './structure.js';
 import { anomalyAdvice } from './anomaly.js';
+import { agentLoopAdvice, budgetExceededAdvice, silentFailureAdvice } from './agent.js';
 
 export { DEFAULT_ADVICE_OPTIONS, type Advice, type AdviceOptions, type Criterion, type MeasuredQuantity } from './types.js';
 
@@ -32,6 +33,9 @@ export const ADVICE: { readonly [K in PainPointKind]: AdviceTemplate<K> } = {
   repeated_calls: repeatedCallsAdvice,
   sequential_fanout: sequentialFanoutAdvice,
   anomaly: anomalyAdvice,
+  silent_failure: silentFailureAdvice,
+  agent_loop: agentLoopAdvice,
+  budget_exceeded: budgetExceededAdvice,
 };
 
 function adviseKind<K extends PainPointKind>(kind: K, pp: PainPointRecord, options: AdviceOptions): Advice {

@@ -28,7 +28,12 @@ export type MeasuredQuantity =
   | 'consecutive_calls'
   | 'sequential_tool_calls'
   | 'fallbacks_per_task'
-  | 'robust_z';
+  | 'robust_z'
+  | 'silent_failure_rate'
+  | 'length_finish_share'
+  | 'identical_tool_calls'
+  | 'model_turns'
+  | 'spend';
 
 /** One measurable acceptance criterion: what it measures, and the sentence. */
 export interface Criterion {
