@@ -129,7 +129,8 @@ describe('GET /ui', () => {
     expect(resolved).toContain(`<li data-id="${opened.painpoint.id}">`);
     expect(resolved).toMatch(/web_search fails \d+ % of calls/);
     expect(html).toContain('<p class="empty" data-empty>Nothing is wrong right now.</p>');
-  });
+    // two sidecar starts and a store round trip: more than the default 30 s on a loaded machine
+  }, 120_000);
 
   it('charts the first pipeline that lists operation_metrics, with its critical path', async () => {
     const started = await startSidecar({

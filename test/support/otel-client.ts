@@ -63,9 +63,11 @@ export interface ClientSpanSpec {
 /** `endpoint`: http://127.0.0.1:PORT for HTTP protocols, 127.0.0.1:PORT for gRPC. */
 export function createOtelClient(endpoint: string, protocol: OtlpClientProtocol, serviceName = 'kc-orchestrator', options: OtelClientOptions = {}): OtelClient {
   let exporter: SpanExporter;
-  if (protocol === 'grpc') exporter = new GrpcExporter({ url: `http://${endpoint.replace(/^\w+:\/\//, '')}` });
-  else if (protocol === 'http/json') exporter = new JsonExporter({ url: `${endpoint}/v1/traces` });
-  else exporter = new ProtoExporter({ url: `${endpoint}/v1/traces` });
+  // a generous export timeout: on a loaded test machine the default 10 s fails a request the sidecar would answer
+  const timeoutMillis = 60_000;
+  if (protocol === 'grpc') exporter = new GrpcExporter({ url: `http://${endpoint.replace(/^\w+:\/\//, '')}`, timeoutMillis });
+  else if (protocol === 'http/json') exporter = new JsonExporter({ url: `${endpoint}/v1/traces`, timeoutMillis });
+  else exporter = new ProtoExporter({ url: `${endpoint}/v1/traces`, timeoutMillis });
   const copy = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
