@@ -59,6 +59,8 @@ function writeConfig(name: string, backendUrl: string, exporterExtra: readonly s
       `  jsonl: {path: ${JSON.stringify(jsonl)}}`,
       '  otlp_traces:',
       `    endpoint: ${backendUrl}`,
+      // the JSONL path records pain-point changes: the backend gets the same ones to compare
+      '    emit: painpoints',
       '    max_batch_size: 10',
       '    retry_on_failure: {initial_interval: 10ms, max_interval: 50ms, max_elapsed_time: 300ms}',
       '    shutdown_timeout: 200ms',

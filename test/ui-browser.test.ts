@@ -21,6 +21,7 @@ import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { isProblemChange, type PainPointChange } from '../src/model/events.js';
+import type { ProblemChange } from '../src/model/problem.js';
 import { kcTaskSchema } from '../src/recommendations/schema.js';
 import { createOtelClient } from './support/otel-client.js';
 import { agentWorkload } from './support/agent-workload.js';
@@ -45,6 +46,7 @@ let context: BrowserContext | undefined;
 let service: Service | undefined;
 let port = 0;
 const changes: PainPointChange[] = [];
+const problemChanges: ProblemChange[] = [];
 
 async function startSidecar(): Promise<string> {
   const config = parseConfigObject(
@@ -57,7 +59,7 @@ async function startSidecar(): Promise<string> {
     DEFAULT_CONFIG,
   );
   // the real clock: an idle sidecar's watermark follows the wall clock, as in production
-  service = await startService(config, { logger: silentLogger, onChange: (c) => isProblemChange(c) || changes.push(c) });
+  service = await startService(config, { logger: silentLogger, onChange: (c) => (isProblemChange(c) ? problemChanges.push(c) : changes.push(c)) });
   const http = service.endpoints.find((e) => e.startsWith('http://')) as string;
   port = Number(new URL(http).port);
   return http;
@@ -122,9 +124,9 @@ afterAll(async () => {
 });
 
 /**
- * The live page alone on a loopback port, fed changes by the test: the problems stage is not in
- * the sidecar's default pipeline yet, so problem changes come from fixtures built through the
- * record's schema.
+ * The live page alone on a loopback port, fed changes by the test: problem changes from fixtures
+ * built through the record's schema, so each lifecycle step (merged, root replaced) is shown on
+ * cue.
  */
 async function startBarePage(): Promise<{ url: string; page: LivePage }> {
   const page = createLivePage({
@@ -166,7 +168,11 @@ describe('the live page in Chromium', () => {
     const opened = changes.find((c) => c.painpoint.kind === 'failure_rate' && c.painpoint.subject.tool === 'web_search');
     expect(opened).toBeDefined();
     const pp = opened!.painpoint;
-    expect(await card.getAttribute('id')).toBe(pp.id);
+    // one card per problem: the one whose root is the failing tool
+    const problem = problemChanges.find((c) => c.problem.root.id === pp.id)?.problem;
+    expect(problem).toBeDefined();
+    const cardId = problem!.id;
+    expect(await card.getAttribute('id')).toBe(cardId);
     expect(await card.locator('.badge').first().textContent()).toMatch(/^(medium|high)$/);
     expect(await card.locator('.facts').textContent()).toContain('failure_rate on web_search');
 
@@ -176,7 +182,7 @@ describe('the live page in Chromium', () => {
     expect(await op.locator('.chart[data-metric="failure_rate"] canvas').count()).toBeGreaterThan(0);
     expect(await op.locator('[data-field="failure_rate"]').textContent()).toMatch(/^\d+(\.\d)? %$/);
     // how long it has been seen counts in the data's time, up to the newest boundary
-    await page.waitForFunction((id) => / min$/.test((globalThis as unknown as Web).document.getElementById(id)?.querySelector('.since')?.textContent ?? ''), pp.id, WAIT);
+    await page.waitForFunction((id) => / min$/.test((globalThis as unknown as Web).document.getElementById(id)?.querySelector('.since')?.textContent ?? ''), cardId, WAIT);
     // the card links to it
     expect(await card.locator('a[href^="#op-"]').getAttribute('href')).toBe(`#${await op.getAttribute('id')}`);
 
@@ -191,7 +197,7 @@ describe('the live page in Chromium', () => {
     // exemplar traces link through ui.trace_url
     const link = card.locator('a.trace').first();
     const traceId = (await link.getAttribute('data-trace-id')) as string;
-    expect(changes.filter((c) => c.painpoint.id === pp.id).flatMap((c) => c.painpoint.evidence.exemplar_trace_ids)).toContain(traceId);
+    expect(problemChanges.filter((c) => c.problem.id === cardId).flatMap((c) => c.problem.exemplar_trace_ids)).toContain(traceId);
     expect(await link.getAttribute('href')).toBe(`http://127.0.0.1:16686/trace/${traceId}`);
 
     // keyboard: j moves the focus to the first card, c copies its task
@@ -229,6 +235,7 @@ describe('the live page in Chromium', () => {
     service = undefined;
     await page.locator('#status[data-state="reconnecting"]').waitFor(WAIT);
     changes.length = 0;
+    problemChanges.length = 0;
     await startSidecar();
     await page.locator('#status[data-state="live"]').waitFor(WAIT);
     // the new instance has nothing open yet: the old card is gone without a reload

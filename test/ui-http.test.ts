@@ -15,6 +15,7 @@ import { components, DEFAULT_CONFIG } from '../src/pipeline/components.js';
 import { startService, type Service } from '../src/pipeline/service.js';
 import { silentLogger } from '../src/telemetry/logger.js';
 import { isProblemChange, type PainPointChange } from '../src/model/events.js';
+import type { ProblemChange, ProblemRecord } from '../src/model/problem.js';
 import { kcTaskSchema } from '../src/recommendations/schema.js';
 import { PAGE_CSS } from '../src/report/style.js';
 import { createOtelClient, type OtelClient } from './support/otel-client.js';
@@ -37,6 +38,7 @@ interface Started {
   readonly http: string;
   readonly telemetry: string | undefined;
   readonly changes: PainPointChange[];
+  readonly problems: ProblemChange[];
 }
 
 async function startSidecar(service: Record<string, unknown> = {}, exporters: Record<string, unknown> = {}, dir = mkdtempSync(join(tmpdir(), 'sidelight-ui-'))): Promise<Started> {
@@ -50,11 +52,12 @@ async function startSidecar(service: Record<string, unknown> = {}, exporters: Re
     DEFAULT_CONFIG,
   );
   const changes: PainPointChange[] = [];
-  const s = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => isProblemChange(c) || changes.push(c) });
+  const problems: ProblemChange[] = [];
+  const s = await startService(config, { scheduler: new VirtualTimeScheduler(), logger: silentLogger, onChange: (c) => (isProblemChange(c) ? problems.push(c) : changes.push(c)) });
   services.push(s);
   const http = s.endpoints.find((e) => e.startsWith('http://')) as string;
   const telemetry = s.endpoints.find((e) => e.startsWith('telemetry '))?.slice('telemetry '.length);
-  return { service: s, http, telemetry, changes };
+  return { service: s, http, telemetry, changes, problems };
 }
 
 /** Sends 200 tasks (web_search failing 40 %) and waits until the failure_rate pain point opened. */
@@ -72,18 +75,31 @@ async function sendFailingTool(started: Started, start = T0): Promise<PainPointC
 
 const unescape = (html: string) => html.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
+/** The problem the pain point opened (as its root or a member), once the problems stage has emitted it. */
+async function problemOf(started: Started, ppId: string): Promise<ProblemRecord> {
+  for (let i = 0; i < 5_000; i++) {
+    const found = started.problems.find((c) => c.problem.root.id === ppId || c.problem.symptoms.some((m) => m.id === ppId));
+    if (found) return found.problem;
+    await new Promise((r) => setImmediate(r));
+  }
+  throw new Error(`no problem holds ${ppId}`);
+}
+
 describe('GET /ui', () => {
-  it('renders the open pain point on the server: root, impact, fix with steps, copy button, kc task and trace links', async () => {
+  it('renders the open problem on the server: root, impact, fix with steps, copy button, kc task and trace links', async () => {
     const started = await startSidecar({ ui: { trace_url: JAEGER } });
     const change = await sendFailingTool(started);
     const pp = change.painpoint;
+    // the page shows one card per problem; this one's root is the failing tool
+    const problem = await problemOf(started, pp.id);
+    expect(problem.root.id).toBe(pp.id);
     const res = await fetch(`${started.http}/ui`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     const html = await res.text();
-    const card = html.slice(html.indexOf(`<article class="alert" id="${pp.id}"`), html.indexOf('</article>', html.indexOf(`id="${pp.id}"`)));
-    expect(card).toContain('data-severity="medium"');
+    const card = html.slice(html.indexOf(`<article class="alert" id="${problem.id}"`), html.indexOf('</article>', html.indexOf(`id="${problem.id}"`)));
+    expect(card).toContain(`data-severity="${problem.severity}"`);
     expect(card).toContain('<h3 class="alert-title"');
     expect(card).toMatch(/web_search fails \d+ % of calls/);
     expect(card).toContain('<dt>Root</dt><dd><code>failure_rate</code> on <strong>web_search</strong>');
