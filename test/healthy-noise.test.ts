@@ -41,7 +41,7 @@ function healthyNoisyWorkload(): SpanRecord[] {
       tool('web_search', 5_000, { type: 'timeout', message: 'search timed out after 5000 ms' });
       tool('web_search', lognormal(rand, 400, 0.9));
     } else tool('web_search', lognormal(rand, 400, 0.9));
-    // an occasional ENOENT, retried once (a retry cannot fix it)
+    // an occasional ENOENT, retried once (a file another step has not written yet)
     if (i % 150 === 40) {
       tool('read_file', 4, { type: 'ENOENT', message: "ENOENT: no such file or directory, open '/repo/src/missing.ts'" });
       tool('read_file', 5, { type: 'ENOENT', message: "ENOENT: no such file or directory, open '/repo/src/missing.ts'" });
@@ -77,11 +77,8 @@ describe('a healthy workload with ordinary noise', () => {
 
   it('still sees the noise, as low findings with their impact', async () => {
     const { painpoints } = await analyzed();
-    const kinds = new Set(painpoints.map((p) => p.kind));
-    // the ENOENT retries: significant (≥ 5), but well under 1 % of read_file's calls
-    expect(kinds).toContain('retry_non_retryable');
-    const enoent = painpoints.find((p) => p.kind === 'retry_non_retryable' && p.subject.tool === 'read_file');
-    expect(enoent?.evidence.metrics['share'] as number).toBeLessThan(0.01);
+    // the ENOENT retries are no retry_non_retryable: a missing file is often there a moment later
+    expect(painpoints.filter((p) => p.kind === 'retry_non_retryable' && p.subject.tool === 'read_file')).toEqual([]);
     // the sequences: recurring, saving over a second each, but in 2.5 % of the agent's traces
     const fanout = painpoints.find((p) => p.kind === 'sequential_fanout');
     expect(fanout).toBeDefined();

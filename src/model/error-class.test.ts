@@ -92,6 +92,12 @@ describe('isNonRetryable', () => {
     for (const c of ['timeout', 'network', 'rate_limit', 'quota', 'other']) expect(isNonRetryable(c)).toBe(false);
   });
 
+  it('is false for a missing file (ENOENT), which a retry a moment later often finds, and true for an HTTP 404', () => {
+    for (const c of ['ENOENT', "ENOENT: no such file or directory, open '/repo/a.ts'", 'FileNotFoundError']) expect(isNonRetryable(c)).toBe(false);
+    expect(isNonRetryable('http_404')).toBe(true);
+    expect(isNonRetryable('ENOENT', 404)).toBe(true);
+  });
+
   it('reads http_<code> classes and raw error types', () => {
     expect(isNonRetryable('http_422')).toBe(true);
     expect(isNonRetryable('http_429')).toBe(false);

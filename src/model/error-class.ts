@@ -104,6 +104,9 @@ export function messageTemplate(message: string): string {
 
 const NON_RETRYABLE_CLASSES: ReadonlySet<string> = new Set(['invalid_request', 'authentication', 'validation', 'not_found']);
 
+/** A filesystem not-found: `ENOENT`, "no such file", `FileNotFoundError`. */
+const FILE_NOT_FOUND = /ENOENT|no such file|FileNotFound/i;
+
 /** 4xx means the request itself is wrong, except 408 (timeout) and 429 (rate limit) which clear with time. */
 function isNonRetryableStatus(code: number): boolean {
   return code >= 400 && code < 500 && code !== 408 && code !== 429;
@@ -111,13 +114,17 @@ function isNonRetryableStatus(code: number): boolean {
 
 /**
  * True when retrying cannot help (docs/painpoints.md retry_non_retryable): a 4xx other than 408/429, or an
- * error class of invalid request, authentication, validation or not found. The class may be one of
+ * error class of invalid request, authentication, validation or not found — but not a missing file
+ * (ENOENT), which a retry a moment later often finds. The class may be one of
  * ERROR_CLASSES, an `http_<code>` class from the span model, or a raw `error.type` such as
  * `AuthenticationError`, which is classified by the rule table.
  */
 export function isNonRetryable(errorClass: string | undefined, httpStatus?: number): boolean {
   if (httpStatus !== undefined && isNonRetryableStatus(httpStatus)) return true;
   if (errorClass === undefined || errorClass === '') return false;
+  // A missing file is a race more often than a wrong request: another step is still writing it, a
+  // checkout is finishing. Agents re-read after a moment and it works, so it is not a wasted retry.
+  if (FILE_NOT_FOUND.test(errorClass)) return false;
   if (NON_RETRYABLE_CLASSES.has(errorClass)) return true;
   const http = /^http_(\d{3})$/.exec(errorClass);
   if (http) return isNonRetryableStatus(Number(http[1]));
