@@ -14,11 +14,11 @@ import { AGENT_CONFIG, denseAgentSpans } from './support/agent-signals-workload.
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 import { generateKcRuns } from './fixtures/kc/generate-runs.js';
 
-/** kc runs of 25 tasks, three hours apart: a task every minute or two within a run, nothing between runs. */
+/** kc runs of 25 tasks, ten hours apart: a task every minute or two within a run, nothing between runs (long enough for findings of one run to leave every window and resolve). */
 function sparseSpans(): SpanRecord[] {
   const spans: SpanRecord[] = [];
   for (let r = 0; r < 4; r++) {
-    const [run] = generateKcRuns({ runs: 1, tasksPerRun: 25, seed: 100 + r, start: new Date(T0 + r * 3 * 3_600_000).toISOString() });
+    const [run] = generateKcRuns({ runs: 1, tasksPerRun: 25, seed: 100 + r, start: new Date(T0 + r * 10 * 3_600_000).toISOString() });
     const data = kcRunDataSchema.parse([{ ...run, runId: `run-${r}` }])[0]!;
     spans.push(...kcRunToSpans(data.events.map((e) => ({ ...e, runId: `run-${r}` })), { runId: `run-${r}` }));
   }

@@ -110,7 +110,7 @@ class FailureRateDetector {
       // a rate that fired (or was high) keeps doing so until it drops below the band
       const was = previously(series, 'failure_rate');
       const wilson = rateRule(series.summary(found, boundary), this.config, was !== undefined, this.band);
-      if (wilson) {
+      if (wilson && this.holdsOnLonger(series, found, boundary, was !== undefined)) {
         const severity = rateSeverity(wilson, this.config, was?.severity === 'high', this.band);
         out.push(rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary, this.config, severity));
       }
@@ -127,6 +127,18 @@ class FailureRateDetector {
       }
     }
     return out;
+  }
+
+  /**
+   * A failure rate is sustained (SPEC §3: medium is "sustained elevated failure"): a short window's
+   * rate holds only when the next longer window, once it has min_samples calls, is over the line
+   * too. A burst of a few failures in one minute of background errors is chance across the many
+   * windows judged; a real fault soon fills the longer window. A sudden jump is failure_spike's.
+   */
+  private holdsOnLonger(series: JudgedSeries<FailureAcc, FailureCounts>, found: WindowSpec, boundary: number, firing: boolean): boolean {
+    const longer = this.specs[this.specs.indexOf(found) + 1];
+    if (longer === undefined || !series.atLeast(longer, boundary, this.config.min_samples)) return true;
+    return rateRule(series.summary(longer, boundary), this.config, firing, this.band) !== undefined;
   }
 
   /**
