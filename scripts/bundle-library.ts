@@ -2,7 +2,7 @@
  * Bundles the library entry (`sidelight`, dist/src/index.js as tsc emitted it) into one file in its
  * place, with rxjs's ES module build inside. Run by `npm run build` after tsc.
  *
- * Why: `import('sidelight')` sits on the path of a kc process's first call (SPEC §6). Loading the
+ * Why: `import('sidelight')` sits on the path of a kc process's first call (README.md, Use from kc-orchestrator). Loading the
  * entry as tsc emits it resolves, reads and links about 120 of our modules plus rxjs's CommonJS
  * build (about 400 more files, since Node picks rxjs's `node` export); that file loading was most
  * of the import time measured (bench/native.bench.ts). One file of our code and the rxjs operators
