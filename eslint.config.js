@@ -16,6 +16,18 @@ export default tseslint.config(
     },
   },
   {
+    // The analysis library (`sidelight`) loads prom-client's metric classes only, from
+    // src/telemetry/prom.ts: the package's index loads far more (see there) for no use offline.
+    files: ['processors/**/*.ts', 'src/{windows,traces,painpoints,problems,library}/**/*.ts', 'src/pipeline/{engine,engine-parts,span-preparation,processor-registry}.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'prom-client', message: 'import Counter, Gauge and Registry from src/telemetry/prom.ts (the library loads none of the rest)', allowTypeImports: true }] },
+      ],
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',

@@ -22,12 +22,12 @@
  *
  * Offline there is nothing more to judge at the end: one whole-input value has no history.
  */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Category, Observation, Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import { judgeUpTo, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
+import { eachEvent, judgeUpTo, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { zDuration, formatDuration } from '../src/config/duration.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
@@ -389,7 +389,7 @@ export function anomaly(config: AnomalyConfig, ctx: ComponentContext): OperatorF
   return (source) =>
     defer(() => {
       const detector = new AnomalyDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event: PipelineEvent) => detector.handle(event)));
     });
 }
 

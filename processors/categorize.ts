@@ -22,7 +22,7 @@
  */
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
 import type { TaggedJudgement } from '../src/model/events.js';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../src/telemetry/prom.js';
 import { z } from 'zod';
 import {
   PAIN_POINT_KINDS,

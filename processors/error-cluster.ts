@@ -13,12 +13,12 @@
  * being the only service or '*' across several; when two templates of one class map to the same
  * subject at a boundary, the one with more failures is reported (one pain point per subject).
  */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import type { SpanRecord } from '../src/model/span.js';
 import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
-import { judgeTogether, NOT_HELD, oneShot, reaches, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
+import { eachEvent, judgeTogether, NOT_HELD, oneShot, reaches, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
@@ -405,7 +405,7 @@ export function errorCluster(config: ErrorClusterConfig, ctx: ComponentContext):
   return (source) =>
     defer(() => {
       const detector = new ErrorClusterDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event: PipelineEvent) => detector.handle(event)));
     });
 }
 

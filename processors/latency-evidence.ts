@@ -2,7 +2,7 @@
  * Evidence helpers shared by the latency-family detectors (latency, latency_bottleneck,
  * repeated_calls, sequential_fanout): bounded lists of weighted exemplars and evidence rounding.
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../src/telemetry/prom.js';
 import { MAX_EXEMPLAR_TRACES, MAX_RUN_IDS, type Exemplar } from '../src/model/evidence-format.js';
 
 /** An exemplar span with its run; `weight` orders exemplars (slowest / biggest first). */

@@ -5,9 +5,9 @@
  * enough traces; offline, `end` judges the whole input too (window `all`). Also the span roles
  * (model call, tool call) and parent naming these detectors share.
  */
-import { concatMap, defer, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import type { Judgement, TraceStreamEvent } from '../src/model/events.js';
-import { judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
+import { eachEvent, judgeUpTo, oneShot, type JudgeLoop } from '../src/windows/judging.js';
 import type { Observation, Severity, Subject } from '../src/model/painpoint.js';
 import type { SpanRecord } from '../src/model/span.js';
 import type { Trace } from '../src/model/trace.js';
@@ -130,7 +130,7 @@ export function traceWindowOperator<A, I>(detector: TraceWindowDetector<A, I>, c
       };
 
       return source.pipe(
-        concatMap((event): Judgement[] => {
+        eachEvent((event: TraceStreamEvent): Judgement[] => {
           switch (event.type) {
             case 'trace': {
               const trace = event.trace;

@@ -29,7 +29,7 @@
  * from per-series time buckets (at most 64, their width doubling as the input grows); a bucket
  * goes to the half its middle lies in, so the split is exact to 1/64 of the series' time span.
  */
-import { concatMap, defer, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
 import { isSynthetic, type SpanRecord } from '../src/model/span.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
@@ -40,7 +40,7 @@ import type { ComponentContext, Detector, ProcessorFactory } from '../src/compon
 import { QuantileSketch } from '../src/stats/quantile-sketch.js';
 import { type JudgedSeries, type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
 import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
-import { judgeUpTo, NOT_HELD, oneShot, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
+import { eachEvent, judgeUpTo, NOT_HELD, oneShot, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
 import {
   distinctCount,
   droppedCounter,
@@ -525,7 +525,7 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       };
 
       return source.pipe(
-        concatMap((event): Judgement[] => {
+        eachEvent((event: PipelineEvent): Judgement[] => {
           switch (event.type) {
             case 'span':
               onSpan(event.span);

@@ -20,7 +20,7 @@
  *   from the same windows and hands them over, the last `feed.keep` of an advance only.
  */
 import { defer, ignoreElements, tap, type Observable } from 'rxjs';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../src/telemetry/prom.js';
 import { z } from 'zod';
 import type { PipelineEvent } from '../src/model/events.js';
 import type { Subject } from '../src/model/painpoint.js';

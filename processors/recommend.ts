@@ -11,7 +11,7 @@
  * is forgotten (counted).
  */
 import { defer, map, type OperatorFunction } from 'rxjs';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../src/telemetry/prom.js';
 import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';

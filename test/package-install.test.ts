@@ -40,6 +40,22 @@ await service.shutdown();
 console.log(JSON.stringify(out));
 `;
 
+/**
+ * What a kc process does: import('sidelight') and one NativeAgentLightning call; then the CommonJS
+ * modules that were loaded (ES modules are the bundle's imports, read from the file).
+ */
+const NATIVE_SCRIPT = `
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const { NativeAgentLightning } = await import('sidelight');
+const r = await new NativeAgentLightning().invokeAgentLightning('# runs', JSON.parse(readFileSync('runs.json', 'utf8')));
+const loaded = Object.keys(createRequire(import.meta.url).cache).map((f) => f.split('node_modules/').pop());
+console.log(JSON.stringify({ success: r.success, painPoints: r.success ? r.painPoints.length : r.error, recommendations: r.success ? r.recommendations.length : 0, loaded }));
+`;
+
+/** Packages of the sidecar (receivers, exporters, config files, CLI) the analysis library must not load. */
+const SIDECAR_ONLY = /^(@grpc\/|better-sqlite3|undici|@opentelemetry\/|yaml|commander|cli-progress|protobufjs|uplot|prom-client(\/index\.js)?$)/;
+
 function run(command: string, args: readonly string[], cwd: string): SpawnSyncReturns<string> {
   const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: SLOW, env: { ...process.env, NO_COLOR: '1' } });
   if (r.error) throw r.error;
@@ -63,7 +79,9 @@ beforeAll(() => {
   const install = run('npm', ['install', join(work, packed.filename), '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], app);
   expect(install.status, install.stderr).toBe(0);
 
-  for (const r of generateKcRuns({ runs: 3, tasksPerRun: 30, seed: 5, timeScale: 0.01 })) {
+  const runs = generateKcRuns({ runs: 3, tasksPerRun: 30, seed: 5, timeScale: 0.01 });
+  writeFileSync(join(app, 'runs.json'), JSON.stringify(runs));
+  for (const r of runs) {
     mkdirSync(join(app, 'runs', r.runId), { recursive: true });
     writeFileSync(join(app, 'runs', r.runId, 'events.jsonl'), r.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
   }
@@ -111,6 +129,25 @@ describe('the packed package', () => {
     expect(result.painpoints.map((p) => p.kind)).toContain('failure_rate');
     expect(result.recommendations.length).toBeGreaterThan(0);
     for (const p of result.painpoints) expect(md.stdout).toContain(p.title);
+  });
+
+  it("runs NativeAgentLightning from import('sidelight'), loading none of the sidecar's dependencies", () => {
+    const r = run(process.execPath, ['--input-type=module', '-e', NATIVE_SCRIPT], app);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const result = JSON.parse(r.stdout) as { success: boolean; painPoints: number; recommendations: number; loaded: string[] };
+    expect(result.success).toBe(true);
+    expect(result.painPoints).toBeGreaterThan(0);
+    expect(result.recommendations).toBeGreaterThan(0);
+    expect(result.loaded.filter((m) => SIDECAR_ONLY.test(m))).toEqual([]);
+    // prom-client's metric classes only (src/telemetry/prom.ts), not its index
+    expect(result.loaded).toContain('prom-client/lib/counter.js');
+    // the entry is one bundled file; its own imports are the analysis dependencies and Node's modules
+    const entry = readFileSync(join(app, 'node_modules', 'sidelight', 'dist', 'src', 'index.js'), 'utf8');
+    const imports = [...entry.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1] as string);
+    expect(imports.length).toBeGreaterThan(3);
+    expect(imports.filter((m) => !m.startsWith('node:') && (SIDECAR_ONLY.test(m) || m === 'rxjs'))).toEqual([]);
+    expect(imports.some((m) => m.startsWith('./') || m.startsWith('../'))).toBe(false);
   });
 
   it('serves the live page and every asset from a sidecar started from it', () => {

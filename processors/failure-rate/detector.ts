@@ -3,7 +3,7 @@
  * and spike rules on window counts, the baseline read from a longer window), and offline the
  * whole input at the end.
  */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Observation } from '../../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
@@ -11,7 +11,7 @@ import type { ComponentContext } from '../../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey } from '../../src/model/series.js';
 import { SeriesWindows, shortestSummaryWith, type JudgedSeries, type SummarizedView } from '../../src/windows/series-windows.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
-import { judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
+import { eachEvent, judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
 import { checkBaselineWindow, type FailureRateConfig } from './config.js';
 import { failureAggregator, TimeHistogram, type FailureAcc, type FailureCounts } from './accumulation.js';
 import { baseline, coveredInterval, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
@@ -202,6 +202,6 @@ export function failureRate(config: FailureRateConfig, ctx: ComponentContext): O
   return (source) =>
     defer(() => {
       const detector = new FailureRateDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event: PipelineEvent) => detector.handle(event)));
     });
 }

@@ -26,10 +26,21 @@ export interface SidelightConfig {
 }
 
 /** A config that cannot be used: one `path: message` line per problem. */
+const CONFIG_ERROR = Symbol.for('sidelight.ConfigError');
+
 export class ConfigError extends Error {
   constructor(readonly issues: readonly string[]) {
     super(issues.join('\n'));
     this.name = 'ConfigError';
+    Object.defineProperty(this, CONFIG_ERROR, { value: true });
+  }
+
+  /**
+   * `sidelight` is one bundled file and `sidelight/service` is not (scripts/bundle-library.ts), so a
+   * process using both has two copies of this class: `instanceof` answers for either.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as { [CONFIG_ERROR]?: unknown })[CONFIG_ERROR] === true;
   }
 }
 

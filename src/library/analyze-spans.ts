@@ -3,7 +3,7 @@
  * can over spans already in memory. Every detector also judges the whole input at the end.
  */
 import { asyncScheduler, from, lastValueFrom, toArray } from 'rxjs';
-import { Registry } from 'prom-client';
+import { Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { PainPointRecord, Severity } from '../model/painpoint.js';
 import { SEVERITY_RANK } from '../model/painpoint.js';

@@ -4,7 +4,7 @@
  * they happen, without receivers or exporters.
  */
 import { asyncScheduler, ReplaySubject, Subject, type Observable, type SchedulerLike } from 'rxjs';
-import { Registry } from 'prom-client';
+import { Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import { isProblemChange, type PainPointChange } from '../model/events.js';
 import type { ProblemChange } from '../model/problem.js';

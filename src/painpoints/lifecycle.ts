@@ -15,7 +15,7 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import FlatQueue from 'flatqueue';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../telemetry/prom.js';
 import { reviseObservation, SEVERITY_RANK, type Observation, type PainPointKind, type PainPointRecord, type PainPointState, type Severity, type Subject } from '../model/painpoint.js';
 import type { PainPointChange, Standing, TaggedJudgement } from '../model/events.js';
 import type { PainPointSettings } from '../config/service-schema.js';

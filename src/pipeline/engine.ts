@@ -6,7 +6,7 @@
  * order the detectors would have judged them (docs/engine.md).
  */
 import { catchError, EMPTY, map, merge, Observable, share, Subject, type OperatorFunction } from 'rxjs';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { Judgement, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';

@@ -5,7 +5,7 @@
  * every span of a trace finds its run whatever the order.
  */
 import { map, defer, type OperatorFunction } from 'rxjs';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import { NameNormalizer } from '../model/names.js';

@@ -48,7 +48,19 @@ interface Pane {
   readonly pathBelow: Map<number, number>;
   /** successful spans with children, by tuple (count and ms), the denominators of pathBelow */
   readonly parents: Map<number, { n: number; ms: number }>;
+  /** bumped by every change to the pane: an interval summed over it is stale once this moves */
+  version: number;
 }
+
+/** An interval's figures and the panes (at their versions) they were summed from, in that order. */
+interface SummedInterval {
+  readonly panes: readonly Pane[];
+  readonly versions: readonly number[];
+  readonly figures: IntervalFigures;
+}
+
+/** summed intervals kept (by start); beyond it the cache starts again */
+const MAX_CACHED_INTERVALS = 256;
 
 /** Tuple ids stay below this, so a pair of them is one number. */
 const TUPLE_ID_SPACE = 1 << 20;
@@ -77,6 +89,8 @@ export class AttributionIndex {
   private readonly tupleIds = new Map<string, Tuple>();
   private readonly byId = new Map<number, Tuple>();
   private readonly tupleOfSpan = new WeakMap<SpanRecord, Tuple | null>();
+  /** the last interval summed from each start (see interval) */
+  private readonly summed = new Map<number, SummedInterval>();
   private nextId = 1;
   private latest = Number.NEGATIVE_INFINITY;
   /** spans of tuples beyond `maxTuples`, left out */
@@ -102,6 +116,7 @@ export class AttributionIndex {
     const pane = this.pane(span.endMs);
     if (pane === undefined) return;
     tuple.lastPane = Math.max(tuple.lastPane, pane.start);
+    pane.version++;
     let f = pane.tuples.get(tuple.id);
     if (f === undefined) pane.tuples.set(tuple.id, (f = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 }));
     f.calls++;
@@ -123,6 +138,7 @@ export class AttributionIndex {
     if (time <= this.latest) return;
     this.latest = time;
     const oldest = time - this.options.retentionMs;
+    for (const from of this.summed.keys()) if (from < oldest) this.summed.delete(from);
     let dropped = false;
     for (const start of this.panes.keys()) {
       if (start + this.options.paneMs <= oldest) {
@@ -141,37 +157,32 @@ export class AttributionIndex {
     }
   }
 
-  /** Everything counted in panes ending after `from` and starting before `to`. */
+  /**
+   * Everything counted in panes ending after `from` and starting before `to`. Never modify the
+   * result: it may be shared with earlier and later calls.
+   *
+   * The problems stage asks at every regrouping for intervals from a pain point's start to the
+   * watermark (and the baseline before that start): the same start with a later end, over the same
+   * panes plus newer ones. So the last interval summed from each start is kept, and reused while the
+   * panes it summed are still the first ones in range, unchanged: the newer panes are added to a copy
+   * of it, which sums the same values in the same order as summing every pane again.
+   */
   interval(from: number, to: number): IntervalFigures {
-    const tuples = new Map<number, TupleFigures>();
-    const failedBelow = new Map<number, number>();
-    const pathBelow = new Map<number, number>();
-    const parents = new Map<number, { n: number; ms: number }>();
-    for (const pane of this.panes.values()) {
-      if (pane.start + this.options.paneMs <= from || pane.start >= to) continue;
-      for (const [id, f] of pane.tuples) {
-        const acc = tuples.get(id);
-        if (acc === undefined) tuples.set(id, { ...f });
-        else {
-          acc.calls += f.calls;
-          acc.failures += f.failures;
-          acc.ok += f.ok;
-          acc.okMs += f.okMs;
-          acc.tokens += f.tokens;
-        }
-      }
-      addAll(failedBelow, pane.failedBelow);
-      addAll(pathBelow, pane.pathBelow);
-      for (const [id, p] of pane.parents) {
-        const acc = parents.get(id);
-        if (acc === undefined) parents.set(id, { ...p });
-        else {
-          acc.n += p.n;
-          acc.ms += p.ms;
-        }
-      }
+    const paneMs = this.options.paneMs;
+    const covered: Pane[] = [];
+    for (const pane of this.panes.values()) if (!(pane.start + paneMs <= from || pane.start >= to)) covered.push(pane);
+    const last = this.summed.get(from);
+    let reused = 0;
+    if (last !== undefined && last.panes.length <= covered.length) {
+      while (reused < last.panes.length && last.panes[reused] === covered[reused] && last.versions[reused] === (covered[reused] as Pane).version) reused++;
+      if (reused < last.panes.length) reused = 0;
+      else if (reused === covered.length) return last.figures;
     }
-    return { tuples, failedBelow, pathBelow, parents };
+    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map() };
+    for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
+    if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
+    this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
+    return figures;
   }
 
   /** Ids of the known tuples whose spans are in the series `subject` names. */
@@ -186,7 +197,7 @@ export class AttributionIndex {
     if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
     let pane = this.panes.get(start);
     if (pane === undefined) {
-      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map() };
+      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), version: 0 };
       this.panes.set(start, pane);
     }
     return pane;
@@ -289,6 +300,7 @@ export class AttributionIndex {
       const tuple = this.tupleFor(span);
       const pane = tuple === null ? undefined : this.pane(span.endMs);
       if (tuple !== null && pane !== undefined) {
+        pane.version++;
         if (span.failed) for (const id of failed) inc(pane.failedBelow, pairKey(tuple.id, id), 1);
         else {
           for (const [id, t] of path) inc(pane.pathBelow, pairKey(tuple.id, id), t);
@@ -313,6 +325,40 @@ function inc(map: Map<number, number>, key: number, by: number): void {
 
 function addAll(into: Map<number, number>, from: Map<number, number>): void {
   for (const [k, v] of from) inc(into, k, v);
+}
+
+/** Adds one pane's counts to an interval's (the one summing order every interval uses). */
+function addPane(into: IntervalFigures, pane: Pane): void {
+  for (const [id, f] of pane.tuples) {
+    const acc = into.tuples.get(id);
+    if (acc === undefined) into.tuples.set(id, { ...f });
+    else {
+      acc.calls += f.calls;
+      acc.failures += f.failures;
+      acc.ok += f.ok;
+      acc.okMs += f.okMs;
+      acc.tokens += f.tokens;
+    }
+  }
+  addAll(into.failedBelow, pane.failedBelow);
+  addAll(into.pathBelow, pane.pathBelow);
+  for (const [id, p] of pane.parents) {
+    const acc = into.parents.get(id);
+    if (acc === undefined) into.parents.set(id, { ...p });
+    else {
+      acc.n += p.n;
+      acc.ms += p.ms;
+    }
+  }
+}
+
+/** A copy to add to (same entries in the same order), leaving `f` as it is. */
+function copyFigures(f: IntervalFigures): IntervalFigures {
+  const tuples = new Map<number, TupleFigures>();
+  for (const [id, t] of f.tuples) tuples.set(id, { ...t });
+  const parents = new Map<number, { n: number; ms: number }>();
+  for (const [id, p] of f.parents) parents.set(id, { ...p });
+  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents };
 }
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */

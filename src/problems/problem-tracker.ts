@@ -16,6 +16,7 @@ import type { Recommendation } from '../model/recommendation.js';
 import type { Group } from './linking.js';
 import { problemId, problemRecord } from './problem-record.js';
 import { buildProblemRecommendation } from '../recommendations/problem.js';
+import { recommendationId } from '../recommendations/ids.js';
 
 interface OpenProblem {
   readonly id: string;
@@ -136,10 +137,20 @@ export class ProblemTracker {
     const ids = [record.root.id, ...record.symptoms.map((m) => m.id), ...record.contributing.map((m) => m.id)];
     const members = ids.map((id) => records.get(id)).filter((r): r is PainPointRecord => r !== undefined);
     if (record.state === 'resolved' || record.state === 'merged' || !records.has(record.root.id)) return { problem: record, members, recommendations: [] };
-    // one recommendation per problem: the root's fix first, then what its symptoms add
-    const recommendation = buildProblemRecommendation(record, members);
-    return { problem: { ...record, recommendation_ids: [recommendation.id] }, members, recommendations: [recommendation] };
+    // one recommendation per problem: the root's fix first, then what its symptoms add. Its id is
+    // the root's alone; the text is written when first read, since most changes are superseded
+    // before anyone reads them (offline analysis reads none, analyze-spans.ts writes its own).
+    return lazyRecommendations({ problem: { ...record, recommendation_ids: [recommendationId([record.root.id])] }, members }, () => [buildProblemRecommendation(record, members)]);
   }
+}
+
+/**
+ * `change` with `recommendations` made by `make` when first read, then kept: an own enumerable
+ * property, so spreading, JSON and deep equality see it as if it had been made at once.
+ */
+function lazyRecommendations(change: Omit<ProblemChange, 'recommendations'>, make: () => readonly Recommendation[]): ProblemChange {
+  let made: readonly Recommendation[] | undefined;
+  return Object.defineProperty(change, 'recommendations', { enumerable: true, get: () => (made ??= make()) }) as ProblemChange;
 }
 
 /** The recommendation of a problem: its root's (the recommend stage groups by root). */

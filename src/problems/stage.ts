@@ -5,7 +5,7 @@
  * recomputed only when a pain point changed: nothing else can change a problem.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../telemetry/prom.js';
 import type { OutputChange, PainPointChange } from '../model/events.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';

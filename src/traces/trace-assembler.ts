@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';

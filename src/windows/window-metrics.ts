@@ -1,5 +1,5 @@
 /** Self-metrics of the window core (issue: watermark lag, panes open, series tracked, late and overflowed spans). */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../telemetry/prom.js';
 
 export interface WindowMetrics {
   readonly watermarkLag: Gauge;

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { AttributionIndex, type IntervalFigures } from './attribution-index.js';
+import type { SpanRecord } from '../model/span.js';
+import { hexId, makeSpan } from '../../test/support/span-factory.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 10, 26, 9);
+const options = { paneMs: MIN, retentionMs: 7 * 60 * MIN, maxTuples: 1_000 };
+
+/** Entries in order (Map order included), so two figures compare equal only when summed alike. */
+function entries(f: IntervalFigures): unknown {
+  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents] };
+}
+
+let n = 0;
+/** A call of `tool` ending at `end`, failing when asked, with a fractional duration (sums are floats). */
+function call(tool: string, end: number, failed = false): SpanRecord {
+  n++;
+  return makeSpan({ traceId: hexId(`t${n}`, 16), spanId: hexId(`s${n}`, 8), name: 'execute_tool', tool, startMs: end - 100.37 * ((n % 7) + 1), endMs: end, failed });
+}
+
+describe('the attribution index', () => {
+  it('sums an interval extended by newer panes, or with a pane changed late, exactly as summing every pane again', () => {
+    const live = new AttributionIndex(options);
+    const fed: SpanRecord[] = [];
+    const add = (s: SpanRecord) => {
+      fed.push(s);
+      live.addSpan(s);
+    };
+    const from = T0 + 5 * MIN;
+    const fresh = (to: number) => {
+      const index = new AttributionIndex(options);
+      for (const s of fed) index.addSpan(s);
+      return index.interval(from, to);
+    };
+    let reusedOnce = false;
+    for (let minute = 0; minute < 40; minute++) {
+      const t = T0 + minute * MIN;
+      add(call('web_search', t + 1_000, minute % 3 === 0));
+      add(call(minute % 2 === 0 ? 'fetch' : 'web_search', t + 30_500.5, minute % 5 === 0));
+      // a late span into a pane already summed: that interval is summed again, not extended
+      if (minute === 20) add(call('fetch', from + 2 * MIN + 10_000, true));
+      const to = t + MIN;
+      const before = live.interval(from, to);
+      expect(entries(before)).toEqual(entries(fresh(to)));
+      // asked again with nothing changed: the same figures, not summed again
+      const again = live.interval(from, to);
+      if (again === before) reusedOnce = true;
+      expect(again).toBe(before);
+    }
+    expect(reusedOnce).toBe(true);
+    const whole = [...live.interval(from, T0 + 40 * MIN).tuples.values()];
+    const inRange = fed.filter((s) => s.endMs >= from && s.endMs < T0 + 40 * MIN);
+    expect(whole.reduce((sum, f) => sum + f.calls, 0)).toBe(inRange.length);
+    expect(whole.reduce((sum, f) => sum + f.failures, 0)).toBe(inRange.filter((s) => s.failed).length);
+  });
+
+  it('leaves figures it returned earlier as they were when it extends them', () => {
+    const index = new AttributionIndex(options);
+    index.addSpan(call('web_search', T0 + 1_000, true));
+    const first = index.interval(T0, T0 + MIN);
+    const snapshot = entries(first);
+    index.addSpan(call('web_search', T0 + MIN + 1_000, true));
+    const later = index.interval(T0, T0 + 2 * MIN);
+    expect(entries(first)).toEqual(snapshot);
+    expect([...later.tuples.values()][0]?.failures).toBe(2);
+  });
+});
