@@ -1,9 +1,10 @@
 /**
  * The analysis engine as one RxJS composition, shared by the live sidecar and offline analysis:
- * spans → event clock → detectors (on spans, or on traces from one shared assembler) →
- * categorize → lifecycle → recommend. Detectors judge only what changed and emit judgements
- * (standing observations and clears); the lifecycle replays each watermark's boundaries in the
- * order the detectors would have judged them (docs/engine.md).
+ * spans → event clock → detectors (on spans in their runs, or on traces from one shared
+ * assembler) → categorize → lifecycle → recommend. Detectors judge only what changed and emit
+ * judgements (standing observations and clears); the lifecycle replays each watermark's boundaries
+ * in the order the detectors would have judged them (docs/engine.md). Live and offline run this
+ * same composition; they differ only in `idleAdvance` (docs/engine.md, Live and offline).
  */
 import { catchError, EMPTY, map, merge, Observable, share, Subject, type OperatorFunction } from 'rxjs';
 import { Counter, type Registry } from 'prom-client';
@@ -17,6 +18,7 @@ import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle
 import { AttributionIndex } from '../problems/attribution-index.js';
 import { problemsStage, type ProblemsInput } from '../problems/stage.js';
 import { spanPreparation } from './span-preparation.js';
+import { runResolution } from './run-resolution.js';
 import { TraceRuns } from '../model/run-ids.js';
 
 export interface EngineParts {
@@ -32,12 +34,16 @@ export interface EngineOptions {
   readonly scheduler: import('rxjs').SchedulerLike;
   readonly metrics: Registry;
   readonly logger: Logger;
-  /** live: the idle watermark follows the wall clock; offline: only the data moves it */
+  /**
+   * live: the idle watermark follows the wall clock; offline: only the data moves it. The one
+   * difference between the two: a replay has no wall clock to follow, and the idle advance only
+   * changes when a boundary closes, never what it holds (docs/engine.md, Live and offline).
+   */
   readonly idleAdvance: boolean;
   readonly clockState: EventClockState;
   /**
-   * the spans were prepared already (offline: prepareSpans over the whole input); else names and
-   * runs are prepared here, in arrival order (src/pipeline/span-preparation.ts)
+   * the spans' names were prepared already (offline: prepareSpans in the order of the replay); else
+   * they are prepared here, in arrival order (src/pipeline/span-preparation.ts)
    */
   readonly prepared?: boolean;
 }
@@ -75,10 +81,15 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
       traces$ = events.pipe(parts.traceAssembler, share());
     }
 
+    // Span detectors see each span in its run: one that names none is held until the boundary
+    // that first judges it and takes the run its trace named before then (run-resolution.ts).
+    const traceRuns = new TraceRuns(options.settings.traces.max_traces);
+    const spanEvents$ = events.pipe(runResolution(options.settings, traceRuns, options.metrics), share());
+
     const tag = (detector: number) => map((j: Judgement): TaggedJudgement => ({ ...j, detector }));
     const outputs: Observable<TaggedJudgement>[] = parts.detectors.map(({ id, detector }, index) =>
       detector.input === 'spans'
-        ? events.pipe(detector.operator, tag(index), guard(id))
+        ? spanEvents$.pipe(detector.operator, tag(index), guard(id))
         : (traces$ as Observable<TraceStreamEvent>).pipe(detector.operator, tag(index), guard(id)),
     );
     let judgements$: Observable<TaggedJudgement> = merge(...outputs);
@@ -86,10 +97,9 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
 
     const lifecycleInput$: Observable<LifecycleInput> = merge(judgements$, ticks);
     const clockStepMs = Math.max(options.settings.windows.slide, options.settings.windows.judge_every ?? options.settings.windows.slide);
-    // live: runs learnt from the spans that name them, for the spans (and pain points) that do not
-    const traceRuns = options.prepared ? undefined : new TraceRuns(options.settings.traces.max_traces);
-    const runOf = traceRuns && ((traceId: string) => traceRuns.runOf(traceId));
-    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, ...(runOf ? { runOf } : {}) }));
+    // a record lists the run of a trace id standing in for one, as named before the boundary it is written at
+    const runOf = (traceId: string, before: number) => traceRuns.runOf(traceId, before);
+    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, runOf }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
     // The problems stage reads the spans (and traces) behind the pain points from its own index,
@@ -107,7 +117,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     const sub = output$.subscribe(subscriber);
     sub.add(indexSub);
     sub.add(
-      (traceRuns === undefined ? spans$ : spans$.pipe(spanPreparation(options.settings, traceRuns, options.metrics)))
+      (options.prepared ? spans$ : spans$.pipe(spanPreparation(options.settings, options.metrics)))
         .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))
         .subscribe({
           next(e) {

@@ -19,7 +19,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import { inRun, namesItsRun, traceRunId } from '../model/run-ids.js';
+import { inRun, isParentless, namesItsRun, traceRunId } from '../model/run-ids.js';
 import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
 import FlatQueue from 'flatqueue';
@@ -256,10 +256,6 @@ export function traceAssembler(
       });
       return () => sub.unsubscribe();
     });
-}
-
-function isParentless(span: SpanRecord): boolean {
-  return span.parentSpanId === undefined || span.parentSpanId === '' || /^0+$/.test(span.parentSpanId);
 }
 
 function compareText(a: string, b: string): number {
