@@ -120,6 +120,11 @@ export interface LifecycleOptions {
    * records list the run instead
    */
   readonly runOf?: (traceId: string, before: number) => string | undefined;
+  /**
+   * called after each boundary it replayed, once that boundary's changes are out: the problems
+   * stage groups there, so its grouping does not depend on how many boundaries a watermark closed
+   */
+  readonly onBoundary?: (time: number) => void;
 }
 
 type Item = Extract<TaggedJudgement, { type: 'observation' }> | Extract<TaggedJudgement, { type: 'clear' }>;
@@ -386,6 +391,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           steps.sort(compareOrder);
           for (const s of steps) observe(s.observation, s.src);
           resolveAt(b);
+          options.onBoundary?.(b);
         }
         buffer = at === 0 ? buffer : buffer.slice(at);
       };

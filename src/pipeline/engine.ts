@@ -10,10 +10,12 @@ import { catchError, EMPTY, map, merge, Observable, share, Subject, type Operato
 import { Counter, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { Judgement, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
+import type { Trace } from '../model/trace.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
+import { firstJudgingBoundary } from '../windows/window-spec.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
 import { AttributionIndex } from '../problems/attribution-index.js';
 import { problemsStage, type ProblemsInput } from '../problems/stage.js';
@@ -99,20 +101,36 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     const clockStepMs = Math.max(options.settings.windows.slide, options.settings.windows.judge_every ?? options.settings.windows.slide);
     // a record lists the run of a trace id standing in for one, as named before the boundary it is written at
     const runOf = (traceId: string, before: number) => traceRuns.runOf(traceId, before);
-    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, runOf }));
+    // after each boundary the lifecycle replayed, the problems stage groups what changed there
+    const boundaries = new Subject<ProblemsInput>();
+    const onBoundary = (time: number) => boundaries.next({ type: 'watermark', time });
+    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, runOf, onBoundary }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
-    // The problems stage reads the spans (and traces) behind the pain points from its own index,
-    // fed before the detectors judge; it regroups at a watermark after the lifecycle has emitted
-    // that watermark's changes (`ticks` reaches it after the lifecycle: merge subscribes in order).
+    // The problems stage reads the spans (and traces) behind the pain points from its own index. It
+    // groups after each boundary the lifecycle replayed, then at the watermark (`ticks` reaches it
+    // after the lifecycle: merge subscribes in order), advancing the index there: a span counts from
+    // the boundary that first judges it, a trace from the boundary it completed at, so a grouping
+    // at a boundary reads the same index live and in a replay.
     const problems = options.settings.problems;
     const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.max_interval + problems.baseline, maxTuples: problems.max_tuples });
     const indexSub = events.subscribe((e) => {
-      if (e.type === 'span') index.addSpan(e.span);
-      else if (e.type === 'watermark') index.advance(e.time);
+      if (e.type === 'span') index.addSpan(e.span, firstJudgingBoundary(e.span.endMs, options.settings.windows));
     });
-    if (traces$) indexSub.add(traces$.subscribe((e) => e.type === 'trace' && index.addTrace(e.trace)));
-    const output$ = merge(changes$ as Observable<ProblemsInput>, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
+    if (traces$) {
+      let complete: Trace[] = [];
+      indexSub.add(
+        traces$.subscribe((e) => {
+          if (e.type === 'trace') complete.push(e.trace);
+          else if (e.type === 'watermark' || e.type === 'drain') {
+            // the assembler follows a boundary's traces with a watermark at it; drained ones count at once
+            for (const t of complete) index.addTrace(t, e.type === 'watermark' ? e.time : Number.NEGATIVE_INFINITY);
+            complete = [];
+          }
+        }),
+      );
+    }
+    const output$ = merge(changes$ as Observable<ProblemsInput>, boundaries, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
 
     const sub = output$.subscribe(subscriber);
     sub.add(indexSub);
@@ -127,10 +145,12 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
           error(err) {
             events.error(err);
             ticks.error(err);
+            boundaries.error(err);
           },
           complete() {
             events.complete();
             ticks.complete();
+            boundaries.complete();
           },
         }),
     );

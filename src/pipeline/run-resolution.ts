@@ -13,7 +13,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import { inRun, namesItsRun, type TraceRuns } from '../model/run-ids.js';
-import { paneStart } from '../windows/window-spec.js';
+import { firstJudgingBoundary } from '../windows/window-spec.js';
 
 interface RunResolutionMetrics {
   readonly runsForgotten: Counter;
@@ -42,8 +42,6 @@ function runResolutionMetrics(registry: Registry): RunResolutionMetrics {
 }
 
 export function runResolution(settings: Pick<ServiceSettings, 'windows' | 'traces'>, runs: TraceRuns, registry?: Registry): OperatorFunction<PipelineEvent, PipelineEvent> {
-  const slide = settings.windows.slide;
-  const step = Math.max(slide, settings.windows.judge_every ?? slide);
   const maxHeld = settings.traces.max_held_spans;
   return (source) =>
     new Observable<PipelineEvent>((subscriber) => {
@@ -78,9 +76,7 @@ export function runResolution(settings: Pick<ServiceSettings, 'windows' | 'trace
               subscriber.next(event);
               return;
             }
-            // the first boundary whose judgement reads the span's pane
-            const paneEnd = paneStart(span.endMs, slide) + slide;
-            const boundary = Math.ceil(paneEnd / step) * step;
+            const boundary = firstJudgingBoundary(span.endMs, settings.windows);
             let list = held.get(boundary);
             if (list === undefined) {
               held.set(boundary, (list = []));

@@ -9,6 +9,7 @@ import { asyncScheduler, Subject, type SchedulerLike, type Subscription } from '
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import { isProblemChange, type PainPointChange } from '../model/events.js';
+import type { ProblemChange } from '../model/problem.js';
 import type { SidelightConfig } from '../config-file/load.js';
 import type { ComponentContext, Exporter, Receiver, SpanSink } from '../component/contracts.js';
 import { createLogger, type Logger } from '../telemetry/logger.js';
@@ -28,6 +29,8 @@ export interface ServiceOptions {
   readonly metrics?: Registry;
   /** observe every change (tests, library users) */
   readonly onChange?: (change: PainPointChange) => void;
+  /** observe every problem change (tests, library users) */
+  readonly onProblemChange?: (change: ProblemChange) => void;
 }
 
 export interface RunningPipeline {
@@ -130,7 +133,10 @@ export async function startService(config: SidelightConfig, options: ServiceOpti
             next(output) {
               // the exporters and the live page take pain-point changes; problem changes reach them
               // once they carry problems (docs/outputs.md)
-              if (isProblemChange(output)) return;
+              if (isProblemChange(output)) {
+                options.onProblemChange?.(output);
+                return;
+              }
               const change = output;
               options.onChange?.(change);
               try {
