@@ -14,7 +14,7 @@
  * The engine adds a span or trace with the boundary from which it may be read (`availableAt`): it is
  * staged until the index advances there. So a problem grouped at a boundary reads exactly the
  * spans that ended before it and the traces complete by then, whether the boundary closed on a
- * quiet sidecar's wall clock or in a fast replay that had already received later spans (SPEC §1).
+ * quiet sidecar's wall clock or in a fast replay that had already received later spans.
  */
 import type { SpanRecord } from '../model/span.js';
 import type { Subject } from '../model/painpoint.js';
