@@ -8,7 +8,7 @@
  * standing on one subject (one tool's series, in any run) are one standing observation, so two
  * runs looping on the same call make one pain point naming both.
  */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Subject } from '../../src/model/painpoint.js';
 import { subjectKey } from '../../src/model/series.js';

@@ -5,7 +5,7 @@
  * window changed: ≥ the budget → medium, ≥ 150 % → high, naming the biggest spenders inside it.
  * Agent and user names a call does not carry come from its ancestors (attribution.ts).
  */
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Observation, Subject } from '../../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';

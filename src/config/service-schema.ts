@@ -187,6 +187,11 @@ export const tracesSchema = z.strictObject({
   /** traces buffered at once; past it the oldest is completed early and counted */
   max_traces: z.number().int().positive().default(50_000),
   max_spans_per_trace: z.number().int().positive().default(10_000),
+  /**
+   * spans naming no run held until the boundary that first judges them, to take their trace's run
+   * (docs/input.md, Runs); past it the earliest are passed on early with the runs known then (counted)
+   */
+  max_held_spans: z.number().int().positive().default(200_000),
 });
 export type TracesSettings = z.output<typeof tracesSchema>;
 

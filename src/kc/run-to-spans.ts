@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
-import { SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
+import { RECORDED_RUN_SCOPE, SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
 import {
   isProviderFallback,
   isRunCompletion,
@@ -25,7 +25,7 @@ import {
 } from './events.js';
 
 export const KC_SERVICE_NAME = 'kc-orchestrator';
-export const KC_SCOPE_NAME = 'sidelight.kc';
+export const KC_SCOPE_NAME = RECORDED_RUN_SCOPE;
 export const KC_RUN_SPAN = 'kc.run';
 export const KC_TASK_SPAN = 'kc.task';
 export const KC_ATTEMPT_SPAN = 'kc.task.attempt';

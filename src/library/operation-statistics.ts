@@ -6,6 +6,7 @@
 import { quantileSorted } from 'simple-statistics';
 import type { SpanRecord } from '../model/span.js';
 import type { AnalysisStatistics, OperationStatistics } from '../model/analysis.js';
+import { namesItsRun, TraceRuns } from '../model/run-ids.js';
 
 /** at most this many timeline points per operation, so a day-long input still charts in a glance */
 const TIMELINE_POINTS = 60;
@@ -39,13 +40,16 @@ export function operationStatistics(spans: readonly SpanRecord[]): {
   const range = Number.isFinite(start) ? Math.max(end - start, 1) : 1;
   const bucketMs = Math.max(MIN_BUCKET_MS, Math.ceil(range / TIMELINE_POINTS / MIN_BUCKET_MS) * MIN_BUCKET_MS);
 
+  // the whole input is at hand: a span that names no run counts in its trace's run
+  const traceRuns = new TraceRuns(Number.MAX_SAFE_INTEGER);
+  for (const s of spans) traceRuns.learn(s);
   const ops = new Map<string, OpAcc>();
   const traces = new Set<string>();
   const runs = new Set<string>();
   let failed = 0;
   for (const s of spans) {
     traces.add(s.traceId);
-    runs.add(s.runId);
+    runs.add(namesItsRun(s) ? s.runId : (traceRuns.runOf(s.traceId) ?? s.runId));
     if (s.failed) failed++;
     let acc = ops.get(s.operationKey);
     if (!acc) {

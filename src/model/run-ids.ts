@@ -1,9 +1,14 @@
 /**
  * The run a span belongs to (docs/input.md, Runs). A span names its run with a run attribute
  * (`kc.run.id`, `session.id`); a span without one (typically every span of a second service the
- * run calls) belongs to its trace's run: the run of the trace's root span, else of the earliest
- * span of the trace that names one. Only a trace that names no run at all is a run of its own,
- * with the trace id as its id (deriveSpan's fallback).
+ * run calls) belongs to its trace's run: the run named by the trace's root span, else by the
+ * earliest-ending span of the trace that names one. Only a trace that names no run at all is a
+ * run of its own, with the trace id as its id (deriveSpan's fallback).
+ *
+ * The engine asks for a trace's run "before" a time: only the spans that ended before it count.
+ * That is what makes the answer the same live and offline: once the watermark has closed a
+ * boundary, every span that ended before it has arrived (a later one is dropped as late), so the
+ * run known before the boundary no longer depends on when the spans arrived.
  */
 import type { SpanRecord } from './span.js';
 
@@ -12,23 +17,10 @@ export function namesItsRun(span: Pick<SpanRecord, 'runId' | 'traceId'>): boolea
   return span.runId !== span.traceId;
 }
 
-function isEarlier(a: SpanRecord, b: SpanRecord): boolean {
-  return a.startMs < b.startMs || (a.startMs === b.startMs && a.spanId < b.spanId);
-}
-
-/**
- * The run of one trace's spans: the root's (a span without parent, the earliest if several) when
- * it names one, else the earliest span's that does; undefined when none does.
- */
-export function traceRunId(spans: Iterable<SpanRecord>): string | undefined {
-  let root: SpanRecord | undefined;
-  let earliest: SpanRecord | undefined;
-  for (const s of spans) {
-    if (!namesItsRun(s)) continue;
-    if (s.parentSpanId === undefined && (root === undefined || isEarlier(s, root))) root = s;
-    if (earliest === undefined || isEarlier(s, earliest)) earliest = s;
-  }
-  return (root ?? earliest)?.runId;
+/** A span without a parent in its trace: absent, empty or all-zero parent id. */
+export function isParentless(span: Pick<SpanRecord, 'parentSpanId'>): boolean {
+  const p = span.parentSpanId;
+  return p === undefined || p === '' || /^0+$/.test(p);
 }
 
 /** `span` in run `runId` (the span itself when it is already there). */
@@ -36,69 +28,77 @@ export function inRun(span: SpanRecord, runId: string): SpanRecord {
   return span.runId === runId ? span : { ...span, runId };
 }
 
-/**
- * Every span that names no run, in its trace's run (offline: the whole input is at hand). Spans
- * keep their order; a span that changes nothing is the same object.
- */
-export function resolveRunIds(spans: readonly SpanRecord[]): SpanRecord[] {
-  const byTrace = new Map<string, SpanRecord[]>();
-  let unnamed = false;
-  for (const s of spans) {
-    let list = byTrace.get(s.traceId);
-    if (list === undefined) byTrace.set(s.traceId, (list = []));
-    list.push(s);
-    if (!namesItsRun(s)) unnamed = true;
+interface Namer {
+  readonly runId: string;
+  readonly endMs: number;
+  readonly spanId: string;
+}
+
+/** Earlier end first; the span id breaks a tie, so the choice never depends on arrival order. */
+function precedes(a: Namer, b: Namer): boolean {
+  return a.endMs < b.endMs || (a.endMs === b.endMs && a.spanId < b.spanId);
+}
+
+/** The spans of one trace that decide its run: the earliest-ending root and non-root that name one. */
+class TraceNamers {
+  root: Namer | undefined;
+  other: Namer | undefined;
+
+  add(span: SpanRecord): void {
+    if (!namesItsRun(span)) return;
+    const n: Namer = { runId: span.runId, endMs: span.endMs, spanId: span.spanId };
+    if (isParentless(span)) {
+      if (this.root === undefined || precedes(n, this.root)) this.root = n;
+    } else if (this.other === undefined || precedes(n, this.other)) this.other = n;
   }
-  if (!unnamed) return [...spans];
-  const runOf = new Map<string, string>();
-  for (const [traceId, list] of byTrace) {
-    const run = traceRunId(list);
-    if (run !== undefined) runOf.set(traceId, run);
+
+  /** the run named by the spans that ended before `time`: the root's first */
+  runBefore(time: number): string | undefined {
+    if (this.root !== undefined && this.root.endMs < time) return this.root.runId;
+    if (this.other !== undefined && this.other.endMs < time) return this.other.runId;
+    return undefined;
   }
-  return spans.map((s) => {
-    if (namesItsRun(s)) return s;
-    const run = runOf.get(s.traceId);
-    return run === undefined ? s : inRun(s, run);
-  });
+}
+
+/** The run of a whole trace's spans; undefined when none names one. */
+export function traceRunId(spans: Iterable<SpanRecord>): string | undefined {
+  const namers = new TraceNamers();
+  for (const s of spans) namers.add(s);
+  return namers.runBefore(Number.POSITIVE_INFINITY);
 }
 
 /**
- * Live: the runs of recent traces, learnt from the spans that name them, so a span that names no
- * run and arrives after one of its trace that does takes that run. Bounded: past `max` traces the
- * oldest is forgotten (counted). A span that arrives before any span of its trace naming the run
- * keeps the trace id: the trace detectors still see it in its run (buildTrace resolves a whole
- * trace), and the lifecycle maps such ids to their runs when it writes a record (runOf).
+ * The runs of recent traces, learnt from the spans that name them, live and offline alike.
+ * Bounded: past `max` traces the oldest is forgotten (counted), and the spans of a forgotten
+ * trace that name no run keep the trace id.
  */
 export class TraceRuns {
-  private readonly runs = new Map<string, { readonly runId: string; readonly root: boolean }>();
+  private readonly traces = new Map<string, TraceNamers>();
   forgotten = 0;
 
   constructor(private readonly max: number) {}
 
   get size(): number {
-    return this.runs.size;
+    return this.traces.size;
   }
 
-  /** the run learnt for a trace, if it is remembered */
-  runOf(traceId: string): string | undefined {
-    return this.runs.get(traceId)?.runId;
+  /** Learns from a span that names its run; any other span is ignored. */
+  learn(span: SpanRecord): void {
+    if (!namesItsRun(span)) return;
+    let namers = this.traces.get(span.traceId);
+    if (namers === undefined) {
+      if (this.traces.size >= this.max) {
+        const oldest = this.traces.keys().next().value as string;
+        this.traces.delete(oldest);
+        this.forgotten++;
+      }
+      this.traces.set(span.traceId, (namers = new TraceNamers()));
+    }
+    namers.add(span);
   }
 
-  span(span: SpanRecord): SpanRecord {
-    if (!namesItsRun(span)) {
-      const known = this.runs.get(span.traceId);
-      return known === undefined ? span : inRun(span, known.runId);
-    }
-    const root = span.parentSpanId === undefined;
-    const known = this.runs.get(span.traceId);
-    // the root's run wins over a child's
-    if (known !== undefined && (known.root || !root)) return span;
-    if (known === undefined && this.runs.size >= this.max) {
-      const oldest = this.runs.keys().next().value as string;
-      this.runs.delete(oldest);
-      this.forgotten++;
-    }
-    this.runs.set(span.traceId, { runId: span.runId, root });
-    return span;
+  /** the run of a trace as named by its spans that ended before `time`, if remembered */
+  runOf(traceId: string, time = Number.POSITIVE_INFINITY): string | undefined {
+    return this.traces.get(traceId)?.runBefore(time);
   }
 }

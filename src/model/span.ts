@@ -118,6 +118,13 @@ export interface SpanRecord extends DerivedFields {
 /** The raw part of a span as decoded from the wire, before derivation. */
 export type RawSpan = Omit<SpanRecord, keyof DerivedFields>;
 
+/**
+ * The instrumentation scope of the spans Sidelight maps from a kc run file (src/kc). The file is
+ * written when the run ends and the mapping makes the run's root span from it, so a trace of this
+ * scope always gets its root: the trace assembler waits for it instead of cutting the run.
+ */
+export const RECORDED_RUN_SCOPE = 'sidelight.kc';
+
 /** Marks spans Sidelight made up (kc attempt spans): their times are apportioned, not measured. */
 export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
 

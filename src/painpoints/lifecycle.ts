@@ -114,10 +114,17 @@ export interface LifecycleOptions {
   /** the event clock's step: resolution happens on its boundaries */
   readonly clockStepMs: number;
   /**
-   * live: the run of a trace whose id stands in for a run id (a span that named no run and came
-   * before one of its trace that did, docs/input.md Runs); records list the run instead
+   * the run of a trace whose id stands in for a run id (a span that named no run and was judged
+   * before a span of its trace that did, docs/input.md Runs), as named by spans that ended before
+   * `before` (the boundary the record is written at, so live and offline list the same runs);
+   * records list the run instead
    */
-  readonly runOf?: (traceId: string) => string | undefined;
+  readonly runOf?: (traceId: string, before: number) => string | undefined;
+  /**
+   * called after each boundary it replayed, once that boundary's changes are out: the problems
+   * stage groups there, so its grouping does not depend on how many boundaries a watermark closed
+   */
+  readonly onBoundary?: (time: number) => void;
 }
 
 type Item = Extract<TaggedJudgement, { type: 'observation' }> | Extract<TaggedJudgement, { type: 'clear' }>;
@@ -126,7 +133,8 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
   const metrics = registry ? lifecycleMetrics(registry) : undefined;
   const clockStep = options.clockStepMs;
   const runOf = options.runOf;
-  const runIdsOf = (ids: ReadonlySet<string>): string[] => (runOf === undefined ? [...ids].sort() : [...new Set([...ids].map((id) => runOf(id) ?? id))].sort());
+  const runIdsOf = (ids: ReadonlySet<string>, time: number): string[] =>
+    runOf === undefined ? [...ids].sort() : [...new Set([...ids].map((id) => runOf(id, time) ?? id))].sort();
   return (source) =>
     new Observable<PainPointChange>((subscriber) => {
       const active = new Map<string, Active>();
@@ -184,7 +192,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         apply(a);
         // a standing observation was seen up to lastObserved without a new observation object
         const lastSeen = iso(a.lastObserved);
-        const runIds = runIdsOf(a.runIds);
+        const runIds = runIdsOf(a.runIds, time);
         a.record = a.record.last_seen === lastSeen ? { ...a.record, state, run_ids: runIds } : { ...a.record, state, last_seen: lastSeen, run_ids: runIds };
         a.lastEmitted = time;
         metrics?.changes.inc({ state, kind: a.record.kind });
@@ -383,6 +391,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
           steps.sort(compareOrder);
           for (const s of steps) observe(s.observation, s.src);
           resolveAt(b);
+          options.onBoundary?.(b);
         }
         buffer = at === 0 ? buffer : buffer.slice(at);
       };

@@ -4,15 +4,6 @@ import type { ComponentContext } from '../component/contracts.js';
 import type { EngineParts } from './engine.js';
 import { traceAssembler } from '../traces/trace-assembler.js';
 
-/**
- * Offline the whole input is at hand, so a long run (a kc run lasts minutes) is assembled whole
- * instead of being cut into decision_wait pieces that would split its retry chains.
- */
-function assemblerSettings(ctx: ComponentContext): ComponentContext['settings']['traces'] {
-  const t = ctx.settings.traces;
-  return ctx.mode === 'offline' ? { ...t, decision_wait: Number.MAX_SAFE_INTEGER } : t;
-}
-
 export function buildEngineParts(config: SidelightConfig, processorIds: readonly string[], ctx: ComponentContext): EngineParts {
   const detectors: { id: string; detector: EngineParts['detectors'][number]['detector'] }[] = [];
   const categorize: EngineParts['categorize'][number][] = [];
@@ -31,6 +22,6 @@ export function buildEngineParts(config: SidelightConfig, processorIds: readonly
     detectors,
     categorize,
     recommend,
-    ...(needsTraces ? { traceAssembler: traceAssembler(assemblerSettings(ctx), ctx) } : {}),
+    ...(needsTraces ? { traceAssembler: traceAssembler(ctx.settings.traces, ctx) } : {}),
   };
 }

@@ -40,9 +40,11 @@ const lastSpanFailing: OperatorFunction<PipelineEvent, Judgement> = (events$) =>
 };
 
 async function run(throwing = false) {
+  // spans that name their run reach span detectors as they arrive (one that names none waits for
+  // the boundary that judges it, to take its trace's run: run-resolution.ts)
   const spans = [
-    makeSpan({ endMs: T0 + 1_000, failed: true }),
-    ...Array.from({ length: 20 }, (_, i) => makeSpan({ endMs: T0 + 20_000 + i * 10_000, failed: i < 2 })),
+    makeSpan({ endMs: T0 + 1_000, failed: true, runId: 'run-1' }),
+    ...Array.from({ length: 20 }, (_, i) => makeSpan({ endMs: T0 + 20_000 + i * 10_000, failed: i < 2, runId: 'run-1' })),
   ];
   const registry = new Registry();
   const boom: OperatorFunction<PipelineEvent, Judgement> = map(() => {

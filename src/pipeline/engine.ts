@@ -1,22 +1,26 @@
 /**
  * The analysis engine as one RxJS composition, shared by the live sidecar and offline analysis:
- * spans → event clock → detectors (on spans, or on traces from one shared assembler) →
- * categorize → lifecycle → recommend. Detectors judge only what changed and emit judgements
- * (standing observations and clears); the lifecycle replays each watermark's boundaries in the
- * order the detectors would have judged them (docs/engine.md).
+ * spans → event clock → detectors (on spans in their runs, or on traces from one shared
+ * assembler) → categorize → lifecycle → recommend. Detectors judge only what changed and emit
+ * judgements (standing observations and clears); the lifecycle replays each watermark's boundaries
+ * in the order the detectors would have judged them (docs/engine.md). Live and offline run this
+ * same composition; they differ only in `idleAdvance` (docs/engine.md, Live and offline).
  */
 import { catchError, EMPTY, map, merge, Observable, share, Subject, type OperatorFunction } from 'rxjs';
 import { Counter, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { Judgement, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
+import type { Trace } from '../model/trace.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
+import { firstJudgingBoundary } from '../windows/window-spec.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
 import { AttributionIndex } from '../problems/attribution-index.js';
 import { problemsStage, type ProblemsInput } from '../problems/stage.js';
 import { spanPreparation } from './span-preparation.js';
+import { runResolution } from './run-resolution.js';
 import { TraceRuns } from '../model/run-ids.js';
 
 export interface EngineParts {
@@ -32,12 +36,16 @@ export interface EngineOptions {
   readonly scheduler: import('rxjs').SchedulerLike;
   readonly metrics: Registry;
   readonly logger: Logger;
-  /** live: the idle watermark follows the wall clock; offline: only the data moves it */
+  /**
+   * live: the idle watermark follows the wall clock; offline: only the data moves it. The one
+   * difference between the two: a replay has no wall clock to follow, and the idle advance only
+   * changes when a boundary closes, never what it holds (docs/engine.md, Live and offline).
+   */
   readonly idleAdvance: boolean;
   readonly clockState: EventClockState;
   /**
-   * the spans were prepared already (offline: prepareSpans over the whole input); else names and
-   * runs are prepared here, in arrival order (src/pipeline/span-preparation.ts)
+   * the spans' names were prepared already (offline: prepareSpans in the order of the replay); else
+   * they are prepared here, in arrival order (src/pipeline/span-preparation.ts)
    */
   readonly prepared?: boolean;
 }
@@ -75,10 +83,15 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
       traces$ = events.pipe(parts.traceAssembler, share());
     }
 
+    // Span detectors see each span in its run: one that names none is held until the boundary
+    // that first judges it and takes the run its trace named before then (run-resolution.ts).
+    const traceRuns = new TraceRuns(options.settings.traces.max_traces);
+    const spanEvents$ = events.pipe(runResolution(options.settings, traceRuns, options.metrics), share());
+
     const tag = (detector: number) => map((j: Judgement): TaggedJudgement => ({ ...j, detector }));
     const outputs: Observable<TaggedJudgement>[] = parts.detectors.map(({ id, detector }, index) =>
       detector.input === 'spans'
-        ? events.pipe(detector.operator, tag(index), guard(id))
+        ? spanEvents$.pipe(detector.operator, tag(index), guard(id))
         : (traces$ as Observable<TraceStreamEvent>).pipe(detector.operator, tag(index), guard(id)),
     );
     let judgements$: Observable<TaggedJudgement> = merge(...outputs);
@@ -86,28 +99,43 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
 
     const lifecycleInput$: Observable<LifecycleInput> = merge(judgements$, ticks);
     const clockStepMs = Math.max(options.settings.windows.slide, options.settings.windows.judge_every ?? options.settings.windows.slide);
-    // live: runs learnt from the spans that name them, for the spans (and pain points) that do not
-    const traceRuns = options.prepared ? undefined : new TraceRuns(options.settings.traces.max_traces);
-    const runOf = traceRuns && ((traceId: string) => traceRuns.runOf(traceId));
-    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, ...(runOf ? { runOf } : {}) }));
+    // a record lists the run of a trace id standing in for one, as named before the boundary it is written at
+    const runOf = (traceId: string, before: number) => traceRuns.runOf(traceId, before);
+    // after each boundary the lifecycle replayed, the problems stage groups what changed there
+    const boundaries = new Subject<ProblemsInput>();
+    const onBoundary = (time: number) => boundaries.next({ type: 'watermark', time });
+    let changes$ = lifecycleInput$.pipe(painPointLifecycle(options.settings.painpoints, options.metrics, { clockStepMs, runOf, onBoundary }));
     for (const op of parts.recommend) changes$ = changes$.pipe(op);
 
-    // The problems stage reads the spans (and traces) behind the pain points from its own index,
-    // fed before the detectors judge; it regroups at a watermark after the lifecycle has emitted
-    // that watermark's changes (`ticks` reaches it after the lifecycle: merge subscribes in order).
+    // The problems stage reads the spans (and traces) behind the pain points from its own index. It
+    // groups after each boundary the lifecycle replayed, then at the watermark (`ticks` reaches it
+    // after the lifecycle: merge subscribes in order), advancing the index there: a span counts from
+    // the boundary that first judges it, a trace from the boundary it completed at, so a grouping
+    // at a boundary reads the same index live and in a replay.
     const problems = options.settings.problems;
     const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.max_interval + problems.baseline, maxTuples: problems.max_tuples });
     const indexSub = events.subscribe((e) => {
-      if (e.type === 'span') index.addSpan(e.span);
-      else if (e.type === 'watermark') index.advance(e.time);
+      if (e.type === 'span') index.addSpan(e.span, firstJudgingBoundary(e.span.endMs, options.settings.windows));
     });
-    if (traces$) indexSub.add(traces$.subscribe((e) => e.type === 'trace' && index.addTrace(e.trace)));
-    const output$ = merge(changes$ as Observable<ProblemsInput>, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
+    if (traces$) {
+      let complete: Trace[] = [];
+      indexSub.add(
+        traces$.subscribe((e) => {
+          if (e.type === 'trace') complete.push(e.trace);
+          else if (e.type === 'watermark' || e.type === 'drain') {
+            // the assembler follows a boundary's traces with a watermark at it; drained ones count at once
+            for (const t of complete) index.addTrace(t, e.type === 'watermark' ? e.time : Number.NEGATIVE_INFINITY);
+            complete = [];
+          }
+        }),
+      );
+    }
+    const output$ = merge(changes$ as Observable<ProblemsInput>, boundaries, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
 
     const sub = output$.subscribe(subscriber);
     sub.add(indexSub);
     sub.add(
-      (traceRuns === undefined ? spans$ : spans$.pipe(spanPreparation(options.settings, traceRuns, options.metrics)))
+      (options.prepared ? spans$ : spans$.pipe(spanPreparation(options.settings, options.metrics)))
         .pipe(eventClock({ windows: options.settings.windows, scheduler: options.scheduler, metrics: options.metrics, idleAdvance: options.idleAdvance }, options.clockState))
         .subscribe({
           next(e) {
@@ -117,10 +145,12 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
           error(err) {
             events.error(err);
             ticks.error(err);
+            boundaries.error(err);
           },
           complete() {
             events.complete();
             ticks.complete();
+            boundaries.complete();
           },
         }),
     );

@@ -10,6 +10,11 @@
  * "is this caller's trouble its callee's". Bounded: `max_tuples` tuples (new ones beyond it are
  * counted and left out), at most `MAX_EDGES_PER_SPAN` descendants kept per span, panes older than
  * the retention dropped.
+ *
+ * The engine adds a span or trace with the boundary from which it may be read (`availableAt`): it is
+ * staged until the index advances there. So a problem grouped at a boundary reads exactly the
+ * spans that ended before it and the traces complete by then, whether the boundary closed on a
+ * quiet sidecar's wall clock or in a fast replay that had already received later spans.
  */
 import type { SpanRecord } from '../model/span.js';
 import type { Subject } from '../model/painpoint.js';
@@ -86,6 +91,10 @@ export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
 
 export class AttributionIndex {
   private readonly panes = new Map<number, Pane>();
+  /** spans' figures by the boundary they may be read from, then by pane (bounded by tuples × panes) */
+  private readonly stagedSpans = new Map<number, Map<number, Map<number, TupleFigures>>>();
+  /** traces by the boundary they may be read from, in the order they came */
+  private readonly stagedTraces = new Map<number, Trace[]>();
   private readonly tupleIds = new Map<string, Tuple>();
   private readonly byId = new Map<number, Tuple>();
   private readonly tupleOfSpan = new WeakMap<SpanRecord, Tuple | null>();
@@ -110,15 +119,28 @@ export class AttributionIndex {
     return this.byId.size;
   }
 
-  addSpan(span: SpanRecord): void {
+  /** Counts a span, at once or (`availableAt` ahead of the index) once the index advances there. */
+  addSpan(span: SpanRecord, availableAt = Number.NEGATIVE_INFINITY): void {
     const tuple = this.tupleFor(span);
     if (tuple === null) return;
-    const pane = this.pane(span.endMs);
-    if (pane === undefined) return;
-    tuple.lastPane = Math.max(tuple.lastPane, pane.start);
-    pane.version++;
-    let f = pane.tuples.get(tuple.id);
-    if (f === undefined) pane.tuples.set(tuple.id, (f = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 }));
+    let tuples: Map<number, TupleFigures>;
+    if (availableAt > this.latest) {
+      const start = this.paneStartOf(span.endMs);
+      tuple.lastPane = Math.max(tuple.lastPane, start);
+      let byPane = this.stagedSpans.get(availableAt);
+      if (byPane === undefined) this.stagedSpans.set(availableAt, (byPane = new Map()));
+      let staged = byPane.get(start);
+      if (staged === undefined) byPane.set(start, (staged = new Map()));
+      tuples = staged;
+    } else {
+      const pane = this.pane(span.endMs);
+      if (pane === undefined) return;
+      tuple.lastPane = Math.max(tuple.lastPane, pane.start);
+      pane.version++;
+      tuples = pane.tuples;
+    }
+    let f = tuples.get(tuple.id);
+    if (f === undefined) tuples.set(tuple.id, (f = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 }));
     f.calls++;
     if (span.failed) f.failures++;
     else {
@@ -128,15 +150,25 @@ export class AttributionIndex {
     f.tokens += (span.inputTokens ?? 0) + (span.outputTokens ?? 0);
   }
 
-  /** Records, for every span of the trace, its failed descendants and its critical path's descendants. */
-  addTrace(trace: Trace): void {
+  /**
+   * Records, for every span of the trace, its failed descendants and its critical path's
+   * descendants: at once, or (`availableAt` ahead of the index) once the index advances there.
+   */
+  addTrace(trace: Trace, availableAt = Number.NEGATIVE_INFINITY): void {
+    if (availableAt > this.latest) {
+      const list = this.stagedTraces.get(availableAt);
+      if (list === undefined) this.stagedTraces.set(availableAt, [trace]);
+      else list.push(trace);
+      return;
+    }
     this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs);
   }
 
-  /** Moves the retention forward to `time` (a watermark). */
+  /** Moves the index to `time` (a boundary): what was staged up to it counts, older panes go. */
   advance(time: number): void {
     if (time <= this.latest) return;
     this.latest = time;
+    this.applyStaged(time);
     const oldest = time - this.options.retentionMs;
     for (const from of this.summed.keys()) if (from < oldest) this.summed.delete(from);
     let dropped = false;
@@ -192,8 +224,44 @@ export class AttributionIndex {
     return out;
   }
 
+  /** Staged figures and traces available by `time`, in the order of their boundaries. */
+  private applyStaged(time: number): void {
+    if (this.stagedSpans.size > 0) {
+      for (const at of [...this.stagedSpans.keys()].filter((a) => a <= time).sort((a, b) => a - b)) {
+        for (const [start, tuples] of this.stagedSpans.get(at) as Map<number, Map<number, TupleFigures>>) {
+          const pane = this.pane(start);
+          if (pane === undefined) continue;
+          // a pane changed after an interval summed it: the interval is summed again
+          pane.version++;
+          for (const [id, f] of tuples) {
+            const acc = pane.tuples.get(id);
+            if (acc === undefined) pane.tuples.set(id, f);
+            else {
+              acc.calls += f.calls;
+              acc.failures += f.failures;
+              acc.ok += f.ok;
+              acc.okMs += f.okMs;
+              acc.tokens += f.tokens;
+            }
+          }
+        }
+        this.stagedSpans.delete(at);
+      }
+    }
+    if (this.stagedTraces.size > 0) {
+      for (const at of [...this.stagedTraces.keys()].filter((a) => a <= time).sort((a, b) => a - b)) {
+        for (const trace of this.stagedTraces.get(at) as Trace[]) this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs);
+        this.stagedTraces.delete(at);
+      }
+    }
+  }
+
+  private paneStartOf(timeMs: number): number {
+    return Math.floor(timeMs / this.options.paneMs) * this.options.paneMs;
+  }
+
   private pane(timeMs: number): Pane | undefined {
-    const start = Math.floor(timeMs / this.options.paneMs) * this.options.paneMs;
+    const start = this.paneStartOf(timeMs);
     if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
     let pane = this.panes.get(start);
     if (pane === undefined) {

@@ -1,8 +1,9 @@
 /**
  * The problems stage (docs/painpoints.md, Problems), after the pain-point lifecycle and recommend: passes every
- * pain-point change through and, at each watermark where pain points changed, groups the active
- * ones by cause (linking.ts) and emits the problem changes (problem-tracker.ts). Grouping is
- * recomputed only when a pain point changed: nothing else can change a problem.
+ * pain-point change through and, at each boundary (the engine sends one after each boundary the
+ * lifecycle replayed, then the watermark) where pain points changed, advances the index there,
+ * groups the active ones by cause (linking.ts) and emits the problem changes (problem-tracker.ts).
+ * Grouping is recomputed only when a pain point changed: nothing else can change a problem.
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Counter, type Registry } from '../telemetry/prom.js';
@@ -89,6 +90,7 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
           }
           if (input.type === 'watermark') {
             lastTime = input.time;
+            index.advance(input.time);
             regroup(input.time);
           } else regroup(lastTime);
         },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
-import type { SpanRecord } from '../model/span.js';
+import { RECORDED_RUN_SCOPE, type SpanRecord } from '../model/span.js';
 import type { Trace, TraceNode } from '../model/trace.js';
 import { testContext } from '../../test/support/detector-harness.js';
 import { recordTraces } from '../../test/support/readable-to-record.js';
@@ -94,6 +94,21 @@ describe('traceAssembler', () => {
     // no parentless span: the earliest-starting span whose parent is missing is the root; b is inside it
     expect(shape(traceOf(out).root)).toEqual({ task: ['~chat'] });
     expect(stats.spansReparented).toBe(1);
+  });
+
+  it("waits for the root of a kc run's trace however long the run, while another trace without root is cut at decision_wait", async () => {
+    const kc = 'd'.repeat(32);
+    const otlp = 'e'.repeat(32);
+    const rootId = 'd000000000000001';
+    // a kc run: a task whose attempts end minutes apart, then the run's root an hour later
+    const attempt = makeSpan({ traceId: kc, spanId: 'd000000000000003', parentSpanId: 'd000000000000002', name: 'attempt', startMs: T0, endMs: T0 + 1_000, scopeName: RECORDED_RUN_SCOPE });
+    const task = makeSpan({ traceId: kc, spanId: 'd000000000000002', parentSpanId: rootId, name: 'task', startMs: T0, endMs: T0 + 240_000, scopeName: RECORDED_RUN_SCOPE });
+    const root = makeSpan({ traceId: kc, spanId: rootId, name: 'run', startMs: T0 - 1_000, endMs: T0 + 3_600_000, scopeName: RECORDED_RUN_SCOPE });
+    const orphan = makeSpan({ traceId: otlp, spanId: 'e000000000000001', parentSpanId: 'f'.repeat(16), name: 'server', startMs: T0, endMs: T0 + 1_000 });
+    const { out } = await run([...spans([attempt, orphan]), wm(T0 + 100_000, T0), ...spans([task]), wm(T0 + 3_000_000, T0 + 100_000), ...spans([root]), wm(T0 + 3_700_000, T0 + 3_000_000)]);
+    const traces = out.filter((e): e is Extract<TraceStreamEvent, { type: 'trace' }> => e.type === 'trace').map((e) => e.trace);
+    expect(traces.map((t) => t.traceId)).toEqual([otlp, kc]);
+    expect(shape(traces[1]!.root)).toEqual({ run: [{ task: ['attempt'] }] });
   });
 
   it('re-parents an orphan under the deepest span containing it in time', async () => {

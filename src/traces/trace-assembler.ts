@@ -4,7 +4,10 @@
  *
  * - Event time "now" = the watermark boundary + allowed_lateness (the clock's max event time).
  * - A trace completes when its root has arrived and no span of it ended within `trace_idle` of
- *   now, or when `decision_wait` has passed since its first span (earliest end time).
+ *   now, or when `decision_wait` has passed since its first span (earliest end time) — except a
+ *   trace whose root is sure to come (a kc run file's, RECORDED_RUN_SCOPE), which waits for it:
+ *   a kc run is one trace of hours, and cutting it would split tasks from their attempts.
+ *   The rule reads event time and the spans only, so live and offline assemble the same traces.
  * - On each `watermark`, the traces completing at each boundary it closes are emitted (ordered by
  *   root end time, then trace id), each boundary's followed by a watermark at it; a trace's
  *   completion boundary is kept in a queue, so a watermark costs only the traces it completes.
@@ -16,10 +19,10 @@
 import { z } from 'zod';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { Counter, Gauge, type Registry } from '../telemetry/prom.js';
-import type { SpanRecord } from '../model/span.js';
+import { RECORDED_RUN_SCOPE, type SpanRecord } from '../model/span.js';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import { inRun, namesItsRun, traceRunId } from '../model/run-ids.js';
+import { inRun, isParentless, namesItsRun, traceRunId } from '../model/run-ids.js';
 import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
 import FlatQueue from 'flatqueue';
@@ -114,6 +117,8 @@ interface PendingTrace {
   /** latest end time of its spans: when it last got a span, in event time */
   lastSeenMs: number;
   hasRoot: boolean;
+  /** its root is sure to come (RECORDED_RUN_SCOPE): decision_wait does not cut it */
+  rootComes: boolean;
 }
 
 export function traceAssembler(
@@ -144,7 +149,8 @@ export function traceAssembler(
        */
       const schedule = (p: PendingTrace) => {
         const idleAt = p.hasRoot ? p.lastSeenMs + config.trace_idle - lateness : Number.POSITIVE_INFINITY;
-        const at = Math.max(ceilTo(Math.min(idleAt, p.firstSeenMs + waitMs - lateness), step), nextMultipleAfter(lastWatermark, step));
+        const waitAt = p.rootComes ? Number.POSITIVE_INFINITY : p.firstSeenMs + waitMs - lateness;
+        const at = Math.max(ceilTo(Math.min(idleAt, waitAt), step), nextMultipleAfter(lastWatermark, step));
         if (at === p.completeAt) return;
         p.completeAt = at;
         if (Number.isFinite(at)) completions.push(p, at);
@@ -174,7 +180,7 @@ export function traceAssembler(
             metrics.evicted.inc();
             emit([oldest]);
           }
-          p = { traceId: span.traceId, completeAt: Number.NaN, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false };
+          p = { traceId: span.traceId, completeAt: Number.NaN, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false, rootComes: false };
           pending.set(span.traceId, p);
           setBuffered();
         }
@@ -192,6 +198,7 @@ export function traceAssembler(
         if (span.endMs < p.firstSeenMs) p.firstSeenMs = span.endMs;
         if (span.endMs > p.lastSeenMs) p.lastSeenMs = span.endMs;
         if (isParentless(span)) p.hasRoot = true;
+        if (span.scopeName === RECORDED_RUN_SCOPE) p.rootComes = true;
         schedule(p);
       };
 
@@ -256,10 +263,6 @@ export function traceAssembler(
       });
       return () => sub.unsubscribe();
     });
-}
-
-function isParentless(span: SpanRecord): boolean {
-  return span.parentSpanId === undefined || span.parentSpanId === '' || /^0+$/.test(span.parentSpanId);
 }
 
 function compareText(a: string, b: string): number {

@@ -22,5 +22,15 @@ export function paneStart(t: number, paneMs: number): number {
   return Math.floor(t / paneMs) * paneMs;
 }
 
+/**
+ * The first boundary (a multiple of the judging step) whose judgement reads a span ending at
+ * `endMs`: the one that closes its pane. Every span ending before it has arrived once the
+ * watermark reaches it (a later one is dropped as late), however the input was paced.
+ */
+export function firstJudgingBoundary(endMs: number, windows: { readonly slide: number; readonly judge_every?: number | undefined }): number {
+  const step = Math.max(windows.slide, windows.judge_every ?? windows.slide);
+  return Math.ceil((paneStart(endMs, windows.slide) + windows.slide) / step) * step;
+}
+
 /** The whole input (offline): a pseudo window used when every detector also judges everything. */
 export const ALL_WINDOW: WindowSpec = { name: 'all', sizeMs: Number.POSITIVE_INFINITY, paneMs: Number.POSITIVE_INFINITY };

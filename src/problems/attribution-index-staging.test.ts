@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { AttributionIndex } from './attribution-index.js';
+import type { Trace } from '../model/trace.js';
+import { makeSpan } from '../../test/support/span-factory.js';
+
+const T0 = Date.UTC(2026, 10, 26, 9);
+const MIN = 60_000;
+
+const index = () => new AttributionIndex({ paneMs: MIN, retentionMs: 60 * MIN, maxTuples: 100 });
+const calls = (ix: AttributionIndex, to: number) => [...ix.interval(T0, to).tuples.values()].reduce((n, f) => n + f.calls, 0);
+
+describe('AttributionIndex', () => {
+  it('reads a span staged for a boundary only once it has advanced there, so a boundary reads the same however far ahead the input came', () => {
+    const ahead = index();
+    const paced = index();
+    const early = makeSpan({ endMs: T0 + 5_000, tool: 'grep' });
+    const later = makeSpan({ endMs: T0 + 25_000, tool: 'grep' });
+    // a fast replay has both spans before the boundary at 10 s is grouped…
+    ahead.addSpan(early, T0 + 10_000);
+    ahead.addSpan(later, T0 + 30_000);
+    ahead.advance(T0 + 10_000);
+    // …a paced sidecar only the first: both read one call in the pane they share
+    paced.addSpan(early, T0 + 10_000);
+    paced.advance(T0 + 10_000);
+    expect(calls(ahead, T0 + 10_000)).toBe(1);
+    expect(calls(paced, T0 + 10_000)).toBe(1);
+    paced.addSpan(later, T0 + 30_000);
+    ahead.advance(T0 + 30_000);
+    paced.advance(T0 + 30_000);
+    expect(calls(ahead, T0 + 30_000)).toBe(2);
+    expect(calls(paced, T0 + 30_000)).toBe(2);
+  });
+
+  it('reads a trace from the boundary it completed at', () => {
+    const ix = index();
+    const parent = makeSpan({ endMs: T0 + 9_000, name: 'invoke_agent', agent: 'coder' });
+    const child = makeSpan({ endMs: T0 + 8_000, parentSpanId: parent.spanId, tool: 'grep', failed: true });
+    const failedParent = { ...parent, failed: true };
+    const trace: Trace = { traceId: parent.traceId, root: { span: failedParent, children: [{ span: child, children: [] }] }, spanCount: 2, startMs: parent.startMs, endMs: parent.endMs };
+    ix.addTrace(trace, T0 + 20_000);
+    ix.advance(T0 + 10_000);
+    expect(ix.interval(T0, T0 + 20_000).failedBelow.size).toBe(0);
+    ix.advance(T0 + 20_000);
+    expect(ix.interval(T0, T0 + 20_000).failedBelow.size).toBe(1);
+  });
+
+  it('counts a span without a boundary at once, as before', () => {
+    const ix = index();
+    ix.addSpan(makeSpan({ endMs: T0 + 5_000 }));
+    expect(calls(ix, T0 + MIN)).toBe(1);
+  });
+});
