@@ -5,6 +5,11 @@
  * arrives, and is then counted at its own end time (a window it fell in is judged again). A wait
  * outlives no budget window: past the longest window, or past `max_pending` calls waiting, the
  * oldest wait is given up (counted), as is one whose trace root arrived without the names.
+ *
+ * The ancestor can also come first: spans naming their run pass the run resolution at once, while
+ * a call naming none is held to its boundary (src/pipeline/run-resolution.ts). So the names and
+ * parent of recent spans are remembered (as many as `max_pending`, oldest forgotten first) and a
+ * call looks up its ancestors there before it waits.
  */
 import type { SpanRecord } from '../../src/model/span.js';
 import type { SpendItem } from './spend.js';
@@ -29,10 +34,19 @@ export interface AttributionHooks {
   onGivenUp?(n: number, reason: 'cap' | 'expired' | 'unnamed'): void;
 }
 
+/** What a call needs to know of a span that already arrived. */
+interface Seen {
+  readonly agent?: string;
+  readonly user?: string;
+  readonly parentSpanId?: string;
+}
+
 export class Attribution {
   /** groups by the span they wait for (trace id / span id), oldest first */
   private readonly groups = new Map<string, Group>();
   private waiting = 0;
+  /** recent spans (trace id / span id), oldest first, capped at maxPending */
+  private readonly seen = new Map<string, Seen>();
 
   constructor(
     private readonly maxPending: number,
@@ -41,6 +55,24 @@ export class Attribution {
 
   get size(): number {
     return this.waiting;
+  }
+
+  /**
+   * `item` takes the names of the ancestors that already arrived, from `parent` up, and is counted
+   * where `settle` can; the rest waits under the first ancestor not seen yet.
+   */
+  resolve(parent: string, item: SpendItem, budgets: readonly number[], settle: (item: SpendItem, budget: number) => boolean): void {
+    let at: string | undefined = parent;
+    let named = item;
+    let rest = budgets;
+    for (let seen = this.seen.get(`${item.traceId}/${at}`); seen !== undefined; seen = at === undefined ? undefined : this.seen.get(`${item.traceId}/${at}`)) {
+      named = { ...named, agent: named.agent ?? seen.agent, user: named.user ?? seen.user };
+      rest = rest.filter((b) => !settle(named, b));
+      if (rest.length === 0) return;
+      at = seen.parentSpanId;
+    }
+    if (at === undefined) this.hooks.onGivenUp?.(1, 'unnamed');
+    else this.wait(at, named, rest);
   }
 
   /** `item` waits under its parent for the names `budgets` need. */
@@ -70,6 +102,7 @@ export class Attribution {
    */
   arrived(span: SpanRecord, settle: (item: SpendItem, budget: number) => boolean): void {
     const key = `${span.traceId}/${span.spanId}`;
+    this.remember(key, span);
     const g = this.groups.get(key);
     if (g === undefined) return;
     this.groups.delete(key);
@@ -83,6 +116,11 @@ export class Attribution {
       else this.wait(span.parentSpanId, item, rest);
     }
     if (unnamed > 0) this.hooks.onGivenUp?.(unnamed, 'unnamed');
+  }
+
+  private remember(key: string, span: SpanRecord): void {
+    this.seen.set(key, { agent: span.agent, user: span.user, parentSpanId: span.parentSpanId });
+    if (this.seen.size > this.maxPending) this.seen.delete(this.seen.keys().next().value as string);
   }
 
   /** Gives up the waits whose newest call ended before `beforeMs` (no budget window reaches back that far). */

@@ -213,7 +213,7 @@ export class BudgetDetector {
     const waiting: number[] = [];
     for (let b = 0; b < this.budgets.length; b++) if (!this.settle(item, b)) waiting.push(b);
     if (waiting.length === 0) return;
-    if (span.parentSpanId !== undefined) this.attribution.wait(span.parentSpanId, item, waiting);
+    if (span.parentSpanId !== undefined) this.attribution.resolve(span.parentSpanId, item, waiting, (it, b) => this.settle(it, b));
     else this.givenUp.inc({ processor: this.ctx.id, reason: 'unnamed' });
   }
 
