@@ -18,7 +18,7 @@ export default tseslint.config(
   {
     // The analysis library (`sidelight`) loads prom-client's metric classes only, from
     // src/telemetry/prom.ts: the package's index loads far more (see there) for no use offline.
-    files: ['processors/**/*.ts', 'src/{windows,traces,painpoints,problems,library}/**/*.ts', 'src/pipeline/{engine,engine-parts,span-preparation,processor-registry}.ts'],
+    files: ['processors/**/*.ts', 'src/{windows,traces,painpoints,problems,library}/**/*.ts', 'src/pipeline/{engine,engine-parts,span-preparation,processor-registry,run-resolution}.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [

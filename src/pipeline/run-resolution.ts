@@ -7,7 +7,7 @@
  * their run pass at once. Trace detectors see whole traces (the trace assembler resolves them).
  */
 import { Observable, type OperatorFunction } from 'rxjs';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, type Registry } from '../telemetry/prom.js';
 import FlatQueue from 'flatqueue';
 import type { SpanRecord } from '../model/span.js';
 import type { PipelineEvent } from '../model/events.js';
