@@ -178,6 +178,12 @@ export const problemsSchema = z.strictObject({
 });
 export type ProblemSettings = z.output<typeof problemsSchema>;
 
+/**
+ * Default of `traces.max_buffered_spans`: about 40 MiB of compact spans (src/traces/buffered-span.ts),
+ * 10 s of traffic at 10 000 spans/s (a trace waits its own length plus trace_idle plus up to one slide).
+ */
+export const DEFAULT_MAX_BUFFERED_SPANS = 100_000;
+
 /** The trace assembler shared by trace-based detectors (as the Collector's tail_sampling buffers traces). */
 export const tracesSchema = z.strictObject({
   /** a trace is complete when its root has ended and no span arrived for this long (event time) */
@@ -186,6 +192,8 @@ export const tracesSchema = z.strictObject({
   decision_wait: zDuration.default(30_000),
   /** traces buffered at once; past it the oldest is completed early and counted */
   max_traces: z.number().int().positive().default(50_000),
+  /** spans buffered at once over every trace (the assembler's memory); past it the oldest trace is completed early and counted */
+  max_buffered_spans: z.number().int().positive().default(DEFAULT_MAX_BUFFERED_SPANS),
   max_spans_per_trace: z.number().int().positive().default(10_000),
   /**
    * spans naming no run held until the boundary that first judges them, to take their trace's run
@@ -194,6 +202,17 @@ export const tracesSchema = z.strictObject({
   max_held_spans: z.number().int().positive().default(200_000),
 });
 export type TracesSettings = z.output<typeof tracesSchema>;
+
+/** The sidecar process's memory (docs/configuration.md, Memory); read by `sidelight run` only, never by the library. */
+export const memorySchema = z.strictObject({
+  /**
+   * how far the JavaScript heap may grow past the memory in use before the next full collection
+   * (V8's heap growing factor; V8 itself lets it reach 4× on a busy process). Lower keeps resident
+   * memory close to what is in use at the cost of more collection work.
+   */
+  heap_growth: z.number().min(1.1).max(4).default(1.5),
+});
+export type MemorySettings = z.output<typeof memorySchema>;
 
 export const pipelineSchema = z.strictObject({
   receivers: z.array(z.string()).min(1),
@@ -222,11 +241,12 @@ export const serviceSchema = z.strictObject({
   traces: tracesSchema.prefault({}),
   /** prices of model calls, for the cost of calls that report none (docs/configuration.md, Pricing); empty by default */
   pricing: pricingSchema.default({}),
+  memory: memorySchema.prefault({}),
   /** the live page at /ui (docs/configuration.md) */
   ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
   /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */
-  queue_size: z.number().int().positive().default(200_000),
+  queue_size: z.number().int().positive().default(50_000),
 });
 export type ServiceSettings = z.output<typeof serviceSchema>;

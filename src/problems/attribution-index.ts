@@ -271,7 +271,11 @@ export class AttributionIndex {
     return pane;
   }
 
-  private tupleFor(span: SpanRecord): Tuple | null {
+  /**
+   * The span's tuple; null when it is new and the table is full (counted when `count`: the spans of
+   * traces are counted already, as they arrived, and the trace assembler hands over copies of them).
+   */
+  private tupleFor(span: SpanRecord, count = true): Tuple | null {
     const cached = this.tupleOfSpan.get(span);
     if (cached !== undefined && (cached === null || this.byId.has(cached.id))) return cached;
     const key = `${span.service}\u0000${span.name}\u0000${span.tool ?? ''}\u0000${span.model ?? ''}\u0000${span.provider ?? ''}\u0000${span.agent ?? ''}\u0000${span.taskType ?? ''}\u0000${span.errorClass ?? ''}`;
@@ -280,7 +284,7 @@ export class AttributionIndex {
       if (this.byId.size >= this.options.maxTuples || this.nextId >= TUPLE_ID_SPACE) {
         // ids are not reused; once they run out the table starts again (it only informs grouping)
         if (this.nextId >= TUPLE_ID_SPACE && this.byId.size === 0) this.nextId = 1;
-        this.droppedSpans++;
+        if (count) this.droppedSpans++;
         this.tupleOfSpan.set(span, null);
         return null;
       }
@@ -336,7 +340,7 @@ export class AttributionIndex {
       // failed descendants
       for (const child of node.children) {
         const r = results.get(child);
-        const ct = this.tupleFor(child.span);
+        const ct = this.tupleFor(child.span, false);
         if (child.span.failed && ct !== null && failed.size < MAX_EDGES_PER_SPAN) failed.add(ct.id);
         if (r !== undefined) for (const id of r.failed) if (failed.size < MAX_EDGES_PER_SPAN) failed.add(id);
       }
@@ -351,7 +355,7 @@ export class AttributionIndex {
         if (x.e > cursor) continue;
         cursor = x.s;
         const ms = x.e - x.s;
-        const ct = this.tupleFor(x.c.span);
+        const ct = this.tupleFor(x.c.span, false);
         if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
         const below = results.get(x.c);
         const full = x.c.span.durationMs;
@@ -365,7 +369,7 @@ export class AttributionIndex {
         path.clear();
         for (const [id, t] of kept) path.set(id, t);
       }
-      const tuple = this.tupleFor(span);
+      const tuple = this.tupleFor(span, false);
       const pane = tuple === null ? undefined : this.pane(span.endMs);
       if (tuple !== null && pane !== undefined) {
         pane.version++;

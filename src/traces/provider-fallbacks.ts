@@ -10,10 +10,8 @@
  */
 import type { AttrValue } from '../model/span.js';
 import type { Trace, TraceNode } from '../model/trace.js';
-import type { RetryChain, ProviderChange } from './retry-chains.js';
+import { FALLBACK_EVENT, type RetryChain, type ProviderChange } from './retry-chains.js';
 import { walkTrace } from './trace-assembler.js';
-
-export const FALLBACK_EVENT = 'provider_fallback';
 
 export interface FallbackTask {
   readonly traceId: string;

@@ -23,6 +23,8 @@ import { operationSubject } from '../model/series.js';
 
 /** kc's retry count on a task span (docs/input.md kc mapping); `retryCount` as kc names it in its events. */
 export const RETRY_COUNT_KEYS = ['kc.task.retry_count', 'retryCount'] as const;
+/** The span event recording a switch of provider (kc mapping: attributes from / to / reason). */
+export const FALLBACK_EVENT = 'provider_fallback';
 
 export interface RetryAttempt {
   readonly span: SpanRecord;
@@ -269,7 +271,7 @@ function countedChain(trace: Trace, node: TraceNode, retryCount: number): RetryC
   // Only the final attempt's outcome is known; the earlier ones failed (that is why it was retried).
   const changes: ProviderChange[] = [];
   for (const e of span.events) {
-    if (e.name !== 'provider_fallback') continue;
+    if (e.name !== FALLBACK_EVENT) continue;
     const from = e.attributes['from'];
     const to = e.attributes['to'];
     if (typeof from === 'string' && typeof to === 'string') changes.push({ from, to });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { from, lastValueFrom, toArray } from 'rxjs';
+import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import type { PipelineEvent, TraceStreamEvent } from '../model/events.js';
 import { RECORDED_RUN_SCOPE, type SpanRecord } from '../model/span.js';
 import type { Trace, TraceNode } from '../model/trace.js';
@@ -176,7 +176,54 @@ describe('traceAssembler', () => {
     });
     expect(kinds(out)).toEqual(['trace:root-1', 'trace:root-2', 'trace:root-3', 'drain', 'end']);
     expect(stats.tracesEvicted).toBe(1);
-    expect(await ctx.metrics.getSingleMetricAsString('sidelight_traces_evicted_total')).toContain('sidelight_traces_evicted_total 1');
+    expect(await ctx.metrics.getSingleMetricAsString('sidelight_traces_evicted_total')).toContain('sidelight_traces_evicted_total{reason="max_traces"} 1');
+  });
+
+  it('evicts the oldest trace early past max_buffered_spans spans over every trace, counted by cap', async () => {
+    const mk = (id: string, i: number) =>
+      makeSpan({ traceId: id.repeat(32), spanId: `${id}00000000000000${i}`, parentSpanId: i === 0 ? undefined : `${id}000000000000000`, name: `${i === 0 ? 'root' : 'child'}-${id}`, startMs: T0, endMs: T0 + 10 + i });
+    // trace 1 holds 3 spans, trace 2 two: the sixth span buffered evicts trace 1 with all of its spans
+    const events = spans([mk('1', 0), mk('1', 1), mk('1', 2), mk('2', 0), mk('2', 1), mk('3', 0)]);
+    const { out, stats, ctx } = await run([...events, { type: 'drain' }, { type: 'end' }], { max_buffered_spans: 5 });
+    expect(out.filter((e) => e.type === 'trace').map((e) => (e.type === 'trace' ? [e.trace.root.span.name, e.trace.spanCount] : []))).toEqual([
+      ['root-1', 3],
+      ['root-2', 2],
+      ['root-3', 1],
+    ]);
+    expect(kinds(out).slice(1)).toEqual(['trace:root-2', 'trace:root-3', 'drain', 'end']);
+    expect(stats.tracesEvicted).toBe(1);
+    expect(stats.bufferedSpans).toBe(0);
+    const text = await ctx.metrics.getSingleMetricAsString('sidelight_traces_evicted_total');
+    expect(text).toContain('sidelight_traces_evicted_total{reason="max_buffered_spans"} 1');
+    expect(text).not.toContain('reason="max_traces"');
+  });
+
+  it('still completes the buffered traces at their boundary after the completion queue is rebuilt', async () => {
+    // max_traces 1: every new trace evicts the previous one, whose completion entry goes stale; the
+    // last trace's entry is the 1 027th, past 2 × max_traces + 1 024: the queue is rebuilt from it
+    const mk = (i: number) => makeSpan({ traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0'), name: `root-${i}`, startMs: T0, endMs: T0 + 10 + i });
+    const list = Array.from({ length: 1_027 }, (_, i) => mk(i));
+    const { out, stats } = await run([wm(T0 - 10_000), ...spans(list), wm(T0 + 40_000, T0 - 10_000)], { max_traces: 1 });
+    expect(stats.tracesEvicted).toBe(1_026);
+    expect(kinds(out.slice(-3))).toEqual(['trace:root-1026', 'wm:0', 'wm:40000']);
+    expect(out.filter((e) => e.type === 'trace')).toHaveLength(1_027);
+  });
+
+  it('counts the spans it buffers and releases them when their trace is emitted', async () => {
+    const records = simpleRun();
+    const ctx = testContext();
+    const stats = newTraceAssemblerStats();
+    const input = new Subject<PipelineEvent>();
+    const traces: Trace[] = [];
+    input.pipe(traceAssembler(traceAssemblerSchema.parse({}), ctx, stats)).subscribe((e) => e.type === 'trace' && traces.push(e.trace));
+    for (const span of records) input.next({ type: 'span', span });
+    expect(stats.bufferedSpans).toBe(4);
+    expect(await ctx.metrics.getSingleMetricAsString('sidelight_trace_spans_buffered')).toContain('sidelight_trace_spans_buffered 4');
+    input.next(wm(T0 - 10_000));
+    input.next(wm(T0 + 10_000));
+    expect(traces).toHaveLength(1);
+    expect(stats.bufferedSpans).toBe(0);
+    expect(await ctx.metrics.getSingleMetricAsString('sidelight_trace_spans_buffered')).toContain('sidelight_trace_spans_buffered 0');
   });
 
   it('drops spans beyond max_spans_per_trace, counted', async () => {
@@ -200,6 +247,7 @@ describe('traceAssembler', () => {
       trace_idle: 2_000,
       decision_wait: 60_000,
       max_traces: 50_000,
+      max_buffered_spans: 100_000,
       max_spans_per_trace: 10_000,
     });
     expect(() => traceAssemblerSchema.parse({ idle: '2s' })).toThrow();

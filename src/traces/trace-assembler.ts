@@ -12,8 +12,10 @@
  *   root end time, then trace id), each boundary's followed by a watermark at it; a trace's
  *   completion boundary is kept in a queue, so a watermark costs only the traces it completes.
  *   On `drain` every buffered trace is emitted, then drain.
- * - Bounded: at `max_traces` buffered traces the oldest (by arrival) is emitted early, counted;
- *   spans beyond `max_spans_per_trace` (and duplicate span ids) are dropped, counted.
+ * - Bounded: past `max_traces` buffered traces, or `max_buffered_spans` buffered spans over all
+ *   of them, the oldest trace (by arrival) is emitted early, counted by cap; spans beyond
+ *   `max_spans_per_trace` (and duplicate span ids) are dropped, counted. A buffered span is a
+ *   compact copy (buffered-span.ts), released as soon as its trace is emitted.
  * - Trees are a function of the set of spans only, never of their arrival order.
  */
 import { z } from 'zod';
@@ -25,8 +27,10 @@ import type { Trace, TraceNode } from '../model/trace.js';
 import { inRun, isParentless, namesItsRun, traceRunId } from '../model/run-ids.js';
 import type { ComponentContext } from '../component/contracts.js';
 import { zDuration } from '../config/duration.js';
+import { DEFAULT_MAX_BUFFERED_SPANS } from '../config/service-schema.js';
 import FlatQueue from 'flatqueue';
 import { nextMultipleAfter } from '../windows/judging.js';
+import { SpanCompactor } from './buffered-span.js';
 
 /** Ceiling of `t` to a multiple of `unit`. */
 function ceilTo(t: number, unit: number): number {
@@ -38,8 +42,13 @@ export const traceAssemblerSchema = z.strictObject({
   trace_idle: zDuration.default(5_000),
   /** a trace completes at the latest this long after its first span, root or not */
   decision_wait: zDuration.default(30_000),
-  /** traces buffered at once; beyond it the oldest is emitted early (sidelight_traces_evicted_total) */
+  /** traces buffered at once; beyond it the oldest is emitted early (sidelight_traces_evicted_total{reason="max_traces"}) */
   max_traces: z.number().int().positive().default(50_000),
+  /**
+   * spans buffered at once over every trace, the assembler's memory (about 400 bytes each); beyond
+   * it the oldest trace is emitted early (sidelight_traces_evicted_total{reason="max_buffered_spans"})
+   */
+  max_buffered_spans: z.number().int().positive().default(DEFAULT_MAX_BUFFERED_SPANS),
   /** spans kept per trace; further spans are dropped (sidelight_trace_spans_dropped_total) */
   max_spans_per_trace: z.number().int().positive().default(10_000),
 });
@@ -51,19 +60,23 @@ export interface TraceAssemblerStats {
   tracesEvicted: number;
   spansDropped: number;
   spansReparented: number;
+  /** traces buffered */
   buffered: number;
+  /** spans buffered over every trace */
+  bufferedSpans: number;
 }
 
 export function newTraceAssemblerStats(): TraceAssemblerStats {
-  return { tracesCompleted: 0, tracesEvicted: 0, spansDropped: 0, spansReparented: 0, buffered: 0 };
+  return { tracesCompleted: 0, tracesEvicted: 0, spansDropped: 0, spansReparented: 0, buffered: 0, bufferedSpans: 0 };
 }
 
 interface AssemblerMetrics {
   readonly completed: Counter;
-  readonly evicted: Counter;
+  readonly evicted: Counter<'reason'>;
   readonly dropped: Counter<'reason'>;
   readonly reparented: Counter;
   readonly buffered: Gauge;
+  readonly bufferedSpans: Gauge;
 }
 
 const metricsCache = new WeakMap<Registry, AssemblerMetrics>();
@@ -78,7 +91,8 @@ function assemblerMetrics(registry: Registry): AssemblerMetrics {
       completed: new Counter({ name: 'sidelight_traces_completed_total', help: 'Traces emitted by the trace assembler', registers: [registry] }),
       evicted: new Counter({
         name: 'sidelight_traces_evicted_total',
-        help: 'Traces emitted early because max_traces traces were buffered',
+        help: 'Traces emitted early because max_traces traces or max_buffered_spans spans were buffered (reason: the cap)',
+        labelNames: ['reason'],
         registers: [registry],
       }),
       dropped: new Counter({
@@ -101,17 +115,29 @@ function assemblerMetrics(registry: Registry): AssemblerMetrics {
           this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.buffered, 0));
         },
       }),
+      bufferedSpans: new Gauge({
+        name: 'sidelight_trace_spans_buffered',
+        help: 'Spans buffered by the trace assembler, over every trace',
+        registers: [registry],
+        collect() {
+          this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.bufferedSpans, 0));
+        },
+      }),
     };
     metricsCache.set(registry, m);
   }
   return m;
 }
 
+/** The spans of an emitted trace: none (a stale completion entry may still name the trace). */
+const NO_SPANS: Map<string, SpanRecord> = new Map();
+
 interface PendingTrace {
   readonly traceId: string;
   /** the boundary at which it completes as things stand (it moves when spans arrive) */
   completeAt: number;
-  readonly spans: Map<string, SpanRecord>;
+  /** its spans by span id; the shared empty map once it has been emitted */
+  spans: Map<string, SpanRecord>;
   /** earliest end time of its spans: when the trace was first seen, in event time */
   firstSeenMs: number;
   /** latest end time of its spans: when it last got a span, in event time */
@@ -136,10 +162,19 @@ export function traceAssembler(
 
   return (source) =>
     new Observable<TraceStreamEvent>((subscriber) => {
-      // Map order is arrival order: the first entry is the oldest trace, the one evicted at the cap.
       const pending = new Map<string, PendingTrace>();
-      // Traces by completion boundary; an entry is stale when its trace left or moved on.
-      const completions = new FlatQueue<PendingTrace>();
+      // Arrival order, for eviction at the caps (entries that left `pending` are skipped). Not the
+      // map's own order: finding its first entry skips every deleted slot before it, which under
+      // steady eviction costs as much as the map is large.
+      let arrivals: PendingTrace[] = [];
+      let oldestArrival = 0;
+      // Traces by completion boundary; an entry is stale when its trace left or moved on. Stale
+      // entries leave as their boundary passes, and past twice max_traces the queue is rebuilt from
+      // the buffered traces, so it never holds more than that however slowly event time moves.
+      let completions = new FlatQueue<PendingTrace>();
+      const maxCompletions = 2 * config.max_traces + 1_024;
+      const compactor = new SpanCompactor();
+      let bufferedSpans = 0;
       let lastWatermark = Number.NEGATIVE_INFINITY;
 
       /**
@@ -153,15 +188,30 @@ export function traceAssembler(
         const at = Math.max(ceilTo(Math.min(idleAt, waitAt), step), nextMultipleAfter(lastWatermark, step));
         if (at === p.completeAt) return;
         p.completeAt = at;
-        if (Number.isFinite(at)) completions.push(p, at);
+        if (!Number.isFinite(at)) return;
+        completions.push(p, at);
+        if (completions.length > maxCompletions) {
+          completions = new FlatQueue<PendingTrace>();
+          for (const q of pending.values()) if (Number.isFinite(q.completeAt)) completions.push(q, q.completeAt);
+        }
       };
 
       const setBuffered = () => {
         stats.buffered = pending.size;
       };
 
+      /**
+       * Builds and emits traces that have left `pending`. Their spans are released here: a stale
+       * entry of the completion queue may still hold the trace until its boundary passes.
+       */
       const emit = (traces: PendingTrace[]) => {
-        const built = traces.map((p) => buildTrace(p.traceId, [...p.spans.values()], stats, metrics));
+        const built = traces.map((p) => {
+          const trace = buildTrace(p.traceId, [...p.spans.values()], stats, metrics);
+          bufferedSpans -= p.spans.size;
+          stats.bufferedSpans = bufferedSpans;
+          p.spans = NO_SPANS;
+          return trace;
+        });
         built.sort((a, b) => a.root.span.endMs - b.root.span.endMs || compareText(a.traceId, b.traceId));
         for (const trace of built) {
           stats.tracesCompleted++;
@@ -170,18 +220,32 @@ export function traceAssembler(
         }
       };
 
+      /** Emits the oldest buffered trace early because `cap` was reached. */
+      const evictOldest = (cap: 'max_traces' | 'max_buffered_spans') => {
+        let oldest: PendingTrace | undefined;
+        while (oldest === undefined) {
+          const p = arrivals[oldestArrival++] as PendingTrace;
+          if (pending.get(p.traceId) === p) oldest = p;
+        }
+        pending.delete(oldest.traceId);
+        setBuffered();
+        stats.tracesEvicted++;
+        metrics.evicted.inc({ reason: cap });
+        emit([oldest]);
+      };
+
       const addSpan = (span: SpanRecord) => {
         let p = pending.get(span.traceId);
         if (p === undefined) {
-          if (pending.size >= config.max_traces) {
-            const oldest = pending.values().next().value as PendingTrace;
-            pending.delete(oldest.traceId);
-            stats.tracesEvicted++;
-            metrics.evicted.inc();
-            emit([oldest]);
-          }
+          if (pending.size >= config.max_traces) evictOldest('max_traces');
           p = { traceId: span.traceId, completeAt: Number.NaN, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false, rootComes: false };
           pending.set(span.traceId, p);
+          arrivals.push(p);
+          // drop the entries of traces gone (completed or evicted) once they are half the list
+          if (arrivals.length - oldestArrival > 2 * pending.size + 1_024) {
+            arrivals = arrivals.slice(oldestArrival).filter((a) => pending.get(a.traceId) === a);
+            oldestArrival = 0;
+          }
           setBuffered();
         }
         if (p.spans.has(span.spanId)) {
@@ -194,12 +258,15 @@ export function traceAssembler(
           metrics.dropped.inc({ reason: 'max_spans_per_trace' });
           return;
         }
-        p.spans.set(span.spanId, span);
+        p.spans.set(span.spanId, compactor.compact(span, p.traceId));
+        stats.bufferedSpans = ++bufferedSpans;
         if (span.endMs < p.firstSeenMs) p.firstSeenMs = span.endMs;
         if (span.endMs > p.lastSeenMs) p.lastSeenMs = span.endMs;
         if (isParentless(span)) p.hasRoot = true;
         if (span.scopeName === RECORDED_RUN_SCOPE) p.rootComes = true;
         schedule(p);
+        // the trace just added to may be the oldest: then it goes out with this span
+        while (bufferedSpans > config.max_buffered_spans && pending.size > 0) evictOldest('max_buffered_spans');
       };
 
       /**
@@ -244,6 +311,8 @@ export function traceAssembler(
             case 'drain': {
               const all = [...pending.values()];
               pending.clear();
+              arrivals = [];
+              oldestArrival = 0;
               setBuffered();
               emit(all);
               subscriber.next(event);
