@@ -130,7 +130,7 @@ class FailureRateDetector {
   }
 
   /**
-   * A failure rate is sustained (SPEC §3: medium is "sustained elevated failure"): a short window's
+   * A failure rate is sustained (docs/painpoints.md: medium is sustained elevated failure): a short window's
    * rate holds only when the next longer window, once it has min_samples calls, is over the line
    * too. A burst of a few failures in one minute of background errors is chance across the many
    * windows judged; a real fault soon fills the longer window. A sudden jump is failure_spike's.
