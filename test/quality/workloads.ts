@@ -75,6 +75,11 @@ export const FAULT = OTLP_START + 10 * 60_000;
 export const SECOND_FAULT = FAULT + 45_000;
 /** 20 tasks a minute across the four agents */
 const MEAN_GAP = 3_000;
+/**
+ * SIDELIGHT_QUALITY_SEED=N shifts every workload's seed by N: the same faults over other traffic,
+ * to check that a detector change holds beyond the traffic it was tuned on (docs/quality.md).
+ */
+const SEED_OFFSET = Number(process.env['SIDELIGHT_QUALITY_SEED'] ?? 0) || 0;
 
 const from = (start: number) => (t: number) => t >= start;
 
@@ -84,7 +89,7 @@ function memo(make: () => Promise<readonly SpanRecord[]>): () => Promise<readonl
 }
 
 function otlp(seed: number, scenarios: readonly Scenario[]): () => Promise<readonly SpanRecord[]> {
-  return memo(async () => recordWorkload(agentTraffic({ seed, start: OTLP_START, durationMs: OTLP_DURATION, meanGapMs: MEAN_GAP, scenarios })));
+  return memo(async () => recordWorkload(agentTraffic({ seed: seed + SEED_OFFSET, start: OTLP_START, durationMs: OTLP_DURATION, meanGapMs: MEAN_GAP, scenarios })));
 }
 
 // --- the faults (OTLP) ---------------------------------------------------------------------------
@@ -126,7 +131,7 @@ const retriesAfterNonRetryable: Scenario = {
 
 /** fetch_url's upstream drops out for a few seconds every minute or so: the trigger the two retry layers multiply. */
 function blips(seed: number): (t: number) => boolean {
-  const r = rng(seed);
+  const r = rng(seed + SEED_OFFSET);
   const windows: [number, number][] = [];
   for (let t = FAULT + between(r, 0, 20_000); t < OTLP_START + OTLP_DURATION; t += between(r, 45_000, 90_000)) windows.push([t, t + between(r, 6_000, 10_000)]);
   return (t) => windows.some(([a, b]) => t >= a && t < b);
@@ -188,7 +193,7 @@ interface KcWorkload {
 
 /** kc runs written as kc writes them and read back through the `analyze` input reader. */
 function kc(seed: number, faults: readonly KcFault[]): KcWorkload {
-  const made = kcRuns({ seed, runs: 12, tasksPerRun: 25, start: KC_START, pauseMs: 20 * 60_000, faults });
+  const made = kcRuns({ seed: seed + SEED_OFFSET, runs: 12, tasksPerRun: 25, start: KC_START, pauseMs: 20 * 60_000, faults });
   return {
     runs: made.runs,
     faultStart: made.runStarts[KC_FAULT_RUN] as number,
