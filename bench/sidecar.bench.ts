@@ -78,6 +78,22 @@ function metricSums(text: string): Map<string, number> {
   return out;
 }
 
+/**
+ * /metrics, asked again when the connection is reset: after minutes of load a kept-alive
+ * connection the sidecar closed can be reused once (the load's own requests count those apart).
+ */
+async function readMetrics(base: string): Promise<Map<string, number>> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return metricSums(await (await request(`${base}/metrics`)).body.text());
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 5 || (code !== 'ECONNRESET' && code !== 'UND_ERR_SOCKET')) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sidelight-sidecar-bench-'));
   const port = await freePort();
@@ -133,6 +149,8 @@ async function main(): Promise<void> {
     sampler = setInterval(() => {
       const m = rssMiB(child.pid as number);
       if (m !== undefined) rss.push(m);
+      // a soak prints its resident memory each minute, so a run cut short still says how it grew
+      if (SECONDS >= 120 && rss.length % 60 === 0) console.log(`  ${rss.length / 60} min: RSS ${m ?? '?'} MiB`);
     }, 1_000);
     const eventStart = load.now;
     const cpu0 = cpuSeconds(child.pid as number);
@@ -169,13 +187,13 @@ async function main(): Promise<void> {
       }),
     );
     // let the queue drain: processed stops growing
-    let metrics = metricSums(await (await request(`${base}/metrics`)).body.text());
+    let metrics = await readMetrics(base);
     for (let last = -1; ; ) {
       const processed = metrics.get('sidelight_spans_processed_total') ?? 0;
       if (processed === last && (metrics.get('sidelight_queue_depth_spans') ?? 0) === 0) break;
       last = processed;
       await new Promise((r) => setTimeout(r, 500));
-      metrics = metricSums(await (await request(`${base}/metrics`)).body.text());
+      metrics = await readMetrics(base);
     }
     alive();
     const wall = (performance.now() - t0) / 1_000;
