@@ -127,6 +127,33 @@ describe('grouping pain points by cause', () => {
     expect(groups.map((g) => g.root.id)).toEqual([refactor.id]);
   });
 
+  it("a task type failing only by a failing provider and background noise is that provider's view, a task type failing on every provider is not", () => {
+    const w = new World();
+    const rnd = random(7);
+    const types = ['Fix', 'Add', 'Update', 'Document', 'Migrate'];
+    for (let t = T0; t < NOW; t += 4_000) {
+      const taskType = types[Math.floor(rnd() * types.length)] as string;
+      const provider = ['codex', 'claude', 'gemini'][Math.floor(rnd() * 3)] as string;
+      const late = t >= NOW - WINDOW;
+      // claude's key revoked: 401 on 40 % of its calls; Migrate times out on 50 % of its calls on any provider;
+      // every call fails now and then (8 %), Fix a little more often by chance
+      const auth = late && provider === 'claude' && rnd() < 0.4;
+      const timeout = late && taskType === 'Migrate' && rnd() < 0.5;
+      const noise = rnd() < (taskType === 'Fix' ? 0.1 : 0.08);
+      const errorClass = auth ? 'authentication' : timeout ? 'timeout' : noise ? 'other' : undefined;
+      w.trace({ service: 'kc', name: 'kc.task.attempt', taskType, provider, startMs: t, durationMs: 30_000, failed: errorClass !== undefined, ...(errorClass ? { errorClass } : {}) });
+    }
+    const claude = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', provider: 'claude' }, 'high');
+    const fix = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Fix' });
+    const migrate = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Migrate' }, 'high');
+    const groups = w.group([fix, migrate, claude]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([claude.id, migrate.id].sort());
+    // fewer than 80 % of Fix's failures are claude's: what links it is that the rest is noise
+    const linked = groups.find((g) => g.root.id === claude.id)?.symptoms.find((m) => m.point.id === fix.id);
+    expect(linked?.relation).toBe('view');
+    expect(linked?.share).toBeLessThan(0.8);
+  });
+
   it('caller and callee across services: the server span of the rate-limited call is the root, its retries and error cluster symptoms', () => {
     const w = new World();
     const rnd = random(3);

@@ -20,6 +20,7 @@ import { subjectKey } from '../model/series.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
+import { binomialUpperTail } from '../stats/binomial.js';
 
 export type Relation = 'view' | 'callee' | 'consequence' | 'behaviour';
 
@@ -86,6 +87,8 @@ interface Node {
 const MIN_BASELINE = 20;
 /** Callers are fewer than calls (an agent invocation holds many): a thinner baseline of them is used. */
 const MIN_CALLER_BASELINE = 5;
+/** What is left of a failure view outside another's spans is noise when at least this likely at the background rate. */
+const NOISE_P = 0.01;
 /** Concentrations within this factor are a tie, decided by the subject's kind of value. */
 const TIE = 0.02;
 
@@ -101,7 +104,8 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const behaviours = byRole('behaviour');
 
   // 1. primaries among themselves: views and callers
-  linkAmong(primaries, input, true, need);
+  const background = backgroundOf(nodes, input);
+  linkAmong(primaries, input, true, need, background);
   // 2. consequences to the failure or latency group covering their spans
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
@@ -116,7 +120,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
   //    the failure groups it explains
   const free = consequences.filter((c) => c.parent === undefined);
-  linkAmong(free, input, false, need);
+  linkAmong(free, input, false, need, background);
   for (const e of free) {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
@@ -127,7 +131,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   }
   // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
   //    causes on its own spans are its symptoms
-  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
+  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need, background);
   const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
   for (const c of [...primaries, ...consequences]) {
     if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
@@ -355,23 +359,100 @@ function wins(b: Node, a: Node): boolean {
   return b.p.id < a.p.id;
 }
 
-function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number): void {
+function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number, background: Background): void {
+  const explains = (x: Node, y: Node) => shareIn(x, y) >= need(x, y) || noiseOutside(x, y, background);
   for (const a of nodes) {
     let best: { b: Node; share: number; relation: Relation } | undefined;
     for (const b of nodes) {
       if (b === a || b.measure !== a.measure) continue;
       let share = shareIn(a, b);
       let relation: Relation = 'view';
-      if (share >= need(a, b)) {
-        if (shareIn(b, a) >= need(b, a) && !wins(b, a)) continue;
+      let linked = explains(a, b);
+      if (linked) {
+        if (explains(b, a) && !wins(b, a)) continue;
       } else if (callers) {
         share = calleeShare(a, b.tupleSet);
         relation = 'callee';
+        linked = share >= need(a, b);
       }
-      if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
+      if (linked && (best === undefined || share > best.share)) best = { b, share, relation };
     }
     if (best) link(a, best.b, best.relation, best.share);
   }
+}
+
+/**
+ * The failure rate of an operation's calls when nothing is wrong with them (service + span name),
+ * over a pain point's interval: its calls outside every failure finding's spans; when too few are
+ * left, its calls outside the two pain points compared; else the pain point's own baseline.
+ */
+interface Background {
+  rate(a: Node, b: Node): number | undefined;
+}
+
+function backgroundOf(nodes: readonly Node[], input: LinkInput): Background {
+  const covered = new Set<number>();
+  for (const n of nodes) if (n.role === 'primary' && n.measure === 'failures') for (const id of n.tuples) covered.add(id);
+  const operations = new Map<string, readonly number[]>();
+  const tuplesOf = (a: Node): readonly number[] => {
+    const { service, operation } = a.p.subject;
+    const key = `${service}\u0000${operation ?? ''}`;
+    let ids = operations.get(key);
+    if (ids === undefined) operations.set(key, (ids = input.index.matching(operation === undefined ? { service } : { service, operation })));
+    return ids;
+  };
+  return {
+    rate(a, b) {
+      const uncovered = { calls: 0, failures: 0 };
+      const outside = { calls: 0, failures: 0 };
+      for (const id of tuplesOf(a)) {
+        const f = a.current.tuples.get(id);
+        if (f === undefined || a.tupleSet.has(id) || b.tupleSet.has(id)) continue;
+        outside.calls += f.calls;
+        outside.failures += f.failures;
+        if (covered.has(id)) continue;
+        uncovered.calls += f.calls;
+        uncovered.failures += f.failures;
+      }
+      if (uncovered.calls >= MIN_BASELINE) return uncovered.failures / uncovered.calls;
+      if (outside.calls >= MIN_BASELINE) return outside.failures / outside.calls;
+      let calls = 0;
+      let failures = 0;
+      for (const id of a.tuples) {
+        const f = a.base.tuples.get(id);
+        if (f === undefined) continue;
+        calls += f.calls;
+        failures += f.failures;
+      }
+      return calls >= MIN_BASELINE ? failures / calls : undefined;
+    },
+  };
+}
+
+/**
+ * Whether what is left of a failure view outside b's spans is noise: no more failures than its calls
+ * would have at the background rate (at least NOISE_P likely), while b's spans hold some of its
+ * failures. Then b carries a's trouble whatever share of a's failures it holds: without b's spans a
+ * would be no finding (a few isolated failures are never a pain point, docs/painpoints.md).
+ */
+function noiseOutside(a: Node, b: Node, background: Background): boolean {
+  if (a.measure !== 'failures' || b.measure !== 'failures') return false;
+  let calls = 0;
+  let failures = 0;
+  let inside = 0;
+  for (const id of a.tuples) {
+    const f = a.current.tuples.get(id);
+    if (f === undefined) continue;
+    if (b.tupleSet.has(id)) inside += f.failures;
+    else {
+      calls += f.calls;
+      failures += f.failures;
+    }
+  }
+  if (inside === 0) return false;
+  if (failures === 0) return true;
+  const rate = background.rate(a, b);
+  return rate !== undefined && binomialUpperTail(failures, calls, rate) >= NOISE_P;
 }
 
 function link(a: Node, b: Node, relation: Relation, share: number): void {
