@@ -20,7 +20,7 @@ import { subjectKey } from '../model/series.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
-import { binomialUpperTail } from '../stats/binomial.js';
+import { binomialUpperTail, fisherUpperTail } from '../stats/binomial.js';
 
 export type Relation = 'view' | 'callee' | 'consequence' | 'behaviour';
 
@@ -104,16 +104,17 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const behaviours = byRole('behaviour');
 
   // 1. primaries among themselves: views and callers
-  const background = backgroundOf(nodes, input);
+  const background = backgroundOf(input);
   linkAmong(primaries, input, true, need, background);
-  // 2. consequences to the failure or latency group covering their spans
+  // 2. consequences to the failure or latency group covering their spans, or to a failure root
+  //    outside whose spans their failures are noise
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
       const s = Math.max(shareInSet(c, union), calleeShare(c, union));
-      if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
+      if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     if (best) link(c, best.root, 'consequence', best.share);
   }
@@ -174,7 +175,7 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
   let current = input.interval(from, input.now);
   let tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
   const wider = startAt(input.now - windowMs);
-  if (wider < from && tuples.reduce((n, id) => n + (current.tuples.get(id)?.calls ?? 0), 0) < MIN_BASELINE) {
+  if (wider < from && tooThin(measure, tuples, current)) {
     from = wider;
     current = input.interval(from, input.now);
     tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
@@ -249,6 +250,23 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
     }
   }
   return { p, role: KIND_ROLES[p.kind].role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
+}
+
+/**
+ * Whether the stretch since a pain point was first seen is too thin to measure it on: fewer than
+ * MIN_BASELINE of its calls, or, for a failure finding, none of its failures (a retry exhaustion
+ * judged over 24 h of sparse kc runs, first seen as the last quiet run ended).
+ */
+function tooThin(measure: Measure, tuples: readonly number[], current: IntervalFigures): boolean {
+  let calls = 0;
+  let failures = 0;
+  for (const id of tuples) {
+    const f = current.tuples.get(id);
+    if (f === undefined) continue;
+    calls += f.calls;
+    failures += f.failures;
+  }
+  return calls < MIN_BASELINE || (measure === 'failures' && failures === 0);
 }
 
 /** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts. */
@@ -360,7 +378,7 @@ function wins(b: Node, a: Node): boolean {
 }
 
 function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number, background: Background): void {
-  const explains = (x: Node, y: Node) => shareIn(x, y) >= need(x, y) || noiseOutside(x, y, background);
+  const explains = (x: Node, y: Node) => shareIn(x, y) >= need(x, y) || (y.measure === 'failures' && noiseOutside(x, y.tupleSet, background));
   for (const a of nodes) {
     let best: { b: Node; share: number; relation: Relation } | undefined;
     for (const b of nodes) {
@@ -382,17 +400,16 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
 }
 
 /**
- * The failure rate of an operation's calls when nothing is wrong with them (service + span name),
- * over a pain point's interval: its calls outside every failure finding's spans; when too few are
- * left, its calls outside the two pain points compared; else the pain point's own baseline.
+ * How likely `failures` in `calls` of a pain point's spans are if they fail as the rest of the
+ * operation's traffic (service + span name) does: its calls outside the pain point's spans and the
+ * spans `b` it is compared with, over the pain point's interval (Fisher's exact test); when fewer
+ * than MIN_BASELINE of them are left, at the pain point's own baseline rate (binomial); else unknown.
  */
 interface Background {
-  rate(a: Node, b: Node): number | undefined;
+  pValue(a: Node, b: ReadonlySet<number>, failures: number, calls: number): number | undefined;
 }
 
-function backgroundOf(nodes: readonly Node[], input: LinkInput): Background {
-  const covered = new Set<number>();
-  for (const n of nodes) if (n.role === 'primary' && n.measure === 'failures') for (const id of n.tuples) covered.add(id);
+function backgroundOf(input: LinkInput): Background {
   const operations = new Map<string, readonly number[]>();
   const tuplesOf = (a: Node): readonly number[] => {
     const { service, operation } = a.p.subject;
@@ -401,49 +418,43 @@ function backgroundOf(nodes: readonly Node[], input: LinkInput): Background {
     if (ids === undefined) operations.set(key, (ids = input.index.matching(operation === undefined ? { service } : { service, operation })));
     return ids;
   };
+  const sum = (ids: Iterable<number>, figures: IntervalFigures, skip: (id: number) => boolean) => {
+    let calls = 0;
+    let failures = 0;
+    for (const id of ids) {
+      const f = figures.tuples.get(id);
+      if (f === undefined || skip(id)) continue;
+      calls += f.calls;
+      failures += f.failures;
+    }
+    return { calls, failures };
+  };
   return {
-    rate(a, b) {
-      const uncovered = { calls: 0, failures: 0 };
-      const outside = { calls: 0, failures: 0 };
-      for (const id of tuplesOf(a)) {
-        const f = a.current.tuples.get(id);
-        if (f === undefined || a.tupleSet.has(id) || b.tupleSet.has(id)) continue;
-        outside.calls += f.calls;
-        outside.failures += f.failures;
-        if (covered.has(id)) continue;
-        uncovered.calls += f.calls;
-        uncovered.failures += f.failures;
-      }
-      if (uncovered.calls >= MIN_BASELINE) return uncovered.failures / uncovered.calls;
-      if (outside.calls >= MIN_BASELINE) return outside.failures / outside.calls;
-      let calls = 0;
-      let failures = 0;
-      for (const id of a.tuples) {
-        const f = a.base.tuples.get(id);
-        if (f === undefined) continue;
-        calls += f.calls;
-        failures += f.failures;
-      }
-      return calls >= MIN_BASELINE ? failures / calls : undefined;
+    pValue(a, b, failures, calls) {
+      const rest = sum(tuplesOf(a), a.current, (id) => a.tupleSet.has(id) || b.has(id));
+      if (rest.calls >= MIN_BASELINE) return fisherUpperTail(failures, calls, rest.failures, rest.calls);
+      const own = sum(a.tuples, a.base, () => false);
+      return own.calls >= MIN_BASELINE ? binomialUpperTail(failures, calls, own.failures / own.calls) : undefined;
     },
   };
 }
 
 /**
- * Whether what is left of a failure view outside b's spans is noise: no more failures than its calls
- * would have at the background rate (at least NOISE_P likely), while b's spans hold some of its
- * failures. Then b carries a's trouble whatever share of a's failures it holds: without b's spans a
- * would be no finding (a few isolated failures are never a pain point, docs/painpoints.md).
+ * Whether what is left of a failure view outside the spans `b` (another view's, or a group's) is
+ * noise: it fails no more often than the rest of the traffic (at least NOISE_P likely, Background),
+ * while b's spans hold some of its failures. Then b carries a's trouble whatever share of a's
+ * failures it holds: without b's spans a would be no finding (a few isolated failures are never a
+ * pain point, docs/painpoints.md).
  */
-function noiseOutside(a: Node, b: Node, background: Background): boolean {
-  if (a.measure !== 'failures' || b.measure !== 'failures') return false;
+function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): boolean {
+  if (a.measure !== 'failures') return false;
   let calls = 0;
   let failures = 0;
   let inside = 0;
   for (const id of a.tuples) {
     const f = a.current.tuples.get(id);
     if (f === undefined) continue;
-    if (b.tupleSet.has(id)) inside += f.failures;
+    if (b.has(id)) inside += f.failures;
     else {
       calls += f.calls;
       failures += f.failures;
@@ -451,8 +462,8 @@ function noiseOutside(a: Node, b: Node, background: Background): boolean {
   }
   if (inside === 0) return false;
   if (failures === 0) return true;
-  const rate = background.rate(a, b);
-  return rate !== undefined && binomialUpperTail(failures, calls, rate) >= NOISE_P;
+  const p = background.pValue(a, b, failures, calls);
+  return p !== undefined && p >= NOISE_P;
 }
 
 function link(a: Node, b: Node, relation: Relation, share: number): void {
