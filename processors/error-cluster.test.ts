@@ -39,6 +39,25 @@ describe('error_cluster', () => {
     expect(errorClusterProcessorFactory.type).toBe('error_cluster');
   });
 
+  it('never clusters failures whose error was not recorded: their shared message is a placeholder, yet they count in all failures', async () => {
+    // kc retried 30 tasks of three types without recording why; 10 timeouts on the same operations
+    const unrecorded = failures(30, 1_000, ['Fix', 'Add', 'Update'].map((taskType): SpanInit => ({
+      service: 'kc-orchestrator',
+      name: 'kc.task.attempt',
+      taskType,
+      errorClass: 'other',
+      statusMessage: 'attempt failed; kc retried the task (error not recorded)',
+      attributes: { 'sidelight.error_unrecorded': true },
+    })));
+    const timeouts = failures(10, 3_000, ['Fix', 'Add', 'Update'].map((taskType): SpanInit => ({ service: 'kc-orchestrator', name: 'kc.task.attempt', taskType, errorClass: 'timeout', statusMessage: 'Request timed out after 300000ms' })), T0 + 500);
+    const obs = await run([...unrecorded, ...timeouts].sort((a, b) => a.endMs - b.endMs), 'offline');
+    expect(obs.some((o) => o.subject.error_class === 'other')).toBe(false);
+    const timeout = obs.filter((o) => o.subject.error_class === 'timeout').at(-1);
+    // the timeouts are a quarter of the 40 failures: low
+    expect(timeout?.evidence.metrics).toMatchObject({ failures: 10, total_failures: 40 });
+    expect(timeout?.severity).toBe('low');
+  });
+
   it('reports one error template on three operations as medium when it is most failures', async () => {
     const spans = failures(30, 1_000, ['web_search', 'fetch_url', 'read_file'].map((t, i) => rateLimited(t, i)));
     const obs = await run(spans);

@@ -8,14 +8,15 @@
  * once medium. Calls are counted per operation key in a window set of their own.
  *
  * The message is the span's status message, else its first exception event's `exception.message`.
- * Failed spans with neither an error class nor a message share nothing to cluster on: they count
+ * Failed spans with neither an error class nor a message, or whose error was not recorded (their
+ * message is a placeholder: `sidelight.error_unrecorded`), share nothing to cluster on: they count
  * only in the total failures the share is taken of. The subject is {service, error_class}, service
  * being the only service or '*' across several; when two templates of one class map to the same
  * subject at a boundary, the one with more failures is reported (one pain point per subject).
  */
 import { defer, type OperatorFunction } from 'rxjs';
 import { z } from 'zod';
-import type { SpanRecord } from '../src/model/span.js';
+import { isErrorUnrecorded, type SpanRecord } from '../src/model/span.js';
 import { lazyObservation, type Observation, type Severity, type Subject } from '../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../src/model/events.js';
 import { eachEvent, judgeTogether, NOT_HELD, oneShot, reaches, type GroupStanding, type JudgeMode } from '../src/windows/judging.js';
@@ -243,6 +244,7 @@ class ErrorClusterDetector {
     const t = span.endMs;
     if (t > this.lastMs) this.lastMs = t;
     this.total.add([TOTAL_SUBJECT], t, span);
+    if (isErrorUnrecorded(span)) return;
     const template = messageTemplate(errorMessageOf(span));
     const errorClass = span.errorClass || template;
     if (errorClass === '') return;

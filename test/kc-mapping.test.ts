@@ -141,9 +141,46 @@ describe('kc run mapping', () => {
       [true, UNRECORDED_ATTEMPT_ERROR],
       [false, ''],
     ]);
+    // the placeholder is no error anything saw: marked so that it is never taken for a shared error
+    expect(a.map((s) => s.attributes['sidelight.error_unrecorded'])).toEqual([true, undefined]);
     // no run_start / run_completion: the root covers the tasks
     const root = spans.find((s) => s.name === KC_RUN_SPAN);
     expect([root?.startMs, root?.endMs]).toEqual([t('2026-01-10T10:00:00Z'), t('2026-01-10T10:00:10Z')]);
+  });
+
+  it('marks only the errors kc did not record: a failed task without error, a fallback without reason, their plain retries', () => {
+    const line = (e: Record<string, unknown>) => JSON.stringify({ timestamp: '2026-01-10T10:00:10Z', runId: 'r', ...e });
+    const events = parseKcEventsText(
+      [
+        // a failed task whose error kc left empty, retried once before
+        line({ eventType: 'task_execution', taskId: 1, taskTitle: 'Fix login', provider: 'codex', success: false, executionTime: 10_000, retryCount: 1, fallbackCount: 0, error: null }),
+        // a fallback without reason, then a recorded failure
+        line({ eventType: 'task_selection', timestamp: '2026-01-10T10:00:11Z', taskId: 2, taskTitle: 'Add tests', provider: 'claude' }),
+        line({ eventType: 'provider_fallback', timestamp: '2026-01-10T10:00:15Z', fromProvider: 'claude', toProvider: 'gemini', reason: null }),
+        line({ eventType: 'task_execution', timestamp: '2026-01-10T10:00:30Z', taskId: 2, taskTitle: 'Add tests', provider: 'gemini', success: false, executionTime: 18_000, retryCount: 0, fallbackCount: 1, error: 'Request timed out after 600000ms' }),
+        // a recorded 401 that ended the claude turn, then a fallback that succeeded
+        line({ eventType: 'task_selection', timestamp: '2026-01-10T10:00:31Z', taskId: 3, taskTitle: 'Update deps', provider: 'claude' }),
+        line({ eventType: 'provider_fallback', timestamp: '2026-01-10T10:00:35Z', fromProvider: 'claude', toProvider: 'codex', reason: '401 Unauthorized' }),
+        line({ eventType: 'task_execution', timestamp: '2026-01-10T10:00:50Z', taskId: 3, taskTitle: 'Update deps', provider: 'codex', success: true, executionTime: 18_000, retryCount: 1, fallbackCount: 1, error: null }),
+      ].join('\n'),
+    );
+    const spans = kcRunToSpans(events);
+    const unrecorded = (taskId: string) => [...tasks(spans, taskId), ...attempts(spans, taskId)].map((s) => [s.name, s.failed, s.attributes['sidelight.error_unrecorded'] ?? false]);
+    expect(unrecorded('1')).toEqual([
+      [KC_TASK_SPAN, true, true],
+      [KC_ATTEMPT_SPAN, true, true],
+      [KC_ATTEMPT_SPAN, true, true],
+    ]);
+    expect(unrecorded('2')).toEqual([
+      [KC_TASK_SPAN, true, false],
+      [KC_ATTEMPT_SPAN, true, true],
+      [KC_ATTEMPT_SPAN, true, false],
+    ]);
+    expect(unrecorded('3')).toEqual([
+      [KC_TASK_SPAN, false, false],
+      [KC_ATTEMPT_SPAN, true, false],
+      [KC_ATTEMPT_SPAN, false, false],
+    ]);
   });
 
   it('maps events of several runs to one trace per run and uses the configured service name', () => {

@@ -7,7 +7,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import type { Trace, TraceNode } from '../../src/model/trace.js';
 import { seriesSubjects, subjectKey, type Dimension } from '../../src/model/series.js';
 import type { PaneAggregator, SeriesWindows } from '../../src/windows/series-windows.js';
-import { findRetryChains, gapCv, gapRatios, retriesOf, type RetryChain } from '../../src/traces/retry-chains.js';
+import { findRetryChains, gapCv, gapRatios, retriedInVain, retriesOf, type RetryChain } from '../../src/traces/retry-chains.js';
 import { walkTrace } from '../../src/traces/trace-assembler.js';
 import { QuantileSketch } from '../../src/stats/quantile-sketch.js';
 import { countLabel, MAX_EXEMPLAR_TRACES, type Exemplar } from '../../src/model/evidence-format.js';
@@ -145,7 +145,7 @@ function addChain(s: RetryStats, chain: RetryChain, firstInTrace: boolean, confi
     for (let i = 0; i + 1 < chain.spans.length; i++) {
       const a = chain.spans[i];
       const next = chain.spans[i + 1];
-      if (a === undefined || next === undefined || !a.nonRetryable) continue;
+      if (a === undefined || next === undefined || !retriedInVain(a, next)) continue;
       count(s.nonRetryableByClass, a.errorClass ?? (a.httpStatus !== undefined ? `http_${a.httpStatus}` : 'unknown'));
       s.nonRetryableWastedMs += next.span.durationMs;
     }

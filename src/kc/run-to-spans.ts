@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
-import { RECORDED_RUN_SCOPE, SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
+import { ERROR_UNRECORDED_ATTRIBUTE, RECORDED_RUN_SCOPE, SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
 import {
   isProviderFallback,
   isRunCompletion,
@@ -31,6 +31,8 @@ export const KC_TASK_SPAN = 'kc.task';
 export const KC_ATTEMPT_SPAN = 'kc.task.attempt';
 /** status message of an earlier attempt whose error kc did not record (a retry without a fallback reason) */
 export const UNRECORDED_ATTEMPT_ERROR = 'attempt failed; kc retried the task (error not recorded)';
+/** status message of a failed task whose `error` kc left empty */
+const TASK_ERROR_NOT_RECORDED = 'task failed (no error message recorded)';
 
 export interface KcMappingOptions {
   readonly mapping?: AttributeMapping;
@@ -62,6 +64,8 @@ interface AttemptPlan {
   readonly endMs: number;
   readonly failed: boolean;
   readonly error: string | null;
+  /** false when kc recorded no error for this failed attempt: `error` is Sidelight's placeholder */
+  readonly errorRecorded: boolean;
 }
 
 /**
@@ -132,7 +136,7 @@ function mapOneRun(runId: string, unordered: readonly KcEvent[], options: KcMapp
       'kc.task.title': e.taskTitle,
       'kc.task.type': taskType,
     };
-    const errorText = e.success ? null : e.error ?? 'task failed (no error message recorded)';
+    const errorText = e.success ? null : e.error ?? TASK_ERROR_NOT_RECORDED;
 
     raw.push(
       rawSpan({
@@ -151,6 +155,7 @@ function mapOneRun(runId: string, unordered: readonly KcEvent[], options: KcMapp
           'kc.task.fallback_count': e.fallbackCount,
           'kc.task.execution_time_ms': e.executionTime,
           'error.type': errorText === null ? undefined : classifyErrorMessage(errorText),
+          [ERROR_UNRECORDED_ATTRIBUTE]: !e.success && e.error == null ? true : undefined,
         }),
         events: taskFallbacks.map(
           (f): SpanEvent => ({
@@ -178,6 +183,7 @@ function mapOneRun(runId: string, unordered: readonly KcEvent[], options: KcMapp
             'kc.task.attempt': n,
             'gen_ai.provider.name': a.provider,
             'error.type': a.failed ? classifyErrorMessage(a.error) : undefined,
+            [ERROR_UNRECORDED_ATTRIBUTE]: a.failed && !a.errorRecorded ? true : undefined,
             [SYNTHETIC_ATTRIBUTE]: true,
           }),
           events: [],
@@ -276,7 +282,7 @@ function planAttempts(
   const startMs = endMs - task.executionTime;
   const finalProvider = task.provider ?? fallbacks[k - 1]?.toProvider ?? selection?.provider;
   const firstProvider = fallbacks[0]?.fromProvider ?? selection?.provider ?? finalProvider;
-  const taskError = task.success ? null : task.error ?? 'task failed (no error message recorded)';
+  const taskError = task.success ? null : task.error ?? TASK_ERROR_NOT_RECORDED;
 
   // Attempt index (0-based) ended by fallback j: the last k transitions are the fallbacks.
   const endedByFallback = new Map<number, KcProviderFallbackEvent>();
@@ -284,6 +290,7 @@ function planAttempts(
 
   const providers: (string | undefined)[] = [];
   const errors: (string | null)[] = [];
+  const recorded: boolean[] = [];
   for (let i = 0; i < n; i++) {
     const j = i - (n - 1 - k); // index of the fallback this attempt started after (≥ 1 means after fallback j-1)
     providers.push(j <= 0 ? firstProvider : fallbacks[j - 1]?.toProvider);
@@ -291,24 +298,32 @@ function planAttempts(
   for (let i = 0; i < n; i++) {
     if (i === n - 1) {
       errors.push(taskError);
+      recorded.push(task.success || task.error != null);
       continue;
     }
     const own = endedByFallback.get(i);
     if (own !== undefined) {
       errors.push(own.reason ?? `fell back from ${own.fromProvider} to ${own.toProvider}`);
+      recorded.push(own.reason != null);
       continue;
     }
     // A plain retry: the error that ends this provider's turn explains it best.
     let explained: string | null = null;
+    let explainedRecorded = false;
     for (let later = i + 1; later < n; later++) {
       const f = endedByFallback.get(later);
       if (f !== undefined) {
         explained = f.reason ?? null;
+        explainedRecorded = f.reason != null;
         break;
       }
-      if (later === n - 1) explained = taskError;
+      if (later === n - 1) {
+        explained = taskError;
+        explainedRecorded = task.error != null;
+      }
     }
     errors.push(explained ?? UNRECORDED_ATTEMPT_ERROR);
+    recorded.push(explained !== null && explainedRecorded);
   }
 
   // Known boundaries: attempt i ends at its fallback's timestamp when that lies inside the task, in order.
@@ -339,5 +354,6 @@ function planAttempts(
     endMs: bounds[i] as number,
     failed: i < n - 1 || !task.success,
     error: errors[i] ?? null,
+    errorRecorded: recorded[i] ?? true,
   }));
 }

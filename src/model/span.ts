@@ -128,6 +128,19 @@ export const RECORDED_RUN_SCOPE = 'sidelight.kc';
 /** Marks spans Sidelight made up (kc attempt spans): their times are apportioned, not measured. */
 export const SYNTHETIC_ATTRIBUTE = 'sidelight.synthetic';
 
+/**
+ * Marks a failed span whose error its source did not record (a kc retry with no error in the run
+ * file): its status message is a placeholder Sidelight wrote, not an error anything saw, so it
+ * shares no error with another span (docs/kc-runs.md).
+ */
+export const ERROR_UNRECORDED_ATTRIBUTE = 'sidelight.error_unrecorded';
+
+/** Whether a failed span's error was not recorded (ERROR_UNRECORDED_ATTRIBUTE true, or "true" from a JSON source). */
+export function isErrorUnrecorded(span: Pick<SpanRecord, 'attributes'>): boolean {
+  const v = span.attributes[ERROR_UNRECORDED_ATTRIBUTE];
+  return v === true || v === 'true';
+}
+
 /** Whether a span is one Sidelight made up (SYNTHETIC_ATTRIBUTE true, or "true" from a JSON source). */
 export function isSynthetic(span: Pick<SpanRecord, 'attributes'>): boolean {
   const v = span.attributes[SYNTHETIC_ATTRIBUTE];

@@ -16,6 +16,7 @@ import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
 import { eventClock, type EventClockState } from '../windows/event-clock.js';
 import { firstJudgingBoundary } from '../windows/window-spec.js';
+import { nextMultipleAfter } from '../windows/judging.js';
 import { painPointLifecycle, type LifecycleInput } from '../painpoints/lifecycle.js';
 import { AttributionIndex } from '../problems/attribution-index.js';
 import { problemsStage, type ProblemsInput } from '../problems/stage.js';
@@ -110,8 +111,10 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     // The problems stage reads the spans (and traces) behind the pain points from its own index. It
     // groups after each boundary the lifecycle replayed, then at the watermark (`ticks` reaches it
     // after the lifecycle: merge subscribes in order), advancing the index there: a span counts from
-    // the boundary that first judges it, a trace from the boundary it completed at, so a grouping
-    // at a boundary reads the same index live and in a replay.
+    // the boundary that first judges it, a trace from the first boundary its watermark closes (a
+    // trace detector judges a trace's calls at the first boundary after the previous watermark, which
+    // precedes the trace's completion when one watermark closes several boundaries: a kc run file
+    // arriving at once), so a grouping at a boundary reads the traces its pain points were judged on.
     const problems = options.settings.problems;
     const index = new AttributionIndex({ paneMs: problems.pane, retentionMs: problems.max_interval + problems.baseline, maxTuples: problems.max_tuples });
     const indexSub = events.subscribe((e) => {
@@ -124,7 +127,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
           if (e.type === 'trace') complete.push(e.trace);
           else if (e.type === 'watermark' || e.type === 'drain') {
             // the assembler follows a boundary's traces with a watermark at it; drained ones count at once
-            for (const t of complete) index.addTrace(t, e.type === 'watermark' ? e.time : Number.NEGATIVE_INFINITY);
+            for (const t of complete) index.addTrace(t, e.type === 'watermark' ? Math.min(e.time, nextMultipleAfter(e.from, clockStepMs)) : Number.NEGATIVE_INFINITY);
             complete = [];
           }
         }),

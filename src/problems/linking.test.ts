@@ -127,6 +127,57 @@ describe('grouping pain points by cause', () => {
     expect(groups.map((g) => g.root.id)).toEqual([refactor.id]);
   });
 
+  it("a task type failing only by a failing provider and background noise is that provider's view, a task type failing on every provider is not", () => {
+    const w = new World();
+    const rnd = random(7);
+    const types = ['Fix', 'Add', 'Update', 'Document', 'Migrate'];
+    for (let t = T0; t < NOW; t += 4_000) {
+      const taskType = types[Math.floor(rnd() * types.length)] as string;
+      const provider = ['codex', 'claude', 'gemini'][Math.floor(rnd() * 3)] as string;
+      const late = t >= NOW - WINDOW;
+      // claude's key revoked: 401 on 40 % of its calls; Migrate times out on 50 % of its calls on any provider;
+      // every call fails now and then (8 %), Fix a little more often by chance
+      const auth = late && provider === 'claude' && rnd() < 0.4;
+      const timeout = late && taskType === 'Migrate' && rnd() < 0.5;
+      const noise = rnd() < (taskType === 'Fix' ? 0.1 : 0.08);
+      const errorClass = auth ? 'authentication' : timeout ? 'timeout' : noise ? 'other' : undefined;
+      w.trace({ service: 'kc', name: 'kc.task.attempt', taskType, provider, startMs: t, durationMs: 30_000, failed: errorClass !== undefined, ...(errorClass ? { errorClass } : {}) });
+    }
+    const claude = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', provider: 'claude' }, 'high');
+    const fix = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Fix' });
+    const migrate = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Migrate' }, 'high');
+    const groups = w.group([fix, migrate, claude]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([claude.id, migrate.id].sort());
+    // fewer than 80 % of Fix's failures are claude's: what links it is that the rest is noise
+    const linked = groups.find((g) => g.root.id === claude.id)?.symptoms.find((m) => m.point.id === fix.id);
+    expect(linked?.relation).toBe('view');
+    expect(linked?.share).toBeLessThan(0.8);
+  });
+
+  it('a retry exhaustion first seen in a quiet stretch is measured over its window, and joins the failure root outside whose spans its failures are noise', () => {
+    const w = new World();
+    const rnd = random(8);
+    for (let t = T0; t < NOW; t += 1_000) {
+      const taskType = ['Migrate', 'Fix', 'Add', 'Update'][Math.floor(rnd() * 4)] as string;
+      const provider = ['codex', 'gemini', 'claude'][Math.floor(rnd() * 3)] as string;
+      // Migrate times out on 70 % of its calls for three minutes; the last twelve minutes are quiet
+      const quiet = t >= NOW - 12 * MIN;
+      const timeout = !quiet && t >= NOW - WINDOW && taskType === 'Migrate' && rnd() < 0.7;
+      const noise = !quiet && rnd() < 0.1;
+      w.trace({ service: 'kc', name: 'kc.task.attempt', taskType, provider, startMs: t, durationMs: 20_000, failed: timeout || noise, ...(timeout ? { errorClass: 'timeout' } : noise ? { errorClass: 'other' } : {}) });
+    }
+    const migrate = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Migrate' }, 'high', NOW - 13 * MIN);
+    // judged over 15 minutes, first seen as the quiet stretch went on
+    const base = pp('retry_exhaustion', { service: 'kc', operation: 'kc.task.attempt', provider: 'gemini' }, 'high', NOW - MIN);
+    const exhaustion = { ...base, evidence: { ...base.evidence, window: '15m' } };
+    const groups = w.group([migrate, exhaustion]);
+    expect(groups.map((g) => g.root.id)).toEqual([migrate.id]);
+    const linked = groups[0]?.symptoms.find((m) => m.point.id === exhaustion.id);
+    expect(linked?.relation).toBe('consequence');
+    // fewer than 80 % of its failures are Migrate's: the rest is noise
+    expect(linked?.share).toBeLessThan(0.8);
+  });
+
   it('caller and callee across services: the server span of the rate-limited call is the root, its retries and error cluster symptoms', () => {
     const w = new World();
     const rnd = random(3);

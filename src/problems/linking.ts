@@ -20,6 +20,7 @@ import { subjectKey } from '../model/series.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
+import { binomialUpperTail, fisherUpperTail } from '../stats/binomial.js';
 
 export type Relation = 'view' | 'callee' | 'consequence' | 'behaviour';
 
@@ -86,6 +87,8 @@ interface Node {
 const MIN_BASELINE = 20;
 /** Callers are fewer than calls (an agent invocation holds many): a thinner baseline of them is used. */
 const MIN_CALLER_BASELINE = 5;
+/** What is left of a failure view outside another's spans is noise when at least this likely at the background rate. */
+const NOISE_P = 0.01;
 /** Concentrations within this factor are a tie, decided by the subject's kind of value. */
 const TIE = 0.02;
 
@@ -101,22 +104,24 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const behaviours = byRole('behaviour');
 
   // 1. primaries among themselves: views and callers
-  linkAmong(primaries, input, true, need);
-  // 2. consequences to the failure or latency group covering their spans
+  const background = backgroundOf(input);
+  linkAmong(primaries, input, true, need, background);
+  // 2. consequences to the failure or latency group covering their spans, or to a failure root
+  //    outside whose spans their failures are noise
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
       const s = Math.max(shareInSet(c, union), calleeShare(c, union));
-      if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
+      if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     if (best) link(c, best.root, 'consequence', best.share);
   }
   // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
   //    the failure groups it explains
   const free = consequences.filter((c) => c.parent === undefined);
-  linkAmong(free, input, false, need);
+  linkAmong(free, input, false, need, background);
   for (const e of free) {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
@@ -127,7 +132,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   }
   // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
   //    causes on its own spans are its symptoms
-  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
+  for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need, background);
   const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
   for (const c of [...primaries, ...consequences]) {
     if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
@@ -170,7 +175,7 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
   let current = input.interval(from, input.now);
   let tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
   const wider = startAt(input.now - windowMs);
-  if (wider < from && tuples.reduce((n, id) => n + (current.tuples.get(id)?.calls ?? 0), 0) < MIN_BASELINE) {
+  if (wider < from && tooThin(measure, tuples, current)) {
     from = wider;
     current = input.interval(from, input.now);
     tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
@@ -245,6 +250,23 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
     }
   }
   return { p, role: KIND_ROLES[p.kind].role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
+}
+
+/**
+ * Whether the stretch since a pain point was first seen is too thin to measure it on: fewer than
+ * MIN_BASELINE of its calls, or, for a failure finding, none of its failures (a retry exhaustion
+ * judged over 24 h of sparse kc runs, first seen as the last quiet run ended).
+ */
+function tooThin(measure: Measure, tuples: readonly number[], current: IntervalFigures): boolean {
+  let calls = 0;
+  let failures = 0;
+  for (const id of tuples) {
+    const f = current.tuples.get(id);
+    if (f === undefined) continue;
+    calls += f.calls;
+    failures += f.failures;
+  }
+  return calls < MIN_BASELINE || (measure === 'failures' && failures === 0);
 }
 
 /** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts. */
@@ -355,23 +377,93 @@ function wins(b: Node, a: Node): boolean {
   return b.p.id < a.p.id;
 }
 
-function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number): void {
+function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, need: (a: Node, b: Node) => number, background: Background): void {
+  const explains = (x: Node, y: Node) => shareIn(x, y) >= need(x, y) || (y.measure === 'failures' && noiseOutside(x, y.tupleSet, background));
   for (const a of nodes) {
     let best: { b: Node; share: number; relation: Relation } | undefined;
     for (const b of nodes) {
       if (b === a || b.measure !== a.measure) continue;
       let share = shareIn(a, b);
       let relation: Relation = 'view';
-      if (share >= need(a, b)) {
-        if (shareIn(b, a) >= need(b, a) && !wins(b, a)) continue;
+      let linked = explains(a, b);
+      if (linked) {
+        if (explains(b, a) && !wins(b, a)) continue;
       } else if (callers) {
         share = calleeShare(a, b.tupleSet);
         relation = 'callee';
+        linked = share >= need(a, b);
       }
-      if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
+      if (linked && (best === undefined || share > best.share)) best = { b, share, relation };
     }
     if (best) link(a, best.b, best.relation, best.share);
   }
+}
+
+/**
+ * How likely `failures` in `calls` of a pain point's spans are if they fail as the rest of the
+ * operation's traffic (service + span name) does: its calls outside the pain point's spans and the
+ * spans `b` it is compared with, over the pain point's interval (Fisher's exact test); when fewer
+ * than MIN_BASELINE of them are left, at the pain point's own baseline rate (binomial); else unknown.
+ */
+interface Background {
+  pValue(a: Node, b: ReadonlySet<number>, failures: number, calls: number): number | undefined;
+}
+
+function backgroundOf(input: LinkInput): Background {
+  const operations = new Map<string, readonly number[]>();
+  const tuplesOf = (a: Node): readonly number[] => {
+    const { service, operation } = a.p.subject;
+    const key = `${service}\u0000${operation ?? ''}`;
+    let ids = operations.get(key);
+    if (ids === undefined) operations.set(key, (ids = input.index.matching(operation === undefined ? { service } : { service, operation })));
+    return ids;
+  };
+  const sum = (ids: Iterable<number>, figures: IntervalFigures, skip: (id: number) => boolean) => {
+    let calls = 0;
+    let failures = 0;
+    for (const id of ids) {
+      const f = figures.tuples.get(id);
+      if (f === undefined || skip(id)) continue;
+      calls += f.calls;
+      failures += f.failures;
+    }
+    return { calls, failures };
+  };
+  return {
+    pValue(a, b, failures, calls) {
+      const rest = sum(tuplesOf(a), a.current, (id) => a.tupleSet.has(id) || b.has(id));
+      if (rest.calls >= MIN_BASELINE) return fisherUpperTail(failures, calls, rest.failures, rest.calls);
+      const own = sum(a.tuples, a.base, () => false);
+      return own.calls >= MIN_BASELINE ? binomialUpperTail(failures, calls, own.failures / own.calls) : undefined;
+    },
+  };
+}
+
+/**
+ * Whether what is left of a failure view outside the spans `b` (another view's, or a group's) is
+ * noise: it fails no more often than the rest of the traffic (at least NOISE_P likely, Background),
+ * while b's spans hold some of its failures. Then b carries a's trouble whatever share of a's
+ * failures it holds: without b's spans a would be no finding (a few isolated failures are never a
+ * pain point, docs/painpoints.md).
+ */
+function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): boolean {
+  if (a.measure !== 'failures') return false;
+  let calls = 0;
+  let failures = 0;
+  let inside = 0;
+  for (const id of a.tuples) {
+    const f = a.current.tuples.get(id);
+    if (f === undefined) continue;
+    if (b.has(id)) inside += f.failures;
+    else {
+      calls += f.calls;
+      failures += f.failures;
+    }
+  }
+  if (inside === 0) return false;
+  if (failures === 0) return true;
+  const p = background.pValue(a, b, failures, calls);
+  return p !== undefined && p >= NOISE_P;
 }
 
 function link(a: Node, b: Node, relation: Relation, share: number): void {

@@ -94,6 +94,32 @@ describe('findRetryChains', () => {
     expect(findRetryChains(trace)[0]?.nonRetryableRetries).toBe(2);
   });
 
+  it('counts a retry after an authentication error on the same provider, not the fallback to another provider after it', () => {
+    // kc: two attempts on claude fail with 401 (the second a retry in vain), the third falls back to
+    // codex and succeeds; a rate-limited attempt retried on claude beside it is retryable anyway
+    const attempt = (task: string, n: number, provider: string, error?: { message: string; type: string }): SpanTree => ({
+      name: 'kc.task.attempt',
+      start: T0 + (n - 1) * 3_000,
+      end: T0 + n * 3_000,
+      error: error?.message,
+      attributes: { 'kc.task.id': task, 'kc.task.attempt': n, 'sidelight.synthetic': true, 'gen_ai.provider.name': provider, ...(error ? { 'error.type': error.type } : {}) },
+    });
+    const auth = { message: '401 Unauthorized: invalid x-api-key', type: 'authentication' };
+    const task = (id: string, children: SpanTree[]): SpanTree => ({ name: 'kc.task', start: T0, end: T0 + 9_000, attributes: { 'kc.task.id': id }, children });
+    const trace = traceFrom(
+      root([
+        task('t1', [attempt('t1', 1, 'claude', auth), attempt('t1', 2, 'Claude', auth), attempt('t1', 3, 'codex')]),
+        task('t2', [attempt('t2', 1, 'claude', auth), attempt('t2', 2, 'gemini')]),
+        task('t3', [attempt('t3', 1, 'claude', { message: '429 Too Many Requests', type: 'rate_limit' }), attempt('t3', 2, 'claude')]),
+      ]),
+    );
+    const byTask = new Map(findRetryChains(trace).map((c) => [c.spans[0]?.span.taskId, c]));
+    // claude → Claude is one provider spelled two ways: a retry in vain; Claude → codex is a fallback
+    expect(byTask.get('t1')?.nonRetryableRetries).toBe(1);
+    expect(byTask.get('t2')?.nonRetryableRetries).toBe(0);
+    expect(byTask.get('t3')?.nonRetryableRetries).toBe(0);
+  });
+
   it('links nested chains: a task tried 3 times whose tool is retried 3 times each time amplifies ×9', () => {
     const attempt = (n: number, base: number): SpanTree => ({
       name: 'kc.task.attempt',

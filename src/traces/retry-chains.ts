@@ -19,6 +19,7 @@ import type { Subject } from '../model/painpoint.js';
 import type { Trace, TraceNode } from '../model/trace.js';
 import { attrAsInteger } from '../model/derive.js';
 import { isNonRetryable } from '../model/error-class.js';
+import { nameKey } from '../model/names.js';
 import { operationSubject } from '../model/series.js';
 
 /** kc's retry count on a task span (docs/input.md kc mapping); `retryCount` as kc names it in its events. */
@@ -145,7 +146,7 @@ function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[],
     const b = spans[i + 1];
     if (b === undefined) continue;
     if (timed) gapsMs.push(Math.max(0, b.span.startMs - a.span.endMs));
-    if (a.nonRetryable) nonRetryableRetries++;
+    if (retriedInVain(a, b)) nonRetryableRetries++;
     if (a.provider !== undefined && b.provider !== undefined && a.provider !== b.provider)
       providerChanges.push({ from: a.provider, to: b.provider, ...(a.errorClass !== undefined ? { reason: a.errorClass } : {}) });
   }
@@ -285,6 +286,20 @@ function countedChain(trace: Trace, node: TraceNode, retryCount: number): RetryC
     providerChanges: changes,
     nested: [],
   };
+}
+
+/**
+ * Whether `next` retried `prev` in vain: `prev` failed with an error a retry cannot fix and `next` asked
+ * the same provider and model again. An attempt on another provider or model is a fallback, which is
+ * what such an error calls for (a revoked key, a model that refuses the request), not a retry of it.
+ * A side whose provider or model is unknown is taken as the same.
+ */
+export function retriedInVain(prev: RetryAttempt, next: RetryAttempt): boolean {
+  return prev.nonRetryable && sameName(prev.provider, next.provider) && sameName(prev.span.model, next.span.model);
+}
+
+function sameName(a: string | undefined, b: string | undefined): boolean {
+  return a === undefined || b === undefined || nameKey(a) === nameKey(b);
 }
 
 /** Retries in a chain: attempts after the first. */
