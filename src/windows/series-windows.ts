@@ -152,6 +152,8 @@ export class PaneList<A, S = never> {
    */
   private readonly older = new Map<number, CachedWindow<A, S>>();
   private created = 0;
+  /** no cached window (of `cache` or `older`) holds a pane starting after this */
+  private cachedLast = Number.NEGATIVE_INFINITY;
   /** index range [lo, hi) of the panes of the window `entry` returned last (scratch, saves an allocation per lookup) */
   private lo = 0;
   private hi = 0;
@@ -218,6 +220,8 @@ export class PaneList<A, S = never> {
   changed(start: number): void {
     if (this.lastIndex >= 0 && this.lastIndex < this.sumsValidTo && this.starts[this.lastIndex] === start) this.sumsValidTo = this.lastIndex;
     else if (this.sumsValidTo > 0) this.sumsValidTo = Math.min(this.sumsValidTo, lowerBound(this.starts, start));
+    // inputs nearly always go to a pane after every cached window (windows hold closed panes)
+    if (start > this.cachedLast) return;
     for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
     for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
   }
@@ -333,6 +337,7 @@ export class PaneList<A, S = never> {
     }
     const w: CachedWindow<A, S> = { first, last, count, acc: undefined, summary: undefined };
     this.cache.set(size, w);
+    if (last > this.cachedLast) this.cachedLast = last;
     return w;
   }
 
@@ -396,6 +401,10 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   recording = Number.NaN;
   /** a pane already inside the windows changed (a late input): judge at the next boundary */
   touched = false;
+  /** what the judgement before the last one read (see SeriesWindows.afterJudging) */
+  previousDeps: Dependency[] | undefined;
+  /** an input was added since its next change was last computed */
+  added = false;
 
   constructor(
     readonly subject: Subject,
@@ -447,6 +456,16 @@ export interface StandingEntry {
   readonly subject: Subject;
   readonly key: string;
   readonly severity: Observation['severity'];
+}
+
+function sameDeps(a: readonly Dependency[] | undefined, b: readonly Dependency[] | undefined): boolean {
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as Dependency;
+    const y = b[i] as Dependency;
+    if (x.paneMs !== y.paneMs || x.sizeMs !== y.sizeMs || x.offset !== y.offset || x.gate !== y.gate) return false;
+  }
+  return true;
 }
 
 /** A series as the judging loop sees it. */
@@ -565,6 +584,7 @@ export class SeriesWindows<A, I, S = never> {
       this.agg.add(s.whole, input);
     }
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
+    s.added = true;
     this.schedule(s, due);
   }
 
@@ -637,6 +657,7 @@ export class SeriesWindows<A, I, S = never> {
   beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
     const s = view as Series<A, I, S>;
     this.dropExpired(s, boundary - this.clockStep);
+    s.previousDeps = s.deps;
     s.deps = [];
     s.recording = boundary;
     s.touched = false;
@@ -655,6 +676,12 @@ export class SeriesWindows<A, I, S = never> {
       this.series.delete(s.key);
       return;
     }
+    // Judged with the others of its group (judgeTogether) while it was not due: when it read what
+    // it read before and got no input since, its next change is the one it is on the agenda for
+    // (the panes dropped since cross no edge after this boundary). Profiling error_cluster, whose
+    // series are all judged whenever one changes, showed the recomputation as a top self time.
+    if (!s.added && s.due > boundary && s.due !== Number.POSITIVE_INFINITY && sameDeps(s.previousDeps, s.deps)) return;
+    s.added = false;
     s.due = Number.POSITIVE_INFINITY;
     this.schedule(s, this.nextChange(s, boundary));
   }
