@@ -313,6 +313,10 @@ describe('problem state', () => {
     expect(off[0]!.problem.severity).toBe('medium');
     const on = new ProblemTracker(10).reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set([operationKeyOf(exhaustion.subject)]));
     expect(on[0]!.problem.severity).toBe('high');
+    // a low exhaustion (too small a share of the calls to matter) is not made high by the path
+    const small = pp('retry_exhaustion', { service: 's', operation: 'execute_tool', tool: 'y' }, 'low');
+    const lowOn = new ProblemTracker(10).reconcile([group(small)], new Set([small.id]), records([small]), new Map(), new Set([operationKeyOf(small.subject)]));
+    expect(lowOn[0]!.problem.severity).toBe('low');
   });
 
   it('counts new problems beyond max_open instead of tracking them', () => {
