@@ -164,6 +164,29 @@ describe('grouping pain points by cause', () => {
     expect(relation(cluster)).toBe('consequence');
   });
 
+  it('caller and callee: a caller that also fails on its own now and then is explained by its failing tool beyond those', () => {
+    const w = new World();
+    const rnd = random(13);
+    for (let t = T0; t < NOW; t += 1_500) {
+      const fault = t >= NOW - WINDOW;
+      const toolFails = fault && rnd() < 0.35;
+      // the agent gives up on its own (out of turns) in 20 % of its tasks, before and during the fault
+      const ownFailure = rnd() < 0.2;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 900, failed: toolFails || ownFailure, ...(ownFailure && !toolFails ? { errorClass: 'max_turns_exceeded' } : toolFails ? { errorClass: 'tool_error' } : {}) }, [
+        { service: 'agents', name: 'execute_tool', tool: 'fetch_url', startMs: t + 100, durationMs: 600, failed: toolFails, ...(toolFails ? { errorClass: '503' } : {}) },
+      ]);
+    }
+    const tool = pp('failure_spike', { service: 'agents', operation: 'execute_tool', tool: 'fetch_url' }, 'high');
+    const storm = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    const caller = pp('failure_rate', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' });
+    const groups = w.group([tool, storm, caller]);
+    // about a quarter of the caller's failures are its own: of all its failures ~73 % have a failed
+    // fetch_url below them; of its failures above its baseline rate, all
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(tool.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[caller.id, 'callee'], [storm.id, 'consequence']].sort());
+  });
+
   it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
     const w = new World();
     const rnd = random(4);

@@ -5,8 +5,9 @@
  *   baseline mean, tokens above theirs) comes from the other's spans; when each explains the other
  *   the one where the excess is most concentrated (highest failure rate, largest slowdown) is the
  *   root;
- * - *caller and callee*: its failed spans have failed descendants in the other's spans, or its
- *   added time lies on its critical path through the other's spans: the deeper one is the root;
+ * - *caller and callee*: its added failures (above its baseline rate) have failed descendants in
+ *   the other's spans, or its added time lies on its critical path through the other's spans: the
+ *   deeper one is the root;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
  *   are symptoms of the failure or latency group that covers their spans; an error cluster no
  *   group covers is a cause of its own and adopts the failures it explains;
@@ -289,17 +290,7 @@ function overlapShare(a: Node, set: ReadonlySet<number>): number {
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
 function calleeShare(a: Node, set: ReadonlySet<number>): number {
   for (const id of a.tuples) if (set.has(id)) return 0;
-  if (a.measure === 'failures' || a.measure === 'calls') {
-    let failures = 0;
-    let below = 0;
-    for (const p of a.tuples) {
-      failures += a.current.tuples.get(p)?.failures ?? 0;
-      let most = 0;
-      for (const q of set) most = Math.max(most, a.current.failedBelow.get(pairKey(p, q)) ?? 0);
-      below += most;
-    }
-    return failures > 0 ? Math.min(1, below / failures) : 0;
-  }
+  if (a.measure === 'failures' || a.measure === 'calls') return failedBelowShare(a, set);
   if (a.measure !== 'latency') return 0;
   // added time of the caller against the part of it spent on its critical path in `set`
   const sumOver = (f: IntervalFigures) => {
@@ -324,6 +315,39 @@ function calleeShare(a: Node, set: ReadonlySet<number>): number {
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
   }
   return Math.min(1, cur.inSet / cur.ms);
+}
+
+/**
+ * Share of a caller's added failures that have a failed descendant in `set`: its failures above
+ * its baseline rate against its failures with such a descendant above their baseline rate, as
+ * for added time (calleeShare). A caller also fails for reasons of its own now and then (an agent
+ * out of turns, another tool's isolated timeout); those are in its baseline, not in its trouble.
+ * With too thin a baseline, against all its failures.
+ */
+function failedBelowShare(a: Node, set: ReadonlySet<number>): number {
+  const sumOver = (f: IntervalFigures) => {
+    let calls = 0;
+    let failures = 0;
+    let below = 0;
+    for (const p of a.tuples) {
+      const t = f.tuples.get(p);
+      calls += t?.calls ?? 0;
+      failures += t?.failures ?? 0;
+      let most = 0;
+      for (const q of set) most = Math.max(most, f.failedBelow.get(pairKey(p, q)) ?? 0);
+      below += most;
+    }
+    return { calls, failures, below };
+  };
+  const cur = sumOver(a.current);
+  if (cur.failures === 0) return 0;
+  const base = sumOver(a.base);
+  if (base.calls >= MIN_CALLER_BASELINE) {
+    const added = cur.failures - cur.calls * (base.failures / base.calls);
+    const addedBelow = cur.below - cur.calls * (base.below / base.calls);
+    if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
+  }
+  return Math.min(1, cur.below / cur.failures);
 }
 
 /** Dimension preference on a tie (identical spans seen two ways), per measure. */
