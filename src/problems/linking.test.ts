@@ -111,6 +111,50 @@ describe('grouping pain points by cause', () => {
     expect(groups[0]!.symptoms.map((s) => s.point.id).sort()).toEqual([m1.id, m2.id, agent.id, groups[0]!.root.id === provider.id ? spike.id : provider.id].sort());
   });
 
+  /** Agents calling two models of one provider (one operation per model) and a model of another; `fails(model, t)` says whether a call fails, and how. */
+  function providerWorld(seed: number, fails: (model: string, t: number, rnd: () => number) => string | undefined): World {
+    const w = new World();
+    const rnd = random(seed);
+    const models = [
+      ['anthropic', 'claude-a'],
+      ['anthropic', 'claude-a'],
+      ['anthropic', 'claude-b'],
+      ['openai', 'gpt-x'],
+    ] as const;
+    for (let t = T0; t < NOW; t += 1_500) {
+      const [provider, model] = models[Math.floor(rnd() * models.length)] as (typeof models)[number];
+      // background noise: the odd timeout anywhere
+      const cls = fails(model, t, rnd) ?? (rnd() < 0.02 ? 'timeout' : undefined);
+      w.trace({ service: 'orch', name: 'invoke_agent coder', agent: 'coder', startMs: t, durationMs: 3_000 }, [
+        { service: 'orch', name: `chat ${model}`, provider, model, startMs: t + 10, durationMs: 800 + rnd() * 1_500, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) },
+      ]);
+    }
+    return w;
+  }
+
+  it('one provider failing on two of its models with one error is one problem, its fallbacks a symptom', () => {
+    const w = providerWorld(21, (model, t, rnd) => (model.startsWith('claude') && t >= NOW - WINDOW && rnd() < 0.5 ? 'overloaded_error' : undefined));
+    const a = pp('failure_spike', { service: 'orch', operation: 'chat claude-a', provider: 'anthropic' }, 'high');
+    const b = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', provider: 'anthropic' }, 'high');
+    const modelB = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', model: 'claude-b' }, 'high');
+    // the agent's spans carry no provider: the fallbacks' own spans are nowhere in the index
+    const fallback = pp('provider_fallback', { service: 'orch', operation: 'invoke_agent coder', provider: 'anthropic' });
+    const groups = w.group([b, fallback, modelB, a]);
+    expect(groups).toHaveLength(1);
+    // claude-a takes twice claude-b's calls: the most excess
+    expect(groups[0]!.root.id).toBe(a.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[b.id, 'view'], [modelB.id, 'view'], [fallback.id, 'consequence']].sort());
+  });
+
+  it('two models of one provider failing with different errors stay two problems', () => {
+    // claude-a overloaded, claude-b retired (404): two causes that happen to share a provider
+    const w = providerWorld(22, (model, t, rnd) => (t < NOW - WINDOW || rnd() >= 0.5 ? undefined : model === 'claude-a' ? 'overloaded_error' : model === 'claude-b' ? '404' : undefined));
+    const a = pp('failure_spike', { service: 'orch', operation: 'chat claude-a', provider: 'anthropic' }, 'high');
+    const b = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', provider: 'anthropic' }, 'high');
+    const groups = w.group([a, b]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([a.id, b.id].sort());
+  });
+
   it('a task type failing on every provider is the root, the providers its symptoms', () => {
     const w = new World();
     const rnd = random(2);

@@ -8,9 +8,11 @@
  * - *caller and callee*: its added failures (above its baseline rate) have failed descendants in
  *   the other's spans, or its added time lies on its critical path through the other's spans: the
  *   deeper one is the root;
+ * - one provider failing on several of its models (operations) with the same error is one outage;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
- *   are symptoms of the failure or latency group that covers their spans; an error cluster no
- *   group covers is a cause of its own and adopts the failures it explains;
+ *   are symptoms of the failure or latency group that covers their spans (or, with no spans of
+ *   their own in the index, that names their subject); an error cluster no group covers is a
+ *   cause of its own and adopts the failures it explains;
  * - behaviours are roots of their own, take the consequences they cause on their own spans as
  *   symptoms, and are *contributing* members of the problems whose spans they touch.
  * Excess and shares are read from the attribution index over the correlation interval, against
@@ -101,9 +103,11 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const consequences = byRole('consequence');
   const behaviours = byRole('behaviour');
 
-  // 1. primaries among themselves: views and callers
+  // 1. primaries among themselves: views and callers; one provider failing on several of its
+  //    models at once is one provider
   linkAmong(primaries, input, true, need);
-  // 2. consequences to the failure or latency group covering their spans
+  linkProviderAcrossOperations(primaries, input.index);
+  // 2. consequences to the failure or latency group covering their spans, or naming its subject
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
     let best: { root: Node; share: number } | undefined;
@@ -112,6 +116,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
       const s = Math.max(shareInSet(c, union), calleeShare(c, union));
       if (s >= need(c, root) && (best === undefined || s > best.share)) best = { root, share: s };
     }
+    best ??= groupNamingSubject(c, primaryGroups);
     if (best) link(c, best.root, 'consequence', best.share);
   }
   // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
@@ -348,6 +353,74 @@ function failedBelowShare(a: Node, set: ReadonlySet<number>): number {
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
   }
   return Math.min(1, cur.below / cur.failures);
+}
+
+/** The subject's values other than its service and operation (the dimensions that name what it is about). */
+function namedValues(subject: PainPointRecord['subject']): [string, string][] {
+  return Object.entries(subject).filter(([k, v]) => k !== 'service' && k !== 'operation' && typeof v === 'string') as [string, string][];
+}
+
+/**
+ * A consequence the index cannot place on spans of its own — a provider abandoned by an agent
+ * (`invoke_agent coder`, provider=anthropic) names the provider its fallbacks left, while the
+ * agent's spans carry none — is a symptom of the failure or latency group that names the same
+ * values (docs/painpoints.md: a consequence on the subject of a failure pain point). The group
+ * whose members name them with the most excess; none when no group does.
+ */
+function groupNamingSubject(c: Node, groups: ReadonlyMap<Node, readonly Node[]>): { root: Node; share: number } | undefined {
+  if (c.total > 0) return undefined;
+  const values = namedValues(c.p.subject);
+  if (values.length === 0) return undefined;
+  let best: { root: Node; weight: number } | undefined;
+  for (const [root, members] of groups) {
+    if (root.measure !== 'failures' && root.measure !== 'latency') continue;
+    const naming = members.filter((m) => {
+      const named = new Map(namedValues(m.p.subject));
+      return values.every(([k, v]) => named.get(k) === v);
+    });
+    if (naming.length === 0) continue;
+    const weight = Math.max(...naming.map((m) => m.total));
+    if (best === undefined || weight > best.weight) best = { root, weight };
+  }
+  return best === undefined ? undefined : { root: best.root, share: 1 };
+}
+
+/** The error class holding most of a node's excess (undefined with none). */
+function dominantErrorClass(n: Node, index: AttributionIndex): string | undefined {
+  const byClass = new Map<string, number>();
+  for (const [id, e] of n.excess) {
+    const cls = index.tuple(id)?.error_class;
+    if (cls !== undefined && e > 0) byClass.set(cls, (byClass.get(cls) ?? 0) + e);
+  }
+  let top: [string, number] | undefined;
+  for (const entry of byClass) if (top === undefined || entry[1] > top[1]) top = entry;
+  return top?.[0];
+}
+
+/**
+ * One provider failing on several of its models (operations) at once, with the same error, is one
+ * provider outage, not one problem per model: a provider series is kept per operation, so no
+ * single series holds the whole outage for "another view" to find. The failure groups whose roots
+ * are views of the same provider and fail with the same dominant error class are linked as views
+ * to the one with the largest excess (docs/painpoints.md: a provider failing on every task type is
+ * the root).
+ */
+function linkProviderAcrossOperations(primaries: readonly Node[], index: AttributionIndex): void {
+  const byOutage = new Map<string, Node[]>();
+  for (const n of primaries) {
+    if (n.parent !== undefined || n.measure !== 'failures' || n.p.subject.provider === undefined) continue;
+    const cls = dominantErrorClass(n, index);
+    if (cls === undefined) continue;
+    const key = `${n.p.subject.service}\u0000${n.p.subject.provider.toLowerCase()}\u0000${cls}`;
+    const list = byOutage.get(key);
+    if (list === undefined) byOutage.set(key, [n]);
+    else list.push(n);
+  }
+  for (const roots of byOutage.values()) {
+    if (roots.length < 2) continue;
+    const main = roots.reduce((a, b) => (b.total > a.total || (b.total === a.total && b.p.id < a.p.id) ? b : a));
+    for (const r of roots) if (r !== main) link(r, main, 'view', 1);
+  }
 }
 
 /** Dimension preference on a tie (identical spans seen two ways), per measure. */
