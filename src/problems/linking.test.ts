@@ -317,6 +317,28 @@ describe('grouping pain points by cause', () => {
     expect(alone[0]!.symptoms[0]!.relation).toBe('behaviour');
   });
 
+  it('N+1 calls seen as a sequential fan-out are the N+1: the repeated calls are the root', () => {
+    const w = new World();
+    const rnd = random(31);
+    for (let t = T0; t < NOW; t += 3_000) w.trace({ service: 'orch', name: 'invoke_agent reviewer', agent: 'reviewer', startMs: t, durationMs: 2_000 + rnd() * 1_000 });
+    const withMetrics = (p: PainPointRecord, metrics: Record<string, unknown>): PainPointRecord => ({ ...p, evidence: { ...p.evidence, metrics } as PainPointRecord['evidence'] });
+    const occurrences = { calls: 52, occurrences: 3, traces: 3, affected_traces: 3, share: 0.35, sequential_ms: 2_800, saving_ms: 1_800, wasted_ms: 5_400 };
+    const repeated = withMetrics(pp('repeated_calls', { service: 'orch', operation: 'execute_tool get_comment', tool: 'get_comment' }), { ...occurrences, calls_per_parent: 17, max_calls_per_parent: 22, parent_operation: 'invoke_agent reviewer reviewer', parents: { 'invoke_agent reviewer reviewer': 3 } });
+    const fanoutOf = (tools: Record<string, number>) => withMetrics(pp('sequential_fanout', { service: 'orch', operation: 'invoke_agent reviewer', agent: 'reviewer' }), { ...occurrences, sequence_length: 17, max_sequence_length: 22, tools });
+    // its sequences are the get_comment loop, with a few other tools run one by one as usual
+    const fanout = fanoutOf({ get_comment: 49, read_file: 1, grep: 1, run_tests: 1 });
+    const one = w.group([fanout, repeated]);
+    expect(one).toHaveLength(1);
+    expect(one[0]!.root.id).toBe(repeated.id);
+    expect(one[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[fanout.id, 'view']]);
+    // sequences mostly of other tools are a fan-out of their own
+    const mixed = fanoutOf({ get_comment: 5, read_file: 12, grep: 10 });
+    expect(w.group([mixed, repeated]).map((g) => g.root.id).sort()).toEqual([mixed.id, repeated.id].sort());
+    // the same tool repeated under another parent does not explain this parent's sequences
+    const elsewhere = withMetrics(repeated, { ...repeated.evidence.metrics, parent_operation: 'invoke_agent coder coder', parents: { 'invoke_agent coder coder': 3 } });
+    expect(w.group([fanout, elsewhere])).toHaveLength(2);
+  });
+
   it('keeps a link a pain point had while its share stays within the band below the line', () => {
     const w = new World();
     const rnd = random(7);

@@ -14,12 +14,14 @@
  *   their own in the index, that names their subject); an error cluster no group covers is a
  *   cause of its own and adopts the failures it explains;
  * - behaviours are roots of their own, take the consequences they cause on their own spans as
- *   symptoms, and are *contributing* members of the problems whose spans they touch.
+ *   symptoms, and are *contributing* members of the problems whose spans they touch; N+1 calls
+ *   seen as a sequential fan-out are the N+1's.
  * Excess and shares are read from the attribution index over the correlation interval, against
  * the interval before it as the baseline.
  */
 import { SEVERITY_RANK, type PainPointRecord } from '../model/painpoint.js';
 import { subjectKey } from '../model/series.js';
+import { metricsOf } from '../model/evidence/index.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
@@ -134,6 +136,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
   //    causes on its own spans are its symptoms
   for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
+  linkFanoutToRepeatedCalls(behaviours, need);
   const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
   for (const c of [...primaries, ...consequences]) {
     if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
@@ -353,6 +356,41 @@ function failedBelowShare(a: Node, set: ReadonlySet<number>): number {
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
   }
   return Math.min(1, cur.below / cur.failures);
+}
+
+/** `invoke_agent reviewer reviewer`: a parent subject as the trace detectors label a parent span (its name and qualifier). */
+function parentLabelOf(subject: PainPointRecord['subject']): string | undefined {
+  const qualifier = subject.agent ?? subject.tool ?? subject.model ?? subject.task_type;
+  if (subject.operation === undefined) return undefined;
+  return qualifier === undefined ? subject.operation : `${subject.operation} ${qualifier}`;
+}
+
+/**
+ * N+1 calls are also a sequence of tool calls with no model call between them: a sequential
+ * fan-out whose calls are (≥ the link share) one tool's, under a parent that tool's repeated_calls
+ * names, is the N+1 seen as a sequence — the same calls — and the N+1, the more specific cause,
+ * is its root (batching the repeated call removes the sequence; running it in parallel would only
+ * hide the N+1). Read from the two kinds' evidence: their calls are tool spans under a parent,
+ * which the index keeps per span, not per sequence.
+ */
+function linkFanoutToRepeatedCalls(behaviours: readonly Node[], need: (a: Node, b: Node) => number): void {
+  const repeated = behaviours.filter((b) => b.p.kind === 'repeated_calls' && b.parent === undefined && b.p.subject.tool !== undefined);
+  if (repeated.length === 0) return;
+  for (const f of behaviours) {
+    if (f.p.kind !== 'sequential_fanout' || f.parent !== undefined) continue;
+    const tools = metricsOf({ kind: 'sequential_fanout', evidence: f.p.evidence }).tools ?? {};
+    const all = Object.values(tools).reduce((n, c) => n + c, 0);
+    const parent = parentLabelOf(f.p.subject);
+    if (all <= 0 || parent === undefined) continue;
+    let best: { r: Node; share: number } | undefined;
+    for (const r of repeated) {
+      const m = metricsOf({ kind: 'repeated_calls', evidence: r.p.evidence });
+      if (m.parent_operation !== parent && (m.parents ?? {})[parent] === undefined) continue;
+      const share = (tools[r.p.subject.tool as string] ?? 0) / all;
+      if (share >= need(f, r) && (best === undefined || share > best.share)) best = { r, share };
+    }
+    if (best) link(f, best.r, 'view', best.share);
+  }
 }
 
 /** The subject's values other than its service and operation (the dimensions that name what it is about). */
