@@ -339,6 +339,52 @@ describe('grouping pain points by cause', () => {
     expect(w.group([fanout, elsewhere])).toHaveLength(2);
   });
 
+  /**
+   * The coder and the planner call one model; the coder's calls carry `factor(t)` × the tokens from
+   * the fault on, and take longer for it; `slower(t)` makes every call of the model slower.
+   */
+  function tokenWorld(seed: number, factor: (t: number) => number, slower: (t: number) => number = () => 1): World {
+    const w = new World();
+    const rnd = random(seed);
+    for (let t = T0; t < NOW; t += 2_000) {
+      const agent = rnd() < 0.5 ? 'coder' : 'planner';
+      const tokens = Math.round((2_000 + rnd() * 2_000) * (agent === 'coder' ? factor(t) : 1));
+      const ms = (600 + rnd() * 600) * (1 + tokens / 10_000) * slower(t);
+      w.trace({ service: 'orch', name: `invoke_agent ${agent}`, agent, startMs: t, durationMs: ms + 50, inputTokens: tokens }, [
+        { service: 'orch', name: 'chat m', model: 'm', provider: 'p', startMs: t + 10, durationMs: ms, inputTokens: tokens },
+      ]);
+    }
+    return w;
+  }
+  const agentTokens = pp('anomaly', { service: 'orch', operation: 'invoke_agent coder', agent: 'coder' }, 'medium', NOW - 5 * MIN, { metric: 'tokens_per_call' });
+  const modelTokens = pp('anomaly', { service: 'orch', operation: 'chat m', model: 'm' }, 'medium', NOW - 5 * MIN, { metric: 'tokens_per_call' });
+  const modelLatency = pp('latency_regression', { service: 'orch', operation: 'chat m', model: 'm' });
+
+  it('an agent sending more tokens is the root of its model\'s token anomaly and of the latency the tokens cost', () => {
+    const w = tokenWorld(41, (t) => (t >= NOW - WINDOW ? 8 : 1));
+    const groups = w.group([modelLatency, modelTokens, agentTokens]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(agentTokens.id);
+    // the model's token anomaly is on the latency regression's subject (its consequence), the
+    // regression the agent's
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[modelLatency.id, 'consequence'], [modelTokens.id, 'consequence']].sort());
+  });
+
+  it('a model\'s token anomaly alone is a view of the agent whose calls carry the added tokens', () => {
+    const w = tokenWorld(43, (t) => (t >= NOW - WINDOW ? 8 : 1));
+    const groups = w.group([modelTokens, agentTokens]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(agentTokens.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[modelTokens.id, 'view']]);
+  });
+
+  it('a model that became slower with the same tokens is not explained by an agent\'s token growth', () => {
+    // the coder's tokens grow 1.5 ×, the model's calls get 4 × slower for everyone
+    const w = tokenWorld(42, (t) => (t >= NOW - WINDOW ? 1.5 : 1), (t) => (t >= NOW - WINDOW ? 4 : 1));
+    const groups = w.group([modelLatency, agentTokens]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([modelLatency.id, agentTokens.id].sort());
+  });
+
   it('keeps a link a pain point had while its share stays within the band below the line', () => {
     const w = new World();
     const rnd = random(7);

@@ -9,6 +9,8 @@
  *   the other's spans, or its added time lies on its critical path through the other's spans: the
  *   deeper one is the root;
  * - one provider failing on several of its models (operations) with the same error is one outage;
+ * - *tokens*: a model's added tokens that lie below an agent's spans are the agent's (another view),
+ *   and the added latency of calls whose tokens grew at least as much is the token group's;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
  *   are symptoms of the failure or latency group that covers their spans (or, with no spans of
  *   their own in the index, that names their subject); an error cluster no group covers is a
@@ -133,6 +135,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
       if (s >= need(r, e)) link(r, e, 'view', s);
     }
   }
+  linkLatencyToTokens(primaries, consequences, need);
   // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
   //    causes on its own spans are its symptoms
   for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need);
@@ -461,6 +464,69 @@ function linkProviderAcrossOperations(primaries: readonly Node[], index: Attribu
   }
 }
 
+/** A node's spans' calls, tokens and the tokens of them that lie below `parents`' spans, over an interval. */
+function tokensUnder(a: Node, parents: readonly number[], f: IntervalFigures): { calls: number; tokens: number; below: number } {
+  let calls = 0;
+  let tokens = 0;
+  let below = 0;
+  for (const p of a.tuples) {
+    const t = f.tuples.get(p);
+    calls += t?.calls ?? 0;
+    tokens += t?.tokens ?? 0;
+    for (const q of parents) below += f.tokensBelow.get(pairKey(q, p)) ?? 0;
+  }
+  return { calls, tokens, below };
+}
+
+/**
+ * Share of a's added tokens (above its baseline per call) that lie below b's spans: a model's
+ * calls made inside an agent's invocations are that agent's tokens seen per model (the same
+ * spans, another view; the agent's invocation spans hold its calls' tokens). With too thin a
+ * baseline, against all its tokens.
+ */
+function tokensBelowShare(a: Node, b: Node): number {
+  if (b.measure !== 'tokens') return 0;
+  const cur = tokensUnder(a, b.tuples, a.current);
+  if (cur.tokens <= 0) return 0;
+  const base = tokensUnder(a, b.tuples, a.base);
+  if (base.calls >= MIN_BASELINE) {
+    const added = cur.tokens - cur.calls * (base.tokens / base.calls);
+    const addedBelow = cur.below - cur.calls * (base.below / base.calls);
+    if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
+  }
+  return Math.min(1, cur.below / cur.tokens);
+}
+
+/**
+ * A model's calls that carry more tokens take longer: a latency group rooted at calls whose
+ * tokens per call rose at least as much as their time, with that added token load lying (≥ the
+ * link share) below a token group's spans, is a symptom of that group (an agent sending 8 × the
+ * input tokens makes its model's latency regress). A model that became slower with the same
+ * tokens is a cause of its own.
+ */
+function linkLatencyToTokens(primaries: readonly Node[], consequences: readonly Node[], need: (a: Node, b: Node) => number): void {
+  const tokenRoots = consequences.filter((c) => c.measure === 'tokens' && c.parent === undefined);
+  if (tokenRoots.length === 0) return;
+  for (const l of primaries) {
+    if (l.parent !== undefined || l.measure !== 'latency' || !(l.concentration > 1)) continue;
+    const cur = tokensUnder(l, [], l.current);
+    const base = tokensUnder(l, [], l.base);
+    if (base.calls < MIN_BASELINE || cur.calls === 0 || base.tokens <= 0) continue;
+    const growth = cur.tokens / cur.calls / (base.tokens / base.calls);
+    if (growth < l.concentration) continue;
+    let best: { t: Node; share: number } | undefined;
+    for (const t of tokenRoots) {
+      const now = tokensUnder(l, t.tuples, l.current);
+      const before = tokensUnder(l, t.tuples, l.base);
+      const added = now.tokens - now.calls * (base.tokens / base.calls);
+      const addedBelow = now.below - now.calls * (before.below / before.calls);
+      const share = added > 0 ? Math.max(0, Math.min(1, addedBelow / added)) : 0;
+      if (share >= need(l, t) && (best === undefined || share > best.share)) best = { t, share };
+    }
+    if (best) link(l, best.t, 'consequence', best.share);
+  }
+}
+
 /** Dimension preference on a tie (identical spans seen two ways), per measure. */
 function tieRank(n: Node): number {
   const s = n.p.subject;
@@ -502,6 +568,8 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
       } else if (callers) {
         share = calleeShare(a, b.tupleSet);
         relation = 'callee';
+      } else if (a.measure === 'tokens') {
+        share = tokensBelowShare(a, b);
       }
       if (share >= need(a, b) && (best === undefined || share > best.share)) best = { b, share, relation };
     }
