@@ -3,7 +3,7 @@ import type { Observation, Severity } from '../src/model/painpoint.js';
 import type { Trace } from '../src/model/trace.js';
 import { testContext } from '../test/support/detector-harness.js';
 import { buildTrace, runOnTraces, type NodeSpec } from '../test/support/latency-traces.js';
-import { bottleneckInputs, judgeBottleneck, latencyBottleneckOperator, type BottleneckAcc } from './latency-bottleneck.js';
+import { bottleneckInputs, judgeBottleneck, latencyBottleneckOperator, ownShareRise, type BottleneckAcc } from './latency-bottleneck.js';
 import { latencyConfigSchema } from './latency.js';
 
 const T0 = 1_800_000_000_000;
@@ -157,6 +157,46 @@ describe('latency_bottleneck', () => {
   it('does not fire on a model call whose share rose less than 0.2, even above 50 %', async () => {
     const found = await run(traces(360, (i) => chatRun(i < 240 ? 4_500 : 6_300)));
     expect(found.filter((o) => o.subject.model === 'gpt-x')).toEqual([]);
+  });
+
+  /** A chat of `chatMs`, then a tool of `toolMs`: the trace is as long as both (nothing else on the path). */
+  const chatThenTool = (chatMs: number, toolMs: number): NodeSpec => ({
+    name: 'invoke_agent',
+    agent: 'reviewer',
+    start: 0,
+    end: chatMs + toolMs + 10,
+    children: [
+      { name: 'chat', model: 'gpt-x', operationName: 'chat', start: 0, end: chatMs },
+      { name: 'execute_tool', tool: 'run_tests', operationName: 'execute_tool', start: chatMs, end: chatMs + toolMs },
+    ],
+  });
+
+  it('does not fire on a model call whose share rose only because the rest of the path shrank', async () => {
+    // the model's time stays ~2.5 s (with its usual spread); the tool after it goes from 4-6 s to
+    // 0.3-0.7 s (it now fails fast): the model's share rises from ~33 % to ~83 %
+    const jitter = (i: number) => ((i * 7919) % 1_000) - 500;
+    const found = await run(traces(360, (i) => chatThenTool(2_500 + jitter(i), i < 240 ? 5_000 + jitter(i + 3) * 2 : 500 + jitter(i + 5) / 2.5)));
+    expect(found.filter((o) => o.subject.model === 'gpt-x')).toEqual([]);
+    // the tool itself is no bottleneck any more, and it was one before
+    expect(found.some((o) => o.subject.tool === 'run_tests')).toBe(true);
+  });
+
+  it('fires on a model call whose own time grew while the rest of the path stayed as it was', async () => {
+    const jitter = (i: number) => ((i * 7919) % 1_000) - 500;
+    const found = await run(traces(360, (i) => chatThenTool((i < 240 ? 2_500 : 15_000) + jitter(i), 5_000 + jitter(i + 3) * 2)));
+    const chat = found.filter((o) => o.subject.model === 'gpt-x');
+    expect(chat.length).toBeGreaterThan(0);
+    expect((chat[0] as Observation).evidence.metrics.baseline_share as number).toBeCloseTo(0.33, 1);
+  });
+
+  it('takes the rise of a model share as its own only for the part its own time made', () => {
+    const acc = (pathMs: number, traceMs: number): BottleneckAcc => ({ traces: 10, modelTraces: 10, shareSum: (pathMs / traceMs) * 10, pathMsSum: pathMs * 10, traceMsSum: traceMs * 10, top: [] });
+    // the rest of the path went from 5 s to 1 s, the model stayed at 2.5 s: none of the rise is its own
+    expect(ownShareRise(acc(2_500, 3_500), acc(2_500, 7_500))).toBeCloseTo(0, 6);
+    // the model went from 2.5 s to 10 s over a 5 s rest: 2/3 − 1/3
+    expect(ownShareRise(acc(10_000, 15_000), acc(2_500, 7_500))).toBeCloseTo(1 / 3, 6);
+    // the model got faster while the rest shrank even more: negative
+    expect(ownShareRise(acc(2_000, 2_500), acc(2_500, 7_500))).toBeLessThan(0);
   });
 
   it('holds its severity within the band below each threshold (0.796 → 0.801 → 0.799 does not flip)', () => {

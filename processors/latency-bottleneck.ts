@@ -9,8 +9,10 @@
  * mean share ≥ bottleneck_share over ≥ bottleneck_min_traces traces (medium), high at
  * ≥ bottleneck_high_share, each threshold held by its band once passed. A model call fires only
  * when its share also rose ≥ bottleneck_model_rise above its baseline (the window before the
- * judged one, traceWindowOperator): agents spend most of their time in model calls, which is not
- * a pain point; the whole input, with no baseline, never fires for one. Self time belongs to whichever span owns it, so a pure container
+ * judged one, traceWindowOperator) and at least half of that rise is its own time's (ownShareRise):
+ * agents spend most of their time in model calls, which is not a pain point, and a share that rose
+ * because the rest of the path shrank is not the model's; the whole input, with no baseline, never
+ * fires for one. Self time belongs to whichever span owns it, so a pure container
  * (run, task) scores only its own gaps; the trace root's operation key is skipped in that trace
  * (a root is always 100 % of its own trace, the finding would say nothing). Synthetic spans (kc
  * attempts, whose times are apportioned within their task) are transparent: their time on the
@@ -157,10 +159,27 @@ export function isModelCall(span: SpanRecord): boolean {
 const meanShare = (acc: BottleneckAcc) => acc.shareSum / acc.traces;
 
 /**
+ * How much a model call's share of the path rose by its own time: its share with its mean time on
+ * the path now and the rest of the path as long as in the baseline, against its baseline share
+ * (from mean times per trace). A share that rose only because the rest of the path shrank — a
+ * tool that now fails fast, or by chance fewer slow tools in a thin window — is not the model
+ * holding the traces up: its own time did not grow.
+ */
+export function ownShareRise(acc: BottleneckAcc, base: BottleneckAcc): number {
+  if (acc.traces === 0 || base.traces === 0) return 0;
+  const before = base.pathMsSum / base.traces;
+  const rest = Math.max(0, base.traceMsSum - base.pathMsSum) / base.traces;
+  const now = acc.pathMsSum / acc.traces;
+  if (!(before + rest > 0) || !(now + rest > 0)) return 0;
+  return now / (now + rest) - before / (before + rest);
+}
+
+/**
  * latency_bottleneck: mean share ≥ bottleneck_share (medium), ≥ bottleneck_high_share (high),
  * each held by its band once passed. Model calls carry an agent's work, so a model's large share
  * is how agents work: a model call fires only when its share rose ≥ bottleneck_model_rise above
- * its baseline window's share (never on the whole input, which has no baseline).
+ * its baseline window's share (never on the whole input, which has no baseline), and at least half
+ * of that rise is its own (ownShareRise: the rest of the path held at its baseline length).
  */
 export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number, context: JudgeContext<BottleneckAcc> = NO_CONTEXT): Observation | undefined {
   if (acc.traces < config.bottleneck_min_traces) return undefined;
@@ -173,6 +192,7 @@ export function judgeBottleneck(config: BottleneckConfig, subject: Subject, wind
     if (b === undefined) return undefined;
     base = { window: b.window, share: meanShare(b.acc), traces: b.acc.traces };
     if (!reaches(share - base.share, config.bottleneck_model_rise, 'low', context)) return undefined;
+    if (!reaches(ownShareRise(acc, b.acc), config.bottleneck_model_rise / 2, 'low', context)) return undefined;
   }
   const severity = reaches(share, config.bottleneck_high_share, 'high', context) ? 'high' : 'medium';
   const label = subjectLabel(subject);

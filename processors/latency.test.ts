@@ -4,7 +4,7 @@ import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { judgeSlowTail, latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, regressionSeverity, type LatencyConfig } from './latency.js';
+import { baselineQuantileBound, judgeSlowTail, latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, regressionSeverity, type LatencyConfig } from './latency.js';
 
 const T0 = 1_800_000_000_000; // a multiple of 10 s
 const MIN = 60_000;
@@ -113,6 +113,34 @@ describe('latency_regression', () => {
     expect(peak.evidence.metrics.percentile).toBe('p95');
     expect((peak.evidence.metrics as Record<string, number>).ratio).toBeGreaterThan(2.5);
     expect((peak.evidence.metrics as Record<string, number>).ratio).toBeLessThan(3.6);
+  });
+
+  it('judges against what a thin baseline\'s p95 may be: a wide spread in a sidecar\'s first minutes is no regression', async () => {
+    // a grep-like tool (median 150 ms, wide log-normal spread), 15 calls a minute from the start:
+    // the first judgements' baseline holds 20-60 calls, whose p95 is often well under the true one
+    // (these seeds are ones where the baseline's own p95 made a 2× "regression" of the spread)
+    for (const [sigma, seed] of [[0.7, 31], [0.7, 38], [0.9, 11], [0.9, 18], [0.9, 26], [0.9, 31], [0.9, 38]] as const) {
+      const steady = traffic({ rate: 15, fromMin: 0, toMin: 16, median: 150, sigma, tool: 'grep', seed });
+      expect(ofKind(await run(steady), 'latency_regression')).toEqual([]);
+    }
+  });
+
+  it('still finds a 4× slowdown of the same tool against a thin baseline', async () => {
+    const before = traffic({ rate: 15, fromMin: 0, toMin: 8, median: 150, sigma: 0.7, tool: 'grep', seed: 21 });
+    const after = traffic({ rate: 15, fromMin: 8, toMin: 16, median: 600, sigma: 0.7, tool: 'grep', seed: 22 });
+    const found = ofKind(await run([...before, ...after]), 'latency_regression');
+    expect(found.length).toBeGreaterThan(0);
+    const m = (found[0] as Observation).evidence.metrics as Record<string, number>;
+    // the ratio is against the bound, which is above the baseline's own p95
+    expect(m.baseline_bound_ms).toBeGreaterThan(m.baseline_p95_ms as number);
+    expect(m.slow_threshold_ms).toBeCloseTo(2 * (m.baseline_bound_ms as number), 0);
+  });
+
+  it('bounds a baseline percentile by its sample size', () => {
+    expect(baselineQuantileBound(0.95, 22)).toBe(1);
+    expect(baselineQuantileBound(0.95, 60)).toBeCloseTo(0.9963, 3);
+    expect(baselineQuantileBound(0.95, 1_000)).toBeCloseTo(0.9613, 3);
+    expect(baselineQuantileBound(0.99, 10_000)).toBeCloseTo(0.9916, 3);
   });
 
   it('never fires on steady traffic', async () => {

@@ -145,11 +145,30 @@ const successes = (acc: LatencyAcc): number => acc.sketch.count;
 interface RegressionFinding {
   readonly percentile: 'p95' | 'p99';
   readonly current: number;
+  /** what the baseline's percentile may be at most (baselineQuantileBound): the ratio's denominator */
   readonly baseline: number;
+  /** the baseline's percentile itself */
+  readonly baselinePoint: number;
   readonly ratio: number;
   readonly threshold: number;
   readonly slowCalls: number;
   readonly confirm?: { readonly window: string; readonly value: number };
+}
+
+/** one-sided 95 % normal quantile */
+const Z_95 = 1.645;
+
+/**
+ * The quantile of a baseline of `n` calls that its q-quantile is at most, at 95 % confidence (the
+ * normal approximation of the order statistic's binomial rank): the p95 of 22 calls is their
+ * second slowest, and the operation's true p95 may well be above it — with a wide latency spread,
+ * twice above. A regression is judged against what the baseline may have been, so a thin
+ * baseline (a sidecar's first minutes, a rarely called tool) does not turn the spread of the
+ * calls into a regression; over a few hundred calls the bound is close to the percentile itself.
+ */
+export function baselineQuantileBound(q: number, n: number): number {
+  if (!(n > 0)) return q;
+  return Math.min(1, q + Z_95 * Math.sqrt((q * (1 - q)) / n));
 }
 
 /**
@@ -166,7 +185,7 @@ export function judgeRegression(
   if (successes(judged) >= config.tail_min_calls && successes(baseline) >= config.tail_min_calls) quantiles.push(['p99', 0.99]);
   for (const [percentile, q] of quantiles) {
     const current = judged.sketch.quantile(q);
-    const base = baseline.sketch.quantile(q);
+    const base = baseline.sketch.quantile(baselineQuantileBound(q, successes(baseline)));
     if (!(base > 0) || current < config.min_latency) continue;
     const ratio = current / base;
     if (ratio < config.regression_ratio) continue;
@@ -179,7 +198,7 @@ export function judgeRegression(
       if (!(value >= threshold)) continue;
       confirmed = { window: confirm.window, value };
     }
-    return { percentile, current, baseline: base, ratio, threshold, slowCalls, confirm: confirmed };
+    return { percentile, current, baseline: base, baselinePoint: baseline.sketch.quantile(q), ratio, threshold, slowCalls, confirm: confirmed };
   }
   return undefined;
 }
@@ -223,7 +242,7 @@ function describeRegression(
         title: `${f.percentile} of ${label} rose to ${formatDuration(f.current)}, ${formatRatio(f.ratio)} its ${window === 'all' ? 'earlier' : baselineWindow} baseline of ${formatDuration(f.baseline)}`,
         description:
           `${nowWhere}, ${n} successful ${label} calls had ${f.percentile} ${formatDuration(f.current)} against ${formatDuration(f.baseline)} over ${baseWhere} ` +
-          `(${formatRatio(f.ratio)}); ${f.slowCalls} of them (${formatPercent(f.slowCalls / n)}) took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × the baseline ${f.percentile}), ` +
+          `(${formatRatio(f.ratio)}; at 95 % confidence, the most its ${f.percentile} of ${formatDuration(f.baselinePoint)} over ${successes(baseline)} calls may be); ${f.slowCalls} of them (${formatPercent(f.slowCalls / n)}) took longer than ${formatDuration(f.threshold)} (${config.regression_ratio} × that), ` +
           `and the calls took ${formatDuration(added)} more in all than at the baseline's mean (${formatPercent(judged.sketch.sum > 0 ? added / judged.sketch.sum : 0)} of their time).` +
           (f.confirm ? ` The ${f.confirm.window} window confirms it (${f.percentile} ${formatDuration(f.confirm.value)}).` : ''),
         evidence: {
@@ -239,7 +258,8 @@ function describeRegression(
             baseline_window: window === 'all' ? 'earlier half' : baselineWindow,
             baseline_calls: successes(baseline),
             baseline_p95_ms: roundMs(baseline.sketch.quantile(0.95)),
-            ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baseline) } : {}),
+            ...(f.percentile === 'p99' ? { baseline_p99_ms: roundMs(f.baselinePoint) } : {}),
+            baseline_bound_ms: roundMs(f.baseline),
             ratio: round3(f.ratio),
             slow_calls: f.slowCalls,
             slow_threshold_ms: roundMs(f.threshold),

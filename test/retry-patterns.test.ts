@@ -204,6 +204,20 @@ describe('retry_exhaustion bands', () => {
     expect(judgeExhaustion(exhausted(100, 17), 'web_search', config, { was: 'medium', band: 0.1 })).toBeUndefined();
   });
 
+  it('is low when the exhausted chains\' attempts are under 5 % of the calls, whatever their share of the chains', () => {
+    // a missing file retried once and missing again: 70 % of the retried chains, 2 % of 1 500 reads
+    const s = retryStatsAggregator.create();
+    Object.assign(s, { calls: 1_500, chains: 21, exhausted: 15, exhaustedAttempts: 30 });
+    const o = judgeExhaustion(s, 'read_file', config);
+    expect(o?.severity).toBe('low');
+    expect(o?.description).toContain('their 30 attempts are 2 % of its 1500 calls');
+    // the same chains among 500 calls are 6 % of them: high (70 % of the chains)
+    expect(judgeExhaustion({ ...s, calls: 500 }, 'read_file', config)?.severity).toBe('high');
+    // once medium, held within the band below 5 % (4.6 %), dropped below it (4.4 %)
+    expect(judgeExhaustion({ ...s, calls: 652 }, 'read_file', config, { was: 'high', band: 0.1 })?.severity).toBe('high');
+    expect(judgeExhaustion({ ...s, calls: 682 }, 'read_file', config, { was: 'high', band: 0.1 })?.severity).toBe('low');
+  });
+
   it('states its impact: the exhausted chains\' attempts as a share of the calls', () => {
     expect(judgeExhaustion(exhausted(100, 30), 'web_search', config)?.description).toContain('their 90 attempts are 30 % of its 300 calls');
   });
@@ -322,6 +336,7 @@ describe('retry_patterns factory', () => {
       exhaustion_min_chains: 10,
       exhaustion_ratio: 0.2,
       exhaustion_high_ratio: 0.5,
+      exhaustion_medium_share: 0.05,
       non_retryable_min_retries: 5,
       non_retryable_medium_share: 0.01,
       non_retryable_high_share: 0.2,

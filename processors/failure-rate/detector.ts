@@ -14,7 +14,7 @@ import type { WindowSpec } from '../../src/windows/window-spec.js';
 import { eachEvent, judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
 import { checkBaselineWindow, type FailureRateConfig } from './config.js';
 import { failureAggregator, TimeHistogram, type FailureAcc, type FailureCounts } from './accumulation.js';
-import { baseline, coveredInterval, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
+import { baseline, confirmsBeyond, coveredInterval, unconfirmedRule, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
 import { rateObservation, spikeObservation } from './evidence.js';
 import { priceTableFor } from '../../src/model/cost.js';
 
@@ -131,14 +131,20 @@ class FailureRateDetector {
 
   /**
    * A failure rate is sustained (docs/painpoints.md: medium is sustained elevated failure): a short window's
-   * rate holds only when the next longer window, once it has min_samples calls, is over the line
-   * too. A burst of a few failures in one minute of background errors is chance across the many
-   * windows judged; a real fault soon fills the longer window. A sudden jump is failure_spike's.
+   * rate holds only when the next longer window, once it holds min_samples calls beyond the judged
+   * one, is over the line too. A burst of a few failures in one minute of background errors is
+   * chance across the many windows judged; a real fault soon fills the longer window. A sudden
+   * jump is failure_spike's. Until the longer window holds more than the judged one (a sidecar's
+   * first minutes, a sparse operation), nothing confirms the rate: it must then hold at 99 %
+   * confidence on its own (unconfirmedRule). The longest window has nothing longer to confirm it.
    */
   private holdsOnLonger(series: JudgedSeries<FailureAcc, FailureCounts>, found: WindowSpec, boundary: number, firing: boolean): boolean {
     const longer = this.specs[this.specs.indexOf(found) + 1];
-    if (longer === undefined || !series.atLeast(longer, boundary, this.config.min_samples)) return true;
-    return rateRule(series.summary(longer, boundary), this.config, firing, this.band) !== undefined;
+    if (longer === undefined) return true;
+    const judgedCounts = series.summary(found, boundary);
+    const counts = series.summary(longer, boundary);
+    if (!confirmsBeyond(counts, judgedCounts, this.config.min_samples)) return unconfirmedRule(judgedCounts, this.config, firing, this.band);
+    return rateRule(counts, this.config, firing, this.band) !== undefined;
   }
 
   /**

@@ -119,6 +119,22 @@ describe('failure_rate', () => {
     expect(obs[0]?.evidence.metrics.calls as number).toBeGreaterThanOrEqual(20);
   });
 
+  it('does not take a bad first quarter hour of background refusals for a sustained rate', async () => {
+    // a pull-request tool called 6 times a minute from the input's start, 8 % refused in the long
+    // run, but 5 of its first 20 calls (a chance cluster); its 5m and 15m windows then hold the same
+    // calls, so no longer window can confirm the 25 %: at 99 % confidence it is 9 %, under the line
+    const first = calls(20, 10_000, 0.25, { tool: 'open_pull_request' });
+    const rest = calls(70, 10_000, 0.05, { tool: 'open_pull_request' }, T0 + 20 * 10_000);
+    expect(ofKind(await live([...first, ...rest]), 'failure_rate')).toEqual([]);
+  });
+
+  it('fires on the same operation failing 40 % from the start: significant at 99 % on its own', async () => {
+    const obs = ofKind(await live(calls(90, 10_000, 0.4, { tool: 'open_pull_request' })), 'failure_rate');
+    expect(obs.length).toBeGreaterThan(0);
+    // first seen once 20 calls are in, before any longer window holds more than the judged one
+    expect((obs[0] as Observation).time).toBeLessThan(T0 + 5 * 60_000);
+  });
+
   it('finds the one failing provider of an operation shared by four, and only it', async () => {
     const providers = ['codex', 'claude', 'gemini', 'qwen'];
     const spans = providers.flatMap((provider, p) =>

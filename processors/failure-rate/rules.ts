@@ -38,6 +38,24 @@ export function coveredInterval(spec: WindowSpec, boundary: number): { start: nu
   return { start: end - spec.sizeMs, end };
 }
 
+/** Whether a longer window can confirm a judged one: it holds at least `min` calls beyond the judged window's. */
+export function confirmsBeyond(longer: FailureCounts, judged: FailureCounts, min: number): boolean {
+  return longer.calls - judged.calls >= min;
+}
+
+/** z of a two-sided 99 % interval */
+const Z_99 = 2.5758293035489;
+
+/**
+ * failure_rate on a window no longer window can confirm yet: its Wilson lower bound at 99 %
+ * confidence reaches the threshold. 5 refused pull requests of 20 (an 8 % background rate having a
+ * bad quarter hour) pass at 95 % (lower bound 11 %), not at 99 % (9 %); 15 failures of 30 pass
+ * either way.
+ */
+export function unconfirmedRule(c: FailureCounts, config: FailureRateConfig, firing = false, band = 0): boolean {
+  return aboveWithBand(wilsonInterval(c.failures, c.calls, Z_99).lower, config.lower_bound_threshold, firing, band);
+}
+
 /** failure_rate on a window's counts: the Wilson interval when its lower bound reaches the threshold, else undefined. */
 export function rateRule(c: FailureCounts, config: FailureRateConfig, firing = false, band = 0): WilsonInterval | undefined {
   const wilson = wilsonInterval(c.failures, c.calls);

@@ -18,6 +18,8 @@ export const retryPatternsConfigSchema = z.strictObject({
   exhaustion_min_chains: z.number().int().positive().default(10),
   exhaustion_ratio: z.number().min(0).max(1).default(0.2),
   exhaustion_high_ratio: z.number().min(0).max(1).default(0.5),
+  /** retry_exhaustion is medium or high only when the exhausted chains' attempts are at least this share of the operation's calls (its impact), else low */
+  exhaustion_medium_share: z.number().min(0).max(1).default(0.05),
   /** retry_non_retryable fires (low) from this many retries after non-retryable errors … */
   non_retryable_min_retries: z.number().int().positive().default(5),
   /** … is medium when such retries are at least this share of the operation's calls … */

@@ -10,7 +10,8 @@
  *   (the longer window minus the short one, which must itself hold min_samples calls); or
  *   ≥ amplification_min_chains outermost chains whose nested attempts multiply to ≥ amplification_min.
  * - retry_exhaustion: ≥ exhaustion_ratio of ≥ exhaustion_min_chains retried chains end in failure
- *   (medium; high at ≥ exhaustion_high_ratio).
+ *   (medium; high at ≥ exhaustion_high_ratio; low while the exhausted chains' attempts are under
+ *   exhaustion_medium_share of the operation's calls).
  * - retry_non_retryable: ≥ non_retryable_min_retries retries after non-retryable errors (medium;
  *   high when they are ≥ non_retryable_high_share of the operation's calls).
  * - retry_no_backoff (medium): over ≥ no_backoff_min_chains chains with ≥ 2 measured gaps: median

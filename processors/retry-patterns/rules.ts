@@ -72,13 +72,19 @@ function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: n
   return { medianGap: median(s.gaps), ratio: median(s.ratios), cv: median(s.cvs) };
 }
 
+/**
+ * retry_exhaustion: significant when exhaustion_ratio of the retried chains fail on every attempt;
+ * its impact, the share of the operation's calls the exhausted chains' attempts are, makes it
+ * medium or high from exhaustion_medium_share, else low (docs/painpoints.md: medium or high needs
+ * impact — a missing file retried once, failing again, among thousands of reads is not one).
+ */
 export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatternsConfig, held: Held = NOT_HELD): FindingOf<'retry_exhaustion'> | undefined {
   if (s.calls < config.min_samples || s.chains < config.exhaustion_min_chains) return undefined;
   const share = s.exhausted / s.chains;
   if (!exhaustionFires(share, config, held)) return undefined;
   return {
     kind: 'retry_exhaustion',
-    severity: reaches(share, config.exhaustion_high_ratio, 'high', held) ? 'high' : 'medium',
+    severity: exhaustionSeverity(share, s.calls > 0 ? s.exhaustedAttempts / s.calls : 0, config, held),
     title: `${formatPercent(share)} of retried ${label} chains end in failure after all attempts`,
     description:
       `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts); ` +
@@ -88,6 +94,12 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
     exemplars: s.exemplars.exhausted,
     keyMetric: share,
   };
+}
+
+/** retry_exhaustion's severity from the share of exhausted chains and their attempts' share of the calls (its impact). */
+export function exhaustionSeverity(share: number, impact: number, config: RetryPatternsConfig, held: Held = NOT_HELD): Severity {
+  if (!reaches(impact, config.exhaustion_medium_share, 'medium', held)) return 'low';
+  return reaches(share, config.exhaustion_high_ratio, 'high', held) ? 'high' : 'medium';
 }
 
 /** retry_exhaustion's firing test on a share of exhausted chains (held by its band once it fired). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AttributionIndex, type IntervalFigures } from './attribution-index.js';
+import { AttributionIndex, pairKey, type IntervalFigures } from './attribution-index.js';
 import type { SpanRecord } from '../model/span.js';
 import { hexId, makeSpan } from '../../test/support/span-factory.js';
 
@@ -9,7 +9,7 @@ const options = { paneMs: MIN, retentionMs: 7 * 60 * MIN, maxTuples: 1_000 };
 
 /** Entries in order (Map order included), so two figures compare equal only when summed alike. */
 function entries(f: IntervalFigures): unknown {
-  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents] };
+  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents], tokensBelow: [...f.tokensBelow] };
 }
 
 let n = 0;
@@ -53,6 +53,25 @@ describe('the attribution index', () => {
     const inRange = fed.filter((s) => s.endMs >= from && s.endMs < T0 + 40 * MIN);
     expect(whole.reduce((sum, f) => sum + f.calls, 0)).toBe(inRange.length);
     expect(whole.reduce((sum, f) => sum + f.failures, 0)).toBe(inRange.filter((s) => s.failed).length);
+  });
+
+  it('counts the tokens of every span\'s descendants by their tuple, over nested levels', () => {
+    const index = new AttributionIndex(options);
+    const traceId = hexId('tokens', 16);
+    const span = (id: string, init: Parameters<typeof makeSpan>[0]) => makeSpan({ traceId, spanId: hexId(id, 8), ...init });
+    const root = span('root', { name: 'invoke_agent coder', agent: 'coder', startMs: T0, endMs: T0 + 5_000, inputTokens: 9_000 });
+    const chat1 = span('c1', { name: 'chat m', model: 'm', parentSpanId: root.spanId, startMs: T0 + 10, endMs: T0 + 1_000, inputTokens: 3_000, outputTokens: 200 });
+    const sub = span('sub', { name: 'invoke_agent helper', agent: 'helper', parentSpanId: root.spanId, startMs: T0 + 1_000, endMs: T0 + 4_000 });
+    const chat2 = span('c2', { name: 'chat m', model: 'm', parentSpanId: sub.spanId, startMs: T0 + 1_100, endMs: T0 + 3_000, inputTokens: 5_000, outputTokens: 800 });
+    for (const x of [chat1, chat2, sub, root]) index.addSpan(x);
+    index.addTrace({ traceId, root: { span: root, children: [{ span: chat1, children: [] }, { span: sub, children: [{ span: chat2, children: [] }] }] }, spanCount: 4, startMs: T0, endMs: T0 + 5_000 });
+    const f = index.interval(T0, T0 + MIN);
+    const id = (name: string) => [...f.tuples.keys()].find((k) => index.tuple(k)?.operation === name) as number;
+    const below = (parent: string, child: string) => f.tokensBelow.get(pairKey(id(parent), id(child)));
+    // both model calls, the nested one too, are below the agent; the helper holds only its own
+    expect(below('invoke_agent coder', 'chat m')).toBe(3_200 + 5_800);
+    expect(below('invoke_agent helper', 'chat m')).toBe(5_800);
+    expect(below('invoke_agent coder', 'invoke_agent helper')).toBeUndefined();
   });
 
   it('leaves figures it returned earlier as they were when it extends them', () => {

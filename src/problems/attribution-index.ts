@@ -3,7 +3,7 @@
  * for every detector instead of in each detector's evidence: per pane of event time, counts by
  * span *tuple* (service, span name and every dimension value, error class included) and, from the
  * assembled traces, which tuples' spans sit below which (failed descendants of failed spans;
- * descendants' time on a successful span's critical path).
+ * descendants' time on a successful span's critical path; descendants' tokens).
  *
  * Any pain point's subject selects a set of tuples, so one table answers "how much of this pain
  * point's excess comes from that one's spans" for every pair of views, and the trace edges answer
@@ -53,6 +53,8 @@ interface Pane {
   readonly pathBelow: Map<number, number>;
   /** successful spans with children, by tuple (count and ms), the denominators of pathBelow */
   readonly parents: Map<number, { n: number; ms: number }>;
+  /** span tuple × descendant tuple → the descendants' tokens (an agent's tokens are its model calls') */
+  readonly tokensBelow: Map<number, number>;
   /** bumped by every change to the pane: an interval summed over it is stale once this moves */
   version: number;
 }
@@ -85,6 +87,7 @@ export interface IntervalFigures {
   readonly failedBelow: Map<number, number>;
   readonly pathBelow: Map<number, number>;
   readonly parents: Map<number, { n: number; ms: number }>;
+  readonly tokensBelow: Map<number, number>;
 }
 
 export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
@@ -210,7 +213,7 @@ export class AttributionIndex {
       if (reused < last.panes.length) reused = 0;
       else if (reused === covered.length) return last.figures;
     }
-    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map() };
+    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map() };
     for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
     this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
@@ -265,7 +268,7 @@ export class AttributionIndex {
     if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
     let pane = this.panes.get(start);
     if (pane === undefined) {
-      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), version: 0 };
+      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), version: 0 };
       this.panes.set(start, pane);
     }
     return pane;
@@ -318,7 +321,7 @@ export class AttributionIndex {
       readonly end: number;
       expanded: boolean;
     }
-    const results = new Map<TraceNode, { failed: Set<number>; path: Map<number, number> }>();
+    const results = new Map<TraceNode, Summary>();
     const stack: Frame[] = [{ node: root, start: rootStart, end: Math.max(rootStart, rootEnd), expanded: false }];
     while (stack.length > 0) {
       const frame = stack[stack.length - 1] as Frame;
@@ -332,11 +335,19 @@ export class AttributionIndex {
     }
   }
 
-  private summarize(node: TraceNode, results: Map<TraceNode, { failed: Set<number>; path: Map<number, number> }>): { failed: Set<number>; path: Map<number, number> } {
+  private summarize(node: TraceNode, results: Map<TraceNode, Summary>): Summary {
     const span = node.span;
     const failed = new Set<number>();
     const path = new Map<number, number>();
+    const tokens = new Map<number, number>();
     if (node.children.length > 0) {
+      // descendants' tokens by tuple
+      for (const child of node.children) {
+        const ct = this.tupleFor(child.span, false);
+        const own = (child.span.inputTokens ?? 0) + (child.span.outputTokens ?? 0);
+        if (ct !== null && own > 0 && (tokens.has(ct.id) || tokens.size < MAX_EDGES_PER_SPAN)) inc(tokens, ct.id, own);
+        for (const [id, n] of results.get(child)?.tokens ?? []) if (tokens.has(id) || tokens.size < MAX_EDGES_PER_SPAN) inc(tokens, id, n);
+      }
       // failed descendants
       for (const child of node.children) {
         const r = results.get(child);
@@ -373,6 +384,7 @@ export class AttributionIndex {
       const pane = tuple === null ? undefined : this.pane(span.endMs);
       if (tuple !== null && pane !== undefined) {
         pane.version++;
+        for (const [id, n] of tokens) inc(pane.tokensBelow, pairKey(tuple.id, id), n);
         if (span.failed) for (const id of failed) inc(pane.failedBelow, pairKey(tuple.id, id), 1);
         else {
           for (const [id, t] of path) inc(pane.pathBelow, pairKey(tuple.id, id), t);
@@ -387,8 +399,15 @@ export class AttributionIndex {
     }
     // children's results are no longer needed once the parent has them
     for (const child of node.children) results.delete(child);
-    return { failed, path };
+    return { failed, path, tokens };
   }
+}
+
+/** What a span passes up to its parent: its failed descendants, its critical path's time and its descendants' tokens, by tuple. */
+interface Summary {
+  readonly failed: Set<number>;
+  readonly path: Map<number, number>;
+  readonly tokens: Map<number, number>;
 }
 
 function inc(map: Map<number, number>, key: number, by: number): void {
@@ -414,6 +433,7 @@ function addPane(into: IntervalFigures, pane: Pane): void {
   }
   addAll(into.failedBelow, pane.failedBelow);
   addAll(into.pathBelow, pane.pathBelow);
+  addAll(into.tokensBelow, pane.tokensBelow);
   for (const [id, p] of pane.parents) {
     const acc = into.parents.get(id);
     if (acc === undefined) into.parents.set(id, { ...p });
@@ -430,7 +450,7 @@ function copyFigures(f: IntervalFigures): IntervalFigures {
   for (const [id, t] of f.tuples) tuples.set(id, { ...t });
   const parents = new Map<number, { n: number; ms: number }>();
   for (const [id, p] of f.parents) parents.set(id, { ...p });
-  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents };
+  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow) };
 }
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */

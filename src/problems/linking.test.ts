@@ -111,6 +111,50 @@ describe('grouping pain points by cause', () => {
     expect(groups[0]!.symptoms.map((s) => s.point.id).sort()).toEqual([m1.id, m2.id, agent.id, groups[0]!.root.id === provider.id ? spike.id : provider.id].sort());
   });
 
+  /** Agents calling two models of one provider (one operation per model) and a model of another; `fails(model, t)` says whether a call fails, and how. */
+  function providerWorld(seed: number, fails: (model: string, t: number, rnd: () => number) => string | undefined): World {
+    const w = new World();
+    const rnd = random(seed);
+    const models = [
+      ['anthropic', 'claude-a'],
+      ['anthropic', 'claude-a'],
+      ['anthropic', 'claude-b'],
+      ['openai', 'gpt-x'],
+    ] as const;
+    for (let t = T0; t < NOW; t += 1_500) {
+      const [provider, model] = models[Math.floor(rnd() * models.length)] as (typeof models)[number];
+      // background noise: the odd timeout anywhere
+      const cls = fails(model, t, rnd) ?? (rnd() < 0.02 ? 'timeout' : undefined);
+      w.trace({ service: 'orch', name: 'invoke_agent coder', agent: 'coder', startMs: t, durationMs: 3_000 }, [
+        { service: 'orch', name: `chat ${model}`, provider, model, startMs: t + 10, durationMs: 800 + rnd() * 1_500, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) },
+      ]);
+    }
+    return w;
+  }
+
+  it('one provider failing on two of its models with one error is one problem, its fallbacks a symptom', () => {
+    const w = providerWorld(21, (model, t, rnd) => (model.startsWith('claude') && t >= NOW - WINDOW && rnd() < 0.5 ? 'overloaded_error' : undefined));
+    const a = pp('failure_spike', { service: 'orch', operation: 'chat claude-a', provider: 'anthropic' }, 'high');
+    const b = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', provider: 'anthropic' }, 'high');
+    const modelB = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', model: 'claude-b' }, 'high');
+    // the agent's spans carry no provider: the fallbacks' own spans are nowhere in the index
+    const fallback = pp('provider_fallback', { service: 'orch', operation: 'invoke_agent coder', provider: 'anthropic' });
+    const groups = w.group([b, fallback, modelB, a]);
+    expect(groups).toHaveLength(1);
+    // claude-a takes twice claude-b's calls: the most excess
+    expect(groups[0]!.root.id).toBe(a.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[b.id, 'view'], [modelB.id, 'view'], [fallback.id, 'consequence']].sort());
+  });
+
+  it('two models of one provider failing with different errors stay two problems', () => {
+    // claude-a overloaded, claude-b retired (404): two causes that happen to share a provider
+    const w = providerWorld(22, (model, t, rnd) => (t < NOW - WINDOW || rnd() >= 0.5 ? undefined : model === 'claude-a' ? 'overloaded_error' : model === 'claude-b' ? '404' : undefined));
+    const a = pp('failure_spike', { service: 'orch', operation: 'chat claude-a', provider: 'anthropic' }, 'high');
+    const b = pp('failure_spike', { service: 'orch', operation: 'chat claude-b', provider: 'anthropic' }, 'high');
+    const groups = w.group([a, b]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([a.id, b.id].sort());
+  });
+
   it('a task type failing on every provider is the root, the providers its symptoms', () => {
     const w = new World();
     const rnd = random(2);
@@ -215,6 +259,29 @@ describe('grouping pain points by cause', () => {
     expect(relation(cluster)).toBe('consequence');
   });
 
+  it('caller and callee: a caller that also fails on its own now and then is explained by its failing tool beyond those', () => {
+    const w = new World();
+    const rnd = random(13);
+    for (let t = T0; t < NOW; t += 1_500) {
+      const fault = t >= NOW - WINDOW;
+      const toolFails = fault && rnd() < 0.35;
+      // the agent gives up on its own (out of turns) in 20 % of its tasks, before and during the fault
+      const ownFailure = rnd() < 0.2;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 900, failed: toolFails || ownFailure, ...(ownFailure && !toolFails ? { errorClass: 'max_turns_exceeded' } : toolFails ? { errorClass: 'tool_error' } : {}) }, [
+        { service: 'agents', name: 'execute_tool', tool: 'fetch_url', startMs: t + 100, durationMs: 600, failed: toolFails, ...(toolFails ? { errorClass: '503' } : {}) },
+      ]);
+    }
+    const tool = pp('failure_spike', { service: 'agents', operation: 'execute_tool', tool: 'fetch_url' }, 'high');
+    const storm = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    const caller = pp('failure_rate', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' });
+    const groups = w.group([tool, storm, caller]);
+    // about a quarter of the caller's failures are its own: of all its failures ~73 % have a failed
+    // fetch_url below them; of its failures above its baseline rate, all
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(tool.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[caller.id, 'callee'], [storm.id, 'consequence']].sort());
+  });
+
   it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
     const w = new World();
     const rnd = random(4);
@@ -301,6 +368,74 @@ describe('grouping pain points by cause', () => {
     expect(alone[0]!.symptoms[0]!.relation).toBe('behaviour');
   });
 
+  it('N+1 calls seen as a sequential fan-out are the N+1: the repeated calls are the root', () => {
+    const w = new World();
+    const rnd = random(31);
+    for (let t = T0; t < NOW; t += 3_000) w.trace({ service: 'orch', name: 'invoke_agent reviewer', agent: 'reviewer', startMs: t, durationMs: 2_000 + rnd() * 1_000 });
+    const withMetrics = (p: PainPointRecord, metrics: Record<string, unknown>): PainPointRecord => ({ ...p, evidence: { ...p.evidence, metrics } as PainPointRecord['evidence'] });
+    const occurrences = { calls: 52, occurrences: 3, traces: 3, affected_traces: 3, share: 0.35, sequential_ms: 2_800, saving_ms: 1_800, wasted_ms: 5_400 };
+    const repeated = withMetrics(pp('repeated_calls', { service: 'orch', operation: 'execute_tool get_comment', tool: 'get_comment' }), { ...occurrences, calls_per_parent: 17, max_calls_per_parent: 22, parent_operation: 'invoke_agent reviewer reviewer', parents: { 'invoke_agent reviewer reviewer': 3 } });
+    const fanoutOf = (tools: Record<string, number>) => withMetrics(pp('sequential_fanout', { service: 'orch', operation: 'invoke_agent reviewer', agent: 'reviewer' }), { ...occurrences, sequence_length: 17, max_sequence_length: 22, tools });
+    // its sequences are the get_comment loop, with a few other tools run one by one as usual
+    const fanout = fanoutOf({ get_comment: 49, read_file: 1, grep: 1, run_tests: 1 });
+    const one = w.group([fanout, repeated]);
+    expect(one).toHaveLength(1);
+    expect(one[0]!.root.id).toBe(repeated.id);
+    expect(one[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[fanout.id, 'view']]);
+    // sequences mostly of other tools are a fan-out of their own
+    const mixed = fanoutOf({ get_comment: 5, read_file: 12, grep: 10 });
+    expect(w.group([mixed, repeated]).map((g) => g.root.id).sort()).toEqual([mixed.id, repeated.id].sort());
+    // the same tool repeated under another parent does not explain this parent's sequences
+    const elsewhere = withMetrics(repeated, { ...repeated.evidence.metrics, parent_operation: 'invoke_agent coder coder', parents: { 'invoke_agent coder coder': 3 } });
+    expect(w.group([fanout, elsewhere])).toHaveLength(2);
+  });
+
+  /**
+   * The coder and the planner call one model; the coder's calls carry `factor(t)` × the tokens from
+   * the fault on, and take longer for it; `slower(t)` makes every call of the model slower.
+   */
+  function tokenWorld(seed: number, factor: (t: number) => number, slower: (t: number) => number = () => 1): World {
+    const w = new World();
+    const rnd = random(seed);
+    for (let t = T0; t < NOW; t += 2_000) {
+      const agent = rnd() < 0.5 ? 'coder' : 'planner';
+      const tokens = Math.round((2_000 + rnd() * 2_000) * (agent === 'coder' ? factor(t) : 1));
+      const ms = (600 + rnd() * 600) * (1 + tokens / 10_000) * slower(t);
+      w.trace({ service: 'orch', name: `invoke_agent ${agent}`, agent, startMs: t, durationMs: ms + 50, inputTokens: tokens }, [
+        { service: 'orch', name: 'chat m', model: 'm', provider: 'p', startMs: t + 10, durationMs: ms, inputTokens: tokens },
+      ]);
+    }
+    return w;
+  }
+  const agentTokens = pp('anomaly', { service: 'orch', operation: 'invoke_agent coder', agent: 'coder' }, 'medium', NOW - 5 * MIN, { metric: 'tokens_per_call' });
+  const modelTokens = pp('anomaly', { service: 'orch', operation: 'chat m', model: 'm' }, 'medium', NOW - 5 * MIN, { metric: 'tokens_per_call' });
+  const modelLatency = pp('latency_regression', { service: 'orch', operation: 'chat m', model: 'm' });
+
+  it('an agent sending more tokens is the root of its model\'s token anomaly and of the latency the tokens cost', () => {
+    const w = tokenWorld(41, (t) => (t >= NOW - WINDOW ? 8 : 1));
+    const groups = w.group([modelLatency, modelTokens, agentTokens]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(agentTokens.id);
+    // the model's token anomaly is on the latency regression's subject (its consequence), the
+    // regression the agent's
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[modelLatency.id, 'consequence'], [modelTokens.id, 'consequence']].sort());
+  });
+
+  it('a model\'s token anomaly alone is a view of the agent whose calls carry the added tokens', () => {
+    const w = tokenWorld(43, (t) => (t >= NOW - WINDOW ? 8 : 1));
+    const groups = w.group([modelTokens, agentTokens]);
+    expect(groups).toHaveLength(1);
+    expect(groups[0]!.root.id).toBe(agentTokens.id);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[modelTokens.id, 'view']]);
+  });
+
+  it('a model that became slower with the same tokens is not explained by an agent\'s token growth', () => {
+    // the coder's tokens grow 1.5 ×, the model's calls get 4 × slower for everyone
+    const w = tokenWorld(42, (t) => (t >= NOW - WINDOW ? 1.5 : 1), (t) => (t >= NOW - WINDOW ? 4 : 1));
+    const groups = w.group([modelLatency, agentTokens]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([modelLatency.id, agentTokens.id].sort());
+  });
+
   it('keeps a link a pain point had while its share stays within the band below the line', () => {
     const w = new World();
     const rnd = random(7);
@@ -364,6 +499,10 @@ describe('problem state', () => {
     expect(off[0]!.problem.severity).toBe('medium');
     const on = new ProblemTracker(10).reconcile([group(exhaustion)], new Set([exhaustion.id]), records([exhaustion]), new Map(), new Set([operationKeyOf(exhaustion.subject)]));
     expect(on[0]!.problem.severity).toBe('high');
+    // a low exhaustion (too small a share of the calls to matter) is not made high by the path
+    const small = pp('retry_exhaustion', { service: 's', operation: 'execute_tool', tool: 'y' }, 'low');
+    const lowOn = new ProblemTracker(10).reconcile([group(small)], new Set([small.id]), records([small]), new Map(), new Set([operationKeyOf(small.subject)]));
+    expect(lowOn[0]!.problem.severity).toBe('low');
   });
 
   it('counts new problems beyond max_open instead of tracking them', () => {

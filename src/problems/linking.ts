@@ -5,18 +5,25 @@
  *   baseline mean, tokens above theirs) comes from the other's spans; when each explains the other
  *   the one where the excess is most concentrated (highest failure rate, largest slowdown) is the
  *   root;
- * - *caller and callee*: its failed spans have failed descendants in the other's spans, or its
- *   added time lies on its critical path through the other's spans: the deeper one is the root;
+ * - *caller and callee*: its added failures (above its baseline rate) have failed descendants in
+ *   the other's spans, or its added time lies on its critical path through the other's spans: the
+ *   deeper one is the root;
+ * - one provider failing on several of its models (operations) with the same error is one outage;
+ * - *tokens*: a model's added tokens that lie below an agent's spans are the agent's (another view),
+ *   and the added latency of calls whose tokens grew at least as much is the token group's;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
- *   are symptoms of the failure or latency group that covers their spans; an error cluster no
- *   group covers is a cause of its own and adopts the failures it explains;
+ *   are symptoms of the failure or latency group that covers their spans (or, with no spans of
+ *   their own in the index, that names their subject); an error cluster no group covers is a
+ *   cause of its own and adopts the failures it explains;
  * - behaviours are roots of their own, take the consequences they cause on their own spans as
- *   symptoms, and are *contributing* members of the problems whose spans they touch.
+ *   symptoms, and are *contributing* members of the problems whose spans they touch; N+1 calls
+ *   seen as a sequential fan-out are the N+1's.
  * Excess and shares are read from the attribution index over the correlation interval, against
  * the interval before it as the baseline.
  */
 import { SEVERITY_RANK, type PainPointRecord } from '../model/painpoint.js';
 import { subjectKey } from '../model/series.js';
+import { metricsOf } from '../model/evidence/index.js';
 import { parseDuration } from '../config/duration.js';
 import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
@@ -103,11 +110,13 @@ export function groupPainPoints(input: LinkInput): Group[] {
   const consequences = byRole('consequence');
   const behaviours = byRole('behaviour');
 
-  // 1. primaries among themselves: views and callers
+  // 1. primaries among themselves: views and callers; one provider failing on several of its
+  //    models at once is one provider
   const background = backgroundOf(input);
   linkAmong(primaries, input, true, need, background);
-  // 2. consequences to the failure or latency group covering their spans, or to a failure root
-  //    outside whose spans their failures are noise
+  linkProviderAcrossOperations(primaries, input.index);
+  // 2. consequences to the failure or latency group covering their spans, to a failure root
+  //    outside whose spans their failures are noise, or naming its subject
   const primaryGroups = groupsOf(primaries);
   for (const c of consequences) {
     let best: { root: Node; share: number } | undefined;
@@ -116,6 +125,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
       const s = Math.max(shareInSet(c, union), calleeShare(c, union));
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
+    best ??= groupNamingSubject(c, primaryGroups);
     if (best) link(c, best.root, 'consequence', best.share);
   }
   // 3. the rest of the consequences: views among themselves; an error cluster nothing covers adopts
@@ -130,9 +140,11 @@ export function groupPainPoints(input: LinkInput): Group[] {
       if (s >= need(r, e)) link(r, e, 'view', s);
     }
   }
+  linkLatencyToTokens(primaries, consequences, need);
   // 4. behaviours: one behaviour seen in several views is one; the failures and consequences it
   //    causes on its own spans are its symptoms
   for (const kind of new Set(behaviours.map((b) => b.p.kind))) linkAmong(behaviours.filter((b) => b.p.kind === kind), input, false, need, background);
+  linkFanoutToRepeatedCalls(behaviours, need);
   const freeBehaviours = behaviours.filter((b) => b.parent === undefined);
   for (const c of [...primaries, ...consequences]) {
     if (c.parent !== undefined || c.role === 'primary' && c.measure !== 'failures') continue;
@@ -311,17 +323,7 @@ function overlapShare(a: Node, set: ReadonlySet<number>): number {
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
 function calleeShare(a: Node, set: ReadonlySet<number>): number {
   for (const id of a.tuples) if (set.has(id)) return 0;
-  if (a.measure === 'failures' || a.measure === 'calls') {
-    let failures = 0;
-    let below = 0;
-    for (const p of a.tuples) {
-      failures += a.current.tuples.get(p)?.failures ?? 0;
-      let most = 0;
-      for (const q of set) most = Math.max(most, a.current.failedBelow.get(pairKey(p, q)) ?? 0);
-      below += most;
-    }
-    return failures > 0 ? Math.min(1, below / failures) : 0;
-  }
+  if (a.measure === 'failures' || a.measure === 'calls') return failedBelowShare(a, set);
   if (a.measure !== 'latency') return 0;
   // added time of the caller against the part of it spent on its critical path in `set`
   const sumOver = (f: IntervalFigures) => {
@@ -346,6 +348,205 @@ function calleeShare(a: Node, set: ReadonlySet<number>): number {
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
   }
   return Math.min(1, cur.inSet / cur.ms);
+}
+
+/**
+ * Share of a caller's added failures that have a failed descendant in `set`: its failures above
+ * its baseline rate against its failures with such a descendant above their baseline rate, as
+ * for added time (calleeShare). A caller also fails for reasons of its own now and then (an agent
+ * out of turns, another tool's isolated timeout); those are in its baseline, not in its trouble.
+ * With too thin a baseline, against all its failures.
+ */
+function failedBelowShare(a: Node, set: ReadonlySet<number>): number {
+  const sumOver = (f: IntervalFigures) => {
+    let calls = 0;
+    let failures = 0;
+    let below = 0;
+    for (const p of a.tuples) {
+      const t = f.tuples.get(p);
+      calls += t?.calls ?? 0;
+      failures += t?.failures ?? 0;
+      let most = 0;
+      for (const q of set) most = Math.max(most, f.failedBelow.get(pairKey(p, q)) ?? 0);
+      below += most;
+    }
+    return { calls, failures, below };
+  };
+  const cur = sumOver(a.current);
+  if (cur.failures === 0) return 0;
+  const base = sumOver(a.base);
+  if (base.calls >= MIN_CALLER_BASELINE) {
+    const added = cur.failures - cur.calls * (base.failures / base.calls);
+    const addedBelow = cur.below - cur.calls * (base.below / base.calls);
+    if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
+  }
+  return Math.min(1, cur.below / cur.failures);
+}
+
+/** `invoke_agent reviewer reviewer`: a parent subject as the trace detectors label a parent span (its name and qualifier). */
+function parentLabelOf(subject: PainPointRecord['subject']): string | undefined {
+  const qualifier = subject.agent ?? subject.tool ?? subject.model ?? subject.task_type;
+  if (subject.operation === undefined) return undefined;
+  return qualifier === undefined ? subject.operation : `${subject.operation} ${qualifier}`;
+}
+
+/**
+ * N+1 calls are also a sequence of tool calls with no model call between them: a sequential
+ * fan-out whose calls are (≥ the link share) one tool's, under a parent that tool's repeated_calls
+ * names, is the N+1 seen as a sequence — the same calls — and the N+1, the more specific cause,
+ * is its root (batching the repeated call removes the sequence; running it in parallel would only
+ * hide the N+1). Read from the two kinds' evidence: their calls are tool spans under a parent,
+ * which the index keeps per span, not per sequence.
+ */
+function linkFanoutToRepeatedCalls(behaviours: readonly Node[], need: (a: Node, b: Node) => number): void {
+  const repeated = behaviours.filter((b) => b.p.kind === 'repeated_calls' && b.parent === undefined && b.p.subject.tool !== undefined);
+  if (repeated.length === 0) return;
+  for (const f of behaviours) {
+    if (f.p.kind !== 'sequential_fanout' || f.parent !== undefined) continue;
+    const tools = metricsOf({ kind: 'sequential_fanout', evidence: f.p.evidence }).tools ?? {};
+    const all = Object.values(tools).reduce((n, c) => n + c, 0);
+    const parent = parentLabelOf(f.p.subject);
+    if (all <= 0 || parent === undefined) continue;
+    let best: { r: Node; share: number } | undefined;
+    for (const r of repeated) {
+      const m = metricsOf({ kind: 'repeated_calls', evidence: r.p.evidence });
+      if (m.parent_operation !== parent && (m.parents ?? {})[parent] === undefined) continue;
+      const share = (tools[r.p.subject.tool as string] ?? 0) / all;
+      if (share >= need(f, r) && (best === undefined || share > best.share)) best = { r, share };
+    }
+    if (best) link(f, best.r, 'view', best.share);
+  }
+}
+
+/** The subject's values other than its service and operation (the dimensions that name what it is about). */
+function namedValues(subject: PainPointRecord['subject']): [string, string][] {
+  return Object.entries(subject).filter(([k, v]) => k !== 'service' && k !== 'operation' && typeof v === 'string') as [string, string][];
+}
+
+/**
+ * A consequence the index cannot place on spans of its own — a provider abandoned by an agent
+ * (`invoke_agent coder`, provider=anthropic) names the provider its fallbacks left, while the
+ * agent's spans carry none — is a symptom of the failure or latency group that names the same
+ * values (docs/painpoints.md: a consequence on the subject of a failure pain point). The group
+ * whose members name them with the most excess; none when no group does.
+ */
+function groupNamingSubject(c: Node, groups: ReadonlyMap<Node, readonly Node[]>): { root: Node; share: number } | undefined {
+  if (c.total > 0) return undefined;
+  const values = namedValues(c.p.subject);
+  if (values.length === 0) return undefined;
+  let best: { root: Node; weight: number } | undefined;
+  for (const [root, members] of groups) {
+    if (root.measure !== 'failures' && root.measure !== 'latency') continue;
+    const naming = members.filter((m) => {
+      const named = new Map(namedValues(m.p.subject));
+      return values.every(([k, v]) => named.get(k) === v);
+    });
+    if (naming.length === 0) continue;
+    const weight = Math.max(...naming.map((m) => m.total));
+    if (best === undefined || weight > best.weight) best = { root, weight };
+  }
+  return best === undefined ? undefined : { root: best.root, share: 1 };
+}
+
+/** The error class holding most of a node's excess (undefined with none). */
+function dominantErrorClass(n: Node, index: AttributionIndex): string | undefined {
+  const byClass = new Map<string, number>();
+  for (const [id, e] of n.excess) {
+    const cls = index.tuple(id)?.error_class;
+    if (cls !== undefined && e > 0) byClass.set(cls, (byClass.get(cls) ?? 0) + e);
+  }
+  let top: [string, number] | undefined;
+  for (const entry of byClass) if (top === undefined || entry[1] > top[1]) top = entry;
+  return top?.[0];
+}
+
+/**
+ * One provider failing on several of its models (operations) at once, with the same error, is one
+ * provider outage, not one problem per model: a provider series is kept per operation, so no
+ * single series holds the whole outage for "another view" to find. The failure groups whose roots
+ * are views of the same provider and fail with the same dominant error class are linked as views
+ * to the one with the largest excess (docs/painpoints.md: a provider failing on every task type is
+ * the root).
+ */
+function linkProviderAcrossOperations(primaries: readonly Node[], index: AttributionIndex): void {
+  const byOutage = new Map<string, Node[]>();
+  for (const n of primaries) {
+    if (n.parent !== undefined || n.measure !== 'failures' || n.p.subject.provider === undefined) continue;
+    const cls = dominantErrorClass(n, index);
+    if (cls === undefined) continue;
+    const key = `${n.p.subject.service}\u0000${n.p.subject.provider.toLowerCase()}\u0000${cls}`;
+    const list = byOutage.get(key);
+    if (list === undefined) byOutage.set(key, [n]);
+    else list.push(n);
+  }
+  for (const roots of byOutage.values()) {
+    if (roots.length < 2) continue;
+    const main = roots.reduce((a, b) => (b.total > a.total || (b.total === a.total && b.p.id < a.p.id) ? b : a));
+    for (const r of roots) if (r !== main) link(r, main, 'view', 1);
+  }
+}
+
+/** A node's spans' calls, tokens and the tokens of them that lie below `parents`' spans, over an interval. */
+function tokensUnder(a: Node, parents: readonly number[], f: IntervalFigures): { calls: number; tokens: number; below: number } {
+  let calls = 0;
+  let tokens = 0;
+  let below = 0;
+  for (const p of a.tuples) {
+    const t = f.tuples.get(p);
+    calls += t?.calls ?? 0;
+    tokens += t?.tokens ?? 0;
+    for (const q of parents) below += f.tokensBelow.get(pairKey(q, p)) ?? 0;
+  }
+  return { calls, tokens, below };
+}
+
+/**
+ * Share of a's added tokens (above its baseline per call) that lie below b's spans: a model's
+ * calls made inside an agent's invocations are that agent's tokens seen per model (the same
+ * spans, another view; the agent's invocation spans hold its calls' tokens). With too thin a
+ * baseline, against all its tokens.
+ */
+function tokensBelowShare(a: Node, b: Node): number {
+  if (b.measure !== 'tokens') return 0;
+  const cur = tokensUnder(a, b.tuples, a.current);
+  if (cur.tokens <= 0) return 0;
+  const base = tokensUnder(a, b.tuples, a.base);
+  if (base.calls >= MIN_BASELINE) {
+    const added = cur.tokens - cur.calls * (base.tokens / base.calls);
+    const addedBelow = cur.below - cur.calls * (base.below / base.calls);
+    if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
+  }
+  return Math.min(1, cur.below / cur.tokens);
+}
+
+/**
+ * A model's calls that carry more tokens take longer: a latency group rooted at calls whose
+ * tokens per call rose at least as much as their time, with that added token load lying (≥ the
+ * link share) below a token group's spans, is a symptom of that group (an agent sending 8 × the
+ * input tokens makes its model's latency regress). A model that became slower with the same
+ * tokens is a cause of its own.
+ */
+function linkLatencyToTokens(primaries: readonly Node[], consequences: readonly Node[], need: (a: Node, b: Node) => number): void {
+  const tokenRoots = consequences.filter((c) => c.measure === 'tokens' && c.parent === undefined);
+  if (tokenRoots.length === 0) return;
+  for (const l of primaries) {
+    if (l.parent !== undefined || l.measure !== 'latency' || !(l.concentration > 1)) continue;
+    const cur = tokensUnder(l, [], l.current);
+    const base = tokensUnder(l, [], l.base);
+    if (base.calls < MIN_BASELINE || cur.calls === 0 || base.tokens <= 0) continue;
+    const growth = cur.tokens / cur.calls / (base.tokens / base.calls);
+    if (growth < l.concentration) continue;
+    let best: { t: Node; share: number } | undefined;
+    for (const t of tokenRoots) {
+      const now = tokensUnder(l, t.tuples, l.current);
+      const before = tokensUnder(l, t.tuples, l.base);
+      const added = now.tokens - now.calls * (base.tokens / base.calls);
+      const addedBelow = now.below - now.calls * (before.below / before.calls);
+      const share = added > 0 ? Math.max(0, Math.min(1, addedBelow / added)) : 0;
+      if (share >= need(l, t) && (best === undefined || share > best.share)) best = { t, share };
+    }
+    if (best) link(l, best.t, 'consequence', best.share);
+  }
 }
 
 /** Dimension preference on a tie (identical spans seen two ways), per measure. */
@@ -391,6 +592,9 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
       } else if (callers) {
         share = calleeShare(a, b.tupleSet);
         relation = 'callee';
+        linked = share >= need(a, b);
+      } else if (a.measure === 'tokens') {
+        share = tokensBelowShare(a, b);
         linked = share >= need(a, b);
       }
       if (linked && (best === undefined || share > best.share)) best = { b, share, relation };

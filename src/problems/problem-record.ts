@@ -38,8 +38,8 @@ export function problemRecord(parts: RecordParts): ProblemRecord {
   const all = [group.root, ...group.symptoms.map((s) => s.point)];
   let severity = all.reduce<Severity>((s, p) => (SEVERITY_RANK[p.severity] > SEVERITY_RANK[s] ? p.severity : s), 'low');
   // docs/painpoints.md: exhaustion on a critical path is high (retries that end in failure on the operation
-  // that sets the traces' end-to-end time)
-  if (parts.criticalPath !== undefined && all.some((p) => p.kind === 'retry_exhaustion' && parts.criticalPath?.has(operationKeyOf(p.subject)))) severity = 'high';
+  // that sets the traces' end-to-end time), once it has the impact to be medium: a low one is too small to matter
+  if (parts.criticalPath !== undefined && all.some((p) => p.kind === 'retry_exhaustion' && SEVERITY_RANK[p.severity] >= SEVERITY_RANK.medium && parts.criticalPath?.has(operationKeyOf(p.subject)))) severity = 'high';
   const lastSeen = all.reduce((t, p) => (p.last_seen > t ? p.last_seen : t), group.root.last_seen);
   const exemplars: string[] = [];
   for (const p of all) for (const id of p.evidence.exemplar_trace_ids) if (exemplars.length < MAX_EXEMPLARS && !exemplars.includes(id)) exemplars.push(id);

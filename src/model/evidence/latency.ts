@@ -21,9 +21,11 @@ export const latencyRegressionMetricsSchema = z.strictObject({
   baseline_p95_ms: millis,
   /** set when the p99 was judged */
   baseline_p99_ms: millis.optional(),
-  /** judged percentile / its baseline */
+  /** what the baseline's judged percentile may be at most (95 % upper confidence bound over its calls): the ratio's denominator */
+  baseline_bound_ms: millis.optional(),
+  /** judged percentile / the baseline's bound */
   ratio: multiple,
-  /** calls slower than slow_threshold_ms (the ratio threshold × the baseline percentile) */
+  /** calls slower than slow_threshold_ms (the ratio threshold × the baseline's bound) */
   slow_calls: count,
   slow_threshold_ms: millis,
   /** the longer window that confirmed it, and its percentile there */
