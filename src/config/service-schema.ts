@@ -211,6 +211,12 @@ export const memorySchema = z.strictObject({
    * memory close to what is in use at the cost of more collection work.
    */
   heap_growth: z.number().min(1.1).max(4).default(1.5),
+  /**
+   * V8's memory-saving mode: a page is compacted once a fifth of it is free space between live
+   * objects (V8 alone waits for 70 %), so pages holding a few long-lived objects among dead spans
+   * are given back; costs collection work
+   */
+  compact_heap: z.boolean().default(true),
 });
 export type MemorySettings = z.output<typeof memorySchema>;
 
