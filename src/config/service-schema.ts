@@ -199,7 +199,7 @@ export const tracesSchema = z.strictObject({
    * spans naming no run held until the boundary that first judges them, to take their trace's run
    * (docs/input.md, Runs); past it the earliest are passed on early with the runs known then (counted)
    */
-  max_held_spans: z.number().int().positive().default(200_000),
+  max_held_spans: z.number().int().positive().default(50_000),
 });
 export type TracesSettings = z.output<typeof tracesSchema>;
 

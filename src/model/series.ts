@@ -23,12 +23,7 @@ const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
  * task type. The first subject of seriesSubjects, so spans of one operation share one object.
  */
 export function operationSubject(span: SpanRecord): Subject {
-  const holder = span as SpanRecord & SubjectCache;
-  const cached = holder[OPERATION];
-  if (cached !== undefined && cached.span === span) return cached.subject;
-  const subject = internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
-  holder[OPERATION] = { span, subject };
-  return subject;
+  return internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
 }
 
 const NO_DIMENSIONS: readonly Dimension[] = [];
@@ -41,21 +36,12 @@ function makeOperationSubject(span: SpanRecord): Subject {
 }
 
 /**
- * A span's subjects, and a subject's key, cached on the object: every span detector asks for the
- * same span's subjects and each series map for their keys, and profiling NativeAgentLightning on
- * an 80 h kc replay showed subjectKey (a string built from JSON per field) at 3–6 % of the time.
- * The span's cache is a symbol-keyed property rather than a WeakMap: the sidecar makes millions of
- * short-lived spans, and a WeakMap holding one entry per span cost it 7 % of its CPU in lookups
- * plus the collector's work on the weak table (profiled on bench/sidecar.bench.ts). Spans and
- * subjects are immutable, so a cached value never goes stale; a copy made by spreading a span
- * carries the cache along, so each entry names the span it was made for.
+ * A span's subjects per dimensions list, and a subject's key, cached per object: every span
+ * detector asks for the same span's subjects and each series map for their keys, and profiling
+ * NativeAgentLightning on an 80 h kc replay showed subjectKey (a string built from JSON per field)
+ * at 3–6 % of the time. Spans and subjects are immutable, so a cached value never goes stale.
  */
-const SUBJECTS = Symbol('series subjects');
-const OPERATION = Symbol('operation subject');
-interface SubjectCache {
-  [SUBJECTS]?: { readonly span: SpanRecord; readonly dimensions: readonly Dimension[]; readonly subjects: Subject[] };
-  [OPERATION]?: { readonly span: SpanRecord; readonly subject: Subject };
-}
+const subjectsCache = new WeakMap<SpanRecord, { readonly dimensions: readonly Dimension[]; readonly subjects: Subject[] }>();
 const keyCache = new WeakMap<Subject, string>();
 
 /**
@@ -63,11 +49,10 @@ const keyCache = new WeakMap<Subject, string>();
  * not repeated). The array is shared between callers asking with the same dimensions (frozen).
  */
 export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
-  const holder = span as SpanRecord & SubjectCache;
-  const cached = holder[SUBJECTS];
-  if (cached !== undefined && cached.dimensions === dimensions && cached.span === span) return cached.subjects;
+  const cached = subjectsCache.get(span);
+  if (cached !== undefined && cached.dimensions === dimensions) return cached.subjects;
   const subjects = internedSubjects(span, dimensions);
-  holder[SUBJECTS] = { span, dimensions, subjects };
+  subjectsCache.set(span, { dimensions, subjects });
   return subjects;
 }
 
