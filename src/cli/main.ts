@@ -9,7 +9,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config-file/load.js';
 import { configWarnings, loadConfigOrDefaults } from '../library/load-config.js';
 import { runSidecar } from './run.js';
-import { applyHeapGrowth } from './heap-growth.js';
+import { applyHeapSettings } from './heap-settings.js';
 import { runAnalyze } from '../analyze/command.js';
 import { VERSION } from '../version.js';
 
@@ -39,7 +39,7 @@ export async function main(argv: readonly string[], io = { stdout: process.stdou
     .action((opts: { config?: string }) => {
       result = (async () => {
         const config = loadConfigOrDefaults(opts.config);
-        applyHeapGrowth(config.service.memory.heap_growth);
+        applyHeapSettings(config.service.memory);
         const { stopped } = await runSidecar(config, { stderr: io.stderr });
         return stopped;
       })();

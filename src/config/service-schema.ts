@@ -199,7 +199,7 @@ export const tracesSchema = z.strictObject({
    * spans naming no run held until the boundary that first judges them, to take their trace's run
    * (docs/input.md, Runs); past it the earliest are passed on early with the runs known then (counted)
    */
-  max_held_spans: z.number().int().positive().default(200_000),
+  max_held_spans: z.number().int().positive().default(50_000),
 });
 export type TracesSettings = z.output<typeof tracesSchema>;
 
@@ -211,6 +211,12 @@ export const memorySchema = z.strictObject({
    * memory close to what is in use at the cost of more collection work.
    */
   heap_growth: z.number().min(1.1).max(4).default(1.5),
+  /**
+   * V8's memory-saving mode: a page is compacted once a fifth of it is free space between live
+   * objects (V8 alone waits for 70 %), so pages holding a few long-lived objects among dead spans
+   * are given back; costs collection work
+   */
+  compact_heap: z.boolean().default(true),
 });
 export type MemorySettings = z.output<typeof memorySchema>;
 

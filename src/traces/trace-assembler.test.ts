@@ -200,7 +200,7 @@ describe('traceAssembler', () => {
 
   it('still completes the buffered traces at their boundary after the completion queue is rebuilt', async () => {
     // max_traces 1: every new trace evicts the previous one, whose completion entry goes stale; the
-    // last trace's entry is the 1 027th, past 2 × max_traces + 1 024: the queue is rebuilt from it
+    // last trace's entry is the 1 027th, past 2 × 1 buffered + 1 024: the queue is rebuilt from it
     const mk = (i: number) => makeSpan({ traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0'), name: `root-${i}`, startMs: T0, endMs: T0 + 10 + i });
     const list = Array.from({ length: 1_027 }, (_, i) => mk(i));
     const { out, stats } = await run([wm(T0 - 10_000), ...spans(list), wm(T0 + 40_000, T0 - 10_000)], { max_traces: 1 });

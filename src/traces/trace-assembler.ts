@@ -169,10 +169,9 @@ export function traceAssembler(
       let arrivals: PendingTrace[] = [];
       let oldestArrival = 0;
       // Traces by completion boundary; an entry is stale when its trace left or moved on. Stale
-      // entries leave as their boundary passes, and past twice max_traces the queue is rebuilt from
-      // the buffered traces, so it never holds more than that however slowly event time moves.
+      // entries leave as their boundary passes, and once they outnumber the buffered traces the
+      // queue is rebuilt from those, so it stays near their number however slowly event time moves.
       let completions = new FlatQueue<PendingTrace>();
-      const maxCompletions = 2 * config.max_traces + 1_024;
       const compactor = new SpanCompactor();
       let bufferedSpans = 0;
       let lastWatermark = Number.NEGATIVE_INFINITY;
@@ -190,7 +189,7 @@ export function traceAssembler(
         p.completeAt = at;
         if (!Number.isFinite(at)) return;
         completions.push(p, at);
-        if (completions.length > maxCompletions) {
+        if (completions.length > 2 * pending.size + 1_024) {
           completions = new FlatQueue<PendingTrace>();
           for (const q of pending.values()) if (Number.isFinite(q.completeAt)) completions.push(q, q.completeAt);
         }
