@@ -238,13 +238,7 @@ export class AttributionIndex {
           for (const [id, f] of tuples) {
             const acc = pane.tuples.get(id);
             if (acc === undefined) pane.tuples.set(id, f);
-            else {
-              acc.calls += f.calls;
-              acc.failures += f.failures;
-              acc.ok += f.ok;
-              acc.okMs += f.okMs;
-              acc.tokens += f.tokens;
-            }
+            else addFigures(acc, f);
           }
         }
         this.stagedSpans.delete(at);
@@ -407,6 +401,15 @@ interface Summary {
   readonly tokens: Map<number, number>;
 }
 
+/** Adds one tuple's figures to another's, field by field (staging a pane and summing an interval alike). */
+function addFigures(into: TupleFigures, f: TupleFigures): void {
+  into.calls += f.calls;
+  into.failures += f.failures;
+  into.ok += f.ok;
+  into.okMs += f.okMs;
+  into.tokens += f.tokens;
+}
+
 function inc(map: Map<number, number>, key: number, by: number): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }
@@ -420,13 +423,7 @@ function addPane(into: IntervalFigures, pane: Pane): void {
   for (const [id, f] of pane.tuples) {
     const acc = into.tuples.get(id);
     if (acc === undefined) into.tuples.set(id, { ...f });
-    else {
-      acc.calls += f.calls;
-      acc.failures += f.failures;
-      acc.ok += f.ok;
-      acc.okMs += f.okMs;
-      acc.tokens += f.tokens;
-    }
+    else addFigures(acc, f);
   }
   addAll(into.failedBelow, pane.failedBelow);
   addAll(into.pathBelow, pane.pathBelow);
