@@ -282,6 +282,36 @@ describe('grouping pain points by cause', () => {
     expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[caller.id, 'callee'], [storm.id, 'consequence']].sort());
   });
 
+  it("a nested retry storm is the failing inner call's consequence by its amplified chains, though its caller also fails on its own", () => {
+    const w = new World();
+    const rnd = random(17);
+    for (let t = T0; t < NOW; t += 10_000) {
+      const fault = t >= NOW - WINDOW;
+      // the inner call drops out in a third of the tasks during the fault; before it the agent never
+      // failed, during it the agent also gives up on its own now and then (out of turns, a file
+      // that stays missing): a third of its failures, which its baseline of none cannot subtract
+      const toolFails = fault && rnd() < 0.35;
+      const ownFailure = fault && !toolFails && rnd() < 0.25;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 9_000, failed: toolFails || ownFailure, errorClass: toolFails ? 'tool_error' : ownFailure ? 'max_turns_exceeded' : undefined }, [
+        { service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 100, durationMs: 600, failed: toolFails, ...(toolFails ? { errorClass: '503' } : {}) },
+        { service: 'agents', name: 'execute_tool read_file', tool: 'read_file', startMs: t + 800, durationMs: 20 },
+      ]);
+    }
+    const tool = pp('failure_rate', { service: 'agents', operation: 'execute_tool fetch_url', tool: 'fetch_url' }, 'high');
+    const nested = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    nested.evidence.metrics = { ...nested.evidence.metrics, amplification: 9, amplified_chains: 6, nested_operations: { 'agents execute_tool fetch_url fetch_url': 6 } };
+    const [group] = w.group([tool, nested]);
+    expect(group?.root.id).toBe(tool.id);
+    expect(group?.symptoms.map((x) => [x.point.id, x.relation, x.share])).toEqual([[nested.id, 'consequence', 1]]);
+    // read on the caller's failures, the storm is not the fetch_url failures': a rate storm (no nested chains)
+    const rate = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    expect(w.group([tool, rate]).map((g) => g.root.id).sort()).toEqual([tool.id, rate.id].sort());
+    // nor is the same storm nesting another operation's retries
+    const other = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    other.evidence.metrics = { ...other.evidence.metrics, amplification: 9, amplified_chains: 6, nested_operations: { 'agents execute_tool read_file read_file': 6 } };
+    expect(w.group([tool, other]).map((g) => g.root.id).sort()).toEqual([tool.id, other.id].sort());
+  });
+
   it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
     const w = new World();
     const rnd = random(4);

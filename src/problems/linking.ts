@@ -122,7 +122,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union));
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members));
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     best ??= groupNamingSubject(c, primaryGroups);
@@ -318,6 +318,35 @@ function overlapShare(a: Node, set: ReadonlySet<number>): number {
     if (set.has(id)) inside += n;
   }
   return all > 0 ? inside / all : 0;
+}
+
+/**
+ * Share of a nested retry storm's amplified chains whose inner retried calls are the operations of
+ * `members` (read from its evidence, `nested_operations` by operation key). A storm of nested
+ * retries is its amplified chains (docs/painpoints.md: ≥ 5 chains whose attempts multiply), and
+ * each exists because its inner call kept failing: those chains are the inner operation's failures
+ * retried at two layers. Measured on the caller's failures instead (calleeShare), the share also
+ * counts the caller's own background failures — an agent out of turns, a file that stayed
+ * missing — which its amplified chains do not hold, and which a caller with no failures in its
+ * baseline cannot subtract.
+ */
+function nestedShare(c: Node, members: readonly Node[]): number {
+  if (c.p.kind !== 'retry_storm') return 0;
+  const m = metricsOf({ kind: 'retry_storm', evidence: c.p.evidence });
+  const chains = m.amplified_chains ?? 0;
+  if (chains <= 0 || m.nested_operations === undefined) return 0;
+  const prefixes = new Set<string>();
+  for (const n of members) if (n.measure === 'failures' && n.p.subject.operation !== undefined) prefixes.add(`${n.p.subject.service} ${n.p.subject.operation}`);
+  let inside = 0;
+  for (const [operationKey, n] of Object.entries(m.nested_operations)) {
+    for (const prefix of prefixes) {
+      if (operationKey === prefix || operationKey.startsWith(`${prefix} `)) {
+        inside += n;
+        break;
+      }
+    }
+  }
+  return Math.min(1, inside / chains);
 }
 
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
