@@ -44,6 +44,18 @@ describe('CallTracker', () => {
     expect(v.count(sibling({ startMs: T0 + 500, failed: true, toolCallId: 'call_1' }))).toEqual({ calls: 0, failures: 0 });
   });
 
+  it('takes no call after a model call of another operation for a retry (a fallback answered the turn)', () => {
+    const t = new CallTracker(100);
+    const chat = (model: string, startMs: number, failed: boolean) =>
+      makeSpan({ traceId: 'b'.repeat(32), parentSpanId: 'agent', name: `chat ${model}`, model, operationName: 'chat', startMs, durationMs: 400, failed });
+    expect(t.count(chat('claude-haiku-4', T0, true))).toEqual({ calls: 1, failures: 1 });
+    expect(t.count(chat('gpt-4o', T0 + 420, false))).toEqual({ calls: 1, failures: 0 });
+    // the next turn's call on the overloaded model is a call of its own
+    expect(t.count(chat('claude-haiku-4', T0 + 2_000, true))).toEqual({ calls: 1, failures: 1 });
+    // re-issued at once: a retry
+    expect(t.count(chat('claude-haiku-4', T0 + 2_410, true))).toEqual({ calls: 0, failures: 0 });
+  });
+
   it('reads explicit attempt numbers: attempt 2 and later are the same call, wherever they hang', () => {
     const t = new CallTracker(100);
     expect(t.count(makeSpan({ attempt: 1, failed: true }))).toEqual({ calls: 1, failures: 1 });

@@ -5,10 +5,13 @@
  * Wilson bound is taken over calls. A span is another attempt of an earlier call when it says so
  * (an attempt number ≥ 2) or when it is a structural retry (docs/input.md): the previous sibling
  * under the same parent with the same operation key failed, and this one starts after it ended
- * (with the same tool-call id, when both carry one).
+ * (with the same tool-call id, when both carry one), with no model call of another operation run
+ * between them (the turn moved on: src/traces/retry-chains.ts).
  */
 import { Counter, type Registry } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
+import { isModelCall } from '../../src/model/cost.js';
+import { movedOn } from '../../src/traces/retry-chains.js';
 
 /** How one span counts: a call of its own (and whether it failed), or another attempt of one. */
 export interface CallCount {
@@ -25,11 +28,9 @@ export const LATER_ATTEMPT: CallCount = { calls: 0, failures: 0 };
 /** Every span a call of its own (no retry is recognised): what a test or a bare aggregator uses. */
 export const everySpanACall = (span: SpanRecord): CallCount => (span.failed ? FIRST_ATTEMPT_FAILED : FIRST_ATTEMPT_OK);
 
-interface LastSibling {
-  readonly failed: boolean;
-  readonly endMs: number;
-  readonly toolCallId: string | undefined;
-}
+/** What is kept of a span to compare the next with (not the span: its attributes would stay held). */
+type Kept = Pick<SpanRecord, 'failed' | 'attempt' | 'operationKey' | 'startMs' | 'endMs' | 'toolCallId'>;
+const keep = (s: SpanRecord): Kept => ({ failed: s.failed, attempt: s.attempt, operationKey: s.operationKey, startMs: s.startMs, endMs: s.endMs, toolCallId: s.toolCallId });
 
 const evictionCounters = new WeakMap<Registry, Counter>();
 function evictions(registry: Registry): Counter {
@@ -50,7 +51,9 @@ function evictions(registry: Registry): Counter {
  * forgotten first, counted): enough to tell a retry from a new call as spans arrive.
  */
 export class CallTracker {
-  private readonly last = new Map<string, LastSibling>();
+  private readonly last = new Map<string, Kept>();
+  /** the latest-ending model call per (trace, parent): a turn between a failure and its would-be retry */
+  private readonly turns = new Map<string, Kept>();
   private readonly forgotten: Counter | undefined;
   private lastSpan: SpanRecord | undefined;
   private lastCount: CallCount = FIRST_ATTEMPT_OK;
@@ -78,22 +81,29 @@ export class CallTracker {
     const own = span.failed ? FIRST_ATTEMPT_FAILED : FIRST_ATTEMPT_OK;
     if (span.attempt !== undefined) return span.attempt >= 2 ? LATER_ATTEMPT : own;
     if (span.parentSpanId === undefined) return own;
-    const key = `${span.traceId}\u0000${span.parentSpanId}\u0000${span.operationKey}`;
+    const parent = `${span.traceId}\u0000${span.parentSpanId}`;
+    const key = `${parent}\u0000${span.operationKey}`;
     const prev = this.last.get(key);
+    const turn = this.turns.get(parent);
     const retry =
       prev !== undefined &&
       prev.failed &&
       span.startMs >= prev.endMs &&
-      (prev.toolCallId === undefined || span.toolCallId === undefined || prev.toolCallId === span.toolCallId);
+      (prev.toolCallId === undefined || span.toolCallId === undefined || prev.toolCallId === span.toolCallId) &&
+      (turn === undefined || !movedOn([turn], prev, span));
     // the latest sibling is what the next one is compared with (a span arriving late, ending before it, is not)
-    if (prev === undefined || span.endMs >= prev.endMs) {
-      this.last.delete(key);
-      this.last.set(key, { failed: span.failed, endMs: span.endMs, toolCallId: span.toolCallId });
-      if (this.last.size > this.max) {
-        this.last.delete(this.last.keys().next().value as string);
-        this.forgotten?.inc();
-      }
-    }
+    if (prev === undefined || span.endMs >= prev.endMs) this.remember(this.last, key, keep(span));
+    if (isModelCall(span) && (turn === undefined || span.endMs >= turn.endMs)) this.remember(this.turns, parent, keep(span));
     return retry ? LATER_ATTEMPT : own;
+  }
+
+  /** Sets a key as the newest, forgetting (and counting) the oldest past the cap. */
+  private remember<V>(map: Map<string, V>, key: string, value: V): void {
+    map.delete(key);
+    map.set(key, value);
+    if (map.size > this.max) {
+      map.delete(map.keys().next().value as string);
+      this.forgotten?.inc();
+    }
   }
 }

@@ -298,17 +298,16 @@ describe('grouping pain points by cause', () => {
       ]);
     }
     const tool = pp('failure_rate', { service: 'agents', operation: 'execute_tool fetch_url', tool: 'fetch_url' }, 'high');
-    const nested = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
-    nested.evidence.metrics = { ...nested.evidence.metrics, amplification: 9, amplified_chains: 6, nested_operations: { 'agents execute_tool fetch_url fetch_url': 6 } };
+    const storm = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    const nestedIn = (operationKey: string): PainPointRecord => ({ ...storm, evidence: { ...storm.evidence, metrics: { amplification: 9, amplified_chains: 6, nested_operations: { [operationKey]: 6 } } } });
+    const nested = nestedIn('agents execute_tool fetch_url fetch_url');
     const [group] = w.group([tool, nested]);
     expect(group?.root.id).toBe(tool.id);
     expect(group?.symptoms.map((x) => [x.point.id, x.relation, x.share])).toEqual([[nested.id, 'consequence', 1]]);
     // read on the caller's failures, the storm is not the fetch_url failures': a rate storm (no nested chains)
-    const rate = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
-    expect(w.group([tool, rate]).map((g) => g.root.id).sort()).toEqual([tool.id, rate.id].sort());
+    expect(w.group([tool, storm]).map((g) => g.root.id).sort()).toEqual([tool.id, storm.id].sort());
     // nor is the same storm nesting another operation's retries
-    const other = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
-    other.evidence.metrics = { ...other.evidence.metrics, amplification: 9, amplified_chains: 6, nested_operations: { 'agents execute_tool read_file read_file': 6 } };
+    const other = nestedIn('agents execute_tool read_file read_file');
     expect(w.group([tool, other]).map((g) => g.root.id).sort()).toEqual([tool.id, other.id].sort());
   });
 
