@@ -47,6 +47,17 @@ class World {
     this.index.addTrace({ traceId, root: { span: rootSpan, children: nodes }, spanCount: spans.length, startMs: rootSpan.startMs, endMs: rootSpan.endMs });
   }
 
+  /**
+   * A span of a trace whose root has not come: still running at the watermark (counted, in no
+   * assembled trace), or emitted as a fragment rooted at it (its parent span absent).
+   */
+  orphan(init: SpanInit, as: 'running' | 'fragment'): void {
+    const traceId = hexId(`t${++this.n}`, 16);
+    const span = makeSpan({ ...init, traceId, spanId: hexId(`s${++this.n}`, 8), parentSpanId: hexId(`absent${this.n}`, 8) });
+    this.index.addSpan(span);
+    if (as === 'fragment') this.index.addTrace({ traceId, root: { span, children: [] }, spanCount: 1, startMs: span.startMs, endMs: span.endMs });
+  }
+
   group(points: readonly PainPointRecord[], previousRoots?: ReadonlyMap<string, string>): Group[] {
     this.index.advance(NOW);
     return groupPainPoints({
@@ -448,6 +459,26 @@ describe('grouping pain points by cause', () => {
     // the model's token anomaly is on the latency regression's subject (its consequence), the
     // regression the agent's
     expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[modelLatency.id, 'consequence'], [modelTokens.id, 'consequence']].sort());
+  });
+
+  it("links the latency the tokens cost to the agent though many of its tasks' model calls are below no agent span yet (running, or a fragment)", () => {
+    const w = new World();
+    const rnd = random(47);
+    for (let t = T0; t < NOW; t += 2_000) {
+      const agent = rnd() < 0.5 ? 'coder' : 'planner';
+      const fault = t >= NOW - WINDOW && agent === 'coder';
+      const tokens = Math.round((2_000 + rnd() * 2_000) * (fault ? 8 : 1));
+      const ms = (600 + rnd() * 600) * (1 + tokens / 10_000);
+      const chat: SpanInit = { service: 'orch', name: 'chat m', model: 'm', provider: 'p', startMs: t + 10, durationMs: ms, inputTokens: tokens };
+      // the coder's tasks now take long: a third of them are still running, or outlived the
+      // assembler's wait and came as fragments without their invoke_agent span
+      const r = rnd();
+      if (fault && r < 0.35) w.orphan(chat, r < 0.15 ? 'running' : 'fragment');
+      else w.trace({ service: 'orch', name: `invoke_agent ${agent}`, agent, startMs: t, durationMs: ms + 50, inputTokens: tokens }, [chat]);
+    }
+    const groups = w.group([modelLatency, agentTokens]);
+    expect(groups.map((g) => g.root.id)).toEqual([agentTokens.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[modelLatency.id, 'consequence']]);
   });
 
   it('a model\'s token anomaly alone is a view of the agent whose calls carry the added tokens', () => {

@@ -515,13 +515,19 @@ function linkProviderAcrossOperations(primaries: readonly Node[], index: Attribu
   }
 }
 
-/** A node's spans' calls, tokens and the tokens of them that lie below `parents`' spans, over an interval. */
+/**
+ * A node's spans' calls and tokens in whole assembled traces, and the tokens of them that lie below
+ * `parents`' spans, over an interval. Both from whole traces: the calls of traces still running at
+ * the watermark, or emitted as fragments without their agent's span (a coder task that now takes
+ * minutes outlives the assembler's wait), are below no agent; counted in the whole, they made an
+ * agent that sent 8 × the tokens explain only 71–78 % of its model's added tokens.
+ */
 function tokensUnder(a: Node, parents: readonly number[], f: IntervalFigures): { calls: number; tokens: number; below: number } {
   let calls = 0;
   let tokens = 0;
   let below = 0;
   for (const p of a.tuples) {
-    const t = f.tuples.get(p);
+    const t = f.traced.get(p);
     calls += t?.calls ?? 0;
     tokens += t?.tokens ?? 0;
     for (const q of parents) below += f.tokensBelow.get(pairKey(q, p)) ?? 0;
