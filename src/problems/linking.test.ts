@@ -322,6 +322,28 @@ describe('grouping pain points by cause', () => {
     expect(w.group([tool, other]).map((g) => g.root.id).sort()).toEqual([tool.id, other.id].sort());
   });
 
+  it('a retry storm and the retry exhaustion of one series that no failure finding explains are one problem', () => {
+    const w = new World();
+    const rnd = random(19);
+    for (let t = T0; t < NOW; t += 3_000) {
+      // a few of fetch_url's calls fail every attempt during the drop-outs, too few for a failure finding
+      const dropOut = t >= NOW - WINDOW && rnd() < 0.1;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 4_000 }, [
+        { service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 10, durationMs: 60, failed: dropOut, ...(dropOut ? { errorClass: '503' } : {}) },
+        ...(dropOut ? [{ service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 300, durationMs: 60, failed: true, errorClass: '503' }] : []),
+      ]);
+    }
+    const subject = { service: 'agents', operation: 'execute_tool fetch_url', tool: 'fetch_url' };
+    const storm = pp('retry_storm', subject, 'high');
+    const exhaustion = pp('retry_exhaustion', subject, 'medium');
+    const groups = w.group([exhaustion, storm]);
+    expect(groups.map((g) => g.root.id)).toEqual([storm.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[exhaustion.id, 'view']]);
+    // on two series they stay two
+    const other = pp('retry_exhaustion', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'medium');
+    expect(w.group([other, storm]).map((g) => g.root.id).sort()).toEqual([storm.id, other.id].sort());
+  });
+
   it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
     const w = new World();
     const rnd = random(4);

@@ -132,6 +132,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   //    the failure groups it explains
   const free = consequences.filter((c) => c.parent === undefined);
   linkAmong(free, input, false, need, background);
+  linkSameSeries(free);
   for (const e of free) {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
@@ -581,6 +582,29 @@ function linkLatencyToTokens(primaries: readonly Node[], consequences: readonly 
       if (share >= need(l, t) && (best === undefined || share > best.share)) best = { t, share };
     }
     if (best) link(l, best.t, 'consequence', best.share);
+  }
+}
+
+/**
+ * Consequences of different kinds on one series that no cause took — a retry storm and the retry
+ * exhaustion of fetch_url, whose failing calls were too few to be a failure finding of their own —
+ * are the same spans seen two ways (their excess lies wholly in each other's spans, though one is
+ * counted in calls and the other in failures): one problem, rooted as two findings on one series
+ * are (wins: the more severe, then the older).
+ */
+function linkSameSeries(free: readonly Node[]): void {
+  const bySeries = new Map<string, Node[]>();
+  for (const c of free) {
+    if (c.parent !== undefined || c.tuples.length === 0) continue;
+    const key = subjectKey(c.p.subject);
+    const list = bySeries.get(key);
+    if (list === undefined) bySeries.set(key, [c]);
+    else list.push(c);
+  }
+  for (const nodes of bySeries.values()) {
+    if (nodes.length < 2) continue;
+    const root = nodes.reduce((a, b) => (wins(b, a) ? b : a));
+    for (const n of nodes) if (n !== root && n.measure !== root.measure) link(n, root, 'view', 1);
   }
 }
 
