@@ -59,6 +59,17 @@ describe('latency_bottleneck', () => {
     expect(found.some((o) => o.severity === 'high')).toBe(true);
   });
 
+  it('judges the mean share by its confidence bound: a tool with a wide spread around half the path is no bottleneck, one well above it is', async () => {
+    // a slow tool's share of its task varies from trace to trace (wide latency spread, other work
+    // of varying length): 0.2 to 0.86 around a mean of 0.53 is half the path by chance
+    const around = [2_000, 4_000, 5_300, 6_600, 8_600];
+    expect(await run(traces(60, (i) => agentRun(around[i % 5] as number)))).toEqual([]);
+    const above = [4_500, 6_000, 7_200, 8_000, 8_500];
+    const found = await run(traces(60, (i) => agentRun(above[i % 5] as number)));
+    expect(found.length).toBeGreaterThan(0);
+    expect((found[0] as Observation).evidence.metrics.share).toBeCloseTo(0.684, 2);
+  });
+
   it('does not fire under 20 traces', async () => {
     expect(await run(traces(19, () => agentRun(8_000)), 'offline')).toEqual([]);
   });
@@ -90,7 +101,8 @@ describe('latency_bottleneck', () => {
         { name: 'execute_tool', tool: 'web_search', start: 0, end: 7_000 },
       ],
     };
-    const found = await run(traces(40, (i) => (i % 2 === 0 ? agentRun(7_000) : offPath)), 'live', { ...config, bottleneck_share: 0.3 });
+    // (a line of 0.2: the mean's lower confidence bound over shares of 0.7 and 0 is ~0.26)
+    const found = await run(traces(40, (i) => (i % 2 === 0 ? agentRun(7_000) : offPath)), 'live', { ...config, bottleneck_share: 0.2 });
     // web_search: mean 0.35 over all 40 traces, not 0.7 over the 20 where it is on the path
     const search = found.find((o) => o.subject.tool === 'web_search') as Observation;
     expect(search.evidence.metrics.share).toBeCloseTo(0.35, 2);
@@ -190,7 +202,7 @@ describe('latency_bottleneck', () => {
   });
 
   it('takes the rise of a model share as its own only for the part its own time made', () => {
-    const acc = (pathMs: number, traceMs: number): BottleneckAcc => ({ traces: 10, modelTraces: 10, shareSum: (pathMs / traceMs) * 10, pathMsSum: pathMs * 10, traceMsSum: traceMs * 10, top: [] });
+    const acc = (pathMs: number, traceMs: number): BottleneckAcc => ({ traces: 10, modelTraces: 10, shareSum: (pathMs / traceMs) * 10, shareSqSum: (pathMs / traceMs) ** 2 * 10, pathMsSum: pathMs * 10, traceMsSum: traceMs * 10, top: [] });
     // the rest of the path went from 5 s to 1 s, the model stayed at 2.5 s: none of the rise is its own
     expect(ownShareRise(acc(2_500, 3_500), acc(2_500, 7_500))).toBeCloseTo(0, 6);
     // the model went from 2.5 s to 10 s over a 5 s rest: 2/3 − 1/3
@@ -200,7 +212,7 @@ describe('latency_bottleneck', () => {
   });
 
   it('holds its severity within the band below each threshold (0.796 → 0.801 → 0.799 does not flip)', () => {
-    const acc = (share: number): BottleneckAcc => ({ traces: 100, modelTraces: 0, shareSum: share * 100, pathMsSum: share * 1e6, traceMsSum: 1e6, top: [] });
+    const acc = (share: number): BottleneckAcc => ({ traces: 100, modelTraces: 0, shareSum: share * 100, shareSqSum: share ** 2 * 100, pathMsSum: share * 1e6, traceMsSum: 1e6, top: [] });
     const judge = (share: number, was?: Severity) => judgeBottleneck(config, { service: 's', operation: 'execute_tool', tool: 't' }, '5m', acc(share), T0, { was, band: 0.1, baseline: () => undefined })?.severity;
     expect(judge(0.796)).toBe('medium');
     expect(judge(0.8)).toBe('high');

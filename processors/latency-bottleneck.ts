@@ -5,9 +5,10 @@
  * For each completed trace, the critical path (src/traces/critical-path.ts) gives every span's
  * self time on the path; it is summed per operation key. Each operation key present in the trace
  * gets share = its self time on the path / the path's length (0 when it is in the trace but off
- * the path). Per window and operation key: mean share over the traces containing it; fires at
- * mean share ≥ bottleneck_share over ≥ bottleneck_min_traces traces (medium), high at
- * ≥ bottleneck_high_share, each threshold held by its band once passed. A model call fires only
+ * the path). Per window and operation key: mean share over the traces containing it; fires when
+ * the mean share's 95 % lower confidence bound (shareLowerBound) reaches bottleneck_share over
+ * ≥ bottleneck_min_traces traces (medium), high at mean share ≥ bottleneck_high_share, each
+ * threshold held by its band once passed. A model call fires only
  * when its share also rose ≥ bottleneck_model_rise above its baseline (the window before the
  * judged one, traceWindowOperator) and at least half of that rise is its own time's (ownShareRise):
  * agents spend most of their time in model calls, which is not a pain point, and a share that rose
@@ -56,6 +57,8 @@ export interface BottleneckAcc {
   /** traces in which the operation is a model call */
   modelTraces: number;
   shareSum: number;
+  /** sum of squared shares: the spread of the traces' shares, for the mean's confidence bound */
+  shareSqSum: number;
   pathMsSum: number;
   traceMsSum: number;
   /** the traces where the operation spent the most time on the path */
@@ -66,11 +69,12 @@ export interface BottleneckAcc {
 const TOP_KEPT = MAX_RUN_IDS;
 
 export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput> = {
-  create: () => ({ traces: 0, modelTraces: 0, shareSum: 0, pathMsSum: 0, traceMsSum: 0, top: [] }),
+  create: () => ({ traces: 0, modelTraces: 0, shareSum: 0, shareSqSum: 0, pathMsSum: 0, traceMsSum: 0, top: [] }),
   add(acc, input) {
     acc.traces++;
     if (input.model) acc.modelTraces++;
     acc.shareSum += input.share;
+    acc.shareSqSum += input.share * input.share;
     acc.pathMsSum += input.pathMs;
     acc.traceMsSum += input.traceMs;
     if (input.pathMs > 0) keepTop(acc.top, input.exemplar, TOP_KEPT);
@@ -79,6 +83,7 @@ export const bottleneckAggregator: PaneAggregator<BottleneckAcc, BottleneckInput
     into.traces += from.traces;
     into.modelTraces += from.modelTraces;
     into.shareSum += from.shareSum;
+    into.shareSqSum += from.shareSqSum;
     into.pathMsSum += from.pathMsSum;
     into.traceMsSum += from.traceMsSum;
     mergeTop(into.top, from.top, TOP_KEPT);
@@ -158,6 +163,23 @@ export function isModelCall(span: SpanRecord): boolean {
 
 const meanShare = (acc: BottleneckAcc) => acc.shareSum / acc.traces;
 
+/** z of a one-sided 95 % bound */
+const Z_95_ONE_SIDED = 1.6448536269514722;
+
+/**
+ * The one-sided 95 % lower confidence bound of the mean share (normal approximation, the traces'
+ * sample standard deviation): the significance of a share, as a rate's is its Wilson bound. A tool
+ * whose share of its traces' path is 0.45–0.55 from one window to the next (run_tests, 4 s of a
+ * 15 s coding task) has a mean of 0.525 over 21 traces by chance half the time; its bound is ~0.45.
+ */
+export function shareLowerBound(acc: BottleneckAcc): number {
+  const n = acc.traces;
+  if (n < 2) return 0;
+  const mean = acc.shareSum / n;
+  const variance = Math.max(0, (acc.shareSqSum - n * mean * mean) / (n - 1));
+  return mean - Z_95_ONE_SIDED * Math.sqrt(variance / n);
+}
+
 /**
  * How much a model call's share of the path rose by its own time: its share with its mean time on
  * the path now and the rest of the path as long as in the baseline, against its baseline share
@@ -184,7 +206,8 @@ export function ownShareRise(acc: BottleneckAcc, base: BottleneckAcc): number {
 export function judgeBottleneck(config: BottleneckConfig, subject: Subject, window: string, acc: BottleneckAcc, time: number, context: JudgeContext<BottleneckAcc> = NO_CONTEXT): Observation | undefined {
   if (acc.traces < config.bottleneck_min_traces) return undefined;
   const share = meanShare(acc);
-  if (!reaches(share, config.bottleneck_share, 'low', context)) return undefined;
+  const bound = shareLowerBound(acc);
+  if (!reaches(bound, config.bottleneck_share, 'low', context)) return undefined;
   const model = acc.modelTraces * 2 > acc.traces;
   let base: { readonly window: string; readonly share: number; readonly traces: number } | undefined;
   if (model) {

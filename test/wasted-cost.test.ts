@@ -42,7 +42,9 @@ describe('wasted cost', () => {
     const result = await analyzeSpans(recordTraces(workload()), { config: { service: { pricing: PRICING } } });
     const failure = result.painpoints.find((p) => p.kind === 'failure_rate' && p.subject.model === 'gpt-4o');
     expect(failure).toBeDefined();
-    const failures = failure?.evidence.metrics['failures'] as number;
+    // every failed attempt is priced; a retried call counts once among the failures (its attempts in failed_attempts)
+    const failures = (failure?.evidence.metrics['failed_attempts'] ?? failure?.evidence.metrics['failures']) as number;
+    expect(failure?.evidence.metrics['failed_attempts']).toBeGreaterThan(failure?.evidence.metrics['failures'] as number);
     expect(failure?.evidence.metrics['wasted_cost_usd']).toBeCloseTo(failures * FAILED_USD, 6);
     expect(failure?.impact?.wasted_cost_usd).toBeCloseTo(failures * FAILED_USD, 4);
     const exhaustion = result.painpoints.find((p) => p.kind === 'retry_exhaustion' && p.subject.model === 'gpt-4o');

@@ -7,12 +7,14 @@ import type { SpanRecord } from '../../src/model/span.js';
 import type { PaneAggregator } from '../../src/windows/series-windows.js';
 import { MAX_RUN_IDS } from '../../src/model/evidence-format.js';
 import { AffectedSet, ExemplarList, LabelCounts, spanDuration, spanTokens } from '../failure-evidence.js';
+import { everySpanACall, type CallCount } from './calls.js';
 
 /** Breakdown label caps per pane: enough for the top 10 shown, bounded for memory. */
 const MAX_BREAKDOWN_LABELS = 32;
 /** label for failed spans that carry no error class */
 export const UNKNOWN_ERROR_CLASS = 'unknown';
 
+/** Calls and the calls that failed, a retried call's attempts counted once (calls.ts): what the rules judge. */
 export interface FailureCounts {
   calls: number;
   failures: number;
@@ -27,6 +29,9 @@ export interface FailureDetail {
 }
 
 export interface FailureAcc extends FailureCounts {
+  /** every span, retries included, and the failed ones (the evidence states both when they differ) */
+  attempts: number;
+  failedAttempts: number;
   /** time spent in failed calls */
   wastedMs: number;
   /** tokens used by failed calls */
@@ -62,7 +67,7 @@ function mergeDetail(into: FailureDetail, from: FailureDetail): void {
 
 /** The evidence of the failed spans an accumulator holds, merged from its parts; undefined without failures. */
 export function failureDetail(acc: FailureAcc, maxExemplars: number): FailureDetail | undefined {
-  if (acc.failures === 0) return undefined;
+  if (acc.failedAttempts === 0) return undefined;
   if (!acc.parts) return acc.own;
   const out = newDetail(maxExemplars);
   const visit = (a: FailureAcc) => {
@@ -80,17 +85,22 @@ export function failureRunIds(acc: FailureAcc): string[] {
     if (a.own) for (const id of a.own.affected.runIds) if (out.length < MAX_RUN_IDS && !out.includes(id)) out.push(id);
     for (const p of a.parts ?? []) visit(p);
   };
-  if (acc.failures > 0) visit(acc);
+  if (acc.failedAttempts > 0) visit(acc);
   return out;
 }
 
 /**
  * Panes accumulate FailureAcc; a window's summary is its calls and failures, which is all the
  * failure_rate and failure_spike rules read (the rest is for the observation of a window that fires).
+ * `count` says whether a span is a call of its own or another attempt of one (calls.ts).
  */
-export function failureAggregator(maxExemplars: number, costOf: (span: SpanRecord) => number | undefined = () => undefined): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
+export function failureAggregator(
+  maxExemplars: number,
+  costOf: (span: SpanRecord) => number | undefined = () => undefined,
+  count: (span: SpanRecord) => CallCount = everySpanACall,
+): PaneAggregator<FailureAcc, SpanRecord, FailureCounts> {
   return {
-    create: () => ({ calls: 0, failures: 0, wastedMs: 0, wastedTokens: 0, wastedCostUsd: 0, pricedFailures: 0, own: undefined, parts: undefined }),
+    create: () => ({ calls: 0, failures: 0, attempts: 0, failedAttempts: 0, wastedMs: 0, wastedTokens: 0, wastedCostUsd: 0, pricedFailures: 0, own: undefined, parts: undefined }),
     summary: {
       create: () => ({ calls: 0, failures: 0 }),
       add(into, pane) {
@@ -107,9 +117,12 @@ export function failureAggregator(maxExemplars: number, costOf: (span: SpanRecor
       },
     },
     add(acc, span) {
-      acc.calls++;
+      const c = count(span);
+      acc.calls += c.calls;
+      acc.failures += c.failures;
+      acc.attempts++;
       if (!span.failed) return;
-      acc.failures++;
+      acc.failedAttempts++;
       acc.wastedMs += spanDuration(span);
       acc.wastedTokens += spanTokens(span);
       const usd = costOf(span);
@@ -126,11 +139,13 @@ export function failureAggregator(maxExemplars: number, costOf: (span: SpanRecor
     merge(into, from) {
       into.calls += from.calls;
       into.failures += from.failures;
+      into.attempts += from.attempts;
+      into.failedAttempts += from.failedAttempts;
       into.wastedMs += from.wastedMs;
       into.wastedTokens += from.wastedTokens;
       into.wastedCostUsd += from.wastedCostUsd;
       into.pricedFailures += from.pricedFailures;
-      if (from.failures > 0) (into.parts ??= []).push(from);
+      if (from.failedAttempts > 0) (into.parts ??= []).push(from);
     },
   };
 }
@@ -154,8 +169,9 @@ export class TimeHistogram {
   constructor(
     private width: number,
     private readonly maxExemplars = 5,
+    count: (span: SpanRecord) => CallCount = everySpanACall,
   ) {
-    this.aggregator = failureAggregator(maxExemplars);
+    this.aggregator = failureAggregator(maxExemplars, undefined, count);
   }
 
   add(timeMs: number, span: SpanRecord): void {

@@ -22,6 +22,11 @@ export const failureRateConfigSchema = z
     baseline_window: z.string().min(1).default('longest'),
     /** cap on tracked series; further series go to `__overflow__`, which is never reported */
     max_series: z.number().int().positive().default(5_000),
+    /**
+     * cap on the sibling groups remembered to tell a retry from a new call (a retried call's
+     * attempts count once); past it the oldest is forgotten and counted
+     */
+    max_tracked_calls: z.number().int().positive().default(10_000),
     /** exemplar trace ids per observation */
     max_exemplars: z.number().int().min(0).max(50).default(5),
   })

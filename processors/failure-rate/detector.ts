@@ -17,6 +17,7 @@ import { failureAggregator, TimeHistogram, type FailureAcc, type FailureCounts }
 import { baseline, confirmsBeyond, coveredInterval, unconfirmedRule, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
 import { rateObservation, spikeObservation } from './evidence.js';
 import { priceTableFor } from '../../src/model/cost.js';
+import { CallTracker } from './calls.js';
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 
@@ -32,6 +33,8 @@ class FailureRateDetector {
   private lastBoundary = Number.NEGATIVE_INFINITY;
   private readonly loop: JudgeLoop<FailureAcc, FailureCounts>;
   private readonly band: number;
+  /** tells a retry from a new call, so a retried call's attempts count once */
+  private readonly calls: CallTracker;
 
   constructor(
     private readonly config: FailureRateConfig,
@@ -39,8 +42,9 @@ class FailureRateDetector {
   ) {
     this.offline = ctx.mode === 'offline';
     const prices = priceTableFor(ctx.settings.pricing);
+    this.calls = new CallTracker(config.max_tracked_calls, ctx.metrics);
     this.windows = new SeriesWindows({
-      aggregator: failureAggregator(config.max_exemplars, (span) => prices.usd(span)),
+      aggregator: failureAggregator(config.max_exemplars, (span) => prices.usd(span), (span) => this.calls.count(span)),
       windows: ctx.settings.windows,
       maxSeries: config.max_series,
       name: ctx.id,
@@ -87,7 +91,7 @@ class FailureRateDetector {
         if (this.histograms.size >= this.config.max_series) key = OVERFLOW_KEY;
         h = this.histograms.get(key);
         if (!h) {
-          h = new TimeHistogram(this.ctx.settings.windows.slide, this.config.max_exemplars);
+          h = new TimeHistogram(this.ctx.settings.windows.slide, this.config.max_exemplars, (s) => this.calls.count(s));
           this.histograms.set(key, h);
         }
       }

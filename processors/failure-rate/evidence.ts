@@ -33,6 +33,7 @@ export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): Failur
     wilson_upper: round(j.wilson.upper),
     wasted_ms: round(j.acc.wastedMs, 1),
     wasted_tokens: j.acc.wastedTokens,
+    ...(j.acc.attempts !== j.acc.calls ? { attempts: j.acc.attempts, failed_attempts: j.acc.failedAttempts } : {}),
     ...(j.acc.pricedFailures > 0 ? { wasted_cost_usd: round(j.acc.wastedCostUsd, 6) } : {}),
     affected_traces: d ? d.affected.traces.estimate() : 0,
     affected_runs: d ? d.affected.runs.estimate() : 0,
@@ -45,6 +46,11 @@ export function evidenceMetrics(j: Judged, d: FailureDetail | undefined): Failur
 export function exemplars(d: FailureDetail | undefined): Pick<Observation['evidence'], 'exemplar_trace_ids' | 'exemplar_span_ids'> {
   const e = d?.exemplars;
   return { exemplar_trace_ids: e ? e.traceIds : [], exemplar_span_ids: e ? e.spanIds : [] };
+}
+
+/** ", a retried call counted once (8 of 33 attempts failed)" when retries were folded into their calls. */
+function attemptsPhrase(j: Judged): string {
+  return j.acc.attempts === j.acc.calls ? '' : `, a retried call counted once (${j.acc.failedAttempts} of ${j.acc.attempts} attempts failed)`;
 }
 
 /** What the categorize rules read, as the evidence states it. */
@@ -63,10 +69,10 @@ export function rateObservation(subject: Subject, j: Judged, time: number, confi
     return {
       title: `${label} fails ${formatPercent(j.rate)} of calls (95 % lower bound ${formatPercent(j.wilson.lower)}) ${windowPhrase(j.window)}`,
       description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)} ` +
+        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${windowPhrase(j.window)}${attemptsPhrase(j)} ` +
         `(failure rate ${formatPercent(j.rate)}, Wilson 95 % interval ${formatPercent(j.wilson.lower)}–${formatPercent(j.wilson.upper)}, ` +
         `threshold ${formatPercent(config.lower_bound_threshold)} on the lower bound)` +
-        (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failures})` : '') +
+        (top ? `; the most common error is ${top[0]} (${top[1]} of ${j.acc.failedAttempts}${j.acc.failedAttempts !== j.acc.failures ? ' failed attempts' : ''})` : '') +
         `. Failed calls took ${formatDuration(j.acc.wastedMs)} in ${traces} trace${traces === 1 ? '' : 's'} of ${runs} run${runs === 1 ? '' : 's'}.`,
       evidence: {
         window: j.window,
@@ -86,10 +92,10 @@ export function spikeObservation(subject: Subject, j: Judged, base: Baseline, ti
     return {
       title: `${label} failures spiked to ${formatPercent(j.rate)} ${where}, from a baseline of ${formatPercent(base.rate)}`,
       description:
-        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
+        `${j.acc.failures} of ${j.acc.calls} calls of ${label} failed ${where}${attemptsPhrase(j)} (${formatPercent(j.rate)}, 95 % lower bound ${formatPercent(j.wilson.lower)}), ` +
         `against ${base.counts.failures} of ${base.counts.calls} in the baseline (${base.window}: ${formatPercent(base.rate)}, 95 % upper bound ${formatPercent(base.wilson.upper)}); ` +
         `the lower bound is ${formatPercent(j.wilson.lower - base.wilson.upper)} above the baseline's upper bound (margin ${formatPercent(config.spike_margin)})` +
-        (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failures}).` : '.'),
+        (top ? `. The most common error is ${top[0]} (${top[1]} of ${j.acc.failedAttempts}${j.acc.failedAttempts !== j.acc.failures ? ' failed attempts' : ''}).` : '.'),
       evidence: {
         window: j.window,
         metrics: {

@@ -59,6 +59,7 @@ describe('failure_rate config', () => {
       spike_min_samples: 20,
       baseline_window: 'longest',
       max_series: 5000,
+      max_tracked_calls: 10000,
       max_exemplars: 5,
     });
     expect(failureRateConfigSchema.parse({ min_samples: 50 }).spike_min_samples).toBe(50);
@@ -179,6 +180,55 @@ describe('failure_rate', () => {
     const obs = ofKind(await offline(spans), 'failure_rate').find((o) => o.evidence.window === 'all' && o.subject.provider === undefined);
     expect(obs?.evidence.metrics.by_error_class).toEqual({ unknown: 25 });
     expect(obs?.evidence.metrics.wasted_ms).toBe(0);
+  });
+});
+
+/**
+ * A tool called 30 times a minute, each call in a trace of its own under an agent span; the calls
+ * in `failing` fail their first attempt and are retried (`retries` more attempts, `recover` saying
+ * whether the last one succeeds), each attempt after the previous one ended.
+ */
+function retriedCalls(minutes: number, failing: (i: number) => boolean, retries: number, recover: (i: number) => boolean): SpanRecord[] {
+  const out: SpanRecord[] = [];
+  for (let i = 0; i < minutes * 30; i++) {
+    const traceId = i.toString(16).padStart(32, '0');
+    const base = { name: 'execute_tool fetch_url', tool: 'fetch_url', traceId, parentSpanId: `agent-${i}`, toolCallId: `call_${i}`, runId: `run-${Math.floor(i / 60)}` };
+    let start = T0 + i * 2_000;
+    const fails = failing(i);
+    const attempts = fails ? 1 + retries : 1;
+    for (let a = 1; a <= attempts; a++) {
+      const failed = fails && (a < attempts || !recover(i));
+      out.push(makeSpan({ ...base, startMs: start, durationMs: failed ? 60 : 400, failed, errorClass: failed ? '503' : undefined }));
+      start += (failed ? 60 : 400) + 200 * 2 ** a;
+    }
+  }
+  return out;
+}
+
+describe('failure_rate with retries: a retried call counts once', () => {
+  it('stays silent on a few calls whose page answers 503 to every attempt (3 calls of 30 in one minute, 4 attempts each)', async () => {
+    // the first minute holds three calls that fail all 4 attempts: 12 failed attempts of 39, whose
+    // lower bound passed the line (at 99 %: nothing longer confirms yet) when every attempt counted;
+    // as calls it is 3 of 30. Later, a call now and then fails once and its retry recovers.
+    const noisy = retriedCalls(12, (i) => i === 18 || i === 22 || i === 26 || i % 97 === 13, 3, (i) => i % 97 === 13);
+    const obs = ofKind(await live(noisy), 'failure_rate');
+    expect(obs).toEqual([]);
+    // the same spans with every attempt taken for a call of its own (no parent to tell retries by) fire
+    const asCalls = noisy.map((s) => ({ ...s, parentSpanId: undefined }));
+    expect(ofKind(await live(asCalls), 'failure_rate').length).toBeGreaterThan(0);
+  });
+
+  it('still fires when 40 % of calls fail their first attempt, even though retries recover most of them', async () => {
+    const faulty = retriedCalls(12, (i) => i % 5 < 2, 2, (i) => i % 10 !== 0);
+    const obs = ofKind(await live(faulty), 'failure_rate').filter((o) => o.subject.provider === undefined);
+    expect(obs.length).toBeGreaterThan(0);
+    const first = obs[0] as Observation;
+    const m = first.evidence.metrics;
+    expect(m.failure_rate as number).toBeCloseTo(0.4, 1);
+    // every failing call made 3 attempts: the evidence keeps the attempts, the rate is of calls
+    expect(m.attempts).toBe((m.calls as number) + 2 * (m.failures as number));
+    expect(m.failed_attempts as number).toBeGreaterThan(m.failures as number);
+    expect(first.description).toContain(`a retried call counted once (${m.failed_attempts as number} of ${m.attempts as number} attempts failed)`);
   });
 });
 

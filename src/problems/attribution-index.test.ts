@@ -9,7 +9,7 @@ const options = { paneMs: MIN, retentionMs: 7 * 60 * MIN, maxTuples: 1_000 };
 
 /** Entries in order (Map order included), so two figures compare equal only when summed alike. */
 function entries(f: IntervalFigures): unknown {
-  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents], tokensBelow: [...f.tokensBelow] };
+  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents], tokensBelow: [...f.tokensBelow], traced: [...f.traced] };
 }
 
 let n = 0;
@@ -72,6 +72,24 @@ describe('the attribution index', () => {
     expect(below('invoke_agent coder', 'chat m')).toBe(3_200 + 5_800);
     expect(below('invoke_agent helper', 'chat m')).toBe(5_800);
     expect(below('invoke_agent coder', 'invoke_agent helper')).toBeUndefined();
+    // every span of the whole trace is traced, with its own tokens
+    expect(f.traced.get(id('chat m'))).toEqual({ calls: 2, tokens: 3_200 + 5_800 });
+    expect(f.traced.get(id('invoke_agent coder'))).toEqual({ calls: 1, tokens: 9_000 });
+  });
+
+  it('traces only the spans of whole traces: a fragment without its root, and a span still running, are counted but not traced', () => {
+    const index = new AttributionIndex(options);
+    const chat = (id: string, parent: string) =>
+      makeSpan({ traceId: hexId(`frag-${id}`, 16), spanId: hexId(id, 8), parentSpanId: hexId(parent, 8), name: 'chat m', model: 'm', startMs: T0, endMs: T0 + 900, inputTokens: 4_000 });
+    const fragment = chat('f1', 'absent-agent');
+    const running = chat('r1', 'open-agent');
+    index.addSpan(fragment);
+    index.addSpan(running);
+    index.addTrace({ traceId: fragment.traceId, root: { span: fragment, children: [] }, spanCount: 1, startMs: T0, endMs: T0 + 900 });
+    const f = index.interval(T0, T0 + MIN);
+    const [id] = [...f.tuples.keys()];
+    expect(f.tuples.get(id as number)?.calls).toBe(2);
+    expect(f.traced.get(id as number)).toBeUndefined();
   });
 
   it('leaves figures it returned earlier as they were when it extends them', () => {

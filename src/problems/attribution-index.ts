@@ -55,6 +55,8 @@ interface Pane {
   readonly parents: Map<number, { n: number; ms: number }>;
   /** span tuple × descendant tuple → the descendants' tokens (an agent's tokens are its model calls') */
   readonly tokensBelow: Map<number, number>;
+  /** by tuple, the calls and tokens of its spans in whole assembled traces (the denominators of tokensBelow) */
+  readonly traced: Map<number, TracedFigures>;
   /** bumped by every change to the pane: an interval summed over it is stale once this moves */
   version: number;
 }
@@ -88,6 +90,19 @@ export interface IntervalFigures {
   readonly pathBelow: Map<number, number>;
   readonly parents: Map<number, { n: number; ms: number }>;
   readonly tokensBelow: Map<number, number>;
+  /**
+   * by tuple, the calls and tokens of its spans in whole assembled traces (rooted at a parentless
+   * span): what tokensBelow is a part of. A model call is counted (tuples) as it ends, its place
+   * below an agent only once the agent's trace is assembled; the calls of traces still running, or
+   * emitted as a fragment without their agent's span (a long task past the assembler's wait), are
+   * in the one and not below any agent.
+   */
+  readonly traced: Map<number, TracedFigures>;
+}
+
+export interface TracedFigures {
+  calls: number;
+  tokens: number;
 }
 
 export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
@@ -212,7 +227,7 @@ export class AttributionIndex {
       if (reused < last.panes.length) reused = 0;
       else if (reused === covered.length) return last.figures;
     }
-    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map() };
+    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map() };
     for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
     this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
@@ -261,7 +276,7 @@ export class AttributionIndex {
     if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
     let pane = this.panes.get(start);
     if (pane === undefined) {
-      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), version: 0 };
+      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), version: 0 };
       this.panes.set(start, pane);
     }
     return pane;
@@ -306,6 +321,9 @@ export class AttributionIndex {
    * node's failed descendants' tuples and its critical path's descendants' time by tuple.
    */
   private visit(root: TraceNode, rootStart: number, rootEnd: number): void {
+    // a fragment (its root has a parent: emitted before the real root arrived, src/traces/trace-assembler.ts)
+    // holds spans whose place below their agent is not known: they are in no `traced` whole
+    const whole = root.span.parentSpanId === undefined;
     interface Frame {
       readonly node: TraceNode;
       readonly start: number;
@@ -322,12 +340,24 @@ export class AttributionIndex {
         continue;
       }
       stack.pop();
-      results.set(frame.node, this.summarize(frame.node, results));
+      results.set(frame.node, this.summarize(frame.node, results, whole));
     }
   }
 
-  private summarize(node: TraceNode, results: Map<TraceNode, Summary>): Summary {
+  private summarize(node: TraceNode, results: Map<TraceNode, Summary>, whole: boolean): Summary {
     const span = node.span;
+    const own = whole ? this.tupleFor(span, false) : null;
+    const ownPane = own === null ? undefined : this.pane(span.endMs);
+    if (own !== null && ownPane !== undefined) {
+      ownPane.version++;
+      const t = ownPane.traced.get(own.id);
+      const n = (span.inputTokens ?? 0) + (span.outputTokens ?? 0);
+      if (t === undefined) ownPane.traced.set(own.id, { calls: 1, tokens: n });
+      else {
+        t.calls++;
+        t.tokens += n;
+      }
+    }
     const failed = new Set<number>();
     const path = new Map<number, number>();
     const tokens = new Map<number, number>();
@@ -436,6 +466,14 @@ function addPane(into: IntervalFigures, pane: Pane): void {
       acc.ms += p.ms;
     }
   }
+  for (const [id, t] of pane.traced) {
+    const acc = into.traced.get(id);
+    if (acc === undefined) into.traced.set(id, { ...t });
+    else {
+      acc.calls += t.calls;
+      acc.tokens += t.tokens;
+    }
+  }
 }
 
 /** A copy to add to (same entries in the same order), leaving `f` as it is. */
@@ -444,7 +482,9 @@ function copyFigures(f: IntervalFigures): IntervalFigures {
   for (const [id, t] of f.tuples) tuples.set(id, { ...t });
   const parents = new Map<number, { n: number; ms: number }>();
   for (const [id, p] of f.parents) parents.set(id, { ...p });
-  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow) };
+  const traced = new Map<number, TracedFigures>();
+  for (const [id, t] of f.traced) traced.set(id, { ...t });
+  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow), traced };
 }
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */

@@ -47,6 +47,17 @@ class World {
     this.index.addTrace({ traceId, root: { span: rootSpan, children: nodes }, spanCount: spans.length, startMs: rootSpan.startMs, endMs: rootSpan.endMs });
   }
 
+  /**
+   * A span of a trace whose root has not come: still running at the watermark (counted, in no
+   * assembled trace), or emitted as a fragment rooted at it (its parent span absent).
+   */
+  orphan(init: SpanInit, as: 'running' | 'fragment'): void {
+    const traceId = hexId(`t${++this.n}`, 16);
+    const span = makeSpan({ ...init, traceId, spanId: hexId(`s${++this.n}`, 8), parentSpanId: hexId(`absent${this.n}`, 8) });
+    this.index.addSpan(span);
+    if (as === 'fragment') this.index.addTrace({ traceId, root: { span, children: [] }, spanCount: 1, startMs: span.startMs, endMs: span.endMs });
+  }
+
   group(points: readonly PainPointRecord[], previousRoots?: ReadonlyMap<string, string>): Group[] {
     this.index.advance(NOW);
     return groupPainPoints({
@@ -282,6 +293,57 @@ describe('grouping pain points by cause', () => {
     expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[caller.id, 'callee'], [storm.id, 'consequence']].sort());
   });
 
+  it("a nested retry storm is the failing inner call's consequence by its amplified chains, though its caller also fails on its own", () => {
+    const w = new World();
+    const rnd = random(17);
+    for (let t = T0; t < NOW; t += 10_000) {
+      const fault = t >= NOW - WINDOW;
+      // the inner call drops out in a third of the tasks during the fault; before it the agent never
+      // failed, during it the agent also gives up on its own now and then (out of turns, a file
+      // that stays missing): a third of its failures, which its baseline of none cannot subtract
+      const toolFails = fault && rnd() < 0.35;
+      const ownFailure = fault && !toolFails && rnd() < 0.25;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 9_000, failed: toolFails || ownFailure, errorClass: toolFails ? 'tool_error' : ownFailure ? 'max_turns_exceeded' : undefined }, [
+        { service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 100, durationMs: 600, failed: toolFails, ...(toolFails ? { errorClass: '503' } : {}) },
+        { service: 'agents', name: 'execute_tool read_file', tool: 'read_file', startMs: t + 800, durationMs: 20 },
+      ]);
+    }
+    const tool = pp('failure_rate', { service: 'agents', operation: 'execute_tool fetch_url', tool: 'fetch_url' }, 'high');
+    const storm = pp('retry_storm', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'high');
+    const nestedIn = (operationKey: string): PainPointRecord => ({ ...storm, evidence: { ...storm.evidence, metrics: { amplification: 9, amplified_chains: 6, nested_operations: { [operationKey]: 6 } } } });
+    const nested = nestedIn('agents execute_tool fetch_url fetch_url');
+    const [group] = w.group([tool, nested]);
+    expect(group?.root.id).toBe(tool.id);
+    expect(group?.symptoms.map((x) => [x.point.id, x.relation, x.share])).toEqual([[nested.id, 'consequence', 1]]);
+    // read on the caller's failures, the storm is not the fetch_url failures': a rate storm (no nested chains)
+    expect(w.group([tool, storm]).map((g) => g.root.id).sort()).toEqual([tool.id, storm.id].sort());
+    // nor is the same storm nesting another operation's retries
+    const other = nestedIn('agents execute_tool read_file read_file');
+    expect(w.group([tool, other]).map((g) => g.root.id).sort()).toEqual([tool.id, other.id].sort());
+  });
+
+  it('a retry storm and the retry exhaustion of one series that no failure finding explains are one problem', () => {
+    const w = new World();
+    const rnd = random(19);
+    for (let t = T0; t < NOW; t += 3_000) {
+      // a few of fetch_url's calls fail every attempt during the drop-outs, too few for a failure finding
+      const dropOut = t >= NOW - WINDOW && rnd() < 0.1;
+      w.trace({ service: 'agents', name: 'invoke_agent researcher', agent: 'researcher', startMs: t, durationMs: 4_000 }, [
+        { service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 10, durationMs: 60, failed: dropOut, ...(dropOut ? { errorClass: '503' } : {}) },
+        ...(dropOut ? [{ service: 'agents', name: 'execute_tool fetch_url', tool: 'fetch_url', startMs: t + 300, durationMs: 60, failed: true, errorClass: '503' }] : []),
+      ]);
+    }
+    const subject = { service: 'agents', operation: 'execute_tool fetch_url', tool: 'fetch_url' };
+    const storm = pp('retry_storm', subject, 'high');
+    const exhaustion = pp('retry_exhaustion', subject, 'medium');
+    const groups = w.group([exhaustion, storm]);
+    expect(groups.map((g) => g.root.id)).toEqual([storm.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[exhaustion.id, 'view']]);
+    // on two series they stay two
+    const other = pp('retry_exhaustion', { service: 'agents', operation: 'invoke_agent researcher', agent: 'researcher' }, 'medium');
+    expect(w.group([other, storm]).map((g) => g.root.id).sort()).toEqual([storm.id, other.id].sort());
+  });
+
   it('two independent faults stay two problems: a failing tool under one agent, a slow model under another', () => {
     const w = new World();
     const rnd = random(4);
@@ -419,6 +481,26 @@ describe('grouping pain points by cause', () => {
     // the model's token anomaly is on the latency regression's subject (its consequence), the
     // regression the agent's
     expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation]).sort()).toEqual([[modelLatency.id, 'consequence'], [modelTokens.id, 'consequence']].sort());
+  });
+
+  it("links the latency the tokens cost to the agent though many of its tasks' model calls are below no agent span yet (running, or a fragment)", () => {
+    const w = new World();
+    const rnd = random(47);
+    for (let t = T0; t < NOW; t += 2_000) {
+      const agent = rnd() < 0.5 ? 'coder' : 'planner';
+      const fault = t >= NOW - WINDOW && agent === 'coder';
+      const tokens = Math.round((2_000 + rnd() * 2_000) * (fault ? 8 : 1));
+      const ms = (600 + rnd() * 600) * (1 + tokens / 10_000);
+      const chat: SpanInit = { service: 'orch', name: 'chat m', model: 'm', provider: 'p', startMs: t + 10, durationMs: ms, inputTokens: tokens };
+      // the coder's tasks now take long: a third of them are still running, or outlived the
+      // assembler's wait and came as fragments without their invoke_agent span
+      const r = rnd();
+      if (fault && r < 0.35) w.orphan(chat, r < 0.15 ? 'running' : 'fragment');
+      else w.trace({ service: 'orch', name: `invoke_agent ${agent}`, agent, startMs: t, durationMs: ms + 50, inputTokens: tokens }, [chat]);
+    }
+    const groups = w.group([modelLatency, agentTokens]);
+    expect(groups.map((g) => g.root.id)).toEqual([agentTokens.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[modelLatency.id, 'consequence']]);
   });
 
   it('a model\'s token anomaly alone is a view of the agent whose calls carry the added tokens', () => {

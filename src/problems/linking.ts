@@ -122,7 +122,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union));
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members));
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     best ??= groupNamingSubject(c, primaryGroups);
@@ -132,6 +132,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
   //    the failure groups it explains
   const free = consequences.filter((c) => c.parent === undefined);
   linkAmong(free, input, false, need, background);
+  linkSameSeries(free);
   for (const e of free) {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
@@ -320,6 +321,35 @@ function overlapShare(a: Node, set: ReadonlySet<number>): number {
   return all > 0 ? inside / all : 0;
 }
 
+/**
+ * Share of a nested retry storm's amplified chains whose inner retried calls are the operations of
+ * `members` (read from its evidence, `nested_operations` by operation key). A storm of nested
+ * retries is its amplified chains (docs/painpoints.md: ≥ 5 chains whose attempts multiply), and
+ * each exists because its inner call kept failing: those chains are the inner operation's failures
+ * retried at two layers. Measured on the caller's failures instead (calleeShare), the share also
+ * counts the caller's own background failures — an agent out of turns, a file that stayed
+ * missing — which its amplified chains do not hold, and which a caller with no failures in its
+ * baseline cannot subtract.
+ */
+function nestedShare(c: Node, members: readonly Node[]): number {
+  if (c.p.kind !== 'retry_storm') return 0;
+  const m = metricsOf({ kind: 'retry_storm', evidence: c.p.evidence });
+  const chains = m.amplified_chains ?? 0;
+  if (chains <= 0 || m.nested_operations === undefined) return 0;
+  const prefixes = new Set<string>();
+  for (const n of members) if (n.measure === 'failures' && n.p.subject.operation !== undefined) prefixes.add(`${n.p.subject.service} ${n.p.subject.operation}`);
+  let inside = 0;
+  for (const [operationKey, n] of Object.entries(m.nested_operations)) {
+    for (const prefix of prefixes) {
+      if (operationKey === prefix || operationKey.startsWith(`${prefix} `)) {
+        inside += n;
+        break;
+      }
+    }
+  }
+  return Math.min(1, inside / chains);
+}
+
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
 function calleeShare(a: Node, set: ReadonlySet<number>): number {
   for (const id of a.tuples) if (set.has(id)) return 0;
@@ -486,13 +516,19 @@ function linkProviderAcrossOperations(primaries: readonly Node[], index: Attribu
   }
 }
 
-/** A node's spans' calls, tokens and the tokens of them that lie below `parents`' spans, over an interval. */
+/**
+ * A node's spans' calls and tokens in whole assembled traces, and the tokens of them that lie below
+ * `parents`' spans, over an interval. Both from whole traces: the calls of traces still running at
+ * the watermark, or emitted as fragments without their agent's span (a coder task that now takes
+ * minutes outlives the assembler's wait), are below no agent; counted in the whole, they made an
+ * agent that sent 8 × the tokens explain only 71–78 % of its model's added tokens.
+ */
 function tokensUnder(a: Node, parents: readonly number[], f: IntervalFigures): { calls: number; tokens: number; below: number } {
   let calls = 0;
   let tokens = 0;
   let below = 0;
   for (const p of a.tuples) {
-    const t = f.tuples.get(p);
+    const t = f.traced.get(p);
     calls += t?.calls ?? 0;
     tokens += t?.tokens ?? 0;
     for (const q of parents) below += f.tokensBelow.get(pairKey(q, p)) ?? 0;
@@ -546,6 +582,29 @@ function linkLatencyToTokens(primaries: readonly Node[], consequences: readonly 
       if (share >= need(l, t) && (best === undefined || share > best.share)) best = { t, share };
     }
     if (best) link(l, best.t, 'consequence', best.share);
+  }
+}
+
+/**
+ * Consequences of different kinds on one series that no cause took — a retry storm and the retry
+ * exhaustion of fetch_url, whose failing calls were too few to be a failure finding of their own —
+ * are the same spans seen two ways (their excess lies wholly in each other's spans, though one is
+ * counted in calls and the other in failures): one problem, rooted as two findings on one series
+ * are (wins: the more severe, then the older).
+ */
+function linkSameSeries(free: readonly Node[]): void {
+  const bySeries = new Map<string, Node[]>();
+  for (const c of free) {
+    if (c.parent !== undefined || c.tuples.length === 0) continue;
+    const key = subjectKey(c.p.subject);
+    const list = bySeries.get(key);
+    if (list === undefined) bySeries.set(key, [c]);
+    else list.push(c);
+  }
+  for (const nodes of bySeries.values()) {
+    if (nodes.length < 2) continue;
+    const root = nodes.reduce((a, b) => (wins(b, a) ? b : a));
+    for (const n of nodes) if (n !== root && n.measure !== root.measure) link(n, root, 'view', 1);
   }
 }
 

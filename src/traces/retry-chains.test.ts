@@ -46,6 +46,32 @@ describe('findRetryChains', () => {
     expect(c.parentSpanId).toBe(trace.root.span.spanId);
   });
 
+  it('takes no call after a model call of another operation for a retry: a fallback answered the turn, the next call is a new turn', () => {
+    const chat = (model: string, start: number, end: number, error?: string): SpanTree => ({
+      name: `chat ${model}`,
+      start: T0 + start,
+      end: T0 + end,
+      ...(error !== undefined ? { error } : {}),
+      attributes: { 'gen_ai.operation.name': 'chat', 'gen_ai.request.model': model, ...(error !== undefined ? { 'error.type': 'overloaded_error' } : {}) },
+    });
+    // the agent's model is overloaded on every turn; each time the turn falls back to another model
+    // and runs the tools that one asked for, ~1.7 s apart: regular gaps, but no retries
+    const trace = traceFrom(
+      root([
+        chat('claude-haiku-4', 0, 400, 'Overloaded'),
+        chat('gpt-4o', 420, 2_000),
+        tool('read_file', 2_010, 2_030),
+        chat('claude-haiku-4', 2_040, 2_400, 'Overloaded'),
+        chat('gpt-4o', 2_420, 4_100),
+        chat('claude-haiku-4', 4_110, 4_500, 'Overloaded'),
+        // re-issued at once, nothing between: a retry
+        chat('claude-haiku-4', 4_510, 4_900, 'Overloaded'),
+        chat('gpt-4o', 4_920, 6_500),
+      ]),
+    );
+    expect(findRetryChains(trace).map(shapeOf)).toEqual([{ key: 'kc-orchestrator chat claude-haiku-4 claude-haiku-4', attempts: 2, outcome: 'exhausted', source: 'structural', gaps: [10] }]);
+  });
+
   it('ends a chain at a successful sibling: a later failure starts over', () => {
     const trace = traceFrom(
       root([

@@ -8,7 +8,9 @@
  *   next says it is attempt ≥ 2 (instrumentations often mark only the retries);
  * - structural: neither carries an attempt number, the previous failed, and the next starts after
  *   it ended. Only the **next** same-key sibling can continue a chain: a successful sibling ends
- *   it, and an overlapping one (a parallel call) is not a retry.
+ *   it, and an overlapping one (a parallel call) is not a retry. Nor is a call after a model call of
+ *   another operation that ran between the two (a fallback answered the turn, or the model saw the
+ *   failure and decided again): the agent moved on, and the next call is a new turn.
  * A span with kc's retry count (`kc.task.retry_count` / `retryCount`) > 0 and no attempt children
  * is a chain of its own with retry count + 1 attempts ("counted": no per-attempt detail).
  * Chains nest (a retried task whose tool calls are retried); amplification multiplies attempts
@@ -21,6 +23,7 @@ import { attrAsInteger } from '../model/derive.js';
 import { isNonRetryable } from '../model/error-class.js';
 import { nameKey } from '../model/names.js';
 import { operationSubject } from '../model/series.js';
+import { isModelCall } from '../model/cost.js';
 
 /** kc's retry count on a task span (docs/input.md kc mapping); `retryCount` as kc names it in its events. */
 export const RETRY_COUNT_KEYS = ['kc.task.retry_count', 'retryCount'] as const;
@@ -114,6 +117,17 @@ function continues(prev: SpanRecord, next: SpanRecord): boolean {
   return prev.failed && next.startMs >= prev.endMs;
 }
 
+/**
+ * Whether a model call of another operation ran between an unnumbered failed call and the next
+ * same-key sibling (started after the one ended, ended before the other started): the turn went
+ * on without it, so the next call is no retry (see the file comment).
+ */
+type Timed = Pick<SpanRecord, 'attempt' | 'operationKey' | 'startMs' | 'endMs'>;
+export function movedOn(turns: readonly Timed[], prev: Timed, next: Timed): boolean {
+  if (prev.attempt !== undefined || next.attempt !== undefined) return false;
+  return turns.some((m) => m.operationKey !== prev.operationKey && m.startMs >= prev.endMs && m.endMs <= next.startMs);
+}
+
 function groupKey(span: SpanRecord): string {
   return `${span.operationKey}\u0000${span.taskId ?? ''}`;
 }
@@ -193,6 +207,7 @@ function chainsUnder(trace: Trace, parent: TraceNode, whole: boolean): RetryChai
     g.push(c);
   }
   const out: RetryChain[] = [];
+  const turns = parent.children.filter((c) => isModelCall(c.span)).map((c) => c.span);
   for (const group of groups.values()) {
     let run: TraceNode[] = [];
     const close = () => {
@@ -206,7 +221,7 @@ function chainsUnder(trace: Trace, parent: TraceNode, whole: boolean): RetryChai
     };
     for (const node of group) {
       const prev = run[run.length - 1];
-      if (prev !== undefined && !continues(prev.span, node.span)) close();
+      if (prev !== undefined && (!continues(prev.span, node.span) || movedOn(turns, prev.span, node.span))) close();
       run.push(node);
     }
     close();

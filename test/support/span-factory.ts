@@ -58,6 +58,7 @@ export function makeSpan(init: SpanInit = {}): SpanRecord {
     inputTokens: init.inputTokens,
     outputTokens: init.outputTokens,
     httpStatus: init.httpStatus,
+    toolCallId: init.toolCallId,
     failed,
     errorClass: init.errorClass ?? (failed ? 'other' : undefined),
   };

@@ -7,8 +7,12 @@ import { affected, breakdown, count, fraction, wasted, wastedCost, windowName } 
 
 /** What every failure_rate and failure_spike judgement states about the judged window. */
 const failureWindow = {
+  /** calls and the calls that failed, a retried call's attempts counted once (the rate and its bound are of these) */
   calls: count,
   failures: count,
+  /** every attempt and the failed ones, when retries were folded into their calls */
+  attempts: count.optional(),
+  failed_attempts: count.optional(),
   failure_rate: fraction,
   /** Wilson 95 % interval of the failure rate */
   wilson_lower: fraction,
