@@ -21,9 +21,19 @@ export const MIN_POSITIVE_MS = 1e-3;
 /** about 31 years: bounds the store's key range above */
 export const MAX_MS = 1e12;
 
+/** The bin keys of the sketches (every sketch has the same accuracy, so the same mapping). */
+const KEYS = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }).mapping;
+
 export class QuantileSketch {
   /** exact values while small; undefined once the DDSketch holds them */
   private exact: number[] | undefined = [];
+  /**
+   * the bin keys of `exact`'s first values, made when a merge first moves them into a DDSketch and
+   * kept: a pane is merged into a window at every judgement that reads it, and computing each
+   * value's key (a logarithm) again every time was a large part of merging latency windows on a
+   * kc history (profiled). Values are only appended while exact, so a prefix stays valid.
+   */
+  private exactKeys: number[] | undefined;
   private sketch: DDSketch | undefined;
   /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
   private zeros = 0;
@@ -57,12 +67,17 @@ export class QuantileSketch {
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
     if (this.exact !== undefined && other.exact !== undefined && this.exact.length + other.exact.length <= EXACT_LIMIT) {
+      // the keys follow the values when both are known, so a later move into a DDSketch has them
+      const keys = this.exactKeys ?? (this.exact.length === 0 ? (this.exactKeys = []) : undefined);
+      const theirs = other.exactKeys;
+      if (keys !== undefined && keys.length === this.exact.length && theirs !== undefined && theirs.length === other.exact.length) for (const k of theirs) keys.push(k);
       for (const v of other.exact) this.exact.push(v);
       return;
     }
     if (this.exact !== undefined) this.toSketch();
     if (other.exact !== undefined) {
-      for (const v of other.exact) this.acceptIntoSketch(v);
+      const keys = other.keysOfExact();
+      for (let i = 0; i < other.exact.length; i++) this.acceptKeyed(other.exact[i] as number, keys[i] as number);
     } else {
       this.zeros += other.zeros;
       if (other.sketch !== undefined && other.sketch.count > 0) (this.sketch as DDSketch).merge(other.sketch);
@@ -135,14 +150,41 @@ export class QuantileSketch {
 
   private toSketch(): void {
     const values = this.exact ?? [];
+    const keys = this.keysOfExact();
     this.exact = undefined;
+    this.exactKeys = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-    for (const v of values) this.acceptIntoSketch(v);
+    for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
+  }
+
+  /** The bin keys of every exact value (NaN for a zero), completed from the ones known. */
+  private keysOfExact(): readonly number[] {
+    const values = this.exact ?? [];
+    const keys = (this.exactKeys ??= []);
+    for (let i = keys.length; i < values.length; i++) {
+      const v = values[i] as number;
+      keys.push(v === 0 ? Number.NaN : KEYS.key(v));
+    }
+    return keys;
   }
 
   private acceptIntoSketch(v: number): void {
     if (v === 0) this.zeros++;
     else (this.sketch as DDSketch).accept(v);
+  }
+
+  /** acceptIntoSketch for a value whose key is known: DDSketch.accept's bookkeeping without the logarithm. */
+  private acceptKeyed(v: number, key: number): void {
+    const sketch = this.sketch as DDSketch;
+    if (v === 0) this.zeros++;
+    else if (!(v > sketch.mapping.minPossible)) sketch.accept(v);
+    else {
+      sketch.store.add(key, 1);
+      sketch.count += 1;
+      sketch.sum += v;
+      if (v < sketch.min) sketch.min = v;
+      if (v > sketch.max) sketch.max = v;
+    }
   }
 }
 
