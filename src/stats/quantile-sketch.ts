@@ -77,6 +77,7 @@ export class QuantileSketch {
     if (this.exact !== undefined) this.toSketch();
     if (other.exact !== undefined) {
       const keys = other.keysOfExact();
+      this.reserve(keys);
       for (let i = 0; i < other.exact.length; i++) this.acceptKeyed(other.exact[i] as number, keys[i] as number);
     } else {
       this.zeros += other.zeros;
@@ -154,7 +155,27 @@ export class QuantileSketch {
     this.exact = undefined;
     this.exactKeys = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
+    this.reserve(keys);
     for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
+  }
+
+  /**
+   * Grows the store once to the range of `keys` (NaN: a zero, no key) before they are added: the
+   * store grows (copying and re-centering its bins) whenever a key falls outside its range, and
+   * adding a pane's values one by one grew it at each new extreme. Adding nothing (weight 0) to the
+   * lowest and the highest key changes no count and moves no key the values do not reach.
+   */
+  private reserve(keys: readonly number[]): void {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const k of keys) {
+      if (k < lo) lo = k;
+      if (k > hi) hi = k;
+    }
+    if (lo > hi) return;
+    const store = (this.sketch as DDSketch).store;
+    if (lo < store.minKey) store.add(lo, 0);
+    if (hi > store.maxKey) store.add(hi, 0);
   }
 
   /** The bin keys of every exact value (NaN for a zero), completed from the ones known. */
