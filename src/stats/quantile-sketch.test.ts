@@ -200,7 +200,7 @@ describe('merging panes with their bin keys kept', () => {
     }
   });
 
-  it('carries keys through merges of exact sketches into the move to a DDSketch', () => {
+  it('gives the same after merges of exact sketches and their move into a DDSketch', () => {
     const rand = seeded(5);
     const small = Array.from({ length: 10 }, () => {
       const s = new QuantileSketch();

@@ -31,9 +31,13 @@ export class QuantileSketch {
    * the bin keys of `exact`'s first values, made when a merge first moves them into a DDSketch and
    * kept: a pane is merged into a window at every judgement that reads it, and computing each
    * value's key (a logarithm) again every time was a large part of merging latency windows on a
-   * kc history (profiled). Values are only appended while exact, so a prefix stays valid.
+   * kc history (profiled). Values are only appended while exact, so a prefix stays valid. (Not
+   * carried into a merge of exact sketches: a window that stays exact would pay for them.)
    */
   private exactKeys: number[] | undefined;
+  /** the lowest and highest of `exactKeys` */
+  private keyLo = Number.POSITIVE_INFINITY;
+  private keyHi = Number.NEGATIVE_INFINITY;
   private sketch: DDSketch | undefined;
   /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
   private zeros = 0;
@@ -67,17 +71,13 @@ export class QuantileSketch {
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
     if (this.exact !== undefined && other.exact !== undefined && this.exact.length + other.exact.length <= EXACT_LIMIT) {
-      // the keys follow the values when both are known, so a later move into a DDSketch has them
-      const keys = this.exactKeys ?? (this.exact.length === 0 ? (this.exactKeys = []) : undefined);
-      const theirs = other.exactKeys;
-      if (keys !== undefined && keys.length === this.exact.length && theirs !== undefined && theirs.length === other.exact.length) for (const k of theirs) keys.push(k);
       for (const v of other.exact) this.exact.push(v);
       return;
     }
     if (this.exact !== undefined) this.toSketch();
     if (other.exact !== undefined) {
       const keys = other.keysOfExact();
-      this.reserve(keys);
+      this.reserve(other.keyLo, other.keyHi);
       for (let i = 0; i < other.exact.length; i++) this.acceptKeyed(other.exact[i] as number, keys[i] as number);
     } else {
       this.zeros += other.zeros;
@@ -155,23 +155,17 @@ export class QuantileSketch {
     this.exact = undefined;
     this.exactKeys = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-    this.reserve(keys);
+    this.reserve(this.keyLo, this.keyHi);
     for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
   }
 
   /**
-   * Grows the store once to the range of `keys` (NaN: a zero, no key) before they are added: the
-   * store grows (copying and re-centering its bins) whenever a key falls outside its range, and
-   * adding a pane's values one by one grew it at each new extreme. Adding nothing (weight 0) to the
-   * lowest and the highest key changes no count and moves no key the values do not reach.
+   * Grows the store once to the keys [lo, hi] before a pane's values are added: the store grows
+   * (copying and re-centering its bins) whenever a key falls outside its range, and adding the
+   * values one by one grew it at each new extreme. Adding nothing (weight 0) to the lowest and the
+   * highest key changes no count and moves no key the values do not reach.
    */
-  private reserve(keys: readonly number[]): void {
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const k of keys) {
-      if (k < lo) lo = k;
-      if (k > hi) hi = k;
-    }
+  private reserve(lo: number, hi: number): void {
     if (lo > hi) return;
     const store = (this.sketch as DDSketch).store;
     if (lo < store.minKey) store.add(lo, 0);
@@ -184,7 +178,13 @@ export class QuantileSketch {
     const keys = (this.exactKeys ??= []);
     for (let i = keys.length; i < values.length; i++) {
       const v = values[i] as number;
-      keys.push(v === 0 ? Number.NaN : KEYS.key(v));
+      if (v === 0) keys.push(Number.NaN);
+      else {
+        const k = KEYS.key(v);
+        keys.push(k);
+        if (k < this.keyLo) this.keyLo = k;
+        if (k > this.keyHi) this.keyHi = k;
+      }
     }
     return keys;
   }
