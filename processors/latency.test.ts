@@ -4,7 +4,7 @@ import type { Observation } from '../src/model/painpoint.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { runOnSpans, testContext, testSettings } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { baselineQuantileBound, judgeSlowTail, latencyAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, regressionSeverity, type LatencyConfig } from './latency.js';
+import { baselineQuantileBound, judgeSlowTail, latencyAggregator, latencyProbeAggregator, latencyConfigSchema, latencyProcessorFactory, latencySpanOperator, regressionSeverity, type LatencyConfig } from './latency.js';
 
 const T0 = 1_800_000_000_000; // a multiple of 10 s
 const MIN = 60_000;
@@ -367,5 +367,38 @@ describe('latency window summary', () => {
     expect(s).toEqual({ successes: merged.sketch.count, max: merged.sketch.max });
     expect(s).toEqual({ successes: 45, max: 400 });
     expect(merged.sketch.quantile(0.99)).toBeLessThanOrEqual(s.max);
+  });
+
+  it('probes by running counts as the fold over the panes does: successes, and whether the merged max reaches min_latency', () => {
+    const agg = latencyProbeAggregator(300);
+    const summary = agg.summary!;
+    const additive = summary.additive!;
+    const panes = [[10, 20, 30], [], [5, 400], [299.9], Array.from({ length: 40 }, (_, i) => 1 + i), [300]].map((durations) => {
+      const acc = agg.create();
+      for (const d of durations) agg.add(acc, makeSpan({ durationMs: d }));
+      agg.add(acc, makeSpan({ durationMs: 999, failed: true }));
+      return acc;
+    });
+    // every range of panes: the running counts, the fold and a merge agree
+    for (let lo = 0; lo < panes.length; lo++) {
+      for (let hi = lo; hi <= panes.length; hi++) {
+        const merged = agg.create();
+        const folded = summary.create();
+        const sums = [0, 0];
+        for (const p of panes.slice(lo, hi)) {
+          agg.merge(merged, p);
+          summary.add(folded, p);
+          const out: number[] = [];
+          additive.counts(p, out, 0);
+          sums[0] = (sums[0] as number) + (out[0] as number);
+          sums[1] = (sums[1] as number) + (out[1] as number);
+        }
+        const expected = { successes: merged.sketch.count, reachesMinLatency: merged.sketch.max >= 300 };
+        expect(additive.fromCounts(sums)).toEqual(expected);
+        expect(folded).toEqual(expected);
+      }
+    }
+    expect(additive.fromCounts([46, 2])).toEqual({ successes: 46, reachesMinLatency: true });
+    expect(additive.fromCounts([3, 0]).reachesMinLatency).toBe(false);
   });
 });

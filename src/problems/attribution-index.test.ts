@@ -102,4 +102,39 @@ describe('the attribution index', () => {
     expect(entries(first)).toEqual(snapshot);
     expect([...later.tuples.values()][0]?.failures).toBe(2);
   });
+
+  it('answers matching from its cache only while the tuple table is the same: new tuples and forgotten ones show', () => {
+    const small = { paneMs: MIN, retentionMs: 10 * MIN, maxTuples: 4 };
+    const index = new AttributionIndex(small);
+    const scan = (subject: Parameters<AttributionIndex['matching']>[0]) => {
+      const ids: number[] = [];
+      for (let id = 1; id < 100; id++) {
+        const t = index.tuple(id);
+        if (t !== undefined && t.service === subject.service && (subject.tool === undefined || t.tool === subject.tool)) ids.push(id);
+      }
+      return ids;
+    };
+    const svc = call('a', T0).service;
+    const all = { service: svc };
+    const toolB = { service: svc, tool: 'b' };
+    index.addSpan(call('a', T0 + 1_000));
+    expect(index.matching(all)).toEqual(scan(all));
+    expect(index.matching(toolB)).toEqual([]);
+    // a new tuple after both were asked: both answers change
+    index.addSpan(call('b', T0 + 2_000));
+    expect(index.matching(all)).toEqual(scan(all));
+    expect(index.matching(all)).toHaveLength(2);
+    expect(index.matching(toolB)).toEqual(scan(toolB));
+    expect(index.matching(toolB)).toHaveLength(1);
+    // the same subject as another object, asked again with nothing new: the same answer
+    expect(index.matching({ service: svc, tool: 'b' })).toBe(index.matching(toolB));
+    // a third tuple, then every pane of the first two expires while the table is half full: forgotten
+    index.addSpan(call('c', T0 + 35 * MIN));
+    expect(index.matching(toolB)).toHaveLength(1);
+    expect(index.matching(all)).toHaveLength(3);
+    index.advance(T0 + 41 * MIN);
+    expect(index.matching(toolB)).toEqual([]);
+    expect(index.matching(all)).toEqual(scan(all));
+    expect(index.matching(all)).toHaveLength(1);
+  });
 });

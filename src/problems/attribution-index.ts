@@ -71,6 +71,9 @@ interface SummedInterval {
 /** summed intervals kept (by start); beyond it the cache starts again */
 const MAX_CACHED_INTERVALS = 256;
 
+/** subjects whose matching tuples are kept; beyond it the cache starts again */
+const MAX_CACHED_MATCHES = 1_024;
+
 /** Tuple ids stay below this, so a pair of them is one number. */
 const TUPLE_ID_SPACE = 1 << 20;
 const MAX_EDGES_PER_SPAN = 16;
@@ -117,6 +120,14 @@ export class AttributionIndex {
   private readonly byId = new Map<number, Tuple>();
   /** the last interval summed from each start (see interval) */
   private readonly summed = new Map<number, SummedInterval>();
+  /**
+   * matching()'s answers by subject, valid while the tuple table is the same (`tuplesVersion`):
+   * the problems stage asks for every active pain point's tuples at every regrouping, and scanning
+   * every tuple for each was a tenth of a kc history's CPU (profiled)
+   */
+  private readonly matched = new Map<string, { readonly version: number; readonly ids: readonly number[] }>();
+  /** bumped whenever a tuple is added or forgotten */
+  private tuplesVersion = 0;
   private nextId = 1;
   private latest = Number.NEGATIVE_INFINITY;
   /** spans of tuples beyond `maxTuples`, left out */
@@ -201,6 +212,7 @@ export class AttributionIndex {
         if (t.lastPane + this.options.paneMs <= oldest) {
           this.tupleIds.delete(key);
           this.byId.delete(t.id);
+          this.tuplesVersion++;
         }
       }
     }
@@ -234,11 +246,16 @@ export class AttributionIndex {
     return figures;
   }
 
-  /** Ids of the known tuples whose spans are in the series `subject` names. */
-  matching(subject: Subject): number[] {
-    const out: number[] = [];
-    for (const t of this.byId.values()) if (tupleMatches(t, subject)) out.push(t.id);
-    return out;
+  /** Ids of the known tuples whose spans are in the series `subject` names, in the table's order. Never modify the result: it is shared. */
+  matching(subject: Subject): readonly number[] {
+    const key = `${subject.service}\u0000${subject.operation ?? '\u0001'}\u0000${subject.tool ?? '\u0001'}\u0000${subject.model ?? '\u0001'}\u0000${subject.provider ?? '\u0001'}\u0000${subject.agent ?? '\u0001'}\u0000${subject.task_type ?? '\u0001'}\u0000${subject.error_class ?? '\u0001'}`;
+    const cached = this.matched.get(key);
+    if (cached !== undefined && cached.version === this.tuplesVersion) return cached.ids;
+    const ids: number[] = [];
+    for (const t of this.byId.values()) if (tupleMatches(t, subject)) ids.push(t.id);
+    if (this.matched.size >= MAX_CACHED_MATCHES && cached === undefined) this.matched.clear();
+    this.matched.set(key, { version: this.tuplesVersion, ids });
+    return ids;
   }
 
   /** Staged figures and traces available by `time`, in the order of their boundaries. */
@@ -312,6 +329,7 @@ export class AttributionIndex {
       };
       this.tupleIds.set(key, tuple);
       this.byId.set(tuple.id, tuple);
+      this.tuplesVersion++;
     }
     return tuple;
   }

@@ -53,18 +53,24 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
 
       const regroup = (time: number) => {
         if (changed.size === 0) return;
-        const cache = new Map<string, ReturnType<AttributionIndex['interval']>>();
+        // by start, then end (numbers: a string key per call cost more than the lookup saved)
+        const cache = new Map<number, Map<number, ReturnType<AttributionIndex['interval']>>>();
         const interval = (from: number, to: number) => {
-          const key = `${from}|${to}`;
-          let f = cache.get(key);
-          if (f === undefined) cache.set(key, (f = index.interval(from, to)));
+          let byEnd = cache.get(from);
+          if (byEnd === undefined) cache.set(from, (byEnd = new Map()));
+          let f = byEnd.get(to);
+          if (f === undefined) byEnd.set(to, (f = index.interval(from, to)));
           return f;
         };
         for (const p of active.values()) if (p.kind === 'latency_bottleneck') bottlenecks.set(operationKeyOf(p.subject), time);
         for (const [op, seen] of bottlenecks) if (seen < time - settings.correlation_window) bottlenecks.delete(op);
         const critical = settings.exhaustion_on_critical_path ? new Set(bottlenecks.keys()) : new Set<string>();
         const groups = groupPainPoints({ points: [...active.values()], index, interval, now: time, maxInterval: settings.max_interval, lead: settings.onset_lead, baseline: settings.baseline, share: settings.explain_share, contributingShare: settings.contributing_share, previousRoots, band: settings.link_band });
-        previousRoots = new Map(groups.flatMap((g) => [[g.root.id, g.root.id] as const, ...g.symptoms.map((m) => [m.point.id, g.root.id] as const)]));
+        previousRoots = new Map();
+        for (const g of groups) {
+          previousRoots.set(g.root.id, g.root.id);
+          for (const m of g.symptoms) previousRoots.set(m.point.id, g.root.id);
+        }
         for (const c of tracker.reconcile(groups, changed, records, recommendations, critical)) subscriber.next(c);
         changed.clear();
         for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);

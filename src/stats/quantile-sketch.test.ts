@@ -164,3 +164,68 @@ describe('QuantileSketch', () => {
     expect(a.zeroCount).toBe(2);
   });
 });
+
+describe('merging panes with their bin keys kept', () => {
+  /** Everything a reader of the sketch can see, at every rank and around every value. */
+  function observed(s: QuantileSketch, values: readonly number[]): unknown {
+    const ranks = Array.from({ length: s.count }, (_, i) => s.quantile(s.count > 1 ? i / (s.count - 1) : 0));
+    const around = values.flatMap((v) => [v * 0.97, v, v * 1.03]).map((x) => [s.countAbove(x), s.sumAbove(x)]);
+    // (the sum is left out: summed pane by pane it may differ from one summed value by value in the last bit)
+    return { count: s.count, min: s.min, max: s.max, exact: s.isExact, ranks, around };
+  }
+
+  it('gives what adding every value one by one gives, as panes grow between merges (no stale keys)', () => {
+    const rand = seeded(11);
+    const panes = Array.from({ length: 12 }, () => new QuantileSketch());
+    const fed: number[][] = panes.map(() => []);
+    for (let round = 0; round < 6; round++) {
+      // each pane takes a few more values (zeros too), staying exact or passing the limit
+      panes.forEach((pane, i) => {
+        const n = 1 + Math.floor(rand() * (i === 3 ? 12 : 5));
+        for (let k = 0; k < n; k++) {
+          const v = rand() < 0.05 ? 0 : lognormal(rand, 200 * (1 + i), 1.2);
+          pane.add(v);
+          fed[i]?.push(v);
+        }
+      });
+      // windows over different ranges of the panes, merged again after the panes grew
+      for (const [lo, hi] of [[0, 12], [2, 9], [5, 6], [0, 3]] as const) {
+        const window = new QuantileSketch();
+        for (let i = lo; i < hi; i++) window.merge(panes[i] as QuantileSketch);
+        const reference = new QuantileSketch();
+        const values = fed.slice(lo, hi).flat();
+        for (const v of values) reference.add(v);
+        expect(observed(window, values)).toEqual(observed(reference, values));
+      }
+    }
+  });
+
+  it('gives the same after merges of exact sketches and their move into a DDSketch', () => {
+    const rand = seeded(5);
+    const small = Array.from({ length: 10 }, () => {
+      const s = new QuantileSketch();
+      for (let k = 0; k < 4; k++) s.add(lognormal(rand, 50, 1));
+      return s;
+    });
+    // the panes' keys are made by a first window, then reused by windows made of windows
+    const first = new QuantileSketch();
+    for (const s of small) first.merge(s);
+    const a = new QuantileSketch();
+    const b = new QuantileSketch();
+    for (const s of small.slice(0, 5)) a.merge(s);
+    for (const s of small.slice(5)) b.merge(s);
+    const late = lognormal(rand, 5_000, 0.5);
+    a.add(late);
+    const both = new QuantileSketch();
+    both.merge(a);
+    both.merge(b);
+    const reference = new QuantileSketch();
+    const values: number[] = [];
+    for (const s of small.slice(0, 5)) for (let i = 0; i < s.count; i++) values.push(s.quantile(i / (s.count - 1)));
+    values.push(late);
+    for (const s of small.slice(5)) for (let i = 0; i < s.count; i++) values.push(s.quantile(i / (s.count - 1)));
+    for (const v of values) reference.add(v);
+    expect(both.isExact).toBe(false);
+    expect(observed(both, values)).toEqual(observed(reference, values));
+  });
+});

@@ -21,9 +21,23 @@ export const MIN_POSITIVE_MS = 1e-3;
 /** about 31 years: bounds the store's key range above */
 export const MAX_MS = 1e12;
 
+/** The bin keys of the sketches (every sketch has the same accuracy, so the same mapping). */
+const KEYS = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY }).mapping;
+
 export class QuantileSketch {
   /** exact values while small; undefined once the DDSketch holds them */
   private exact: number[] | undefined = [];
+  /**
+   * the bin keys of `exact`'s first values, made when a merge first moves them into a DDSketch and
+   * kept: a pane is merged into a window at every judgement that reads it, and computing each
+   * value's key (a logarithm) again every time was a large part of merging latency windows on a
+   * kc history (profiled). Values are only appended while exact, so a prefix stays valid. (Not
+   * carried into a merge of exact sketches: a window that stays exact would pay for them.)
+   */
+  private exactKeys: number[] | undefined;
+  /** the lowest and highest of `exactKeys` */
+  private keyLo = Number.POSITIVE_INFINITY;
+  private keyHi = Number.NEGATIVE_INFINITY;
   private sketch: DDSketch | undefined;
   /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
   private zeros = 0;
@@ -62,7 +76,9 @@ export class QuantileSketch {
     }
     if (this.exact !== undefined) this.toSketch();
     if (other.exact !== undefined) {
-      for (const v of other.exact) this.acceptIntoSketch(v);
+      const keys = other.keysOfExact();
+      this.reserve(other.keyLo, other.keyHi);
+      for (let i = 0; i < other.exact.length; i++) this.acceptKeyed(other.exact[i] as number, keys[i] as number);
     } else {
       this.zeros += other.zeros;
       if (other.sketch !== undefined && other.sketch.count > 0) (this.sketch as DDSketch).merge(other.sketch);
@@ -135,14 +151,61 @@ export class QuantileSketch {
 
   private toSketch(): void {
     const values = this.exact ?? [];
+    const keys = this.keysOfExact();
     this.exact = undefined;
+    this.exactKeys = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
-    for (const v of values) this.acceptIntoSketch(v);
+    this.reserve(this.keyLo, this.keyHi);
+    for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
+  }
+
+  /**
+   * Grows the store once to the keys [lo, hi] before a pane's values are added: the store grows
+   * (copying and re-centering its bins) whenever a key falls outside its range, and adding the
+   * values one by one grew it at each new extreme. Adding nothing (weight 0) to the lowest and the
+   * highest key changes no count and moves no key the values do not reach.
+   */
+  private reserve(lo: number, hi: number): void {
+    if (lo > hi) return;
+    const store = (this.sketch as DDSketch).store;
+    if (lo < store.minKey) store.add(lo, 0);
+    if (hi > store.maxKey) store.add(hi, 0);
+  }
+
+  /** The bin keys of every exact value (NaN for a zero), completed from the ones known. */
+  private keysOfExact(): readonly number[] {
+    const values = this.exact ?? [];
+    const keys = (this.exactKeys ??= []);
+    for (let i = keys.length; i < values.length; i++) {
+      const v = values[i] as number;
+      if (v === 0) keys.push(Number.NaN);
+      else {
+        const k = KEYS.key(v);
+        keys.push(k);
+        if (k < this.keyLo) this.keyLo = k;
+        if (k > this.keyHi) this.keyHi = k;
+      }
+    }
+    return keys;
   }
 
   private acceptIntoSketch(v: number): void {
     if (v === 0) this.zeros++;
     else (this.sketch as DDSketch).accept(v);
+  }
+
+  /** acceptIntoSketch for a value whose key is known: DDSketch.accept's bookkeeping without the logarithm. */
+  private acceptKeyed(v: number, key: number): void {
+    const sketch = this.sketch as DDSketch;
+    if (v === 0) this.zeros++;
+    else if (!(v > sketch.mapping.minPossible)) sketch.accept(v);
+    else {
+      sketch.store.add(key, 1);
+      sketch.count += 1;
+      sketch.sum += v;
+      if (v < sketch.min) sketch.min = v;
+      if (v > sketch.max) sketch.max = v;
+    }
   }
 }
 
