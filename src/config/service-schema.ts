@@ -252,7 +252,11 @@ export const serviceSchema = z.strictObject({
   ui: uiSchema.prefault({}),
   /** where state that outlives a restart lives (kc_runs ingest log, spool, SQLite default) */
   data_dir: z.string().default('./sidelight-data'),
-  /** bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE */
-  queue_size: z.number().int().positive().default(50_000),
+  /**
+   * bounded queue between receivers and the pipeline, in spans; full → 503 / UNAVAILABLE. It only
+   * smooths bursts: past a few seconds of work, a backlog belongs to the client's retry (as with
+   * the Collector's memory_limiter), not to whole decoded spans in memory
+   */
+  queue_size: z.number().int().positive().default(20_000),
 });
 export type ServiceSettings = z.output<typeof serviceSchema>;

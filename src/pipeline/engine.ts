@@ -10,7 +10,6 @@ import { catchError, EMPTY, map, merge, Observable, share, Subject, type Operato
 import { Counter, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { Judgement, OutputChange, PainPointChange, PipelineEvent, TaggedJudgement, TraceStreamEvent } from '../model/events.js';
-import type { Trace } from '../model/trace.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import type { Detector } from '../component/contracts.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -121,15 +120,15 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
       if (e.type === 'span') index.addSpan(e.span, firstJudgingBoundary(e.span.endMs, options.settings.windows));
     });
     if (traces$) {
-      let complete: Trace[] = [];
       indexSub.add(
         traces$.subscribe((e) => {
-          if (e.type === 'trace') complete.push(e.trace);
-          else if (e.type === 'watermark' || e.type === 'drain') {
-            // the assembler follows a boundary's traces with a watermark at it; drained ones count at once
-            for (const t of complete) index.addTrace(t, e.type === 'watermark' ? Math.min(e.time, nextMultipleAfter(e.from, clockStepMs)) : Number.NEGATIVE_INFINITY);
-            complete = [];
-          }
+          // Held by the index as figures until the next watermark names their boundary: traces the
+          // caps complete early come between watermarks, and under a heavy load whose event time
+          // moves slowly that is minutes and tens of thousands of traces.
+          if (e.type === 'trace') index.holdTrace(e.trace);
+          // the assembler follows a boundary's traces with a watermark at it; drained ones count at once
+          else if (e.type === 'watermark') index.placeHeldTraces(Math.min(e.time, nextMultipleAfter(e.from, clockStepMs)));
+          else if (e.type === 'drain') index.placeHeldTraces(Number.NEGATIVE_INFINITY);
         }),
       );
     }

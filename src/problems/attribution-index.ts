@@ -44,9 +44,8 @@ export interface Tuple {
   lastPane: number;
 }
 
-interface Pane {
-  readonly start: number;
-  readonly tuples: Map<number, TupleFigures>;
+/** What traces add to a pane: the figures of spans and their descendants. */
+interface TraceEdges {
   /** failed span tuple × failed descendant tuple → failed spans with such a descendant */
   readonly failedBelow: Map<number, number>;
   /** successful span tuple × descendant tuple → the descendant's ms on the span's critical path */
@@ -59,6 +58,11 @@ interface Pane {
   readonly traced: Map<number, TracedFigures>;
   /** bumped by every change to the pane: an interval summed over it is stale once this moves */
   version: number;
+}
+
+interface Pane extends TraceEdges {
+  readonly start: number;
+  readonly tuples: Map<number, TupleFigures>;
 }
 
 /** An interval's figures and the panes (at their versions) they were summed from, in that order. */
@@ -114,8 +118,14 @@ export class AttributionIndex {
   private readonly panes = new Map<number, Pane>();
   /** spans' figures by the boundary they may be read from, then by pane (bounded by tuples × panes) */
   private readonly stagedSpans = new Map<number, Map<number, Map<number, TupleFigures>>>();
-  /** traces by the boundary they may be read from, in the order they came */
-  private readonly stagedTraces = new Map<number, Trace[]>();
+  /**
+   * traces' figures by the boundary they may be read from, then by pane: summed as each trace comes,
+   * so what waits for a boundary is bounded by tuples × panes, never by the traces (a sidecar whose
+   * trace caps complete traces early while event time stands still held every such trace here)
+   */
+  private readonly stagedTraces = new Map<number, Map<number, TraceEdges>>();
+  /** figures of traces whose boundary is not known yet (placeHeldTraces names it), by pane */
+  private heldTraces = new Map<number, TraceEdges>();
   private readonly tupleIds = new Map<string, Tuple>();
   private readonly byId = new Map<number, Tuple>();
   /** the last interval summed from each start (see interval) */
@@ -184,12 +194,35 @@ export class AttributionIndex {
    */
   addTrace(trace: Trace, availableAt = Number.NEGATIVE_INFINITY): void {
     if (availableAt > this.latest) {
-      const list = this.stagedTraces.get(availableAt);
-      if (list === undefined) this.stagedTraces.set(availableAt, [trace]);
-      else list.push(trace);
+      let staged = this.stagedTraces.get(availableAt);
+      if (staged === undefined) this.stagedTraces.set(availableAt, (staged = new Map()));
+      this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs, this.stagingPane(staged));
       return;
     }
-    this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs);
+    this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs, (endMs) => this.pane(endMs));
+  }
+
+  /**
+   * Counts a trace whose boundary is named later (placeHeldTraces): a trace the assembler completes
+   * early, at a cap, comes before the watermark that says from which boundary it may be read. Its
+   * figures are kept, summed by pane, not the trace.
+   */
+  holdTrace(trace: Trace): void {
+    this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs, this.stagingPane(this.heldTraces));
+  }
+
+  /** The held traces may be read from `availableAt`: staged until the index advances there, or counted at once. */
+  placeHeldTraces(availableAt = Number.NEGATIVE_INFINITY): void {
+    if (this.heldTraces.size === 0) return;
+    const held = this.heldTraces;
+    this.heldTraces = new Map();
+    if (availableAt > this.latest) {
+      const staged = this.stagedTraces.get(availableAt);
+      if (staged === undefined) this.stagedTraces.set(availableAt, held);
+      else for (const [start, edges] of held) mergeEdges(this.stagingPane(staged)(start) as TraceEdges, edges);
+      return;
+    }
+    this.applyEdges(held);
   }
 
   /** Moves the index to `time` (a boundary): what was staged up to it counts, older panes go. */
@@ -278,10 +311,30 @@ export class AttributionIndex {
     }
     if (this.stagedTraces.size > 0) {
       for (const at of [...this.stagedTraces.keys()].filter((a) => a <= time).sort((a, b) => a - b)) {
-        for (const trace of this.stagedTraces.get(at) as Trace[]) this.visit(trace.root, trace.root.span.startMs, trace.root.span.endMs);
+        this.applyEdges(this.stagedTraces.get(at) as Map<number, TraceEdges>);
         this.stagedTraces.delete(at);
       }
     }
+  }
+
+  /** Adds traces' figures, by pane, to the panes still retained. */
+  private applyEdges(byPane: Map<number, TraceEdges>): void {
+    for (const [start, edges] of byPane) {
+      const pane = this.pane(start);
+      if (pane === undefined) continue;
+      pane.version++;
+      mergeEdges(pane, edges);
+    }
+  }
+
+  /** The staging pane for an end time, in `byPane` (created when missing). */
+  private stagingPane(byPane: Map<number, TraceEdges>): (endMs: number) => TraceEdges {
+    return (endMs) => {
+      const start = this.paneStartOf(endMs);
+      let edges = byPane.get(start);
+      if (edges === undefined) byPane.set(start, (edges = { failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), version: 0 }));
+      return edges;
+    };
   }
 
   private paneStartOf(timeMs: number): number {
@@ -338,7 +391,7 @@ export class AttributionIndex {
    * Bottom-up over the trace (explicit stack: traces can be deeper than the call stack): each
    * node's failed descendants' tuples and its critical path's descendants' time by tuple.
    */
-  private visit(root: TraceNode, rootStart: number, rootEnd: number): void {
+  private visit(root: TraceNode, rootStart: number, rootEnd: number, paneOf: (endMs: number) => TraceEdges | undefined): void {
     // a fragment (its root has a parent: emitted before the real root arrived, src/traces/trace-assembler.ts)
     // holds spans whose place below their agent is not known: they are in no `traced` whole
     const whole = root.span.parentSpanId === undefined;
@@ -358,14 +411,14 @@ export class AttributionIndex {
         continue;
       }
       stack.pop();
-      results.set(frame.node, this.summarize(frame.node, results, whole));
+      results.set(frame.node, this.summarize(frame.node, results, whole, paneOf));
     }
   }
 
-  private summarize(node: TraceNode, results: Map<TraceNode, Summary>, whole: boolean): Summary {
+  private summarize(node: TraceNode, results: Map<TraceNode, Summary>, whole: boolean, paneOf: (endMs: number) => TraceEdges | undefined): Summary {
     const span = node.span;
     const own = whole ? this.tupleFor(span, false) : null;
-    const ownPane = own === null ? undefined : this.pane(span.endMs);
+    const ownPane = own === null ? undefined : paneOf(span.endMs);
     if (own !== null && ownPane !== undefined) {
       ownPane.version++;
       const t = ownPane.traced.get(own.id);
@@ -420,7 +473,7 @@ export class AttributionIndex {
         for (const [id, t] of kept) path.set(id, t);
       }
       const tuple = this.tupleFor(span, false);
-      const pane = tuple === null ? undefined : this.pane(span.endMs);
+      const pane = tuple === null ? undefined : paneOf(span.endMs);
       if (tuple !== null && pane !== undefined) {
         pane.version++;
         for (const [id, n] of tokens) inc(pane.tokensBelow, pairKey(tuple.id, id), n);
@@ -449,6 +502,29 @@ interface Summary {
   readonly tokens: Map<number, number>;
 }
 
+/** Adds traces' figures of one pane to another's (a pane, or a staging pane). */
+function mergeEdges(into: Omit<TraceEdges, 'version'>, from: Omit<TraceEdges, 'version'>): void {
+  addAll(into.failedBelow, from.failedBelow);
+  addAll(into.pathBelow, from.pathBelow);
+  addAll(into.tokensBelow, from.tokensBelow);
+  for (const [id, f] of from.parents) {
+    const p = into.parents.get(id);
+    if (p === undefined) into.parents.set(id, { n: f.n, ms: f.ms });
+    else {
+      p.n += f.n;
+      p.ms += f.ms;
+    }
+  }
+  for (const [id, t] of from.traced) {
+    const acc = into.traced.get(id);
+    if (acc === undefined) into.traced.set(id, { calls: t.calls, tokens: t.tokens });
+    else {
+      acc.calls += t.calls;
+      acc.tokens += t.tokens;
+    }
+  }
+}
+
 /** Adds one tuple's figures to another's, field by field (staging a pane and summing an interval alike). */
 function addFigures(into: TupleFigures, f: TupleFigures): void {
   into.calls += f.calls;
@@ -473,25 +549,7 @@ function addPane(into: IntervalFigures, pane: Pane): void {
     if (acc === undefined) into.tuples.set(id, { ...f });
     else addFigures(acc, f);
   }
-  addAll(into.failedBelow, pane.failedBelow);
-  addAll(into.pathBelow, pane.pathBelow);
-  addAll(into.tokensBelow, pane.tokensBelow);
-  for (const [id, p] of pane.parents) {
-    const acc = into.parents.get(id);
-    if (acc === undefined) into.parents.set(id, { ...p });
-    else {
-      acc.n += p.n;
-      acc.ms += p.ms;
-    }
-  }
-  for (const [id, t] of pane.traced) {
-    const acc = into.traced.get(id);
-    if (acc === undefined) into.traced.set(id, { ...t });
-    else {
-      acc.calls += t.calls;
-      acc.tokens += t.tokens;
-    }
-  }
+  mergeEdges(into, pane);
 }
 
 /** A copy to add to (same entries in the same order), leaving `f` as it is. */
