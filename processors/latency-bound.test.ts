@@ -11,7 +11,18 @@ import { QuantileSketch, EXACT_LIMIT } from '../src/stats/quantile-sketch.js';
 import { makeSpan } from '../test/support/span-factory.js';
 import { runOnSpans, testContext } from '../test/support/detector-harness.js';
 import { lognormal, seeded } from '../test/support/latency-traces.js';
-import { baselineQuantileBound, judgeRegression, latencyAggregator, latencyConfigSchema, latencySpanOperator, regressionRuledOut, type LatencyAcc, type LatencyConfig } from './latency.js';
+import {
+  baselineQuantileBound,
+  judgeRegression,
+  judgeSlowTail,
+  latencyAggregator,
+  latencyConfigSchema,
+  latencySpanOperator,
+  regressionRuledOut,
+  slowTailRuledOut,
+  type LatencyAcc,
+  type LatencyConfig,
+} from './latency.js';
 
 function pane(durations: readonly number[]): LatencyAcc {
   const acc = latencyAggregator.create();
@@ -123,6 +134,87 @@ describe('regressionRuledOut', () => {
     let visited = 0;
     expect(regressionRuledOut(config, fast, 500, () => visited++)).toBe(true);
     expect(visited).toBe(0);
+  });
+});
+
+describe('slowTailRuledOut', () => {
+  const subject = { service: 'svc', operation: 'execute_tool fetch_url', tool: 'fetch_url' };
+
+  /** a window of 100–400 calls over panes: a spread from tight to very wide, a share of timeouts */
+  function noisyWindow(rand: () => number): LatencyAcc[] {
+    const median = [3, 60, 800][Math.floor(rand() * 3)] as number;
+    const sigma = [0.3, 0.8, 1.3, 1.8][Math.floor(rand() * 4)] as number;
+    const slowShare = [0, 0, 0.005, 0.01, 0.02, 0.05][Math.floor(rand() * 6)] as number;
+    const slowBy = 5 + 40 * rand();
+    const calls = 100 + Math.floor(rand() * 300);
+    const perPane = 1 + Math.floor(rand() * 60);
+    const panes: LatencyAcc[] = [];
+    for (let left = calls; left > 0; left -= perPane) {
+      const n = Math.min(left, perPane);
+      panes.push(pane(Array.from({ length: n }, () => (rand() < 0.01 ? 0 : rand() < slowShare ? median * slowBy : lognormal(rand, median, sigma)))));
+    }
+    return panes;
+  }
+
+  it('never skips a window whose tail fires, and proves p99 / p50 under the ratio where it skips', () => {
+    const rand = seeded(99);
+    const configs = [latencyConfigSchema.parse({}), latencyConfigSchema.parse({ tail_ratio: 4, min_latency: 0 }), latencyConfigSchema.parse({ tail_ratio: 20 })];
+    let ruledOut = 0;
+    let fired = 0;
+    let firedNear = 0;
+    for (let i = 0; i < 1_500; i++) {
+      const config = configs[i % configs.length] as LatencyConfig;
+      const panes = noisyWindow(rand);
+      const window = merged(panes);
+      const tail = judgeSlowTail(config, subject, '1h', window, 0);
+      const skipped = slowTailRuledOut(config, window.sketch.count, (visit) => panes.forEach(visit));
+      if (tail !== undefined) {
+        fired++;
+        if (tail.keyMetric < config.tail_ratio * 1.3) firedNear++;
+        expect(skipped, `case ${i}: a tail of ${tail.keyMetric.toFixed(2)}× was skipped`).toBe(false);
+      }
+      if (skipped) {
+        ruledOut++;
+        const p99 = window.sketch.quantile(0.99);
+        const p50 = window.sketch.quantile(0.5);
+        if (p99 >= config.min_latency) expect(p99 / p50, `case ${i}`).toBeLessThan(config.tail_ratio);
+      }
+    }
+    expect(fired).toBeGreaterThan(150);
+    expect(firedNear).toBeGreaterThan(15);
+    expect(ruledOut).toBeGreaterThan(300);
+  });
+
+  it('does not prove a window whose slowest 3 of 123 calls are 50× the rest, and proves it without them', () => {
+    const config = latencyConfigSchema.parse({});
+    const calls = [...Array.from({ length: 120 }, () => 100), ...Array.from({ length: 3 }, () => 5_000)];
+    const window = pane(calls);
+    expect(judgeSlowTail(config, subject, '1h', window, 0)?.kind).toBe('slow_tail');
+    expect(slowTailRuledOut(config, calls.length, (visit) => visit(window))).toBe(false);
+    expect(slowTailRuledOut(config, 120, (visit) => visit(pane(calls.slice(0, 120))))).toBe(true);
+  });
+});
+
+describe('the bounds at their edge', () => {
+  const config = latencyConfigSchema.parse({});
+  const panesOf = (values: readonly number[]): LatencyAcc[] => Array.from({ length: Math.ceil(values.length / 20) }, (_, i) => pane(values.slice(i * 20, i * 20 + 20)));
+
+  it('slow_tail: one fast call more than half of 101 is a tail of 12×, and is judged', () => {
+    const calls = [...Array.from({ length: 51 }, () => 10), ...Array.from({ length: 50 }, () => 120)];
+    const panes = panesOf(calls);
+    expect(judgeSlowTail(config, { service: 's', operation: 'o' }, '1h', merged(panes), 0)?.keyMetric).toBeGreaterThan(11);
+    expect(slowTailRuledOut(config, 101, (visit) => panes.forEach(visit))).toBe(false);
+    const even = panesOf([...Array.from({ length: 50 }, () => 10), ...Array.from({ length: 51 }, () => 120)]);
+    expect(slowTailRuledOut(config, 101, (visit) => even.forEach(visit))).toBe(true);
+  });
+
+  it('latency_regression: a baseline whose bound rank (386 of 400) is still a fast call is judged', () => {
+    const judged = pane(Array.from({ length: 40 }, () => 250));
+    const baseline = panesOf([...Array.from({ length: 387 }, () => 100), ...Array.from({ length: 13 }, () => 1_000)]);
+    expect(judgeRegression(config, judged, merged(baseline))?.ratio).toBeGreaterThan(2.4);
+    expect(regressionRuledOut(config, judged, 400, (visit) => baseline.forEach(visit))).toBe(false);
+    const slower = panesOf([...Array.from({ length: 386 }, () => 100), ...Array.from({ length: 14 }, () => 1_000)]);
+    expect(regressionRuledOut(config, judged, 400, (visit) => slower.forEach(visit))).toBe(true);
   });
 });
 

@@ -358,6 +358,29 @@ function describeRegression(
   );
 }
 
+/**
+ * Whether judgeSlowTail cannot fire on the window whose panes `forEachPane` visits (`calls`
+ * successful calls), proved without merging them: p99 is at most the window's slowest call M, and
+ * if at most the median's rank of the calls may be ≤ margin × M / tail_ratio (countUpTo, an upper
+ * bound), the median is above that, so p99 / p50 stays under tail_ratio. False when it cannot be
+ * proved: the caller merges and judges.
+ */
+export function slowTailRuledOut(config: LatencyConfig, calls: number, forEachPane: (visit: (pane: LatencyAcc) => void) => void): boolean {
+  if (!(calls > 0)) return false;
+  let max = Number.NEGATIVE_INFINITY;
+  forEachPane((pane) => {
+    if (pane.sketch.max > max) max = pane.sketch.max;
+  });
+  if (max < config.min_latency) return true;
+  if (!(max > 0)) return false;
+  const limit = (RULED_OUT_MARGIN * max) / config.tail_ratio;
+  let upTo = 0;
+  forEachPane((pane) => {
+    upTo += pane.sketch.countUpTo(limit);
+  });
+  return upTo <= quantileRank(0.5, calls);
+}
+
 export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number, held: Held = NOT_HELD): Observation | undefined {
   const n = successes(acc);
   if (n < Math.max(config.min_samples, config.tail_min_calls)) return undefined;
@@ -552,10 +575,14 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
         const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
-        if (tailSpec !== undefined && view.summary(tailSpec, time).reachesMinLatency) {
-          const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time, { was: previously(view, 'slow_tail')?.severity, band });
-          if (tail) out.push(tail);
-        }
+        if (tailSpec === undefined) return out;
+        const tailSummary = view.summary(tailSpec, time);
+        if (!tailSummary.reachesMinLatency) return out;
+        const was = previously(view, 'slow_tail')?.severity;
+        // the same kind of bound before the tail window's merge (the panes read as the merge reads them)
+        if (was === undefined && slowTailRuledOut(config, tailSummary.successes, (visit) => view.forEachPane(tailSpec, time, visit))) return out;
+        const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time, { was, band });
+        if (tail) out.push(tail);
         return out;
       };
 
