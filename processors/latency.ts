@@ -37,7 +37,7 @@ import { lazyObservation, type Observation, type Severity, type Subject } from '
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectKey, subjectLabel } from '../src/model/series.js';
 import { zDuration } from '../src/config/duration.js';
 import type { ComponentContext, Detector, ProcessorFactory } from '../src/component/contracts.js';
-import { QuantileSketch } from '../src/stats/quantile-sketch.js';
+import { QuantileSketch, quantileRank } from '../src/stats/quantile-sketch.js';
 import { type JudgedSeries, type PaneAggregator, SeriesWindows, shortestSummaryWith, type SummarizedView, type WindowRead } from '../src/windows/series-windows.js';
 import { windowSpecs, type WindowSpec } from '../src/windows/window-spec.js';
 import { eachEvent, judgeUpTo, NOT_HELD, oneShot, previously, reaches, type Held, type JudgeLoop } from '../src/windows/judging.js';
@@ -243,6 +243,46 @@ export function judgeRegression(
   return undefined;
 }
 
+/**
+ * How far above `current / regression_ratio` regressionRuledOut asks the baseline's percentile to
+ * be proved: the sketch's 1 % error, a bin's rounding either way, and room to spare.
+ */
+const RULED_OUT_MARGIN = 1.1;
+
+/**
+ * Whether judgeRegression cannot find anything on `judged` against the baseline whose panes
+ * `forEachPane` visits (`baselineCalls` successful calls), proved without merging the baseline.
+ * Each percentile the rule reads fires only when the judged one is ≥ min_latency and ≥
+ * regression_ratio × the baseline's bound; that bound is the value of a known rank r among the
+ * baseline's calls, and if at most r of them may be ≤ x (counted pane by pane, an upper bound:
+ * QuantileSketch.countUpTo), the value of rank r is above x. With x = margin × current /
+ * regression_ratio, the ratio is then below regression_ratio. False when it cannot be proved
+ * (a regression, or a baseline too thin or too spread to tell): the caller merges and judges.
+ */
+export function regressionRuledOut(
+  config: LatencyConfig,
+  judged: LatencyAcc,
+  baselineCalls: number,
+  forEachPane: (visit: (pane: LatencyAcc) => void) => void,
+): boolean {
+  const quantiles = successes(judged) >= config.tail_min_calls && baselineCalls >= config.tail_min_calls ? [0.95, 0.99] : [0.95];
+  const limits: number[] = [];
+  const ranks: number[] = [];
+  for (const q of quantiles) {
+    const current = judged.sketch.quantile(q);
+    if (current < config.min_latency) continue;
+    if (!(current >= 0) || !(baselineCalls > 0)) return false;
+    limits.push((RULED_OUT_MARGIN * current) / config.regression_ratio);
+    ranks.push(quantileRank(baselineQuantileBound(q, baselineCalls), baselineCalls));
+  }
+  if (limits.length === 0) return true;
+  const upTo = limits.map(() => 0);
+  forEachPane((pane) => {
+    for (let i = 0; i < limits.length; i++) upTo[i] = (upTo[i] as number) + pane.sketch.countUpTo(limits[i] as number);
+  });
+  return upTo.every((n, i) => n <= (ranks[i] as number));
+}
+
 /** latency_regression: high at ≥ high_ratio over ≥ high_min_calls successful calls (the ratio held by its band once high), else medium. */
 export function regressionSeverity(ratio: number, calls: number, config: LatencyConfig, held: Held = NOT_HELD): Severity {
   return reaches(ratio, config.high_ratio, 'high', held) && calls >= config.high_min_calls ? 'high' : 'medium';
@@ -316,6 +356,29 @@ function describeRegression(
     },
     () => exemplarRunIds(slowest().shown),
   );
+}
+
+/**
+ * Whether judgeSlowTail cannot fire on the window whose panes `forEachPane` visits (`calls`
+ * successful calls), proved without merging them: p99 is at most the window's slowest call M, and
+ * if at most the median's rank of the calls may be ≤ margin × M / tail_ratio (countUpTo, an upper
+ * bound), the median is above that, so p99 / p50 stays under tail_ratio. False when it cannot be
+ * proved: the caller merges and judges.
+ */
+export function slowTailRuledOut(config: LatencyConfig, calls: number, forEachPane: (visit: (pane: LatencyAcc) => void) => void): boolean {
+  if (!(calls > 0)) return false;
+  let max = Number.NEGATIVE_INFINITY;
+  forEachPane((pane) => {
+    if (pane.sketch.max > max) max = pane.sketch.max;
+  });
+  if (max < config.min_latency) return true;
+  if (!(max > 0)) return false;
+  const limit = (RULED_OUT_MARGIN * max) / config.tail_ratio;
+  let upTo = 0;
+  forEachPane((pane) => {
+    upTo += pane.sketch.countUpTo(limit);
+  });
+  return upTo <= quantileRank(0.5, calls);
 }
 
 export function judgeSlowTail(config: LatencyConfig, subject: Subject, window: string, acc: LatencyAcc, time: number, held: Held = NOT_HELD): Observation | undefined {
@@ -512,30 +575,47 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
         if (regression) out.push(regression);
         const tailMin = Math.max(config.min_samples, config.tail_min_calls);
         const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
-        if (tailSpec !== undefined && view.summary(tailSpec, time).reachesMinLatency) {
-          const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time, { was: previously(view, 'slow_tail')?.severity, band });
-          if (tail) out.push(tail);
-        }
+        if (tailSpec === undefined) return out;
+        const tailSummary = view.summary(tailSpec, time);
+        if (!tailSummary.reachesMinLatency) return out;
+        const was = previously(view, 'slow_tail')?.severity;
+        // the same kind of bound before the tail window's merge (the panes read as the merge reads them)
+        if (was === undefined && slowTailRuledOut(config, tailSummary.successes, (visit) => view.forEachPane(tailSpec, time, visit))) return out;
+        const tail = judgeSlowTail(config, view.subject, tailSpec.name, view.window(tailSpec, time), time, { was, band });
+        if (tail) out.push(tail);
         return out;
       };
 
       const judgeWindowRegression = (view: View, judgedSpec: WindowSpec, judgedSummary: LatencyProbe, time: number, held: Held): Observation | undefined => {
         // cheap exit before any merge: nothing under min_latency can fire (p99 ≤ max)
         if (!judgedSummary.reachesMinLatency) return undefined;
+        const excluded = Math.max(judgedSpec.sizeMs, config.confirm_window);
+        // no window is longer than the judged part: no baseline, and nothing else is read (the
+        // judged window's merge, skipped here, was read through its summary already)
+        if (!specs.some((s) => s.sizeMs > excluded)) return undefined;
         const judged = { spec: judgedSpec, acc: view.window(judgedSpec, time) };
         // cheap exit before the baseline merges
         if (judged.acc.sketch.quantile(0.99) < config.min_latency) return undefined;
-        const excluded = Math.max(judged.spec.sizeMs, config.confirm_window);
-        let baseline: { readonly spec: WindowSpec; readonly acc: LatencyAcc } | undefined;
+        let baselineSpec: WindowSpec | undefined;
+        let baselineCalls = 0;
         for (const spec of specs) {
           if (spec.sizeMs <= excluded) continue;
           // the panes before the judged part (a read declared in latencyReads)
-          if (view.summary(spec, time - excluded).successes >= config.min_samples) {
-            baseline = { spec, acc: view.window(spec, time - excluded) };
+          baselineCalls = view.summary(spec, time - excluded).successes;
+          if (baselineCalls >= config.min_samples) {
+            baselineSpec = spec;
             break;
           }
         }
-        if (baseline === undefined) return undefined;
+        if (baselineSpec === undefined) return undefined;
+        const baselineAt = time - excluded;
+        // A bound before the baseline's merge (docs/engine.md): profiling NativeAgentLightning on
+        // a 10-day kc history showed the merges of long baselines as most of this detector's time,
+        // for judgements that found nothing. The panes are read as the merge reads them; a series
+        // with a regression standing is judged in full.
+        const spec = baselineSpec;
+        if (held.was === undefined && regressionRuledOut(config, judged.acc, baselineCalls, (visit) => view.forEachPane(spec, baselineAt, visit))) return undefined;
+        const baseline = { spec, acc: view.window(spec, baselineAt) };
         let confirm: { window: string; acc(): LatencyAcc } | undefined;
         if (judged.spec.sizeMs < config.confirm_window) {
           const confirmSpec = specs.find((s) => s.sizeMs >= config.confirm_window);

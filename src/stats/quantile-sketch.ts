@@ -92,7 +92,7 @@ export class QuantileSketch {
    */
   quantile(q: number): number {
     if (this.count === 0 || !(q >= 0 && q <= 1)) return Number.NaN;
-    const rank = Math.floor(q * (this.count - 1));
+    const rank = quantileRank(q, this.count);
     if (this.exact !== undefined) {
       return [...this.exact].sort((a, b) => a - b)[rank] as number;
     }
@@ -119,6 +119,28 @@ export class QuantileSketch {
     const firstKey = x < MIN_POSITIVE_MS ? store.minKey : (this.sketch as DDSketch).mapping.key(x) + 1;
     let n = 0;
     for (let key = Math.max(firstKey, store.minKey); key <= store.maxKey; key++) n += store.bins[key - store.offset] ?? 0;
+    return n;
+  }
+
+  /**
+   * How many values may be ≤ `x`: an upper bound. Exact while small; in sketch mode every value of
+   * a bin up to the one after x's is counted (zeros too), so a value a rounding of the logarithm
+   * put one bin low is never missed. Lets a caller bound a quantile of a union of sketches from
+   * below without merging them: if at most r of its values may be ≤ x, the value of rank r is > x.
+   */
+  countUpTo(x: number): number {
+    if (this.exact !== undefined) {
+      let n = 0;
+      for (const v of this.exact) if (v <= x) n++;
+      return n;
+    }
+    if (!(x >= MIN_POSITIVE_MS)) return x >= 0 ? this.zeros + (this.sketch as DDSketch).zeroCount : 0;
+    const sketch = this.sketch as DDSketch;
+    const store = sketch.store;
+    let n = this.zeros + sketch.zeroCount;
+    if (store.count === 0) return n;
+    const lastKey = Math.min(sketch.mapping.key(x) + 1, store.maxKey);
+    for (let key = store.minKey; key <= lastKey; key++) n += store.bins[key - store.offset] ?? 0;
     return n;
   }
 
@@ -207,6 +229,11 @@ export class QuantileSketch {
       if (v > sketch.max) sketch.max = v;
     }
   }
+}
+
+/** The 0-based rank `quantile(q)` reads among `count` sorted values (DDSketch's lower-rank convention). */
+export function quantileRank(q: number, count: number): number {
+  return Math.floor(q * (count - 1));
 }
 
 function normalize(ms: number): number {

@@ -222,3 +222,19 @@ describe('shortestSummaryWith', () => {
     expect(view.summary(spec('1h'), boundary).n).toBe(view.window(spec('1h'), boundary).n);
   });
 });
+
+describe('SeriesView.forEachPane', () => {
+  it('visits exactly the panes a window merges, fine and coarse, at a boundary and before it', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    // one pane a minute with 2^i, so a sum names the panes in it
+    for (let i = 0; i < 30; i++) w.add([subject('a')], T0 + i * 60_000 + 1_000, 2 ** i);
+    const view = [...w.all()][0]!;
+    for (const name of ['1m', '5m', '15m', '1h']) {
+      for (const boundary of [T0 + 10 * 60_000, T0 + 17 * 60_000 + 20_000, T0 + 30 * 60_000]) {
+        let visited = 0;
+        view.forEachPane(spec(name), boundary, (pane) => void (visited += pane.n));
+        expect(visited, `${name} at ${boundary - T0}`).toBe(view.window(spec(name), boundary).n);
+      }
+    }
+  });
+});

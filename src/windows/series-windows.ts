@@ -95,6 +95,12 @@ export interface SummarizedView<A, S> extends SeriesView<A> {
    * (never modify it). Throws when the aggregator has no summary.
    */
   summary(spec: WindowSpec, boundary: number): S;
+  /**
+   * Visits the accumulators of the closed panes `window` would merge, in no set order, without
+   * merging them (never modify them); read as `window` is. For a rule that can prove from the
+   * panes alone, more cheaply than by merging them, that it cannot fire.
+   */
+  forEachPane(spec: WindowSpec, boundary: number, visit: (pane: A) => void): void;
 }
 
 /** A pane's accumulator and its creation number (panes are merged in creation order). */
@@ -341,6 +347,12 @@ export class PaneList<A, S = never> {
     return w;
   }
 
+  /** Visits the panes starting in [start, end). */
+  forEach(start: number, end: number, visit: (pane: A) => void): void {
+    const hi = lowerBound(this.starts, end);
+    for (let i = lowerBound(this.starts, start); i < hi; i++) visit((this.panes[i] as Pane<A>).acc);
+  }
+
   /** Merges panes [lo, hi) in creation order. */
   private mergeRange(agg: PaneAggregator<A, unknown, S>, lo: number, hi: number): A {
     const out = agg.create();
@@ -422,6 +434,11 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   summary(spec: WindowSpec, boundary: number): S {
     this.record(spec, boundary, 0);
     return this.owner.summarizeWindow(this, spec, boundary);
+  }
+
+  forEachPane(spec: WindowSpec, boundary: number, visit: (pane: A) => void): void {
+    this.record(spec, boundary, 0);
+    this.owner.visitWindow(this, spec, boundary, visit);
   }
 
   atLeast(spec: WindowSpec, boundary: number, min: number): boolean {
@@ -779,6 +796,13 @@ export class SeriesWindows<A, I, S = never> {
     const coarse = spec.paneMs !== this.slide;
     const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
     return (coarse ? s.coarse : s.fine).summary(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
+  }
+
+  /** @internal visits the panes `mergeWindow` would merge. */
+  visitWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number, visit: (pane: A) => void): void {
+    const coarse = spec.paneMs !== this.slide;
+    const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
+    (coarse ? s.coarse : s.fine).forEach(end - spec.sizeMs, end, visit);
   }
 
   /** @internal the samples in the panes `mergeWindow` would merge. */
