@@ -122,7 +122,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members));
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members), root.measure === 'failures' ? replacementShare(c, union, input) : 0);
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     best ??= groupNamingSubject(c, primaryGroups);
@@ -348,6 +348,44 @@ function nestedShare(c: Node, members: readonly Node[]): number {
     }
   }
   return Math.min(1, inside / chains);
+}
+
+/**
+ * Share of a call-rate anomaly's excess calls (its evidence: the calls above its history's median in
+ * the window it judged) that were made in place of failed calls in `failed` — their fallbacks to
+ * another model or provider, or their retries, the next sibling under the same parent (attribution
+ * index `replacedBy`) — above the share of such calls in its baseline. The fallback traffic of a
+ * provider outage is the outage's consequence (docs/painpoints.md, consequence); a series whose
+ * calls rose for reasons of its own holds few replacements and keeps its own problem. The share of
+ * replacements among its calls is taken over whole assembled traces (`traced`), so traces still
+ * running at the watermark do not dilute it; over the judged window, or over the anomaly's interval
+ * when too few of the window's traces are assembled yet.
+ */
+function replacementShare(c: Node, failed: ReadonlySet<number>, input: LinkInput): number {
+  if (c.p.kind !== 'anomaly' || c.measure !== 'calls' || failed.size === 0) return 0;
+  const m = metricsOf({ kind: 'anomaly', evidence: c.p.evidence });
+  const value = m.value ?? 0;
+  const median = m.median ?? 0;
+  const excess = m.excess_calls ?? Math.max(0, value - median);
+  const windowMs = parseDuration(c.p.evidence.window) ?? 0;
+  const end = Date.parse(c.p.last_seen);
+  if (!(excess > 0) || !(windowMs > 0) || !Number.isFinite(end)) return 0;
+  const replaced = (f: IntervalFigures) => {
+    let calls = 0;
+    let replacements = 0;
+    for (const s of c.tuples) {
+      calls += f.traced.get(s)?.calls ?? 0;
+      for (const a of failed) replacements += f.replacedBy.get(pairKey(a, s)) ?? 0;
+    }
+    return { calls, replacements };
+  };
+  let now = replaced(input.interval(end - windowMs, end));
+  if (now.calls < MIN_CALLER_BASELINE) now = replaced(c.current);
+  if (now.calls === 0) return 0;
+  const base = replaced(c.base);
+  const baseShare = base.calls >= MIN_BASELINE ? base.replacements / base.calls : 0;
+  const added = (now.replacements / now.calls) * value - baseShare * median;
+  return Math.max(0, Math.min(1, added / excess));
 }
 
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
