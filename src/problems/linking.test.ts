@@ -587,6 +587,46 @@ describe('grouping pain points by cause', () => {
     expect(groups.map((g) => g.root.id).sort()).toEqual([outage.id, anomaly.id].sort());
   });
 
+  /**
+   * kc-like tasks (kc.task) of five task types, each with one attempt (kc.task.attempt), and a retry
+   * after a failed one; a task fails when its last attempt does. `fails(taskType, t)` gives an
+   * attempt's error class. Background noise: the odd timeout on any task type.
+   */
+  function taskWorld(seed: number, fails: (taskType: string, late: boolean, rnd: () => number) => string | undefined): World {
+    const w = new World();
+    const rnd = random(seed);
+    const types = ['Fix', 'Add', 'Update', 'Document', 'Migrate'];
+    for (let t = T0; t < NOW - 4 * MIN; t += 5_000) {
+      const taskType = types[Math.floor(rnd() * types.length)] as string;
+      const late = t >= NOW - WINDOW;
+      const attempt = () => fails(taskType, late, rnd) ?? (rnd() < 0.01 ? 'timeout' : undefined);
+      const first = attempt();
+      const second = first === undefined ? undefined : attempt();
+      const attempts = [first, ...(first === undefined ? [] : [second])];
+      const last = attempts[attempts.length - 1];
+      w.trace(
+        { service: 'kc', name: 'kc.task', taskType, startMs: t, durationMs: 3.5 * MIN, failed: last !== undefined, ...(last !== undefined ? { errorClass: last } : {}) },
+        attempts.map((cls, i) => ({ service: 'kc', name: 'kc.task.attempt', taskType, startMs: t + i * 1.5 * MIN + 1_000, durationMs: 1.5 * MIN - 2_000, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) })),
+      );
+    }
+    return w;
+  }
+  const migrate = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Migrate' }, 'high');
+  const timeouts = pp('error_cluster', { service: 'kc', error_class: 'timeout' });
+
+  it("an error cluster on a failing task type's attempts and on the tasks they failed is that task type's consequence, with the odd timeout elsewhere", () => {
+    const w = taskWorld(61, (taskType, late, rnd) => (late && taskType === 'Migrate' && rnd() < 0.6 ? 'timeout' : undefined));
+    const groups = w.group([timeouts, migrate]);
+    expect(groups.map((g) => g.root.id)).toEqual([migrate.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[timeouts.id, 'consequence']]);
+  });
+
+  it('an error cluster of timeouts on other task types is no consequence of a task type failing with another error', () => {
+    const w = taskWorld(62, (taskType, late, rnd) => (late && taskType === 'Migrate' && rnd() < 0.6 ? 'validation' : late && taskType !== 'Migrate' && rnd() < 0.3 ? 'timeout' : undefined));
+    const groups = w.group([timeouts, migrate]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([migrate.id, timeouts.id].sort());
+  });
+
   it('keeps a link a pain point had while its share stays within the band below the line', () => {
     const w = new World();
     const rnd = random(7);

@@ -122,7 +122,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members), root.measure === 'failures' ? replacementShare(c, union, input) : 0);
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union), inOrAboveShare(c, union), nestedShare(c, members), root.measure === 'failures' ? replacementShare(c, union, input) : 0);
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     best ??= groupNamingSubject(c, primaryGroups);
@@ -386,6 +386,30 @@ function replacementShare(c: Node, failed: ReadonlySet<number>, input: LinkInput
   const baseShare = base.calls >= MIN_BASELINE ? base.replacements / base.calls : 0;
   const added = (now.replacements / now.calls) * value - baseShare * median;
   return Math.max(0, Math.min(1, added / excess));
+}
+
+/**
+ * Share of a consequence's failures that lie in `set`'s spans or are failed spans with a failed
+ * descendant there: an error cluster of timeouts spans the timed-out attempts and the tasks that
+ * failed because their attempts did (the same failures one level up, caller and callee), so
+ * neither part alone holds its excess, and calleeShare, which needs disjoint spans, holds none.
+ * A failed span outside `set` counts for at most its excess and at most its failures with such a
+ * descendant.
+ */
+function inOrAboveShare(c: Node, set: ReadonlySet<number>): number {
+  if (c.measure !== 'failures' || c.total <= 0) return 0;
+  let explained = 0;
+  for (const [id, e] of c.excess) {
+    if (e <= 0) continue;
+    if (set.has(id)) {
+      explained += e;
+      continue;
+    }
+    let below = 0;
+    for (const q of set) below = Math.max(below, c.current.failedBelow.get(pairKey(id, q)) ?? 0);
+    explained += Math.min(e, below);
+  }
+  return Math.min(1, explained / c.total);
 }
 
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
