@@ -404,6 +404,35 @@ describe('grouping pain points by cause', () => {
     expect(single[0]!.symptoms.map((s) => [s.point.id, s.relation])).toEqual([[cluster.id, 'consequence']]);
   });
 
+  /** write_file, run_tests and open_pull_request fail 30 % with EROFS late; open_pull_request always answers 422 to 15 % of calls; `spread` fails every tool late with ETIMEDOUT */
+  function sharedErrorWorld(seed: number, spread: number): World {
+    const w = new World();
+    const rnd = random(seed);
+    for (let t = T0; t < NOW; t += 700) {
+      const tool = ['write_file', 'run_tests', 'open_pull_request', 'read_file'][Math.floor(rnd() * 4)] as string;
+      const late = t >= NOW - WINDOW;
+      const cls =
+        late && tool !== 'read_file' && rnd() < 0.3 ? 'EROFS' : late && rnd() < spread ? 'ETIMEDOUT' : tool === 'open_pull_request' && rnd() < 0.15 ? '422' : undefined;
+      w.trace({ service: 'a', name: 'execute_tool', tool, startMs: t, durationMs: 100 + rnd() * 300, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) });
+    }
+    return w;
+  }
+  const erofs = pp('error_cluster', { service: 'a', error_class: 'EROFS' });
+  const pullRequest = pp('failure_spike', { service: 'a', operation: 'execute_tool', tool: 'open_pull_request' }, 'high');
+
+  it("an error cluster adopts a failure view whose failures outside it are the view's own background", () => {
+    const groups = sharedErrorWorld(71, 0).group([pullRequest, erofs]);
+    expect(groups.map((g) => g.root.id)).toEqual([erofs.id]);
+    // the 422s keep the cluster's share of its failures under the line: the noise rule links it
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[pullRequest.id, 'view']]);
+    expect(groups[0]!.symptoms[0]!.share).toBeLessThan(0.8);
+  });
+
+  it('an error cluster does not adopt a failure view that also carries another fault spread over the whole operation', () => {
+    const groups = sharedErrorWorld(72, 0.15).group([pullRequest, erofs]);
+    expect(rootOf(groups, pullRequest)?.id).toBe(pullRequest.id);
+  });
+
   it('behaviours are roots of their own: the failures on their own spans are their symptoms, and they contribute to the problem they aggravate', () => {
     const w = new World();
     const rnd = random(6);

@@ -137,8 +137,9 @@ export function groupPainPoints(input: LinkInput): Group[] {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
       if (r.parent !== undefined || r.measure !== 'failures') continue;
+      // or some of its failures are the cluster's and the rest its own background (below)
       const s = shareIn(r, e);
-      if (s >= need(r, e)) link(r, e, 'view', s);
+      if (s >= need(r, e) || noiseOutside(r, e.tupleSet, background, true)) link(r, e, 'view', s);
     }
   }
   linkLatencyToTokens(primaries, consequences, need);
@@ -732,6 +733,8 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
  */
 interface Background {
   pValue(a: Node, b: ReadonlySet<number>, failures: number, calls: number): number | undefined;
+  /** the same at the pain point's own baseline rate only (undefined when it has too thin a baseline) */
+  ownPValue(a: Node, failures: number, calls: number): number | undefined;
 }
 
 function backgroundOf(input: LinkInput): Background {
@@ -758,6 +761,9 @@ function backgroundOf(input: LinkInput): Background {
     pValue(a, b, failures, calls) {
       const rest = sum(tuplesOf(a), a.current, (id) => a.tupleSet.has(id) || b.has(id));
       if (rest.calls >= MIN_BASELINE) return fisherUpperTail(failures, calls, rest.failures, rest.calls);
+      return this.ownPValue(a, failures, calls);
+    },
+    ownPValue(a, failures, calls) {
       const own = sum(a.tuples, a.base, () => false);
       return own.calls >= MIN_BASELINE ? binomialUpperTail(failures, calls, own.failures / own.calls) : undefined;
     },
@@ -770,8 +776,14 @@ function backgroundOf(input: LinkInput): Background {
  * while b's spans hold some of its failures. Then b carries a's trouble whatever share of a's
  * failures it holds: without b's spans a would be no finding (a few isolated failures are never a
  * pain point, docs/painpoints.md).
+ *
+ * `ownOnly`: against a's own baseline rate alone. So an error cluster adopts a failure view
+ * (open_pull_request: 12 of its failures EROFS, 4 the 422s it always answers now and then) only
+ * when the rest is what a failed at before: another fault spread over the whole operation (a
+ * provider's 401s on every task type) fails the rest of the traffic as often, which the test
+ * against the rest would take for noise, but it is a cause, and the view keeps its own root.
  */
-function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): boolean {
+function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background, ownOnly = false): boolean {
   if (a.measure !== 'failures') return false;
   let calls = 0;
   let failures = 0;
@@ -787,7 +799,7 @@ function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): 
   }
   if (inside === 0) return false;
   if (failures === 0) return true;
-  const p = background.pValue(a, b, failures, calls);
+  const p = ownOnly ? background.ownPValue(a, failures, calls) : background.pValue(a, b, failures, calls);
   return p !== undefined && p >= NOISE_P;
 }
 
