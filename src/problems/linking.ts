@@ -12,9 +12,11 @@
  * - *tokens*: a model's added tokens that lie below an agent's spans are the agent's (another view),
  *   and the added latency of calls whose tokens grew at least as much is the token group's;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
- *   are symptoms of the failure or latency group that covers their spans (or, with no spans of
- *   their own in the index, that names their subject); an error cluster no group covers is a
- *   cause of its own and adopts the failures it explains;
+ *   are symptoms of the failure or latency group that covers their spans or sits below their failed
+ *   spans (or, with no spans of their own in the index, that names their subject); a call-rate
+ *   anomaly is the failure group's whose failed calls its added calls were made in place of (the
+ *   fallback traffic of an outage); an error cluster no group covers is a cause of its own and
+ *   adopts the failures it explains, or holds with the view's own background beside;
  * - behaviours are roots of their own, take the consequences they cause on their own spans as
  *   symptoms, and are *contributing* members of the problems whose spans they touch; N+1 calls
  *   seen as a sequential fan-out are the N+1's.
