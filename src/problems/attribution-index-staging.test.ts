@@ -46,16 +46,18 @@ describe('AttributionIndex', () => {
 
   it('holds a trace completed early as its figures until a watermark names its boundary, then reads it as a trace staged there', () => {
     const parent = makeSpan({ endMs: T0 + 9_000, name: 'invoke_agent', agent: 'coder', failed: true });
-    const failedChild = makeSpan({ endMs: T0 + 8_000, parentSpanId: parent.spanId, tool: 'grep', failed: true });
+    const failedChild = makeSpan({ startMs: T0 + 7_000, endMs: T0 + 8_000, parentSpanId: parent.spanId, tool: 'grep', failed: true });
+    // its retry, made in its place (a replacement)
+    const retry = makeSpan({ startMs: T0 + 8_100, endMs: T0 + 8_900, parentSpanId: parent.spanId, tool: 'grep' });
     const okParent = makeSpan({ startMs: T0 + 10_000, endMs: T0 + 14_000, name: 'invoke_agent', agent: 'planner' });
     const chat = makeSpan({ startMs: T0 + 11_000, endMs: T0 + 13_000, parentSpanId: okParent.spanId, model: 'gpt-4o', inputTokens: 700, outputTokens: 50 });
     const traces: Trace[] = [
-      { traceId: parent.traceId, root: { span: parent, children: [{ span: failedChild, children: [] }] }, spanCount: 2, startMs: parent.startMs, endMs: parent.endMs },
+      { traceId: parent.traceId, root: { span: parent, children: [{ span: failedChild, children: [] }, { span: retry, children: [] }] }, spanCount: 3, startMs: parent.startMs, endMs: parent.endMs },
       { traceId: okParent.traceId, root: { span: okParent, children: [{ span: chat, children: [] }] }, spanCount: 2, startMs: okParent.startMs, endMs: okParent.endMs },
     ];
     const staged = index();
     const held = index();
-    for (const span of [parent, failedChild, okParent, chat]) {
+    for (const span of [parent, failedChild, retry, okParent, chat]) {
       staged.addSpan(span);
       held.addSpan(span);
     }
@@ -69,12 +71,14 @@ describe('AttributionIndex', () => {
     expect(held.interval(T0, T0 + 20_000).failedBelow.size).toBe(0);
     // the calls of whole traces wait with the rest of their trace's figures
     expect(held.interval(T0, T0 + 20_000).traced.size).toBe(0);
+    expect(held.interval(T0, T0 + 20_000).replacedBy.size).toBe(0);
     held.advance(T0 + 20_000);
     staged.advance(T0 + 20_000);
     const figures = held.interval(T0, T0 + 20_000);
     expect(figures.failedBelow.size).toBe(1);
     expect([...figures.tokensBelow.values()]).toEqual([750]);
     expect([...figures.pathBelow.values()]).toEqual([2_000]);
+    expect([...figures.replacedBy.values()]).toEqual([1]);
     expect(figures).toEqual(staged.interval(T0, T0 + 20_000));
     // drained: counted at once
     const drained = index();

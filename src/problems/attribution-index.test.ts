@@ -9,7 +9,7 @@ const options = { paneMs: MIN, retentionMs: 7 * 60 * MIN, maxTuples: 1_000 };
 
 /** Entries in order (Map order included), so two figures compare equal only when summed alike. */
 function entries(f: IntervalFigures): unknown {
-  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents], tokensBelow: [...f.tokensBelow], traced: [...f.traced] };
+  return { tuples: [...f.tuples], failedBelow: [...f.failedBelow], pathBelow: [...f.pathBelow], parents: [...f.parents], tokensBelow: [...f.tokensBelow], traced: [...f.traced], replacedBy: [...f.replacedBy] };
 }
 
 let n = 0;
@@ -90,6 +90,43 @@ describe('the attribution index', () => {
     const [id] = [...f.tuples.keys()];
     expect(f.tuples.get(id as number)?.calls).toBe(2);
     expect(f.traced.get(id as number)).toBeUndefined();
+  });
+
+  it('counts the calls made in place of a failed sibling: its fallback to another model, its retry; not a call that overlaps it, follows a success, or calls a tool', () => {
+    const index = new AttributionIndex(options);
+    const traceId = hexId('fallbacks', 16);
+    let k = 0;
+    const span = (init: Parameters<typeof makeSpan>[0]) => makeSpan({ traceId, spanId: hexId(`fb${++k}`, 8), ...init });
+    const root = span({ name: 'invoke_agent coder', agent: 'coder', startMs: T0, endMs: T0 + 20_000 });
+    const under = { parentSpanId: root.spanId };
+    const claude = (start: number, failed: boolean) => span({ ...under, name: 'chat claude', model: 'claude', provider: 'anthropic', startMs: start, endMs: start + 400, failed, ...(failed ? { errorClass: 'overloaded_error' } : {}) });
+    const gpt = (start: number) => span({ ...under, name: 'chat gpt', model: 'gpt', provider: 'openai', startMs: start, endMs: start + 900 });
+    const children = [
+      claude(T0 + 100, true),
+      gpt(T0 + 510), // its fallback
+      claude(T0 + 2_000, true),
+      claude(T0 + 2_410, false), // its retry
+      gpt(T0 + 3_000), // after a success: no replacement
+      claude(T0 + 5_000, true),
+      gpt(T0 + 5_200), // started before the failed call ended: in parallel, not in its place
+      claude(T0 + 7_000, true),
+      span({ ...under, name: 'execute_tool read_file', tool: 'read_file', startMs: T0 + 7_500, endMs: T0 + 7_600 }), // the agent moved on to a tool
+    ];
+    for (const x of [...children, root]) index.addSpan(x);
+    index.addTrace({ traceId, root: { span: root, children: children.map((c) => ({ span: c, children: [] })) }, spanCount: children.length + 1, startMs: T0, endMs: T0 + 20_000 });
+    const f = index.interval(T0, T0 + MIN);
+    const id = (operation: string, errorClass?: string) => [...f.tuples.keys()].find((i) => index.tuple(i)?.operation === operation && index.tuple(i)?.error_class === errorClass) as number;
+    const failedClaude = id('chat claude', 'overloaded_error');
+    expect(f.replacedBy.get(pairKey(failedClaude, id('chat gpt')))).toBe(1);
+    expect(f.replacedBy.get(pairKey(failedClaude, id('chat claude')))).toBe(1);
+    expect(f.replacedBy.get(pairKey(failedClaude, id('execute_tool read_file')))).toBeUndefined();
+    expect([...f.replacedBy.values()].reduce((a, b) => a + b, 0)).toBe(2);
+
+    // a fragment (its root's parent never came) counts none: its calls are in no traced whole
+    const fragment = new AttributionIndex(options);
+    const orphanRoot = { ...root, parentSpanId: hexId('absent', 8) };
+    fragment.addTrace({ traceId, root: { span: orphanRoot, children: children.map((c) => ({ span: c, children: [] })) }, spanCount: children.length + 1, startMs: T0, endMs: T0 + 20_000 });
+    expect(fragment.interval(T0, T0 + MIN).replacedBy.size).toBe(0);
   });
 
   it('leaves figures it returned earlier as they were when it extends them', () => {

@@ -56,6 +56,8 @@ interface TraceEdges {
   readonly tokensBelow: Map<number, number>;
   /** by tuple, the calls and tokens of its spans in whole assembled traces (the denominators of tokensBelow) */
   readonly traced: Map<number, TracedFigures>;
+  /** failed span tuple × tuple of the call made in its place (replacements) → such calls */
+  readonly replacedBy: Map<number, number>;
   /** bumped by every change to the pane: an interval summed over it is stale once this moves */
   version: number;
 }
@@ -105,6 +107,13 @@ export interface IntervalFigures {
    * in the one and not below any agent.
    */
   readonly traced: Map<number, TracedFigures>;
+  /**
+   * failed span tuple × the tuple of the call made in its place → such calls, in whole assembled
+   * traces (by the replacing call's end): the next sibling under the same parent, started after the
+   * failed call ended, that retries it (the same span name) or falls back to another model or
+   * provider (both calls name one). Its denominators are `traced`.
+   */
+  readonly replacedBy: Map<number, number>;
 }
 
 export interface TracedFigures {
@@ -272,7 +281,7 @@ export class AttributionIndex {
       if (reused < last.panes.length) reused = 0;
       else if (reused === covered.length) return last.figures;
     }
-    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map() };
+    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map() };
     for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
     this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
@@ -332,7 +341,7 @@ export class AttributionIndex {
     return (endMs) => {
       const start = this.paneStartOf(endMs);
       let edges = byPane.get(start);
-      if (edges === undefined) byPane.set(start, (edges = { failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), version: 0 }));
+      if (edges === undefined) byPane.set(start, (edges = { failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map(), version: 0 }));
       return edges;
     };
   }
@@ -346,7 +355,7 @@ export class AttributionIndex {
     if (start + this.options.paneMs <= this.latest - this.options.retentionMs) return undefined;
     let pane = this.panes.get(start);
     if (pane === undefined) {
-      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), version: 0 };
+      pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map(), version: 0 };
       this.panes.set(start, pane);
     }
     return pane;
@@ -412,6 +421,21 @@ export class AttributionIndex {
       }
       stack.pop();
       results.set(frame.node, this.summarize(frame.node, results, whole, paneOf));
+    }
+  }
+
+  /** The calls made in place of a failed sibling (children are in start order), by the replacing call's pane. */
+  private countReplacements(children: readonly TraceNode[], paneOf: (endMs: number) => TraceEdges | undefined): void {
+    for (let i = 1; i < children.length; i++) {
+      const failed = (children[i - 1] as TraceNode).span;
+      const next = (children[i] as TraceNode).span;
+      if (!failed.failed || !replaces(failed, next)) continue;
+      const a = this.tupleFor(failed, false);
+      const b = this.tupleFor(next, false);
+      const pane = paneOf(next.endMs);
+      if (a === null || b === null || pane === undefined) continue;
+      pane.version++;
+      inc(pane.replacedBy, pairKey(a.id, b.id), 1);
     }
   }
 
@@ -488,11 +512,19 @@ export class AttributionIndex {
           }
         }
       }
+      if (whole) this.countReplacements(node.children, paneOf);
     }
     // children's results are no longer needed once the parent has them
     for (const child of node.children) results.delete(child);
     return { failed, path, tokens };
   }
+}
+
+/** Whether `next`, the sibling after the failed call `failed`, is made in its place: its retry, or a fallback to another model or provider. */
+function replaces(failed: SpanRecord, next: SpanRecord): boolean {
+  if (next.startMs < failed.endMs) return false;
+  if (next.name === failed.name) return true;
+  return (failed.model ?? failed.provider) !== undefined && (next.model ?? next.provider) !== undefined;
 }
 
 /** What a span passes up to its parent: its failed descendants, its critical path's time and its descendants' tokens, by tuple. */
@@ -507,6 +539,7 @@ function mergeEdges(into: Omit<TraceEdges, 'version'>, from: Omit<TraceEdges, 'v
   addAll(into.failedBelow, from.failedBelow);
   addAll(into.pathBelow, from.pathBelow);
   addAll(into.tokensBelow, from.tokensBelow);
+  addAll(into.replacedBy, from.replacedBy);
   for (const [id, f] of from.parents) {
     const p = into.parents.get(id);
     if (p === undefined) into.parents.set(id, { n: f.n, ms: f.ms });
@@ -560,7 +593,7 @@ function copyFigures(f: IntervalFigures): IntervalFigures {
   for (const [id, p] of f.parents) parents.set(id, { ...p });
   const traced = new Map<number, TracedFigures>();
   for (const [id, t] of f.traced) traced.set(id, { ...t });
-  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow), traced };
+  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow), traced, replacedBy: new Map(f.replacedBy) };
 }
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */

@@ -8,6 +8,7 @@ import type { SpanRecord } from '../model/span.js';
 import type { TraceNode } from '../model/trace.js';
 import { painPointId } from '../painpoints/ids.js';
 import { problemRecordSchema } from '../model/problem.js';
+import { metricsOf } from '../model/evidence/index.js';
 import { hexId, makeSpan, type SpanInit } from '../../test/support/span-factory.js';
 
 const T0 = Date.UTC(2026, 10, 26, 9);
@@ -91,6 +92,8 @@ function pp(kind: PainPointKind, subject: Subject, severity: Severity = 'medium'
     run_ids: [],
   };
 }
+
+const metricsOfAnomaly = (p: PainPointRecord) => metricsOf({ kind: 'anomaly', evidence: p.evidence }) as { median: number; excess_calls: number };
 
 const rootOf = (groups: readonly Group[], p: PainPointRecord) => groups.find((g) => g.root.id === p.id || g.symptoms.some((s) => s.point.id === p.id))?.root;
 
@@ -401,6 +404,35 @@ describe('grouping pain points by cause', () => {
     expect(single[0]!.symptoms.map((s) => [s.point.id, s.relation])).toEqual([[cluster.id, 'consequence']]);
   });
 
+  /** write_file, run_tests and open_pull_request fail 30 % with EROFS late; open_pull_request always answers 422 to 15 % of calls; `spread` fails every tool late with ETIMEDOUT */
+  function sharedErrorWorld(seed: number, spread: number): World {
+    const w = new World();
+    const rnd = random(seed);
+    for (let t = T0; t < NOW; t += 700) {
+      const tool = ['write_file', 'run_tests', 'open_pull_request', 'read_file'][Math.floor(rnd() * 4)] as string;
+      const late = t >= NOW - WINDOW;
+      const cls =
+        late && tool !== 'read_file' && rnd() < 0.3 ? 'EROFS' : late && rnd() < spread ? 'ETIMEDOUT' : tool === 'open_pull_request' && rnd() < 0.15 ? '422' : undefined;
+      w.trace({ service: 'a', name: 'execute_tool', tool, startMs: t, durationMs: 100 + rnd() * 300, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) });
+    }
+    return w;
+  }
+  const erofs = pp('error_cluster', { service: 'a', error_class: 'EROFS' });
+  const pullRequest = pp('failure_spike', { service: 'a', operation: 'execute_tool', tool: 'open_pull_request' }, 'high');
+
+  it("an error cluster adopts a failure view whose failures outside it are the view's own background", () => {
+    const groups = sharedErrorWorld(71, 0).group([pullRequest, erofs]);
+    expect(groups.map((g) => g.root.id)).toEqual([erofs.id]);
+    // the 422s keep the cluster's share of its failures under the line: the noise rule links it
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[pullRequest.id, 'view']]);
+    expect(groups[0]!.symptoms[0]!.share).toBeLessThan(0.8);
+  });
+
+  it('an error cluster does not adopt a failure view that also carries another fault spread over the whole operation', () => {
+    const groups = sharedErrorWorld(72, 0.15).group([pullRequest, erofs]);
+    expect(rootOf(groups, pullRequest)?.id).toBe(pullRequest.id);
+  });
+
   it('behaviours are roots of their own: the failures on their own spans are their symptoms, and they contribute to the problem they aggravate', () => {
     const w = new World();
     const rnd = random(6);
@@ -516,6 +548,112 @@ describe('grouping pain points by cause', () => {
     const w = tokenWorld(42, (t) => (t >= NOW - WINDOW ? 1.5 : 1), (t) => (t >= NOW - WINDOW ? 4 : 1));
     const groups = w.group([modelLatency, agentTokens]);
     expect(groups.map((g) => g.root.id).sort()).toEqual([modelLatency.id, agentTokens.id].sort());
+  });
+
+  /**
+   * Agents calling claude-a (anthropic) or gpt-x (openai), one chat call per invocation. From
+   * OUTAGE anthropic fails `outage` of its calls; a failed claude-a call is followed, under the same
+   * agent span, by a gpt-x call in its place when `fallback` (else the task fails). `ownRise` more
+   * invocations a minute call gpt-x directly from `riseFrom` (traffic of its own). Background
+   * noise everywhere: the odd timeout, and anthropic's odd 529 with its fallback. Returns the world
+   * and gpt-x's call-rate anomaly as the detector would judge the last minute against the minutes
+   * before it (value, median, calls above the median).
+   */
+  function fallbackWorld(seed: number, o: { outage: number; fallback: boolean; ownRise?: number; riseFrom?: number }): { w: World; anomaly: PainPointRecord } {
+    const w = new World();
+    const rnd = random(seed);
+    const OUTAGE = NOW - 5 * MIN;
+    const perMinute = new Map<number, number>();
+    const countGpt = (end: number) => perMinute.set(Math.floor(end / MIN), (perMinute.get(Math.floor(end / MIN)) ?? 0) + 1);
+    const invocation = (t: number, model: 'claude-a' | 'gpt-x') => {
+      const provider = model === 'gpt-x' ? 'openai' : 'anthropic';
+      const ms = 800 + rnd() * 1_500;
+      const overloaded = model === 'claude-a' && ((t >= OUTAGE && rnd() < o.outage) || rnd() < 0.01);
+      const timeout = !overloaded && rnd() < 0.02;
+      const chat: SpanInit = { service: 'orch', name: `chat ${model}`, provider, model, startMs: t + 10, durationMs: overloaded ? 300 : ms, failed: overloaded || timeout, ...(overloaded ? { errorClass: 'overloaded_error' } : timeout ? { errorClass: 'timeout' } : {}) };
+      const children: SpanInit[] = [chat];
+      // a background 529 falls back too; in the outage only when the orchestrator does so
+      if (overloaded && (o.fallback || t < OUTAGE)) {
+        const start = t + 10 + 300 + 5 + rnd() * 20;
+        children.push({ service: 'orch', name: 'chat gpt-x', provider: 'openai', model: 'gpt-x', startMs: start, durationMs: ms });
+        countGpt(start + ms);
+      }
+      if (model === 'gpt-x') countGpt(t + 10 + (overloaded ? 300 : ms));
+      const end = Math.max(...children.map((c) => (c.startMs as number) + (c.durationMs as number))) + 20;
+      const failed = overloaded && !(o.fallback || t < OUTAGE);
+      w.trace({ service: 'orch', name: 'invoke_agent coder', agent: 'coder', startMs: t, durationMs: end - t, failed, ...(failed ? { errorClass: 'overloaded_error' } : {}) }, children);
+    };
+    for (let t = T0; t < NOW - 5_000; t += 3_000) invocation(t, rnd() < 0.5 ? 'claude-a' : 'gpt-x');
+    if (o.ownRise !== undefined && o.riseFrom !== undefined) for (let t = o.riseFrom; t < NOW - 5_000; t += MIN / o.ownRise) invocation(t, 'gpt-x');
+    const last = perMinute.get(Math.floor((NOW - MIN) / MIN)) ?? 0;
+    const history = [...Array(30).keys()].map((i) => perMinute.get(Math.floor((NOW - MIN) / MIN) - 6 - i) ?? 0).sort((a, b) => a - b);
+    const median = ((history[14] as number) + (history[15] as number)) / 2;
+    const anomaly = pp('anomaly', { service: 'orch', operation: 'chat gpt-x', model: 'gpt-x' }, 'medium', NOW - 2 * MIN, { metric: 'call_rate', value: last, median, calls: last, excess_calls: Math.max(0, last - median) });
+    return { w, anomaly: { ...anomaly, evidence: { ...anomaly.evidence, window: '1m' } } };
+  }
+  const outage = pp('failure_spike', { service: 'orch', operation: 'chat claude-a', provider: 'anthropic' }, 'high', NOW - 4 * MIN);
+
+  it("a call-rate anomaly on the fallback model is a provider outage's consequence: its added calls are made in place of the failed ones", () => {
+    const { w, anomaly } = fallbackWorld(51, { outage: 0.8, fallback: true });
+    // the fallbacks raise gpt-x's calls by more than half
+    expect(metricsOfAnomaly(anomaly).excess_calls).toBeGreaterThan(metricsOfAnomaly(anomaly).median / 2);
+    const groups = w.group([anomaly, outage]);
+    expect(groups.map((g) => g.root.id)).toEqual([outage.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[anomaly.id, 'consequence']]);
+  });
+
+  it('a fallback model whose calls also rose for reasons of their own keeps its own problem', () => {
+    // the same outage and fallbacks, and a batch job calling gpt-x 40 more times a minute from the outage on
+    const { w, anomaly } = fallbackWorld(52, { outage: 0.8, fallback: true, ownRise: 40, riseFrom: NOW - 5 * MIN });
+    const groups = w.group([anomaly, outage]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([outage.id, anomaly.id].sort());
+  });
+
+  it('calls to another model rising at the time of an outage that falls back to nothing are not its consequence', () => {
+    const { w, anomaly } = fallbackWorld(53, { outage: 0.8, fallback: false, ownRise: 20, riseFrom: NOW - 5 * MIN });
+    expect(metricsOfAnomaly(anomaly).excess_calls).toBeGreaterThan(10);
+    const groups = w.group([anomaly, outage]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([outage.id, anomaly.id].sort());
+  });
+
+  /**
+   * kc-like tasks (kc.task) of five task types, each with one attempt (kc.task.attempt), and a retry
+   * after a failed one; a task fails when its last attempt does. `fails(taskType, t)` gives an
+   * attempt's error class. Background noise: the odd timeout on any task type.
+   */
+  function taskWorld(seed: number, fails: (taskType: string, late: boolean, rnd: () => number) => string | undefined): World {
+    const w = new World();
+    const rnd = random(seed);
+    const types = ['Fix', 'Add', 'Update', 'Document', 'Migrate'];
+    for (let t = T0; t < NOW - 4 * MIN; t += 5_000) {
+      const taskType = types[Math.floor(rnd() * types.length)] as string;
+      const late = t >= NOW - WINDOW;
+      const attempt = () => fails(taskType, late, rnd) ?? (rnd() < 0.01 ? 'timeout' : undefined);
+      const first = attempt();
+      const second = first === undefined ? undefined : attempt();
+      const attempts = [first, ...(first === undefined ? [] : [second])];
+      const last = attempts[attempts.length - 1];
+      w.trace(
+        { service: 'kc', name: 'kc.task', taskType, startMs: t, durationMs: 3.5 * MIN, failed: last !== undefined, ...(last !== undefined ? { errorClass: last } : {}) },
+        attempts.map((cls, i) => ({ service: 'kc', name: 'kc.task.attempt', taskType, startMs: t + i * 1.5 * MIN + 1_000, durationMs: 1.5 * MIN - 2_000, failed: cls !== undefined, ...(cls !== undefined ? { errorClass: cls } : {}) })),
+      );
+    }
+    return w;
+  }
+  const migrate = pp('failure_rate', { service: 'kc', operation: 'kc.task.attempt', task_type: 'Migrate' }, 'high');
+  const timeouts = pp('error_cluster', { service: 'kc', error_class: 'timeout' });
+
+  it("an error cluster on a failing task type's attempts and on the tasks they failed is that task type's consequence, with the odd timeout elsewhere", () => {
+    const w = taskWorld(61, (taskType, late, rnd) => (late && taskType === 'Migrate' && rnd() < 0.6 ? 'timeout' : undefined));
+    const groups = w.group([timeouts, migrate]);
+    expect(groups.map((g) => g.root.id)).toEqual([migrate.id]);
+    expect(groups[0]!.symptoms.map((x) => [x.point.id, x.relation])).toEqual([[timeouts.id, 'consequence']]);
+  });
+
+  it('an error cluster of timeouts on other task types is no consequence of a task type failing with another error', () => {
+    const w = taskWorld(62, (taskType, late, rnd) => (late && taskType === 'Migrate' && rnd() < 0.6 ? 'validation' : late && taskType !== 'Migrate' && rnd() < 0.3 ? 'timeout' : undefined));
+    const groups = w.group([timeouts, migrate]);
+    expect(groups.map((g) => g.root.id).sort()).toEqual([migrate.id, timeouts.id].sort());
   });
 
   it('keeps a link a pain point had while its share stays within the band below the line', () => {

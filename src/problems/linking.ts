@@ -12,9 +12,11 @@
  * - *tokens*: a model's added tokens that lie below an agent's spans are the agent's (another view),
  *   and the added latency of calls whose tokens grew at least as much is the token group's;
  * - *consequence*: retry storms, exhaustion, fallbacks, error clusters, slow tails and anomalies
- *   are symptoms of the failure or latency group that covers their spans (or, with no spans of
- *   their own in the index, that names their subject); an error cluster no group covers is a
- *   cause of its own and adopts the failures it explains;
+ *   are symptoms of the failure or latency group that covers their spans or sits below their failed
+ *   spans (or, with no spans of their own in the index, that names their subject); a call-rate
+ *   anomaly is the failure group's whose failed calls its added calls were made in place of (the
+ *   fallback traffic of an outage); an error cluster no group covers is a cause of its own and
+ *   adopts the failures it explains, or holds with the view's own background beside;
  * - behaviours are roots of their own, take the consequences they cause on their own spans as
  *   symptoms, and are *contributing* members of the problems whose spans they touch; N+1 calls
  *   seen as a sequential fan-out are the N+1's.
@@ -122,7 +124,7 @@ export function groupPainPoints(input: LinkInput): Group[] {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
       const union = unionOf(members);
-      const s = Math.max(shareInSet(c, union), calleeShare(c, union), nestedShare(c, members));
+      const s = Math.max(shareInSet(c, union), calleeShare(c, union), inOrAboveShare(c, union), nestedShare(c, members), root.measure === 'failures' ? replacementShare(c, union, input) : 0);
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
     best ??= groupNamingSubject(c, primaryGroups);
@@ -137,8 +139,9 @@ export function groupPainPoints(input: LinkInput): Group[] {
     if (e.p.kind !== 'error_cluster' || e.parent !== undefined) continue;
     for (const r of primaryGroups.keys()) {
       if (r.parent !== undefined || r.measure !== 'failures') continue;
+      // or some of its failures are the cluster's and the rest its own background (below)
       const s = shareIn(r, e);
-      if (s >= need(r, e)) link(r, e, 'view', s);
+      if (s >= need(r, e) || noiseOutside(r, e.tupleSet, background, true)) link(r, e, 'view', s);
     }
   }
   linkLatencyToTokens(primaries, consequences, need);
@@ -348,6 +351,68 @@ function nestedShare(c: Node, members: readonly Node[]): number {
     }
   }
   return Math.min(1, inside / chains);
+}
+
+/**
+ * Share of a call-rate anomaly's excess calls (its evidence: the calls above its history's median in
+ * the window it judged) that were made in place of failed calls in `failed` — their fallbacks to
+ * another model or provider, or their retries, the next sibling under the same parent (attribution
+ * index `replacedBy`) — above the share of such calls in its baseline. The fallback traffic of a
+ * provider outage is the outage's consequence (docs/painpoints.md, consequence); a series whose
+ * calls rose for reasons of its own holds few replacements and keeps its own problem. The share of
+ * replacements among its calls is taken over whole assembled traces (`traced`), so traces still
+ * running at the watermark do not dilute it; over the judged window, or over the anomaly's interval
+ * when too few of the window's traces are assembled yet.
+ */
+function replacementShare(c: Node, failed: ReadonlySet<number>, input: LinkInput): number {
+  if (c.p.kind !== 'anomaly' || c.measure !== 'calls' || failed.size === 0) return 0;
+  const m = metricsOf({ kind: 'anomaly', evidence: c.p.evidence });
+  const value = m.value ?? 0;
+  const median = m.median ?? 0;
+  const excess = m.excess_calls ?? Math.max(0, value - median);
+  const windowMs = parseDuration(c.p.evidence.window) ?? 0;
+  const end = Date.parse(c.p.last_seen);
+  if (!(excess > 0) || !(windowMs > 0) || !Number.isFinite(end)) return 0;
+  const replaced = (f: IntervalFigures) => {
+    let calls = 0;
+    let replacements = 0;
+    for (const s of c.tuples) {
+      calls += f.traced.get(s)?.calls ?? 0;
+      for (const a of failed) replacements += f.replacedBy.get(pairKey(a, s)) ?? 0;
+    }
+    return { calls, replacements };
+  };
+  let now = replaced(input.interval(end - windowMs, end));
+  if (now.calls < MIN_CALLER_BASELINE) now = replaced(c.current);
+  if (now.calls === 0) return 0;
+  const base = replaced(c.base);
+  const baseShare = base.calls >= MIN_BASELINE ? base.replacements / base.calls : 0;
+  const added = (now.replacements / now.calls) * value - baseShare * median;
+  return Math.max(0, Math.min(1, added / excess));
+}
+
+/**
+ * Share of a consequence's failures that lie in `set`'s spans or are failed spans with a failed
+ * descendant there: an error cluster of timeouts spans the timed-out attempts and the tasks that
+ * failed because their attempts did (the same failures one level up, caller and callee), so
+ * neither part alone holds its excess, and calleeShare, which needs disjoint spans, holds none.
+ * A failed span outside `set` counts for at most its excess and at most its failures with such a
+ * descendant.
+ */
+function inOrAboveShare(c: Node, set: ReadonlySet<number>): number {
+  if (c.measure !== 'failures' || c.total <= 0) return 0;
+  let explained = 0;
+  for (const [id, e] of c.excess) {
+    if (e <= 0) continue;
+    if (set.has(id)) {
+      explained += e;
+      continue;
+    }
+    let below = 0;
+    for (const q of set) below = Math.max(below, c.current.failedBelow.get(pairKey(id, q)) ?? 0);
+    explained += Math.min(e, below);
+  }
+  return Math.min(1, explained / c.total);
 }
 
 /** Share of a caller's trouble that its descendants in `set` explain (0 when they share spans). */
@@ -670,6 +735,8 @@ function linkAmong(nodes: readonly Node[], input: LinkInput, callers: boolean, n
  */
 interface Background {
   pValue(a: Node, b: ReadonlySet<number>, failures: number, calls: number): number | undefined;
+  /** the same at the pain point's own baseline rate only (undefined when it has too thin a baseline) */
+  ownPValue(a: Node, failures: number, calls: number): number | undefined;
 }
 
 function backgroundOf(input: LinkInput): Background {
@@ -696,6 +763,9 @@ function backgroundOf(input: LinkInput): Background {
     pValue(a, b, failures, calls) {
       const rest = sum(tuplesOf(a), a.current, (id) => a.tupleSet.has(id) || b.has(id));
       if (rest.calls >= MIN_BASELINE) return fisherUpperTail(failures, calls, rest.failures, rest.calls);
+      return this.ownPValue(a, failures, calls);
+    },
+    ownPValue(a, failures, calls) {
       const own = sum(a.tuples, a.base, () => false);
       return own.calls >= MIN_BASELINE ? binomialUpperTail(failures, calls, own.failures / own.calls) : undefined;
     },
@@ -708,8 +778,14 @@ function backgroundOf(input: LinkInput): Background {
  * while b's spans hold some of its failures. Then b carries a's trouble whatever share of a's
  * failures it holds: without b's spans a would be no finding (a few isolated failures are never a
  * pain point, docs/painpoints.md).
+ *
+ * `ownOnly`: against a's own baseline rate alone. So an error cluster adopts a failure view
+ * (open_pull_request: 12 of its failures EROFS, 4 the 422s it always answers now and then) only
+ * when the rest is what a failed at before: another fault spread over the whole operation (a
+ * provider's 401s on every task type) fails the rest of the traffic as often, which the test
+ * against the rest would take for noise, but it is a cause, and the view keeps its own root.
  */
-function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): boolean {
+function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background, ownOnly = false): boolean {
   if (a.measure !== 'failures') return false;
   let calls = 0;
   let failures = 0;
@@ -725,7 +801,7 @@ function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background): 
   }
   if (inside === 0) return false;
   if (failures === 0) return true;
-  const p = background.pValue(a, b, failures, calls);
+  const p = ownOnly ? background.ownPValue(a, failures, calls) : background.pValue(a, b, failures, calls);
   return p !== undefined && p >= NOISE_P;
 }
 
