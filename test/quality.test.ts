@@ -486,8 +486,15 @@ describe('the evaluator', () => {
 // --- the target on problems ------------------------------------------------------------------------------
 
 const probe = await analyzeSpans([]);
+/**
+ * Asserted on the suite's own traffic (seed 0), which meets it; on other seeds
+ * (SIDELIGHT_QUALITY_SEED, for trying the detectors on traffic they were not written for) only
+ * with SIDELIGHT_QUALITY_TARGET=1, since a seed may still miss a thin fault (README, Quality).
+ */
+const targetAsserted =
+  process.env['SIDELIGHT_QUALITY_TARGET'] === '1' || ((Number(process.env['SIDELIGHT_QUALITY_SEED'] ?? 0) || 0) === 0 && process.env['SIDELIGHT_QUALITY_TARGET'] !== '0');
 
-describe.skipIf(!('problems' in probe) || process.env['SIDELIGHT_QUALITY_TARGET'] !== '1')('the target: one medium or high problem per fault, its root naming the fault', () => {
+describe.skipIf(!('problems' in probe) || !targetAsserted)('the target: one medium or high problem per fault, its root naming the fault', () => {
   const roots = (alerts: readonly Alert[]) => alerts.map(alertLabel).join('; ') || 'none';
 
   it.each(WORKLOADS.filter((w) => w.kind !== 'healthy').map((w) => [w.name, w] as const))(
