@@ -209,6 +209,16 @@ describe('traceAssembler', () => {
     expect(out.filter((e) => e.type === 'trace')).toHaveLength(1_027);
   });
 
+  it('keeps its arrival order bounded by the traces buffered when the caps evict every trace', async () => {
+    // max_traces 10: each new trace evicts the oldest; the entries of the evicted ones must go
+    const mk = (i: number) => makeSpan({ traceId: i.toString(16).padStart(32, '0'), spanId: i.toString(16).padStart(16, '0'), name: `root-${i}`, startMs: T0, endMs: T0 + 10 + i });
+    const list = Array.from({ length: 5_000 }, (_, i) => mk(i));
+    const { stats } = await run([wm(T0 - 10_000), ...spans(list)], { max_traces: 10 });
+    expect(stats.tracesEvicted).toBe(4_990);
+    expect(stats.buffered).toBe(10);
+    expect(stats.arrivalEntries).toBeLessThanOrEqual(2 * 10 + 1_024 + 1);
+  });
+
   it('counts the spans it buffers and releases them when their trace is emitted', async () => {
     const records = simpleRun();
     const ctx = testContext();

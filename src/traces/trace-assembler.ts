@@ -64,10 +64,12 @@ export interface TraceAssemblerStats {
   buffered: number;
   /** spans buffered over every trace */
   bufferedSpans: number;
+  /** entries of the arrival order, those of traces gone among them (bounded: about twice `buffered`) */
+  arrivalEntries: number;
 }
 
 export function newTraceAssemblerStats(): TraceAssemblerStats {
-  return { tracesCompleted: 0, tracesEvicted: 0, spansDropped: 0, spansReparented: 0, buffered: 0, bufferedSpans: 0 };
+  return { tracesCompleted: 0, tracesEvicted: 0, spansDropped: 0, spansReparented: 0, buffered: 0, bufferedSpans: 0, arrivalEntries: 0 };
 }
 
 interface AssemblerMetrics {
@@ -240,11 +242,14 @@ export function traceAssembler(
           p = { traceId: span.traceId, completeAt: Number.NaN, spans: new Map(), firstSeenMs: span.endMs, lastSeenMs: span.endMs, hasRoot: false, rootComes: false };
           pending.set(span.traceId, p);
           arrivals.push(p);
-          // drop the entries of traces gone (completed or evicted) once they are half the list
-          if (arrivals.length - oldestArrival > 2 * pending.size + 1_024) {
+          // drop the entries of traces gone (completed or evicted) once they are half the list,
+          // counting the evicted ones before `oldestArrival` too: when the caps evict every trace,
+          // they are all there, and the list grew by one trace a trace (a sidecar soak, profiled)
+          if (arrivals.length > 2 * pending.size + 1_024) {
             arrivals = arrivals.slice(oldestArrival).filter((a) => pending.get(a.traceId) === a);
             oldestArrival = 0;
           }
+          stats.arrivalEntries = arrivals.length;
           setBuffered();
         }
         if (p.spans.has(span.spanId)) {
