@@ -1,6 +1,7 @@
 /** The agent_loop processor: its factory (the detector is in detector.ts). */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
+import { eachEvent } from '../../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../../src/component/contracts.js';
 import { agentLoopConfigSchema, type AgentLoopConfig } from './config.js';
 import { AgentLoopDetector } from './detector.js';
@@ -11,7 +12,7 @@ export function agentLoop(config: AgentLoopConfig, ctx: ComponentContext): Opera
   return (source) =>
     defer(() => {
       const detector = new AgentLoopDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event) => detector.handle(event)));
     });
 }
 

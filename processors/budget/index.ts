@@ -1,6 +1,7 @@
 /** The budget processor (kind budget_exceeded): its factory (the detector is in detector.ts). Idle without budgets. */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
+import { eachEvent } from '../../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../../src/component/contracts.js';
 import { budgetConfigSchema, type BudgetConfig } from './config.js';
 import { BudgetDetector, checkBudgetWindows } from './detector.js';
@@ -11,7 +12,7 @@ export function budget(config: BudgetConfig, ctx: ComponentContext): OperatorFun
   return (source) =>
     defer(() => {
       const detector = new BudgetDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event) => detector.handle(event)));
     });
 }
 

@@ -1,6 +1,7 @@
 /** The silent_failure processor: its factory (the detector is in detector.ts). */
-import { defer, mergeMap, type OperatorFunction } from 'rxjs';
+import { defer, type OperatorFunction } from 'rxjs';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
+import { eachEvent } from '../../src/windows/judging.js';
 import type { ComponentContext, ProcessorFactory } from '../../src/component/contracts.js';
 import { silentFailureConfigSchema, type SilentFailureConfig } from './config.js';
 import { SilentFailureDetector } from './detector.js';
@@ -11,7 +12,7 @@ export function silentFailure(config: SilentFailureConfig, ctx: ComponentContext
   return (source) =>
     defer(() => {
       const detector = new SilentFailureDetector(config, ctx);
-      return source.pipe(mergeMap((event) => detector.handle(event)));
+      return source.pipe(eachEvent((event) => detector.handle(event)));
     });
 }
 
