@@ -149,9 +149,20 @@ try {
     writeFileSync(${JSON.stringify(`${root}dist/src/${cacheName}`)}, script.createCachedData());
     console.log(JSON.stringify(Object.keys(lib)));`;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', warmUp], { encoding: 'utf8' });
-  rmSync(loader, { force: true });
   if (child.status !== 0) {
     console.error(`bundle-library: the warm-up call failed: ${child.stderr}`);
+    process.exit(1);
+  }
+  // the same loader, in a fresh process, must take the cache: one the Node that made it rejects
+  // (a loader that compiles other text than the warm-up did) would only cost reading it
+  const check = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `const { script } = await import(${JSON.stringify(new URL(`file://${loader}`).href)}); console.log(script.cachedDataRejected);`],
+    { encoding: 'utf8' },
+  );
+  rmSync(loader, { force: true });
+  if (check.status !== 0 || check.stdout.trim() !== 'false') {
+    console.error(`bundle-library: the code cache was not accepted (${check.stdout.trim() || check.stderr})`);
     process.exit(1);
   }
   const names = JSON.parse(child.stdout.trim().split('\n').pop() as string) as string[];
