@@ -142,12 +142,16 @@ describe('the packed package', () => {
     expect(result.loaded.filter((m) => SIDECAR_ONLY.test(m))).toEqual([]);
     // prom-client's metric classes only (src/telemetry/prom.ts), not its index
     expect(result.loaded).toContain('prom-client/lib/counter.js');
-    // the entry is one bundled file; its own imports are the analysis dependencies and Node's modules
+    // the entry loads one bundled file; their own imports are the analysis dependencies and Node's modules
     const entry = readFileSync(join(app, 'node_modules', 'sidelight', 'dist', 'src', 'index.js'), 'utf8');
     const imports = [...entry.matchAll(/^import .* from "([^"]+)";$/gm)].map((m) => m[1] as string);
     expect(imports.length).toBeGreaterThan(3);
     expect(imports.filter((m) => !m.startsWith('node:') && (SIDECAR_ONLY.test(m) || m === 'rxjs'))).toEqual([]);
     expect(imports.some((m) => m.startsWith('./') || m.startsWith('../'))).toBe(false);
+    const bundle = readFileSync(join(app, 'node_modules', 'sidelight', 'dist', 'src', 'library-bundle.cjs'), 'utf8');
+    const required = [...new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map((m) => m[1] as string))];
+    expect(required).toContain('node:crypto');
+    expect(required.filter((m) => !m.startsWith('node:') && !m.startsWith('prom-client/lib/'))).toEqual([]);
   });
 
   it('serves the live page and every asset from a sidecar started from it', () => {

@@ -12,7 +12,6 @@
  * Every call resolves: bad input, a missing CLI, a timeout or unreadable output answer
  * `{success: false, error}`; nothing throws.
  */
-import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -275,7 +274,10 @@ interface ProcessOutcome {
   readonly error?: string;
 }
 
-function runProcess(cmd: string, args: string[], timeoutMs: number, env: Readonly<Record<string, string | undefined>>): Promise<ProcessOutcome> {
+async function runProcess(cmd: string, args: string[], timeoutMs: number, env: Readonly<Record<string, string | undefined>>): Promise<ProcessOutcome> {
+  // loaded here, by external mode only: native mode (kc's default) never spawns, and node:child_process
+  // was ~5 ms of `import('sidelight')` in a fresh kc process
+  const { spawn } = await import('node:child_process');
   return new Promise((done) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env as NodeJS.ProcessEnv });
     const out: Buffer[] = [];

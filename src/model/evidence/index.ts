@@ -73,7 +73,9 @@ export function parseEvidenceMetrics<K extends PainPointKind>(kind: K, metrics: 
  */
 export function readEvidenceMetrics<K extends PainPointKind>(kind: K, metrics: Readonly<Record<string, unknown>>): EvidenceMetricsView<K> {
   const schema = EVIDENCE_METRICS_SCHEMAS[kind];
-  const whole = schema.safeParse(metrics);
+  // read a few times per pain point: zod's compiled fast path (code generated on a schema's first
+  // parse) costs a cold kc process more than it ever saves here
+  const whole = schema.safeParse(metrics, { jitless: true });
   if (whole.success) return whole.data as EvidenceMetrics<K>;
   const shape = schema.shape as Readonly<Record<string, z.ZodType>>;
   const out: Record<string, unknown> = {};
