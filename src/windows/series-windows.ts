@@ -654,11 +654,15 @@ export class SeriesWindows<A, I, S = never> {
       const s = agenda.pop() as Series<A, I, S>;
       if (!s.alive || s.due !== boundary) continue;
       s.due = Number.POSITIVE_INFINITY;
-      if (s.deps === undefined || s.touched) {
+      // Without an input since its next change was computed, the series is due where that change
+      // is: computing it again gives this boundary (profiling the kc history showed this
+      // recomputation, once per judgement, as the top self time of the agenda).
+      if (s.deps === undefined || s.touched || !s.added) {
         out.push(s);
         continue;
       }
       const next = this.nextChange(s, boundary - 1);
+      s.added = false;
       if (next === boundary) out.push(s);
       else this.schedule(s, next);
     }
