@@ -23,7 +23,7 @@ import { eachEvent, judgeTogether, NOT_HELD, oneShot, reaches, type GroupStandin
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
-import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import { SeriesWindows, type PaneAggregator, type SeriesView, type WindowSummary } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
 import { formatDuration, formatPercent, OVERFLOW_LABEL, windowPhrase } from '../src/model/evidence-format.js';
 import type { ErrorClusterMetrics } from '../src/model/evidence/index.js';
@@ -135,7 +135,29 @@ interface CallsAcc {
   calls: number;
 }
 
-const callsAggregator: PaneAggregator<CallsAcc, SpanRecord> = {
+/**
+ * A window of one count is read by its summary, from running sums over the panes: profiling the
+ * 10-day kc history showed merges of the calls and total windows (about 60 panes each for 24 h, at
+ * every boundary where a cluster holds) as most of error_cluster's window merges. Integer counts:
+ * the same figures whatever the summing order.
+ */
+function countSummary<A extends Record<K, number>, K extends string>(field: K): WindowSummary<A, A> {
+  return {
+    create: () => ({ [field]: 0 }) as A,
+    add(into, pane) {
+      (into as Record<K, number>)[field] += pane[field];
+    },
+    additive: {
+      width: 1,
+      counts(pane, out, at) {
+        out[at] = pane[field];
+      },
+      fromCounts: (sums) => ({ [field]: sums[0] as number }) as A,
+    },
+  };
+}
+
+const callsAggregator: PaneAggregator<CallsAcc, SpanRecord, CallsAcc> = {
   create: () => ({ calls: 0 }),
   add(acc) {
     acc.calls++;
@@ -143,12 +165,13 @@ const callsAggregator: PaneAggregator<CallsAcc, SpanRecord> = {
   merge(into, from) {
     into.calls += from.calls;
   },
+  summary: countSummary<CallsAcc, 'calls'>('calls'),
 };
 
-/** operation-key subjects of the calls windows, one object per key (bounded: cleared when full) */
+/** operation-key subjects of the calls windows, and reported subjects, one object per key (bounded: cleared when full) */
 const MAX_CALL_SUBJECTS = 20_000;
 
-const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
+const totalAggregator: PaneAggregator<TotalAcc, SpanRecord, TotalAcc> = {
   create: () => ({ failures: 0 }),
   add(acc) {
     acc.failures++;
@@ -156,6 +179,7 @@ const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
   merge(into, from) {
     into.failures += from.failures;
   },
+  summary: countSummary<TotalAcc, 'failures'>('failures'),
 };
 
 /** The message a failed span carries: its status message, else its first exception's message. */
@@ -180,10 +204,11 @@ const TOTAL_SUBJECT: Subject = { service: '__all_failures__' };
 
 class ErrorClusterDetector {
   private readonly clusters: SeriesWindows<ClusterAcc, SpanRecord>;
-  private readonly total: SeriesWindows<TotalAcc, SpanRecord>;
+  private readonly total: SeriesWindows<TotalAcc, SpanRecord, TotalAcc>;
   /** calls per operation key: what a cluster's failures are a share of */
-  private readonly calls: SeriesWindows<CallsAcc, SpanRecord>;
+  private readonly calls: SeriesWindows<CallsAcc, SpanRecord, CallsAcc>;
   private readonly callSubjects = new Map<string, Subject>();
+  private readonly reportedSubjects = new Map<string, Subject>();
   private readonly band: number;
   private readonly specs: readonly WindowSpec[];
   private readonly longestMs: number;
@@ -228,6 +253,23 @@ class ErrorClusterDetector {
     }
   }
 
+  /**
+   * The subject a cluster is reported under, one object per service and class: its key (built
+   * from JSON text per field, cached per object) is read at every judgement where it holds
+   * (severity held by its band, one per subject, standing entries), and the kc history's clusters
+   * hold at most boundaries (profiled). Bounded: cleared when full (it only saves work).
+   */
+  private reportedSubject(service: string, errorClass: string): Subject {
+    const text = `${service.length}:${service}${errorClass}`;
+    let subject = this.reportedSubjects.get(text);
+    if (subject === undefined) {
+      if (this.reportedSubjects.size >= MAX_CALL_SUBJECTS) this.reportedSubjects.clear();
+      subject = { service, error_class: errorClass };
+      this.reportedSubjects.set(text, subject);
+    }
+    return subject;
+  }
+
   private callSubject(operationKey: string): Subject {
     let subject = this.callSubjects.get(operationKey);
     if (subject === undefined) {
@@ -261,7 +303,7 @@ class ErrorClusterDetector {
 
   private totalFailures(spec: WindowSpec, boundary: number): number {
     let n = 0;
-    for (const view of this.total.all()) n += spec === ALL_WINDOW ? (view.all()?.failures ?? 0) : view.window(spec, boundary).failures;
+    for (const view of this.total.all()) n += spec === ALL_WINDOW ? (view.all()?.failures ?? 0) : view.summary(spec, boundary).failures;
     return n;
   }
 
@@ -276,7 +318,7 @@ class ErrorClusterDetector {
       if (operation === OVERFLOW_LABEL) continue;
       const view = this.calls.get(this.callSubject(operation));
       if (view === undefined) continue;
-      const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.window(spec, boundary).calls;
+      const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.summary(spec, boundary).calls;
       if (c === 0) continue;
       failures += n;
       calls += c;
@@ -336,7 +378,7 @@ class ErrorClusterDetector {
     const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
     const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
-    const subject = { service, error_class: errorClass };
+    const subject = this.reportedSubject(service, errorClass);
     const callShare = spanned.calls > 0 ? spanned.failures / spanned.calls : 0;
     const by = held ? { was: this.was(subject), band: this.band } : NOT_HELD;
     const medium = reaches(share, this.config.medium_share, 'medium', by) && reaches(callShare, this.config.medium_call_share, 'medium', by);
