@@ -216,6 +216,8 @@ class ErrorClusterDetector {
   private lastBoundary = Number.NEGATIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
   private readonly mode: JudgeMode;
+  private readonly group: readonly SeriesWindows<unknown, unknown, unknown>[];
+  private readonly judgeAtBoundary = (boundary: number): Observation[] => this.judgeAt(boundary);
   /** the clusters are judged together (a cluster's share is of all failures): one source */
   private readonly standing: GroupStanding = { standing: [] };
 
@@ -229,6 +231,7 @@ class ErrorClusterDetector {
     this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars, (span) => priceTableFor(ctx.settings.pricing).usd(span)), maxSeries: config.max_series });
     this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
     this.calls = new SeriesWindows({ ...common, aggregator: callsAggregator, maxSeries: config.max_series });
+    this.group = [this.clusters, this.total, this.calls] as unknown as SeriesWindows<unknown, unknown, unknown>[];
     this.band = ctx.settings.painpoints.band;
     this.specs = this.clusters.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
@@ -241,8 +244,7 @@ class ErrorClusterDetector {
         return [];
       case 'watermark': {
         const out: Judgement[] = [];
-        const group = [this.clusters, this.total, this.calls] as unknown as SeriesWindows<unknown, unknown, unknown>[];
-        judgeTogether(group, event.from, event.time, this.mode, (b) => this.judgeAt(b), this.standing, 'clusters', out);
+        judgeTogether(this.group, event.from, event.time, this.mode, this.judgeAtBoundary, this.standing, 'clusters', out);
         this.lastBoundary = event.time;
         return out;
       }
