@@ -168,8 +168,11 @@ const callsAggregator: PaneAggregator<CallsAcc, SpanRecord, CallsAcc> = {
   summary: countSummary<CallsAcc, 'calls'>('calls'),
 };
 
-/** operation-key subjects of the calls windows, and reported subjects, one object per key (bounded: cleared when full) */
+/** operation-key subjects of the calls windows, cluster and reported subjects, one object per key (bounded: cleared when full) */
 const MAX_CALL_SUBJECTS = 20_000;
+/** message templates kept, and the longest message kept (templateOf) */
+const MAX_KEPT_TEMPLATES = 5_000;
+const MAX_KEPT_MESSAGE = 1_024;
 
 const totalAggregator: PaneAggregator<TotalAcc, SpanRecord, TotalAcc> = {
   create: () => ({ failures: 0 }),
@@ -201,14 +204,18 @@ function clusterSeriesSubject(errorClass: string, template: string): Subject {
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 const TOTAL_SUBJECT: Subject = { service: '__all_failures__' };
+const TOTAL_SUBJECTS: readonly Subject[] = [TOTAL_SUBJECT];
 
 class ErrorClusterDetector {
   private readonly clusters: SeriesWindows<ClusterAcc, SpanRecord>;
   private readonly total: SeriesWindows<TotalAcc, SpanRecord, TotalAcc>;
   /** calls per operation key: what a cluster's failures are a share of */
   private readonly calls: SeriesWindows<CallsAcc, SpanRecord, CallsAcc>;
-  private readonly callSubjects = new Map<string, Subject>();
+  /** the calls series of an operation key, as the one-subject list its spans are added to */
+  private readonly callSubjects = new Map<string, readonly [Subject]>();
   private readonly reportedSubjects = new Map<string, Subject>();
+  private readonly clusterSeries = new Map<string, readonly Subject[]>();
+  private readonly templates = new Map<string, string>();
   private readonly band: number;
   private readonly specs: readonly WindowSpec[];
   private readonly longestMs: number;
@@ -272,27 +279,56 @@ class ErrorClusterDetector {
     return subject;
   }
 
-  private callSubject(operationKey: string): Subject {
-    let subject = this.callSubjects.get(operationKey);
-    if (subject === undefined) {
+  private callSeries(operationKey: string): readonly [Subject] {
+    let subjects = this.callSubjects.get(operationKey);
+    if (subjects === undefined) {
       if (this.callSubjects.size >= MAX_CALL_SUBJECTS) this.callSubjects.clear();
-      subject = { service: '__calls__', operation: operationKey };
-      this.callSubjects.set(operationKey, subject);
+      subjects = [{ service: '__calls__', operation: operationKey }];
+      this.callSubjects.set(operationKey, subjects);
     }
-    return subject;
+    return subjects;
   }
 
   private add(span: SpanRecord): void {
-    this.calls.add([this.callSubject(span.operationKey)], span.endMs, span);
+    this.calls.add(this.callSeries(span.operationKey), span.endMs, span);
     if (!span.failed) return;
     const t = span.endMs;
     if (t > this.lastMs) this.lastMs = t;
-    this.total.add([TOTAL_SUBJECT], t, span);
+    this.total.add(TOTAL_SUBJECTS, t, span);
     if (isErrorUnrecorded(span)) return;
-    const template = messageTemplate(errorMessageOf(span));
+    const template = this.templateOf(errorMessageOf(span));
     const errorClass = span.errorClass || template;
     if (errorClass === '') return;
-    this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
+    this.clusters.add(this.clusterSubjects(errorClass, template), t, span);
+  }
+
+  /**
+   * A message's template, kept per message: a failing operation repeats its messages, and the
+   * templating (a dozen regular expressions) was a top self time of error_cluster on the kc
+   * history (profiled). Bounded: cleared when full; long messages are not kept.
+   */
+  private templateOf(message: string): string {
+    let template = this.templates.get(message);
+    if (template === undefined) {
+      template = messageTemplate(message);
+      if (message.length <= MAX_KEPT_MESSAGE) {
+        if (this.templates.size >= MAX_KEPT_TEMPLATES) this.templates.clear();
+        this.templates.set(message, template);
+      }
+    }
+    return template;
+  }
+
+  /** The series a cluster's spans go to, one array per class and template (its subject's key is then built once) */
+  private clusterSubjects(errorClass: string, template: string): readonly Subject[] {
+    const text = `${errorClass.length}:${errorClass}${template}`;
+    let subjects = this.clusterSeries.get(text);
+    if (subjects === undefined) {
+      if (this.clusterSeries.size >= MAX_CALL_SUBJECTS) this.clusterSeries.clear();
+      subjects = [clusterSeriesSubject(errorClass, template)];
+      this.clusterSeries.set(text, subjects);
+    }
+    return subjects;
   }
 
   /** true when a window's cluster meets the docs/painpoints.md rule */
@@ -318,7 +354,7 @@ class ErrorClusterDetector {
     let calls = 0;
     for (const [operation, n] of acc.byOperation.entries()) {
       if (operation === OVERFLOW_LABEL) continue;
-      const view = this.calls.get(this.callSubject(operation));
+      const view = this.calls.get(this.callSeries(operation)[0]);
       if (view === undefined) continue;
       const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.summary(spec, boundary).calls;
       if (c === 0) continue;
