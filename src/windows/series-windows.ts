@@ -48,6 +48,7 @@ export interface WindowSummary<A, S> {
   readonly additive?: {
     readonly width: number;
     counts(pane: A, out: number[], at: number): void;
+    /** the summary of summed counts (`sums` is scratch, reused: read it, never keep it) */
     fromCounts(sums: readonly number[]): S;
   };
 }
@@ -132,6 +133,21 @@ interface CachedWindow<A, S> {
 /** cached merges kept per pane list (one per window size in use, and a few ad-hoc sizes) */
 const MAX_CACHED_WINDOWS = 16;
 
+/**
+ * A window size's cached windows: the latest, and the one it held before (a detector that merges a
+ * size at two ends, a baseline ending before the judged part and the judged window itself, keeps
+ * both). A short list scanned by size rather than Maps: profiling the 10-day kc history showed the
+ * Map lookups of each window probe as the top self time of the window module.
+ */
+interface CacheSlot<A, S> {
+  readonly size: number;
+  latest: CachedWindow<A, S> | undefined;
+  older: CachedWindow<A, S> | undefined;
+}
+
+/** scratch for summed counts (PaneList.summedCounts), read by `fromCounts` before the next use */
+const scratchSums: number[] = [];
+
 /** Index of the first element of sorted `xs` that is ≥ `x` (xs.length when none is). */
 function lowerBound(xs: readonly number[], x: number): number {
   let lo = 0;
@@ -158,15 +174,10 @@ export class PaneList<A, S = never> {
   readonly starts: number[] = [];
   /** the panes, in the order of `starts` */
   readonly panes: Pane<A>[] = [];
-  /** windows by window size; an entry is dropped as soon as a pane in its range changes */
-  readonly cache = new Map<number, CachedWindow<A, S>>();
-  /**
-   * the window a size held before its latest one: a detector that merges a size at two ends (a
-   * baseline ending before the judged part, the judged window itself) keeps both
-   */
-  private readonly older = new Map<number, CachedWindow<A, S>>();
+  /** cached windows by window size; a window is dropped as soon as a pane in its range changes */
+  private slots: CacheSlot<A, S>[] = [];
   private created = 0;
-  /** no cached window (of `cache` or `older`) holds a pane starting after this */
+  /** no cached window holds a pane starting after this */
   private cachedLast = Number.NEGATIVE_INFINITY;
   /** index range [lo, hi) of the panes of the window `entry` returned last (scratch, saves an allocation per lookup) */
   private lo = 0;
@@ -236,8 +247,12 @@ export class PaneList<A, S = never> {
     else if (this.sumsValidTo > 0) this.sumsValidTo = Math.min(this.sumsValidTo, lowerBound(this.starts, start));
     // inputs nearly always go to a pane after every cached window (windows hold closed panes)
     if (start > this.cachedLast) return;
-    for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
-    for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
+    for (const slot of this.slots) {
+      const latest = slot.latest;
+      if (latest !== undefined && latest.first <= start && start <= latest.last) slot.latest = undefined;
+      const older = slot.older;
+      if (older !== undefined && older.first <= start && start <= older.last) slot.older = undefined;
+    }
   }
 
   /** Drops panes starting before `floor`. */
@@ -309,7 +324,7 @@ export class PaneList<A, S = never> {
     return w.summary;
   }
 
-  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first). */
+  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first), in scratchSums. */
   private summedCounts(additive: NonNullable<WindowSummary<A, S>['additive']>, lo: number, hi: number): number[] {
     const width = additive.width;
     if (this.vdropped.length !== width) {
@@ -330,7 +345,8 @@ export class PaneList<A, S = never> {
       }
       this.sumsValidTo = n;
     }
-    const out = new Array<number>(width);
+    const out = scratchSums;
+    out.length = width;
     for (let j = 0; j < width; j++) {
       const top = hi > 0 ? (this.vsums[(hi - 1) * width + j] as number) : (this.vdropped[j] as number);
       const below = lo > 0 ? (this.vsums[(lo - 1) * width + j] as number) : (this.vdropped[j] as number);
@@ -349,22 +365,31 @@ export class PaneList<A, S = never> {
     const count = hi - lo;
     const first = count > 0 ? (starts[lo] as number) : Number.POSITIVE_INFINITY;
     const last = count > 0 ? (starts[hi - 1] as number) : Number.NEGATIVE_INFINITY;
-    const cached = this.cache.get(size);
-    if (cached && cached.count === count && cached.first === first && cached.last === last) return cached;
-    const older = this.older.get(size);
-    if (older && older.count === count && older.first === first && older.last === last) {
-      this.older.delete(size);
-      if (cached) this.older.set(size, cached);
-      this.cache.set(size, older);
-      return older;
+    const slots = this.slots;
+    let slot: CacheSlot<A, S> | undefined;
+    for (let i = 0; i < slots.length; i++) {
+      if ((slots[i] as CacheSlot<A, S>).size === size) {
+        slot = slots[i];
+        break;
+      }
     }
-    if (cached) this.older.set(size, cached);
-    else if (this.cache.size >= MAX_CACHED_WINDOWS) {
-      this.cache.clear();
-      this.older.clear();
+    if (slot !== undefined) {
+      const latest = slot.latest;
+      if (latest !== undefined && latest.count === count && latest.first === first && latest.last === last) return latest;
+      const older = slot.older;
+      if (older !== undefined && older.count === count && older.first === first && older.last === last) {
+        slot.older = latest;
+        slot.latest = older;
+        return older;
+      }
+      if (latest !== undefined) slot.older = latest;
+    } else {
+      if (slots.length >= MAX_CACHED_WINDOWS) slots.length = 0;
+      slot = { size, latest: undefined, older: undefined };
+      slots.push(slot);
     }
     const w: CachedWindow<A, S> = { first, last, count, acc: undefined, summary: undefined };
-    this.cache.set(size, w);
+    slot.latest = w;
     if (last > this.cachedLast) this.cachedLast = last;
     return w;
   }
@@ -713,8 +738,11 @@ export class SeriesWindows<A, I, S = never> {
   beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
     const s = view as Series<A, I, S>;
     this.dropExpired(s, boundary - this.clockStep);
+    // the list before last is read by nobody now: reused for this judgement's reads
+    const recycled = s.previousDeps;
     s.previousDeps = s.deps;
-    s.deps = [];
+    if (recycled !== undefined) recycled.length = 0;
+    s.deps = recycled ?? [];
     s.recording = boundary;
     s.touched = false;
   }
