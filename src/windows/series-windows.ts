@@ -944,7 +944,7 @@ export function shortestWindowWith<A>(
  * The shortest window whose summary is `enough`, or undefined; no window is merged (see
  * PaneList.summary), so the caller merges only the window it judges. With `gate`, a lower bound
  * on the samples (aggregator weight) any `enough` window holds, windows short of it are probed by
- * count only.
+ * count only. `from`: the first of `specs` to probe (the caller knows the ones before fall short).
  */
 export function shortestSummaryWith<S>(
   view: { summary(spec: WindowSpec, boundary: number): S; atLeast(spec: WindowSpec, boundary: number, min: number): boolean },
@@ -952,8 +952,10 @@ export function shortestSummaryWith<S>(
   boundary: number,
   enough: (summary: S) => boolean,
   gate = 0,
+  from = 0,
 ): WindowSpec | undefined {
-  for (const spec of specs) {
+  for (let i = from; i < specs.length; i++) {
+    const spec = specs[i] as WindowSpec;
     if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
     if (enough(view.summary(spec, boundary))) return spec;
   }
