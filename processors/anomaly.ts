@@ -226,15 +226,15 @@ class AnomalyDetector {
     const held: Held = { was: previously(view, 'anomaly')?.severity, band: this.ctx.settings.painpoints.band };
     if (this.config.metrics.includes('tokens_per_call') && acc.tokenCalls > 0) {
       const value = acc.tokens / acc.tokenCalls;
-      const v = this.judge(h.tokens, value, false, () => true);
+      const v = this.judge(h.tokens, value, false, false);
       if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'tokens_per_call', value, v, acc, stepEnd, held));
     }
     if (this.config.metrics.includes('call_rate')) {
       const value = acc.calls;
-      const busy = (s: RobustSummary) => s.median >= this.config.min_baseline_calls && value >= this.config.min_calls;
-      // busy() needs ≥ min_calls in the window judged: below that nothing is outlying, so the
-      // history's median and MAD are not needed (for sparse series that is every step)
-      const v = this.judge(h.calls, value, true, busy, value >= this.config.min_calls);
+      // judged only on busy steps (≥ min_calls in the window) of steady traffic (the history's
+      // median ≥ min_baseline_calls): below min_calls nothing is outlying, so the history's median
+      // and MAD are not needed (for sparse series that is every step)
+      const v = this.judge(h.calls, value, true, true, value >= this.config.min_calls);
       if (v.streak >= this.config.consecutive) out.push(this.observation(view.subject, 'call_rate', value, v, acc, stepEnd, held));
     }
     return out;
@@ -285,9 +285,10 @@ class AnomalyDetector {
 
   /**
    * Judges `value` against the history, then adds it. Counts (`poisson`) vary by about √median on
-   * their own, so σ̂ is at least that. Not `eligible`: recorded, never outlying.
+   * their own, so σ̂ is at least that. Not `possible`, or (`steady`) a history median below
+   * min_baseline_calls: recorded, never outlying.
    */
-  private judge(m: MetricHistory, value: number, poisson: boolean, eligible: (s: RobustSummary) => boolean, possible = true): Verdict {
+  private judge(m: MetricHistory, value: number, poisson: boolean, steady: boolean, possible = true): Verdict {
     const c = this.config;
     if (!possible || m.values.length < c.min_history) {
       // cannot be outlying: the same state change as below, without the history's statistics
@@ -303,7 +304,8 @@ class AnomalyDetector {
     const enough = m.values.length >= c.min_history;
     const z = enough ? robustZ(value, summary) : 0;
     const limits = enough ? ewmaLimits(summary.median, summary.scale, c.ewma_lambda, c.ewma_sigmas) : { lower: Number.NaN, upper: Number.NaN };
-    const outlying = enough && eligible(summary) && (z >= c.z_threshold || (ewma > limits.upper && z >= EWMA_MIN_Z));
+    const eligible = !steady || summary.median >= c.min_baseline_calls;
+    const outlying = enough && eligible && (z >= c.z_threshold || (ewma > limits.upper && z >= EWMA_MIN_Z));
     m.streak = outlying ? m.streak + 1 : 0;
     const history = m.values.length;
     m.ewma = ewma;

@@ -23,7 +23,7 @@ import { eachEvent, judgeTogether, NOT_HELD, oneShot, reaches, type GroupStandin
 import type { ComponentContext, ProcessorFactory } from '../src/component/contracts.js';
 import { OVERFLOW_SUBJECT, subjectKey } from '../src/model/series.js';
 import { messageTemplate } from '../src/model/error-class.js';
-import { SeriesWindows, type PaneAggregator, type SeriesView } from '../src/windows/series-windows.js';
+import { SeriesWindows, type PaneAggregator, type SeriesView, type WindowSummary } from '../src/windows/series-windows.js';
 import { ALL_WINDOW, type WindowSpec } from '../src/windows/window-spec.js';
 import { formatDuration, formatPercent, OVERFLOW_LABEL, windowPhrase } from '../src/model/evidence-format.js';
 import type { ErrorClusterMetrics } from '../src/model/evidence/index.js';
@@ -135,7 +135,29 @@ interface CallsAcc {
   calls: number;
 }
 
-const callsAggregator: PaneAggregator<CallsAcc, SpanRecord> = {
+/**
+ * A window of one count is read by its summary, from running sums over the panes: profiling the
+ * 10-day kc history showed merges of the calls and total windows (about 60 panes each for 24 h, at
+ * every boundary where a cluster holds) as most of error_cluster's window merges. Integer counts:
+ * the same figures whatever the summing order.
+ */
+function countSummary<A extends Record<K, number>, K extends string>(field: K): WindowSummary<A, A> {
+  return {
+    create: () => ({ [field]: 0 }) as A,
+    add(into, pane) {
+      (into as Record<K, number>)[field] += pane[field];
+    },
+    additive: {
+      width: 1,
+      counts(pane, out, at) {
+        out[at] = pane[field];
+      },
+      fromCounts: (sums) => ({ [field]: sums[0] as number }) as A,
+    },
+  };
+}
+
+const callsAggregator: PaneAggregator<CallsAcc, SpanRecord, CallsAcc> = {
   create: () => ({ calls: 0 }),
   add(acc) {
     acc.calls++;
@@ -143,12 +165,16 @@ const callsAggregator: PaneAggregator<CallsAcc, SpanRecord> = {
   merge(into, from) {
     into.calls += from.calls;
   },
+  summary: countSummary<CallsAcc, 'calls'>('calls'),
 };
 
-/** operation-key subjects of the calls windows, one object per key (bounded: cleared when full) */
+/** operation-key subjects of the calls windows, cluster and reported subjects, one object per key (bounded: cleared when full) */
 const MAX_CALL_SUBJECTS = 20_000;
+/** message templates kept, and the longest message kept (templateOf) */
+const MAX_KEPT_TEMPLATES = 5_000;
+const MAX_KEPT_MESSAGE = 1_024;
 
-const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
+const totalAggregator: PaneAggregator<TotalAcc, SpanRecord, TotalAcc> = {
   create: () => ({ failures: 0 }),
   add(acc) {
     acc.failures++;
@@ -156,6 +182,7 @@ const totalAggregator: PaneAggregator<TotalAcc, SpanRecord> = {
   merge(into, from) {
     into.failures += from.failures;
   },
+  summary: countSummary<TotalAcc, 'failures'>('failures'),
 };
 
 /** The message a failed span carries: its status message, else its first exception's message. */
@@ -177,13 +204,18 @@ function clusterSeriesSubject(errorClass: string, template: string): Subject {
 
 const OVERFLOW_KEY = subjectKey(OVERFLOW_SUBJECT);
 const TOTAL_SUBJECT: Subject = { service: '__all_failures__' };
+const TOTAL_SUBJECTS: readonly Subject[] = [TOTAL_SUBJECT];
 
 class ErrorClusterDetector {
   private readonly clusters: SeriesWindows<ClusterAcc, SpanRecord>;
-  private readonly total: SeriesWindows<TotalAcc, SpanRecord>;
+  private readonly total: SeriesWindows<TotalAcc, SpanRecord, TotalAcc>;
   /** calls per operation key: what a cluster's failures are a share of */
-  private readonly calls: SeriesWindows<CallsAcc, SpanRecord>;
-  private readonly callSubjects = new Map<string, Subject>();
+  private readonly calls: SeriesWindows<CallsAcc, SpanRecord, CallsAcc>;
+  /** the calls series of an operation key, as the one-subject list its spans are added to */
+  private readonly callSubjects = new Map<string, readonly [Subject]>();
+  private readonly reportedSubjects = new Map<string, Subject>();
+  private readonly clusterSeries = new Map<string, readonly Subject[]>();
+  private readonly templates = new Map<string, string>();
   private readonly band: number;
   private readonly specs: readonly WindowSpec[];
   private readonly longestMs: number;
@@ -191,6 +223,8 @@ class ErrorClusterDetector {
   private lastBoundary = Number.NEGATIVE_INFINITY;
   private lastMs = Number.NEGATIVE_INFINITY;
   private readonly mode: JudgeMode;
+  private readonly group: readonly SeriesWindows<unknown, unknown, unknown>[];
+  private readonly judgeAtBoundary = (boundary: number): Observation[] => this.judgeAt(boundary);
   /** the clusters are judged together (a cluster's share is of all failures): one source */
   private readonly standing: GroupStanding = { standing: [] };
 
@@ -204,6 +238,7 @@ class ErrorClusterDetector {
     this.clusters = new SeriesWindows({ ...common, aggregator: clusterAggregator(config.max_exemplars, (span) => priceTableFor(ctx.settings.pricing).usd(span)), maxSeries: config.max_series });
     this.total = new SeriesWindows({ ...common, aggregator: totalAggregator, maxSeries: 1 });
     this.calls = new SeriesWindows({ ...common, aggregator: callsAggregator, maxSeries: config.max_series });
+    this.group = [this.clusters, this.total, this.calls] as unknown as SeriesWindows<unknown, unknown, unknown>[];
     this.band = ctx.settings.painpoints.band;
     this.specs = this.clusters.specs;
     this.longestMs = Math.max(...this.specs.map((s) => s.sizeMs)) + ctx.settings.windows.coarse_slide;
@@ -216,8 +251,7 @@ class ErrorClusterDetector {
         return [];
       case 'watermark': {
         const out: Judgement[] = [];
-        const group = [this.clusters, this.total, this.calls] as unknown as SeriesWindows<unknown, unknown, unknown>[];
-        judgeTogether(group, event.from, event.time, this.mode, (b) => this.judgeAt(b), this.standing, 'clusters', out);
+        judgeTogether(this.group, event.from, event.time, this.mode, this.judgeAtBoundary, this.standing, 'clusters', out);
         this.lastBoundary = event.time;
         return out;
       }
@@ -228,27 +262,73 @@ class ErrorClusterDetector {
     }
   }
 
-  private callSubject(operationKey: string): Subject {
-    let subject = this.callSubjects.get(operationKey);
+  /**
+   * The subject a cluster is reported under, one object per service and class: its key (built
+   * from JSON text per field, cached per object) is read at every judgement where it holds
+   * (severity held by its band, one per subject, standing entries), and the kc history's clusters
+   * hold at most boundaries (profiled). Bounded: cleared when full (it only saves work).
+   */
+  private reportedSubject(service: string, errorClass: string): Subject {
+    const text = `${service.length}:${service}${errorClass}`;
+    let subject = this.reportedSubjects.get(text);
     if (subject === undefined) {
-      if (this.callSubjects.size >= MAX_CALL_SUBJECTS) this.callSubjects.clear();
-      subject = { service: '__calls__', operation: operationKey };
-      this.callSubjects.set(operationKey, subject);
+      if (this.reportedSubjects.size >= MAX_CALL_SUBJECTS) this.reportedSubjects.clear();
+      subject = { service, error_class: errorClass };
+      this.reportedSubjects.set(text, subject);
     }
     return subject;
   }
 
+  private callSeries(operationKey: string): readonly [Subject] {
+    let subjects = this.callSubjects.get(operationKey);
+    if (subjects === undefined) {
+      if (this.callSubjects.size >= MAX_CALL_SUBJECTS) this.callSubjects.clear();
+      subjects = [{ service: '__calls__', operation: operationKey }];
+      this.callSubjects.set(operationKey, subjects);
+    }
+    return subjects;
+  }
+
   private add(span: SpanRecord): void {
-    this.calls.add([this.callSubject(span.operationKey)], span.endMs, span);
+    this.calls.add(this.callSeries(span.operationKey), span.endMs, span);
     if (!span.failed) return;
     const t = span.endMs;
     if (t > this.lastMs) this.lastMs = t;
-    this.total.add([TOTAL_SUBJECT], t, span);
+    this.total.add(TOTAL_SUBJECTS, t, span);
     if (isErrorUnrecorded(span)) return;
-    const template = messageTemplate(errorMessageOf(span));
+    const template = this.templateOf(errorMessageOf(span));
     const errorClass = span.errorClass || template;
     if (errorClass === '') return;
-    this.clusters.add([clusterSeriesSubject(errorClass, template)], t, span);
+    this.clusters.add(this.clusterSubjects(errorClass, template), t, span);
+  }
+
+  /**
+   * A message's template, kept per message: a failing operation repeats its messages, and the
+   * templating (a dozen regular expressions) was a top self time of error_cluster on the kc
+   * history (profiled). Bounded: cleared when full; long messages are not kept.
+   */
+  private templateOf(message: string): string {
+    let template = this.templates.get(message);
+    if (template === undefined) {
+      template = messageTemplate(message);
+      if (message.length <= MAX_KEPT_MESSAGE) {
+        if (this.templates.size >= MAX_KEPT_TEMPLATES) this.templates.clear();
+        this.templates.set(message, template);
+      }
+    }
+    return template;
+  }
+
+  /** The series a cluster's spans go to, one array per class and template (its subject's key is then built once) */
+  private clusterSubjects(errorClass: string, template: string): readonly Subject[] {
+    const text = `${errorClass.length}:${errorClass}${template}`;
+    let subjects = this.clusterSeries.get(text);
+    if (subjects === undefined) {
+      if (this.clusterSeries.size >= MAX_CALL_SUBJECTS) this.clusterSeries.clear();
+      subjects = [clusterSeriesSubject(errorClass, template)];
+      this.clusterSeries.set(text, subjects);
+    }
+    return subjects;
   }
 
   /** true when a window's cluster meets the docs/painpoints.md rule */
@@ -261,7 +341,7 @@ class ErrorClusterDetector {
 
   private totalFailures(spec: WindowSpec, boundary: number): number {
     let n = 0;
-    for (const view of this.total.all()) n += spec === ALL_WINDOW ? (view.all()?.failures ?? 0) : view.window(spec, boundary).failures;
+    for (const view of this.total.all()) n += spec === ALL_WINDOW ? (view.all()?.failures ?? 0) : view.summary(spec, boundary).failures;
     return n;
   }
 
@@ -274,9 +354,9 @@ class ErrorClusterDetector {
     let calls = 0;
     for (const [operation, n] of acc.byOperation.entries()) {
       if (operation === OVERFLOW_LABEL) continue;
-      const view = this.calls.get(this.callSubject(operation));
+      const view = this.calls.get(this.callSeries(operation)[0]);
       if (view === undefined) continue;
-      const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.window(spec, boundary).calls;
+      const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.summary(spec, boundary).calls;
       if (c === 0) continue;
       failures += n;
       calls += c;
@@ -336,7 +416,7 @@ class ErrorClusterDetector {
     const opsText = `${operations}${acc.byOperation.truncated ? '+' : ''} operation${operations === 1 ? '' : 's'}`;
     const where = services >= 2 ? `${opsText} in ${services} services` : opsText;
     const message = template !== '' && template !== errorClass ? `: "${template}"` : '';
-    const subject = { service, error_class: errorClass };
+    const subject = this.reportedSubject(service, errorClass);
     const callShare = spanned.calls > 0 ? spanned.failures / spanned.calls : 0;
     const by = held ? { was: this.was(subject), band: this.band } : NOT_HELD;
     const medium = reaches(share, this.config.medium_share, 'medium', by) && reaches(callShare, this.config.medium_call_share, 'medium', by);

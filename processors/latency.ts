@@ -566,15 +566,20 @@ export function latencySpanOperator(config: LatencyConfig, ctx: ComponentContext
       // whose max is under min_latency cannot fire either rule and is not merged.
       type View = SummarizedView<LatencyAcc, LatencyProbe>;
       const band = settings.painpoints.band;
+      const tailMin = Math.max(config.min_samples, config.tail_min_calls);
+      const enoughToJudge = (s: LatencyProbe): boolean => s.successes >= config.min_samples;
+      const enoughForTail = (s: LatencyProbe): boolean => s.successes >= tailMin;
       const judgeWindows = (view: JudgedSeries<LatencyAcc, LatencyProbe>, time: number): Observation[] => {
         const out: Observation[] = [];
-        const judgedSpec = shortestSummaryWith(view, specs, time, (s) => s.successes >= config.min_samples, config.min_samples);
+        const judgedSpec = shortestSummaryWith(view, specs, time, enoughToJudge, config.min_samples);
         if (judgedSpec === undefined) return out;
         const judgedSummary = view.summary(judgedSpec, time);
         const regression = judgeWindowRegression(view, judgedSpec, judgedSummary, time, { was: previously(view, 'latency_regression')?.severity, band });
         if (regression) out.push(regression);
-        const tailMin = Math.max(config.min_samples, config.tail_min_calls);
-        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, (s) => s.successes >= tailMin, tailMin);
+        // The windows up to the judged one hold fewer than min_samples ≤ tailMin successful calls
+        // (the judged one fewer than tailMin): the tail's probe starts after them, reading nothing
+        // new of them (a window probed again keeps what was first learnt of it).
+        const tailSpec = judgedSummary.successes >= tailMin ? judgedSpec : shortestSummaryWith(view, specs, time, enoughForTail, tailMin, specs.indexOf(judgedSpec) + 1);
         if (tailSpec === undefined) return out;
         const tailSummary = view.summary(tailSpec, time);
         if (!tailSummary.reachesMinLatency) return out;

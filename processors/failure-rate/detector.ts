@@ -14,7 +14,7 @@ import type { WindowSpec } from '../../src/windows/window-spec.js';
 import { eachEvent, judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
 import { checkBaselineWindow, type FailureRateConfig } from './config.js';
 import { failureAggregator, TimeHistogram, type FailureAcc, type FailureCounts } from './accumulation.js';
-import { baseline, confirmsBeyond, coveredInterval, unconfirmedRule, judged, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
+import { baseline, confirmsBeyond, coveredInterval, unconfirmedRule, judged, judgedWindow, rateRule, rateSeverity, spikeCandidate, spikeRule, type Baseline } from './rules.js';
 import { rateObservation, spikeObservation } from './evidence.js';
 import { priceTableFor } from '../../src/model/cost.js';
 import { CallTracker } from './calls.js';
@@ -116,7 +116,7 @@ class FailureRateDetector {
       const wilson = rateRule(series.summary(found, boundary), this.config, was !== undefined, this.band);
       if (wilson && this.holdsOnLonger(series, found, boundary, was !== undefined)) {
         const severity = rateSeverity(wilson, this.config, was?.severity === 'high', this.band);
-        out.push(rateObservation(series.subject, judged(found.name, series.window(found, boundary), wilson), boundary, this.config, severity));
+        out.push(rateObservation(series.subject, judgedWindow(found.name, series.summary(found, boundary), series.deferredWindow(found, boundary), wilson), boundary, this.config, severity));
       }
     }
     const spikeMin = this.config.spike_min_samples;
@@ -126,7 +126,7 @@ class FailureRateDetector {
       if (wilson) {
         const base = this.baselineFor(series, short, boundary);
         if (base && spikeRule(wilson, base, this.config)) {
-          out.push(spikeObservation(series.subject, judged(short.name, series.window(short, boundary), wilson), base, boundary, this.config));
+          out.push(spikeObservation(series.subject, judgedWindow(short.name, series.summary(short, boundary), series.deferredWindow(short, boundary), wilson), base, boundary, this.config));
         }
       }
     }

@@ -55,7 +55,7 @@ function attemptsPhrase(j: Judged): string {
 
 /** What the categorize rules read, as the evidence states it. */
 export function figures(j: Judged): { calls: number; wilson_lower: number } {
-  return { calls: j.acc.calls, wilson_lower: round(j.wilson.lower) };
+  return { calls: j.counts.calls, wilson_lower: round(j.wilson.lower) };
 }
 
 export function rateObservation(subject: Subject, j: Judged, time: number, config: FailureRateConfig, severity: Severity = j.wilson.lower >= config.high_lower_bound ? 'high' : 'medium'): Observation {

@@ -318,16 +318,22 @@ describe('failure_rate window probing', () => {
     expect(summary).toEqual({ calls: 49, failures: 24 });
   });
 
-  it('merges no window of a healthy series, and only judged windows of a failing one', async () => {
+  it('merges no window of a healthy series, and only judged windows of a failing one, when their evidence is read', async () => {
     const merges = vi.spyOn(SeriesWindows.prototype, 'mergeWindow');
+    const deferred = vi.spyOn(SeriesWindows.prototype, 'deferWindow');
     try {
       expect(await live(calls(600, 1_000, 0))).toEqual([]);
       expect(merges).not.toHaveBeenCalled();
+      expect(deferred).not.toHaveBeenCalled();
       const obs = await live(calls(600, 1_000, 0.4));
       expect(obs.length).toBeGreaterThan(0);
-      expect(merges).toHaveBeenCalled();
+      expect(deferred).toHaveBeenCalled();
+      expect(merges).not.toHaveBeenCalled();
+      // the merge made for the evidence holds the calls the rule judged
+      for (const o of obs) expect(o.evidence.metrics['calls']).toBe(o.figures?.calls);
     } finally {
       merges.mockRestore();
+      deferred.mockRestore();
     }
   });
 

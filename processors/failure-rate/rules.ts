@@ -12,6 +12,9 @@ import type { FailureAcc, FailureCounts } from './accumulation.js';
 /** The judged numbers of one window (or the whole input). */
 export interface Judged {
   readonly window: string;
+  /** calls and failures, what the rules and an observation's head read */
+  readonly counts: FailureCounts;
+  /** the window's accumulator, for the evidence (merged when first read, see judgedWindow) */
   readonly acc: FailureAcc;
   readonly rate: number;
   readonly wilson: WilsonInterval;
@@ -25,7 +28,28 @@ export interface Baseline {
 }
 
 export function judged(window: string, acc: FailureAcc, wilson = wilsonInterval(acc.failures, acc.calls)): Judged {
-  return { window, acc, rate: acc.calls > 0 ? acc.failures / acc.calls : 0, wilson };
+  return { window, counts: acc, acc, rate: rateOf(acc), wilson };
+}
+
+function rateOf(c: FailureCounts): number {
+  return c.calls > 0 ? c.failures / c.calls : 0;
+}
+
+/**
+ * A judged window from its counts (the window's summary), its accumulator merged only when the
+ * evidence reads it: an observation's text and evidence are built only for an emitted change.
+ */
+export function judgedWindow(window: string, counts: FailureCounts, merge: () => FailureAcc, wilson: WilsonInterval): Judged {
+  let acc: FailureAcc | undefined;
+  return {
+    window,
+    counts,
+    get acc() {
+      return (acc ??= merge());
+    },
+    rate: rateOf(counts),
+    wilson,
+  };
 }
 
 export function baseline(window: string, counts: FailureCounts): Baseline {

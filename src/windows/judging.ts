@@ -161,28 +161,28 @@ export function judgeTogether(
   const first = group[0];
   if (first === undefined) return;
   const grid = first.gridMs;
-  const judgeBoundary = (b: number) => {
-    for (const w of group) for (const s of [...w.allSeries()]) w.beforeJudging(s, b);
-    const observations = judgeAt(b);
-    for (const w of group) for (const s of [...w.allSeries()]) w.afterJudging(s, b);
-    const now = standingEntries(observations);
-    if (mode === 'every') {
-      for (const observation of observations) out.push({ type: 'observation', observation });
-      state.standing = now;
-      return;
-    }
-    for (const e of state.standing) if (!now.some((n) => n.key === e.key)) out.push({ type: 'clear', kind: e.kind, subject: e.subject, time: b, source });
-    observations.forEach((observation, index) => out.push({ type: 'observation', observation, standing: { source, gridMs: grid, rank: 0, index } }));
-    state.standing = now;
-  };
   if (mode === 'every') {
-    for (let b = nextMultipleAfter(from, grid); b <= upTo; b += grid) judgeBoundary(b);
+    for (let b = nextMultipleAfter(from, grid); b <= upTo; b += grid) {
+      for (const w of group) for (const s of [...w.allSeries()]) w.beforeJudging(s, b);
+      const observations = judgeAt(b);
+      for (const w of group) for (const s of [...w.allSeries()]) w.afterJudging(s, b);
+      for (const observation of observations) out.push({ type: 'observation', observation });
+      state.standing = standingEntries(observations);
+    }
   } else {
     for (;;) {
-      const b = Math.min(...group.map((w) => w.nextDue()));
+      let b = Number.POSITIVE_INFINITY;
+      for (const w of group) b = Math.min(b, w.nextDue());
       if (!(b <= upTo)) break;
       for (const w of group) w.takeDue(b);
-      judgeBoundary(b);
+      // (afterJudging may drop the series it is given: a Map iterated on goes on past a deleted entry)
+      for (const w of group) for (const s of w.allSeries()) w.beforeJudging(s, b);
+      const observations = judgeAt(b);
+      for (const w of group) for (const s of w.allSeries()) w.afterJudging(s, b);
+      const now = standingEntries(observations);
+      for (const e of state.standing) if (!now.some((n) => n.key === e.key)) out.push({ type: 'clear', kind: e.kind, subject: e.subject, time: b, source });
+      observations.forEach((observation, index) => out.push({ type: 'observation', observation, standing: { source, gridMs: grid, rank: 0, index } }));
+      state.standing = now;
     }
   }
   for (const w of group) w.passed(upTo);

@@ -223,6 +223,43 @@ describe('shortestSummaryWith', () => {
   });
 });
 
+describe('SeriesView.deferredWindow', () => {
+  it('merges nothing until called, then the panes the window held when read, whatever came or expired since', () => {
+    let merges = 0;
+    const agg: PaneAggregator<{ n: number }, number> = { ...counting, merge: (into, from) => void (merges++, counting.merge(into, from)) };
+    const w = new SeriesWindows({ aggregator: agg, windows, maxSeries: 10, name: 't' });
+    for (let i = 0; i < 10; i++) w.add([subject('a')], T0 + i * 60_000 + 1_000, 2 ** i);
+    const view = [...w.all()][0]!;
+    const boundary = T0 + 10 * 60_000;
+    const fiveMinutes = view.deferredWindow(spec('5m'), boundary);
+    const hour = view.deferredWindow(spec('1h'), boundary);
+    expect(merges).toBe(0);
+    let inHour = 0; // the coarse window ends at the last closed coarse pane
+    view.forEachPane(spec('1h'), boundary, (pane) => void (inHour += pane.n));
+    expect(inHour).toBeGreaterThan(0);
+    expect(inHour).toBeLessThan(2 ** 10 - 1);
+    // later inputs, in panes after the boundary, and the first panes expiring
+    for (let i = 10; i < 30; i++) w.add([subject('a')], T0 + i * 60_000 + 1_000, 2 ** i);
+    w.advance(T0 + 30 * 60_000);
+    expect(fiveMinutes().n).toBe(2 ** 5 + 2 ** 6 + 2 ** 7 + 2 ** 8 + 2 ** 9);
+    expect(hour().n).toBe(inHour);
+    const made = merges;
+    expect(fiveMinutes()).toBe(fiveMinutes()); // merged once
+    expect(merges).toBe(made);
+  });
+
+  it('merges at once in windows that took a late input (a pane already in a read window changed)', () => {
+    const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });
+    w.add([subject('a')], T0 + 1_000, 1);
+    w.passed(T0 + 60_000);
+    w.add([subject('a')], T0 + 2_000, 2); // its pane is in the 1m window at T0 + 60 s: late
+    const view = [...w.all()][0]!;
+    const minute = view.deferredWindow(spec('1m'), T0 + 60_000);
+    w.add([subject('a')], T0 + 3_000, 4);
+    expect(minute().n).toBe(3);
+  });
+});
+
 describe('SeriesView.forEachPane', () => {
   it('visits exactly the panes a window merges, fine and coarse, at a boundary and before it', () => {
     const w = new SeriesWindows({ aggregator: counting, windows, maxSeries: 10, name: 't' });

@@ -48,6 +48,7 @@ export interface WindowSummary<A, S> {
   readonly additive?: {
     readonly width: number;
     counts(pane: A, out: number[], at: number): void;
+    /** the summary of summed counts (`sums` is scratch, reused: read it, never keep it) */
     fromCounts(sums: readonly number[]): S;
   };
 }
@@ -101,6 +102,14 @@ export interface SummarizedView<A, S> extends SeriesView<A> {
    * panes alone, more cheaply than by merging them, that it cannot fire.
    */
   forEachPane(spec: WindowSpec, boundary: number, visit: (pane: A) => void): void;
+  /**
+   * `window`'s merge, made when the returned function is first called (then kept), read as
+   * `window` is now. For evidence built only for the few observations written: the panes are
+   * taken now and merged later, which is the merge `window` returns now because a pane in a read
+   * window is closed and never changes again (the event clock drops a span whose pane closed).
+   * Windows fed late inputs (a pane already in a window changed) are merged at once.
+   */
+  deferredWindow(spec: WindowSpec, boundary: number): () => A;
 }
 
 /** A pane's accumulator and its creation number (panes are merged in creation order). */
@@ -123,6 +132,21 @@ interface CachedWindow<A, S> {
 
 /** cached merges kept per pane list (one per window size in use, and a few ad-hoc sizes) */
 const MAX_CACHED_WINDOWS = 16;
+
+/**
+ * A window size's cached windows: the latest, and the one it held before (a detector that merges a
+ * size at two ends, a baseline ending before the judged part and the judged window itself, keeps
+ * both). A short list scanned by size rather than Maps: profiling the 10-day kc history showed the
+ * Map lookups of each window probe as the top self time of the window module.
+ */
+interface CacheSlot<A, S> {
+  readonly size: number;
+  latest: CachedWindow<A, S> | undefined;
+  older: CachedWindow<A, S> | undefined;
+}
+
+/** scratch for summed counts (PaneList.summedCounts), read by `fromCounts` before the next use */
+const scratchSums: number[] = [];
 
 /** Index of the first element of sorted `xs` that is ≥ `x` (xs.length when none is). */
 function lowerBound(xs: readonly number[], x: number): number {
@@ -150,15 +174,10 @@ export class PaneList<A, S = never> {
   readonly starts: number[] = [];
   /** the panes, in the order of `starts` */
   readonly panes: Pane<A>[] = [];
-  /** windows by window size; an entry is dropped as soon as a pane in its range changes */
-  readonly cache = new Map<number, CachedWindow<A, S>>();
-  /**
-   * the window a size held before its latest one: a detector that merges a size at two ends (a
-   * baseline ending before the judged part, the judged window itself) keeps both
-   */
-  private readonly older = new Map<number, CachedWindow<A, S>>();
+  /** cached windows by window size; a window is dropped as soon as a pane in its range changes */
+  private slots: CacheSlot<A, S>[] = [];
   private created = 0;
-  /** no cached window (of `cache` or `older`) holds a pane starting after this */
+  /** no cached window holds a pane starting after this */
   private cachedLast = Number.NEGATIVE_INFINITY;
   /** index range [lo, hi) of the panes of the window `entry` returned last (scratch, saves an allocation per lookup) */
   private lo = 0;
@@ -228,8 +247,12 @@ export class PaneList<A, S = never> {
     else if (this.sumsValidTo > 0) this.sumsValidTo = Math.min(this.sumsValidTo, lowerBound(this.starts, start));
     // inputs nearly always go to a pane after every cached window (windows hold closed panes)
     if (start > this.cachedLast) return;
-    for (const [size, c] of this.cache) if (c.first <= start && start <= c.last) this.cache.delete(size);
-    for (const [size, c] of this.older) if (c.first <= start && start <= c.last) this.older.delete(size);
+    for (const slot of this.slots) {
+      const latest = slot.latest;
+      if (latest !== undefined && latest.first <= start && start <= latest.last) slot.latest = undefined;
+      const older = slot.older;
+      if (older !== undefined && older.first <= start && start <= older.last) slot.older = undefined;
+    }
   }
 
   /** Drops panes starting before `floor`. */
@@ -262,7 +285,21 @@ export class PaneList<A, S = never> {
   /** The merge of the panes starting in [start, end), cached under `size` while they are unchanged. */
   merge(agg: PaneAggregator<A, unknown, S>, size: number, start: number, end: number): A {
     const w = this.entry(size, start, end);
-    return (w.acc ??= this.mergeRange(agg, this.lo, this.hi));
+    return (w.acc ??= mergePanes(agg, this.panes, this.lo, this.hi));
+  }
+
+  /**
+   * `merge`, made on first call of the returned function from the panes in the range now (see
+   * SummarizedView.deferredWindow): profiling the 10-day kc history showed the merges of windows
+   * whose failure rate fires, for evidence written for 5 % of them, as failure_rate's top self time.
+   */
+  deferredMerge(agg: PaneAggregator<A, unknown, S>, size: number, start: number, end: number): () => A {
+    const w = this.entry(size, start, end);
+    const known = w.acc;
+    if (known !== undefined) return () => known;
+    const panes = this.panes.slice(this.lo, this.hi);
+    let merged: A | undefined;
+    return () => (merged ??= mergePanes(agg, panes, 0, panes.length));
   }
 
   /**
@@ -287,7 +324,7 @@ export class PaneList<A, S = never> {
     return w.summary;
   }
 
-  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first). */
+  /** Counts summed over panes [lo, hi), from the running sums (brought up to date first), in scratchSums. */
   private summedCounts(additive: NonNullable<WindowSummary<A, S>['additive']>, lo: number, hi: number): number[] {
     const width = additive.width;
     if (this.vdropped.length !== width) {
@@ -308,7 +345,8 @@ export class PaneList<A, S = never> {
       }
       this.sumsValidTo = n;
     }
-    const out = new Array<number>(width);
+    const out = scratchSums;
+    out.length = width;
     for (let j = 0; j < width; j++) {
       const top = hi > 0 ? (this.vsums[(hi - 1) * width + j] as number) : (this.vdropped[j] as number);
       const below = lo > 0 ? (this.vsums[(lo - 1) * width + j] as number) : (this.vdropped[j] as number);
@@ -327,22 +365,31 @@ export class PaneList<A, S = never> {
     const count = hi - lo;
     const first = count > 0 ? (starts[lo] as number) : Number.POSITIVE_INFINITY;
     const last = count > 0 ? (starts[hi - 1] as number) : Number.NEGATIVE_INFINITY;
-    const cached = this.cache.get(size);
-    if (cached && cached.count === count && cached.first === first && cached.last === last) return cached;
-    const older = this.older.get(size);
-    if (older && older.count === count && older.first === first && older.last === last) {
-      this.older.delete(size);
-      if (cached) this.older.set(size, cached);
-      this.cache.set(size, older);
-      return older;
+    const slots = this.slots;
+    let slot: CacheSlot<A, S> | undefined;
+    for (let i = 0; i < slots.length; i++) {
+      if ((slots[i] as CacheSlot<A, S>).size === size) {
+        slot = slots[i];
+        break;
+      }
     }
-    if (cached) this.older.set(size, cached);
-    else if (this.cache.size >= MAX_CACHED_WINDOWS) {
-      this.cache.clear();
-      this.older.clear();
+    if (slot !== undefined) {
+      const latest = slot.latest;
+      if (latest !== undefined && latest.count === count && latest.first === first && latest.last === last) return latest;
+      const older = slot.older;
+      if (older !== undefined && older.count === count && older.first === first && older.last === last) {
+        slot.older = latest;
+        slot.latest = older;
+        return older;
+      }
+      if (latest !== undefined) slot.older = latest;
+    } else {
+      if (slots.length >= MAX_CACHED_WINDOWS) slots.length = 0;
+      slot = { size, latest: undefined, older: undefined };
+      slots.push(slot);
     }
     const w: CachedWindow<A, S> = { first, last, count, acc: undefined, summary: undefined };
-    this.cache.set(size, w);
+    slot.latest = w;
     if (last > this.cachedLast) this.cachedLast = last;
     return w;
   }
@@ -353,25 +400,26 @@ export class PaneList<A, S = never> {
     for (let i = lowerBound(this.starts, start); i < hi; i++) visit((this.panes[i] as Pane<A>).acc);
   }
 
-  /** Merges panes [lo, hi) in creation order. */
-  private mergeRange(agg: PaneAggregator<A, unknown, S>, lo: number, hi: number): A {
-    const out = agg.create();
-    let inOrder = true;
-    for (let i = lo + 1; i < hi; i++) {
-      if ((this.panes[i] as Pane<A>).seq < (this.panes[i - 1] as Pane<A>).seq) {
-        inOrder = false;
-        break;
-      }
+}
+
+/** Merges `panes` [lo, hi) (in start order) in creation order. */
+function mergePanes<A, S>(agg: PaneAggregator<A, unknown, S>, panes: readonly Pane<A>[], lo: number, hi: number): A {
+  const out = agg.create();
+  let inOrder = true;
+  for (let i = lo + 1; i < hi; i++) {
+    if ((panes[i] as Pane<A>).seq < (panes[i - 1] as Pane<A>).seq) {
+      inOrder = false;
+      break;
     }
-    if (inOrder) {
-      for (let i = lo; i < hi; i++) agg.merge(out, (this.panes[i] as Pane<A>).acc);
-    } else {
-      // a pane was created out of start order: merge in creation order, as a Map of panes iterated
-      // (order matters to capped label counts and exemplar lists)
-      for (const pane of this.panes.slice(lo, hi).sort((a, b) => a.seq - b.seq)) agg.merge(out, pane.acc);
-    }
-    return out;
   }
+  if (inOrder) {
+    for (let i = lo; i < hi; i++) agg.merge(out, (panes[i] as Pane<A>).acc);
+  } else {
+    // a pane was created out of start order: merge in creation order, as a Map of panes iterated
+    // (order matters to capped label counts and exemplar lists)
+    for (const pane of panes.slice(lo, hi).sort((a, b) => a.seq - b.seq)) agg.merge(out, pane.acc);
+  }
+  return out;
 }
 
 /**
@@ -439,6 +487,11 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   forEachPane(spec: WindowSpec, boundary: number, visit: (pane: A) => void): void {
     this.record(spec, boundary, 0);
     this.owner.visitWindow(this, spec, boundary, visit);
+  }
+
+  deferredWindow(spec: WindowSpec, boundary: number): () => A {
+    this.record(spec, boundary, 0);
+    return this.owner.deferWindow(this, spec, boundary);
   }
 
   atLeast(spec: WindowSpec, boundary: number, min: number): boolean {
@@ -528,6 +581,8 @@ export class SeriesWindows<A, I, S = never> {
   private readonly clockStep: number;
   /** spans that went to the overflow series */
   overflowed = 0;
+  /** inputs added to a pane already in a read window (see deferWindow) */
+  private lateInputs = 0;
 
   constructor(private readonly options: SeriesWindowsOptions<A, I, S>) {
     this.agg = options.aggregator;
@@ -586,14 +641,14 @@ export class SeriesWindows<A, I, S = never> {
       const p = paneStart(timeMs, this.slide);
       this.addToPane(s.fine, p, input, w);
       const enters = ceilTo(p + 1, this.gridMs);
-      if (enters < next) s.touched = true;
+      if (enters < next) this.touch(s);
       due = Math.max(enters, next);
     }
     if (this.keepCoarse) {
       const p = paneStart(timeMs, this.coarseSlide);
       this.addToPane(s.coarse, p, input, w);
       const enters = ceilTo(p + this.coarseSlide, this.gridMs);
-      if (enters < next) s.touched = true;
+      if (enters < next) this.touch(s);
       due = Math.min(due, Math.max(enters, next));
     }
     if (this.options.keepAll) {
@@ -603,6 +658,11 @@ export class SeriesWindows<A, I, S = never> {
     if (timeMs > s.lastTimeMs) s.lastTimeMs = timeMs;
     s.added = true;
     this.schedule(s, due);
+  }
+
+  private touch(s: Series<A, I, S>): void {
+    s.touched = true;
+    this.lateInputs++;
   }
 
   private addToPane(panes: PaneList<A, S>, start: number, input: I, weight: number): void {
@@ -654,11 +714,15 @@ export class SeriesWindows<A, I, S = never> {
       const s = agenda.pop() as Series<A, I, S>;
       if (!s.alive || s.due !== boundary) continue;
       s.due = Number.POSITIVE_INFINITY;
-      if (s.deps === undefined || s.touched) {
+      // Without an input since its next change was computed, the series is due where that change
+      // is: computing it again gives this boundary (profiling the kc history showed this
+      // recomputation, once per judgement, as the top self time of the agenda).
+      if (s.deps === undefined || s.touched || !s.added) {
         out.push(s);
         continue;
       }
       const next = this.nextChange(s, boundary - 1);
+      s.added = false;
       if (next === boundary) out.push(s);
       else this.schedule(s, next);
     }
@@ -674,8 +738,11 @@ export class SeriesWindows<A, I, S = never> {
   beforeJudging(view: JudgedSeries<A, S>, boundary: number): void {
     const s = view as Series<A, I, S>;
     this.dropExpired(s, boundary - this.clockStep);
+    // the list before last is read by nobody now: reused for this judgement's reads
+    const recycled = s.previousDeps;
     s.previousDeps = s.deps;
-    s.deps = [];
+    if (recycled !== undefined) recycled.length = 0;
+    s.deps = recycled ?? [];
     s.recording = boundary;
     s.touched = false;
   }
@@ -791,6 +858,17 @@ export class SeriesWindows<A, I, S = never> {
     return (coarse ? s.coarse : s.fine).merge(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
   }
 
+  /** @internal `mergeWindow`, deferred (at once when a late input ever changed a pane in a window) */
+  deferWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): () => A {
+    if (this.lateInputs > 0) {
+      const merged = this.mergeWindow(s, spec, boundary);
+      return () => merged;
+    }
+    const coarse = spec.paneMs !== this.slide;
+    const end = coarse ? paneStart(boundary, spec.paneMs) : boundary;
+    return (coarse ? s.coarse : s.fine).deferredMerge(this.agg as PaneAggregator<A, unknown, S>, spec.sizeMs, end - spec.sizeMs, end);
+  }
+
   /** @internal the aggregator's summary of the panes `mergeWindow` would merge (cached with it). */
   summarizeWindow(s: Series<A, I, S>, spec: WindowSpec, boundary: number): S {
     const coarse = spec.paneMs !== this.slide;
@@ -866,7 +944,7 @@ export function shortestWindowWith<A>(
  * The shortest window whose summary is `enough`, or undefined; no window is merged (see
  * PaneList.summary), so the caller merges only the window it judges. With `gate`, a lower bound
  * on the samples (aggregator weight) any `enough` window holds, windows short of it are probed by
- * count only.
+ * count only. `from`: the first of `specs` to probe (the caller knows the ones before fall short).
  */
 export function shortestSummaryWith<S>(
   view: { summary(spec: WindowSpec, boundary: number): S; atLeast(spec: WindowSpec, boundary: number, min: number): boolean },
@@ -874,8 +952,10 @@ export function shortestSummaryWith<S>(
   boundary: number,
   enough: (summary: S) => boolean,
   gate = 0,
+  from = 0,
 ): WindowSpec | undefined {
-  for (const spec of specs) {
+  for (let i = from; i < specs.length; i++) {
+    const spec = specs[i] as WindowSpec;
     if (gate > 0 && !view.atLeast(spec, boundary, gate)) continue;
     if (enough(view.summary(spec, boundary))) return spec;
   }
