@@ -231,6 +231,9 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
   merge(into, from) {
     into.calls += from.calls;
     into.failures += from.failures;
+    // Most panes hold calls and no chain, and every figure below comes with a chain (addChain):
+    // profiling the kc history showed this merge as the top self time, 3 in 4 calls on such panes.
+    if (from.chains === 0) return;
     into.chains += from.chains;
     into.retries += from.retries;
     into.exhausted += from.exhausted;
