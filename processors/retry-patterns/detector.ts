@@ -8,7 +8,8 @@ import type { ComponentContext } from '../../src/component/contracts.js';
 import type { Judgement, TraceStreamEvent } from '../../src/model/events.js';
 import { judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
 import type { Observation, PainPointKind, Subject } from '../../src/model/painpoint.js';
-import { OVERFLOW_SUBJECT, subjectLabel } from '../../src/model/series.js';
+import { OVERFLOW_SUBJECT, seriesSubjects, subjectLabel } from '../../src/model/series.js';
+import { SubjectsByFields } from '../../src/traces/span-subjects.js';
 import { SeriesWindows, type SeriesView, type StandingEntry, type SummarizedView } from '../../src/windows/series-windows.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { SpanRecord } from '../../src/model/span.js';
@@ -194,6 +195,7 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
   const dimensions = ctx.settings.series.dimensions;
   const prices = priceTableFor(ctx.settings.pricing);
   const costOf = (span: SpanRecord) => prices.usd(span);
+  const subjects = new SubjectsByFields((span) => seriesSubjects(span, dimensions));
   return (source) =>
     new Observable<Judgement>((subscriber) => {
       const windows = new SeriesWindows<RetryStats, RetryInput, RetryCounts>({
@@ -217,7 +219,7 @@ export function retryPatterns(config: RetryPatternsConfig, ctx: ComponentContext
         next(event) {
           switch (event.type) {
             case 'trace':
-              addTrace(windows, event.trace, dimensions, config, costOf);
+              addTrace(windows, event.trace, (span) => subjects.of(span), config, costOf);
               return;
             case 'watermark': {
               lastBoundary = event.time;

@@ -128,10 +128,6 @@ export function movedOn(turns: readonly Timed[], prev: Timed, next: Timed): bool
   return turns.some((m) => m.operationKey !== prev.operationKey && m.startMs >= prev.endMs && m.endMs <= next.startMs);
 }
 
-function groupKey(span: SpanRecord): string {
-  return `${span.operationKey}\u0000${span.taskId ?? ''}`;
-}
-
 function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[], source: RetryChain['source'], countedAttempts?: number): RetryChain {
   const first = (nodes[0] as TraceNode).span;
   const last = (nodes[nodes.length - 1] as TraceNode).span;
