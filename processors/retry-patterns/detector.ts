@@ -7,7 +7,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { ComponentContext } from '../../src/component/contracts.js';
 import type { Judgement, TraceStreamEvent } from '../../src/model/events.js';
 import { judgeUpTo, oneShot, previously, type JudgeLoop } from '../../src/windows/judging.js';
-import type { Observation, PainPointKind, Subject } from '../../src/model/painpoint.js';
+import type { Observation, PainPointKind, Severity, Subject } from '../../src/model/painpoint.js';
 import { OVERFLOW_SUBJECT, seriesSubjects, subjectLabel } from '../../src/model/series.js';
 import { SubjectsByFields } from '../../src/traces/span-subjects.js';
 import { SeriesWindows, type SeriesView, type StandingEntry, type SummarizedView } from '../../src/windows/series-windows.js';
@@ -83,7 +83,14 @@ class WindowProbe {
   }
 }
 
-/** The rules' windows and the probe of one operator. */
+/** A finding a rule made on a merged window, and the severity it was held at. */
+interface MadeFinding {
+  readonly kind: Finding['kind'];
+  readonly was: Severity | undefined;
+  readonly finding: Finding | undefined;
+}
+
+/** The rules' windows, the probe and the findings made of one operator. */
 interface RetryJudge {
   readonly specs: readonly WindowSpec[];
   /** per short window (index), the index of its storm baseline window, -1 when none */
@@ -91,6 +98,15 @@ interface RetryJudge {
   readonly probe: WindowProbe;
   readonly config: RetryPatternsConfig;
   readonly band: number;
+  /**
+   * Findings by the merged window they were made on: a window's merge is the same object while
+   * its panes are unchanged (SeriesView.window), and on the kc history half the judgements that
+   * fire read a window an earlier judgement of the series read, when another of its windows woke
+   * it (profiled: building the finding, its texts and tables, was the rules' top self time). A
+   * finding is a function of the window (one series: one label), the rule and the held severity.
+   * Weak: entries go with the windows, which the window cache bounds.
+   */
+  readonly made: WeakMap<RetryStats, MadeFinding[]>;
 }
 
 function retryJudge(specs: readonly WindowSpec[], config: RetryPatternsConfig, band: number): RetryJudge {
@@ -98,7 +114,7 @@ function retryJudge(specs: readonly WindowSpec[], config: RetryPatternsConfig, b
     const long = baselineSpec(specs, spec, config.baseline_window_factor);
     return long === undefined ? -1 : specs.indexOf(long);
   });
-  return { specs, baselines, probe: new WindowProbe(specs), config, band };
+  return { specs, baselines, probe: new WindowProbe(specs), config, band, made: new WeakMap() };
 }
 
 /**
@@ -135,7 +151,8 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
     if (at >= 0) {
       stormAt = at;
       stormAcc = probe.window(at);
-      storm = judgeAmplification(stormAcc, label, config);
+      const acc = stormAcc;
+      storm = findingOn(judge, acc, 'retry_storm', undefined, () => judgeAmplification(acc, label, config));
     } else stormAt = -1;
   }
   if (storm !== undefined && stormAcc !== undefined) out.push(observation(storm, view.subject, (specs[stormAt] as WindowSpec).name, boundary, stormAcc.runs));
@@ -147,23 +164,35 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
     // judgeExhaustion's share test on counts first
     if (exhaustionFires(c.exhausted / c.chains, config, held)) {
       const acc = probe.window(exAt);
-      const f = judgeExhaustion(acc, label, config, held);
+      const f = findingOn(judge, acc, 'retry_exhaustion', held.was, () => judgeExhaustion(acc, label, config, held));
       if (f !== undefined) out.push(observation(f, view.subject, (specs[exAt] as WindowSpec).name, boundary, acc.runs));
     }
   }
   const nrAt = probe.pick(min, min, 'nonRetryableRetries', config.non_retryable_min_retries);
   if (nrAt >= 0) {
     const acc = probe.window(nrAt);
-    const f = judgeNonRetryable(acc, label, config, heldOf(view, 'retry_non_retryable', judge.band));
+    const held = heldOf(view, 'retry_non_retryable', judge.band);
+    const f = findingOn(judge, acc, 'retry_non_retryable', held.was, () => judgeNonRetryable(acc, label, config, held));
     if (f !== undefined) out.push(observation(f, view.subject, (specs[nrAt] as WindowSpec).name, boundary, acc.runs));
   }
   const nbAt = probe.pick(min, min, 'timedChains', config.no_backoff_min_chains);
   if (nbAt >= 0) {
     const acc = probe.window(nbAt);
-    const f = judgeNoBackoff(acc, label, config);
+    const f = findingOn(judge, acc, 'retry_no_backoff', undefined, () => judgeNoBackoff(acc, label, config));
     if (f !== undefined) out.push(observation(f, view.subject, (specs[nbAt] as WindowSpec).name, boundary, acc.runs));
   }
   return out;
+}
+
+/** The finding `make` makes on window `acc`, made once per window, rule and held severity. */
+function findingOn(judge: RetryJudge, acc: RetryStats, kind: Finding['kind'], was: Severity | undefined, make: () => Finding | undefined): Finding | undefined {
+  let list = judge.made.get(acc);
+  if (list !== undefined) {
+    for (const m of list) if (m.kind === kind && m.was === was) return m.finding;
+  } else judge.made.set(acc, (list = []));
+  const finding = make();
+  list.push({ kind, was, finding });
+  return finding;
 }
 
 function heldOf(view: { readonly standing: readonly StandingEntry[] }, kind: PainPointKind, band: number): Held {
