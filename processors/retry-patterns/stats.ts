@@ -180,6 +180,8 @@ function innermost(chain: RetryChain): RetryChain[] {
   return out;
 }
 
+const EXEMPLAR_LISTS = ['any', 'exhausted', 'nonRetryable', 'noBackoff', 'amplified'] as const;
+
 function mergeMap(into: Map<string, number>, from: Map<string, number>): void {
   for (const [k, n] of from) count(into, k, n);
 }
@@ -258,9 +260,10 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
     into.maxAmplification = Math.max(into.maxAmplification, from.maxAmplification);
     mergeMap(into.nestedOperations, from.nestedOperations);
     into.traces += from.traces;
-    for (const r of from.runs) addRun(into.runs, r);
-    for (const key of ['any', 'exhausted', 'nonRetryable', 'noBackoff', 'amplified'] as const) {
-      for (const e of from.exemplars[key]) pushExemplar(into.exemplars[key], e);
+    if (into.runs.size < MAX_RUNS) for (const r of from.runs) addRun(into.runs, r);
+    for (const key of EXEMPLAR_LISTS) {
+      const list = into.exemplars[key];
+      if (list.length < MAX_EXEMPLAR_TRACES) for (const e of from.exemplars[key]) pushExemplar(list, e);
     }
   },
 };
