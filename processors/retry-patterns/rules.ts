@@ -37,34 +37,55 @@ function shareOfCalls(n: number, calls: number): string {
 }
 
 function topLabels(table: Map<string, number>, n = 3): string {
-  return [...table]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, n)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
+  let text = '';
+  for (const [k, v] of sortedLabels(table, (a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1), n)) text += `${text === '' ? '' : ', '}${k} ${v}`;
+  return text;
 }
+
+/** The first `n` entries of a label table in `order` (sorted only when it holds more than one). */
+function sortedLabels(m: Map<string, number>, order: (a: [string, number], b: [string, number]) => number, n = Number.POSITIVE_INFINITY): [string, number][] {
+  const entries = [...m];
+  if (entries.length > 1) entries.sort(order);
+  if (entries.length > n) entries.length = n;
+  return entries;
+}
+
+const byLabel = (a: [string, number], b: [string, number]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
 
 function table(m: Map<string, number>): Record<string, number> {
-  return Object.fromEntries([...m].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+  const out: Record<string, number> = {};
+  // defined, not assigned: a label "__proto__" is a field (as Object.fromEntries made it)
+  for (const [k, v] of sortedLabels(m, byLabel)) {
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
 }
 
-/** Figures every retry finding carries (names the categorize and recommend stages read). */
-function commonMetrics(s: RetryStats): RetryChainMetrics {
-  return {
+/**
+ * Figures every retry finding carries (names the categorize and recommend stages read), with
+ * `override`'s values in place of the common ones it names and its other fields after them; built
+ * field by field, as the object spreads did (profiling the kc history showed the spreads and the
+ * tables at most of a finding's cost).
+ */
+function commonMetrics<E extends object>(s: RetryStats, override: Partial<RetryChainMetrics> = {}, extra?: E): RetryChainMetrics & E {
+  const m: Omit<RetryChainMetrics, 'affected_traces' | 'affected_runs'> & Partial<RetryChainMetrics> = {
     calls: s.calls,
     failures: s.failures,
     chains: s.chains,
-    retries: s.retries,
+    retries: override.retries ?? s.retries,
     attempts_hist: table(s.attemptsHist),
     max_attempts: s.maxAttempts,
     exhausted_chains: s.exhausted,
-    by_error_class: table(s.errorClasses),
-    wasted_ms: Math.round(s.wastedMs),
+    by_error_class: override.by_error_class ?? table(s.errorClasses),
+    wasted_ms: override.wasted_ms ?? Math.round(s.wastedMs),
     wasted_tokens: s.wastedTokens,
-    ...(s.pricedChains > 0 ? { wasted_cost_usd: Math.round(s.wastedCostUsd * 1e6) / 1e6 } : {}),
-    affected_traces: s.traces,
-    affected_runs: s.runs.size,
   };
+  if (s.pricedChains > 0) m.wasted_cost_usd = Math.round(s.wastedCostUsd * 1e6) / 1e6;
+  m.affected_traces = s.traces;
+  m.affected_runs = s.runs.size;
+  const full = m as RetryChainMetrics;
+  return extra === undefined ? (full as RetryChainMetrics & E) : Object.assign(full, extra);
 }
 
 function gapFigures(s: RetryStats): { medianGap?: number; ratio?: number; cv?: number } {
@@ -90,7 +111,7 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
       `${s.exhausted} of ${s.chains} retried ${label} chains failed on every attempt (up to ${s.maxAttempts} attempts); ` +
       `their ${s.exhaustedAttempts} attempts are ${shareOfCalls(s.exhaustedAttempts, s.calls)} and took ${formatDuration(s.exhaustedWastedMs)}; ` +
       `errors of its retried attempts: ${topLabels(s.errorClasses) || 'unknown'}.`,
-    metrics: { ...commonMetrics(s), share: round(share, 3), exhausted_attempts: s.exhaustedAttempts, wasted_ms: Math.round(s.exhaustedWastedMs) },
+    metrics: commonMetrics(s, { wasted_ms: Math.round(s.exhaustedWastedMs) }, { share: round(share, 3), exhausted_attempts: s.exhaustedAttempts }),
     exemplars: s.exemplars.exhausted,
     keyMetric: share,
   };
@@ -127,14 +148,11 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
       `${shareOfCalls(s.nonRetryableRetries, s.calls)}, wasting ${formatDuration(s.nonRetryableWastedMs)}.`,
-    metrics: {
-      ...commonMetrics(s),
-      retries: s.nonRetryableRetries,
-      all_retries: s.retries,
-      share: round(share, 3),
-      by_error_class: table(s.nonRetryableByClass),
-      wasted_ms: Math.round(s.nonRetryableWastedMs),
-    },
+    metrics: commonMetrics(
+      s,
+      { retries: s.nonRetryableRetries, by_error_class: table(s.nonRetryableByClass), wasted_ms: Math.round(s.nonRetryableWastedMs) },
+      { all_retries: s.retries, share: round(share, 3) },
+    ),
     exemplars: s.exemplars.nonRetryable,
     keyMetric: s.nonRetryableRetries,
   };
@@ -155,7 +173,7 @@ export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatter
     description:
       `${label} is retried ${how} (${s.retries} retries in ${s.chains} chains, ${shareOfCalls(s.retries, s.calls)}, gap CV ${round(cv, 2)}, ` +
       `successive gap ratio ${round(ratio, 2)}; exponential backoff would give a ratio near 2).`,
-    metrics: { ...commonMetrics(s), timed_chains: s.timedChains, median_gap_ms: Math.round(medianGap), gap_ratio: round(ratio), gap_cv: round(cv, 3) },
+    metrics: commonMetrics(s, {}, { timed_chains: s.timedChains, median_gap_ms: Math.round(medianGap), gap_ratio: round(ratio), gap_cv: round(cv, 3) }),
     exemplars: s.exemplars.noBackoff,
     keyMetric: medianGap,
   };
@@ -170,7 +188,7 @@ export function judgeAmplification(s: RetryStats, label: string, config: RetryPa
     description:
       `${s.amplifiedChains} retried ${label} chains contain retried calls of their own (${topLabels(s.nestedOperations)}), ` +
       `so attempts multiply up to ×${s.maxAmplification}; its ${s.retries} retries are ${shareOfCalls(s.retries, s.calls)}, wasting ${formatDuration(s.wastedMs)}.`,
-    metrics: { ...commonMetrics(s), amplification: s.maxAmplification, amplified_chains: s.amplifiedChains, nested_operations: table(s.nestedOperations) },
+    metrics: commonMetrics(s, {}, { amplification: s.maxAmplification, amplified_chains: s.amplifiedChains, nested_operations: table(s.nestedOperations) }),
     exemplars: s.exemplars.amplified,
     keyMetric: s.maxAmplification,
   };
@@ -214,13 +232,16 @@ export function judgeStormRate(
     description:
       `${s.retries} retries of ${label} in ${short.spec.name} (${round(perMin, 1)}/min, ${shareOfCalls(s.retries, s.calls)}) against ${round(basePerMin, 1)}/min over the ` +
       `previous ${round(baseMinutes, 0)} min; ${s.exhausted} of ${s.chains} chains still failed, wasting ${formatDuration(s.wastedMs)}.`,
-    metrics: {
-      ...commonMetrics(s),
-      retries_per_min: round(perMin),
-      baseline_retries_per_min: round(basePerMin),
-      baseline_window: long.spec.name,
-      ...(s.amplifiedChains > 0 ? { amplification: s.maxAmplification } : {}),
-    },
+    metrics: commonMetrics(
+      s,
+      {},
+      {
+        retries_per_min: round(perMin),
+        baseline_retries_per_min: round(basePerMin),
+        baseline_window: long.spec.name,
+        ...(s.amplifiedChains > 0 ? { amplification: s.maxAmplification } : {}),
+      },
+    ),
     exemplars: s.exemplars.any,
     keyMetric: perMin,
   };

@@ -128,10 +128,6 @@ export function movedOn(turns: readonly Timed[], prev: Timed, next: Timed): bool
   return turns.some((m) => m.operationKey !== prev.operationKey && m.startMs >= prev.endMs && m.endMs <= next.startMs);
 }
 
-function groupKey(span: SpanRecord): string {
-  return `${span.operationKey}\u0000${span.taskId ?? ''}`;
-}
-
 function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[], source: RetryChain['source'], countedAttempts?: number): RetryChain {
   const first = (nodes[0] as TraceNode).span;
   const last = (nodes[nodes.length - 1] as TraceNode).span;
@@ -189,94 +185,145 @@ function makeChain(trace: Trace, parent: TraceNode, nodes: readonly TraceNode[],
   };
 }
 
+/** The children of one parent that may form one chain: same operation key, task id and real parent. */
+interface Group {
+  readonly taskId: string | undefined;
+  /** the real parent's id when re-parented (absent parent: '' when it names none), else '' */
+  readonly realParent: string;
+  readonly nodes: TraceNode[];
+}
+
+const NO_CHAINS: readonly RetryChain[] = Object.freeze([]);
+
 /**
  * The chains among one parent's children (children are in start order). Re-parented children
  * (their real parent is absent) form chains only with siblings of the same real parent, and only
  * in a whole trace (rooted at a parentless span): a fragment emitted at decision_wait before its
  * root arrived may hold some attempts of a chain and not the rest, and a part of a chain would
  * read as a false outcome (two failed attempts of a chain that later succeeded look exhausted).
+ * Unordered: the caller sorts them. Groups are found by operation key, then task id and real
+ * parent, without building a key per child (profiling the dense live load showed this function,
+ * called for every node of every trace, as the trace path's top self time).
  */
-function chainsUnder(trace: Trace, parent: TraceNode, whole: boolean): RetryChain[] {
-  const groups = new Map<string, TraceNode[]>();
-  for (const c of parent.children) {
-    const ownParent = c.span.parentSpanId === parent.span.spanId;
+function chainsUnder(trace: Trace, parent: TraceNode, whole: boolean): readonly RetryChain[] {
+  const children = parent.children;
+  // a chain needs two attempts, or one that says it is a retry
+  if (children.length === 0 || (children.length === 1 && ((children[0] as TraceNode).span.attempt ?? 1) < 2)) return NO_CHAINS;
+  const parentId = parent.span.spanId;
+  const byOperation = new Map<string, Group[]>();
+  for (const c of children) {
+    const ownParent = c.span.parentSpanId === parentId;
     if (!ownParent && !whole) continue;
-    const key = `${groupKey(c.span)}\u0000${ownParent ? '' : (c.span.parentSpanId ?? '')}`;
-    let g = groups.get(key);
-    if (g === undefined) groups.set(key, (g = []));
-    g.push(c);
-  }
-  const out: RetryChain[] = [];
-  const turns = parent.children.filter((c) => isModelCall(c.span)).map((c) => c.span);
-  for (const group of groups.values()) {
-    let run: TraceNode[] = [];
-    const close = () => {
-      const only = run[0];
-      // A single observed span is a chain only when it says it is a retry (earlier attempts not received).
-      if (run.length >= 2 || (only !== undefined && (only.span.attempt ?? 1) >= 2)) {
-        const explicit = run.some((n) => n.span.attempt !== undefined);
-        out.push(makeChain(trace, parent, run, explicit ? 'explicit' : 'structural'));
+    const realParent = ownParent ? '' : (c.span.parentSpanId ?? '');
+    let groups = byOperation.get(c.span.operationKey);
+    if (groups === undefined) byOperation.set(c.span.operationKey, (groups = []));
+    let group: Group | undefined;
+    for (const g of groups) {
+      if ((g.taskId ?? '') === (c.span.taskId ?? '') && g.realParent === realParent) {
+        group = g;
+        break;
       }
-      run = [];
-    };
-    for (const node of group) {
-      const prev = run[run.length - 1];
-      if (prev !== undefined && (!continues(prev.span, node.span) || movedOn(turns, prev.span, node.span))) close();
-      run.push(node);
     }
-    close();
+    if (group === undefined) groups.push((group = { taskId: c.span.taskId, realParent, nodes: [] }));
+    group.nodes.push(c);
   }
-  return out;
+  let out: RetryChain[] | undefined;
+  /** the model calls among the children, found when a structural chain first needs them */
+  let turns: SpanRecord[] | undefined;
+  for (const groups of byOperation.values()) {
+    for (const { nodes } of groups) {
+      let from = 0;
+      for (let i = 1; i <= nodes.length; i++) {
+        if (i < nodes.length) {
+          const prev = (nodes[i - 1] as TraceNode).span;
+          const next = (nodes[i] as TraceNode).span;
+          if (continues(prev, next)) {
+            if (prev.attempt !== undefined || next.attempt !== undefined) continue;
+            turns ??= children.filter((c) => isModelCall(c.span)).map((c) => c.span);
+            if (!movedOn(turns, prev, next)) continue;
+          }
+        }
+        // the run [from, i) ends here: a chain when it has two attempts, or one that says it is a retry
+        const first = (nodes[from] as TraceNode).span;
+        if (i - from >= 2 || (first.attempt ?? 1) >= 2) {
+          const run = nodes.slice(from, i);
+          const explicit = run.some((n) => n.span.attempt !== undefined);
+          (out ??= []).push(makeChain(trace, parent, run, explicit ? 'explicit' : 'structural'));
+        }
+        from = i;
+      }
+    }
+  }
+  return out ?? NO_CHAINS;
 }
+
+function compareChains(a: RetryChain, b: RetryChain): number {
+  return a.startMs - b.startMs || compareText(a.spans[0]?.span.spanId ?? '', b.spans[0]?.span.spanId ?? '');
+}
+
+/** The trace findRetryChains last answered, and its chains (retry_patterns and provider_fallback each ask, one after the other). */
+let lastTrace: Trace | undefined;
+let lastChains: RetryChain[] = [];
 
 /**
  * Every retry chain of a trace, nested chains linked (`outer`, `nested`, `amplification`), in a
  * deterministic order: depth-first over the tree, chains under one parent by first attempt start.
+ * The result is shared with the next caller asking for the same trace: never modify it.
  */
 export function findRetryChains(trace: Trace): RetryChain[] {
+  if (trace === lastTrace) return lastChains;
   const chains: RetryChain[] = [];
   const rootParent = trace.root.span.parentSpanId;
   const whole = rootParent === undefined || rootParent === '' || /^0+$/.test(rootParent);
   /** attempt span id → its chain, to link nesting */
   const chainOfAttempt = new Map<string, RetryChain>();
   // Depth first, carrying the innermost chain whose attempt encloses the node.
-  const stack: { node: TraceNode; enclosing: RetryChain | undefined }[] = [{ node: trace.root, enclosing: undefined }];
-  while (stack.length > 0) {
-    const { node, enclosing } = stack.pop() as { node: TraceNode; enclosing: RetryChain | undefined };
-    const here = chainsUnder(trace, node, whole).sort((a, b) => a.startMs - b.startMs || compareText(a.spans[0]?.span.spanId ?? '', b.spans[0]?.span.spanId ?? ''));
+  const nodes: TraceNode[] = [trace.root];
+  const enclosings: (RetryChain | undefined)[] = [undefined];
+  while (nodes.length > 0) {
+    const node = nodes.pop() as TraceNode;
+    const enclosing = enclosings.pop();
+    const under = chainsUnder(trace, node, whole);
     const retryCount = retryCountOf(node.span);
     let counted: RetryChain | undefined;
-    if (retryCount !== undefined && retryCount > 0) {
-      const attemptChain = here.find((c) => c.spans.some((a) => a.span.attempt !== undefined));
-      if (attemptChain !== undefined) {
-        // kc: the task's retry count and its attempt children describe the same attempts.
-        attemptChain.attempts = Math.max(attemptChain.attempts, retryCount + 1);
-      } else {
-        counted = countedChain(trace, node, retryCount);
-        here.push(counted);
+    if (under.length > 0 || (retryCount !== undefined && retryCount > 0)) {
+      const here = under.length > 1 ? [...under].sort(compareChains) : [...under];
+      if (retryCount !== undefined && retryCount > 0) {
+        const attemptChain = here.find((c) => c.spans.some((a) => a.span.attempt !== undefined));
+        if (attemptChain !== undefined) {
+          // kc: the task's retry count and its attempt children describe the same attempts.
+          attemptChain.attempts = Math.max(attemptChain.attempts, retryCount + 1);
+        } else {
+          counted = countedChain(trace, node, retryCount);
+          here.push(counted);
+        }
       }
-    }
-    for (const c of here) {
-      if (enclosing !== undefined) {
-        c.outer = enclosing;
-        enclosing.nested.push(c);
+      for (const c of here) {
+        if (enclosing !== undefined) {
+          c.outer = enclosing;
+          enclosing.nested.push(c);
+        }
+        chains.push(c);
+        if (c !== counted) for (const a of c.spans) chainOfAttempt.set(a.span.spanId, c);
       }
-      chains.push(c);
-      if (c !== counted) for (const a of c.spans) chainOfAttempt.set(a.span.spanId, c);
     }
     // Under a counted chain's span, everything ran inside its (unseen) attempts.
     const below = counted ?? enclosing;
     for (let i = node.children.length - 1; i >= 0; i--) {
       const child = node.children[i] as TraceNode;
-      stack.push({ node: child, enclosing: chainOfAttempt.get(child.span.spanId) ?? below });
+      nodes.push(child);
+      enclosings.push(chainOfAttempt.size > 0 ? (chainOfAttempt.get(child.span.spanId) ?? below) : below);
     }
   }
   // Amplification bottom-up: inner chains were found after their outer chain.
   for (let i = chains.length - 1; i >= 0; i--) {
     const c = chains[i] as RetryChain;
-    const inner = Math.max(1, ...c.nested.map((n) => n.amplification));
+    let inner = 1;
+    for (const n of c.nested) if (n.amplification > inner) inner = n.amplification;
     c.amplification = c.attempts * inner;
   }
+  lastTrace = trace;
+  lastChains = chains;
   return chains;
 }
 
