@@ -122,6 +122,9 @@ export interface TracedFigures {
 }
 
 export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
+/** The first tuple id of a pair key (pairKey's inverse; the second is the key less this times the id space). */
+export const pairFirst = (key: number): number => Math.floor(key / TUPLE_ID_SPACE);
+export const pairSecond = (key: number): number => key - pairFirst(key) * TUPLE_ID_SPACE;
 
 export class AttributionIndex {
   private readonly panes = new Map<number, Pane>();
