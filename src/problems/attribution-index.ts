@@ -67,13 +67,6 @@ interface Pane extends TraceEdges {
   readonly tuples: Map<number, TupleFigures>;
 }
 
-/** An interval's figures and the panes (at their versions) they were summed from, in that order. */
-interface SummedInterval {
-  readonly panes: readonly Pane[];
-  readonly versions: readonly number[];
-  readonly figures: IntervalFigures;
-}
-
 /** summed intervals kept (by start); beyond it the cache starts again */
 const MAX_CACHED_INTERVALS = 256;
 
@@ -141,7 +134,7 @@ export class AttributionIndex {
   private readonly tupleIds = new Map<string, Tuple>();
   private readonly byId = new Map<number, Tuple>();
   /** the last interval summed from each start (see interval) */
-  private readonly summed = new Map<number, SummedInterval>();
+  private readonly summed = new Map<number, SummedFigures>();
   /**
    * matching()'s answers by subject, valid while the tuple table is the same (`tuplesVersion`):
    * the problems stage asks for every active pain point's tuples at every regrouping, and scanning
@@ -272,22 +265,21 @@ export class AttributionIndex {
    * panes plus newer ones. So the last interval summed from each start is kept, and reused while the
    * panes it summed are still the first ones in range, unchanged: the newer panes are added to a copy
    * of it, which sums the same values in the same order as summing every pane again.
+   *
+   * Each of the result's maps is summed when first read (SummedFigures), from the panes as they are
+   * now: read it before the index changes again (a later read throws).
    */
   interval(from: number, to: number): IntervalFigures {
     const paneMs = this.options.paneMs;
     const covered: Pane[] = [];
     for (const pane of this.panes.values()) if (!(pane.start + paneMs <= from || pane.start >= to)) covered.push(pane);
     const last = this.summed.get(from);
-    let reused = 0;
-    if (last !== undefined && last.panes.length <= covered.length) {
-      while (reused < last.panes.length && last.panes[reused] === covered[reused] && last.versions[reused] === (covered[reused] as Pane).version) reused++;
-      if (reused < last.panes.length) reused = 0;
-      else if (reused === covered.length) return last.figures;
-    }
-    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map() };
-    for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
+    let reused = last === undefined ? -1 : last.unchangedPrefixOf(covered);
+    if (reused === covered.length) return last as SummedFigures;
+    if (reused < 0) reused = 0;
+    const figures = new SummedFigures(covered, reused > 0 ? last : undefined, reused);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
-    this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
+    this.summed.set(from, figures);
     return figures;
   }
 
@@ -578,26 +570,157 @@ function addAll(into: Map<number, number>, from: Map<number, number>): void {
   for (const [k, v] of from) inc(into, k, v);
 }
 
-/** Adds one pane's counts to an interval's (the one summing order every interval uses). */
-function addPane(into: IntervalFigures, pane: Pane): void {
-  for (const [id, f] of pane.tuples) {
-    const acc = into.tuples.get(id);
-    if (acc === undefined) into.tuples.set(id, { ...f });
-    else addFigures(acc, f);
-  }
-  mergeEdges(into, pane);
+/** The maps of an interval's figures summed so far (SummedFigures). */
+interface SummedMaps {
+  tuples?: Map<number, TupleFigures>;
+  failedBelow?: Map<number, number>;
+  pathBelow?: Map<number, number>;
+  parents?: Map<number, { n: number; ms: number }>;
+  tokensBelow?: Map<number, number>;
+  traced?: Map<number, TracedFigures>;
+  replacedBy?: Map<number, number>;
 }
 
-/** A copy to add to (same entries in the same order), leaving `f` as it is. */
-function copyFigures(f: IntervalFigures): IntervalFigures {
-  const tuples = new Map<number, TupleFigures>();
-  for (const [id, t] of f.tuples) tuples.set(id, { ...t });
-  const parents = new Map<number, { n: number; ms: number }>();
-  for (const [id, p] of f.parents) parents.set(id, { ...p });
-  const traced = new Map<number, TracedFigures>();
-  for (const [id, t] of f.traced) traced.set(id, { ...t });
-  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow), traced, replacedBy: new Map(f.replacedBy) };
+type PairMap = 'failedBelow' | 'pathBelow' | 'tokensBelow' | 'replacedBy';
+
+/**
+ * An interval's figures, each map summed over its panes (in their order) when first read: the
+ * problems stage reads the span counts of every interval and the trace edges of few (profiling the
+ * kc history: it read failedBelow of some and the other trace maps of none), and summing all of
+ * them was most of an interval's cost. A map the interval it extends (the same first panes, at the
+ * same versions) had summed when this one was made is copied and the newer panes added: the same
+ * values in the same order as summing every pane. Maps are summed from the panes as they are when
+ * read, so they are read before the index changes them (checked: a read after throws).
+ *
+ * The maps are own enumerable accessors and the rest is private, so spreading and deep equality
+ * see the figures as if they had been summed at once.
+ */
+class SummedFigures implements IntervalFigures {
+  declare readonly tuples: Map<number, TupleFigures>;
+  declare readonly failedBelow: Map<number, number>;
+  declare readonly pathBelow: Map<number, number>;
+  declare readonly parents: Map<number, { n: number; ms: number }>;
+  declare readonly tokensBelow: Map<number, number>;
+  declare readonly traced: Map<number, TracedFigures>;
+  declare readonly replacedBy: Map<number, number>;
+  readonly #panes: readonly Pane[];
+  /** each pane's version when the interval was asked for */
+  readonly #versions: readonly number[];
+  /** how many first panes the seed's maps cover */
+  readonly #reused: number;
+  /** the extended interval's maps over its panes, as they were when this was made; dropped once used */
+  readonly #seed: SummedMaps;
+  readonly #maps: SummedMaps = {};
+
+  constructor(panes: readonly Pane[], extended: SummedFigures | undefined, reused: number) {
+    this.#panes = panes;
+    this.#versions = panes.map((p) => p.version);
+    this.#reused = reused;
+    this.#seed = extended === undefined ? {} : { ...extended.#maps };
+    Object.defineProperties(this, SUMMED_ACCESSORS);
+  }
+
+  /** How many of `covered`'s first panes are this interval's, unchanged; -1 when not all of this interval's are. */
+  unchangedPrefixOf(covered: readonly Pane[]): number {
+    const panes = this.#panes;
+    if (panes.length > covered.length) return -1;
+    for (let i = 0; i < panes.length; i++) if (panes[i] !== covered[i] || this.#versions[i] !== (covered[i] as Pane).version) return -1;
+    return panes.length;
+  }
+
+  static tuplesOf(f: SummedFigures): Map<number, TupleFigures> {
+    let m = f.#maps.tuples;
+    if (m === undefined) {
+      const start = f.#startFrom('tuples');
+      m = new Map();
+      for (const [id, t] of f.#seed.tuples ?? []) m.set(id, { ...t });
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, t] of (f.#panes[i] as Pane).tuples) {
+          const acc = m.get(id);
+          if (acc === undefined) m.set(id, { ...t });
+          else addFigures(acc, t);
+        }
+      }
+      f.#maps.tuples = m;
+      delete f.#seed.tuples;
+    }
+    return m;
+  }
+
+  static parentsOf(f: SummedFigures): Map<number, { n: number; ms: number }> {
+    let m = f.#maps.parents;
+    if (m === undefined) {
+      const start = f.#startFrom('parents');
+      m = new Map();
+      for (const [id, p] of f.#seed.parents ?? []) m.set(id, { ...p });
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, x] of (f.#panes[i] as Pane).parents) {
+          const p = m.get(id);
+          if (p === undefined) m.set(id, { n: x.n, ms: x.ms });
+          else {
+            p.n += x.n;
+            p.ms += x.ms;
+          }
+        }
+      }
+      f.#maps.parents = m;
+      delete f.#seed.parents;
+    }
+    return m;
+  }
+
+  static tracedOf(f: SummedFigures): Map<number, TracedFigures> {
+    let m = f.#maps.traced;
+    if (m === undefined) {
+      const start = f.#startFrom('traced');
+      m = new Map();
+      for (const [id, t] of f.#seed.traced ?? []) m.set(id, { ...t });
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, t] of (f.#panes[i] as Pane).traced) {
+          const acc = m.get(id);
+          if (acc === undefined) m.set(id, { calls: t.calls, tokens: t.tokens });
+          else {
+            acc.calls += t.calls;
+            acc.tokens += t.tokens;
+          }
+        }
+      }
+      f.#maps.traced = m;
+      delete f.#seed.traced;
+    }
+    return m;
+  }
+
+  static pairsOf(f: SummedFigures, name: PairMap): Map<number, number> {
+    let m = f.#maps[name];
+    if (m === undefined) {
+      const start = f.#startFrom(name);
+      m = new Map(f.#seed[name]);
+      for (let i = start; i < f.#panes.length; i++) addAll(m, (f.#panes[i] as Pane)[name]);
+      f.#maps[name] = m;
+      delete f.#seed[name];
+    }
+    return m;
+  }
+
+  /** The first pane to add for a map (after the seed's panes, when it has that map); throws when a pane changed since. */
+  #startFrom(name: keyof SummedMaps): number {
+    for (let i = 0; i < this.#panes.length; i++) {
+      if ((this.#panes[i] as Pane).version !== this.#versions[i]) throw new Error("attribution index: an interval's figures read after its panes changed");
+    }
+    return this.#seed[name] === undefined ? 0 : this.#reused;
+  }
 }
+
+const SUMMED_ACCESSORS: PropertyDescriptorMap = {
+  tuples: { enumerable: true, get(this: SummedFigures) { return SummedFigures.tuplesOf(this); } },
+  failedBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'failedBelow'); } },
+  pathBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'pathBelow'); } },
+  parents: { enumerable: true, get(this: SummedFigures) { return SummedFigures.parentsOf(this); } },
+  tokensBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'tokensBelow'); } },
+  traced: { enumerable: true, get(this: SummedFigures) { return SummedFigures.tracedOf(this); } },
+  replacedBy: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'replacedBy'); } },
+};
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */
 export function tupleMatches(t: Tuple, s: Subject): boolean {
