@@ -419,14 +419,28 @@ export class AttributionIndex {
     }
   }
 
+  /**
+   * A visited child's tuple, looked up once: the visit asks for each span's tuple as itself and as
+   * its parent's child (up to five times), and building the key each time was most of the index's
+   * cost on a dense load (profiled). First looked up where it was before (tuples are made in that
+   * order); a null (the table full) is asked again, as before.
+   */
+  private tupleOfChild(child: TraceNode, r: Summary | undefined): Tuple | null {
+    if (r === undefined) return this.tupleFor(child.span, false);
+    if (r.tuple === undefined || r.tuple === null) r.tuple = this.tupleFor(child.span, false);
+    return r.tuple;
+  }
+
   /** The calls made in place of a failed sibling (children are in start order), by the replacing call's pane. */
-  private countReplacements(children: readonly TraceNode[], paneOf: (endMs: number) => TraceEdges | undefined): void {
+  private countReplacements(children: readonly TraceNode[], results: Map<TraceNode, Summary>, paneOf: (endMs: number) => TraceEdges | undefined): void {
     for (let i = 1; i < children.length; i++) {
-      const failed = (children[i - 1] as TraceNode).span;
-      const next = (children[i] as TraceNode).span;
+      const failedNode = children[i - 1] as TraceNode;
+      const nextNode = children[i] as TraceNode;
+      const failed = failedNode.span;
+      const next = nextNode.span;
       if (!failed.failed || !replaces(failed, next)) continue;
-      const a = this.tupleFor(failed, false);
-      const b = this.tupleFor(next, false);
+      const a = this.tupleOfChild(failedNode, results.get(failedNode));
+      const b = this.tupleOfChild(nextNode, results.get(nextNode));
       const pane = paneOf(next.endMs);
       if (a === null || b === null || pane === undefined) continue;
       pane.version++;
@@ -436,7 +450,9 @@ export class AttributionIndex {
 
   private summarize(node: TraceNode, results: Map<TraceNode, Summary>, whole: boolean, paneOf: (endMs: number) => TraceEdges | undefined): Summary {
     const span = node.span;
-    const own = whole ? this.tupleFor(span, false) : null;
+    // its own tuple, looked up once (the parent reads it from the summary)
+    let self: Tuple | null | undefined = whole ? this.tupleFor(span, false) : undefined;
+    const own = self ?? null;
     const ownPane = own === null ? undefined : paneOf(span.endMs);
     if (own !== null && ownPane !== undefined) {
       ownPane.version++;
@@ -448,21 +464,24 @@ export class AttributionIndex {
         t.tokens += n;
       }
     }
+    // a leaf passes nothing up: no sets to make (most spans are leaves)
+    if (node.children.length === 0) return { failed: NO_IDS, path: NO_FIGURES, tokens: NO_FIGURES, tuple: self };
     const failed = new Set<number>();
     const path = new Map<number, number>();
     const tokens = new Map<number, number>();
-    if (node.children.length > 0) {
+    {
       // descendants' tokens by tuple
       for (const child of node.children) {
-        const ct = this.tupleFor(child.span, false);
+        const r = results.get(child);
+        const ct = this.tupleOfChild(child, r);
         const own = (child.span.inputTokens ?? 0) + (child.span.outputTokens ?? 0);
         if (ct !== null && own > 0 && (tokens.has(ct.id) || tokens.size < MAX_EDGES_PER_SPAN)) inc(tokens, ct.id, own);
-        for (const [id, n] of results.get(child)?.tokens ?? []) if (tokens.has(id) || tokens.size < MAX_EDGES_PER_SPAN) inc(tokens, id, n);
+        for (const [id, n] of r?.tokens ?? []) if (tokens.has(id) || tokens.size < MAX_EDGES_PER_SPAN) inc(tokens, id, n);
       }
       // failed descendants
       for (const child of node.children) {
         const r = results.get(child);
-        const ct = this.tupleFor(child.span, false);
+        const ct = this.tupleOfChild(child, r);
         if (child.span.failed && ct !== null && failed.size < MAX_EDGES_PER_SPAN) failed.add(ct.id);
         if (r !== undefined) for (const id of r.failed) if (failed.size < MAX_EDGES_PER_SPAN) failed.add(id);
       }
@@ -477,9 +496,9 @@ export class AttributionIndex {
         if (x.e > cursor) continue;
         cursor = x.s;
         const ms = x.e - x.s;
-        const ct = this.tupleFor(x.c.span, false);
-        if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
         const below = results.get(x.c);
+        const ct = this.tupleOfChild(x.c, below);
+        if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
         const full = x.c.span.durationMs;
         if (below !== undefined && full > 0) {
           const scale = ms / full;
@@ -491,7 +510,8 @@ export class AttributionIndex {
         path.clear();
         for (const [id, t] of kept) path.set(id, t);
       }
-      const tuple = this.tupleFor(span, false);
+      if (self === undefined || self === null) self = this.tupleFor(span, false);
+      const tuple = self;
       const pane = tuple === null ? undefined : paneOf(span.endMs);
       if (tuple !== null && pane !== undefined) {
         pane.version++;
@@ -507,11 +527,11 @@ export class AttributionIndex {
           }
         }
       }
-      if (whole) this.countReplacements(node.children, paneOf);
+      if (whole) this.countReplacements(node.children, results, paneOf);
     }
     // children's results are no longer needed once the parent has them
     for (const child of node.children) results.delete(child);
-    return { failed, path, tokens };
+    return { failed, path, tokens, tuple: self };
   }
 }
 
@@ -524,10 +544,16 @@ function replaces(failed: SpanRecord, next: SpanRecord): boolean {
 
 /** What a span passes up to its parent: its failed descendants, its critical path's time and its descendants' tokens, by tuple. */
 interface Summary {
-  readonly failed: Set<number>;
-  readonly path: Map<number, number>;
-  readonly tokens: Map<number, number>;
+  readonly failed: ReadonlySet<number>;
+  readonly path: ReadonlyMap<number, number>;
+  readonly tokens: ReadonlyMap<number, number>;
+  /** its span's tuple once looked up (undefined before; null when the table was full) */
+  tuple: Tuple | null | undefined;
 }
+
+/** A leaf's summary: nothing below it (shared, never modified). */
+const NO_IDS: ReadonlySet<number> = new Set();
+const NO_FIGURES: ReadonlyMap<number, number> = new Map();
 
 /** Adds traces' figures of one pane to another's (a pane, or a staging pane). */
 function mergeEdges(into: Omit<TraceEdges, 'version'>, from: Omit<TraceEdges, 'version'>): void {
