@@ -78,6 +78,8 @@ interface Node {
   readonly role: Role;
   readonly measure: Measure;
   readonly tuples: readonly number[];
+  /** each of its tuples' figures over `current`, in the order of `tuples` */
+  readonly figures: readonly TupleFigures[];
   readonly tupleSet: ReadonlySet<number>;
   /** its interval (from shortly before it was first seen, at most the correlation window) and the baseline before it */
   readonly current: IntervalFigures;
@@ -90,6 +92,8 @@ interface Node {
   /** its tuples' figures summed over `current` and over `base` */
   readonly curSums: TupleFigures;
   readonly baseSums: TupleFigures;
+  /** the rest of its operation's tuples over `current` (Background), made when first asked for */
+  rest: { readonly ids: readonly number[]; readonly figures: readonly TupleFigures[] } | undefined;
   parent: Node | undefined;
   relation: Relation | undefined;
   linkShare: number;
@@ -253,6 +257,9 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
     tuples = present(input.index.matching(p.subject), current);
   }
   const baseline = input.interval(from - input.baseline, from);
+  // its tuples' figures over its interval, read once (every tuple kept is in it)
+  const currentTuples = current.tuples;
+  const figures = tuples.map((id) => currentTuples.get(id) as TupleFigures);
   const base = sumTuples(tuples, baseline);
   const cur = sumTuples(tuples, current);
   // per-tuple amount and expected amount, by measure
@@ -276,38 +283,38 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
   }
   const excess = new Map<number, number>();
   let total = 0;
-  for (const id of tuples) {
-    const f = current.tuples.get(id);
-    if (f === undefined) continue;
+  for (let i = 0; i < tuples.length; i++) {
+    const f = figures[i] as TupleFigures;
     const e = Math.max(0, amountOf(measure, f) - expectedOf(measure, f, rate));
-    excess.set(id, e);
+    excess.set(tuples[i] as number, e);
     total += e;
   }
   if (total <= 0) {
     // no excess over the baseline (a standing finding): its spans' amount itself
     total = 0;
-    for (const id of tuples) {
-      const f = current.tuples.get(id);
-      const e = f === undefined ? 0 : amountOf(measure, f);
-      excess.set(id, e);
+    for (let i = 0; i < tuples.length; i++) {
+      const e = amountOf(measure, figures[i] as TupleFigures);
+      excess.set(tuples[i] as number, e);
       total += e;
     }
   }
-  return { p, role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, curSums: cur, baseSums: base, parent: undefined, relation: undefined, linkShare: 0 };
+  return { p, role, measure, current, base: baseline, tuples, figures, tupleSet: new Set(tuples), excess, total, concentration, curSums: cur, baseSums: base, rest: undefined, parent: undefined, relation: undefined, linkShare: 0 };
 }
 
 /** The ids of `ids` that `f` counts, in their order. */
 function present(ids: readonly number[], f: IntervalFigures): number[] {
+  const counted = f.tuples;
   const out: number[] = [];
-  for (const id of ids) if (f.tuples.has(id)) out.push(id);
+  for (const id of ids) if (counted.has(id)) out.push(id);
   return out;
 }
 
 /** Figures of `tuples` summed over an interval, in their order. */
 function sumTuples(tuples: readonly number[], f: IntervalFigures): TupleFigures {
+  const counted = f.tuples;
   const sum = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
   for (const id of tuples) {
-    const t = f.tuples.get(id);
+    const t = counted.get(id);
     if (t === undefined) continue;
     sum.calls += t.calls;
     sum.failures += t.failures;
@@ -324,10 +331,11 @@ function sumTuples(tuples: readonly number[], f: IntervalFigures): TupleFigures 
  * judged over 24 h of sparse kc runs, first seen as the last quiet run ended).
  */
 function tooThin(measure: Measure, tuples: readonly number[], current: IntervalFigures): boolean {
+  const counted = current.tuples;
   let calls = 0;
   let failures = 0;
   for (const id of tuples) {
-    const f = current.tuples.get(id);
+    const f = counted.get(id);
     if (f === undefined) continue;
     calls += f.calls;
     failures += f.failures;
@@ -337,10 +345,11 @@ function tooThin(measure: Measure, tuples: readonly number[], current: IntervalF
 
 /** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts (tokens per call, or ms per successful call). */
 function fastestMean(tuples: readonly number[], current: IntervalFigures, tokens: boolean): number {
+  const counted = current.tuples;
   let best = Number.POSITIVE_INFINITY;
   let parts = 0;
   for (const id of tuples) {
-    const f = current.tuples.get(id);
+    const f = counted.get(id);
     if (f === undefined) continue;
     const sum = tokens ? f.tokens : f.okMs;
     const n = tokens ? f.calls : f.ok;
@@ -820,11 +829,25 @@ function backgroundOf(input: LinkInput): Background {
   };
   return {
     pValue(a, b, failures, calls) {
+      // its operation's tuples outside its own, once per node (asked for again for each b)
+      let rest = a.rest;
+      if (rest === undefined) {
+        const counted = a.current.tuples;
+        const ids: number[] = [];
+        const figures: TupleFigures[] = [];
+        for (const id of tuplesOf(a)) {
+          const f = counted.get(id);
+          if (f === undefined || a.tupleSet.has(id)) continue;
+          ids.push(id);
+          figures.push(f);
+        }
+        a.rest = rest = { ids, figures };
+      }
       let restCalls = 0;
       let restFailures = 0;
-      for (const id of tuplesOf(a)) {
-        const f = a.current.tuples.get(id);
-        if (f === undefined || a.tupleSet.has(id) || b.has(id)) continue;
+      for (let i = 0; i < rest.ids.length; i++) {
+        if (b.has(rest.ids[i] as number)) continue;
+        const f = rest.figures[i] as TupleFigures;
         restCalls += f.calls;
         restFailures += f.failures;
       }
@@ -857,10 +880,9 @@ function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background, o
   let calls = 0;
   let failures = 0;
   let inside = 0;
-  for (const id of a.tuples) {
-    const f = a.current.tuples.get(id);
-    if (f === undefined) continue;
-    if (b.has(id)) inside += f.failures;
+  for (let i = 0; i < a.tuples.length; i++) {
+    const f = a.figures[i] as TupleFigures;
+    if (b.has(a.tuples[i] as number)) inside += f.failures;
     else {
       calls += f.calls;
       failures += f.failures;
