@@ -658,13 +658,18 @@ class SummedFigures implements IntervalFigures {
     let m = f.#maps.tuples;
     if (m === undefined) {
       const start = f.#startFrom('tuples');
-      m = new Map();
-      for (const [id, t] of f.#seed.tuples ?? []) m.set(id, { ...t });
+      // the seed's entries are shared until a newer pane adds to one (then it is copied first):
+      // most of an extended interval's tuples are not in its newer panes
+      const seed = f.#seed.tuples;
+      m = new Map(seed);
       for (let i = start; i < f.#panes.length; i++) {
         for (const [id, t] of (f.#panes[i] as Pane).tuples) {
-          const acc = m.get(id);
+          let acc = m.get(id);
           if (acc === undefined) m.set(id, { ...t });
-          else addFigures(acc, t);
+          else {
+            if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
+            addFigures(acc, t);
+          }
         }
       }
       f.#maps.tuples = m;
@@ -677,13 +682,15 @@ class SummedFigures implements IntervalFigures {
     let m = f.#maps.parents;
     if (m === undefined) {
       const start = f.#startFrom('parents');
-      m = new Map();
-      for (const [id, p] of f.#seed.parents ?? []) m.set(id, { ...p });
+      // the seed's entries shared until added to, as for tuples
+      const seed = f.#seed.parents;
+      m = new Map(seed);
       for (let i = start; i < f.#panes.length; i++) {
         for (const [id, x] of (f.#panes[i] as Pane).parents) {
-          const p = m.get(id);
+          let p = m.get(id);
           if (p === undefined) m.set(id, { n: x.n, ms: x.ms });
           else {
+            if (p === seed?.get(id)) m.set(id, (p = { ...p }));
             p.n += x.n;
             p.ms += x.ms;
           }
@@ -699,13 +706,15 @@ class SummedFigures implements IntervalFigures {
     let m = f.#maps.traced;
     if (m === undefined) {
       const start = f.#startFrom('traced');
-      m = new Map();
-      for (const [id, t] of f.#seed.traced ?? []) m.set(id, { ...t });
+      // the seed's entries shared until added to, as for tuples
+      const seed = f.#seed.traced;
+      m = new Map(seed);
       for (let i = start; i < f.#panes.length; i++) {
         for (const [id, t] of (f.#panes[i] as Pane).traced) {
-          const acc = m.get(id);
+          let acc = m.get(id);
           if (acc === undefined) m.set(id, { calls: t.calls, tokens: t.tokens });
           else {
+            if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
             acc.calls += t.calls;
             acc.tokens += t.tokens;
           }
