@@ -18,6 +18,9 @@ import { problemId, problemRecord } from './problem-record.js';
 import { buildProblemRecommendation } from '../recommendations/problem.js';
 import { recommendationId } from '../recommendations/ids.js';
 
+/** roots whose recommendation id is kept (recommendationIdOf) */
+const MAX_CACHED_RECOMMENDATION_IDS = 1_024;
+
 interface OpenProblem {
   readonly id: string;
   /** creation order: the older of two merged problems continues */
@@ -38,6 +41,7 @@ export class ProblemTracker {
   private readonly open = new Map<string, OpenProblem>();
   private seq = 0;
   private criticalPath: ReadonlySet<string> = new Set();
+  private readonly recommendationIds = new Map<string, string>();
 
   constructor(
     private readonly maxOpen: number,
@@ -140,7 +144,21 @@ export class ProblemTracker {
     // one recommendation per problem: the root's fix first, then what its symptoms add. Its id is
     // the root's alone; the text is written when first read, since most changes are superseded
     // before anyone reads them (offline analysis reads none, analyze-spans.ts writes its own).
-    return lazyRecommendations({ problem: { ...record, recommendation_ids: [recommendationId([record.root.id])] }, members }, () => [buildProblemRecommendation(record, members)]);
+    return lazyRecommendations({ problem: { ...record, recommendation_ids: [this.recommendationIdOf(record.root.id)] }, members }, () => [buildProblemRecommendation(record, members)]);
+  }
+
+  /**
+   * The recommendation id of a root (a hash of its id), kept: a problem's changes name the same
+   * root again and again, and hashing it each time was among the stage's top self times (profiled
+   * on the kc history). Capped; beyond the cap the cache starts again.
+   */
+  private recommendationIdOf(rootId: string): string {
+    let id = this.recommendationIds.get(rootId);
+    if (id === undefined) {
+      if (this.recommendationIds.size >= MAX_CACHED_RECOMMENDATION_IDS) this.recommendationIds.clear();
+      this.recommendationIds.set(rootId, (id = recommendationId([rootId])));
+    }
+    return id;
   }
 }
 
