@@ -73,6 +73,9 @@ const MAX_CACHED_INTERVALS = 256;
 /** subjects whose matching tuples are kept; beyond it the cache starts again */
 const MAX_CACHED_MATCHES = 1_024;
 
+/** The last table version given out (AttributionIndex.tableVersion). */
+let tableVersions = 0;
+
 /** Tuple ids stay below this, so a pair of them is one number. */
 const TUPLE_ID_SPACE = 1 << 20;
 const MAX_EDGES_PER_SPAN = 16;
@@ -141,8 +144,8 @@ export class AttributionIndex {
    * every tuple for each was a tenth of a kc history's CPU (profiled)
    */
   private readonly matched = new Map<string, { readonly version: number; readonly ids: readonly number[] }>();
-  /** bumped whenever a tuple is added or forgotten */
-  private tuplesVersion = 0;
+  /** set anew whenever a tuple is added or forgotten (unique across indexes: see tableVersion) */
+  private tuplesVersion = ++tableVersions;
   private nextId = 1;
   private latest = Number.NEGATIVE_INFINITY;
   /** spans of tuples beyond `maxTuples`, left out */
@@ -160,6 +163,14 @@ export class AttributionIndex {
 
   get tupleCount(): number {
     return this.byId.size;
+  }
+
+  /**
+   * Moves whenever a tuple is added or forgotten: matching() answers the same while it stands. No
+   * two indexes share one, so a version names one index's table.
+   */
+  get tableVersion(): number {
+    return this.tuplesVersion;
   }
 
   /** Counts a span, at once or (`availableAt` ahead of the index) once the index advances there. */
@@ -250,7 +261,7 @@ export class AttributionIndex {
         if (t.lastPane + this.options.paneMs <= oldest) {
           this.tupleIds.delete(key);
           this.byId.delete(t.id);
-          this.tuplesVersion++;
+          this.tuplesVersion = ++tableVersions;
         }
       }
     }
@@ -386,7 +397,7 @@ export class AttributionIndex {
       };
       this.tupleIds.set(key, tuple);
       this.byId.set(tuple.id, tuple);
-      this.tuplesVersion++;
+      this.tuplesVersion = ++tableVersions;
     }
     return tuple;
   }

@@ -193,6 +193,22 @@ interface RecordFacts {
   readonly role: Role;
   readonly firstSeen: number;
   readonly windowMs: number;
+  /** the index's tuples its subject names, at a version of the index's table (versions name one index) */
+  matched?: { readonly version: number; readonly ids: readonly number[] };
+}
+
+/** The index's tuples a record's subject names: kept with the record while the index's table stands (building the subject's key at every regrouping showed in the profile). */
+function matchingOf(facts: RecordFacts, p: PainPointRecord, index: AttributionIndex): readonly number[] {
+  const m = facts.matched;
+  if (m !== undefined && m.version === index.tableVersion) return m.ids;
+  const ids = index.matching(p.subject);
+  facts.matched = { version: index.tableVersion, ids };
+  return ids;
+}
+
+/** The start of a pain point's interval: `start` within the longest interval and at least a pane before now, on a grid of `step`. */
+function startAt(start: number, input: LinkInput, pane: number, step: number): number {
+  return Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
 }
 
 /**
@@ -240,21 +256,21 @@ function expectedOf(measure: Measure, f: TupleFigures, rate: number): number {
 }
 
 function makeNode(p: PainPointRecord, input: LinkInput): Node {
-  const { measure, role, firstSeen, windowMs } = factsOf(p);
+  const facts = factsOf(p);
+  const { measure, role, firstSeen, windowMs } = facts;
   // excess is counted from shortly before the pain point was first seen, so a fault that began
   // minutes ago is compared with the healthy time before it; when that stretch holds too few of
   // its calls (sparse kc runs judged over hours), over its own window instead
   const pane = input.index.paneMs;
   const step = pane * 5; // starts on a grid of 5 panes: pain points first seen close together share an interval (cached)
-  const startAt = (start: number) => Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
-  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs);
+  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs, input, pane, step);
   let current = input.interval(from, input.now);
-  let tuples = present(input.index.matching(p.subject), current);
-  const wider = startAt(input.now - windowMs);
+  let tuples = present(matchingOf(facts, p, input.index), current);
+  const wider = startAt(input.now - windowMs, input, pane, step);
   if (wider < from && tooThin(measure, tuples, current)) {
     from = wider;
     current = input.interval(from, input.now);
-    tuples = present(input.index.matching(p.subject), current);
+    tuples = present(matchingOf(facts, p, input.index), current);
   }
   const baseline = input.interval(from - input.baseline, from);
   // its tuples' figures over its interval, read once (every tuple kept is in it)
