@@ -71,9 +71,18 @@ export class ProblemTracker {
     const opened = new Set<OpenProblem>();
     // the open problems each group contains the root of, oldest first
     const sorted = [...groups].sort((a, b) => (a.root.first_seen < b.root.first_seen ? -1 : a.root.first_seen > b.root.first_seen ? 1 : a.root.id < b.root.id ? -1 : 1));
+    // open problems by their root's id, in the open map's order (a group looks its members up
+    // instead of testing every open problem)
+    const byRoot = new Map<string, OpenProblem[]>();
+    for (const p of this.open.values()) {
+      const list = byRoot.get(p.record.root.id);
+      if (list === undefined) byRoot.set(p.record.root.id, [p]);
+      else list.push(p);
+    }
     for (const g of sorted) {
-      const ids = new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)]);
-      const holders = [...this.open.values()].filter((p) => !claimed.has(p) && ids.has(p.record.root.id)).sort((a, b) => a.seq - b.seq);
+      const holders: OpenProblem[] = [];
+      for (const id of new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)])) for (const p of byRoot.get(id) ?? []) if (this.open.has(p.id) && !claimed.has(p)) holders.push(p);
+      holders.sort((a, b) => a.seq - b.seq);
       if (holders.length === 0) {
         unmatched.push(g);
         continue;
