@@ -140,6 +140,24 @@ describe('the attribution index', () => {
     expect([...later.tuples.values()][0]?.failures).toBe(2);
   });
 
+  it('reuses the figures of an earlier start when a later one moved past no pane, and extends them as summing every pane again', () => {
+    const index = new AttributionIndex(options);
+    const fed = [call('web_search', T0 + 10 * MIN + 1_000, true), call('fetch', T0 + 11 * MIN + 2_000), call('web_search', T0 + 11 * MIN + 9_000)];
+    for (const s of fed) index.addSpan(s);
+    const early = index.interval(T0 + 5 * MIN, T0 + 12 * MIN);
+    // the start slid over quiet time: the same panes, the same figures
+    expect(index.interval(T0 + 8 * MIN, T0 + 12 * MIN)).toBe(early);
+    const newer = call('web_search', T0 + 12 * MIN + 5_000);
+    fed.push(newer);
+    index.addSpan(newer);
+    const later = index.interval(T0 + 9 * MIN, T0 + 13 * MIN);
+    const fresh = new AttributionIndex(options);
+    for (const s of fed) fresh.addSpan(s);
+    expect(entries(later)).toEqual(entries(fresh.interval(T0 + 9 * MIN, T0 + 13 * MIN)));
+    expect([...later.tuples.values()].reduce((n, f) => n + f.calls, 0)).toBe(4);
+    expect([...early.tuples.values()].reduce((n, f) => n + f.calls, 0)).toBe(3);
+  });
+
   it('covers the same panes whether they were made in time order or not, before and after old panes go', () => {
     const small = { paneMs: MIN, retentionMs: 10 * MIN, maxTuples: 100 };
     const inOrder = new AttributionIndex(small);

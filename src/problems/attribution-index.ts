@@ -144,6 +144,8 @@ export class AttributionIndex {
   private readonly byId = new Map<number, Tuple>();
   /** the last interval summed from each start (see interval) */
   private readonly summed = new Map<number, SummedFigures>();
+  /** the last interval summed from each first pane (see interval) */
+  private readonly summedByFirst = new Map<Pane, SummedFigures>();
   /**
    * matching()'s answers by subject, valid while the tuple table is the same (`tuplesVersion`):
    * the problems stage asks for every active pain point's tuples at every regrouping, and scanning
@@ -254,6 +256,7 @@ export class AttributionIndex {
     this.applyStaged(time);
     const oldest = time - this.options.retentionMs;
     for (const from of this.summed.keys()) if (from < oldest) this.summed.delete(from);
+    for (const first of this.summedByFirst.keys()) if (first.start + this.options.paneMs <= oldest) this.summedByFirst.delete(first);
     let dropped = false;
     for (const start of this.panes.keys()) {
       if (start + this.options.paneMs <= oldest) {
@@ -313,10 +316,27 @@ export class AttributionIndex {
     const last = this.summed.get(from);
     let reused = last === undefined ? -1 : last.unchangedPrefixOf(covered);
     if (reused === covered.length) return last as SummedFigures;
+    let extended = reused > 0 ? last : undefined;
+    // a start that moved past no pane (the interval's start slides with the watermark, and the
+    // panes hold runs with quiet time between) has the same first panes as an earlier start
+    const first = covered[0];
+    const byFirst = first === undefined ? undefined : this.summedByFirst.get(first);
+    if (byFirst !== undefined && byFirst !== last) {
+      const prefix = byFirst.unchangedPrefixOf(covered);
+      if (prefix === covered.length) return byFirst;
+      if (prefix > reused) {
+        reused = prefix;
+        extended = byFirst;
+      }
+    }
     if (reused < 0) reused = 0;
-    const figures = new SummedFigures(covered, reused > 0 ? last : undefined, reused);
+    const figures = new SummedFigures(covered, extended, reused);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
     this.summed.set(from, figures);
+    if (first !== undefined) {
+      if (this.summedByFirst.size >= MAX_CACHED_INTERVALS && byFirst === undefined) this.summedByFirst.clear();
+      this.summedByFirst.set(first, figures);
+    }
     return figures;
   }
 
