@@ -256,18 +256,30 @@ export class AttributionIndex {
     this.applyStaged(time);
     const oldest = time - this.options.retentionMs;
     for (const from of this.summed.keys()) if (from < oldest) this.summed.delete(from);
-    for (const first of this.summedByFirst.keys()) if (first.start + this.options.paneMs <= oldest) this.summedByFirst.delete(first);
     let dropped = false;
-    for (const start of this.panes.keys()) {
-      if (start + this.options.paneMs <= oldest) {
-        this.panes.delete(start);
+    if (this.panesInOrder) {
+      // in time order the panes to drop are the first ones
+      let k = 0;
+      while (k < this.paneList.length && (this.paneList[k] as Pane).start + this.options.paneMs <= oldest) this.panes.delete((this.paneList[k++] as Pane).start);
+      if (k > 0) {
         dropped = true;
+        this.paneList = this.paneList.slice(k);
+      }
+    } else {
+      for (const start of this.panes.keys()) {
+        if (start + this.options.paneMs <= oldest) {
+          this.panes.delete(start);
+          dropped = true;
+        }
+      }
+      if (dropped) {
+        this.paneList = [...this.panes.values()];
+        let inOrder = true;
+        for (let i = 1; i < this.paneList.length && inOrder; i++) inOrder = (this.paneList[i - 1] as Pane).start < (this.paneList[i] as Pane).start;
+        this.panesInOrder = inOrder;
       }
     }
-    if (dropped) {
-      this.paneList = [...this.panes.values()];
-      this.panesInOrder = this.paneList.every((p, i) => i === 0 || (this.paneList[i - 1] as Pane).start < p.start);
-    }
+    if (dropped) for (const first of this.summedByFirst.keys()) if (first.start + this.options.paneMs <= oldest) this.summedByFirst.delete(first);
     // forget tuples no retained pane counts, once the table is half full
     if (dropped && this.byId.size > this.options.maxTuples / 2) {
       for (const [key, t] of this.tupleIds) {
