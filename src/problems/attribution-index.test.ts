@@ -140,6 +140,49 @@ describe('the attribution index', () => {
     expect([...later.tuples.values()][0]?.failures).toBe(2);
   });
 
+  it('reuses the figures of an earlier start when a later one moved past no pane, and extends them as summing every pane again', () => {
+    const index = new AttributionIndex(options);
+    const fed = [call('web_search', T0 + 10 * MIN + 1_000, true), call('fetch', T0 + 11 * MIN + 2_000), call('web_search', T0 + 11 * MIN + 9_000)];
+    for (const s of fed) index.addSpan(s);
+    const early = index.interval(T0 + 5 * MIN, T0 + 12 * MIN);
+    // the start slid over quiet time: the same panes, the same figures
+    expect(index.interval(T0 + 8 * MIN, T0 + 12 * MIN)).toBe(early);
+    const newer = call('web_search', T0 + 12 * MIN + 5_000);
+    fed.push(newer);
+    index.addSpan(newer);
+    const later = index.interval(T0 + 9 * MIN, T0 + 13 * MIN);
+    const fresh = new AttributionIndex(options);
+    for (const s of fed) fresh.addSpan(s);
+    expect(entries(later)).toEqual(entries(fresh.interval(T0 + 9 * MIN, T0 + 13 * MIN)));
+    expect([...later.tuples.values()].reduce((n, f) => n + f.calls, 0)).toBe(4);
+    expect([...early.tuples.values()].reduce((n, f) => n + f.calls, 0)).toBe(3);
+  });
+
+  it('covers the same panes whether they were made in time order or not, before and after old panes go', () => {
+    const small = { paneMs: MIN, retentionMs: 10 * MIN, maxTuples: 100 };
+    const inOrder = new AttributionIndex(small);
+    const late = new AttributionIndex(small);
+    const minutes = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    const spans = minutes.map((m) => call(m % 2 === 0 ? 'a' : 'b', T0 + m * MIN + 1_000, m % 3 === 0));
+    for (const s of spans) inOrder.addSpan(s);
+    // minute 2's pane made last: the panes are not in time order
+    for (const s of spans) if (s !== spans[2]) late.addSpan(s);
+    late.addSpan(spans[2] as SpanRecord);
+    const total = (ix: AttributionIndex, from: number, to: number) => [...ix.interval(from, to).tuples.values()].reduce((n, f) => n + f.calls * 100 + f.failures, 0);
+    const expected = (from: number, to: number) => spans.filter((s) => s.endMs >= Math.floor(from / MIN) * MIN && s.endMs < to).reduce((n, s) => n + 100 + (s.failed ? 1 : 0), 0);
+    for (const [from, to] of [[T0, T0 + 9 * MIN], [T0 + 2 * MIN, T0 + 5 * MIN], [T0 + 2 * MIN + 30_000, T0 + 3 * MIN], [T0 + 9 * MIN, T0 + 12 * MIN], [T0 - 5 * MIN, T0]] as const) {
+      expect(total(inOrder, from, to)).toBe(expected(from, to));
+      expect(total(late, from, to)).toBe(expected(from, to));
+    }
+    // the first panes go: what is left is covered alike
+    inOrder.advance(T0 + 13 * MIN);
+    late.advance(T0 + 13 * MIN);
+    const kept = spans.filter((s) => s.endMs >= T0 + 3 * MIN);
+    for (const ix of [inOrder, late]) expect(total(ix, T0, T0 + 9 * MIN)).toBe(kept.reduce((n, s) => n + 100 + (s.failed ? 1 : 0), 0));
+    late.addSpan(call('a', T0 + 12 * MIN + 1_000));
+    expect(total(late, T0 + 12 * MIN, T0 + 13 * MIN)).toBe(100);
+  });
+
   it('answers matching from its cache only while the tuple table is the same: new tuples and forgotten ones show', () => {
     const small = { paneMs: MIN, retentionMs: 10 * MIN, maxTuples: 4 };
     const index = new AttributionIndex(small);

@@ -67,18 +67,14 @@ interface Pane extends TraceEdges {
   readonly tuples: Map<number, TupleFigures>;
 }
 
-/** An interval's figures and the panes (at their versions) they were summed from, in that order. */
-interface SummedInterval {
-  readonly panes: readonly Pane[];
-  readonly versions: readonly number[];
-  readonly figures: IntervalFigures;
-}
-
 /** summed intervals kept (by start); beyond it the cache starts again */
 const MAX_CACHED_INTERVALS = 256;
 
 /** subjects whose matching tuples are kept; beyond it the cache starts again */
 const MAX_CACHED_MATCHES = 1_024;
+
+/** The last table version given out (AttributionIndex.tableVersion). */
+let tableVersions = 0;
 
 /** Tuple ids stay below this, so a pair of them is one number. */
 const TUPLE_ID_SPACE = 1 << 20;
@@ -122,9 +118,18 @@ export interface TracedFigures {
 }
 
 export const pairKey = (a: number, b: number): number => a * TUPLE_ID_SPACE + b;
+/** The first tuple id of a pair key (pairKey's inverse; the second is the key less this times the id space). */
+export const pairFirst = (key: number): number => Math.floor(key / TUPLE_ID_SPACE);
+export const pairSecond = (key: number): number => key - pairFirst(key) * TUPLE_ID_SPACE;
 
 export class AttributionIndex {
   private readonly panes = new Map<number, Pane>();
+  /**
+   * The panes in the map's order, and whether that is time order: interval() then finds the panes
+   * it covers by bisection instead of testing every retained pane (profiled on the kc history)
+   */
+  private paneList: Pane[] = [];
+  private panesInOrder = true;
   /** spans' figures by the boundary they may be read from, then by pane (bounded by tuples × panes) */
   private readonly stagedSpans = new Map<number, Map<number, Map<number, TupleFigures>>>();
   /**
@@ -138,15 +143,17 @@ export class AttributionIndex {
   private readonly tupleIds = new Map<string, Tuple>();
   private readonly byId = new Map<number, Tuple>();
   /** the last interval summed from each start (see interval) */
-  private readonly summed = new Map<number, SummedInterval>();
+  private readonly summed = new Map<number, SummedFigures>();
+  /** the last interval summed from each first pane (see interval) */
+  private readonly summedByFirst = new Map<Pane, SummedFigures>();
   /**
    * matching()'s answers by subject, valid while the tuple table is the same (`tuplesVersion`):
    * the problems stage asks for every active pain point's tuples at every regrouping, and scanning
    * every tuple for each was a tenth of a kc history's CPU (profiled)
    */
   private readonly matched = new Map<string, { readonly version: number; readonly ids: readonly number[] }>();
-  /** bumped whenever a tuple is added or forgotten */
-  private tuplesVersion = 0;
+  /** set anew whenever a tuple is added or forgotten (unique across indexes: see tableVersion) */
+  private tuplesVersion = ++tableVersions;
   private nextId = 1;
   private latest = Number.NEGATIVE_INFINITY;
   /** spans of tuples beyond `maxTuples`, left out */
@@ -164,6 +171,14 @@ export class AttributionIndex {
 
   get tupleCount(): number {
     return this.byId.size;
+  }
+
+  /**
+   * Moves whenever a tuple is added or forgotten: matching() answers the same while it stands. No
+   * two indexes share one, so a version names one index's table.
+   */
+  get tableVersion(): number {
+    return this.tuplesVersion;
   }
 
   /** Counts a span, at once or (`availableAt` ahead of the index) once the index advances there. */
@@ -242,19 +257,36 @@ export class AttributionIndex {
     const oldest = time - this.options.retentionMs;
     for (const from of this.summed.keys()) if (from < oldest) this.summed.delete(from);
     let dropped = false;
-    for (const start of this.panes.keys()) {
-      if (start + this.options.paneMs <= oldest) {
-        this.panes.delete(start);
+    if (this.panesInOrder) {
+      // in time order the panes to drop are the first ones
+      let k = 0;
+      while (k < this.paneList.length && (this.paneList[k] as Pane).start + this.options.paneMs <= oldest) this.panes.delete((this.paneList[k++] as Pane).start);
+      if (k > 0) {
         dropped = true;
+        this.paneList = this.paneList.slice(k);
+      }
+    } else {
+      for (const start of this.panes.keys()) {
+        if (start + this.options.paneMs <= oldest) {
+          this.panes.delete(start);
+          dropped = true;
+        }
+      }
+      if (dropped) {
+        this.paneList = [...this.panes.values()];
+        let inOrder = true;
+        for (let i = 1; i < this.paneList.length && inOrder; i++) inOrder = (this.paneList[i - 1] as Pane).start < (this.paneList[i] as Pane).start;
+        this.panesInOrder = inOrder;
       }
     }
+    if (dropped) for (const first of this.summedByFirst.keys()) if (first.start + this.options.paneMs <= oldest) this.summedByFirst.delete(first);
     // forget tuples no retained pane counts, once the table is half full
     if (dropped && this.byId.size > this.options.maxTuples / 2) {
       for (const [key, t] of this.tupleIds) {
         if (t.lastPane + this.options.paneMs <= oldest) {
           this.tupleIds.delete(key);
           this.byId.delete(t.id);
-          this.tuplesVersion++;
+          this.tuplesVersion = ++tableVersions;
         }
       }
     }
@@ -269,22 +301,54 @@ export class AttributionIndex {
    * panes plus newer ones. So the last interval summed from each start is kept, and reused while the
    * panes it summed are still the first ones in range, unchanged: the newer panes are added to a copy
    * of it, which sums the same values in the same order as summing every pane again.
+   *
+   * Each of the result's maps is summed when first read (SummedFigures), from the panes as they are
+   * now: read it before the index changes again (a later read throws).
    */
   interval(from: number, to: number): IntervalFigures {
     const paneMs = this.options.paneMs;
-    const covered: Pane[] = [];
-    for (const pane of this.panes.values()) if (!(pane.start + paneMs <= from || pane.start >= to)) covered.push(pane);
-    const last = this.summed.get(from);
-    let reused = 0;
-    if (last !== undefined && last.panes.length <= covered.length) {
-      while (reused < last.panes.length && last.panes[reused] === covered[reused] && last.versions[reused] === (covered[reused] as Pane).version) reused++;
-      if (reused < last.panes.length) reused = 0;
-      else if (reused === covered.length) return last.figures;
+    let covered: Pane[];
+    const list = this.paneList;
+    if (this.panesInOrder) {
+      // panes made in time order (the usual case): the covered ones are a run of the list
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((list[mid] as Pane).start + paneMs <= from) lo = mid + 1;
+        else hi = mid;
+      }
+      let end = lo;
+      while (end < list.length && (list[end] as Pane).start < to) end++;
+      covered = list.slice(lo, end);
+    } else {
+      covered = [];
+      for (const pane of list) if (!(pane.start + paneMs <= from || pane.start >= to)) covered.push(pane);
     }
-    const figures = reused > 0 ? copyFigures((last as SummedInterval).figures) : { tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map() };
-    for (let i = reused; i < covered.length; i++) addPane(figures, covered[i] as Pane);
+    const last = this.summed.get(from);
+    let reused = last === undefined ? -1 : last.unchangedPrefixOf(covered);
+    if (reused === covered.length) return last as SummedFigures;
+    let extended = reused > 0 ? last : undefined;
+    // a start that moved past no pane (the interval's start slides with the watermark, and the
+    // panes hold runs with quiet time between) has the same first panes as an earlier start
+    const first = covered[0];
+    const byFirst = first === undefined ? undefined : this.summedByFirst.get(first);
+    if (byFirst !== undefined && byFirst !== last) {
+      const prefix = byFirst.unchangedPrefixOf(covered);
+      if (prefix === covered.length) return byFirst;
+      if (prefix > reused) {
+        reused = prefix;
+        extended = byFirst;
+      }
+    }
+    if (reused < 0) reused = 0;
+    const figures = new SummedFigures(covered, extended, reused);
     if (this.summed.size >= MAX_CACHED_INTERVALS && last === undefined) this.summed.clear();
-    this.summed.set(from, { panes: covered, versions: covered.map((p) => p.version), figures });
+    this.summed.set(from, figures);
+    if (first !== undefined) {
+      if (this.summedByFirst.size >= MAX_CACHED_INTERVALS && byFirst === undefined) this.summedByFirst.clear();
+      this.summedByFirst.set(first, figures);
+    }
     return figures;
   }
 
@@ -357,6 +421,9 @@ export class AttributionIndex {
     if (pane === undefined) {
       pane = { start, tuples: new Map(), failedBelow: new Map(), pathBelow: new Map(), parents: new Map(), tokensBelow: new Map(), traced: new Map(), replacedBy: new Map(), version: 0 };
       this.panes.set(start, pane);
+      const last = this.paneList[this.paneList.length - 1];
+      if (last !== undefined && last.start > start) this.panesInOrder = false;
+      this.paneList.push(pane);
     }
     return pane;
   }
@@ -391,7 +458,7 @@ export class AttributionIndex {
       };
       this.tupleIds.set(key, tuple);
       this.byId.set(tuple.id, tuple);
-      this.tuplesVersion++;
+      this.tuplesVersion = ++tableVersions;
     }
     return tuple;
   }
@@ -424,14 +491,28 @@ export class AttributionIndex {
     }
   }
 
+  /**
+   * A visited child's tuple, looked up once: the visit asks for each span's tuple as itself and as
+   * its parent's child (up to five times), and building the key each time was most of the index's
+   * cost on a dense load (profiled). First looked up where it was before (tuples are made in that
+   * order); a null (the table full) is asked again, as before.
+   */
+  private tupleOfChild(child: TraceNode, r: Summary | undefined): Tuple | null {
+    if (r === undefined) return this.tupleFor(child.span, false);
+    if (r.tuple === undefined || r.tuple === null) r.tuple = this.tupleFor(child.span, false);
+    return r.tuple;
+  }
+
   /** The calls made in place of a failed sibling (children are in start order), by the replacing call's pane. */
-  private countReplacements(children: readonly TraceNode[], paneOf: (endMs: number) => TraceEdges | undefined): void {
+  private countReplacements(children: readonly TraceNode[], results: Map<TraceNode, Summary>, paneOf: (endMs: number) => TraceEdges | undefined): void {
     for (let i = 1; i < children.length; i++) {
-      const failed = (children[i - 1] as TraceNode).span;
-      const next = (children[i] as TraceNode).span;
+      const failedNode = children[i - 1] as TraceNode;
+      const nextNode = children[i] as TraceNode;
+      const failed = failedNode.span;
+      const next = nextNode.span;
       if (!failed.failed || !replaces(failed, next)) continue;
-      const a = this.tupleFor(failed, false);
-      const b = this.tupleFor(next, false);
+      const a = this.tupleOfChild(failedNode, results.get(failedNode));
+      const b = this.tupleOfChild(nextNode, results.get(nextNode));
       const pane = paneOf(next.endMs);
       if (a === null || b === null || pane === undefined) continue;
       pane.version++;
@@ -441,7 +522,9 @@ export class AttributionIndex {
 
   private summarize(node: TraceNode, results: Map<TraceNode, Summary>, whole: boolean, paneOf: (endMs: number) => TraceEdges | undefined): Summary {
     const span = node.span;
-    const own = whole ? this.tupleFor(span, false) : null;
+    // its own tuple, looked up once (the parent reads it from the summary)
+    let self: Tuple | null | undefined = whole ? this.tupleFor(span, false) : undefined;
+    const own = self ?? null;
     const ownPane = own === null ? undefined : paneOf(span.endMs);
     if (own !== null && ownPane !== undefined) {
       ownPane.version++;
@@ -453,21 +536,24 @@ export class AttributionIndex {
         t.tokens += n;
       }
     }
+    // a leaf passes nothing up: no sets to make (most spans are leaves)
+    if (node.children.length === 0) return { failed: NO_IDS, path: NO_FIGURES, tokens: NO_FIGURES, tuple: self };
     const failed = new Set<number>();
     const path = new Map<number, number>();
     const tokens = new Map<number, number>();
-    if (node.children.length > 0) {
+    {
       // descendants' tokens by tuple
       for (const child of node.children) {
-        const ct = this.tupleFor(child.span, false);
+        const r = results.get(child);
+        const ct = this.tupleOfChild(child, r);
         const own = (child.span.inputTokens ?? 0) + (child.span.outputTokens ?? 0);
         if (ct !== null && own > 0 && (tokens.has(ct.id) || tokens.size < MAX_EDGES_PER_SPAN)) inc(tokens, ct.id, own);
-        for (const [id, n] of results.get(child)?.tokens ?? []) if (tokens.has(id) || tokens.size < MAX_EDGES_PER_SPAN) inc(tokens, id, n);
+        for (const [id, n] of r?.tokens ?? []) if (tokens.has(id) || tokens.size < MAX_EDGES_PER_SPAN) inc(tokens, id, n);
       }
       // failed descendants
       for (const child of node.children) {
         const r = results.get(child);
-        const ct = this.tupleFor(child.span, false);
+        const ct = this.tupleOfChild(child, r);
         if (child.span.failed && ct !== null && failed.size < MAX_EDGES_PER_SPAN) failed.add(ct.id);
         if (r !== undefined) for (const id of r.failed) if (failed.size < MAX_EDGES_PER_SPAN) failed.add(id);
       }
@@ -482,9 +568,9 @@ export class AttributionIndex {
         if (x.e > cursor) continue;
         cursor = x.s;
         const ms = x.e - x.s;
-        const ct = this.tupleFor(x.c.span, false);
-        if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
         const below = results.get(x.c);
+        const ct = this.tupleOfChild(x.c, below);
+        if (ct !== null) path.set(ct.id, (path.get(ct.id) ?? 0) + ms);
         const full = x.c.span.durationMs;
         if (below !== undefined && full > 0) {
           const scale = ms / full;
@@ -496,7 +582,8 @@ export class AttributionIndex {
         path.clear();
         for (const [id, t] of kept) path.set(id, t);
       }
-      const tuple = this.tupleFor(span, false);
+      if (self === undefined || self === null) self = this.tupleFor(span, false);
+      const tuple = self;
       const pane = tuple === null ? undefined : paneOf(span.endMs);
       if (tuple !== null && pane !== undefined) {
         pane.version++;
@@ -512,11 +599,11 @@ export class AttributionIndex {
           }
         }
       }
-      if (whole) this.countReplacements(node.children, paneOf);
+      if (whole) this.countReplacements(node.children, results, paneOf);
     }
     // children's results are no longer needed once the parent has them
     for (const child of node.children) results.delete(child);
-    return { failed, path, tokens };
+    return { failed, path, tokens, tuple: self };
   }
 }
 
@@ -529,10 +616,16 @@ function replaces(failed: SpanRecord, next: SpanRecord): boolean {
 
 /** What a span passes up to its parent: its failed descendants, its critical path's time and its descendants' tokens, by tuple. */
 interface Summary {
-  readonly failed: Set<number>;
-  readonly path: Map<number, number>;
-  readonly tokens: Map<number, number>;
+  readonly failed: ReadonlySet<number>;
+  readonly path: ReadonlyMap<number, number>;
+  readonly tokens: ReadonlyMap<number, number>;
+  /** its span's tuple once looked up (undefined before; null when the table was full) */
+  tuple: Tuple | null | undefined;
 }
+
+/** A leaf's summary: nothing below it (shared, never modified). */
+const NO_IDS: ReadonlySet<number> = new Set();
+const NO_FIGURES: ReadonlyMap<number, number> = new Map();
 
 /** Adds traces' figures of one pane to another's (a pane, or a staging pane). */
 function mergeEdges(into: Omit<TraceEdges, 'version'>, from: Omit<TraceEdges, 'version'>): void {
@@ -575,26 +668,166 @@ function addAll(into: Map<number, number>, from: Map<number, number>): void {
   for (const [k, v] of from) inc(into, k, v);
 }
 
-/** Adds one pane's counts to an interval's (the one summing order every interval uses). */
-function addPane(into: IntervalFigures, pane: Pane): void {
-  for (const [id, f] of pane.tuples) {
-    const acc = into.tuples.get(id);
-    if (acc === undefined) into.tuples.set(id, { ...f });
-    else addFigures(acc, f);
-  }
-  mergeEdges(into, pane);
+/** The maps of an interval's figures summed so far (SummedFigures). */
+interface SummedMaps {
+  tuples?: Map<number, TupleFigures>;
+  failedBelow?: Map<number, number>;
+  pathBelow?: Map<number, number>;
+  parents?: Map<number, { n: number; ms: number }>;
+  tokensBelow?: Map<number, number>;
+  traced?: Map<number, TracedFigures>;
+  replacedBy?: Map<number, number>;
 }
 
-/** A copy to add to (same entries in the same order), leaving `f` as it is. */
-function copyFigures(f: IntervalFigures): IntervalFigures {
-  const tuples = new Map<number, TupleFigures>();
-  for (const [id, t] of f.tuples) tuples.set(id, { ...t });
-  const parents = new Map<number, { n: number; ms: number }>();
-  for (const [id, p] of f.parents) parents.set(id, { ...p });
-  const traced = new Map<number, TracedFigures>();
-  for (const [id, t] of f.traced) traced.set(id, { ...t });
-  return { tuples, failedBelow: new Map(f.failedBelow), pathBelow: new Map(f.pathBelow), parents, tokensBelow: new Map(f.tokensBelow), traced, replacedBy: new Map(f.replacedBy) };
+type PairMap = 'failedBelow' | 'pathBelow' | 'tokensBelow' | 'replacedBy';
+
+/**
+ * An interval's figures, each map summed over its panes (in their order) when first read: the
+ * problems stage reads the span counts of every interval and the trace edges of few (profiling the
+ * kc history: it read failedBelow of some and the other trace maps of none), and summing all of
+ * them was most of an interval's cost. A map the interval it extends (the same first panes, at the
+ * same versions) had summed when this one was made is copied and the newer panes added: the same
+ * values in the same order as summing every pane. Maps are summed from the panes as they are when
+ * read, so they are read before the index changes them (checked: a read after throws).
+ *
+ * The maps are own enumerable accessors and the rest is private, so spreading and deep equality
+ * see the figures as if they had been summed at once.
+ */
+class SummedFigures implements IntervalFigures {
+  declare readonly tuples: Map<number, TupleFigures>;
+  declare readonly failedBelow: Map<number, number>;
+  declare readonly pathBelow: Map<number, number>;
+  declare readonly parents: Map<number, { n: number; ms: number }>;
+  declare readonly tokensBelow: Map<number, number>;
+  declare readonly traced: Map<number, TracedFigures>;
+  declare readonly replacedBy: Map<number, number>;
+  readonly #panes: readonly Pane[];
+  /** each pane's version when the interval was asked for */
+  readonly #versions: readonly number[];
+  /** how many first panes the seed's maps cover */
+  readonly #reused: number;
+  /** the extended interval's maps over its panes, as they were when this was made; dropped once used */
+  readonly #seed: SummedMaps;
+  readonly #maps: SummedMaps = {};
+
+  constructor(panes: readonly Pane[], extended: SummedFigures | undefined, reused: number) {
+    this.#panes = panes;
+    this.#versions = panes.map((p) => p.version);
+    this.#reused = reused;
+    this.#seed = extended === undefined ? {} : { ...extended.#maps };
+    Object.defineProperties(this, SUMMED_ACCESSORS);
+  }
+
+  /** How many of `covered`'s first panes are this interval's, unchanged; -1 when not all of this interval's are. */
+  unchangedPrefixOf(covered: readonly Pane[]): number {
+    const panes = this.#panes;
+    if (panes.length > covered.length) return -1;
+    for (let i = 0; i < panes.length; i++) if (panes[i] !== covered[i] || this.#versions[i] !== (covered[i] as Pane).version) return -1;
+    return panes.length;
+  }
+
+  static tuplesOf(f: SummedFigures): Map<number, TupleFigures> {
+    let m = f.#maps.tuples;
+    if (m === undefined) {
+      const start = f.#startFrom('tuples');
+      // the seed's entries are shared until a newer pane adds to one (then it is copied first):
+      // most of an extended interval's tuples are not in its newer panes
+      const seed = f.#seed.tuples;
+      m = new Map(seed);
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, t] of (f.#panes[i] as Pane).tuples) {
+          let acc = m.get(id);
+          if (acc === undefined) m.set(id, { ...t });
+          else {
+            if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
+            addFigures(acc, t);
+          }
+        }
+      }
+      f.#maps.tuples = m;
+      delete f.#seed.tuples;
+    }
+    return m;
+  }
+
+  static parentsOf(f: SummedFigures): Map<number, { n: number; ms: number }> {
+    let m = f.#maps.parents;
+    if (m === undefined) {
+      const start = f.#startFrom('parents');
+      // the seed's entries shared until added to, as for tuples
+      const seed = f.#seed.parents;
+      m = new Map(seed);
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, x] of (f.#panes[i] as Pane).parents) {
+          let p = m.get(id);
+          if (p === undefined) m.set(id, { n: x.n, ms: x.ms });
+          else {
+            if (p === seed?.get(id)) m.set(id, (p = { ...p }));
+            p.n += x.n;
+            p.ms += x.ms;
+          }
+        }
+      }
+      f.#maps.parents = m;
+      delete f.#seed.parents;
+    }
+    return m;
+  }
+
+  static tracedOf(f: SummedFigures): Map<number, TracedFigures> {
+    let m = f.#maps.traced;
+    if (m === undefined) {
+      const start = f.#startFrom('traced');
+      // the seed's entries shared until added to, as for tuples
+      const seed = f.#seed.traced;
+      m = new Map(seed);
+      for (let i = start; i < f.#panes.length; i++) {
+        for (const [id, t] of (f.#panes[i] as Pane).traced) {
+          let acc = m.get(id);
+          if (acc === undefined) m.set(id, { calls: t.calls, tokens: t.tokens });
+          else {
+            if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
+            acc.calls += t.calls;
+            acc.tokens += t.tokens;
+          }
+        }
+      }
+      f.#maps.traced = m;
+      delete f.#seed.traced;
+    }
+    return m;
+  }
+
+  static pairsOf(f: SummedFigures, name: PairMap): Map<number, number> {
+    let m = f.#maps[name];
+    if (m === undefined) {
+      const start = f.#startFrom(name);
+      m = new Map(f.#seed[name]);
+      for (let i = start; i < f.#panes.length; i++) addAll(m, (f.#panes[i] as Pane)[name]);
+      f.#maps[name] = m;
+      delete f.#seed[name];
+    }
+    return m;
+  }
+
+  /** The first pane to add for a map (after the seed's panes, when it has that map); throws when a pane changed since. */
+  #startFrom(name: keyof SummedMaps): number {
+    for (let i = 0; i < this.#panes.length; i++) {
+      if ((this.#panes[i] as Pane).version !== this.#versions[i]) throw new Error("attribution index: an interval's figures read after its panes changed");
+    }
+    return this.#seed[name] === undefined ? 0 : this.#reused;
+  }
 }
+
+const SUMMED_ACCESSORS: PropertyDescriptorMap = {
+  tuples: { enumerable: true, get(this: SummedFigures) { return SummedFigures.tuplesOf(this); } },
+  failedBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'failedBelow'); } },
+  pathBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'pathBelow'); } },
+  parents: { enumerable: true, get(this: SummedFigures) { return SummedFigures.parentsOf(this); } },
+  tokensBelow: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'tokensBelow'); } },
+  traced: { enumerable: true, get(this: SummedFigures) { return SummedFigures.tracedOf(this); } },
+  replacedBy: { enumerable: true, get(this: SummedFigures) { return SummedFigures.pairsOf(this, 'replacedBy'); } },
+};
 
 /** Whether the spans of a tuple are in the series a subject names (its fields all agree). */
 export function tupleMatches(t: Tuple, s: Subject): boolean {

@@ -27,7 +27,7 @@ import { SEVERITY_RANK, type PainPointRecord } from '../model/painpoint.js';
 import { subjectKey } from '../model/series.js';
 import { metricsOf } from '../model/evidence/index.js';
 import { parseDuration } from '../config/duration.js';
-import { pairKey, type AttributionIndex, type IntervalFigures } from './attribution-index.js';
+import { pairFirst, pairKey, pairSecond, type AttributionIndex, type IntervalFigures, type TupleFigures } from './attribution-index.js';
 import { KIND_ROLES, measureOf, type Measure, type Role } from './roles.js';
 import { binomialUpperTail, fisherUpperTail } from '../stats/binomial.js';
 
@@ -78,6 +78,8 @@ interface Node {
   readonly role: Role;
   readonly measure: Measure;
   readonly tuples: readonly number[];
+  /** each of its tuples' figures over `current`, in the order of `tuples` */
+  readonly figures: readonly TupleFigures[];
   readonly tupleSet: ReadonlySet<number>;
   /** its interval (from shortly before it was first seen, at most the correlation window) and the baseline before it */
   readonly current: IntervalFigures;
@@ -87,6 +89,11 @@ interface Node {
   readonly total: number;
   /** how concentrated the excess is: failure rate, or slowdown / token growth over the baseline */
   readonly concentration: number;
+  /** its tuples' figures summed over `current` and over `base` */
+  readonly curSums: TupleFigures;
+  readonly baseSums: TupleFigures;
+  /** the rest of its operation's tuples over `current` (Background), made when first asked for */
+  rest: { readonly ids: readonly number[]; readonly figures: readonly TupleFigures[] } | undefined;
   parent: Node | undefined;
   relation: Relation | undefined;
   linkShare: number;
@@ -120,10 +127,13 @@ export function groupPainPoints(input: LinkInput): Group[] {
   // 2. consequences to the failure or latency group covering their spans, to a failure root
   //    outside whose spans their failures are noise, or naming its subject
   const primaryGroups = groupsOf(primaries);
+  // the groups do not change while consequences link to them: each union is made once
+  const unions = new Map<Node, Set<number>>();
+  for (const [root, members] of primaryGroups) unions.set(root, unionOf(members));
   for (const c of consequences) {
     let best: { root: Node; share: number } | undefined;
     for (const [root, members] of primaryGroups) {
-      const union = unionOf(members);
+      const union = unions.get(root) as Set<number>;
       const s = Math.max(shareInSet(c, union), calleeShare(c, union), inOrAboveShare(c, union), nestedShare(c, members), root.measure === 'failures' ? replacementShare(c, union, input) : 0);
       if ((s >= need(c, root) || (root.measure === 'failures' && noiseOutside(c, root.tupleSet, background))) && (best === undefined || s > best.share)) best = { root, share: s };
     }
@@ -177,95 +187,158 @@ export function groupPainPoints(input: LinkInput): Group[] {
   return out;
 }
 
+/** What makeNode reads of a record that does not change with the figures, kept per record (records are not modified). */
+interface RecordFacts {
+  readonly measure: Measure;
+  readonly role: Role;
+  readonly firstSeen: number;
+  readonly windowMs: number;
+  /** the index's tuples its subject names, at a version of the index's table (versions name one index) */
+  matched?: { readonly version: number; readonly ids: readonly number[] };
+}
+
+/** The index's tuples a record's subject names: kept with the record while the index's table stands (building the subject's key at every regrouping showed in the profile). */
+function matchingOf(facts: RecordFacts, p: PainPointRecord, index: AttributionIndex): readonly number[] {
+  const m = facts.matched;
+  if (m !== undefined && m.version === index.tableVersion) return m.ids;
+  const ids = index.matching(p.subject);
+  facts.matched = { version: index.tableVersion, ids };
+  return ids;
+}
+
+/** The start of a pain point's interval: `start` within the longest interval and at least a pane before now, on a grid of `step`. */
+function startAt(start: number, input: LinkInput, pane: number, step: number): number {
+  return Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
+}
+
+/**
+ * Per record: a pain point's record stays the same object across most regroupings (profiling the kc
+ * history showed parsing its times and window at every regrouping among the stage's top self times).
+ */
+const recordFacts = new WeakMap<PainPointRecord, RecordFacts>();
+
+function factsOf(p: PainPointRecord): RecordFacts {
+  let facts = recordFacts.get(p);
+  if (facts === undefined) {
+    const windowMs = p.evidence.window === 'all' ? Number.POSITIVE_INFINITY : (parseDuration(p.evidence.window) ?? 0);
+    facts = { measure: measureOf(p), role: KIND_ROLES[p.kind].role, firstSeen: Date.parse(p.first_seen), windowMs };
+    recordFacts.set(p, facts);
+  }
+  return facts;
+}
+
+/** A tuple's amount in a measure (makeNode's excess is this above `rate` times its calls). */
+function amountOf(measure: Measure, f: TupleFigures): number {
+  switch (measure) {
+    case 'failures':
+      return f.failures;
+    case 'latency':
+      return f.okMs;
+    case 'tokens':
+      return f.tokens;
+    default:
+      return f.calls;
+  }
+}
+
+/** The amount `rate` makes expected of a tuple's calls, by measure (calls expect none). */
+function expectedOf(measure: Measure, f: TupleFigures, rate: number): number {
+  switch (measure) {
+    case 'failures':
+      return f.calls * rate;
+    case 'latency':
+      return f.ok * rate;
+    case 'tokens':
+      return f.calls * rate;
+    default:
+      return 0;
+  }
+}
+
 function makeNode(p: PainPointRecord, input: LinkInput): Node {
-  const measure = measureOf(p);
+  const facts = factsOf(p);
+  const { measure, role, firstSeen, windowMs } = facts;
   // excess is counted from shortly before the pain point was first seen, so a fault that began
   // minutes ago is compared with the healthy time before it; when that stretch holds too few of
   // its calls (sparse kc runs judged over hours), over its own window instead
   const pane = input.index.paneMs;
   const step = pane * 5; // starts on a grid of 5 panes: pain points first seen close together share an interval (cached)
-  const firstSeen = Date.parse(p.first_seen);
-  const windowMs = p.evidence.window === 'all' ? Number.POSITIVE_INFINITY : (parseDuration(p.evidence.window) ?? 0);
-  const startAt = (start: number) => Math.floor(Math.min(Math.max(start, input.now - input.maxInterval), input.now - pane) / step) * step;
-  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs);
+  let from = startAt(Number.isFinite(firstSeen) ? firstSeen - input.lead : input.now - windowMs, input, pane, step);
   let current = input.interval(from, input.now);
-  let tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
-  const wider = startAt(input.now - windowMs);
+  let tuples = present(matchingOf(facts, p, input.index), current);
+  const wider = startAt(input.now - windowMs, input, pane, step);
   if (wider < from && tooThin(measure, tuples, current)) {
     from = wider;
     current = input.interval(from, input.now);
-    tuples = input.index.matching(p.subject).filter((id) => current.tuples.has(id));
+    tuples = present(matchingOf(facts, p, input.index), current);
   }
   const baseline = input.interval(from - input.baseline, from);
-  const base = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
-  for (const id of tuples) {
-    const f = baseline.tuples.get(id);
-    if (f === undefined) continue;
-    base.calls += f.calls;
-    base.failures += f.failures;
-    base.ok += f.ok;
-    base.okMs += f.okMs;
-    base.tokens += f.tokens;
-  }
-  const cur = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
-  for (const id of tuples) {
-    const f = current.tuples.get(id);
-    if (f === undefined) continue;
-    cur.calls += f.calls;
-    cur.failures += f.failures;
-    cur.ok += f.ok;
-    cur.okMs += f.okMs;
-    cur.tokens += f.tokens;
-  }
+  // its tuples' figures over its interval, read once (every tuple kept is in it)
+  const currentTuples = current.tuples;
+  const figures = tuples.map((id) => currentTuples.get(id) as TupleFigures);
+  const base = sumTuples(tuples, baseline);
+  const cur = sumTuples(tuples, current);
   // per-tuple amount and expected amount, by measure
   let rate = 0;
-  let amount: (f: { calls: number; failures: number; ok: number; okMs: number; tokens: number }) => number;
-  let expected: (f: { calls: number; failures: number; ok: number; okMs: number; tokens: number }) => number;
   let concentration: number;
   switch (measure) {
     case 'failures':
       rate = base.calls >= MIN_BASELINE ? base.failures / base.calls : 0;
-      amount = (f) => f.failures;
-      expected = (f) => f.calls * rate;
       concentration = cur.calls > 0 ? cur.failures / cur.calls : 0;
       break;
     case 'latency':
-      rate = base.ok >= MIN_BASELINE ? base.okMs / base.ok : fastestMean(tuples, current, (f) => [f.okMs, f.ok]);
-      amount = (f) => f.okMs;
-      expected = (f) => f.ok * rate;
+      rate = base.ok >= MIN_BASELINE ? base.okMs / base.ok : fastestMean(tuples, current, false);
       concentration = cur.ok > 0 ? cur.okMs / cur.ok / Math.max(rate, 1e-9) : 0;
       break;
     case 'tokens':
-      rate = base.calls >= MIN_BASELINE ? base.tokens / base.calls : fastestMean(tuples, current, (f) => [f.tokens, f.calls]);
-      amount = (f) => f.tokens;
-      expected = (f) => f.calls * rate;
+      rate = base.calls >= MIN_BASELINE ? base.tokens / base.calls : fastestMean(tuples, current, true);
       concentration = cur.calls > 0 ? cur.tokens / cur.calls / Math.max(rate, 1e-9) : 0;
       break;
     default:
-      amount = (f) => f.calls;
-      expected = () => 0;
       concentration = cur.calls;
   }
   const excess = new Map<number, number>();
   let total = 0;
-  for (const id of tuples) {
-    const f = current.tuples.get(id);
-    if (f === undefined) continue;
-    const e = Math.max(0, amount(f) - expected(f));
-    excess.set(id, e);
+  for (let i = 0; i < tuples.length; i++) {
+    const f = figures[i] as TupleFigures;
+    const e = Math.max(0, amountOf(measure, f) - expectedOf(measure, f, rate));
+    excess.set(tuples[i] as number, e);
     total += e;
   }
   if (total <= 0) {
     // no excess over the baseline (a standing finding): its spans' amount itself
     total = 0;
-    for (const id of tuples) {
-      const f = current.tuples.get(id);
-      const e = f === undefined ? 0 : amount(f);
-      excess.set(id, e);
+    for (let i = 0; i < tuples.length; i++) {
+      const e = amountOf(measure, figures[i] as TupleFigures);
+      excess.set(tuples[i] as number, e);
       total += e;
     }
   }
-  return { p, role: KIND_ROLES[p.kind].role, measure, current, base: baseline, tuples, tupleSet: new Set(tuples), excess, total, concentration, parent: undefined, relation: undefined, linkShare: 0 };
+  return { p, role, measure, current, base: baseline, tuples, figures, tupleSet: new Set(tuples), excess, total, concentration, curSums: cur, baseSums: base, rest: undefined, parent: undefined, relation: undefined, linkShare: 0 };
+}
+
+/** The ids of `ids` that `f` counts, in their order. */
+function present(ids: readonly number[], f: IntervalFigures): number[] {
+  const counted = f.tuples;
+  const out: number[] = [];
+  for (const id of ids) if (counted.has(id)) out.push(id);
+  return out;
+}
+
+/** Figures of `tuples` summed over an interval, in their order. */
+function sumTuples(tuples: readonly number[], f: IntervalFigures): TupleFigures {
+  const counted = f.tuples;
+  const sum = { calls: 0, failures: 0, ok: 0, okMs: 0, tokens: 0 };
+  for (const id of tuples) {
+    const t = counted.get(id);
+    if (t === undefined) continue;
+    sum.calls += t.calls;
+    sum.failures += t.failures;
+    sum.ok += t.ok;
+    sum.okMs += t.okMs;
+    sum.tokens += t.tokens;
+  }
+  return sum;
 }
 
 /**
@@ -274,10 +347,11 @@ function makeNode(p: PainPointRecord, input: LinkInput): Node {
  * judged over 24 h of sparse kc runs, first seen as the last quiet run ended).
  */
 function tooThin(measure: Measure, tuples: readonly number[], current: IntervalFigures): boolean {
+  const counted = current.tuples;
   let calls = 0;
   let failures = 0;
   for (const id of tuples) {
-    const f = current.tuples.get(id);
+    const f = counted.get(id);
     if (f === undefined) continue;
     calls += f.calls;
     failures += f.failures;
@@ -285,14 +359,16 @@ function tooThin(measure: Measure, tuples: readonly number[], current: IntervalF
   return calls < MIN_BASELINE || (measure === 'failures' && failures === 0);
 }
 
-/** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts. */
-function fastestMean(tuples: readonly number[], current: IntervalFigures, pick: (f: { okMs: number; ok: number; tokens: number; calls: number }) => [number, number]): number {
+/** With no baseline: the mean of its fastest (leanest) part with enough calls, when it has parts (tokens per call, or ms per successful call). */
+function fastestMean(tuples: readonly number[], current: IntervalFigures, tokens: boolean): number {
+  const counted = current.tuples;
   let best = Number.POSITIVE_INFINITY;
   let parts = 0;
   for (const id of tuples) {
-    const f = current.tuples.get(id);
+    const f = counted.get(id);
     if (f === undefined) continue;
-    const [sum, n] = pick(f);
+    const sum = tokens ? f.tokens : f.okMs;
+    const n = tokens ? f.calls : f.ok;
     if (n < 5) continue;
     parts++;
     best = Math.min(best, sum / n);
@@ -408,9 +484,7 @@ function inOrAboveShare(c: Node, set: ReadonlySet<number>): number {
       explained += e;
       continue;
     }
-    let below = 0;
-    for (const q of set) below = Math.max(below, c.current.failedBelow.get(pairKey(id, q)) ?? 0);
-    explained += Math.min(e, below);
+    explained += Math.min(e, mostFailedBelow(c.current, id, set));
   }
   return Math.min(1, explained / c.total);
 }
@@ -453,29 +527,50 @@ function calleeShare(a: Node, set: ReadonlySet<number>): number {
  * With too thin a baseline, against all its failures.
  */
 function failedBelowShare(a: Node, set: ReadonlySet<number>): number {
-  const sumOver = (f: IntervalFigures) => {
-    let calls = 0;
-    let failures = 0;
-    let below = 0;
-    for (const p of a.tuples) {
-      const t = f.tuples.get(p);
-      calls += t?.calls ?? 0;
-      failures += t?.failures ?? 0;
-      let most = 0;
-      for (const q of set) most = Math.max(most, f.failedBelow.get(pairKey(p, q)) ?? 0);
-      below += most;
-    }
-    return { calls, failures, below };
-  };
-  const cur = sumOver(a.current);
+  // the calls and failures of its tuples are the node's sums (the same tuples in the same order)
+  const cur = a.curSums;
   if (cur.failures === 0) return 0;
-  const base = sumOver(a.base);
+  const curBelow = failedBelowIn(a.tuples, a.current, set);
+  const base = a.baseSums;
   if (base.calls >= MIN_CALLER_BASELINE) {
     const added = cur.failures - cur.calls * (base.failures / base.calls);
-    const addedBelow = cur.below - cur.calls * (base.below / base.calls);
+    const addedBelow = curBelow - cur.calls * (failedBelowIn(a.tuples, a.base, set) / base.calls);
     if (added > 0) return Math.max(0, Math.min(1, addedBelow / added));
   }
-  return Math.min(1, cur.below / cur.failures);
+  return Math.min(1, curBelow / cur.failures);
+}
+
+/** Over `tuples`, the most failed spans of each with a failed descendant in one tuple of `set`, summed. */
+function failedBelowIn(tuples: readonly number[], f: IntervalFigures, set: ReadonlySet<number>): number {
+  let below = 0;
+  for (const p of tuples) below += mostFailedBelow(f, p, set);
+  return below;
+}
+
+/**
+ * An interval's failedBelow by its first tuple: [descendant, count, …]. The shares ask for a
+ * tuple's failed descendants in a set of tuples; looking up every pair of the two was the bulk of
+ * the linking's lookups on the kc history (two million a call, nearly all absent).
+ */
+const failedBelowRows = new WeakMap<IntervalFigures, Map<number, number[]>>();
+
+/** The most failed spans of tuple `p` with a failed descendant in one tuple of `set` (0 with none). */
+function mostFailedBelow(f: IntervalFigures, p: number, set: ReadonlySet<number>): number {
+  let rows = failedBelowRows.get(f);
+  if (rows === undefined) {
+    rows = new Map();
+    for (const [key, n] of f.failedBelow) {
+      const first = pairFirst(key);
+      let row = rows.get(first);
+      if (row === undefined) rows.set(first, (row = []));
+      row.push(pairSecond(key), n);
+    }
+    failedBelowRows.set(f, rows);
+  }
+  const row = rows.get(p);
+  let most = 0;
+  if (row !== undefined) for (let i = 0; i < row.length; i += 2) if (set.has(row[i] as number)) most = Math.max(most, row[i + 1] as number);
+  return most;
 }
 
 /** `invoke_agent reviewer reviewer`: a parent subject as the trace detectors label a parent span (its name and qualifier). */
@@ -748,25 +843,36 @@ function backgroundOf(input: LinkInput): Background {
     if (ids === undefined) operations.set(key, (ids = input.index.matching(operation === undefined ? { service } : { service, operation })));
     return ids;
   };
-  const sum = (ids: Iterable<number>, figures: IntervalFigures, skip: (id: number) => boolean) => {
-    let calls = 0;
-    let failures = 0;
-    for (const id of ids) {
-      const f = figures.tuples.get(id);
-      if (f === undefined || skip(id)) continue;
-      calls += f.calls;
-      failures += f.failures;
-    }
-    return { calls, failures };
-  };
   return {
     pValue(a, b, failures, calls) {
-      const rest = sum(tuplesOf(a), a.current, (id) => a.tupleSet.has(id) || b.has(id));
-      if (rest.calls >= MIN_BASELINE) return fisherUpperTail(failures, calls, rest.failures, rest.calls);
+      // its operation's tuples outside its own, once per node (asked for again for each b)
+      let rest = a.rest;
+      if (rest === undefined) {
+        const counted = a.current.tuples;
+        const ids: number[] = [];
+        const figures: TupleFigures[] = [];
+        for (const id of tuplesOf(a)) {
+          const f = counted.get(id);
+          if (f === undefined || a.tupleSet.has(id)) continue;
+          ids.push(id);
+          figures.push(f);
+        }
+        a.rest = rest = { ids, figures };
+      }
+      let restCalls = 0;
+      let restFailures = 0;
+      for (let i = 0; i < rest.ids.length; i++) {
+        if (b.has(rest.ids[i] as number)) continue;
+        const f = rest.figures[i] as TupleFigures;
+        restCalls += f.calls;
+        restFailures += f.failures;
+      }
+      if (restCalls >= MIN_BASELINE) return fisherUpperTail(failures, calls, restFailures, restCalls);
       return this.ownPValue(a, failures, calls);
     },
     ownPValue(a, failures, calls) {
-      const own = sum(a.tuples, a.base, () => false);
+      // its tuples' calls and failures over its baseline are the node's sums (the same tuples in the same order)
+      const own = a.baseSums;
       return own.calls >= MIN_BASELINE ? binomialUpperTail(failures, calls, own.failures / own.calls) : undefined;
     },
   };
@@ -790,10 +896,9 @@ function noiseOutside(a: Node, b: ReadonlySet<number>, background: Background, o
   let calls = 0;
   let failures = 0;
   let inside = 0;
-  for (const id of a.tuples) {
-    const f = a.current.tuples.get(id);
-    if (f === undefined) continue;
-    if (b.has(id)) inside += f.failures;
+  for (let i = 0; i < a.tuples.length; i++) {
+    const f = a.figures[i] as TupleFigures;
+    if (b.has(a.tuples[i] as number)) inside += f.failures;
     else {
       calls += f.calls;
       failures += f.failures;

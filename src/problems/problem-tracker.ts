@@ -18,6 +18,9 @@ import { problemId, problemRecord } from './problem-record.js';
 import { buildProblemRecommendation } from '../recommendations/problem.js';
 import { recommendationId } from '../recommendations/ids.js';
 
+/** roots whose recommendation id is kept (recommendationIdOf) */
+const MAX_CACHED_RECOMMENDATION_IDS = 1_024;
+
 interface OpenProblem {
   readonly id: string;
   /** creation order: the older of two merged problems continues */
@@ -38,6 +41,7 @@ export class ProblemTracker {
   private readonly open = new Map<string, OpenProblem>();
   private seq = 0;
   private criticalPath: ReadonlySet<string> = new Set();
+  private readonly recommendationIds = new Map<string, string>();
 
   constructor(
     private readonly maxOpen: number,
@@ -67,9 +71,18 @@ export class ProblemTracker {
     const opened = new Set<OpenProblem>();
     // the open problems each group contains the root of, oldest first
     const sorted = [...groups].sort((a, b) => (a.root.first_seen < b.root.first_seen ? -1 : a.root.first_seen > b.root.first_seen ? 1 : a.root.id < b.root.id ? -1 : 1));
+    // open problems by their root's id, in the open map's order (a group looks its members up
+    // instead of testing every open problem)
+    const byRoot = new Map<string, OpenProblem[]>();
+    for (const p of this.open.values()) {
+      const list = byRoot.get(p.record.root.id);
+      if (list === undefined) byRoot.set(p.record.root.id, [p]);
+      else list.push(p);
+    }
     for (const g of sorted) {
-      const ids = new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)]);
-      const holders = [...this.open.values()].filter((p) => !claimed.has(p) && ids.has(p.record.root.id)).sort((a, b) => a.seq - b.seq);
+      const holders: OpenProblem[] = [];
+      for (const id of new Set([g.root.id, ...g.symptoms.map((s) => s.point.id)])) for (const p of byRoot.get(id) ?? []) if (this.open.has(p.id) && !claimed.has(p)) holders.push(p);
+      holders.sort((a, b) => a.seq - b.seq);
       if (holders.length === 0) {
         unmatched.push(g);
         continue;
@@ -140,7 +153,21 @@ export class ProblemTracker {
     // one recommendation per problem: the root's fix first, then what its symptoms add. Its id is
     // the root's alone; the text is written when first read, since most changes are superseded
     // before anyone reads them (offline analysis reads none, analyze-spans.ts writes its own).
-    return lazyRecommendations({ problem: { ...record, recommendation_ids: [recommendationId([record.root.id])] }, members }, () => [buildProblemRecommendation(record, members)]);
+    return lazyRecommendations({ problem: { ...record, recommendation_ids: [this.recommendationIdOf(record.root.id)] }, members }, () => [buildProblemRecommendation(record, members)]);
+  }
+
+  /**
+   * The recommendation id of a root (a hash of its id), kept: a problem's changes name the same
+   * root again and again, and hashing it each time was among the stage's top self times (profiled
+   * on the kc history). Capped; beyond the cap the cache starts again.
+   */
+  private recommendationIdOf(rootId: string): string {
+    let id = this.recommendationIds.get(rootId);
+    if (id === undefined) {
+      if (this.recommendationIds.size >= MAX_CACHED_RECOMMENDATION_IDS) this.recommendationIds.clear();
+      this.recommendationIds.set(rootId, (id = recommendationId([rootId])));
+    }
+    return id;
   }
 }
 
