@@ -727,73 +727,62 @@ class SummedFigures implements IntervalFigures {
   }
 
   static tuplesOf(f: SummedFigures): Map<number, TupleFigures> {
-    let m = f.#maps.tuples;
-    if (m === undefined) {
-      const start = f.#startFrom('tuples');
-      // the seed's entries are shared until a newer pane adds to one (then it is copied first):
-      // most of an extended interval's tuples are not in its newer panes
-      const seed = f.#seed.tuples;
-      m = new Map(seed);
-      for (let i = start; i < f.#panes.length; i++) {
-        for (const [id, t] of (f.#panes[i] as Pane).tuples) {
-          let acc = m.get(id);
-          if (acc === undefined) m.set(id, { ...t });
-          else {
-            if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
-            addFigures(acc, t);
-          }
-        }
-      }
-      f.#maps.tuples = m;
-      delete f.#seed.tuples;
-    }
-    return m;
+    return SummedFigures.sharedSum(f, 'tuples', (t) => ({ ...t }), addFigures);
   }
 
   static parentsOf(f: SummedFigures): Map<number, { n: number; ms: number }> {
-    let m = f.#maps.parents;
-    if (m === undefined) {
-      const start = f.#startFrom('parents');
-      // the seed's entries shared until added to, as for tuples
-      const seed = f.#seed.parents;
-      m = new Map(seed);
-      for (let i = start; i < f.#panes.length; i++) {
-        for (const [id, x] of (f.#panes[i] as Pane).parents) {
-          let p = m.get(id);
-          if (p === undefined) m.set(id, { n: x.n, ms: x.ms });
-          else {
-            if (p === seed?.get(id)) m.set(id, (p = { ...p }));
-            p.n += x.n;
-            p.ms += x.ms;
-          }
-        }
-      }
-      f.#maps.parents = m;
-      delete f.#seed.parents;
-    }
-    return m;
+    return SummedFigures.sharedSum(
+      f,
+      'parents',
+      (x) => ({ n: x.n, ms: x.ms }),
+      (p, x) => {
+        p.n += x.n;
+        p.ms += x.ms;
+      },
+    );
   }
 
   static tracedOf(f: SummedFigures): Map<number, TracedFigures> {
-    let m = f.#maps.traced;
+    return SummedFigures.sharedSum(
+      f,
+      'traced',
+      (t) => ({ calls: t.calls, tokens: t.tokens }),
+      (acc, t) => {
+        acc.calls += t.calls;
+        acc.tokens += t.tokens;
+      },
+    );
+  }
+
+  /**
+   * Map `name` summed over the panes when first read: entries of a new id are `fresh` copies, and
+   * the seed's entries are shared until a newer pane adds to one (then it is copied first): most of
+   * an extended interval's entries are not in its newer panes.
+   */
+  private static sharedSum<K extends 'tuples' | 'parents' | 'traced', V extends object>(
+    f: SummedFigures,
+    name: K,
+    fresh: (v: V) => V,
+    add: (acc: V, v: V) => void,
+  ): Map<number, V> {
+    const maps = f.#maps as Record<K, Map<number, V> | undefined>;
+    let m = maps[name];
     if (m === undefined) {
-      const start = f.#startFrom('traced');
-      // the seed's entries shared until added to, as for tuples
-      const seed = f.#seed.traced;
+      const start = f.#startFrom(name);
+      const seed = (f.#seed as Record<K, Map<number, V> | undefined>)[name];
       m = new Map(seed);
       for (let i = start; i < f.#panes.length; i++) {
-        for (const [id, t] of (f.#panes[i] as Pane).traced) {
+        for (const [id, v] of (f.#panes[i] as Pane)[name] as Map<number, V>) {
           let acc = m.get(id);
-          if (acc === undefined) m.set(id, { calls: t.calls, tokens: t.tokens });
+          if (acc === undefined) m.set(id, fresh(v));
           else {
             if (acc === seed?.get(id)) m.set(id, (acc = { ...acc }));
-            acc.calls += t.calls;
-            acc.tokens += t.tokens;
+            add(acc, v);
           }
         }
       }
-      f.#maps.traced = m;
-      delete f.#seed.traced;
+      maps[name] = m;
+      delete f.#seed[name];
     }
     return m;
   }
