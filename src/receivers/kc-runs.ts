@@ -266,10 +266,27 @@ export class KcRunsReceiver implements Receiver {
       if (info.size > this.config.max_file_size) {
         c.parsed = { error: `file is ${info.size} bytes, over max_file_size ${this.config.max_file_size}` };
       } else {
+        let text: string;
         try {
-          c.parsed = { events: parseKcEventsText(await readFile(eventsPath, 'utf8')) };
+          text = await readFile(eventsPath, 'utf8');
         } catch (err) {
+          text = '';
           c.parsed = { error: err instanceof Error ? err.message : String(err) };
+        }
+        // The fingerprint came from the stat before the read: a file that changed in between was
+        // read at a newer state than the fingerprint says, and would be ingested again at the next
+        // scan. Wait for the write to finish (its fs event brings the next scan) instead.
+        if (await this.changedSince(eventsPath, fingerprint)) {
+          this.forgetCandidate(runId);
+          this.watchRun(runId, runDir);
+          return;
+        }
+        if (c.parsed === undefined) {
+          try {
+            c.parsed = { events: parseKcEventsText(text) };
+          } catch (err) {
+            c.parsed = { error: err instanceof Error ? err.message : String(err) };
+          }
         }
       }
     }
@@ -311,6 +328,15 @@ export class KcRunsReceiver implements Receiver {
     }
     this.ready.push({ runId, fingerprint, spans, pushed });
     this.forgetCandidate(runId);
+  }
+
+  private async changedSince(path: string, fingerprint: string): Promise<boolean> {
+    try {
+      const after = await stat(path);
+      return fingerprintOf(after.size, after.mtimeMs) !== fingerprint;
+    } catch {
+      return true; // gone or unreadable since the read: the next scan says which
+    }
   }
 
   /** Pushes ready runs in order; stops at the first refusal (the queue is full) and resumes next scan. */
