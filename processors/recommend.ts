@@ -11,7 +11,7 @@
  * is forgotten (counted).
  */
 import { defer, map, type OperatorFunction } from 'rxjs';
-import { Counter, Gauge, type Registry } from '../src/telemetry/prom.js';
+import { Counter, Gauge } from '../src/telemetry/prom.js';
 import { z } from 'zod';
 import type { PainPointChange } from '../src/model/events.js';
 import type { PainPointRecord } from '../src/model/painpoint.js';
@@ -20,6 +20,7 @@ import type { ProcessorFactory } from '../src/component/contracts.js';
 import { buildGroupRecommendation, leadTitle, type RecommendationOptions } from '../src/recommendations/build.js';
 import { groupPainPoints } from '../src/recommendations/grouping.js';
 import { DEFAULT_IMPACT_LEVELS } from '../src/recommendations/impact.js';
+import { perRegistry } from '../src/telemetry/per-registry.js';
 
 export const recommendConfigSchema = z.strictObject({
   /** window the acceptance criteria are judged over, as written in them */
@@ -137,30 +138,22 @@ interface RecommendMetrics {
   readonly open: Gauge<'processor'>;
 }
 
-const metricsCache = new WeakMap<Registry, RecommendMetrics>();
-function recommendMetrics(registry: Registry): RecommendMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      emitted: new Counter({ name: 'sidelight_recommendations_emitted_total', help: 'Recommendations attached to pain-point changes', labelNames: ['processor'], registers: [registry] }),
-      duplicates: new Counter({
-        name: 'sidelight_recommendations_duplicates_total',
-        help: 'Recommendations not attached because the same content was already emitted',
-        labelNames: ['processor'],
-        registers: [registry],
-      }),
-      evicted: new Counter({
-        name: 'sidelight_recommend_evictions_total',
-        help: 'Entries forgotten because a recommend cap was reached (cache = open_painpoints | dedupe)',
-        labelNames: ['processor', 'cache'],
-        registers: [registry],
-      }),
-      open: new Gauge({ name: 'sidelight_recommend_open_painpoints', help: 'Open pain points held for grouping', labelNames: ['processor'], registers: [registry] }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const recommendMetrics = perRegistry((registry): RecommendMetrics => ({
+  emitted: new Counter({ name: 'sidelight_recommendations_emitted_total', help: 'Recommendations attached to pain-point changes', labelNames: ['processor'], registers: [registry] }),
+  duplicates: new Counter({
+    name: 'sidelight_recommendations_duplicates_total',
+    help: 'Recommendations not attached because the same content was already emitted',
+    labelNames: ['processor'],
+    registers: [registry],
+  }),
+  evicted: new Counter({
+    name: 'sidelight_recommend_evictions_total',
+    help: 'Entries forgotten because a recommend cap was reached (cache = open_painpoints | dedupe)',
+    labelNames: ['processor', 'cache'],
+    registers: [registry],
+  }),
+  open: new Gauge({ name: 'sidelight_recommend_open_painpoints', help: 'Open pain points held for grouping', labelNames: ['processor'], registers: [registry] }),
+}));
 
 export const recommendProcessorFactory: ProcessorFactory<RecommendConfig> = {
   type: 'recommend',

@@ -8,7 +8,7 @@
  * standing on one subject (one tool's series, in any run) are one standing observation, so two
  * runs looping on the same call make one pain point naming both.
  */
-import { Counter, Gauge, type Registry } from '../../src/telemetry/prom.js';
+import { Counter, Gauge } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Subject } from '../../src/model/painpoint.js';
 import { subjectKey } from '../../src/model/series.js';
@@ -21,6 +21,7 @@ import type { Invocation, LoopRule, LoopState } from './invocation.js';
 import { InvocationTracker, type DropReason } from './tracker.js';
 import { StandingQueue } from './standing-queue.js';
 import { loopReport, loopsObservation, loopSubject, type LoopReport } from './observation.js';
+import { perRegistry } from '../../src/telemetry/per-registry.js';
 
 interface AgentLoopMetrics {
   readonly dropped: Counter<'processor' | 'reason'>;
@@ -28,29 +29,21 @@ interface AgentLoopMetrics {
   readonly tracked: Gauge<'processor'>;
 }
 
-const metricsCache = new WeakMap<Registry, AgentLoopMetrics>();
-function agentLoopMetrics(registry: Registry): AgentLoopMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      dropped: new Counter({
-        name: 'sidelight_agent_loop_invocations_dropped_total',
-        help: 'Agent invocations agent_loop stopped following: finished (its span or its root arrived), idle, or cap (max_invocations)',
-        labelNames: ['processor', 'reason'],
-        registers: [registry],
-      }),
-      forgotten: new Counter({
-        name: 'sidelight_agent_loop_forgotten_total',
-        help: 'What agent_loop forgot at its caps: calls (max_calls_per_invocation) and runs (max_runs)',
-        labelNames: ['processor', 'what'],
-        registers: [registry],
-      }),
-      tracked: new Gauge({ name: 'sidelight_agent_loop_invocations', help: 'Agent invocations agent_loop follows', labelNames: ['processor'], registers: [registry] }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const agentLoopMetrics = perRegistry((registry): AgentLoopMetrics => ({
+  dropped: new Counter({
+    name: 'sidelight_agent_loop_invocations_dropped_total',
+    help: 'Agent invocations agent_loop stopped following: finished (its span or its root arrived), idle, or cap (max_invocations)',
+    labelNames: ['processor', 'reason'],
+    registers: [registry],
+  }),
+  forgotten: new Counter({
+    name: 'sidelight_agent_loop_forgotten_total',
+    help: 'What agent_loop forgot at its caps: calls (max_calls_per_invocation) and runs (max_runs)',
+    labelNames: ['processor', 'what'],
+    registers: [registry],
+  }),
+  tracked: new Gauge({ name: 'sidelight_agent_loop_invocations', help: 'Agent invocations agent_loop follows', labelNames: ['processor'], registers: [registry] }),
+}));
 
 /** A tool call: gen_ai execute_tool, or a span naming a tool that is not a model call. */
 function isToolCall(span: SpanRecord): boolean {

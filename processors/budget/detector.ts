@@ -5,7 +5,7 @@
  * window changed: ≥ the budget → medium, ≥ 150 % → high, naming the biggest spenders inside it.
  * Agent and user names a call does not carry come from its ancestors (attribution.ts).
  */
-import { Counter, type Registry } from '../../src/telemetry/prom.js';
+import { Counter } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { Observation, Subject } from '../../src/model/painpoint.js';
 import type { Judgement, PipelineEvent } from '../../src/model/events.js';
@@ -22,6 +22,7 @@ import { spendAggregator, type SpendAcc, type SpendItem, type SpendSummary } fro
 import { Attribution, type Needed } from './attribution.js';
 import { TraceRuns } from './trace-runs.js';
 import { budgetObservation, budgetSubject, runsObservation, type BudgetScope, type RunOverBudget } from './observation.js';
+import { perRegistry } from '../../src/telemetry/per-registry.js';
 
 /** Windows up to this long sum fine panes; longer ones coarse panes. */
 const FINE_WINDOW_LIMIT = 3_600_000;
@@ -61,35 +62,19 @@ interface RunsOver {
   readonly standing: Set<string>;
 }
 
-const forgottenCounters = new WeakMap<Registry, Counter<'processor'>>();
-function forgottenCounter(registry: Registry): Counter<'processor'> {
-  let c = forgottenCounters.get(registry);
-  if (!c) {
-    c = new Counter({
-      name: 'sidelight_budget_traces_forgotten_total',
-      help: 'Traces whose run the budget processor forgot at max_traces: their later calls that name no run count under their trace id',
-      labelNames: ['processor'],
-      registers: [registry],
-    });
-    forgottenCounters.set(registry, c);
-  }
-  return c;
-}
+const forgottenCounter = perRegistry((registry): Counter<'processor'> => new Counter({
+  name: 'sidelight_budget_traces_forgotten_total',
+  help: 'Traces whose run the budget processor forgot at max_traces: their later calls that name no run count under their trace id',
+  labelNames: ['processor'],
+  registers: [registry],
+}));
 
-const givenUpCounters = new WeakMap<Registry, Counter<'processor' | 'reason'>>();
-function givenUpCounter(registry: Registry): Counter<'processor' | 'reason'> {
-  let c = givenUpCounters.get(registry);
-  if (!c) {
-    c = new Counter({
-      name: 'sidelight_budget_calls_unattributed_total',
-      help: 'Model calls a per-agent or per-user budget could not count: no ancestor named the agent or user (unnamed), the wait outlived every window (expired), came too late for the window, or the wait queue was full (cap)',
-      labelNames: ['processor', 'reason'],
-      registers: [registry],
-    });
-    givenUpCounters.set(registry, c);
-  }
-  return c;
-}
+const givenUpCounter = perRegistry((registry): Counter<'processor' | 'reason'> => new Counter({
+  name: 'sidelight_budget_calls_unattributed_total',
+  help: 'Model calls a per-agent or per-user budget could not count: no ancestor named the agent or user (unnamed), the wait outlived every window (expired), came too late for the window, or the wait queue was full (cap)',
+  labelNames: ['processor', 'reason'],
+  registers: [registry],
+}));
 
 /** Checks every budget's window against the panes when the pipeline is built (the error names its config path). */
 export function checkBudgetWindows(config: BudgetConfig, ctx: ComponentContext): void {

@@ -6,6 +6,7 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpanRecord } from '../model/span.js';
 import type { SpanSink } from '../component/contracts.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 /** spans processed per event-loop turn before yielding to I/O */
 const SLICE = 2_000;
@@ -14,18 +15,10 @@ interface QueueMetrics {
   readonly depth: Gauge<'pipeline'>;
   readonly refused: Counter<'pipeline'>;
 }
-const cache = new WeakMap<Registry, QueueMetrics>();
-function queueMetrics(registry: Registry): QueueMetrics {
-  let m = cache.get(registry);
-  if (!m) {
-    m = {
-      depth: new Gauge({ name: 'sidelight_queue_depth_spans', help: 'Spans waiting between receivers and the pipeline', labelNames: ['pipeline'], registers: [registry] }),
-      refused: new Counter({ name: 'sidelight_queue_refused_spans_total', help: 'Spans refused because the queue was full', labelNames: ['pipeline'], registers: [registry] }),
-    };
-    cache.set(registry, m);
-  }
-  return m;
-}
+const queueMetrics = perRegistry((registry): QueueMetrics => ({
+  depth: new Gauge({ name: 'sidelight_queue_depth_spans', help: 'Spans waiting between receivers and the pipeline', labelNames: ['pipeline'], registers: [registry] }),
+  refused: new Counter({ name: 'sidelight_queue_refused_spans_total', help: 'Spans refused because the queue was full', labelNames: ['pipeline'], registers: [registry] }),
+}));
 
 export class IngestQueue implements SpanSink {
   private readonly batches: (readonly SpanRecord[])[] = [];

@@ -9,20 +9,13 @@ import { Counter, type Registry } from '../telemetry/prom.js';
 import type { SpanRecord } from '../model/span.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import { NameNormalizer } from '../model/names.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
-const overflowCounters = new WeakMap<Registry, Counter>();
-function namesOverflow(registry: Registry): Counter {
-  let c = overflowCounters.get(registry);
-  if (c === undefined) {
-    c = new Counter({
-      name: 'sidelight_names_overflow_total',
-      help: 'Provider and model names seen past service.names.max_names, shown in lower case',
-      registers: [registry],
-    });
-    overflowCounters.set(registry, c);
-  }
-  return c;
-}
+const namesOverflow = perRegistry((registry): Counter => new Counter({
+  name: 'sidelight_names_overflow_total',
+  help: 'Provider and model names seen past service.names.max_names, shown in lower case',
+  registers: [registry],
+}));
 
 /** Live: names in arrival order. */
 export function spanPreparation(settings: Pick<ServiceSettings, 'names'>, registry?: Registry): OperatorFunction<SpanRecord, SpanRecord> {

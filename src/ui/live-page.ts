@@ -28,6 +28,7 @@ import { EventStream, type StreamMessage } from './event-stream.js';
 import { LiveState, type ResolvedHistory } from './live-state.js';
 import { alertCardHtml, chartData, chartTexts, criticalPathHtml, openHeading, operationCardHtml, operationFigures, openListHtml, operationsHtml, renderLivePage, resolvedListHtml } from './page.js';
 import { sqliteResolvedHistory, type StoreHistory } from './store-history.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 export interface LivePageOptions {
   readonly settings: UiSettings;
@@ -72,23 +73,15 @@ interface UiMetrics {
   readonly dropped: Counter<'reason'>;
 }
 
-const metricsCache = new WeakMap<Registry, UiMetrics>();
-function uiMetrics(registry: Registry): UiMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      clients: new Gauge({ name: 'sidelight_ui_clients', help: 'Live page event streams open', registers: [registry] }),
-      dropped: new Counter({
-        name: 'sidelight_ui_dropped_total',
-        help: 'What the live page left out or cut off by a service.ui cap (reason = open | operation | clients | slow_client)',
-        labelNames: ['reason'],
-        registers: [registry],
-      }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const uiMetrics = perRegistry((registry): UiMetrics => ({
+  clients: new Gauge({ name: 'sidelight_ui_clients', help: 'Live page event streams open', registers: [registry] }),
+  dropped: new Counter({
+    name: 'sidelight_ui_dropped_total',
+    help: 'What the live page left out or cut off by a service.ui cap (reason = open | operation | clients | slow_client)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+}));
 
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
