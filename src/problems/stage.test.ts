@@ -7,16 +7,19 @@ import { isProblemChange, type OutputChange } from '../model/events.js';
 import type { PainPointKind, PainPointRecord, Subject } from '../model/painpoint.js';
 import { painPointId } from '../painpoints/ids.js';
 import { AttributionIndex, type IntervalFigures } from './attribution-index.js';
+import { makeSpan } from '../../test/support/span-factory.js';
 import { problemsStage, type ProblemsInput } from './stage.js';
 
 const T0 = Date.UTC(2026, 10, 26, 9);
 const MIN = 60_000;
 
-/** An index whose interval reads throw while `failing` is set (as its read-after-change check does). */
+const READ_AFTER_CHANGE = "attribution index: an interval's figures read after its panes changed";
+
+/** An index whose reads of figures throw while `failing` is set (as its read-after-change check does). */
 class FailingIndex extends AttributionIndex {
   failing = false;
   override interval(from: number, to: number): IntervalFigures {
-    if (this.failing) throw new Error("attribution index: an interval's figures read after its panes changed");
+    if (this.failing) throw new Error(READ_AFTER_CHANGE);
     return super.interval(from, to);
   }
 }
@@ -40,6 +43,8 @@ function pp(kind: PainPointKind, subject: Subject, state: PainPointRecord['state
 
 function stage() {
   const index = new FailingIndex({ paneMs: MIN, retentionMs: 120 * MIN, maxTuples: 1_000 });
+  // spans of both pain points' series, so grouping reads their figures
+  for (const [service, name] of [['api', 'search'], ['db', 'query']] as const) for (let i = 0; i < 30; i++) index.addSpan(makeSpan({ service, name, startMs: T0 - 2 * MIN + i * 1_000, durationMs: 200, failed: i % 3 === 0 }));
   const registry = new Registry();
   const logged: string[] = [];
   const logger: Logger = { debug() {}, info() {}, warn() {}, error: (m) => logged.push(m) };
@@ -66,7 +71,7 @@ describe('problems stage', () => {
     expect(s.error()).toBeUndefined();
     expect(await s.failures()).toBe(2);
     expect(s.logged).toHaveLength(1);
-    expect(s.logged[0]).toContain("an interval's figures read after its panes changed");
+    expect(s.logged[0]).toContain(READ_AFTER_CHANGE);
 
     // once grouping works again, what changed meanwhile is grouped at the next boundary
     s.index.failing = false;
