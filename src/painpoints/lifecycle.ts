@@ -69,7 +69,23 @@ interface Active {
   resolveAt: number;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * The last time written, kept: a change writes its last_seen twice (the record, then the change),
+ * and a boundary's changes share it (profiling the kc history: formatting dates was among the
+ * lifecycle's top lines).
+ */
+let isoMs = Number.NaN;
+let isoText = '';
+const iso = (ms: number): string => {
+  if (ms !== isoMs) {
+    isoText = new Date(ms).toISOString();
+    isoMs = ms;
+  }
+  return isoText;
+};
+
+/** "detector/source" keys kept per detector; beyond it a detector's start again (they only save building the text) */
+const MAX_CACHED_SOURCE_KEYS = 50_000;
 
 function relativeMove(from: number, to: number): number {
   if (from === to) return 0;
@@ -217,7 +233,20 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
         resolutions.push(a, at);
       };
 
-      const sourceKey = (detector: number, standing: Standing) => `${detector}/${standing.source}`;
+      // A standing observation's source key, kept: building the text for every observation (to
+      // set it in its pain point's sources) was the lifecycle's top line (profiled on the kc history).
+      const sourceKeys: Map<string, string>[] = [];
+      const sourceKeyOf = (detector: number, source: string): string => {
+        let byDetector = sourceKeys[detector];
+        if (byDetector === undefined) sourceKeys[detector] = byDetector = new Map();
+        let key = byDetector.get(source);
+        if (key === undefined) {
+          if (byDetector.size >= MAX_CACHED_SOURCE_KEYS) byDetector.clear();
+          byDetector.set(source, (key = `${detector}/${source}`));
+        }
+        return key;
+      };
+      const sourceKey = (detector: number, standing: Standing) => sourceKeyOf(detector, standing.source);
 
       /** Observes `o`; returns false when it was dropped at max_active. */
       const observe = (o: Observation, src: Source | undefined): boolean => {
@@ -304,7 +333,7 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
 
       const clear = (item: Extract<Item, { type: 'clear' }>) => {
         const id = idOf(item.kind, item.subject);
-        const key = `${item.detector}/${item.source}`;
+        const key = sourceKeyOf(item.detector, item.source);
         droppedStanding.delete(`${id}|${key}`);
         const a = active.get(id);
         const src = a?.sources.get(key);
@@ -366,17 +395,21 @@ export function painPointLifecycle(settings: PainPointSettings, registry?: Regis
 
           type Step = { detector: number; standing?: Standing | undefined; observation: Observation; src: Source | undefined };
           const steps: Step[] = [];
-          const observedSources = new Set<string>();
           for (const item of now) {
             if (item.type !== 'observation') continue;
             const src = item.standing ? { observation: item.observation, standing: item.standing, detector: item.detector } : undefined;
-            if (src) observedSources.add(`${idOf(item.observation.kind, item.observation.subject)}|${sourceKey(item.detector, src.standing)}`);
             steps.push({ detector: item.detector, standing: item.standing, observation: item.observation, src });
           }
+          // the sources observed at this boundary, made only when a pain point is seen again here
+          let observedSources: Set<string> | undefined;
           while (reobserve.length > 0 && (reobserve.peekValue() as number) <= b) {
             const a = reobserve.pop() as Active;
             if (a.reobserveAt !== b || active.get(a.id) !== a) continue;
             a.reobserveAt = Number.NaN;
+            if (observedSources === undefined) {
+              observedSources = new Set<string>();
+              for (const item of now) if (item.type === 'observation' && item.standing) observedSources.add(`${idOf(item.observation.kind, item.observation.subject)}|${sourceKey(item.detector, item.standing)}`);
+            }
             for (const [key, src] of a.sources) {
               if (observedSources.has(`${a.id}|${key}`)) continue;
               steps.push({ detector: src.detector, standing: src.standing, observation: reviseObservation(src.observation, { time: b }), src });

@@ -132,7 +132,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
         }),
       );
     }
-    const output$ = merge(changes$ as Observable<ProblemsInput>, boundaries, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics));
+    const output$ = merge(changes$ as Observable<ProblemsInput>, boundaries, ticks as Observable<ProblemsInput>).pipe(problemsStage(problems, index, options.metrics, options.logger));
 
     const sub = output$.subscribe(subscriber);
     sub.add(indexSub);

@@ -11,6 +11,7 @@ import type { OutputChange, PainPointChange } from '../model/events.js';
 import type { PainPointRecord } from '../model/painpoint.js';
 import type { Recommendation } from '../model/recommendation.js';
 import type { ProblemSettings } from '../config/service-schema.js';
+import { silentLogger, type Logger } from '../telemetry/logger.js';
 import type { AttributionIndex } from './attribution-index.js';
 import { groupPainPoints } from './linking.js';
 import { ProblemTracker } from './problem-tracker.js';
@@ -21,7 +22,11 @@ export type ProblemsInput = PainPointChange | { readonly type: 'watermark'; read
 interface Metrics {
   readonly dropped: Counter;
   readonly tuplesDropped: Counter;
+  readonly failures: Counter;
 }
+
+/** distinct failure messages logged per stage; later new ones are only counted */
+const MAX_LOGGED_FAILURE_KINDS = 16;
 
 const metricsByRegistry = new WeakMap<Registry, Metrics>();
 function metricsOf(registry: Registry): Metrics {
@@ -30,13 +35,14 @@ function metricsOf(registry: Registry): Metrics {
     m = {
       dropped: new Counter({ name: 'sidelight_problems_dropped_total', help: 'New problems left out because max_open problems were open', registers: [registry] }),
       tuplesDropped: new Counter({ name: 'sidelight_attribution_spans_dropped_total', help: 'Spans left out of the problems stage attribution index (max_tuples reached)', registers: [registry] }),
+      failures: new Counter({ name: 'sidelight_problems_failures_total', help: 'Groupings of the problems stage stopped by an internal error (pain-point changes still pass)', registers: [registry] }),
     };
     metricsByRegistry.set(registry, m);
   }
   return m;
 }
 
-export function problemsStage(settings: ProblemSettings, index: AttributionIndex, registry: Registry): OperatorFunction<ProblemsInput, OutputChange> {
+export function problemsStage(settings: ProblemSettings, index: AttributionIndex, registry: Registry, logger: Logger = silentLogger): OperatorFunction<ProblemsInput, OutputChange> {
   return (source) =>
     new Observable<OutputChange>((subscriber) => {
       const metrics = metricsOf(registry);
@@ -50,6 +56,7 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
       /** operation → event time a latency_bottleneck was last active on it */
       const bottlenecks = new Map<string, number>();
       let droppedSeen = 0;
+      const loggedFailures = new Set<string>();
 
       const regroup = (time: number) => {
         if (changed.size === 0) return;
@@ -81,6 +88,29 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
         }
       };
 
+      /**
+       * A grouping that throws is a bug, not bad input (the index's read-after-change check, or
+       * any other): count it, log each kind of failure once, and keep the pain-point changes
+       * flowing, as the engine guards a detector. What changed stays marked, so the next boundary
+       * groups it again; the records of pain points no longer active go as after a grouping, so a
+       * failure that persists holds no more than the active ones.
+       */
+      const guarded = (step: () => void) => {
+        try {
+          step();
+        } catch (err) {
+          metrics.failures.inc();
+          const kind = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+          if (!loggedFailures.has(kind) && loggedFailures.size < MAX_LOGGED_FAILURE_KINDS) {
+            loggedFailures.add(kind);
+            logger.error(`problems stage: grouping failed (logged once per kind, counted in sidelight_problems_failures_total): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          }
+          for (const id of changed) if (!active.has(id)) changed.delete(id);
+          for (const id of [...records.keys()]) if (!active.has(id)) records.delete(id);
+          for (const id of [...recommendations.keys()]) if (!active.has(id)) recommendations.delete(id);
+        }
+      };
+
       let lastTime = Number.NEGATIVE_INFINITY;
       return source.subscribe({
         next(input) {
@@ -95,10 +125,13 @@ export function problemsStage(settings: ProblemSettings, index: AttributionIndex
             return;
           }
           if (input.type === 'watermark') {
-            lastTime = input.time;
-            index.advance(input.time);
-            regroup(input.time);
-          } else regroup(lastTime);
+            const time = input.time;
+            lastTime = time;
+            guarded(() => {
+              index.advance(time);
+              regroup(time);
+            });
+          } else guarded(() => regroup(lastTime));
         },
         error: (err: unknown) => subscriber.error(err),
         complete: () => subscriber.complete(),
