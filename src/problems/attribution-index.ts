@@ -633,22 +633,8 @@ function mergeEdges(into: Omit<TraceEdges, 'version'>, from: Omit<TraceEdges, 'v
   addAll(into.pathBelow, from.pathBelow);
   addAll(into.tokensBelow, from.tokensBelow);
   addAll(into.replacedBy, from.replacedBy);
-  for (const [id, f] of from.parents) {
-    const p = into.parents.get(id);
-    if (p === undefined) into.parents.set(id, { n: f.n, ms: f.ms });
-    else {
-      p.n += f.n;
-      p.ms += f.ms;
-    }
-  }
-  for (const [id, t] of from.traced) {
-    const acc = into.traced.get(id);
-    if (acc === undefined) into.traced.set(id, { calls: t.calls, tokens: t.tokens });
-    else {
-      acc.calls += t.calls;
-      acc.tokens += t.tokens;
-    }
-  }
+  addEntries(into.parents, from.parents, copyParent, addParent);
+  addEntries(into.traced, from.traced, copyTraced, addTraced);
 }
 
 /** Adds one tuple's figures to another's, field by field (staging a pane and summing an interval alike). */
@@ -658,6 +644,27 @@ function addFigures(into: TupleFigures, f: TupleFigures): void {
   into.ok += f.ok;
   into.okMs += f.okMs;
   into.tokens += f.tokens;
+}
+
+type ParentFigures = { n: number; ms: number };
+const copyParent = (x: ParentFigures): ParentFigures => ({ n: x.n, ms: x.ms });
+function addParent(p: ParentFigures, x: ParentFigures): void {
+  p.n += x.n;
+  p.ms += x.ms;
+}
+const copyTraced = (t: TracedFigures): TracedFigures => ({ calls: t.calls, tokens: t.tokens });
+function addTraced(acc: TracedFigures, t: TracedFigures): void {
+  acc.calls += t.calls;
+  acc.tokens += t.tokens;
+}
+
+/** Adds `from`'s entries to `into`'s: a new id gets a fresh copy (the source stays unshared). */
+function addEntries<V>(into: Map<number, V>, from: Map<number, V>, fresh: (v: V) => V, add: (acc: V, v: V) => void): void {
+  for (const [id, v] of from) {
+    const acc = into.get(id);
+    if (acc === undefined) into.set(id, fresh(v));
+    else add(acc, v);
+  }
 }
 
 function inc(map: Map<number, number>, key: number, by: number): void {
@@ -730,28 +737,12 @@ class SummedFigures implements IntervalFigures {
     return SummedFigures.sharedSum(f, 'tuples', (t) => ({ ...t }), addFigures);
   }
 
-  static parentsOf(f: SummedFigures): Map<number, { n: number; ms: number }> {
-    return SummedFigures.sharedSum(
-      f,
-      'parents',
-      (x) => ({ n: x.n, ms: x.ms }),
-      (p, x) => {
-        p.n += x.n;
-        p.ms += x.ms;
-      },
-    );
+  static parentsOf(f: SummedFigures): Map<number, ParentFigures> {
+    return SummedFigures.sharedSum(f, 'parents', copyParent, addParent);
   }
 
   static tracedOf(f: SummedFigures): Map<number, TracedFigures> {
-    return SummedFigures.sharedSum(
-      f,
-      'traced',
-      (t) => ({ calls: t.calls, tokens: t.tokens }),
-      (acc, t) => {
-        acc.calls += t.calls;
-        acc.tokens += t.tokens;
-      },
-    );
+    return SummedFigures.sharedSum(f, 'traced', copyTraced, addTraced);
   }
 
   /**
