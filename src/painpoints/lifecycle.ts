@@ -25,6 +25,7 @@ import { subjectKey } from '../model/series.js';
 /** pain-point ids remembered by subject text */
 const MAX_CACHED_IDS = 50_000;
 import { MAX_RUN_IDS } from '../model/evidence-format.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 export type LifecycleInput =
   | TaggedJudgement
@@ -112,19 +113,11 @@ export interface LifecycleMetrics {
   readonly dropped: Counter;
 }
 
-const metricsCache = new WeakMap<Registry, LifecycleMetrics>();
-export function lifecycleMetrics(registry: Registry): LifecycleMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      changes: new Counter({ name: 'sidelight_painpoint_changes_total', help: 'Pain-point state changes emitted', labelNames: ['state', 'kind'], registers: [registry] }),
-      active: new Gauge({ name: 'sidelight_painpoints_open', help: 'Open pain points by severity', labelNames: ['severity'], registers: [registry] }),
-      dropped: new Counter({ name: 'sidelight_painpoints_dropped_total', help: 'New pain points dropped because max_active was reached', registers: [registry] }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+export const lifecycleMetrics = perRegistry((registry): LifecycleMetrics => ({
+  changes: new Counter({ name: 'sidelight_painpoint_changes_total', help: 'Pain-point state changes emitted', labelNames: ['state', 'kind'], registers: [registry] }),
+  active: new Gauge({ name: 'sidelight_painpoints_open', help: 'Open pain points by severity', labelNames: ['severity'], registers: [registry] }),
+  dropped: new Counter({ name: 'sidelight_painpoints_dropped_total', help: 'New pain points dropped because max_active was reached', registers: [registry] }),
+}));
 
 export interface LifecycleOptions {
   /** the event clock's step: resolution happens on its boundaries */

@@ -16,6 +16,7 @@ import type { AttributionIndex } from './attribution-index.js';
 import { groupPainPoints } from './linking.js';
 import { ProblemTracker } from './problem-tracker.js';
 import { operationKeyOf } from './problem-record.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 export type ProblemsInput = PainPointChange | { readonly type: 'watermark'; readonly time: number } | { readonly type: 'end' };
 
@@ -28,19 +29,11 @@ interface Metrics {
 /** distinct failure messages logged per stage; later new ones are only counted */
 const MAX_LOGGED_FAILURE_KINDS = 16;
 
-const metricsByRegistry = new WeakMap<Registry, Metrics>();
-function metricsOf(registry: Registry): Metrics {
-  let m = metricsByRegistry.get(registry);
-  if (m === undefined) {
-    m = {
-      dropped: new Counter({ name: 'sidelight_problems_dropped_total', help: 'New problems left out because max_open problems were open', registers: [registry] }),
-      tuplesDropped: new Counter({ name: 'sidelight_attribution_spans_dropped_total', help: 'Spans left out of the problems stage attribution index (max_tuples reached)', registers: [registry] }),
-      failures: new Counter({ name: 'sidelight_problems_failures_total', help: 'Groupings of the problems stage stopped by an internal error (pain-point changes still pass)', registers: [registry] }),
-    };
-    metricsByRegistry.set(registry, m);
-  }
-  return m;
-}
+const metricsOf = perRegistry((registry): Metrics => ({
+  dropped: new Counter({ name: 'sidelight_problems_dropped_total', help: 'New problems left out because max_open problems were open', registers: [registry] }),
+  tuplesDropped: new Counter({ name: 'sidelight_attribution_spans_dropped_total', help: 'Spans left out of the problems stage attribution index (max_tuples reached)', registers: [registry] }),
+  failures: new Counter({ name: 'sidelight_problems_failures_total', help: 'Groupings of the problems stage stopped by an internal error (pain-point changes still pass)', registers: [registry] }),
+}));
 
 export function problemsStage(settings: ProblemSettings, index: AttributionIndex, registry: Registry, logger: Logger = silentLogger): OperatorFunction<ProblemsInput, OutputChange> {
   return (source) =>
