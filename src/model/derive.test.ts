@@ -47,6 +47,19 @@ describe('deriveSpan', () => {
     expect(deriveSpan(raw()).runId).toBe(TRACE);
   });
 
+  it('reads each span against its own resource when spans of several resources and mappings alternate', () => {
+    const named = attrs({ 'service.name': 'a', 'gen_ai.agent.name': 'res-agent', 'kc.task.title': 'Fix: login' });
+    const plain = attrs({ 'service.name': 'b', 'host.name': 'h' });
+    const mapping = { ...DEFAULT_ATTRIBUTE_MAPPING, agent: ['host.name'] };
+    for (let i = 0; i < 2; i++) {
+      expect(deriveSpan(raw({ resource: named }))).toMatchObject({ service: 'a', agent: 'res-agent', taskType: 'Fix' });
+      expect(deriveSpan(raw({ resource: plain })).agent).toBeUndefined();
+      expect(deriveSpan(raw({ resource: plain }), mapping).agent).toBe('h');
+      expect(deriveSpan(raw({ resource: named }), mapping).agent).toBeUndefined();
+      expect(deriveSpan(raw({ resource: plain, attributes: attrs({ 'gen_ai.agent.name': 'own' }) })).agent).toBe('own');
+    }
+  });
+
   it('reads attempts 1-based, and resend counts as zero-based', () => {
     expect(deriveSpan(raw({ attributes: attrs({ 'kc.task.attempt': 3 }) })).attempt).toBe(3);
     expect(deriveSpan(raw({ attributes: attrs({ 'retry.attempt': '2' }) })).attempt).toBe(2);
