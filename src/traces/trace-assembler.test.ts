@@ -247,10 +247,11 @@ describe('traceAssembler', () => {
   it('drops a span whose id the trace already holds, in a short trace and in a long one, counted', async () => {
     const traceId = 'e'.repeat(32);
     const span = (i: number) => makeSpan({ traceId, spanId: i.toString(16).padStart(16, '0'), name: `s${i}`, startMs: T0 + i, endMs: T0 + 100 });
-    // ids 1..40, then 3 (while the trace is short) and 5, 39 (once it is long) again
-    const list = [1, 2, 3, 4, 3, ...Array.from({ length: 36 }, (_, i) => i + 5), 5, 39];
+    // ids 1..40 and 0x41 (whose last two characters share id 1's bit), then 3 (while the trace is
+    // short) and 5, 39 (once it is long) again
+    const list = [1, 2, 3, 0x41, 4, 3, ...Array.from({ length: 36 }, (_, i) => i + 5), 5, 39];
     const { out, stats } = await run([...spans(list.map(span)), { type: 'drain' }]);
-    expect(traceOf(out).spanCount).toBe(40);
+    expect(traceOf(out).spanCount).toBe(41);
     expect(stats.spansDropped).toBe(3);
   });
 
