@@ -119,6 +119,8 @@ describe('the protobuf decoder reads what protobufjs read', () => {
                     { key: 'none', value: {} },
                     { key: 'nokv' },
                     { key: 'b', value: { stringValue: 'again' } },
+                    { key: 'ключ', value: { stringValue: 'naïve' } },
+                    { key: 'bagain', value: { stringValue: 'x'.repeat(49) } },
                   ],
                   events: [{ name: 'exception', attributes: [{ key: 'exception.type', value: { stringValue: 'E' } }] }, { timeUnixNano: '1764151200001500000' }],
                   links: [
@@ -147,6 +149,9 @@ describe('the protobuf decoder reads what protobufjs read', () => {
     expect(spans.map((s) => s.spanId)).toEqual(['b7ad6b7169203331', 'b7ad6b7169203335', 'b7ad6b7169203336']);
     expect(spans[0]?.attributes['big']).toBe(9007199254740993n);
     expect(spans[0]?.attributes['b']).toBe('again');
+    expect(spans[0]?.attributes['ключ']).toBe('naïve');
+    // texts read again come from the decoder's table of short texts: the same, body after body
+    expect(decodeProtobufTraceRequest(body).spans[0]?.attributes).toEqual(spans[0]?.attributes);
     expect(spans[0]?.links).toHaveLength(1);
   });
 

@@ -21,6 +21,16 @@ const EMPTY_LIST: readonly never[] = Object.freeze([]);
 /** protobufjs' Reader.recursionLimit (protoc's default) */
 const RECURSION_LIMIT = 100;
 
+/**
+ * Short ASCII texts read before, by a hash of their bytes (one per slot, the last read wins): spans
+ * repeat their attribute keys, names and most string values (operation, model, tool and provider
+ * names), so one string object serves them all instead of a new one per span, and every map keyed
+ * by it downstream finds its hash already computed. Bounded by its slots.
+ */
+const SHARED_SLOTS = 4_096;
+const MAX_SHARED_LENGTH = 48;
+const sharedTexts: (string | undefined)[] = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
+
 /** Buffer's own slicers, without toString's argument handling (protobufjs reads strings the same way). */
 interface Slicing {
   utf8Slice(start: number, end: number): string;
@@ -163,8 +173,38 @@ class Reader {
   string(): string {
     const length = this.uint32();
     const start = this.pos;
-    this.pos = Math.min(start + length, this.len);
-    return (this.buf as unknown as Slicing).utf8Slice(start, this.pos);
+    const end = Math.min(start + length, this.len);
+    this.pos = end;
+    if (end - start > MAX_SHARED_LENGTH) return (this.buf as unknown as Slicing).utf8Slice(start, end);
+    return this.sharedText(start, end);
+  }
+
+  /** A short text as the string read last time from the same bytes, when it is in the table (ASCII only). */
+  private sharedText(start: number, end: number): string {
+    const buf = this.buf;
+    let h = end - start;
+    let high = 0;
+    for (let i = start; i < end; i++) {
+      const b = buf[i] as number;
+      high |= b;
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    if (high >= 0x80) return (buf as unknown as Slicing).utf8Slice(start, end);
+    const slot = (h ^ (h >>> 16)) & (SHARED_SLOTS - 1);
+    const known = sharedTexts[slot];
+    if (known !== undefined && known.length === end - start) {
+      let same = true;
+      for (let i = 0; i < known.length; i++) {
+        if (known.charCodeAt(i) !== buf[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return known;
+    }
+    const text = (buf as unknown as Slicing).utf8Slice(start, end);
+    sharedTexts[slot] = text;
+    return text;
   }
 
   /** A string field nothing reads: only its position. */
