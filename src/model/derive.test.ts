@@ -103,6 +103,13 @@ describe('deriveSpan', () => {
     expect(deriveSpan(raw()).operationKey).toBe('kc-orchestrator chat');
   });
 
+  it('gives each span its operation key past the remembered keys, whatever came between', () => {
+    for (let i = 0; i < 5_000; i++) {
+      expect(deriveSpan(raw({ name: `op${i % 4_500}`, attributes: attrs({ 'gen_ai.tool.name': `t${i % 3}` }) })).operationKey).toBe(`kc-orchestrator op${i % 4_500} t${i % 3}`);
+      expect(deriveSpan(raw({ name: `op${i % 7}`, resource: attrs({ 'service.name': `s${i % 2}` }) })).operationKey).toBe(`s${i % 2} op${i % 7}`);
+    }
+  });
+
   it('derives the task type from the kc task title when no type attribute is present', () => {
     const s = deriveSpan(raw({ attributes: attrs({ 'kc.task.title': 'Refactor payment service' }) }));
     expect(s.taskType).toBe('Refactor');

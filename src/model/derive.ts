@@ -245,6 +245,36 @@ function meaningResource(r: Attributes, mapping: AttributeMapping): Attributes {
   return lastReadResource;
 }
 
+/** operation keys remembered, by span name, then service and qualifier; past the cap the table starts over */
+const MAX_OPERATION_KEYS = 4_096;
+const operationKeys = new Map<string, { readonly service: string; readonly qualifier: string | undefined; readonly key: string }[]>();
+let operationKeyCount = 0;
+
+/**
+ * `service name qualifier`, the same string for every span of an operation: a new one per span was
+ * a string to build, then flatten and hash in each map keyed by it downstream (series subjects,
+ * the trace assembler's shared texts).
+ */
+function operationKeyOf(service: string, name: string, qualifier: string | undefined): string {
+  let list = operationKeys.get(name);
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as { readonly service: string; readonly qualifier: string | undefined; readonly key: string };
+      if (e.service === service && e.qualifier === qualifier) return e.key;
+    }
+  }
+  const key = qualifier === undefined ? `${service} ${name}` : `${service} ${name} ${qualifier}`;
+  if (operationKeyCount >= MAX_OPERATION_KEYS) {
+    operationKeys.clear();
+    operationKeyCount = 0;
+    list = undefined;
+  }
+  if (list === undefined) operationKeys.set(name, (list = []));
+  list.push({ service, qualifier, key });
+  operationKeyCount++;
+  return key;
+}
+
 /** Computes the derived fields of docs/input.md and returns the full span record. */
 export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATTRIBUTE_MAPPING): SpanRecord {
   const a = raw.attributes;
@@ -289,7 +319,7 @@ export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATT
     resource: raw.resource,
     scopeName: raw.scopeName,
     service,
-    operationKey: qualifier === undefined ? `${service} ${raw.name}` : `${service} ${raw.name} ${qualifier}`,
+    operationKey: operationKeyOf(service, raw.name, qualifier),
     runId,
     failed,
   };
