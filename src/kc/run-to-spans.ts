@@ -8,7 +8,7 @@
  *
  * Ids are hashes of the run id, so the same run always maps to the same spans.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { DEFAULT_ATTRIBUTE_MAPPING, deriveSpan, taskTypeFromTitle, type AttributeMapping } from '../model/derive.js';
 import { classifyErrorMessage } from '../model/error-class.js';
 import { ERROR_UNRECORDED_ATTRIBUTE, RECORDED_RUN_SCOPE, SpanKind, StatusCode, SYNTHETIC_ATTRIBUTE, type AttrValue, type Attributes, type RawSpan, type SpanEvent, type SpanRecord } from '../model/span.js';
@@ -44,12 +44,13 @@ export interface KcMappingOptions {
 
 /** trace id = first 32 hex of sha256(runId). */
 export function kcTraceId(runId: string): string {
-  return createHash('sha256').update(runId).digest('hex').slice(0, 32);
+  // the one-shot hash: a Hash object per id was ~2/3 of the ids' cost (profiled warm history call)
+  return hash('sha256', runId, 'hex').slice(0, 32);
 }
 
 /** span id = first 16 hex of sha256 of the parts joined with NUL (so `a`+`bc` and `ab`+`c` differ). */
 export function kcSpanId(...parts: readonly (string | number)[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 16);
+  return hash('sha256', parts.join('\u0000'), 'hex').slice(0, 16);
 }
 
 function attributes(entries: Record<string, AttrValue | undefined>): Attributes {
@@ -95,15 +96,28 @@ function mapOneRun(runId: string, unordered: readonly KcEvent[], options: KcMapp
   const events = [...unordered].sort((a, b) => a.timestamp - b.timestamp);
 
   const raw: RawSpan[] = [];
-  const rawSpan = (s: Omit<RawSpan, 'traceId' | 'kind' | 'links' | 'resource' | 'scopeName' | 'durationMs'>): RawSpan => ({
-    traceId,
-    kind: SpanKind.INTERNAL,
-    links: [],
-    resource,
-    scopeName: KC_SCOPE_NAME,
-    durationMs: s.endMs - s.startMs,
-    ...s,
-  });
+  // every field named (a spread per span was the larger part of this function's own time)
+  const rawSpan = (s: Omit<RawSpan, 'traceId' | 'kind' | 'links' | 'resource' | 'scopeName' | 'durationMs'>): RawSpan => {
+    const span: { -readonly [K in keyof RawSpan]: RawSpan[K] } = {
+      traceId,
+      kind: SpanKind.INTERNAL,
+      links: [],
+      resource,
+      scopeName: KC_SCOPE_NAME,
+      durationMs: s.endMs - s.startMs,
+      spanId: s.spanId,
+      name: s.name,
+      startMs: s.startMs,
+      endMs: s.endMs,
+      statusCode: s.statusCode,
+      statusMessage: s.statusMessage,
+      attributes: s.attributes,
+      events: s.events,
+    };
+    if (s.parentSpanId !== undefined) span.parentSpanId = s.parentSpanId;
+    if (s.scopeVersion !== undefined) span.scopeVersion = s.scopeVersion;
+    return span;
+  };
 
   const fallbacks = events.filter(isProviderFallback);
   const claimed = new Set<KcProviderFallbackEvent>();

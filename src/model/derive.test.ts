@@ -47,6 +47,19 @@ describe('deriveSpan', () => {
     expect(deriveSpan(raw()).runId).toBe(TRACE);
   });
 
+  it('reads each span against its own resource when spans of several resources and mappings alternate', () => {
+    const named = attrs({ 'service.name': 'a', 'gen_ai.agent.name': 'res-agent', 'kc.task.title': 'Fix: login' });
+    const plain = attrs({ 'service.name': 'b', 'host.name': 'h' });
+    const mapping = { ...DEFAULT_ATTRIBUTE_MAPPING, agent: ['host.name'] };
+    for (let i = 0; i < 2; i++) {
+      expect(deriveSpan(raw({ resource: named }))).toMatchObject({ service: 'a', agent: 'res-agent', taskType: 'Fix' });
+      expect(deriveSpan(raw({ resource: plain })).agent).toBeUndefined();
+      expect(deriveSpan(raw({ resource: plain }), mapping).agent).toBe('h');
+      expect(deriveSpan(raw({ resource: named }), mapping).agent).toBeUndefined();
+      expect(deriveSpan(raw({ resource: plain, attributes: attrs({ 'gen_ai.agent.name': 'own' }) })).agent).toBe('own');
+    }
+  });
+
   it('reads attempts 1-based, and resend counts as zero-based', () => {
     expect(deriveSpan(raw({ attributes: attrs({ 'kc.task.attempt': 3 }) })).attempt).toBe(3);
     expect(deriveSpan(raw({ attributes: attrs({ 'retry.attempt': '2' }) })).attempt).toBe(2);
@@ -88,6 +101,13 @@ describe('deriveSpan', () => {
     expect(deriveSpan(raw({ attributes: both })).operationKey).toBe('kc-orchestrator chat web_search');
     expect(deriveSpan(raw({ attributes: attrs({ 'kc.task.type': 'build' }) })).operationKey).toBe('kc-orchestrator chat build');
     expect(deriveSpan(raw()).operationKey).toBe('kc-orchestrator chat');
+  });
+
+  it('gives each span its operation key past the remembered keys, whatever came between', () => {
+    for (let i = 0; i < 5_000; i++) {
+      expect(deriveSpan(raw({ name: `op${i % 4_500}`, attributes: attrs({ 'gen_ai.tool.name': `t${i % 3}` }) })).operationKey).toBe(`kc-orchestrator op${i % 4_500} t${i % 3}`);
+      expect(deriveSpan(raw({ name: `op${i % 7}`, resource: attrs({ 'service.name': `s${i % 2}` }) })).operationKey).toBe(`s${i % 2} op${i % 7}`);
+    }
   });
 
   it('derives the task type from the kc task title when no type attribute is present', () => {

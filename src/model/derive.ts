@@ -205,11 +205,81 @@ function errorClassOf(raw: RawSpan, mapping: AttributeMapping, httpStatus: numbe
   return undefined;
 }
 
+const NO_RESOURCE: Attributes = Object.freeze(Object.create(null) as Record<string, AttrValue>);
+
+/** Every attribute key a mapping reads (and the task title's), per mapping. */
+const mappingKeys = new WeakMap<AttributeMapping, readonly string[]>();
+
+function keysOf(mapping: AttributeMapping): readonly string[] {
+  let keys = mappingKeys.get(mapping);
+  if (keys === undefined) {
+    keys = [...new Set([...Object.values(mapping).filter((v): v is string[] => Array.isArray(v)).flat(), TASK_TITLE_KEY])];
+    mappingKeys.set(mapping, keys);
+  }
+  return keys;
+}
+
+/** the last resource seen, and whether it holds a key of the mapping (the spans of a request share one resource) */
+let lastResource: Attributes | undefined;
+let lastMapping: AttributeMapping | undefined;
+let lastReadResource: Attributes = NO_RESOURCE;
+
+/**
+ * The resource the meanings read: an empty one when the resource holds no key of the mapping (a
+ * resource usually names only the service and host), so a span's every meaning skips the
+ * resource's lookups, which read nothing there (profiling the sidecar bench: deriveSpan's lookups).
+ */
+function meaningResource(r: Attributes, mapping: AttributeMapping): Attributes {
+  if (r !== lastResource || mapping !== lastMapping) {
+    let holds = false;
+    for (const key of keysOf(mapping)) {
+      if (r[key] !== undefined) {
+        holds = true;
+        break;
+      }
+    }
+    lastResource = r;
+    lastMapping = mapping;
+    lastReadResource = holds ? r : NO_RESOURCE;
+  }
+  return lastReadResource;
+}
+
+/** operation keys remembered, by span name, then service and qualifier; past the cap the table starts over */
+const MAX_OPERATION_KEYS = 4_096;
+const operationKeys = new Map<string, { readonly service: string; readonly qualifier: string | undefined; readonly key: string }[]>();
+let operationKeyCount = 0;
+
+/**
+ * `service name qualifier`, the same string for every span of an operation: a new one per span was
+ * a string to build, then flatten and hash in each map keyed by it downstream (series subjects,
+ * the trace assembler's shared texts).
+ */
+function operationKeyOf(service: string, name: string, qualifier: string | undefined): string {
+  let list = operationKeys.get(name);
+  if (list !== undefined) {
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i] as { readonly service: string; readonly qualifier: string | undefined; readonly key: string };
+      if (e.service === service && e.qualifier === qualifier) return e.key;
+    }
+  }
+  const key = qualifier === undefined ? `${service} ${name}` : `${service} ${name} ${qualifier}`;
+  if (operationKeyCount >= MAX_OPERATION_KEYS) {
+    operationKeys.clear();
+    operationKeyCount = 0;
+    list = undefined;
+  }
+  if (list === undefined) operationKeys.set(name, (list = []));
+  list.push({ service, qualifier, key });
+  operationKeyCount++;
+  return key;
+}
+
 /** Computes the derived fields of docs/input.md and returns the full span record. */
 export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATTRIBUTE_MAPPING): SpanRecord {
   const a = raw.attributes;
-  const r = raw.resource;
-  const service = asText(r['service.name']) || DEFAULT_SERVICE_NAME;
+  const r = meaningResource(raw.resource, mapping);
+  const service = asText(raw.resource['service.name']) || DEFAULT_SERVICE_NAME;
   const runId = text(mapping.run_id, a, r) ?? raw.traceId;
 
   let attempt = integer(mapping.attempt, a, r);
@@ -249,7 +319,7 @@ export function deriveSpan(raw: RawSpan, mapping: AttributeMapping = DEFAULT_ATT
     resource: raw.resource,
     scopeName: raw.scopeName,
     service,
-    operationKey: qualifier === undefined ? `${service} ${raw.name}` : `${service} ${raw.name} ${qualifier}`,
+    operationKey: operationKeyOf(service, raw.name, qualifier),
     runId,
     failed,
   };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seriesSubjects, subjectKey, subjectLabel } from './series.js';
+import { operationSubject, seriesSubjects, subjectKey, subjectLabel } from './series.js';
 import { makeSpan } from '../../test/support/span-factory.js';
 import type { Dimension } from './series.js';
 
@@ -18,6 +18,27 @@ describe('seriesSubjects and subjectKey caches', () => {
     expect(other).not.toBe(first);
     expect(other).toHaveLength(2);
     expect(seriesSubjects(span, [])).toHaveLength(1);
+  });
+
+  it('finds the same subjects for spans of one operation whatever field tells them apart, asked in any order', () => {
+    const dims: Dimension[] = ['provider', 'agent'];
+    const a = makeSpan({ model: 'gpt-4o', provider: 'openai', agent: 'coder' });
+    const b = makeSpan({ model: 'gpt-4o', provider: 'azure', agent: 'coder' });
+    const c = makeSpan({ model: 'gpt-4o', provider: 'openai' });
+    expect(a.operationKey).toBe(b.operationKey);
+    const [sa, sb, sc] = [a, b, c].map((s) => seriesSubjects(s, dims));
+    // asked again, in another order and through fresh copies with the same fields: the same arrays
+    expect(seriesSubjects({ ...c }, dims)).toBe(sc);
+    expect(seriesSubjects({ ...a }, dims)).toBe(sa);
+    expect(seriesSubjects({ ...b }, dims)).toBe(sb);
+    expect(sa?.map(subjectKey)).toEqual([
+      'service="kc-orchestrator",operation="execute_tool",model="gpt-4o"',
+      'service="kc-orchestrator",operation="execute_tool",provider="openai"',
+      'service="kc-orchestrator",operation="execute_tool",agent="coder"',
+    ]);
+    expect(sb?.map(subjectKey)[1]).toBe('service="kc-orchestrator",operation="execute_tool",provider="azure"');
+    expect(sc?.map(subjectKey)).toHaveLength(2);
+    expect(operationSubject({ ...b })).toBe(operationSubject(a));
   });
 
   it('gives equal subjects the same key whether cached or not', () => {

@@ -23,7 +23,12 @@ const DIMENSION_FIELD: Readonly<Record<Dimension, keyof SpanRecord>> = {
  * task type. The first subject of seriesSubjects, so spans of one operation share one object.
  */
 export function operationSubject(span: SpanRecord): Subject {
-  return internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
+  // trace detectors ask for a span's operation subject a few times in a row
+  if (span !== lastOperationSpan) {
+    lastOperationSubject = internedSubjects(span, NO_DIMENSIONS)[0] as Subject;
+    lastOperationSpan = span;
+  }
+  return lastOperationSubject as Subject;
 }
 
 const NO_DIMENSIONS: readonly Dimension[] = [];
@@ -36,23 +41,34 @@ function makeOperationSubject(span: SpanRecord): Subject {
 }
 
 /**
- * A span's subjects per dimensions list, and a subject's key, cached per object: every span
- * detector asks for the same span's subjects and each series map for their keys, and profiling
- * NativeAgentLightning on an 80 h kc replay showed subjectKey (a string built from JSON per field)
- * at 3–6 % of the time. Spans and subjects are immutable, so a cached value never goes stale.
+ * A subject's key, cached per object: each series map asks for the keys of a span's subjects, and
+ * profiling NativeAgentLightning on an 80 h kc replay showed subjectKey (a string built from JSON
+ * per field) at 3–6 % of the time. Subjects are immutable, so a cached key never goes stale.
  */
-const subjectsCache = new WeakMap<SpanRecord, { readonly dimensions: readonly Dimension[]; readonly subjects: Subject[] }>();
 const keyCache = new WeakMap<Subject, string>();
+
+/**
+ * The last span asked for, with its dimensions list and subjects: every span detector asks for the
+ * subjects of the span just received, one after the other (a span goes through the detectors
+ * before the next arrives), so one remembered span answers all but the first, without the
+ * per-object WeakMap entry (and its cost to the garbage collector) each span used to get.
+ */
+let lastSpan: SpanRecord | undefined;
+let lastDimensions: readonly Dimension[] | undefined;
+let lastSubjects: Subject[] = [];
+let lastOperationSpan: SpanRecord | undefined;
+let lastOperationSubject: Subject | undefined;
 
 /**
  * Every series a span counts in, each once (a group-by series equal to the operation series is
  * not repeated). The array is shared between callers asking with the same dimensions (frozen).
  */
 export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
-  const cached = subjectsCache.get(span);
-  if (cached !== undefined && cached.dimensions === dimensions) return cached.subjects;
+  if (span === lastSpan && dimensions === lastDimensions) return lastSubjects;
   const subjects = internedSubjects(span, dimensions);
-  subjectsCache.set(span, { dimensions, subjects });
+  lastSpan = span;
+  lastDimensions = dimensions;
+  lastSubjects = subjects;
   return subjects;
 }
 
@@ -61,12 +77,45 @@ export function seriesSubjects(span: SpanRecord, dimensions: readonly Dimension[
  * same service, name and dimension values, so a subject's key (and every map keyed by it) is
  * computed once per series rather than per span. Bounded: cleared when full (it only saves work).
  */
-const interned = new WeakMap<readonly Dimension[], Map<string, Subject[]>>();
+interface Interned {
+  /** subjects by the text of the fields they are made of: what makes two spans' subjects the same objects */
+  readonly byText: Map<string, Subject[]>;
+  /**
+   * the same subjects found without building that text: by operation key, then by the fields the
+   * text is made of (profiling the sidecar bench showed the text's building and hashing as most
+   * of this module's time, ~3 % of the sidecar's CPU)
+   */
+  readonly byOperation: Map<string, Remembered[]>;
+  /** entries of byOperation (bounded with byText: texts mark absent values, so several may share one) */
+  remembered: number;
+}
+
+interface Remembered {
+  readonly service: string;
+  readonly name: string;
+  readonly tool: string | undefined;
+  readonly model: string | undefined;
+  readonly taskType: string | undefined;
+  /** the span's value of each dimension field, in the order of the dimensions list */
+  readonly values: readonly unknown[];
+  readonly subjects: Subject[];
+}
+
+const interned = new WeakMap<readonly Dimension[], Interned>();
 const MAX_INTERNED = 20_000;
 
 function internedSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {
-  let byText = interned.get(dimensions);
-  if (byText === undefined) interned.set(dimensions, (byText = new Map()));
+  let table = interned.get(dimensions);
+  if (table === undefined) interned.set(dimensions, (table = { byText: new Map(), byOperation: new Map(), remembered: 0 }));
+  let remembered = table.byOperation.get(span.operationKey);
+  if (remembered !== undefined) {
+    for (let i = 0; i < remembered.length; i++) {
+      const r = remembered[i] as Remembered;
+      if (r.name === span.name && r.service === span.service && r.tool === span.tool && r.model === span.model && r.taskType === span.taskType && sameValues(r.values, span, dimensions))
+        return r.subjects;
+    }
+  }
+  const byText = table.byText;
   // the fields the subjects are made of; \u0001 marks an absent value (distinct from '')
   let text = `${span.service}\u0000${span.name}\u0000${span.tool ?? '\u0001'}\u0000${span.model ?? '\u0001'}\u0000${span.taskType ?? '\u0001'}`;
   for (const dim of dimensions) {
@@ -75,11 +124,35 @@ function internedSubjects(span: SpanRecord, dimensions: readonly Dimension[]): S
   }
   let subjects = byText.get(text);
   if (subjects === undefined) {
-    if (byText.size >= MAX_INTERNED) byText.clear();
+    if (byText.size >= MAX_INTERNED) {
+      // the remembered entries go too: they hold the subjects of the texts dropped
+      byText.clear();
+      table.byOperation.clear();
+      table.remembered = 0;
+      remembered = undefined;
+    }
     subjects = Object.freeze(buildSeriesSubjects(span, dimensions)) as Subject[];
     byText.set(text, subjects);
   }
+  // remembered under the exact field values (a text marks absent and non-text values alike, so
+  // one text may have several)
+  if (table.remembered >= 2 * MAX_INTERNED) {
+    table.byOperation.clear();
+    table.remembered = 0;
+    remembered = undefined;
+  }
+  table.remembered++;
+  if (remembered === undefined) table.byOperation.set(span.operationKey, (remembered = []));
+  const values = dimensions.map((dim) => span[DIMENSION_FIELD[dim]]);
+  remembered.push({ service: span.service, name: span.name, tool: span.tool, model: span.model, taskType: span.taskType, values, subjects });
   return subjects;
+}
+
+function sameValues(values: readonly unknown[], span: SpanRecord, dimensions: readonly Dimension[]): boolean {
+  for (let i = 0; i < dimensions.length; i++) {
+    if (values[i] !== span[DIMENSION_FIELD[dimensions[i] as Dimension]]) return false;
+  }
+  return true;
 }
 
 function buildSeriesSubjects(span: SpanRecord, dimensions: readonly Dimension[]): Subject[] {

@@ -60,6 +60,15 @@ function processorErrors(registry: Registry): Counter<'processor'> {
   return c;
 }
 
+/**
+ * A judgement with its detector's index, its fields named (a spread per judgement was most of the
+ * engine's own time on the 10-day kc history: ~90 000 judgements a call).
+ */
+function tagged(j: Judgement, detector: number): TaggedJudgement {
+  if (j.type === 'clear') return { type: 'clear', kind: j.kind, subject: j.subject, time: j.time, source: j.source, detector };
+  return j.standing === undefined ? { type: 'observation', observation: j.observation, detector } : { type: 'observation', observation: j.observation, standing: j.standing, detector };
+}
+
 export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, options: EngineOptions): Observable<OutputChange> {
   return new Observable<OutputChange>((subscriber) => {
     // Every part subscribes to `events` before the clock starts. A watermark (and `end`) reaches
@@ -88,7 +97,7 @@ export function runEngine(spans$: Observable<SpanRecord>, parts: EngineParts, op
     const traceRuns = new TraceRuns(options.settings.traces.max_traces);
     const spanEvents$ = events.pipe(runResolution(options.settings, traceRuns, options.metrics), share());
 
-    const tag = (detector: number) => map((j: Judgement): TaggedJudgement => ({ ...j, detector }));
+    const tag = (detector: number) => map((j: Judgement) => tagged(j, detector));
     const outputs: Observable<TaggedJudgement>[] = parts.detectors.map(({ id, detector }, index) =>
       detector.input === 'spans'
         ? spanEvents$.pipe(detector.operator, tag(index), guard(id))

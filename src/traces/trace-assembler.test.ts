@@ -244,6 +244,17 @@ describe('traceAssembler', () => {
     expect(stats.spansDropped).toBe(1);
   });
 
+  it('drops a span whose id the trace already holds, in a short trace and in a long one, counted', async () => {
+    const traceId = 'e'.repeat(32);
+    const span = (i: number) => makeSpan({ traceId, spanId: i.toString(16).padStart(16, '0'), name: `s${i}`, startMs: T0 + i, endMs: T0 + 100 });
+    // ids 1..40 and 0x41 (whose last two characters share id 1's bit), then 3 (while the trace is
+    // short) and 5, 39 (once it is long) again
+    const list = [1, 2, 3, 0x41, 4, 3, ...Array.from({ length: 36 }, (_, i) => i + 5), 5, 39];
+    const { out, stats } = await run([...spans(list.map(span)), { type: 'drain' }]);
+    expect(traceOf(out).spanCount).toBe(41);
+    expect(stats.spansDropped).toBe(3);
+  });
+
   it('on drain emits every buffered trace ordered by root end time then trace id, then passes drain', async () => {
     const mk = (id: string, end: number) => makeSpan({ traceId: id.repeat(32), spanId: id.repeat(16), name: `root-${id}`, startMs: T0, endMs: T0 + end });
     const { out, stats } = await run([...spans([mk('9', 50), mk('2', 80), mk('5', 50)]), wm(T0 - 60_000), { type: 'drain' }, wm(T0), { type: 'end' }]);
