@@ -22,6 +22,7 @@ import { problemsStage, type ProblemsInput } from '../problems/stage.js';
 import { spanPreparation } from './span-preparation.js';
 import { runResolution } from './run-resolution.js';
 import { TraceRuns } from '../model/run-ids.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 export interface EngineParts {
   readonly detectors: readonly { readonly id: string; readonly detector: Detector }[];
@@ -50,15 +51,7 @@ export interface EngineOptions {
   readonly prepared?: boolean;
 }
 
-const errorCounters = new WeakMap<Registry, Counter<'processor'>>();
-function processorErrors(registry: Registry): Counter<'processor'> {
-  let c = errorCounters.get(registry);
-  if (!c) {
-    c = new Counter({ name: 'sidelight_processor_failures_total', help: 'Detectors stopped by an internal error', labelNames: ['processor'], registers: [registry] });
-    errorCounters.set(registry, c);
-  }
-  return c;
-}
+const processorErrors = perRegistry((registry): Counter<'processor'> => new Counter({ name: 'sidelight_processor_failures_total', help: 'Detectors stopped by an internal error', labelNames: ['processor'], registers: [registry] }));
 
 /**
  * A judgement with its detector's index, its fields named (a spread per judgement was most of the

@@ -14,32 +14,25 @@ import type { PipelineEvent } from '../model/events.js';
 import type { ServiceSettings } from '../config/service-schema.js';
 import { inRun, namesItsRun, type TraceRuns } from '../model/run-ids.js';
 import { firstJudgingBoundary } from '../windows/window-spec.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 interface RunResolutionMetrics {
   readonly runsForgotten: Counter;
   readonly releasedEarly: Counter;
 }
 
-const metricsCache = new WeakMap<Registry, RunResolutionMetrics>();
-function runResolutionMetrics(registry: Registry): RunResolutionMetrics {
-  let m = metricsCache.get(registry);
-  if (m === undefined) {
-    m = {
-      runsForgotten: new Counter({
-        name: 'sidelight_trace_runs_forgotten_total',
-        help: 'Traces whose run was forgotten because service.traces.max_traces runs were remembered',
-        registers: [registry],
-      }),
-      releasedEarly: new Counter({
-        name: 'sidelight_run_spans_released_early_total',
-        help: 'Spans naming no run passed on before their boundary because service.traces.max_held_spans were held',
-        registers: [registry],
-      }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const runResolutionMetrics = perRegistry((registry): RunResolutionMetrics => ({
+  runsForgotten: new Counter({
+    name: 'sidelight_trace_runs_forgotten_total',
+    help: 'Traces whose run was forgotten because service.traces.max_traces runs were remembered',
+    registers: [registry],
+  }),
+  releasedEarly: new Counter({
+    name: 'sidelight_run_spans_released_early_total',
+    help: 'Spans naming no run passed on before their boundary because service.traces.max_held_spans were held',
+    registers: [registry],
+  }),
+}));
 
 export function runResolution(settings: Pick<ServiceSettings, 'windows' | 'traces'>, runs: TraceRuns, registry?: Registry): OperatorFunction<PipelineEvent, PipelineEvent> {
   const maxHeld = settings.traces.max_held_spans;

@@ -31,6 +31,7 @@ import { DEFAULT_MAX_BUFFERED_SPANS } from '../config/service-schema.js';
 import FlatQueue from 'flatqueue';
 import { nextMultipleAfter } from '../windows/judging.js';
 import { SpanCompactor } from './buffered-span.js';
+import { perRegistry } from '../telemetry/per-registry.js';
 
 /** Ceiling of `t` to a multiple of `unit`. */
 function ceilTo(t: number, unit: number): number {
@@ -81,55 +82,47 @@ interface AssemblerMetrics {
   readonly bufferedSpans: Gauge;
 }
 
-const metricsCache = new WeakMap<Registry, AssemblerMetrics>();
 /** the stats of every assembler on a registry, for the buffered gauge */
 const bufferedSources = new WeakMap<Registry, Set<TraceAssemblerStats>>();
 
 /** One set per registry, so several assemblers on one registry (tests) do not register twice. */
-function assemblerMetrics(registry: Registry): AssemblerMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      completed: new Counter({ name: 'sidelight_traces_completed_total', help: 'Traces emitted by the trace assembler', registers: [registry] }),
-      evicted: new Counter({
-        name: 'sidelight_traces_evicted_total',
-        help: 'Traces emitted early because max_traces traces or max_buffered_spans spans were buffered (reason: the cap)',
-        labelNames: ['reason'],
-        registers: [registry],
-      }),
-      dropped: new Counter({
-        name: 'sidelight_trace_spans_dropped_total',
-        help: 'Spans the trace assembler dropped (over max_spans_per_trace, or a duplicate span id)',
-        labelNames: ['reason'],
-        registers: [registry],
-      }),
-      reparented: new Counter({
-        name: 'sidelight_spans_reparented_total',
-        help: 'Spans whose parent never arrived, attached under the closest ancestor containing them in time',
-        registers: [registry],
-      }),
-      buffered: new Gauge({
-        name: 'sidelight_traces_buffered',
-        help: 'Traces buffered by the trace assembler',
-        registers: [registry],
-        // read when scraped rather than set per trace
-        collect() {
-          this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.buffered, 0));
-        },
-      }),
-      bufferedSpans: new Gauge({
-        name: 'sidelight_trace_spans_buffered',
-        help: 'Spans buffered by the trace assembler, over every trace',
-        registers: [registry],
-        collect() {
-          this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.bufferedSpans, 0));
-        },
-      }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const assemblerMetrics = perRegistry((registry): AssemblerMetrics => ({
+  completed: new Counter({ name: 'sidelight_traces_completed_total', help: 'Traces emitted by the trace assembler', registers: [registry] }),
+  evicted: new Counter({
+    name: 'sidelight_traces_evicted_total',
+    help: 'Traces emitted early because max_traces traces or max_buffered_spans spans were buffered (reason: the cap)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+  dropped: new Counter({
+    name: 'sidelight_trace_spans_dropped_total',
+    help: 'Spans the trace assembler dropped (over max_spans_per_trace, or a duplicate span id)',
+    labelNames: ['reason'],
+    registers: [registry],
+  }),
+  reparented: new Counter({
+    name: 'sidelight_spans_reparented_total',
+    help: 'Spans whose parent never arrived, attached under the closest ancestor containing them in time',
+    registers: [registry],
+  }),
+  buffered: new Gauge({
+    name: 'sidelight_traces_buffered',
+    help: 'Traces buffered by the trace assembler',
+    registers: [registry],
+    // read when scraped rather than set per trace
+    collect() {
+      this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.buffered, 0));
+    },
+  }),
+  bufferedSpans: new Gauge({
+    name: 'sidelight_trace_spans_buffered',
+    help: 'Spans buffered by the trace assembler, over every trace',
+    registers: [registry],
+    collect() {
+      this.set([...(bufferedSources.get(registry) ?? [])].reduce((n, s) => n + s.bufferedSpans, 0));
+    },
+  }),
+}));
 
 /** The spans of an emitted trace: none (a stale completion entry may still name the trace). */
 const NO_SPANS: SpanRecord[] = [];
