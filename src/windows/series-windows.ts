@@ -576,6 +576,9 @@ export class SeriesWindows<A, I, S = never> {
   private readonly metrics: WindowMetrics | undefined;
   /** series by due boundary; entries whose boundary no longer matches the series' are stale */
   private readonly agenda = new FlatQueue<Series<A, I, S>>();
+  /** the subject of the last input and its own series (see seriesOf) */
+  private lastSubject: Subject | undefined;
+  private lastSeries: Series<A, I, S> | undefined;
   /** the list takeDue returns (reused) */
   private readonly dueList: Series<A, I, S>[] = [];
   private created = 0;
@@ -624,21 +627,41 @@ export class SeriesWindows<A, I, S = never> {
   }
 
   private addOne(subject: Subject, timeMs: number, input: I): void {
-    let key = subjectKey(subject);
+    let s = this.lastSeries;
+    if (subject !== this.lastSubject || s === undefined || !s.alive) s = this.seriesOf(subject);
+    this.addToSeries(s, timeMs, input);
+  }
+
+  /**
+   * The series `subject`'s inputs go to (made when missing; the overflow series past max_series).
+   * The last subject's own series is remembered: consecutive inputs of one subject object (a
+   * detector's kept subject arrays) then skip the key lookups.
+   */
+  private seriesOf(subject: Subject): Series<A, I, S> {
+    const key = subjectKey(subject);
     let s = this.series.get(key);
-    if (!s) {
-      if (this.series.size >= this.options.maxSeries) {
-        this.overflowed++;
-        this.metrics?.overflowSpans.inc({ processor: this.options.name });
-        key = subjectKey(OVERFLOW_SUBJECT);
-        subject = OVERFLOW_SUBJECT;
-        s = this.series.get(key);
+    if (s === undefined && this.series.size >= this.options.maxSeries) {
+      // not remembered: the subject gets its own series once there is room
+      this.overflowed++;
+      this.metrics?.overflowSpans.inc({ processor: this.options.name });
+      const overflowKey = subjectKey(OVERFLOW_SUBJECT);
+      s = this.series.get(overflowKey);
+      if (s === undefined) {
+        s = new Series(OVERFLOW_SUBJECT, overflowKey, this.created++, this);
+        this.series.set(overflowKey, s);
       }
-      if (!s) {
-        s = new Series(subject, key, this.created++, this);
-        this.series.set(key, s);
-      }
+      return s;
     }
+    if (s === undefined) {
+      s = new Series(subject, key, this.created++, this);
+      this.series.set(key, s);
+    }
+    this.lastSubject = subject;
+    this.lastSeries = s;
+    return s;
+  }
+
+  private addToSeries(s: Series<A, I, S>, timeMs: number, input: I): void {
     const w = this.weight(input);
     const next = nextMultipleAfter(this.cursor, this.gridMs);
     // The earliest boundary at which the input can matter: when its pane enters a window (checked
@@ -812,8 +835,12 @@ export class SeriesWindows<A, I, S = never> {
   }
 
   private dropExpired(s: Series<A, I, S>, clockBoundary: number): void {
-    s.fine.dropBefore(clockBoundary - this.fineReach);
-    s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
+    // called twice per judgement and nearly always with nothing to drop: the first start is
+    // compared first (the coarse floor, a pane start, is at most clockBoundary − coarseReach)
+    const fine = s.fine.starts;
+    if (fine.length > 0 && (fine[0] as number) < clockBoundary - this.fineReach) s.fine.dropBefore(clockBoundary - this.fineReach);
+    const coarse = s.coarse.starts;
+    if (coarse.length > 0 && (coarse[0] as number) < clockBoundary - this.coarseReach) s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
   }
 
   /**
