@@ -174,7 +174,12 @@ export function judgeTogether(
       let b = Number.POSITIVE_INFINITY;
       for (const w of group) b = Math.min(b, w.nextDue());
       if (!(b <= upTo)) break;
-      for (const w of group) w.takeDue(b);
+      // Nothing any series read changes at b when no series is due there (the agenda's entries at
+      // b were only put back at their next change): the group's judgement would be the same, and
+      // its observations stand. On the kc history 60 % of error_cluster's group boundaries were so.
+      let due = false;
+      for (const w of group) if (w.takeDue(b).length > 0) due = true;
+      if (!due) continue;
       // (afterJudging may drop the series it is given: a Map iterated on goes on past a deleted entry)
       for (const w of group) for (const s of w.allSeries()) w.beforeJudging(s, b);
       const observations = judgeAt(b);

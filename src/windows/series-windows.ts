@@ -112,12 +112,6 @@ export interface SummarizedView<A, S> extends SeriesView<A> {
   deferredWindow(spec: WindowSpec, boundary: number): () => A;
 }
 
-/** A pane's accumulator and its creation number (panes are merged in creation order). */
-interface Pane<A> {
-  readonly acc: A;
-  readonly seq: number;
-}
-
 /**
  * A window over a pane range, valid while the same panes (by first, last and count) fall in its
  * range and none of them changed; its merge and summary are made when first asked for.
@@ -172,8 +166,10 @@ function lowerBound(xs: readonly number[], x: number): number {
 export class PaneList<A, S = never> {
   /** pane starts, ascending */
   readonly starts: number[] = [];
-  /** the panes, in the order of `starts` */
-  readonly panes: Pane<A>[] = [];
+  /** the panes' accumulators, in the order of `starts` */
+  readonly panes: A[] = [];
+  /** the panes' creation numbers (panes are merged in creation order), in the order of `starts` */
+  private readonly seqs: number[] = [];
   /** cached windows by window size; a window is dropped as soon as a pane in its range changes */
   private slots: CacheSlot<A, S>[] = [];
   private created = 0;
@@ -203,28 +199,30 @@ export class PaneList<A, S = never> {
     if (n === 0 || (this.starts[n - 1] as number) < start) i = n;
     else if (this.starts[n - 1] === start) {
       this.lastIndex = n - 1;
-      return (this.panes[n - 1] as Pane<A>).acc;
+      return this.panes[n - 1] as A;
     } else {
       i = lowerBound(this.starts, start);
       if (this.starts[i] === start) {
         this.lastIndex = i;
-        return (this.panes[i] as Pane<A>).acc;
+        return this.panes[i] as A;
       }
     }
-    const pane: Pane<A> = { acc: create(), seq: this.created++ };
+    const acc = create();
     const before = i > 0 ? (this.sums[i - 1] as number) : this.dropped;
     if (i === n) {
       this.starts.push(start);
-      this.panes.push(pane);
+      this.panes.push(acc);
+      this.seqs.push(this.created++);
       this.sums.push(before);
     } else {
       this.starts.splice(i, 0, start);
-      this.panes.splice(i, 0, pane);
+      this.panes.splice(i, 0, acc);
+      this.seqs.splice(i, 0, this.created++);
       this.sums.splice(i, 0, before);
     }
     this.lastIndex = i;
     if (i < this.sumsValidTo) this.sumsValidTo = i;
-    return pane.acc;
+    return acc;
   }
 
   /** Adds `w` samples to the pane at index `i` (nearly always the last). */
@@ -275,6 +273,7 @@ export class PaneList<A, S = never> {
     }
     this.starts.splice(0, k);
     this.panes.splice(0, k);
+    this.seqs.splice(0, k);
     this.sums.splice(0, k);
   }
 
@@ -285,7 +284,7 @@ export class PaneList<A, S = never> {
   /** The merge of the panes starting in [start, end), cached under `size` while they are unchanged. */
   merge(agg: PaneAggregator<A, unknown, S>, size: number, start: number, end: number): A {
     const w = this.entry(size, start, end);
-    return (w.acc ??= mergePanes(agg, this.panes, this.lo, this.hi));
+    return (w.acc ??= mergePanes(agg, this.panes, this.seqs, this.lo, this.hi));
   }
 
   /**
@@ -298,8 +297,9 @@ export class PaneList<A, S = never> {
     const known = w.acc;
     if (known !== undefined) return () => known;
     const panes = this.panes.slice(this.lo, this.hi);
+    const seqs = this.seqs.slice(this.lo, this.hi);
     let merged: A | undefined;
-    return () => (merged ??= mergePanes(agg, panes, 0, panes.length));
+    return () => (merged ??= mergePanes(agg, panes, seqs, 0, panes.length));
   }
 
   /**
@@ -317,7 +317,7 @@ export class PaneList<A, S = never> {
       if (additive !== undefined) w.summary = additive.fromCounts(this.summedCounts(additive, this.lo, this.hi));
       else {
         const out = fold.create();
-        for (let i = this.lo; i < this.hi; i++) fold.add(out, (this.panes[i] as Pane<A>).acc);
+        for (let i = this.lo; i < this.hi; i++) fold.add(out, this.panes[i] as A);
         w.summary = out;
       }
     }
@@ -337,7 +337,7 @@ export class PaneList<A, S = never> {
     if (this.sumsValidTo < n) {
       this.vsums.length = n * width;
       for (let i = this.sumsValidTo; i < n; i++) {
-        additive.counts((this.panes[i] as Pane<A>).acc, this.vsums, i * width);
+        additive.counts(this.panes[i] as A, this.vsums, i * width);
         for (let j = 0; j < width; j++) {
           const before = i > 0 ? (this.vsums[(i - 1) * width + j] as number) : (this.vdropped[j] as number);
           this.vsums[i * width + j] = (this.vsums[i * width + j] as number) + before;
@@ -397,30 +397,34 @@ export class PaneList<A, S = never> {
   /** Visits the panes starting in [start, end). */
   forEach(start: number, end: number, visit: (pane: A) => void): void {
     const hi = lowerBound(this.starts, end);
-    for (let i = lowerBound(this.starts, start); i < hi; i++) visit((this.panes[i] as Pane<A>).acc);
+    for (let i = lowerBound(this.starts, start); i < hi; i++) visit(this.panes[i] as A);
   }
 
 }
 
-/** Merges `panes` [lo, hi) (in start order) in creation order. */
-function mergePanes<A, S>(agg: PaneAggregator<A, unknown, S>, panes: readonly Pane<A>[], lo: number, hi: number): A {
+/** Merges `panes` [lo, hi) (in start order, created as numbered by `seqs`) in creation order. */
+function mergePanes<A, S>(agg: PaneAggregator<A, unknown, S>, panes: readonly A[], seqs: readonly number[], lo: number, hi: number): A {
   const out = agg.create();
   let inOrder = true;
   for (let i = lo + 1; i < hi; i++) {
-    if ((panes[i] as Pane<A>).seq < (panes[i - 1] as Pane<A>).seq) {
+    if ((seqs[i] as number) < (seqs[i - 1] as number)) {
       inOrder = false;
       break;
     }
   }
   if (inOrder) {
-    for (let i = lo; i < hi; i++) agg.merge(out, (panes[i] as Pane<A>).acc);
+    for (let i = lo; i < hi; i++) agg.merge(out, panes[i] as A);
   } else {
     // a pane was created out of start order: merge in creation order, as a Map of panes iterated
     // (order matters to capped label counts and exemplar lists)
-    for (const pane of panes.slice(lo, hi).sort((a, b) => a.seq - b.seq)) agg.merge(out, pane.acc);
+    const order: number[] = [];
+    for (let i = lo; i < hi; i++) order.push(i);
+    order.sort((a, b) => (seqs[a] as number) - (seqs[b] as number));
+    for (const i of order) agg.merge(out, panes[i] as A);
   }
   return out;
 }
+
 
 /**
  * A window a detector reads: `spec` ending `offsetMs` before the judged boundary. Declaring every
@@ -433,16 +437,18 @@ export interface WindowRead {
 }
 
 /**
- * What a judgement read: a window (size and pane width) ending `offset` before the judged
- * boundary; `gate` > 0 when only "fewer than `gate` samples" was learnt from it (atLeast), 0 when
- * its contents were used.
+ * What a judgement read, DEP_STRIDE numbers per window read, flat: a window (pane width, size)
+ * ending `offset` before the judged boundary, and `gate` > 0 when only "fewer than `gate` samples"
+ * was learnt from it (atLeast), 0 when its contents were used. Flat numbers rather than an object
+ * per read: profiling the kc history showed the window module's allocations per judgement among
+ * the garbage collector's work.
  */
-interface Dependency {
-  readonly paneMs: number;
-  readonly sizeMs: number;
-  readonly offset: number;
-  readonly gate: number;
-}
+type Dependencies = number[];
+const DEP_STRIDE = 4;
+const DEP_PANE = 0;
+const DEP_SIZE = 1;
+const DEP_OFFSET = 2;
+const DEP_GATE = 3;
 
 class Series<A, I, S> implements SummarizedView<A, S> {
   readonly fine = new PaneList<A, S>();
@@ -456,13 +462,13 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   /** what the last judgement of this series observed, for clears (see judging.ts) */
   standing: readonly StandingEntry[] = [];
   /** what the last judgement read (undefined before the first) */
-  deps: Dependency[] | undefined;
+  deps: Dependencies | undefined;
   /** the boundary being judged while reads are recorded, else NaN */
   recording = Number.NaN;
   /** a pane already inside the windows changed (a late input): judge at the next boundary */
   touched = false;
   /** what the judgement before the last one read (see SeriesWindows.afterJudging) */
-  previousDeps: Dependency[] | undefined;
+  previousDeps: Dependencies | undefined;
   /** an input was added since its next change was last computed */
   added = false;
 
@@ -507,16 +513,15 @@ class Series<A, I, S> implements SummarizedView<A, S> {
   private record(spec: WindowSpec, boundary: number, gate: number): void {
     if (this.recording !== this.recording) return;
     const offset = this.recording - boundary;
-    const deps = this.deps as Dependency[];
-    for (let i = 0; i < deps.length; i++) {
-      const d = deps[i] as Dependency;
-      if (d.sizeMs === spec.sizeMs && d.paneMs === spec.paneMs && d.offset === offset) {
+    const deps = this.deps as Dependencies;
+    for (let i = 0; i < deps.length; i += DEP_STRIDE) {
+      if (deps[i + DEP_SIZE] === spec.sizeMs && deps[i + DEP_PANE] === spec.paneMs && deps[i + DEP_OFFSET] === offset) {
         // contents used beat a count learnt earlier
-        if (gate === 0 && d.gate !== 0) deps[i] = { ...d, gate: 0 };
+        if (gate === 0) deps[i + DEP_GATE] = 0;
         return;
       }
     }
-    deps.push({ paneMs: spec.paneMs, sizeMs: spec.sizeMs, offset, gate });
+    deps.push(spec.paneMs, spec.sizeMs, offset, gate);
   }
 }
 
@@ -528,13 +533,9 @@ export interface StandingEntry {
   readonly severity: Observation['severity'];
 }
 
-function sameDeps(a: readonly Dependency[] | undefined, b: readonly Dependency[] | undefined): boolean {
+function sameDeps(a: Dependencies | undefined, b: Dependencies | undefined): boolean {
   if (a === undefined || b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as Dependency;
-    const y = b[i] as Dependency;
-    if (x.paneMs !== y.paneMs || x.sizeMs !== y.sizeMs || x.offset !== y.offset || x.gate !== y.gate) return false;
-  }
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -544,6 +545,10 @@ export interface JudgedSeries<A, S> extends SummarizedView<A, S> {
   /** false once the series was dropped */
   readonly alive: boolean;
   standing: readonly StandingEntry[];
+}
+
+function bySeq(a: { readonly seq: number }, b: { readonly seq: number }): number {
+  return a.seq - b.seq;
 }
 
 /** The smallest multiple of `unit` strictly greater than `t`. */
@@ -571,6 +576,11 @@ export class SeriesWindows<A, I, S = never> {
   private readonly metrics: WindowMetrics | undefined;
   /** series by due boundary; entries whose boundary no longer matches the series' are stale */
   private readonly agenda = new FlatQueue<Series<A, I, S>>();
+  /** the subject of the last input and its own series (see seriesOf) */
+  private lastSubject: Subject | undefined;
+  private lastSeries: Series<A, I, S> | undefined;
+  /** the list takeDue returns (reused) */
+  private readonly dueList: Series<A, I, S>[] = [];
   private created = 0;
   /** the last boundary judged (or passed) */
   private cursor = Number.NEGATIVE_INFINITY;
@@ -617,21 +627,41 @@ export class SeriesWindows<A, I, S = never> {
   }
 
   private addOne(subject: Subject, timeMs: number, input: I): void {
-    let key = subjectKey(subject);
+    let s = this.lastSeries;
+    if (subject !== this.lastSubject || s === undefined || !s.alive) s = this.seriesOf(subject);
+    this.addToSeries(s, timeMs, input);
+  }
+
+  /**
+   * The series `subject`'s inputs go to (made when missing; the overflow series past max_series).
+   * The last subject's own series is remembered: consecutive inputs of one subject object (a
+   * detector's kept subject arrays) then skip the key lookups.
+   */
+  private seriesOf(subject: Subject): Series<A, I, S> {
+    const key = subjectKey(subject);
     let s = this.series.get(key);
-    if (!s) {
-      if (this.series.size >= this.options.maxSeries) {
-        this.overflowed++;
-        this.metrics?.overflowSpans.inc({ processor: this.options.name });
-        key = subjectKey(OVERFLOW_SUBJECT);
-        subject = OVERFLOW_SUBJECT;
-        s = this.series.get(key);
+    if (s === undefined && this.series.size >= this.options.maxSeries) {
+      // not remembered: the subject gets its own series once there is room
+      this.overflowed++;
+      this.metrics?.overflowSpans.inc({ processor: this.options.name });
+      const overflowKey = subjectKey(OVERFLOW_SUBJECT);
+      s = this.series.get(overflowKey);
+      if (s === undefined) {
+        s = new Series(OVERFLOW_SUBJECT, overflowKey, this.created++, this);
+        this.series.set(overflowKey, s);
       }
-      if (!s) {
-        s = new Series(subject, key, this.created++, this);
-        this.series.set(key, s);
-      }
+      return s;
     }
+    if (s === undefined) {
+      s = new Series(subject, key, this.created++, this);
+      this.series.set(key, s);
+    }
+    this.lastSubject = subject;
+    this.lastSeries = s;
+    return s;
+  }
+
+  private addToSeries(s: Series<A, I, S>, timeMs: number, input: I): void {
     const w = this.weight(input);
     const next = nextMultipleAfter(this.cursor, this.gridMs);
     // The earliest boundary at which the input can matter: when its pane enters a window (checked
@@ -706,9 +736,12 @@ export class SeriesWindows<A, I, S = never> {
   /**
    * The series to judge at `boundary`, in creation order: those on the agenda for it whose last
    * judgement read something that changes there (the others are put back at their next change).
+   * The list is this instance's own, refilled by the next call: read it before calling again.
    */
   takeDue(boundary: number): JudgedSeries<A, S>[] {
-    const out: Series<A, I, S>[] = [];
+    // one list per instance, refilled at each call: a judging loop reads it before the next call
+    const out = this.dueList;
+    out.length = 0;
     const agenda = this.agenda;
     while (agenda.length > 0 && (agenda.peekValue() as number) <= boundary) {
       const s = agenda.pop() as Series<A, I, S>;
@@ -726,7 +759,18 @@ export class SeriesWindows<A, I, S = never> {
       if (next === boundary) out.push(s);
       else this.schedule(s, next);
     }
-    if (out.length > 1) out.sort((a, b) => a.seq - b.seq);
+    // A short list by insertion sort, which allocates nothing (Array.prototype.sort copied the
+    // list at every call, profiled on the kc history); a long one (a dense live load) by sort.
+    if (out.length > 16) out.sort(bySeq);
+    else for (let i = 1; i < out.length; i++) {
+      const x = out[i] as Series<A, I, S>;
+      let j = i - 1;
+      while (j >= 0 && (out[j] as Series<A, I, S>).seq > x.seq) {
+        out[j + 1] = out[j] as Series<A, I, S>;
+        j--;
+      }
+      out[j + 1] = x;
+    }
     return out;
   }
 
@@ -791,8 +835,12 @@ export class SeriesWindows<A, I, S = never> {
   }
 
   private dropExpired(s: Series<A, I, S>, clockBoundary: number): void {
-    s.fine.dropBefore(clockBoundary - this.fineReach);
-    s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
+    // called twice per judgement and nearly always with nothing to drop: the first start is
+    // compared first (the coarse floor, a pane start, is at most clockBoundary − coarseReach)
+    const fine = s.fine.starts;
+    if (fine.length > 0 && (fine[0] as number) < clockBoundary - this.fineReach) s.fine.dropBefore(clockBoundary - this.fineReach);
+    const coarse = s.coarse.starts;
+    if (coarse.length > 0 && (coarse[0] as number) < clockBoundary - this.coarseReach) s.coarse.dropBefore(paneStart(clockBoundary, this.coarseSlide) - this.coarseReach);
   }
 
   /**
@@ -803,14 +851,30 @@ export class SeriesWindows<A, I, S = never> {
   private nextChange(s: Series<A, I, S>, boundary: number): number {
     let next = this.options.keepAll ? Number.POSITIVE_INFINITY : this.expiry(s);
     if (!(next > boundary)) next = nextMultipleAfter(boundary, this.gridMs);
-    for (const d of s.deps ?? []) {
-      const fine = d.paneMs === this.slide;
+    const deps = s.deps;
+    if (deps === undefined) return next;
+    const grid = this.gridMs;
+    // a pane crosses an edge after `boundary` when its start + edge is after the grid boundary at
+    // or before `boundary` (see nextCrossing)
+    const floor = Math.floor(boundary / grid) * grid;
+    for (let i = 0; i < deps.length; i += DEP_STRIDE) {
+      const paneMs = deps[i + DEP_PANE] as number;
+      const sizeMs = deps[i + DEP_SIZE] as number;
+      const offset = deps[i + DEP_OFFSET] as number;
+      const gate = deps[i + DEP_GATE] as number;
+      const fine = paneMs === this.slide;
       const list = fine ? s.fine : s.coarse;
       const add = fine ? 1 : this.coarseSlide;
-      if (d.gate === 0) {
-        next = Math.min(next, nextCrossing(list.starts, d.offset + add, boundary, this.gridMs), nextCrossing(list.starts, d.offset + d.sizeMs + add, boundary, this.gridMs));
+      if (gate === 0) {
+        const starts = list.starts;
+        const enter = offset + add;
+        let k = upperBound(starts, floor - enter);
+        if (k < starts.length) next = Math.min(next, ceilTo((starts[k] as number) + enter, grid));
+        const leave = enter + sizeMs;
+        k = upperBound(starts, floor - leave);
+        if (k < starts.length) next = Math.min(next, ceilTo((starts[k] as number) + leave, grid));
       } else {
-        next = Math.min(next, this.nextReaching(list, d, add, boundary, next));
+        next = Math.min(next, this.nextReaching(list, paneMs, sizeMs, offset, gate, add, boundary, next));
       }
     }
     return next;
@@ -827,15 +891,15 @@ export class SeriesWindows<A, I, S = never> {
   }
 
   /** The first boundary after `boundary` (and before `limit`) at which a pane entering `d`'s window brings it to `d.gate` samples. */
-  private nextReaching(list: PaneList<A, S>, d: Dependency, add: number, boundary: number, limit: number): number {
+  private nextReaching(list: PaneList<A, S>, paneMs: number, sizeMs: number, offset: number, gate: number, add: number, boundary: number, limit: number): number {
     const starts = list.starts;
     const grid = this.gridMs;
-    let i = firstCrossingAfter(starts, d.offset + add, boundary, grid);
+    let i = firstCrossingAfter(starts, offset + add, boundary, grid);
     for (; i < starts.length; i++) {
-      const at = ceilTo((starts[i] as number) + d.offset + add, grid);
+      const at = ceilTo((starts[i] as number) + offset + add, grid);
       if (at >= limit) break;
-      const end = d.paneMs === this.slide ? at - d.offset : paneStart(at - d.offset, d.paneMs);
-      if (list.count(end - d.sizeMs, end) >= d.gate) return at;
+      const end = paneMs === this.slide ? at - offset : paneStart(at - offset, paneMs);
+      if (list.count(end - sizeMs, end) >= gate) return at;
     }
     return Number.POSITIVE_INFINITY;
   }
@@ -893,30 +957,28 @@ export class SeriesWindows<A, I, S = never> {
 
 /**
  * Index of the first pane in `starts` whose crossing of an edge (the first grid boundary ≥
- * start + edge) is after `boundary`; crossings grow with the start, so a binary search finds it.
+ * start + edge) is after `boundary`. A read of `size` at offset `o` over panes of width w holds
+ * the pane starting at p at boundary B when, for fine panes, p + o < B ≤ p + o + size, and for
+ * coarse ones (windows end at the start of B − o's coarse pane) when p + o + w ≤ B < p + o +
+ * size + w: the pane enters at the first boundary ≥ p + o + add and leaves at the first ≥ p + o +
+ * size + add, add being 1 for fine panes (a strict bound on integer times) and w for coarse ones.
+ * Starts and edges are whole milliseconds, so that crossing is after `boundary` exactly when
+ * start + edge is after the last grid boundary at or before `boundary`: one binary search.
  */
 function firstCrossingAfter(starts: readonly number[], edge: number, boundary: number, grid: number): number {
-  let lo = 0;
-  let hi = starts.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (ceilTo((starts[mid] as number) + edge, grid) > boundary) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
+  return upperBound(starts, Math.floor(boundary / grid) * grid - edge);
 }
 
-/**
- * The first grid boundary after `boundary` at which a pane crosses `edge`. A read of `size` at
- * offset `o` over panes of width w holds the pane starting at p at boundary B when, for fine
- * panes, p + o < B ≤ p + o + size, and for coarse ones (windows end at the start of B − o's
- * coarse pane) when p + o + w ≤ B < p + o + size + w: the pane enters at the first boundary ≥
- * p + o + add and leaves at the first ≥ p + o + size + add, add being 1 for fine panes (a strict
- * bound on integer times) and w for coarse ones.
- */
-function nextCrossing(starts: readonly number[], edge: number, boundary: number, grid: number): number {
-  const i = firstCrossingAfter(starts, edge, boundary, grid);
-  return i < starts.length ? ceilTo((starts[i] as number) + edge, grid) : Number.POSITIVE_INFINITY;
+/** Index of the first element of sorted `xs` that is > `x` (xs.length when none is). */
+function upperBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((xs[mid] as number) <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
