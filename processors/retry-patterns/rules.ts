@@ -136,14 +136,9 @@ export function exhaustionFires(share: number, config: RetryPatternsConfig, held
 export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig, held: Held = NOT_HELD): FindingOf<'retry_non_retryable'> | undefined {
   if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
   const share = s.nonRetryableRetries / s.calls;
-  const severity: Severity = reaches(share, config.non_retryable_high_share, 'high', held)
-    ? 'high'
-    : reaches(share, config.non_retryable_medium_share, 'medium', held)
-      ? 'medium'
-      : 'low';
   return {
     kind: 'retry_non_retryable',
-    severity,
+    severity: nonRetryableSeverity(share, config, held),
     title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
@@ -156,6 +151,12 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
     exemplars: s.exemplars.nonRetryable,
     keyMetric: s.nonRetryableRetries,
   };
+}
+
+/** retry_non_retryable's severity from the share of the calls its retries are (each level held by its band once reached). */
+export function nonRetryableSeverity(share: number, config: RetryPatternsConfig, held: Held = NOT_HELD): Severity {
+  if (reaches(share, config.non_retryable_high_share, 'high', held)) return 'high';
+  return reaches(share, config.non_retryable_medium_share, 'medium', held) ? 'medium' : 'low';
 }
 
 export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_no_backoff'> | undefined {
