@@ -213,7 +213,11 @@ class ErrorClusterDetector {
   private readonly calls: SeriesWindows<CallsAcc, SpanRecord, CallsAcc>;
   /** the calls series of an operation key, as the one-subject list its spans are added to */
   private readonly callSubjects = new Map<string, readonly [Subject]>();
-  private readonly reportedSubjects = new Map<string, Subject>();
+  /** reported subjects by service and class, `reportedCount` of them */
+  private readonly reportedSubjects = new Map<string, Map<string, Subject>>();
+  private reportedCount = 0;
+  /** a reported subject's key among the detector's standing observations (kind|subject key), made once per subject object */
+  private readonly standingKeys = new WeakMap<Subject, string>();
   private readonly clusterSeries = new Map<string, readonly Subject[]>();
   private readonly templates = new Map<string, string>();
   private readonly band: number;
@@ -269,12 +273,19 @@ class ErrorClusterDetector {
    * hold at most boundaries (profiled). Bounded: cleared when full (it only saves work).
    */
   private reportedSubject(service: string, errorClass: string): Subject {
-    const text = `${service.length}:${service}${errorClass}`;
-    let subject = this.reportedSubjects.get(text);
+    // by service, then class: no text made per lookup (profiled)
+    let byClass = this.reportedSubjects.get(service);
+    let subject = byClass?.get(errorClass);
     if (subject === undefined) {
-      if (this.reportedSubjects.size >= MAX_CALL_SUBJECTS) this.reportedSubjects.clear();
+      if (this.reportedCount >= MAX_CALL_SUBJECTS) {
+        this.reportedSubjects.clear();
+        this.reportedCount = 0;
+        byClass = undefined;
+      }
+      if (byClass === undefined) this.reportedSubjects.set(service, (byClass = new Map()));
       subject = { service, error_class: errorClass };
-      this.reportedSubjects.set(text, subject);
+      byClass.set(errorClass, subject);
+      this.reportedCount++;
     }
     return subject;
   }
@@ -366,8 +377,10 @@ class ErrorClusterDetector {
 
   /** What the judgement before this one observed of a subject (severity bands), from the detector's standing. */
   private was(subject: Subject): Severity | undefined {
-    const key = `error_cluster|${subjectKey(subject)}`;
-    return this.standing.standing.find((e) => e.key === key)?.severity;
+    let key = this.standingKeys.get(subject);
+    if (key === undefined) this.standingKeys.set(subject, (key = `error_cluster|${subjectKey(subject)}`));
+    for (const e of this.standing.standing) if (e.key === key) return e.severity;
+    return undefined;
   }
 
   private judgeAt(boundary: number): Observation[] {
