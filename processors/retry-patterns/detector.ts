@@ -16,7 +16,19 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { priceTableFor } from '../../src/model/cost.js';
 import type { RetryPatternsConfig } from './config.js';
 import { addTrace, retryStatsAggregator, type RetryCounts, type RetryInput, type RetryStats } from './stats.js';
-import { baselineSpec, exhaustionFires, exhaustionSeverity, judgeAmplification, judgeExhaustion, judgeNoBackoff, judgeNonRetryable, judgeStormRate, nonRetryableSeverity, stormRate, type Finding, type Held } from './rules.js';
+import {
+  baselineSpec,
+  exhaustionOnCounts,
+  judgeAmplification,
+  judgeExhaustion,
+  judgeNoBackoff,
+  judgeNonRetryable,
+  judgeStormRate,
+  nonRetryableOnCounts,
+  stormRateOnCounts,
+  type Finding,
+  type Held,
+} from './rules.js';
 import { countedObservation, observation } from './evidence.js';
 
 /**
@@ -125,7 +137,9 @@ function retryJudge(specs: readonly WindowSpec[], config: RetryPatternsConfig, b
 
 /**
  * Judges one series at a boundary on its windows; every rule picks its own shortest sufficient
- * window, by its counts (RetryCounts, summed from the panes), and merges it only to judge it.
+ * window, by its counts (RetryCounts, summed from the panes), and merges it only to judge it; the
+ * storm rate, exhaustion and non-retryable rules decide on the counts alone (kind, severity, key
+ * metric), and their window is merged for the text and evidence of an observation written.
  * A threshold passed at the previous judgement is held by its band (docs/painpoints.md).
  */
 function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCounts> & { readonly standing: readonly StandingEntry[] }, boundary: number): Observation[] {
@@ -143,11 +157,10 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
     if (longAt >= 0) {
       const short = { spec: specs[shortAt] as WindowSpec, acc: probe.counts(shortAt) };
       const long = { spec: specs[longAt] as WindowSpec, acc: probe.counts(longAt) };
-      const rate = stormRate(short, long, config);
-      if (rate !== undefined) {
-        // judgeStormRate fires on these counts (high, at this rate): the window is merged for its evidence only
+      const head = stormRateOnCounts(short, long, config);
+      if (head !== undefined) {
+        // the window is merged for the evidence of an observation written only
         const merged = probe.deferred(shortAt);
-        const head = { kind: 'retry_storm' as const, severity: 'high' as const, keyMetric: rate.perMin, calls: short.acc.calls };
         const make = () => found(judgeStormRate({ spec: short.spec, acc: merged() }, long, label, config));
         out.push(countedObservation(head, view.subject, short.spec.name, boundary, make, () => merged().runs));
         stormed = true;
@@ -165,25 +178,21 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
 
   const exAt = probe.pick(min, min, 'chains', config.exhaustion_min_chains);
   if (exAt >= 0) {
-    const c = probe.counts(exAt);
     const held = heldOf(view, 'retry_exhaustion', judge.band);
-    // judgeExhaustion on counts (the window holds min_samples calls and exhaustion_min_chains
-    // chains): the window is merged only for the evidence of an observation written
-    const share = c.exhausted / c.chains;
-    if (exhaustionFires(share, config, held)) {
+    const head = exhaustionOnCounts(probe.counts(exAt), config, held);
+    if (head !== undefined) {
       const merged = probe.deferred(exAt);
-      const head = { kind: 'retry_exhaustion' as const, severity: exhaustionSeverity(share, c.calls > 0 ? c.exhaustedAttempts / c.calls : 0, config, held), keyMetric: share, calls: c.calls };
       out.push(countedObservation(head, view.subject, (specs[exAt] as WindowSpec).name, boundary, () => found(judgeExhaustion(merged(), label, config, held)), () => merged().runs));
     }
   }
   const nrAt = probe.pick(min, min, 'nonRetryableRetries', config.non_retryable_min_retries);
   if (nrAt >= 0) {
-    // judgeNonRetryable fires on every window picked (min_samples calls, non_retryable_min_retries retries); its severity is a share of counts
-    const c = probe.counts(nrAt);
     const held = heldOf(view, 'retry_non_retryable', judge.band);
-    const merged = probe.deferred(nrAt);
-    const head = { kind: 'retry_non_retryable' as const, severity: nonRetryableSeverity(c.nonRetryableRetries / c.calls, config, held), keyMetric: c.nonRetryableRetries, calls: c.calls };
-    out.push(countedObservation(head, view.subject, (specs[nrAt] as WindowSpec).name, boundary, () => found(judgeNonRetryable(merged(), label, config, held)), () => merged().runs));
+    const head = nonRetryableOnCounts(probe.counts(nrAt), config, held);
+    if (head !== undefined) {
+      const merged = probe.deferred(nrAt);
+      out.push(countedObservation(head, view.subject, (specs[nrAt] as WindowSpec).name, boundary, () => found(judgeNonRetryable(merged(), label, config, held)), () => merged().runs));
+    }
   }
   const nbAt = probe.pick(min, min, 'timedChains', config.no_backoff_min_chains);
   if (nbAt >= 0) {

@@ -1,7 +1,7 @@
 /** A retry Finding as an observation on one series and window. */
-import { lazyObservation, type Observation, type Severity, type Subject } from '../../src/model/painpoint.js';
+import { lazyObservation, type Observation, type Subject } from '../../src/model/painpoint.js';
 import { MAX_RUN_IDS } from '../../src/model/evidence-format.js';
-import type { Finding } from './rules.js';
+import type { CountedFinding, Finding } from './rules.js';
 
 export function observation(f: Finding, subject: Subject, window: string, time: number, runs: Set<string>): Observation {
   return {
@@ -16,15 +16,6 @@ export function observation(f: Finding, subject: Subject, window: string, time: 
     time,
     runIds: runIdsOf(runs),
   };
-}
-
-/** What a rule decided from a window's counts alone: what the observation's head states. */
-export interface CountedFinding {
-  readonly kind: Finding['kind'];
-  readonly severity: Severity;
-  readonly keyMetric: number;
-  /** the window's calls (the figure the categorize stage reads) */
-  readonly calls: number;
 }
 
 /**
