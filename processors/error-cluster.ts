@@ -126,6 +126,12 @@ function clusterEvidence(acc: ClusterAcc, maxExemplars: number): ClusterEvidence
   return out;
 }
 
+/** A cluster window's operations: their calls series' subjects and the cluster's failures on each. */
+interface ClusterOperations {
+  readonly subjects: Subject[];
+  readonly failures: number[];
+}
+
 interface TotalAcc {
   failures: number;
 }
@@ -213,7 +219,12 @@ class ErrorClusterDetector {
   private readonly calls: SeriesWindows<CallsAcc, SpanRecord, CallsAcc>;
   /** the calls series of an operation key, as the one-subject list its spans are added to */
   private readonly callSubjects = new Map<string, readonly [Subject]>();
-  private readonly reportedSubjects = new Map<string, Subject>();
+  /** reported subjects by service and class, `reportedCount` of them */
+  private readonly reportedSubjects = new Map<string, Map<string, Subject>>();
+  private reportedCount = 0;
+  /** a reported subject's key among the detector's standing observations (kind|subject key), made once per subject object */
+  private readonly standingKeys = new WeakMap<Subject, string>();
+  private readonly operations = new WeakMap<ClusterAcc, ClusterOperations>();
   private readonly clusterSeries = new Map<string, readonly Subject[]>();
   private readonly templates = new Map<string, string>();
   private readonly band: number;
@@ -269,12 +280,19 @@ class ErrorClusterDetector {
    * hold at most boundaries (profiled). Bounded: cleared when full (it only saves work).
    */
   private reportedSubject(service: string, errorClass: string): Subject {
-    const text = `${service.length}:${service}${errorClass}`;
-    let subject = this.reportedSubjects.get(text);
+    // by service, then class: no text made per lookup (profiled)
+    let byClass = this.reportedSubjects.get(service);
+    let subject = byClass?.get(errorClass);
     if (subject === undefined) {
-      if (this.reportedSubjects.size >= MAX_CALL_SUBJECTS) this.reportedSubjects.clear();
+      if (this.reportedCount >= MAX_CALL_SUBJECTS) {
+        this.reportedSubjects.clear();
+        this.reportedCount = 0;
+        byClass = undefined;
+      }
+      if (byClass === undefined) this.reportedSubjects.set(service, (byClass = new Map()));
       subject = { service, error_class: errorClass };
-      this.reportedSubjects.set(text, subject);
+      byClass.set(errorClass, subject);
+      this.reportedCount++;
     }
     return subject;
   }
@@ -352,22 +370,44 @@ class ErrorClusterDetector {
   private operationCalls(acc: ClusterAcc, spec: WindowSpec, boundary: number): { failures: number; calls: number } {
     let failures = 0;
     let calls = 0;
-    for (const [operation, n] of acc.byOperation.entries()) {
-      if (operation === OVERFLOW_LABEL) continue;
-      const view = this.calls.get(this.callSeries(operation)[0]);
+    const ops = this.operationsOf(acc, spec !== ALL_WINDOW);
+    for (let i = 0; i < ops.subjects.length; i++) {
+      const view = this.calls.get(ops.subjects[i] as Subject);
       if (view === undefined) continue;
       const c = spec === ALL_WINDOW ? (view.all()?.calls ?? 0) : view.summary(spec, boundary).calls;
       if (c === 0) continue;
-      failures += n;
+      failures += ops.failures[i] as number;
       calls += c;
     }
     return { failures, calls };
   }
 
+  /**
+   * A cluster window's operations (the overflow label left out), as their calls series' subjects
+   * and the cluster's failures on each, in the breakdown's order; kept per merged window when
+   * `keep` (a window's merge is never changed, and most judgements read the same merge as the one
+   * before: profiled on the kc history). Weak: entries go with the windows.
+   */
+  private operationsOf(acc: ClusterAcc, keep: boolean): ClusterOperations {
+    let ops = keep ? this.operations.get(acc) : undefined;
+    if (ops === undefined) {
+      ops = { subjects: [], failures: [] };
+      for (const [operation, n] of acc.byOperation.entries()) {
+        if (operation === OVERFLOW_LABEL) continue;
+        ops.subjects.push(this.callSeries(operation)[0]);
+        ops.failures.push(n);
+      }
+      if (keep) this.operations.set(acc, ops);
+    }
+    return ops;
+  }
+
   /** What the judgement before this one observed of a subject (severity bands), from the detector's standing. */
   private was(subject: Subject): Severity | undefined {
-    const key = `error_cluster|${subjectKey(subject)}`;
-    return this.standing.standing.find((e) => e.key === key)?.severity;
+    let key = this.standingKeys.get(subject);
+    if (key === undefined) this.standingKeys.set(subject, (key = `error_cluster|${subjectKey(subject)}`));
+    for (const e of this.standing.standing) if (e.key === key) return e.severity;
+    return undefined;
   }
 
   private judgeAt(boundary: number): Observation[] {

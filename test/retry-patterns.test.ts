@@ -388,7 +388,7 @@ describe('retry window counts', () => {
     const summary = agg.summary!;
     const panes = [1, 2, 3].map((k) => {
       const s = agg.create();
-      Object.assign(s, { calls: 10 * k, chains: 3 * k, retries: 5 * k, exhausted: k, nonRetryableRetries: k + 1, timedChains: 2 * k, amplifiedChains: k - 1 });
+      Object.assign(s, { calls: 10 * k, chains: 3 * k, retries: 5 * k, exhausted: k, exhaustedAttempts: 3 * k, nonRetryableRetries: k + 1, timedChains: 2 * k, amplifiedChains: k - 1 });
       return s;
     });
     const merged = agg.create();
@@ -402,6 +402,7 @@ describe('retry window counts', () => {
       chains: merged.chains,
       retries: merged.retries,
       exhausted: merged.exhausted,
+      exhaustedAttempts: merged.exhaustedAttempts,
       nonRetryableRetries: merged.nonRetryableRetries,
       timedChains: merged.timedChains,
       amplifiedChains: merged.amplifiedChains,

@@ -16,8 +16,20 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { priceTableFor } from '../../src/model/cost.js';
 import type { RetryPatternsConfig } from './config.js';
 import { addTrace, retryStatsAggregator, type RetryCounts, type RetryInput, type RetryStats } from './stats.js';
-import { baselineSpec, exhaustionFires, judgeAmplification, judgeExhaustion, judgeNoBackoff, judgeNonRetryable, judgeStormRate, stormRate, type Finding, type Held } from './rules.js';
-import { observation } from './evidence.js';
+import {
+  baselineSpec,
+  exhaustionOnCounts,
+  judgeAmplification,
+  judgeExhaustion,
+  judgeNoBackoff,
+  judgeNonRetryable,
+  judgeStormRate,
+  nonRetryableOnCounts,
+  stormRateOnCounts,
+  type Finding,
+  type Held,
+} from './rules.js';
+import { countedObservation, observation } from './evidence.js';
 
 /**
  * What one judgement learnt of each window (by index in the window specs), so every rule reads a
@@ -72,6 +84,12 @@ class WindowProbe {
     return this.view.window(this.specs[i] as WindowSpec, this.boundary);
   }
 
+  /** `window`, merged when first read (SeriesView.deferredWindow): for evidence of a finding decided on counts */
+  deferred(i: number): () => RetryStats {
+    this.counts(i);
+    return this.view.deferredWindow(this.specs[i] as WindowSpec, this.boundary);
+  }
+
   /** the shortest window with at least `gate` samples (probed by count first) whose counts hold `min` calls and `n` of `field` */
   pick(gate: number, min: number, field: keyof RetryCounts, n: number): number {
     for (let i = 0; i < this.specs.length; i++) {
@@ -119,7 +137,9 @@ function retryJudge(specs: readonly WindowSpec[], config: RetryPatternsConfig, b
 
 /**
  * Judges one series at a boundary on its windows; every rule picks its own shortest sufficient
- * window, by its counts (RetryCounts, summed from the panes), and merges it only to judge it.
+ * window, by its counts (RetryCounts, summed from the panes), and merges it only to judge it; the
+ * storm rate, exhaustion and non-retryable rules decide on the counts alone (kind, severity, key
+ * metric), and their window is merged for the text and evidence of an observation written.
  * A threshold passed at the previous judgement is held by its band (docs/painpoints.md).
  */
 function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCounts> & { readonly standing: readonly StandingEntry[] }, boundary: number): Observation[] {
@@ -130,50 +150,49 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
   const out: Observation[] = [];
 
   // retry_storm: the rate rule first (it says more), else amplification.
-  let storm: Finding | undefined;
-  let stormAt = -1;
-  let stormAcc: RetryStats | undefined;
+  let stormed = false;
   const shortAt = probe.pick(min, min, 'calls', 0);
   if (shortAt >= 0) {
     const longAt = judge.baselines[shortAt] as number;
     if (longAt >= 0) {
       const short = { spec: specs[shortAt] as WindowSpec, acc: probe.counts(shortAt) };
       const long = { spec: specs[longAt] as WindowSpec, acc: probe.counts(longAt) };
-      if (stormRate(short, long, config) !== undefined) {
-        stormAt = shortAt;
-        stormAcc = probe.window(shortAt);
-        storm = judgeStormRate({ spec: short.spec, acc: stormAcc }, long, label, config);
+      const head = stormRateOnCounts(short, long, config);
+      if (head !== undefined) {
+        // the window is merged for the evidence of an observation written only
+        const merged = probe.deferred(shortAt);
+        const make = () => found(judgeStormRate({ spec: short.spec, acc: merged() }, long, label, config));
+        out.push(countedObservation(head, view.subject, short.spec.name, boundary, make, () => merged().runs));
+        stormed = true;
       }
     }
   }
-  if (storm === undefined) {
+  if (!stormed) {
     const at = probe.pick(config.amplification_min_chains, 0, 'amplifiedChains', config.amplification_min_chains);
     if (at >= 0) {
-      stormAt = at;
-      stormAcc = probe.window(at);
-      const acc = stormAcc;
-      storm = findingOn(judge, acc, 'retry_storm', undefined, () => judgeAmplification(acc, label, config));
-    } else stormAt = -1;
+      const acc = probe.window(at);
+      const storm = findingOn(judge, acc, 'retry_storm', undefined, () => judgeAmplification(acc, label, config));
+      if (storm !== undefined) out.push(observation(storm, view.subject, (specs[at] as WindowSpec).name, boundary, acc.runs));
+    }
   }
-  if (storm !== undefined && stormAcc !== undefined) out.push(observation(storm, view.subject, (specs[stormAt] as WindowSpec).name, boundary, stormAcc.runs));
 
   const exAt = probe.pick(min, min, 'chains', config.exhaustion_min_chains);
   if (exAt >= 0) {
-    const c = probe.counts(exAt);
     const held = heldOf(view, 'retry_exhaustion', judge.band);
-    // judgeExhaustion's share test on counts first
-    if (exhaustionFires(c.exhausted / c.chains, config, held)) {
-      const acc = probe.window(exAt);
-      const f = findingOn(judge, acc, 'retry_exhaustion', held.was, () => judgeExhaustion(acc, label, config, held));
-      if (f !== undefined) out.push(observation(f, view.subject, (specs[exAt] as WindowSpec).name, boundary, acc.runs));
+    const head = exhaustionOnCounts(probe.counts(exAt), config, held);
+    if (head !== undefined) {
+      const merged = probe.deferred(exAt);
+      out.push(countedObservation(head, view.subject, (specs[exAt] as WindowSpec).name, boundary, () => found(judgeExhaustion(merged(), label, config, held)), () => merged().runs));
     }
   }
   const nrAt = probe.pick(min, min, 'nonRetryableRetries', config.non_retryable_min_retries);
   if (nrAt >= 0) {
-    const acc = probe.window(nrAt);
     const held = heldOf(view, 'retry_non_retryable', judge.band);
-    const f = findingOn(judge, acc, 'retry_non_retryable', held.was, () => judgeNonRetryable(acc, label, config, held));
-    if (f !== undefined) out.push(observation(f, view.subject, (specs[nrAt] as WindowSpec).name, boundary, acc.runs));
+    const head = nonRetryableOnCounts(probe.counts(nrAt), config, held);
+    if (head !== undefined) {
+      const merged = probe.deferred(nrAt);
+      out.push(countedObservation(head, view.subject, (specs[nrAt] as WindowSpec).name, boundary, () => found(judgeNonRetryable(merged(), label, config, held)), () => merged().runs));
+    }
   }
   const nbAt = probe.pick(min, min, 'timedChains', config.no_backoff_min_chains);
   if (nbAt >= 0) {
@@ -182,6 +201,12 @@ function judgeSeries(judge: RetryJudge, view: SummarizedView<RetryStats, RetryCo
     if (f !== undefined) out.push(observation(f, view.subject, (specs[nbAt] as WindowSpec).name, boundary, acc.runs));
   }
   return out;
+}
+
+/** A finding its counts said the rule makes (the merged window holds the same counts). */
+function found<F extends Finding>(f: F | undefined): F {
+  if (f === undefined) throw new Error('retry_patterns: a rule decided on a window\'s counts did not fire on its merge');
+  return f;
 }
 
 /** The finding `make` makes on window `acc`, made once per window, rule and held severity. */

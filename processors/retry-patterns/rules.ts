@@ -11,7 +11,7 @@ import { NOT_HELD, reaches, type Held } from '../../src/windows/judging.js';
 export { NOT_HELD, type Held };
 import type { EvidenceMetrics, RetryChainMetrics } from '../../src/model/evidence/index.js';
 import type { RetryPatternsConfig } from './config.js';
-import type { RetryStats } from './stats.js';
+import type { RetryCounts, RetryStats } from './stats.js';
 
 type RetryKind = 'retry_storm' | 'retry_exhaustion' | 'retry_non_retryable' | 'retry_no_backoff';
 
@@ -117,6 +117,39 @@ export function judgeExhaustion(s: RetryStats, label: string, config: RetryPatte
   };
 }
 
+/** What a rule decides from a window's counts alone: the head of the finding it makes on the window's merge. */
+export interface CountedFinding {
+  readonly kind: Finding['kind'];
+  readonly severity: Severity;
+  readonly keyMetric: number;
+  /** the window's calls (the figure the categorize stage reads) */
+  readonly calls: number;
+}
+
+/** judgeExhaustion on a window's counts: the kind, severity and key metric it states on the window's merge, or undefined when it does not fire. */
+export function exhaustionOnCounts(c: RetryCounts, config: RetryPatternsConfig, held: Held = NOT_HELD): CountedFinding | undefined {
+  if (c.calls < config.min_samples || c.chains < config.exhaustion_min_chains) return undefined;
+  const share = c.exhausted / c.chains;
+  if (!exhaustionFires(share, config, held)) return undefined;
+  return { kind: 'retry_exhaustion', severity: exhaustionSeverity(share, c.calls > 0 ? c.exhaustedAttempts / c.calls : 0, config, held), keyMetric: share, calls: c.calls };
+}
+
+/** judgeNonRetryable on a window's counts (see exhaustionOnCounts). */
+export function nonRetryableOnCounts(c: RetryCounts, config: RetryPatternsConfig, held: Held = NOT_HELD): CountedFinding | undefined {
+  if (c.calls < config.min_samples || c.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
+  return { kind: 'retry_non_retryable', severity: nonRetryableSeverity(c.nonRetryableRetries / c.calls, config, held), keyMetric: c.nonRetryableRetries, calls: c.calls };
+}
+
+/** judgeStormRate on the short window's counts and its baseline's (see exhaustionOnCounts). */
+export function stormRateOnCounts(
+  short: { spec: WindowSpec; acc: RetryCounts },
+  long: { spec: WindowSpec; acc: CallsAndRetries },
+  config: RetryPatternsConfig,
+): CountedFinding | undefined {
+  const rate = stormRate(short, long, config);
+  return rate === undefined ? undefined : { kind: 'retry_storm', severity: 'high', keyMetric: rate.perMin, calls: short.acc.calls };
+}
+
 /** retry_exhaustion's severity from the share of exhausted chains and their attempts' share of the calls (its impact). */
 export function exhaustionSeverity(share: number, impact: number, config: RetryPatternsConfig, held: Held = NOT_HELD): Severity {
   if (!reaches(impact, config.exhaustion_medium_share, 'medium', held)) return 'low';
@@ -136,14 +169,9 @@ export function exhaustionFires(share: number, config: RetryPatternsConfig, held
 export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPatternsConfig, held: Held = NOT_HELD): FindingOf<'retry_non_retryable'> | undefined {
   if (s.calls < config.min_samples || s.nonRetryableRetries < config.non_retryable_min_retries) return undefined;
   const share = s.nonRetryableRetries / s.calls;
-  const severity: Severity = reaches(share, config.non_retryable_high_share, 'high', held)
-    ? 'high'
-    : reaches(share, config.non_retryable_medium_share, 'medium', held)
-      ? 'medium'
-      : 'low';
   return {
     kind: 'retry_non_retryable',
-    severity,
+    severity: nonRetryableSeverity(share, config, held),
     title: `${label} is retried after errors a retry cannot fix (${s.nonRetryableRetries} retries)`,
     description:
       `${s.nonRetryableRetries} retries of ${label} followed non-retryable errors (${topLabels(s.nonRetryableByClass)}), ` +
@@ -156,6 +184,12 @@ export function judgeNonRetryable(s: RetryStats, label: string, config: RetryPat
     exemplars: s.exemplars.nonRetryable,
     keyMetric: s.nonRetryableRetries,
   };
+}
+
+/** retry_non_retryable's severity from the share of the calls its retries are (each level held by its band once reached). */
+export function nonRetryableSeverity(share: number, config: RetryPatternsConfig, held: Held = NOT_HELD): Severity {
+  if (reaches(share, config.non_retryable_high_share, 'high', held)) return 'high';
+  return reaches(share, config.non_retryable_medium_share, 'medium', held) ? 'medium' : 'low';
 }
 
 export function judgeNoBackoff(s: RetryStats, label: string, config: RetryPatternsConfig): FindingOf<'retry_no_backoff'> | undefined {

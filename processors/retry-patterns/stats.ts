@@ -64,6 +64,8 @@ export interface RetryCounts {
   chains: number;
   retries: number;
   exhausted: number;
+  /** attempts of the exhausted chains (retry_exhaustion's impact) */
+  exhaustedAttempts: number;
   nonRetryableRetries: number;
   timedChains: number;
   amplifiedChains: number;
@@ -191,18 +193,19 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
   // samples are calls and chains: a window with n calls, or n amplified chains, holds ≥ n of them
   weight: () => 1,
   summary: {
-    create: () => ({ calls: 0, chains: 0, retries: 0, exhausted: 0, nonRetryableRetries: 0, timedChains: 0, amplifiedChains: 0 }),
+    create: () => ({ calls: 0, chains: 0, retries: 0, exhausted: 0, exhaustedAttempts: 0, nonRetryableRetries: 0, timedChains: 0, amplifiedChains: 0 }),
     add(into, s) {
       into.calls += s.calls;
       into.chains += s.chains;
       into.retries += s.retries;
       into.exhausted += s.exhausted;
+      into.exhaustedAttempts += s.exhaustedAttempts;
       into.nonRetryableRetries += s.nonRetryableRetries;
       into.timedChains += s.timedChains;
       into.amplifiedChains += s.amplifiedChains;
     },
     additive: {
-      width: 7,
+      width: 8,
       counts(s, out, at) {
         out[at] = s.calls;
         out[at + 1] = s.chains;
@@ -211,6 +214,7 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
         out[at + 4] = s.nonRetryableRetries;
         out[at + 5] = s.timedChains;
         out[at + 6] = s.amplifiedChains;
+        out[at + 7] = s.exhaustedAttempts;
       },
       fromCounts: (c) => ({
         calls: c[0] as number,
@@ -220,6 +224,7 @@ export const retryStatsAggregator: PaneAggregator<RetryStats, RetryInput, RetryC
         nonRetryableRetries: c[4] as number,
         timedChains: c[5] as number,
         amplifiedChains: c[6] as number,
+        exhaustedAttempts: c[7] as number,
       }),
     },
   },
