@@ -22,7 +22,7 @@
  */
 import { defer, filter, map, type OperatorFunction } from 'rxjs';
 import type { TaggedJudgement } from '../src/model/events.js';
-import { Counter, Gauge, type Registry } from '../src/telemetry/prom.js';
+import { Counter, Gauge } from '../src/telemetry/prom.js';
 import { z } from 'zod';
 import {
   PAIN_POINT_KINDS,
@@ -38,6 +38,7 @@ import type { ProcessorFactory } from '../src/component/contracts.js';
 import { computeImpact, DEFAULT_IMPACT_WEIGHTS } from '../src/recommendations/impact.js';
 import { isTokenAnomaly } from '../src/model/evidence/index.js';
 import { firstMetric } from '../src/recommendations/format.js';
+import { perRegistry } from '../src/telemetry/per-registry.js';
 
 const severitySchema = z.enum(['high', 'medium', 'low']);
 const categorySchema = z.enum(['reliability', 'performance', 'cost', 'efficiency']);
@@ -113,40 +114,32 @@ interface CategorizeMetrics {
   readonly tracked: Gauge<'processor'>;
 }
 
-const metricsCache = new WeakMap<Registry, CategorizeMetrics>();
-function categorizeMetrics(registry: Registry): CategorizeMetrics {
-  let m = metricsCache.get(registry);
-  if (!m) {
-    m = {
-      dropped: new Counter({
-        name: 'sidelight_categorize_dropped_total',
-        help: 'Observations dropped because their severity is below min_severity',
-        labelNames: ['processor'],
-        registers: [registry],
-      }),
-      severityChanged: new Counter({
-        name: 'sidelight_categorize_severity_changed_total',
-        help: "Observations whose severity a categorize rule changed from the detector's",
-        labelNames: ['processor', 'rule'],
-        registers: [registry],
-      }),
-      trackedEvictions: new Counter({
-        name: 'sidelight_categorize_tracked_evictions_total',
-        help: 'Critical-path operations forgotten because max_tracked_operations was reached',
-        labelNames: ['processor'],
-        registers: [registry],
-      }),
-      tracked: new Gauge({
-        name: 'sidelight_categorize_tracked_operations',
-        help: 'Operations remembered as latency bottlenecks',
-        labelNames: ['processor'],
-        registers: [registry],
-      }),
-    };
-    metricsCache.set(registry, m);
-  }
-  return m;
-}
+const categorizeMetrics = perRegistry((registry): CategorizeMetrics => ({
+  dropped: new Counter({
+    name: 'sidelight_categorize_dropped_total',
+    help: 'Observations dropped because their severity is below min_severity',
+    labelNames: ['processor'],
+    registers: [registry],
+  }),
+  severityChanged: new Counter({
+    name: 'sidelight_categorize_severity_changed_total',
+    help: "Observations whose severity a categorize rule changed from the detector's",
+    labelNames: ['processor', 'rule'],
+    registers: [registry],
+  }),
+  trackedEvictions: new Counter({
+    name: 'sidelight_categorize_tracked_evictions_total',
+    help: 'Critical-path operations forgotten because max_tracked_operations was reached',
+    labelNames: ['processor'],
+    registers: [registry],
+  }),
+  tracked: new Gauge({
+    name: 'sidelight_categorize_tracked_operations',
+    help: 'Operations remembered as latency bottlenecks',
+    labelNames: ['processor'],
+    registers: [registry],
+  }),
+}));
 
 
 const isOverflow = (o: Observation): boolean =>

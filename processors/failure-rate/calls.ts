@@ -12,6 +12,7 @@ import { Counter, type Registry } from '../../src/telemetry/prom.js';
 import type { SpanRecord } from '../../src/model/span.js';
 import { isModelCall } from '../../src/model/cost.js';
 import { movedOn } from '../../src/traces/retry-chains.js';
+import { perRegistry } from '../../src/telemetry/per-registry.js';
 
 /** How one span counts: a call of its own (and whether it failed), or another attempt of one. */
 export interface CallCount {
@@ -32,19 +33,11 @@ export const everySpanACall = (span: SpanRecord): CallCount => (span.failed ? FI
 type Kept = Pick<SpanRecord, 'failed' | 'attempt' | 'operationKey' | 'startMs' | 'endMs' | 'toolCallId'>;
 const keep = (s: SpanRecord): Kept => ({ failed: s.failed, attempt: s.attempt, operationKey: s.operationKey, startMs: s.startMs, endMs: s.endMs, toolCallId: s.toolCallId });
 
-const evictionCounters = new WeakMap<Registry, Counter>();
-function evictions(registry: Registry): Counter {
-  let c = evictionCounters.get(registry);
-  if (c === undefined) {
-    c = new Counter({
-      name: 'sidelight_failure_rate_calls_forgotten_total',
-      help: 'Sibling groups failure_rate forgot past processors.failure_rate.max_tracked_calls (a retry of one counts as a call of its own)',
-      registers: [registry],
-    });
-    evictionCounters.set(registry, c);
-  }
-  return c;
-}
+const evictions = perRegistry((registry): Counter => new Counter({
+  name: 'sidelight_failure_rate_calls_forgotten_total',
+  help: 'Sibling groups failure_rate forgot past processors.failure_rate.max_tracked_calls (a retry of one counts as a call of its own)',
+  registers: [registry],
+}));
 
 /**
  * The last span seen per (trace, parent, operation key), at most `max` of them (the oldest
