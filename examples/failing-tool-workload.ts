@@ -1,6 +1,7 @@
 /**
  * An example workload for a running sidecar: kc-orchestrator-shaped traces sent with the
- * OpenTelemetry JS SDK over OTLP/HTTP (protobuf). One tool, web_search, fails 40 % of the time;
+ * OpenTelemetry JS SDK over OTLP (HTTP protobuf by default; OTEL_EXPORTER_OTLP_PROTOCOL=http/json
+ * or grpc, with the gRPC port, as the SDK's own variable says). One tool, web_search, fails 40 % of the time;
  * read_file and the LLM calls are healthy. Spans are stamped over the last two minutes, so the
  * sidecar judges them at once and prints a failure_rate pain point for web_search.
  *
@@ -9,12 +10,22 @@
 import { context, trace, SpanStatusCode, SpanKind } from '@opentelemetry/api';
 import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as GrpcExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 
-const endpoint = process.argv[2] ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://127.0.0.1:4318';
+const protocol = process.env.OTEL_EXPORTER_OTLP_PROTOCOL || 'http/protobuf';
+const endpoint = process.argv[2] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || (protocol === 'grpc' ? 'http://127.0.0.1:4317' : 'http://127.0.0.1:4318');
+function exporter() {
+  if (protocol === 'grpc') return new GrpcExporter({ url: endpoint });
+  if (protocol === 'http/json') return new JsonExporter({ url: `${endpoint}/v1/traces` });
+  if (protocol === 'http/protobuf') return new ProtoExporter({ url: `${endpoint}/v1/traces` });
+  console.error(`OTEL_EXPORTER_OTLP_PROTOCOL=${protocol}: use http/protobuf, http/json or grpc`);
+  process.exit(2);
+}
 const provider = new BasicTracerProvider({
   resource: resourceFromAttributes({ 'service.name': 'kc-orchestrator' }),
-  spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: `${endpoint}/v1/traces` }), { maxExportBatchSize: 512 })],
+  spanProcessors: [new BatchSpanProcessor(exporter(), { maxExportBatchSize: 512 })],
 });
 const tracer = provider.getTracer('example-workload');
 
@@ -52,4 +63,4 @@ for (let i = 0; i < TASKS; i++) {
 }
 await provider.forceFlush();
 await provider.shutdown();
-process.stdout.write(`sent ${TASKS} agent tasks (${TASKS * 5} spans) to ${endpoint}\n`);
+process.stdout.write(`sent ${TASKS} agent tasks (${TASKS * 5} spans) to ${endpoint} over ${protocol}\n`);
