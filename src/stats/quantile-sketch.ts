@@ -38,6 +38,8 @@ export class QuantileSketch {
   /** the lowest and highest of `exactKeys` */
   private keyLo = Number.POSITIVE_INFINITY;
   private keyHi = Number.NEGATIVE_INFINITY;
+  /** `exact` sorted, made by the first quantile asked for at its size (see quantile) */
+  private sorted: number[] | undefined;
   private sketch: DDSketch | undefined;
   /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
   private zeros = 0;
@@ -94,8 +96,16 @@ export class QuantileSketch {
   quantile(q: number): number {
     if (this.count === 0 || !(q >= 0 && q <= 1)) return Number.NaN;
     const rank = quantileRank(q, this.count);
-    if (this.exact !== undefined) {
-      return [...this.exact].sort((a, b) => a - b)[rank] as number;
+    const exact = this.exact;
+    if (exact !== undefined) {
+      // sorted once per size, not copied and sorted at every quantile: latency asks a judged
+      // window for p95 and p99 several times per judgement (profiled on the 10-day kc history).
+      // Values are only appended while exact, so the sorted copy is current while its length is.
+      let sorted = this.sorted;
+      if (sorted === undefined || sorted.length !== exact.length) {
+        sorted = this.sorted = exact.slice().sort(ascending);
+      }
+      return sorted[rank] as number;
     }
     if (rank < this.zeros) return 0;
     const sketch = this.sketch as DDSketch;
@@ -181,6 +191,7 @@ export class QuantileSketch {
     const keys = this.keysOfExact();
     this.exact = undefined;
     this.exactKeys = undefined;
+    this.sorted = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
     this.reserve(this.keyLo, this.keyHi);
     for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
@@ -240,6 +251,8 @@ export class QuantileSketch {
 export function quantileRank(q: number, count: number): number {
   return Math.floor(q * (count - 1));
 }
+
+const ascending = (a: number, b: number): number => a - b;
 
 function normalize(ms: number): number {
   if (ms < MIN_POSITIVE_MS) return 0;
