@@ -290,15 +290,33 @@ export function regressionRuledOut(
   }
   if (tests === 0) return true;
   const panes = collectPanes(forEachPane);
+  if (tests < 2) {
+    // the second test always holds
+    limit1 = limit0;
+    rank1 = baselineCalls;
+  }
+  // The scan stops as soon as the answer is known (profiling the 10-day kc history showed these
+  // scans, ~86 panes of a 24 h baseline per judgement, as most of the bound's time): false once a
+  // count passes its rank; true once even the calls not yet visited could not make one pass it.
+  // The panes hold `baselineCalls` successful calls (the summary the caller read sums the same
+  // panes' sketch counts), so the calls left unvisited are known.
   let upTo0 = 0;
   let upTo1 = 0;
+  let left = baselineCalls;
+  let ruledOut = false;
   for (let i = 0; i < panes.length; i++) {
     const sketch = (panes[i] as LatencyAcc).sketch;
     upTo0 += sketch.countUpTo(limit0);
     if (tests > 1) upTo1 += sketch.countUpTo(limit1);
+    left -= sketch.count;
+    if (upTo0 > rank0 || upTo1 > rank1) break;
+    if (upTo0 + left <= rank0 && upTo1 + left <= rank1) {
+      ruledOut = true;
+      break;
+    }
   }
   panes.length = 0;
-  return upTo0 <= rank0 && (tests < 2 || upTo1 <= rank1);
+  return ruledOut || (upTo0 <= rank0 && upTo1 <= rank1);
 }
 
 /**
@@ -412,9 +430,21 @@ export function slowTailRuledOut(config: LatencyConfig, calls: number, forEachPa
   else if (!(max > 0)) ruledOut = false;
   else {
     const limit = (RULED_OUT_MARGIN * max) / config.tail_ratio;
+    const rank = quantileRank(0.5, calls);
+    // stops once the answer is known, as regressionRuledOut's scan does (the panes hold `calls`)
     let upTo = 0;
-    for (let i = 0; i < panes.length; i++) upTo += (panes[i] as LatencyAcc).sketch.countUpTo(limit);
-    ruledOut = upTo <= quantileRank(0.5, calls);
+    let left = calls;
+    ruledOut = true;
+    for (let i = 0; i < panes.length; i++) {
+      const sketch = (panes[i] as LatencyAcc).sketch;
+      upTo += sketch.countUpTo(limit);
+      left -= sketch.count;
+      if (upTo > rank) {
+        ruledOut = false;
+        break;
+      }
+      if (upTo + left <= rank) break;
+    }
   }
   panes.length = 0;
   return ruledOut;
