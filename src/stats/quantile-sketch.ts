@@ -181,6 +181,17 @@ export class QuantileSketch {
     return sum;
   }
 
+  /**
+   * Appends the values to `out` (in no set order) while they are held exactly and returns true;
+   * returns false, appending nothing, once the DDSketch holds them.
+   */
+  appendExactTo(out: number[]): boolean {
+    const exact = this.exact;
+    if (exact === undefined) return false;
+    for (let i = 0; i < exact.length; i++) out.push(exact[i] as number);
+    return true;
+  }
+
   /** true while the values are held exactly */
   get isExact(): boolean {
     return this.exact !== undefined;
