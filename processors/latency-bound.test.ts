@@ -18,7 +18,9 @@ import {
   latencyAggregator,
   latencyConfigSchema,
   latencySpanOperator,
+  paneQuantileBounds,
   regressionRuledOut,
+  regressionRuledOutWithin,
   slowTailRuledOut,
   type LatencyAcc,
   type LatencyConfig,
@@ -134,6 +136,53 @@ describe('regressionRuledOut', () => {
     let visited = 0;
     expect(regressionRuledOut(config, fast, 500, () => visited++)).toBe(true);
     expect(visited).toBe(0);
+  });
+});
+
+describe('paneQuantileBounds', () => {
+  it('bounds the p95 and p99 of the merge, and a proof within the bounds is a proof on the merged window', () => {
+    const rand = seeded(20261203);
+    const config = latencyConfigSchema.parse({ tail_min_calls: 40 });
+    let bounded = 0;
+    let proved = 0;
+    for (let i = 0; i < 600; i++) {
+      const median = [5, 40, 200, 1_500][Math.floor(rand() * 4)] as number;
+      const factor = [1, 1.5, 1.9, 2, 2.2, 3][Math.floor(rand() * 6)] as number;
+      const draw = (m: number): number => (rand() < 0.03 ? 0 : rand() < 0.05 ? m * 20 : lognormal(rand, m, 0.5));
+      // judged windows of panes of 0–3 calls, 20 to 120 in all (merges past EXACT_LIMIT hold a DDSketch)
+      const judgedPanes: LatencyAcc[] = [];
+      const target = 20 + Math.floor(rand() * 100);
+      for (let n = 0; n < target; ) {
+        const k = Math.min(target - n, Math.floor(rand() * 4));
+        judgedPanes.push(pane(Array.from({ length: k }, () => draw(median * factor))));
+        n += k;
+      }
+      const baselinePanes = Array.from({ length: 10 + Math.floor(rand() * 40) }, () => pane(Array.from({ length: 1 + Math.floor(rand() * 8) }, () => draw(median))));
+      const judged = merged(judgedPanes);
+      const bounds = paneQuantileBounds((visit) => judgedPanes.forEach(visit));
+      expect(bounds).toBeDefined();
+      if (bounds === undefined) continue;
+      bounded++;
+      expect(bounds.count).toBe(judged.sketch.count);
+      expect(judged.sketch.quantile(0.95)).toBeGreaterThanOrEqual(bounds.p95lo);
+      expect(judged.sketch.quantile(0.95)).toBeLessThanOrEqual(bounds.p95hi);
+      expect(judged.sketch.quantile(0.99)).toBeGreaterThanOrEqual(bounds.p99lo);
+      expect(judged.sketch.quantile(0.99)).toBeLessThanOrEqual(bounds.p99hi);
+      const baselineCalls = merged(baselinePanes).sketch.count;
+      const visitBaseline = (visit: (p: LatencyAcc) => void): void => baselinePanes.forEach(visit);
+      if (regressionRuledOutWithin(config, bounds, baselineCalls, visitBaseline) === true) {
+        proved++;
+        expect(regressionRuledOut(config, judged, baselineCalls, visitBaseline), `case ${i}`).toBe(true);
+      }
+    }
+    expect(bounded).toBe(600);
+    expect(proved).toBeGreaterThan(100);
+  });
+
+  it('gives no bounds once a pane holds a DDSketch', () => {
+    const busy = pane(Array.from({ length: EXACT_LIMIT + 1 }, (_, i) => 10 + i));
+    expect(paneQuantileBounds((visit) => [pane([5]), busy].forEach(visit))).toBeUndefined();
+    expect(paneQuantileBounds(() => undefined)).toBeUndefined();
   });
 });
 

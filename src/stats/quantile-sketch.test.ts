@@ -229,3 +229,17 @@ describe('merging panes with their bin keys kept', () => {
     expect(observed(both, values)).toEqual(observed(reference, values));
   });
 });
+
+describe('QuantileSketch.appendExactTo', () => {
+  it('appends the values while exact, and nothing once the DDSketch holds them', () => {
+    const s = new QuantileSketch();
+    for (const v of [3, 1, 0.0001, 2]) s.add(v);
+    const out = [7];
+    expect(s.appendExactTo(out)).toBe(true);
+    expect(out).toEqual([7, 3, 1, 0, 2]);
+    for (let i = 0; i < EXACT_LIMIT; i++) s.add(10 + i);
+    const none: number[] = [];
+    expect(s.appendExactTo(none)).toBe(false);
+    expect(none).toEqual([]);
+  });
+});

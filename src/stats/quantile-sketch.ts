@@ -38,6 +38,8 @@ export class QuantileSketch {
   /** the lowest and highest of `exactKeys` */
   private keyLo = Number.POSITIVE_INFINITY;
   private keyHi = Number.NEGATIVE_INFINITY;
+  /** `exact` sorted, made by the first quantile asked for at its size (see quantile) */
+  private sorted: number[] | undefined;
   private sketch: DDSketch | undefined;
   /** zeros held in sketch mode (exact mode keeps zeros in `exact`) */
   private zeros = 0;
@@ -71,7 +73,8 @@ export class QuantileSketch {
     if (other.min < this.min) this.min = other.min;
     if (other.max > this.max) this.max = other.max;
     if (this.exact !== undefined && other.exact !== undefined && this.exact.length + other.exact.length <= EXACT_LIMIT) {
-      for (const v of other.exact) this.exact.push(v);
+      const from = other.exact;
+      for (let i = 0; i < from.length; i++) this.exact.push(from[i] as number);
       return;
     }
     if (this.exact !== undefined) this.toSketch();
@@ -93,8 +96,16 @@ export class QuantileSketch {
   quantile(q: number): number {
     if (this.count === 0 || !(q >= 0 && q <= 1)) return Number.NaN;
     const rank = quantileRank(q, this.count);
-    if (this.exact !== undefined) {
-      return [...this.exact].sort((a, b) => a - b)[rank] as number;
+    const exact = this.exact;
+    if (exact !== undefined) {
+      // sorted once per size, not copied and sorted at every quantile: latency asks a judged
+      // window for p95 and p99 several times per judgement (profiled on the 10-day kc history).
+      // Values are only appended while exact, so the sorted copy is current while its length is.
+      let sorted = this.sorted;
+      if (sorted === undefined || sorted.length !== exact.length) {
+        sorted = this.sorted = exact.slice().sort(ascending);
+      }
+      return sorted[rank] as number;
     }
     if (rank < this.zeros) return 0;
     const sketch = this.sketch as DDSketch;
@@ -108,9 +119,10 @@ export class QuantileSketch {
    * holding `x` is left out (its values are within 2 % of x either side), so this is a lower bound.
    */
   countAbove(x: number): number {
-    if (this.exact !== undefined) {
+    const exact = this.exact;
+    if (exact !== undefined) {
       let n = 0;
-      for (const v of this.exact) if (v > x) n++;
+      for (let i = 0; i < exact.length; i++) if ((exact[i] as number) > x) n++;
       return n;
     }
     if (x < 0) return this.count;
@@ -129,9 +141,12 @@ export class QuantileSketch {
    * below without merging them: if at most r of its values may be ≤ x, the value of rank r is > x.
    */
   countUpTo(x: number): number {
-    if (this.exact !== undefined) {
+    const exact = this.exact;
+    if (exact !== undefined) {
+      // an index loop: the array iterator of a for…of here was the largest allocation site of a
+      // warm kc history call (latency's ruled-out bounds call this once per pane, ~1 M times)
       let n = 0;
-      for (const v of this.exact) if (v <= x) n++;
+      for (let i = 0; i < exact.length; i++) if ((exact[i] as number) <= x) n++;
       return n;
     }
     if (!(x >= MIN_POSITIVE_MS)) return x >= 0 ? this.zeros + (this.sketch as DDSketch).zeroCount : 0;
@@ -166,6 +181,17 @@ export class QuantileSketch {
     return sum;
   }
 
+  /**
+   * Appends the values to `out` (in no set order) while they are held exactly and returns true;
+   * returns false, appending nothing, once the DDSketch holds them.
+   */
+  appendExactTo(out: number[]): boolean {
+    const exact = this.exact;
+    if (exact === undefined) return false;
+    for (let i = 0; i < exact.length; i++) out.push(exact[i] as number);
+    return true;
+  }
+
   /** true while the values are held exactly */
   get isExact(): boolean {
     return this.exact !== undefined;
@@ -176,6 +202,7 @@ export class QuantileSketch {
     const keys = this.keysOfExact();
     this.exact = undefined;
     this.exactKeys = undefined;
+    this.sorted = undefined;
     this.sketch = new DDSketch({ relativeAccuracy: RELATIVE_ACCURACY });
     this.reserve(this.keyLo, this.keyHi);
     for (let i = 0; i < values.length; i++) this.acceptKeyed(values[i] as number, keys[i] as number);
@@ -235,6 +262,8 @@ export class QuantileSketch {
 export function quantileRank(q: number, count: number): number {
   return Math.floor(q * (count - 1));
 }
+
+const ascending = (a: number, b: number): number => a - b;
 
 function normalize(ms: number): number {
   if (ms < MIN_POSITIVE_MS) return 0;
