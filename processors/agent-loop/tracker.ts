@@ -8,6 +8,7 @@
 import FlatQueue from 'flatqueue';
 import type { SpanRecord } from '../../src/model/span.js';
 import type { CallSpend } from '../../src/model/cost.js';
+import { RecencyMap } from '../../src/model/recency-map.js';
 import type { AgentLoopConfig } from './config.js';
 import { Invocation } from './invocation.js';
 
@@ -29,8 +30,8 @@ export interface TrackerHooks {
 const invocationKey = (traceId: string, spanId: string): string => `${traceId}/${spanId}`;
 
 export class InvocationTracker {
-  /** by key, least recently active first (re-inserted on activity) */
-  private readonly invocations = new Map<string, Invocation>();
+  /** by key, least recently active first (a RecencyMap because a Map evicted from its front slows down as it lives) */
+  private readonly invocations = new RecencyMap<Invocation>();
   private readonly byTrace = new Map<string, string[]>();
   /**
    * invocations by the boundary they time out at: one entry per followed invocation, moved on
@@ -38,7 +39,8 @@ export class InvocationTracker {
    * invocations are skipped, and the queue is rebuilt when they outnumber the live ones)
    */
   private idle = new FlatQueue<Invocation>();
-  private readonly runs = new Map<string, RunTotals>();
+  /** oldest started first; a RecencyMap because a Map evicted from its front slows down as it lives */
+  private readonly runs = new RecencyMap<RunTotals>();
   private created = 0;
 
   constructor(
@@ -56,12 +58,11 @@ export class InvocationTracker {
     const key = invocationKey(span.traceId, span.parentSpanId);
     let inv = this.invocations.get(key);
     if (inv !== undefined) {
-      this.invocations.delete(key);
       this.invocations.set(key, inv);
       return inv;
     }
     if (this.invocations.size >= this.config.max_invocations) {
-      const oldest = this.invocations.values().next().value as Invocation;
+      const oldest = this.invocations.oldest() as Invocation;
       this.drop(oldest, 'cap');
       evicted(oldest);
     }
@@ -147,7 +148,7 @@ export class InvocationTracker {
     if (run === undefined) {
       // runs end with their root span (dropped then); past the cap the oldest started goes
       if (this.runs.size >= this.config.max_runs) {
-        this.runs.delete(this.runs.keys().next().value as string);
+        this.runs.evictOldest();
         this.hooks.onRunForgotten?.();
       }
       run = { startMs: span.startMs, endMs: span.endMs, tokens: 0 };

@@ -6,9 +6,11 @@
  * oldest is forgotten, counted), and a trace is forgotten when its root span arrives.
  */
 import type { SpanRecord } from '../../src/model/span.js';
+import { RecencyMap } from '../../src/model/recency-map.js';
 
 export class TraceRuns {
-  private readonly runs = new Map<string, string>();
+  /** oldest first; a RecencyMap because a Map evicted from its front slows down as it lives */
+  private readonly runs = new RecencyMap<string>();
 
   constructor(
     private readonly max: number,
@@ -26,7 +28,7 @@ export class TraceRuns {
     if (span.parentSpanId === undefined) this.runs.delete(span.traceId);
     else if (named && !this.runs.has(span.traceId)) {
       if (this.runs.size >= this.max) {
-        this.runs.delete(this.runs.keys().next().value as string);
+        this.runs.evictOldest();
         this.onForgotten();
       }
       this.runs.set(span.traceId, span.runId);

@@ -13,6 +13,7 @@ import type { SpanRecord } from '../../src/model/span.js';
 import { isModelCall } from '../../src/model/cost.js';
 import { movedOn } from '../../src/traces/retry-chains.js';
 import { perRegistry } from '../../src/telemetry/per-registry.js';
+import { RecencyMap } from '../../src/model/recency-map.js';
 
 /** How one span counts: a call of its own (and whether it failed), or another attempt of one. */
 export interface CallCount {
@@ -30,8 +31,18 @@ export const LATER_ATTEMPT: CallCount = { calls: 0, failures: 0 };
 export const everySpanACall = (span: SpanRecord): CallCount => (span.failed ? FIRST_ATTEMPT_FAILED : FIRST_ATTEMPT_OK);
 
 /** What is kept of a span to compare the next with (not the span: its attributes would stay held). */
-type Kept = Pick<SpanRecord, 'failed' | 'attempt' | 'operationKey' | 'startMs' | 'endMs' | 'toolCallId'>;
+type Kept = { -readonly [K in 'failed' | 'attempt' | 'operationKey' | 'startMs' | 'endMs' | 'toolCallId']: SpanRecord[K] };
 const keep = (s: SpanRecord): Kept => ({ failed: s.failed, attempt: s.attempt, operationKey: s.operationKey, startMs: s.startMs, endMs: s.endMs, toolCallId: s.toolCallId });
+/** Overwrites what is kept of a key with a newer span: no object per span once the key is known. */
+function keepOver(k: Kept, s: SpanRecord): Kept {
+  k.failed = s.failed;
+  k.attempt = s.attempt;
+  k.operationKey = s.operationKey;
+  k.startMs = s.startMs;
+  k.endMs = s.endMs;
+  k.toolCallId = s.toolCallId;
+  return k;
+}
 
 const evictions = perRegistry((registry): Counter => new Counter({
   name: 'sidelight_failure_rate_calls_forgotten_total',
@@ -44,9 +55,10 @@ const evictions = perRegistry((registry): Counter => new Counter({
  * forgotten first, counted): enough to tell a retry from a new call as spans arrive.
  */
 export class CallTracker {
-  private readonly last = new Map<string, Kept>();
+  // RecencyMaps: at the cap every new key evicts, and a Map evicted from its front slows down as it lives
+  private readonly last = new RecencyMap<Kept>();
   /** the latest-ending model call per (trace, parent): a turn between a failure and its would-be retry */
-  private readonly turns = new Map<string, Kept>();
+  private readonly turns = new RecencyMap<Kept>();
   private readonly forgotten: Counter | undefined;
   private lastSpan: SpanRecord | undefined;
   private lastCount: CallCount = FIRST_ATTEMPT_OK;
@@ -85,17 +97,16 @@ export class CallTracker {
       (prev.toolCallId === undefined || span.toolCallId === undefined || prev.toolCallId === span.toolCallId) &&
       (turn === undefined || !movedOn([turn], prev, span));
     // the latest sibling is what the next one is compared with (a span arriving late, ending before it, is not)
-    if (prev === undefined || span.endMs >= prev.endMs) this.remember(this.last, key, keep(span));
-    if (isModelCall(span) && (turn === undefined || span.endMs >= turn.endMs)) this.remember(this.turns, parent, keep(span));
+    if (prev === undefined || span.endMs >= prev.endMs) this.remember(this.last, key, prev === undefined ? keep(span) : keepOver(prev, span));
+    if (isModelCall(span) && (turn === undefined || span.endMs >= turn.endMs)) this.remember(this.turns, parent, turn === undefined ? keep(span) : keepOver(turn, span));
     return retry ? LATER_ATTEMPT : own;
   }
 
   /** Sets a key as the newest, forgetting (and counting) the oldest past the cap. */
-  private remember<V>(map: Map<string, V>, key: string, value: V): void {
-    map.delete(key);
+  private remember<V>(map: RecencyMap<V>, key: string, value: V): void {
     map.set(key, value);
     if (map.size > this.max) {
-      map.delete(map.keys().next().value as string);
+      map.evictOldest();
       this.forgotten?.inc();
     }
   }

@@ -12,7 +12,7 @@ import { OVERFLOW_SUBJECT } from '../../src/model/series.js';
 import { SeriesWindows, shortestWindowWith, type SeriesView } from '../../src/windows/series-windows.js';
 import type { WindowSpec } from '../../src/windows/window-spec.js';
 import type { ProviderFallbackConfig } from './config.js';
-import { addFallbackTrace, fallbackAggregator, type FallbackInput, type FallbackStats } from './stats.js';
+import { addFallbackTrace, fallbackAggregator, FallbackSubjects, type FallbackInput, type FallbackStats } from './stats.js';
 import { judgeFallbacks } from './evidence.js';
 
 function judgeAt(view: SeriesView<FallbackStats>, specs: readonly WindowSpec[], boundary: number, config: ProviderFallbackConfig, held: Held): Observation | undefined {
@@ -41,6 +41,7 @@ export function providerFallbackDetector(config: ProviderFallbackConfig, ctx: Co
           return o ? [o] : [];
         },
       };
+      const subjects = new FallbackSubjects();
       let lastBoundary = Number.NEGATIVE_INFINITY;
       const views = () =>
         [...windows.all()].filter((v) => v.subject.service !== OVERFLOW_SUBJECT.service).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -48,7 +49,7 @@ export function providerFallbackDetector(config: ProviderFallbackConfig, ctx: Co
         next(event) {
           switch (event.type) {
             case 'trace':
-              addFallbackTrace(windows, event.trace);
+              addFallbackTrace(windows, event.trace, subjects);
               return;
             case 'watermark': {
               lastBoundary = event.time;

@@ -3,6 +3,7 @@
  * from it, with bounded breakdowns, runs and exemplars.
  */
 import type { Trace } from '../../src/model/trace.js';
+import type { Subject } from '../../src/model/painpoint.js';
 import type { PaneAggregator, SeriesWindows } from '../../src/windows/series-windows.js';
 import { findRetryChains } from '../../src/traces/retry-chains.js';
 import { fallbackTasks, type FallbackTask } from '../../src/traces/provider-fallbacks.js';
@@ -66,10 +67,43 @@ export const fallbackAggregator: PaneAggregator<FallbackStats, FallbackInput> = 
   },
 };
 
-export function addFallbackTrace(windows: SeriesWindows<FallbackStats, FallbackInput>, trace: Trace): void {
+/** subject lists kept by FallbackSubjects before it starts again */
+const MAX_SUBJECTS = 4_096;
+
+/**
+ * One subject list per (service, operation, provider): subjectKey caches a series key per subject
+ * object, and a new object per task made it build the key string again for every task. Bounded:
+ * past MAX_SUBJECTS lists the table starts again (counted in `restarts`; a miss costs one key).
+ */
+export class FallbackSubjects {
+  private readonly table = new Map<string, Map<string, Map<string, readonly Subject[]>>>();
+  private size = 0;
+  restarts = 0;
+
+  of(service: string, operation: string, provider: string): readonly Subject[] {
+    let ops = this.table.get(service);
+    if (ops === undefined) this.table.set(service, (ops = new Map()));
+    let providers = ops.get(operation);
+    if (providers === undefined) ops.set(operation, (providers = new Map()));
+    let subjects = providers.get(provider);
+    if (subjects === undefined) {
+      if (this.size >= MAX_SUBJECTS) {
+        this.table.clear();
+        this.size = 0;
+        this.restarts++;
+        return this.of(service, operation, provider);
+      }
+      providers.set(provider, (subjects = Object.freeze([Object.freeze({ service, operation, provider })])));
+      this.size++;
+    }
+    return subjects;
+  }
+}
+
+export function addFallbackTrace(windows: SeriesWindows<FallbackStats, FallbackInput>, trace: Trace, subjects = new FallbackSubjects()): void {
   for (const task of fallbackTasks(trace, findRetryChains(trace))) {
     for (const provider of task.providers) {
-      windows.add([{ service: task.service, operation: task.operation, provider }], task.endMs, { task, provider });
+      windows.add(subjects.of(task.service, task.operation, provider), task.endMs, { task, provider });
     }
   }
 }

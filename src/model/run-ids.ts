@@ -11,6 +11,7 @@
  * run known before the boundary no longer depends on when the spans arrived.
  */
 import type { SpanRecord } from './span.js';
+import { RecencyMap } from './recency-map.js';
 
 /** True when the span names its run itself (deriveSpan falls back to the trace id). */
 export function namesItsRun(span: Pick<SpanRecord, 'runId' | 'traceId'>): boolean {
@@ -73,7 +74,8 @@ export function traceRunId(spans: Iterable<SpanRecord>): string | undefined {
  * trace that name no run keep the trace id.
  */
 export class TraceRuns {
-  private readonly traces = new Map<string, TraceNamers>();
+  /** oldest first; a RecencyMap because a Map evicted from its front slows down as it lives */
+  private readonly traces = new RecencyMap<TraceNamers>();
   forgotten = 0;
 
   constructor(private readonly max: number) {}
@@ -88,8 +90,7 @@ export class TraceRuns {
     let namers = this.traces.get(span.traceId);
     if (namers === undefined) {
       if (this.traces.size >= this.max) {
-        const oldest = this.traces.keys().next().value as string;
-        this.traces.delete(oldest);
+        this.traces.evictOldest();
         this.forgotten++;
       }
       this.traces.set(span.traceId, (namers = new TraceNamers()));
