@@ -8,20 +8,9 @@ import { retryPatternsConfigSchema } from './config.js';
 import { retryStatsAggregator, type RetryCounts, type RetryStats } from './stats.js';
 import { exhaustionOnCounts, judgeExhaustion, judgeNonRetryable, judgeStormRate, nonRetryableOnCounts, stormRateOnCounts, type Held } from './rules.js';
 import { countedObservation, observation } from './evidence.js';
+import { rng } from '../../test/quality/random.js';
 
 const config = retryPatternsConfigSchema.parse({});
-
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 /** Panes with random counts (chains with their exhausted attempts and vain retries), some without chains. */
 function panes(rand: () => number, n: number): RetryStats[] {
@@ -59,7 +48,7 @@ const spec = (name: string, sizeMs: number) => ({ name, sizeMs, paneMs: 10_000 }
 
 describe('retry rules on counts', () => {
   it('state what the full rules state on the merge, and fire exactly when they do', () => {
-    const rand = random(11);
+    const rand = rng(11);
     const fired = { exhaustion: 0, nonRetryable: 0, storm: 0 };
     const quiet = { exhaustion: 0, nonRetryable: 0, storm: 0 };
     for (let trial = 0; trial < 400; trial++) {
@@ -98,7 +87,7 @@ describe('retry rules on counts', () => {
   });
 
   it('write the observation the full rule writes, its text and evidence made when first read', () => {
-    const rand = random(5);
+    const rand = rng(5);
     let compared = 0;
     for (let trial = 0; trial < 200 && compared < 20; trial++) {
       const w = windowOf(panes(rand, 3 + Math.floor(rand() * 8)));
